@@ -1,0 +1,1 @@
+//! Sans-IO DHCPv6 client, server and relay state machines.

@@ -1,0 +1,1 @@
+//! Requesting-router policy: carving delegations into links, RA prefix sets, kernel state.

@@ -1,0 +1,1 @@
+//! Linux layer: rtnetlink and sockets. The only crate with unsafe code.

@@ -1,0 +1,1 @@
+//! DHCPv6 codec (RFC 8415). Filled in by the codec work.

@@ -1,0 +1,18 @@
+//! Wire formats for v6edge: DHCPv6 ([`dhcp6`]) and ICMPv6 Neighbor
+//! Discovery ([`nd`]).
+//!
+//! # Panic contract
+//! Every `parse` function accepts any byte slice and returns `Ok` or `Err`;
+//! none panics, none reads past the slice, none silently truncates. Every
+//! `emit` writes exactly `buffer_len()` bytes. Lengths read from the wire go
+//! through checked arithmetic. Unknown message types and option codes are
+//! values (`Unknown(..)`), kept byte-exact and in order, never errors.
+//!
+//! This crate depends on no other v6edge crate: a prefix on the wire is an
+//! address and a length as received; `v6edge-prefix` validates it.
+
+pub mod dhcp6;
+pub mod nd;
+mod lifetime;
+
+pub use lifetime::Lifetime;
