@@ -42,7 +42,9 @@ impl Carving {
 }
 
 /// Carve `delegated` into subnets of `link_len` for `links`, in order.
-pub fn carve(delegated: Prefix, link_len: u8, links: &[LinkRequest]) -> Carving {
+/// Subnet indices in `reserved` are never handed out (e.g. the prefix the
+/// upstream excluded for its own link, RFC 6603 §4.2).
+pub fn carve(delegated: Prefix, link_len: u8, links: &[LinkRequest], reserved: &[u128]) -> Carving {
     let mut out = Carving::default();
     let Some(bits) = delegated.subnet_bits(link_len) else {
         for l in links {
@@ -52,7 +54,7 @@ pub fn carve(delegated: Prefix, link_len: u8, links: &[LinkRequest]) -> Carving 
     };
     // Beyond 2^32 subnets nobody configures links; cap the search space.
     let count: u128 = if bits >= 32 { 1 << 32 } else { 1u128 << bits };
-    let mut taken: Vec<u128> = Vec::new();
+    let mut taken: Vec<u128> = reserved.to_vec();
     let mut pending: Vec<&LinkRequest> = Vec::new();
 
     // Pass 1: configured ids.
@@ -146,6 +148,7 @@ mod tests {
             p("2001:db8:1200::/56"),
             64,
             &[link("lan0", None, None), link("lan1", Some(0), None), link("lan2", None, Some(7))],
+            &[],
         );
         assert_eq!(c.prefix_of("lan1"), Some(p("2001:db8:1200::/64")));
         assert_eq!(c.prefix_of("lan2"), Some(p("2001:db8:1200:7::/64")));
@@ -156,17 +159,20 @@ mod tests {
 
     #[test]
     fn wpd3_too_small_serves_what_fits() {
-        let c = carve(p("2001:db8:1200::/64"), 64, &[link("a", None, None), link("b", None, None)]);
+        let c = carve(p("2001:db8:1200::/64"), 64, &[link("a", None, None), link("b", None, None)], &[]);
         assert_eq!(c.prefix_of("a"), Some(p("2001:db8:1200::/64")));
         assert_eq!(c.shortfalls, vec![CarveShortfall::Exhausted { name: "b".into() }]);
-        let c = carve(p("2001:db8:1200::/60"), 64, &[link("a", Some(16), None)]);
+        let c = carve(p("2001:db8:1200::/60"), 64, &[link("a", Some(16), None)], &[]);
         assert!(matches!(c.shortfalls[0], CarveShortfall::SubnetIdOutOfRange { .. }));
     }
 
     #[test]
     fn sticky_out_of_range_after_shrink_falls_back() {
-        let c = carve(p("2001:db8:1200::/62"), 64, &[link("a", None, Some(9))]);
+        let c = carve(p("2001:db8:1200::/62"), 64, &[link("a", None, Some(9))], &[]);
         assert_eq!(c.prefix_of("a"), Some(p("2001:db8:1200::/64")));
+        // RFC 6603: the excluded subnet 0 is skipped.
+        let c = carve(p("2001:db8:1200::/62"), 64, &[link("a", None, None)], &[0]);
+        assert_eq!(c.prefix_of("a"), Some(p("2001:db8:1200:1::/64")));
     }
 
     #[test]

@@ -1,0 +1,239 @@
+//! The command line (clap derive) and the client-side commands.
+//!
+//! `run` and `check` read the configuration; `status`, `release`, `renew`,
+//! `reload` and `metrics` talk to a running daemon over the control socket,
+//! found from `--control`, else the `[daemon] control-socket` of `--config`,
+//! else /run/v6edge.sock.
+//!
+//! Panic contract: nothing here panics.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, anyhow};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, DEFAULT_CONTROL_SOCKET};
+use crate::control::{Request, Response, client};
+use crate::daemon::{self, RunOptions};
+use crate::status::{Status, format_human};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "v6edge",
+    version,
+    about = "IPv6 edge router: DHCPv6 prefix delegation and Router Advertisements"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon in the foreground (logs to stderr).
+    Run(RunArgs),
+    /// Validate a configuration file and exit.
+    Check(CheckArgs),
+    /// Show the running daemon's state.
+    Status(StatusArgs),
+    /// Release the uplink's leases and stay idle until `renew`.
+    Release(ClientArgs),
+    /// Restart prefix acquisition (Solicit, or Renew if bound).
+    Renew(ClientArgs),
+    /// Make the daemon re-read its configuration (as SIGHUP does).
+    Reload(ClientArgs),
+    /// Print the daemon's Prometheus metrics.
+    Metrics(ClientArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Configuration file.
+    #[arg(long, short)]
+    pub config: PathBuf,
+    /// State directory (default: [daemon] state-dir, else /var/lib/v6edge).
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// Control socket (default: [daemon] control-socket, else /run/v6edge.sock).
+    #[arg(long)]
+    pub control: Option<PathBuf>,
+    /// Log filter, e.g. `debug` or `info,v6edge::control=debug` (default: RUST_LOG, else [daemon] log-level).
+    #[arg(long)]
+    pub log_level: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Configuration file.
+    #[arg(long, short)]
+    pub config: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientArgs {
+    /// Control socket of the daemon.
+    #[arg(long)]
+    pub control: Option<PathBuf>,
+    /// Take the control socket from this configuration file.
+    #[arg(long, short)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Print the raw status JSON instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs one command; errors are printed by `main` and exit with code 1.
+pub fn execute(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run(args) => daemon::run(RunOptions {
+            config: args.config,
+            state_dir: args.state_dir,
+            control: args.control,
+            log_level: args.log_level,
+        }),
+        Command::Check(args) => {
+            Config::load(&args.config)?;
+            println!("{}: ok", args.config.display());
+            Ok(())
+        }
+        Command::Status(args) => {
+            let data = call(&args.client, Request::Status)?;
+            if args.json {
+                // Through `Status` when it fits, so fields come in the
+                // contract's order; as received otherwise (a newer daemon).
+                let text = match serde_json::from_value::<Status>(data.clone()) {
+                    Ok(status) => serde_json::to_string_pretty(&status),
+                    Err(_) => serde_json::to_string_pretty(&data),
+                };
+                println!("{}", text.context("cannot print status")?);
+            } else {
+                let status: Status =
+                    serde_json::from_value(data).context("unexpected status document")?;
+                print!("{}", format_human(&status));
+            }
+            Ok(())
+        }
+        Command::Release(args) => print_state(call(&args, Request::Release)?),
+        Command::Renew(args) => print_state(call(&args, Request::Renew)?),
+        Command::Reload(args) => {
+            let data = call(&args, Request::Reload)?;
+            match data.get("config").and_then(|c| c.as_str()) {
+                Some(path) => println!("reloaded {path}"),
+                None => println!("reloaded"),
+            }
+            Ok(())
+        }
+        Command::Metrics(args) => {
+            let data = call(&args, Request::Metrics)?;
+            let text = data
+                .get("text")
+                .and_then(|t| t.as_str())
+                .ok_or_else(|| anyhow!("metrics response has no text"))?;
+            print!("{text}");
+            Ok(())
+        }
+    }
+}
+
+fn print_state(data: serde_json::Value) -> anyhow::Result<()> {
+    match data.get("state").and_then(|s| s.as_str()) {
+        Some(state) => println!("uplink: {state}"),
+        None => println!("ok"),
+    }
+    Ok(())
+}
+
+/// The control socket for a client command.
+fn control_socket(args: &ClientArgs) -> anyhow::Result<PathBuf> {
+    if let Some(path) = &args.control {
+        return Ok(path.clone());
+    }
+    if let Some(config) = &args.config {
+        return Ok(Config::load(config)?.daemon.control_socket);
+    }
+    Ok(PathBuf::from(DEFAULT_CONTROL_SOCKET))
+}
+
+/// Sends one request; a daemon-side error becomes an `Err` with its text.
+fn call(args: &ClientArgs, request: Request) -> anyhow::Result<serde_json::Value> {
+    let socket = control_socket(args)?;
+    let response = client::request(&socket, request, client::DEFAULT_TIMEOUT)?;
+    into_data(&socket, request, response)
+}
+
+fn into_data(
+    socket: &Path,
+    request: Request,
+    response: Response,
+) -> anyhow::Result<serde_json::Value> {
+    match response {
+        Response { ok: true, data, .. } => Ok(data.unwrap_or(serde_json::Value::Null)),
+        Response { error, .. } => Err(anyhow!(
+            "{}: {} failed: {}",
+            socket.display(),
+            request.name(),
+            error.unwrap_or_else(|| "no reason given".into())
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory as _;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn control_socket_precedence() {
+        let flag = ClientArgs {
+            control: Some("/tmp/x.sock".into()),
+            config: Some("/nonexistent".into()),
+        };
+        assert_eq!(control_socket(&flag).unwrap(), PathBuf::from("/tmp/x.sock"));
+        let none = ClientArgs {
+            control: None,
+            config: None,
+        };
+        assert_eq!(
+            control_socket(&none).unwrap(),
+            PathBuf::from(DEFAULT_CONTROL_SOCKET)
+        );
+        let missing = ClientArgs {
+            control: None,
+            config: Some("/nonexistent/v6edge.toml".into()),
+        };
+        assert!(
+            control_socket(&missing)
+                .unwrap_err()
+                .to_string()
+                .starts_with("/nonexistent/v6edge.toml: cannot read")
+        );
+    }
+
+    #[test]
+    fn usage_errors_are_clap_errors() {
+        assert!(Cli::try_parse_from(["v6edge", "run"]).is_err());
+        assert!(Cli::try_parse_from(["v6edge", "frobnicate"]).is_err());
+        let cli = Cli::try_parse_from(["v6edge", "status", "--json", "--control", "/s"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Status(StatusArgs { json: true, .. })
+        ));
+    }
+
+    #[test]
+    fn daemon_errors_become_messages() {
+        let err = into_data(Path::new("/s"), Request::Renew, Response::error("busy")).unwrap_err();
+        assert_eq!(err.to_string(), "/s: renew failed: busy");
+    }
+}

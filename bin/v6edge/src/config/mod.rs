@@ -1,0 +1,312 @@
+//! The daemon's configuration: a TOML file parsed by serde into the private
+//! schema of `raw.rs`, then checked and converted by `validate.rs` into the
+//! plain structs below, which carry `Duration`s and typed values and nothing
+//! from serde. The daemon converts these into each machine's own config
+//! struct (style guide §2, "Configuration is split in two").
+//!
+//! Every error is reported as `FILE:LINE: reason`, LINE being the 1-based line
+//! of the offending key or value: serde errors through
+//! `toml::de::Error::span()`, semantic errors through `toml::Spanned`.
+//! Every key, its default and its meaning are documented in docs/config.md.
+//!
+//! Requirements reflected in defaults and bounds: RFC 4861 §6.2.1 (RA
+//! intervals, router lifetime, MTU), RFC 4191 §2.2 (router preference),
+//! RFC 8106 §5.1 (RDNSS/DNSSL lifetime), RFC 9096 L-16 (PIO lifetime limits),
+//! RFC 7084 WPD-2/L-3, RFC 9096 WPD-9 and RFC 8415 §18.2.1 (requested options).
+//!
+//! Panic contract: parsing never panics, whatever the input.
+
+mod raw;
+mod validate;
+
+use std::fmt;
+use std::net::Ipv6Addr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Default state directory (contract: overridable by `[daemon] state-dir` and `--state-dir`).
+pub const DEFAULT_STATE_DIR: &str = "/var/lib/v6edge";
+/// Default control socket (contract: overridable by `[daemon] control-socket` and `--control`).
+pub const DEFAULT_CONTROL_SOCKET: &str = "/run/v6edge.sock";
+/// Default tracing filter when neither `--log-level`, `RUST_LOG` nor the config sets one.
+pub const DEFAULT_LOG_LEVEL: &str = "info";
+
+/// A configuration error: where and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file as named by the user.
+    pub path: PathBuf,
+    /// 1-based line of the offending key or value; `None` when the file
+    /// could not be read at all.
+    pub line: Option<usize>,
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.path.display(), line, self.reason),
+            None => write!(f, "{}: {}", self.path.display(), self.reason),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// The whole validated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The file this was read from (for messages and SIGHUP reload).
+    pub path: PathBuf,
+    pub daemon: DaemonConfig,
+    pub uplink: UplinkConfig,
+    /// The LAN interfaces, in file order; interface names are unique.
+    pub lans: Vec<LanConfig>,
+}
+
+/// `[daemon]`: where the daemon keeps its files and how it logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaemonConfig {
+    pub state_dir: PathBuf,
+    pub control_socket: PathBuf,
+    /// A tracing-subscriber `EnvFilter` directive (e.g. `info` or
+    /// `info,v6edge::control=debug`), already checked to parse.
+    pub log_level: String,
+}
+
+/// A network interface name, checked the way Linux checks it
+/// (`dev_valid_name`): 1..=15 bytes, not `.` or `..`, no `/`, `:` or whitespace.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct InterfaceName(String);
+
+impl InterfaceName {
+    /// IFNAMSIZ (16) including the terminating NUL.
+    pub const MAX_LEN: usize = 15;
+
+    pub fn new(name: &str) -> Result<InterfaceName, String> {
+        if name.is_empty() {
+            return Err("interface name is empty".into());
+        }
+        if name.len() > Self::MAX_LEN {
+            return Err(format!(
+                "interface name `{name}` is longer than {} bytes",
+                Self::MAX_LEN
+            ));
+        }
+        if name == "." || name == ".." {
+            return Err(format!("`{name}` is not a valid interface name"));
+        }
+        if let Some(c) = name
+            .chars()
+            .find(|c| *c == '/' || *c == ':' || c.is_whitespace() || c.is_control())
+        {
+            return Err(format!(
+                "interface name `{}` contains {:?}",
+                name.escape_debug(),
+                c
+            ));
+        }
+        Ok(InterfaceName(name.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for InterfaceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// `[uplink]`: the requesting-router side (RFC 7084 §4.2, RFC 8415 client).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UplinkConfig {
+    pub interface: InterfaceName,
+    /// One entry per IA_PD to request; empty when `request-prefix = false`.
+    pub ia_pds: Vec<IaPdRequest>,
+    /// Request an IA_NA for the uplink's own address.
+    pub request_address: bool,
+    /// RFC 8415 §18.2.1: include Rapid Commit in Solicit.
+    pub rapid_commit: bool,
+    /// RFC 8415 §18.2.1: include Reconfigure Accept.
+    pub reconfigure_accept: bool,
+    /// Send Release on a clean stop (RFC 9096 WPD-9: not by default).
+    pub release_on_stop: bool,
+    /// Learn the default route from the ISP's RAs (the daemon sets accept_ra=2).
+    pub accept_ra_default_route: bool,
+    /// Options for the ORO, no duplicates, always containing
+    /// [`RequestOption::SolMaxRt`] (RFC 8415 §18.2.1 requires it in Solicit).
+    pub request_options: Vec<RequestOption>,
+}
+
+/// One IA_PD the client asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IaPdRequest {
+    /// Prefix length sent as a hint in an IAPREFIX with an unspecified
+    /// address. A hint only: RFC 7084 WPD-2/WPD-3, any delegated length is
+    /// accepted.
+    pub prefix_hint: u8,
+}
+
+/// An option the uplink client asks for in its Option Request option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequestOption {
+    /// OPTION_DNS_SERVERS (RFC 3646).
+    Dns,
+    /// OPTION_DOMAIN_LIST (RFC 3646).
+    Domains,
+    /// OPTION_NTP_SERVER (RFC 5908).
+    Ntp,
+    /// OPTION_SNTP_SERVERS (RFC 4075).
+    Sntp,
+    /// OPTION_SOL_MAX_RT (RFC 8415 §21.24).
+    SolMaxRt,
+    /// OPTION_INF_MAX_RT (RFC 8415 §21.25).
+    InfMaxRt,
+    /// OPTION_INFORMATION_REFRESH_TIME (RFC 8415 §21.23).
+    InfoRefreshTime,
+}
+
+impl RequestOption {
+    /// The DHCPv6 option code (IANA "DHCPv6 Option Codes").
+    pub fn code(self) -> u16 {
+        match self {
+            RequestOption::Dns => 23,
+            RequestOption::Domains => 24,
+            RequestOption::Sntp => 31,
+            RequestOption::InfoRefreshTime => 32,
+            RequestOption::Ntp => 56,
+            RequestOption::SolMaxRt => 82,
+            RequestOption::InfMaxRt => 83,
+        }
+    }
+
+    /// The spelling used in the config file.
+    pub fn name(self) -> &'static str {
+        match self {
+            RequestOption::Dns => "dns",
+            RequestOption::Domains => "domains",
+            RequestOption::Ntp => "ntp",
+            RequestOption::Sntp => "sntp",
+            RequestOption::SolMaxRt => "sol-max-rt",
+            RequestOption::InfMaxRt => "inf-max-rt",
+            RequestOption::InfoRefreshTime => "info-refresh-time",
+        }
+    }
+}
+
+/// `[[lan]]`: one downstream link that gets a /64 from the delegation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LanConfig {
+    pub interface: InterfaceName,
+    /// Fixed subnet index inside the delegated prefix; `None` = chosen by
+    /// the daemon (and remembered in the state directory). Whether it fits
+    /// is known only once a prefix is delegated.
+    pub subnet_id: Option<u32>,
+    /// Send Router Advertisements on this link.
+    pub advertise: bool,
+    pub ra: RaSettings,
+}
+
+/// Router Advertisement settings of one LAN (RFC 4861 §6.2.1 names in comments).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RaSettings {
+    /// MinRtrAdvInterval.
+    pub min_interval: Duration,
+    /// MaxRtrAdvInterval.
+    pub max_interval: Duration,
+    /// AdvLinkMTU; `None` = no MTU option.
+    pub mtu: Option<u32>,
+    /// AdvManagedFlag (M).
+    pub managed: bool,
+    /// AdvOtherConfigFlag (O).
+    pub other_config: bool,
+    /// AdvDefaultLifetime while the router has a default route upstream
+    /// (RFC 7084 G-4: 0 is sent otherwise, whatever this says).
+    pub router_lifetime: Duration,
+    /// RDNSS override; `None` = pass on what the uplink's DHCPv6 gave.
+    pub dns_servers: Option<Vec<Ipv6Addr>>,
+    /// DNSSL override; `None` = pass on what the uplink's DHCPv6 gave.
+    /// Stored without a trailing dot.
+    pub dns_domains: Option<Vec<String>>,
+    /// Lifetime of the RDNSS and DNSSL options (RFC 8106 §5.1).
+    pub rdnss_lifetime: Duration,
+    /// Default Router Preference (RFC 4191 §2.2).
+    pub preference: RouterPreference,
+    /// Advertise the delegated aggregate as a Route Information Option
+    /// (RFC 4191 §2.3, RFC 7084 L-3).
+    pub route_info: bool,
+    /// Upper bound of the PIO preferred lifetime (RFC 9096 ND_PREFERRED_LIMIT).
+    pub pio_preferred_limit: Duration,
+    /// Upper bound of the PIO valid lifetime (RFC 9096 ND_VALID_LIMIT).
+    pub pio_valid_limit: Duration,
+}
+
+impl RaSettings {
+    /// The settings used when a `[[lan]]` has no `ra` table: RFC 4861
+    /// §6.2.1 defaults, RFC 9096 limits.
+    pub fn defaults() -> RaSettings {
+        let max_interval = Duration::from_secs(validate::DEFAULT_MAX_INTERVAL);
+        RaSettings {
+            min_interval: validate::default_min_interval(max_interval),
+            max_interval,
+            mtu: None,
+            managed: false,
+            other_config: false,
+            router_lifetime: Duration::from_secs(validate::DEFAULT_ROUTER_LIFETIME),
+            dns_servers: None,
+            dns_domains: None,
+            rdnss_lifetime: max_interval * 3,
+            preference: RouterPreference::Medium,
+            route_info: true,
+            pio_preferred_limit: Duration::from_secs(validate::ND_PREFERRED_LIMIT),
+            pio_valid_limit: Duration::from_secs(validate::ND_VALID_LIMIT),
+        }
+    }
+}
+
+/// RFC 4191 §2.2 Default Router Preference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouterPreference {
+    Low,
+    Medium,
+    High,
+}
+
+impl RouterPreference {
+    /// The two-bit Prf field value (RFC 4191 §2.1: 01 high, 00 medium, 11 low).
+    pub fn bits(self) -> u8 {
+        match self {
+            RouterPreference::High => 0b01,
+            RouterPreference::Medium => 0b00,
+            RouterPreference::Low => 0b11,
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_owned(),
+            line: None,
+            reason: format!("cannot read: {e}"),
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Validates `text`; `path` is used only in errors and kept in [`Config::path`].
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        validate::parse(text, path)
+    }
+
+    /// The LAN configured on `interface`, if any.
+    pub fn lan(&self, interface: &str) -> Option<&LanConfig> {
+        self.lans.iter().find(|l| l.interface.as_str() == interface)
+    }
+}
+
+#[cfg(test)]
+mod tests;

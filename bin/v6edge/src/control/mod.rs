@@ -1,0 +1,108 @@
+//! The control socket: a Unix stream socket speaking JSON lines.
+//!
+//! One request object per line, `{"command":"status"}`, answered by one
+//! response line, `{"ok":true,"data":{...}}` or `{"ok":false,"error":"..."}`.
+//! Several requests may be sent on one connection, one at a time.
+//!
+//! [`server`] accepts connections (socket mode 0600, peer credentials
+//! checked: root or the daemon's own uid) and forwards each request over an
+//! mpsc channel, with a oneshot for the answer, to the daemon loop that owns
+//! the machines. [`client`] is the blocking side used by the CLI.
+//!
+//! Panic contract: nothing here panics on any input from a peer.
+
+pub mod client;
+pub mod server;
+
+use serde::{Deserialize, Serialize};
+
+/// A command sent to the daemon. Later commands (`leases`, `tree`) become
+/// further variants; ones with arguments become struct variants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "kebab-case")]
+pub enum Request {
+    /// `data` is the status document ([`crate::status::Status`]).
+    Status,
+    /// Release the uplink's leases and stay idle until `renew`.
+    Release,
+    /// Restart acquisition (Solicit, or Renew if bound).
+    Renew,
+    /// Re-read the configuration file, as SIGHUP does.
+    Reload,
+    /// `data.text` is the Prometheus text exposition.
+    Metrics,
+}
+
+impl Request {
+    pub fn name(self) -> &'static str {
+        match self {
+            Request::Status => "status",
+            Request::Release => "release",
+            Request::Renew => "renew",
+            Request::Reload => "reload",
+            Request::Metrics => "metrics",
+        }
+    }
+}
+
+/// The answer to one request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Response {
+    pub fn ok(data: serde_json::Value) -> Response {
+        Response {
+            ok: true,
+            data: Some(data),
+            error: None,
+        }
+    }
+
+    pub fn error(message: impl Into<String>) -> Response {
+        Response {
+            ok: false,
+            data: None,
+            error: Some(message.into()),
+        }
+    }
+
+    /// One JSON line, newline included.
+    pub fn to_line(&self) -> String {
+        // Serialising a struct of a bool, a Value and a String cannot fail.
+        let mut line = serde_json::to_string(self).unwrap_or_else(|e| {
+            format!("{{\"ok\":false,\"error\":\"cannot encode response: {e}\"}}")
+        });
+        line.push('\n');
+        line
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_format_matches_contract() {
+        let req: Request = serde_json::from_str(r#"{"command":"status"}"#).unwrap();
+        assert_eq!(req, Request::Status);
+        assert_eq!(
+            serde_json::to_string(&Request::Metrics).unwrap(),
+            r#"{"command":"metrics"}"#
+        );
+        assert!(serde_json::from_str::<Request>(r#"{"command":"explode"}"#).is_err());
+        assert_eq!(
+            Response::error("nope").to_line(),
+            "{\"ok\":false,\"error\":\"nope\"}\n"
+        );
+        assert_eq!(
+            Response::ok(serde_json::json!({"text": "x"})).to_line(),
+            "{\"ok\":true,\"data\":{\"text\":\"x\"}}\n"
+        );
+    }
+}

@@ -1,0 +1,283 @@
+//! Prometheus metrics of the daemon, served as OpenMetrics text by the
+//! control command `metrics` (no HTTP listener of our own).
+//!
+//! The daemon loop owns one [`Metrics`] and updates it as the machines report
+//! what they did (sent, received, dropped with a reason, kernel operations);
+//! gauges of remaining lifetimes are refreshed when status is computed.
+//! Every drop is counted under a reason (style guide §6).
+//!
+//! Panic contract: nothing here panics.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MessageLabels {
+    pub interface: String,
+    /// RFC 8415 §7.3 message name in lower case: `solicit`, `reply`, ...
+    pub message_type: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DropLabels {
+    /// `dhcp6` or `nd`.
+    pub protocol: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct InterfaceLabels {
+    pub interface: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DelegationLabels {
+    pub iaid: u32,
+    pub prefix: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KernelOpLabels {
+    /// e.g. `address-add`, `route-del`.
+    pub op: String,
+    /// `applied` or `failed`.
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResultLabels {
+    /// `ok` or `failed`.
+    pub result: String,
+}
+
+/// The registry and handles to every metric in it.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    dhcp6_sent: Family<MessageLabels, Counter>,
+    dhcp6_received: Family<MessageLabels, Counter>,
+    dropped: Family<DropLabels, Counter>,
+    ra_sent: Family<InterfaceLabels, Counter>,
+    rs_received: Family<InterfaceLabels, Counter>,
+    delegated_valid: Family<DelegationLabels, Gauge>,
+    kernel_ops: Family<KernelOpLabels, Counter>,
+    interface_present: Family<InterfaceLabels, Gauge>,
+    reloads: Family<ResultLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("v6edge");
+        let m = Metrics {
+            registry: Registry::default(),
+            dhcp6_sent: Family::default(),
+            dhcp6_received: Family::default(),
+            dropped: Family::default(),
+            ra_sent: Family::default(),
+            rs_received: Family::default(),
+            delegated_valid: Family::default(),
+            kernel_ops: Family::default(),
+            interface_present: Family::default(),
+            reloads: Family::default(),
+        };
+        // Counters get the `_total` suffix from the encoder.
+        registry.register(
+            "dhcp6_messages_sent",
+            "DHCPv6 messages sent",
+            m.dhcp6_sent.clone(),
+        );
+        registry.register(
+            "dhcp6_messages_received",
+            "DHCPv6 messages received and accepted",
+            m.dhcp6_received.clone(),
+        );
+        registry.register(
+            "packets_dropped",
+            "Received packets dropped, by reason",
+            m.dropped.clone(),
+        );
+        registry.register("ra_sent", "Router Advertisements sent", m.ra_sent.clone());
+        registry.register(
+            "rs_received",
+            "Router Solicitations received",
+            m.rs_received.clone(),
+        );
+        registry.register(
+            "delegated_prefix_valid_seconds",
+            "Remaining valid lifetime of each delegated prefix in seconds (4294967295 = infinite)",
+            m.delegated_valid.clone(),
+        );
+        registry.register(
+            "kernel_ops",
+            "Kernel (netlink) operations, applied or failed",
+            m.kernel_ops.clone(),
+        );
+        registry.register(
+            "interface_present",
+            "1 if a configured interface exists",
+            m.interface_present.clone(),
+        );
+        registry.register(
+            "config_reloads",
+            "Configuration reloads, by result",
+            m.reloads.clone(),
+        );
+        Metrics { registry, ..m }
+    }
+
+    pub fn dhcp6_sent(&self, interface: &str, message_type: &str) {
+        let labels = MessageLabels {
+            interface: interface.to_owned(),
+            message_type: message_type.to_owned(),
+        };
+        self.dhcp6_sent.get_or_create(&labels).inc();
+    }
+
+    pub fn dhcp6_received(&self, interface: &str, message_type: &str) {
+        let labels = MessageLabels {
+            interface: interface.to_owned(),
+            message_type: message_type.to_owned(),
+        };
+        self.dhcp6_received.get_or_create(&labels).inc();
+    }
+
+    pub fn dropped(&self, protocol: &str, reason: &str) {
+        let labels = DropLabels {
+            protocol: protocol.to_owned(),
+            reason: reason.to_owned(),
+        };
+        self.dropped.get_or_create(&labels).inc();
+    }
+
+    pub fn ra_sent(&self, interface: &str) {
+        self.ra_sent
+            .get_or_create(&InterfaceLabels {
+                interface: interface.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn rs_received(&self, interface: &str) {
+        self.rs_received
+            .get_or_create(&InterfaceLabels {
+                interface: interface.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Sets the remaining valid lifetime of a delegated prefix; `None` =
+    /// infinite, exported as 0xffffffff as on the wire (RFC 8415 §7.7): the
+    /// text encoder spells a float infinity `inf`, which OpenMetrics rejects.
+    pub fn set_delegated_valid(&self, iaid: u32, prefix: &str, valid: Option<u32>) {
+        let labels = DelegationLabels {
+            iaid,
+            prefix: prefix.to_owned(),
+        };
+        let value = i64::from(valid.unwrap_or(u32::MAX));
+        self.delegated_valid.get_or_create(&labels).set(value);
+    }
+
+    /// Forgets a prefix that is no longer delegated.
+    pub fn remove_delegation(&self, iaid: u32, prefix: &str) {
+        self.delegated_valid.remove(&DelegationLabels {
+            iaid,
+            prefix: prefix.to_owned(),
+        });
+    }
+
+    pub fn kernel_op(&self, op: &str, applied: bool) {
+        let result = if applied { "applied" } else { "failed" };
+        let labels = KernelOpLabels {
+            op: op.to_owned(),
+            result: result.to_owned(),
+        };
+        self.kernel_ops.get_or_create(&labels).inc();
+    }
+
+    pub fn set_interface_present(&self, interface: &str, present: bool) {
+        let labels = InterfaceLabels {
+            interface: interface.to_owned(),
+        };
+        self.interface_present
+            .get_or_create(&labels)
+            .set(i64::from(present));
+    }
+
+    /// Drops the presence gauge of an interface removed from the config.
+    pub fn remove_interface(&self, interface: &str) {
+        self.interface_present.remove(&InterfaceLabels {
+            interface: interface.to_owned(),
+        });
+    }
+
+    pub fn reload(&self, ok: bool) {
+        let result = if ok { "ok" } else { "failed" };
+        self.reloads
+            .get_or_create(&ResultLabels {
+                result: result.to_owned(),
+            })
+            .inc();
+    }
+
+    /// The OpenMetrics text exposition of every metric.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        // Encoding into a String only fails if a Display impl fails, which
+        // ours do not; an error leaves a truncated text, which is still valid to return.
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
+            tracing::warn!(error = %e, "metrics encoding failed");
+        }
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Metrics;
+
+    #[test]
+    fn counters_and_gauges_appear_in_text() {
+        let m = Metrics::new();
+        m.dhcp6_sent("wan0", "solicit");
+        m.dhcp6_sent("wan0", "solicit");
+        m.dhcp6_received("wan0", "advertise");
+        m.dropped("dhcp6", "bad-xid");
+        m.ra_sent("lan0");
+        m.rs_received("lan0");
+        m.kernel_op("address-add", true);
+        m.kernel_op("route-add", false);
+        m.set_interface_present("wan0", false);
+        m.set_delegated_valid(1, "2001:db8:1200::/56", Some(7150));
+        m.set_delegated_valid(2, "2001:db8:1300::/56", None);
+        m.reload(false);
+        let text = m.encode();
+        for line in [
+            r#"v6edge_dhcp6_messages_sent_total{interface="wan0",message_type="solicit"} 2"#,
+            r#"v6edge_dhcp6_messages_received_total{interface="wan0",message_type="advertise"} 1"#,
+            r#"v6edge_packets_dropped_total{protocol="dhcp6",reason="bad-xid"} 1"#,
+            r#"v6edge_ra_sent_total{interface="lan0"} 1"#,
+            r#"v6edge_rs_received_total{interface="lan0"} 1"#,
+            r#"v6edge_kernel_ops_total{op="route-add",result="failed"} 1"#,
+            r#"v6edge_interface_present{interface="wan0"} 0"#,
+            r#"v6edge_delegated_prefix_valid_seconds{iaid="1",prefix="2001:db8:1200::/56"} 7150"#,
+            r#"v6edge_delegated_prefix_valid_seconds{iaid="2",prefix="2001:db8:1300::/56"} 4294967295"#,
+            r#"v6edge_config_reloads_total{result="failed"} 1"#,
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing `{line}` in:\n{text}"
+            );
+        }
+        m.remove_delegation(1, "2001:db8:1200::/56");
+        assert!(!m.encode().contains("2001:db8:1200::/56"));
+    }
+}
