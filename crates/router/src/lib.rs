@@ -1,1 +1,25 @@
-//! Requesting-router policy: carving delegations into links, RA prefix sets, kernel state.
+//! The requesting router's policy (RFC 7084 §4.3, RFC 9096, RFC 9818 LPD-3):
+//! what a CPE does with the prefixes its DHCPv6 client obtained.
+//!
+//! [`Router`] is a sans-IO machine. The daemon tells it what the uplink holds
+//! ([`Router::handle_uplink`], built from the DHCPv6 client's leases) and
+//! whether the uplink has a default router; it answers with
+//! [`RouterOutput`]s: kernel operations (a router address on each LAN /64,
+//! an unreachable route for each delegated aggregate), the content each LAN's
+//! Router Advertisement sender must advertise, and the state to persist.
+//!
+//! Renumbering (RFC 9096 §3.3, RFC 7084 L-13): when a LAN's /64 disappears or
+//! changes, the old prefix stays advertised with preferred lifetime 0 and a
+//! valid lifetime of min(remaining, 2 h) counting down, and the router's own
+//! address on it is deprecated the same way. The prefixes advertised on each
+//! LAN are persisted (RFC 9096 §3.5) so that stale ones are deprecated after
+//! a crash too.
+//!
+//! Panic contract: no method panics on any input.
+
+mod machine;
+
+pub use machine::{
+    AdvertisedRecord, Delegation, LanSpec, LanStatus, Persisted, Router, RouterConfig, RouterOutput,
+    UplinkView,
+};

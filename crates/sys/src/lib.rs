@@ -1,1 +1,42 @@
-//! Linux layer: rtnetlink and sockets. The only crate with unsafe code.
+//! Linux layer of v6edge: carries out what the pure state machines ask for
+//! against the real kernel, and feeds them what the kernel sees.
+//!
+//! - [`netlink`]: rtnetlink. [`Netlink::apply`] executes a
+//!   [`v6edge_core::KernelOp`] (addresses with lifetimes, routes stamped with
+//!   [`v6edge_core::ROUTE_PROTOCOL`]); dumps of links, IPv6 addresses and
+//!   routes; [`Netlink::monitor`] turns RTNLGRP_LINK / RTNLGRP_IPV6_IFADDR /
+//!   RTNLGRP_IPV6_ROUTE notifications into [`NetEvent`]s.
+//! - [`socket`]: [`Dhcp6Socket`] (UDP 546/547, RFC 8415 §7) and
+//!   [`Icmp6Socket`] (raw ICMPv6 for Neighbor Discovery, RFC 4861), both
+//!   async on tokio, reporting the destination, interface and hop limit of
+//!   every datagram (IPV6_PKTINFO / IPV6_HOPLIMIT, RFC 3542) and sending
+//!   [`v6edge_core::Transmit`] values with an explicit outgoing interface.
+//! - [`sysctl`]: plain writes under `/proc/sys/net/ipv6/conf/<if>/`.
+//!
+//! This is the only v6edge crate allowed `unsafe`: one `setsockopt` for
+//! ICMP6_FILTER (libc has no wrapper) and the tokio `AsyncFd` registrations.
+//! Each block carries a SAFETY comment.
+//!
+//! Panic contract: nothing here panics on kernel or peer input; malformed
+//! netlink messages are skipped (and traced), malformed datagram metadata is
+//! reported as an `io::Error` for that datagram. [`Netlink::connect`] and the
+//! socket constructors must be called within a tokio runtime with I/O
+//! enabled (tokio panics otherwise).
+//!
+//! Namespaces: a netlink connection and every socket belong to the network
+//! namespace of the thread that created them. Create them on a thread that
+//! has already entered the namespace you mean (see the tests).
+
+#![warn(unsafe_op_in_unsafe_fn)]
+
+mod error;
+pub mod netlink;
+pub mod socket;
+pub mod sysctl;
+
+pub use error::SysError;
+pub use netlink::{
+    AddrFlags, AddressInfo, LinkInfo, NetEvent, NetEvents, Netlink, RouteInfo, RouteKind,
+};
+pub use socket::{Dhcp6Socket, Icmp6Socket, RecvMeta};
+pub use sysctl::{Ipv6Conf, ipv6_conf_path, set_ipv6_conf, set_sysctl};

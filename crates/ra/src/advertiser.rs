@@ -1,0 +1,476 @@
+//! The per-interface Router Advertisement state machine.
+//!
+//! Implements RFC 4861 §6.2.2 (becoming an advertising interface), §6.2.4
+//! (unsolicited RAs at random intervals, fast initial RAs, fast RAs after a
+//! change), §6.2.5 (final RA with Router Lifetime 0), §6.2.6 (answering
+//! Router Solicitations: random delay, rate limit), §6.2.7 (checking other
+//! routers' RAs for consistency), §6.1.1–§6.1.2 (validation of RS and RA);
+//! RFC 7772 (unicast solicited RAs); RFC 7084 G-5 and RFC 9096 L-13
+//! (changes reach hosts promptly).
+//!
+//! Method grammar (quinn-proto style): getters take `&self`; `handle_*`
+//! feed network input and time; `start`, `stop`, `set_content`,
+//! `set_config` are commands; after any call the driver drains
+//! [`Advertiser::poll_transmit`] and re-arms its timer from
+//! [`Advertiser::poll_timeout`]. Time always comes from the caller and must
+//! be monotonic; randomness comes from the seed.
+//!
+//! Panic contract: no method panics, for any input bytes or instants.
+
+use std::collections::VecDeque;
+use std::net::Ipv6Addr;
+use std::time::Duration;
+
+use v6edge_core::{Instant, Received, Rng, Transmit, Transport};
+use v6edge_wire::Lifetime;
+use v6edge_wire::nd::{NdErrorKind, NdMessage, RouterAdvert, RouterSolicit};
+
+use crate::config::{
+    AdvertiserConfig, MAX_INITIAL_RTR_ADVERT_INTERVAL, MAX_INITIAL_RTR_ADVERTISEMENTS,
+    MAX_RA_DELAY_TIME, MIN_DELAY_BETWEEN_RAS,
+};
+use crate::content::{self, AdvertContent, Signature, View};
+use crate::status::{AdvertiserPhase, AdvertiserStatus, DropReason};
+
+/// RFC 4291 §2.7.1: all-nodes link-local multicast.
+pub const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+/// RFC 4861 §6.1: ND messages arrive with hop limit 255 or not at all.
+const ND_HOP_LIMIT: u8 = 255;
+/// Bound on queued unicast replies; beyond it we answer by multicast, which
+/// one packet serves everyone (RFC 4861 §6.2.6 allows either).
+const MAX_PENDING_UNICAST: usize = 64;
+/// Bound on the per-source unicast rate-limit table.
+const MAX_RECENT_UNICAST: usize = 1024;
+/// RFC 4861 §6.2.7 compares decrementing lifetimes by expiry; allow this
+/// much slack for rounding and transit.
+const LIFETIME_SLACK_SECS: u64 = 2;
+
+#[derive(Debug, Clone, Copy)]
+struct PendingUnicast {
+    dst: Ipv6Addr,
+    at: Instant,
+}
+
+/// Sends Router Advertisements on one LAN interface. See the module docs.
+#[derive(Debug)]
+pub struct Advertiser {
+    config: AdvertiserConfig,
+    content: AdvertContent,
+    rng: Rng,
+    phase: AdvertiserPhase,
+    /// Fast (≤ 16 s apart) multicast RAs still to send, RFC 4861 §6.2.4.
+    initial_left: u8,
+    /// When the next multicast RA goes out (periodic or solicited).
+    next_multicast: Option<Instant>,
+    last_multicast: Option<Instant>,
+    /// What the last multicast RA told every host.
+    last_signature: Option<Signature>,
+    /// When the advertised state changes by itself (a lifetime runs out).
+    content_deadline: Option<Instant>,
+    pending_unicast: Vec<PendingUnicast>,
+    /// (destination, sent at) of recent unicast RAs, for RFC 7772 rate limiting.
+    recent_unicast: Vec<(Ipv6Addr, Instant)>,
+    out: VecDeque<Transmit>,
+    status: AdvertiserStatus,
+}
+
+impl Advertiser {
+    /// An advertiser with empty content that stays silent until [`start`].
+    ///
+    /// [`start`]: Advertiser::start
+    pub fn new(config: AdvertiserConfig, seed: u64, now: Instant) -> Advertiser {
+        // Nothing is scheduled before start(); `now` is part of the machine
+        // API (style §3) for symmetry with the other machines.
+        let _ = now;
+        Advertiser {
+            config: config.sanitized(),
+            content: AdvertContent::default(),
+            rng: Rng::seed(seed),
+            phase: AdvertiserPhase::Idle,
+            initial_left: 0,
+            next_multicast: None,
+            last_multicast: None,
+            last_signature: None,
+            content_deadline: None,
+            pending_unicast: Vec::new(),
+            recent_unicast: Vec::new(),
+            out: VecDeque::new(),
+            status: AdvertiserStatus::default(),
+        }
+    }
+
+    /// The interface became an advertising interface (RFC 4861 §6.2.2):
+    /// the first RA goes out at once, then up to
+    /// MAX_INITIAL_RTR_ADVERTISEMENTS in all at intervals of at most
+    /// MAX_INITIAL_RTR_ADVERT_INTERVAL (§6.2.4). No-op while advertising.
+    pub fn start(&mut self, now: Instant) {
+        if self.phase == AdvertiserPhase::Advertising {
+            return;
+        }
+        tracing::info!(ifindex = self.config.ifindex, "RA advertising started");
+        self.phase = AdvertiserPhase::Advertising;
+        self.initial_left = MAX_INITIAL_RTR_ADVERTISEMENTS;
+        self.last_signature = None;
+        self.next_multicast = Some(self.earliest_multicast(now));
+        self.run(now);
+    }
+
+    /// The interface stops advertising (RFC 4861 §6.2.5): one final
+    /// multicast RA with Router Lifetime 0 (same prefixes), then silence.
+    /// No-op unless advertising.
+    pub fn stop(&mut self, now: Instant) {
+        if self.phase != AdvertiserPhase::Advertising {
+            return;
+        }
+        // Deviation: the final RA is not held back by MIN_DELAY_BETWEEN_RAS
+        // (RFC 4861 §6.2.6): the interface is going away, and a single
+        // packet cannot make a storm. MAX_FINAL_RTR_ADVERTISEMENTS allows up
+        // to three; we send one.
+        self.send_multicast(now, true);
+        self.phase = AdvertiserPhase::Stopped;
+        self.next_multicast = None;
+        self.content_deadline = None;
+        self.pending_unicast.clear();
+        self.initial_left = 0;
+        tracing::info!(ifindex = self.config.ifindex, "RA advertising stopped");
+    }
+
+    /// New content from the router policy. If what hosts see changes (a
+    /// prefix appears, disappears or is deprecated, the default-router role
+    /// changes, RIO/DNS sets change) an RA goes out as soon as the rate
+    /// limit allows (at once if none went out in the last 3 s), followed by
+    /// fast ones (RFC 4861 §6.2.4; RFC 9096 L-13, RFC 7084 G-5).
+    pub fn set_content(&mut self, now: Instant, content: AdvertContent) {
+        let (content, dropped) = content::sanitize(content);
+        self.status.content_items_dropped += dropped;
+        self.content = content;
+        self.run(now);
+    }
+
+    /// A reloaded configuration. If it differs, fast RAs announce it
+    /// (RFC 4861 §6.2.4 allows them after any change of what is advertised).
+    pub fn set_config(&mut self, now: Instant, config: AdvertiserConfig) {
+        let config = config.sanitized();
+        if config == self.config {
+            return;
+        }
+        self.config = config;
+        if self.phase == AdvertiserPhase::Advertising {
+            self.announce_change(now);
+        }
+        self.run(now);
+    }
+
+    /// A datagram from the ICMPv6 socket on this interface. Never fails:
+    /// anything invalid is counted under a [`DropReason`] and ignored.
+    pub fn handle_packet(&mut self, now: Instant, rx: &Received<'_>) {
+        if rx.ifindex != self.config.ifindex {
+            self.drop_packet(DropReason::WrongInterface, rx);
+            return;
+        }
+        match NdMessage::parse(rx.bytes) {
+            Ok(NdMessage::RouterSolicit(rs)) => self.handle_rs(now, rx, &rs),
+            Ok(NdMessage::RouterAdvert(ra)) => self.handle_ra(now, rx, &ra),
+            Ok(_) => self.drop_packet(DropReason::NotRouterDiscovery, rx),
+            Err(e) if matches!(e.kind, NdErrorKind::NotNeighborDiscovery { .. }) => {
+                self.drop_packet(DropReason::NotRouterDiscovery, rx);
+            }
+            Err(error) => {
+                tracing::debug!(src = %rx.src, %error, "malformed ND message");
+                self.drop_packet(DropReason::Malformed, rx);
+            }
+        }
+        self.run(now);
+    }
+
+    /// Time has passed. Spurious and early calls do nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.run(now);
+    }
+
+    /// The next datagram to send, if any.
+    pub fn poll_transmit(&mut self) -> Option<Transmit> {
+        self.out.pop_front()
+    }
+
+    /// When [`Advertiser::handle_timeout`] should be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.phase != AdvertiserPhase::Advertising {
+            return None;
+        }
+        let unicast = self.pending_unicast.iter().map(|p| p.at).min();
+        [self.next_multicast, unicast, self.content_deadline]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Counters and schedule, as plain data.
+    pub fn status(&self) -> AdvertiserStatus {
+        let mut s = self.status.clone();
+        s.phase = self.phase;
+        s.next_multicast_at = self.next_multicast;
+        s.last_multicast_at = self.last_multicast;
+        s.initial_remaining = self.initial_left;
+        s.pending_unicast = self.pending_unicast.len();
+        s
+    }
+
+    /// The configuration in force (after clamping into RFC ranges).
+    pub fn config(&self) -> &AdvertiserConfig {
+        &self.config
+    }
+
+    /// The content in force (after dropping what cannot be advertised).
+    pub fn content(&self) -> &AdvertContent {
+        &self.content
+    }
+
+    // ---- internals ----
+
+    fn drop_packet(&mut self, reason: DropReason, rx: &Received<'_>) {
+        tracing::debug!(src = %rx.src, hop_limit = rx.hop_limit, reason = reason.as_str(), "ND packet dropped");
+        self.status.dropped.add(reason);
+    }
+
+    /// RFC 4861 §6.1.1 validation, then §6.2.6 / RFC 7772 scheduling.
+    fn handle_rs(&mut self, now: Instant, rx: &Received<'_>, rs: &RouterSolicit) {
+        self.status.rs_received += 1;
+        if rx.hop_limit != ND_HOP_LIMIT {
+            self.drop_packet(DropReason::HopLimit, rx);
+            return;
+        }
+        let lla = rs.source_lla();
+        // RFC 4861 §6.1.1: an unspecified source must not carry an SLLA.
+        if rx.src.is_unspecified() && lla.is_some() {
+            self.drop_packet(DropReason::UnspecifiedSourceWithLla, rx);
+            return;
+        }
+        if self.phase != AdvertiserPhase::Advertising {
+            self.drop_packet(DropReason::NotAdvertising, rx);
+            return;
+        }
+        // RFC 4861 §6.2.6: every solicited RA waits a random 0..=0.5 s.
+        let delay = self.rng.duration_between(Duration::ZERO, MAX_RA_DELAY_TIME);
+        // RFC 7772: answer a host that can be reached directly by
+        // unicast, sparing every sleeping host on the link a wake-up.
+        if !rx.src.is_unspecified() && lla.is_some() && !rx.src.is_multicast() {
+            self.recent_unicast
+                .retain(|&(_, at)| at + MIN_DELAY_BETWEEN_RAS > now);
+            let pending = self.pending_unicast.iter().any(|p| p.dst == rx.src);
+            let recent = self.recent_unicast.iter().any(|&(dst, _)| dst == rx.src);
+            if pending || recent {
+                // One unicast RA per host per MIN_DELAY_BETWEEN_RAS.
+                self.drop_packet(DropReason::RateLimited, rx);
+                return;
+            }
+            if self.pending_unicast.len() < MAX_PENDING_UNICAST
+                && self.recent_unicast.len() < MAX_RECENT_UNICAST
+            {
+                self.pending_unicast.push(PendingUnicast {
+                    dst: rx.src,
+                    at: now + delay,
+                });
+                return;
+            }
+            tracing::debug!(src = %rx.src, "unicast RA table full, answering by multicast");
+        }
+        // RFC 4861 §6.2.6: if a multicast RA went out in the last
+        // MIN_DELAY_BETWEEN_RAS, answer at that RA + MIN_DELAY_BETWEEN_RAS +
+        // the random delay; an RA already scheduled earlier serves as the
+        // answer.
+        let mut at = now + delay;
+        if let Some(last) = self.last_multicast
+            && now < last + MIN_DELAY_BETWEEN_RAS
+        {
+            at = last + MIN_DELAY_BETWEEN_RAS + delay;
+        }
+        self.next_multicast = Some(self.next_multicast.map_or(at, |t| t.min(at)));
+    }
+
+    /// RFC 4861 §6.1.2 validation, then §6.2.7 consistency checks.
+    fn handle_ra(&mut self, now: Instant, rx: &Received<'_>, ra: &RouterAdvert) {
+        self.status.ra_received += 1;
+        if rx.hop_limit != ND_HOP_LIMIT {
+            self.drop_packet(DropReason::HopLimit, rx);
+            return;
+        }
+        // RFC 4861 §6.1.2: an RA's source MUST be a link-local address.
+        if !is_link_local(rx.src) {
+            self.drop_packet(DropReason::NotLinkLocalSource, rx);
+            return;
+        }
+        let issues = self.inconsistencies(now, ra);
+        if !issues.is_empty() {
+            self.status.ra_inconsistent += 1;
+            self.status.last_inconsistent_router = Some(rx.src);
+            // RFC 4861 §6.2.7: log so the operator can fix it; the RA is
+            // otherwise ignored by a router.
+            tracing::warn!(ifindex = self.config.ifindex, router = %rx.src, fields = ?issues, "inconsistent RA from another router");
+        }
+    }
+
+    /// The RFC 4861 §6.2.7 fields that differ between `ra` and what we
+    /// would advertise now.
+    fn inconsistencies(&self, now: Instant, ra: &RouterAdvert) -> Vec<&'static str> {
+        let cfg = &self.config;
+        let mut issues = Vec::new();
+        if ra.cur_hop_limit != 0 && cfg.cur_hop_limit != 0 && ra.cur_hop_limit != cfg.cur_hop_limit
+        {
+            issues.push("cur_hop_limit");
+        }
+        if ra.flags.managed != cfg.managed {
+            issues.push("managed");
+        }
+        if ra.flags.other != cfg.other_config {
+            issues.push("other_config");
+        }
+        if ra.reachable_time != 0
+            && cfg.reachable_time != 0
+            && ra.reachable_time != cfg.reachable_time
+        {
+            issues.push("reachable_time");
+        }
+        if ra.retrans_timer != 0 && cfg.retrans_timer != 0 && ra.retrans_timer != cfg.retrans_timer
+        {
+            issues.push("retrans_timer");
+        }
+        if let (Some(theirs), Some(ours)) = (ra.options.mtu(), cfg.mtu)
+            && theirs != ours
+        {
+            issues.push("mtu");
+        }
+        let built = View::new(cfg, &self.content, now).build(false);
+        let ours: Vec<_> = built
+            .packets
+            .iter()
+            .flat_map(|p| p.options.prefixes().cloned())
+            .collect();
+        for theirs in ra.options.prefixes() {
+            let Some(mine) = ours
+                .iter()
+                .find(|m| m.prefix == theirs.prefix && m.prefix_len == theirs.prefix_len)
+            else {
+                continue;
+            };
+            if !lifetimes_agree(mine.valid, theirs.valid) {
+                issues.push("prefix_valid_lifetime");
+            }
+            if !lifetimes_agree(mine.preferred, theirs.preferred) {
+                issues.push("prefix_preferred_lifetime");
+            }
+        }
+        issues.dedup();
+        issues
+    }
+
+    /// The earliest a multicast RA may leave (RFC 4861 §6.2.6 rate limit).
+    fn earliest_multicast(&self, now: Instant) -> Instant {
+        match self.last_multicast {
+            Some(last) => now.max(last + MIN_DELAY_BETWEEN_RAS),
+            None => now,
+        }
+    }
+
+    /// What hosts see changed: fast RAs, the first as soon as allowed.
+    fn announce_change(&mut self, now: Instant) {
+        self.initial_left = MAX_INITIAL_RTR_ADVERTISEMENTS;
+        let at = self.earliest_multicast(now);
+        self.next_multicast = Some(self.next_multicast.map_or(at, |t| t.min(at)));
+    }
+
+    /// Brings the machine up to `now`: notices content changes, sends what
+    /// is due, recomputes the content deadline.
+    fn run(&mut self, now: Instant) {
+        if self.phase != AdvertiserPhase::Advertising {
+            return;
+        }
+        let view = View::new(&self.config, &self.content, now);
+        let signature = view.signature();
+        if self
+            .last_signature
+            .as_ref()
+            .is_some_and(|s| *s != signature)
+        {
+            tracing::debug!(
+                ifindex = self.config.ifindex,
+                "advertised state changed, RA soon"
+            );
+            self.announce_change(now);
+        }
+        if self.next_multicast.is_some_and(|t| t <= now) {
+            self.send_multicast(now, false);
+        }
+        let mut due = Vec::new();
+        self.pending_unicast.retain(|p| {
+            let ready = p.at <= now;
+            if ready {
+                due.push(p.dst);
+            }
+            !ready
+        });
+        for dst in due {
+            self.send(now, dst, false);
+            self.recent_unicast.push((dst, now));
+        }
+        self.content_deadline = View::new(&self.config, &self.content, now).next_change();
+    }
+
+    fn send_multicast(&mut self, now: Instant, final_ra: bool) {
+        self.send(now, ALL_NODES, final_ra);
+        self.last_multicast = Some(now);
+        self.last_signature = Some(View::new(&self.config, &self.content, now).signature());
+        // Everyone just heard this RA, including hosts waiting for a
+        // unicast answer.
+        self.pending_unicast.clear();
+        // RFC 4861 §6.2.4: reset the timer to a uniform random value in
+        // [MinRtrAdvInterval, MaxRtrAdvInterval], capped at 16 s for the
+        // first few.
+        self.initial_left = self.initial_left.saturating_sub(1);
+        let mut interval = self
+            .rng
+            .duration_between(self.config.min_interval, self.config.max_interval);
+        if self.initial_left > 0 {
+            interval = interval.min(MAX_INITIAL_RTR_ADVERT_INTERVAL);
+        }
+        self.next_multicast = Some(now + interval);
+    }
+
+    fn send(&mut self, now: Instant, dst: Ipv6Addr, final_ra: bool) {
+        let built = View::new(&self.config, &self.content, now).build(final_ra);
+        let multicast = dst.is_multicast();
+        for ra in built.packets {
+            let payload = NdMessage::RouterAdvert(ra).to_bytes();
+            self.out.push_back(Transmit {
+                ifindex: self.config.ifindex,
+                src: None,
+                dst,
+                transport: Transport::Icmpv6,
+                hop_limit: Some(ND_HOP_LIMIT),
+                payload,
+            });
+            if multicast {
+                self.status.ra_sent_multicast += 1;
+            } else {
+                self.status.ra_sent_unicast += 1;
+            }
+        }
+        self.status.last_router_lifetime = Some(built.router_lifetime);
+        self.status.last_sent_at = Some(now);
+        tracing::debug!(ifindex = self.config.ifindex, dst = %dst, router_lifetime = built.router_lifetime, final_ra, "RA sent");
+    }
+}
+
+/// fe80::/10 (RFC 4291 §2.5.6).
+fn is_link_local(a: Ipv6Addr) -> bool {
+    a.segments()[0] & 0xffc0 == 0xfe80
+}
+
+fn lifetimes_agree(a: Lifetime, b: Lifetime) -> bool {
+    match (a, b) {
+        (Lifetime::Finite(x), Lifetime::Finite(y)) => {
+            u64::from(x.abs_diff(y)) <= LIFETIME_SLACK_SECS
+        }
+        (x, y) => x == y,
+    }
+}

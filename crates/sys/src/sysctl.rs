@@ -1,0 +1,88 @@
+//! Per-interface IPv6 sysctls, written as plain files under
+//! `/proc/sys/net/ipv6/conf/<if>/`.
+//!
+//! A router forwards (RFC 8200 §1 "router"), and with forwarding on the
+//! kernel ignores RAs unless `accept_ra` is 2, which the WAN side of a
+//! requesting router needs to learn its default route (RFC 7084 W-3).
+//! `/proc/sys/net` resolves to the network namespace of the writing thread.
+
+use crate::SysError;
+use std::path::{Path, PathBuf};
+
+/// The keys v6edge sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Ipv6Conf {
+    /// `forwarding`: 1 on every interface of a router.
+    Forwarding,
+    /// `accept_ra`: 2 on the upstream interface of a forwarding router.
+    AcceptRa,
+    /// `accept_dad`.
+    AcceptDad,
+    /// `disable_ipv6`.
+    DisableIpv6,
+}
+
+impl Ipv6Conf {
+    pub fn key(self) -> &'static str {
+        match self {
+            Ipv6Conf::Forwarding => "forwarding",
+            Ipv6Conf::AcceptRa => "accept_ra",
+            Ipv6Conf::AcceptDad => "accept_dad",
+            Ipv6Conf::DisableIpv6 => "disable_ipv6",
+        }
+    }
+}
+
+/// `/proc/sys/net/ipv6/conf/<ifname>/<key>`; `ifname` may also be `all` or
+/// `default`. Rejects names that are not a single path component or longer
+/// than IFNAMSIZ - 1.
+pub fn ipv6_conf_path(ifname: &str, key: Ipv6Conf) -> Result<PathBuf, SysError> {
+    let valid = !ifname.is_empty()
+        && ifname.len() < libc::IFNAMSIZ
+        && ifname != "."
+        && ifname != ".."
+        && !ifname.contains(['/', '\0']);
+    if !valid {
+        return Err(SysError::InvalidName {
+            what: "interface name",
+            name: ifname.to_owned(),
+        });
+    }
+    Ok(Path::new("/proc/sys/net/ipv6/conf")
+        .join(ifname)
+        .join(key.key()))
+}
+
+/// Writes `value` to a sysctl file (a plain write: no `sysctl` binary).
+pub fn set_sysctl(path: &Path, value: &str) -> Result<(), SysError> {
+    std::fs::write(path, value).map_err(|source| SysError::Sysctl {
+        path: path.to_owned(),
+        value: value.to_owned(),
+        source,
+    })
+}
+
+/// Sets one per-interface IPv6 sysctl, e.g. `forwarding` to `1`.
+pub fn set_ipv6_conf(ifname: &str, key: Ipv6Conf, value: &str) -> Result<(), SysError> {
+    set_sysctl(&ipv6_conf_path(ifname, key)?, value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_built_and_bad_names_rejected() {
+        assert_eq!(
+            ipv6_conf_path("eth0", Ipv6Conf::AcceptRa).expect("valid name"),
+            Path::new("/proc/sys/net/ipv6/conf/eth0/accept_ra")
+        );
+        for bad in ["", ".", "..", "a/b", "../../../etc", "0123456789abcdef"] {
+            assert!(
+                ipv6_conf_path(bad, Ipv6Conf::Forwarding).is_err(),
+                "{bad:?} accepted"
+            );
+        }
+    }
+}

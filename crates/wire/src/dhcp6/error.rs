@@ -1,0 +1,66 @@
+//! Decoding errors: a kind, where it was found, and in which option.
+
+use thiserror::Error;
+
+use super::OptionCode;
+
+/// Why a DHCPv6 message was rejected, and where.
+///
+/// `offset` counts octets from the start of the buffer given to
+/// [`Message::parse`](super::Message::parse), across relay layers. `option`
+/// names the innermost option being parsed (`None` for the message header).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{kind} at offset {offset}{}", option_suffix(*.option))]
+pub struct DecodeError {
+    pub kind: DecodeErrorKind,
+    pub offset: usize,
+    pub option: Option<OptionCode>,
+}
+
+fn option_suffix(option: Option<OptionCode>) -> String {
+    match option {
+        Some(code) => format!(" in option {} ({code:?})", u16::from(code)),
+        None => String::new(),
+    }
+}
+
+impl DecodeError {
+    pub(crate) fn new(kind: DecodeErrorKind, offset: usize) -> Self {
+        DecodeError {
+            kind,
+            offset,
+            option: None,
+        }
+    }
+
+    /// Attributes the error to `code` unless a deeper option already claimed it.
+    pub(crate) fn within(mut self, code: OptionCode) -> Self {
+        if self.option.is_none() {
+            self.option = Some(code);
+        }
+        self
+    }
+}
+
+/// The kinds of DHCPv6 decoding failure. Syntax only: misplaced or
+/// duplicate options are protocol questions left to the state machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum DecodeErrorKind {
+    /// The message header, an option header, or an option body reaching
+    /// past the end of its container.
+    #[error("truncated: need {need} octets, have {have}")]
+    Truncated { need: usize, have: usize },
+    /// An option length that its format does not allow: a fixed-size
+    /// option of the wrong size, an IA shorter than its fixed part, a list
+    /// of 16-octet addresses whose length is not a multiple of 16.
+    #[error("option length {len} not allowed")]
+    BadLength { len: usize },
+    /// A field with a value its format forbids (a prefix length above 128,
+    /// a bad domain name label, a PD-exclude that does not fit its prefix).
+    #[error("bad value: {0}")]
+    BadValue(&'static str),
+    /// Nesting deeper than [`MAX_DEPTH`](super::MAX_DEPTH).
+    #[error("nested deeper than {limit} levels")]
+    TooDeep { limit: usize },
+}

@@ -1,0 +1,1092 @@
+//! Neighbor Discovery options (RFC 4861 §4.6 and the RFCs that add types).
+//!
+//! ```text
+//!  0                   1                   2                   3
+//!  0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! |     Type      |    Length     |              ...              |
+//! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//! ~                              ...                              ~
+//! ```
+//! Length counts 8-octet units including Type and Length; 0 is invalid.
+//!
+//! Every option is kept, in order. Known types are decoded into fields plus
+//! the raw reserved bits (so re-emit is byte-exact); any other type is kept
+//! as [`NdOption::Unknown`]. Unlike hosts that skip a bad option, this codec
+//! rejects the whole message when a known option is malformed, so nothing is
+//! ever dropped silently: the caller decides what to count and log.
+
+use std::net::Ipv6Addr;
+
+use super::error::{NdError, NdErrorKind};
+use super::message::RouterPreference;
+use crate::Lifetime;
+
+/// Offsets inside an option, counted from its Type octet.
+mod field {
+    use std::ops::Range;
+    pub const TYPE: usize = 0;
+    pub const LENGTH: usize = 1;
+    /// Everything after Type and Length.
+    pub const DATA: usize = 2;
+
+    /// Prefix Information, RFC 4861 §4.6.2:
+    /// ```text
+    /// | Type  | Length | Prefix Length |L|A|R|P|Resvd1|
+    /// |                  Valid Lifetime                |
+    /// |                Preferred Lifetime              |
+    /// |                    Reserved2                   |
+    /// |                 Prefix (16 octets)             |
+    /// ```
+    pub mod pio {
+        use std::ops::Range;
+        pub const PREFIX_LEN: usize = 2;
+        pub const FLAGS: usize = 3;
+        pub const VALID: Range<usize> = 4..8;
+        pub const PREFERRED: Range<usize> = 8..12;
+        pub const RESERVED2: Range<usize> = 12..16;
+        pub const PREFIX: Range<usize> = 16..32;
+    }
+
+    /// MTU (RFC 4861 §4.6.4), Advertisement Interval (RFC 6275 §7.3) and
+    /// Home Agent Information (RFC 6275 §7.4) share one 8-octet shape:
+    /// ```text
+    /// | Type  | Length |           Reserved              |
+    /// |        32-bit value (or two 16-bit values)       |
+    /// ```
+    pub const RESERVED16: Range<usize> = 2..4;
+    pub const VALUE32: Range<usize> = 4..8;
+    pub const HA_PREFERENCE: Range<usize> = 4..6;
+    pub const HA_LIFETIME: Range<usize> = 6..8;
+
+    /// Route Information, RFC 4191 §2.3:
+    /// ```text
+    /// | Type  | Length | Prefix Length |Resvd|Prf|Resvd|
+    /// |                 Route Lifetime                 |
+    /// |          Prefix (0, 8 or 16 octets)            |
+    /// ```
+    pub mod rio {
+        use std::ops::Range;
+        pub const PREFIX_LEN: usize = 2;
+        pub const FLAGS: usize = 3;
+        pub const LIFETIME: Range<usize> = 4..8;
+        pub const PREFIX: usize = 8;
+    }
+
+    /// RDNSS and DNSSL, RFC 8106 §5.1, §5.2:
+    /// ```text
+    /// | Type  | Length |           Reserved              |
+    /// |                    Lifetime                      |
+    /// |   addresses (16 octets each) or domain names     |
+    /// ```
+    pub const DNS_LIFETIME: Range<usize> = 4..8;
+    pub const DNS_DATA: usize = 8;
+
+    /// PREF64, RFC 8781 §4:
+    /// ```text
+    /// | Type  | Length |  Scaled Lifetime (13) | PLC (3)|
+    /// |        Highest 96 bits of the prefix             |
+    /// ```
+    pub const PREF64_LIFETIME_PLC: Range<usize> = 2..4;
+    pub const PREF64_PREFIX: Range<usize> = 4..16;
+}
+
+/// RFC 4861 §4.6: lengths are in units of 8 octets.
+const UNIT: usize = 8;
+
+/// A Prefix Information option (RFC 4861 §4.6.2, flags R from RFC 6275
+/// §7.2 and P from RFC 9762). The prefix is kept as received, host bits
+/// included; `v6edge-prefix` validates it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrefixInfo {
+    pub prefix_len: u8,
+    /// L: the prefix is on-link.
+    pub on_link: bool,
+    /// A: usable for SLAAC (RFC 4862).
+    pub autonomous: bool,
+    /// R: `prefix` holds the router's full address (RFC 6275 §7.2).
+    pub router_addr: bool,
+    /// P: the network prefers DHCPv6 PD for this prefix (RFC 9762).
+    pub pd_preferred: bool,
+    /// The four low flag bits (Reserved1), kept so re-emit is exact.
+    pub reserved1: u8,
+    pub valid: Lifetime,
+    pub preferred: Lifetime,
+    /// Reserved2, kept so re-emit is exact.
+    pub reserved2: u32,
+    pub prefix: Ipv6Addr,
+}
+
+impl PrefixInfo {
+    const L: u8 = 0x80;
+    const A: u8 = 0x40;
+    const R: u8 = 0x20;
+    const P: u8 = 0x10;
+    const RESERVED1: u8 = 0x0f;
+
+    /// An on-link, autonomous prefix with the other flags and reserved
+    /// fields clear: the usual SLAAC prefix.
+    pub fn new(prefix: Ipv6Addr, prefix_len: u8, valid: Lifetime, preferred: Lifetime) -> Self {
+        PrefixInfo {
+            prefix_len,
+            on_link: true,
+            autonomous: true,
+            router_addr: false,
+            pd_preferred: false,
+            reserved1: 0,
+            valid,
+            preferred,
+            reserved2: 0,
+            prefix,
+        }
+    }
+
+    fn flags(&self) -> u8 {
+        let mut f = self.reserved1 & Self::RESERVED1;
+        for (set, bit) in [
+            (self.on_link, Self::L),
+            (self.autonomous, Self::A),
+            (self.router_addr, Self::R),
+            (self.pd_preferred, Self::P),
+        ] {
+            if set {
+                f |= bit;
+            }
+        }
+        f
+    }
+}
+
+/// A Route Information option (RFC 4191 §2.3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteInfo {
+    pub prefix_len: u8,
+    pub preference: RouterPreference,
+    /// 0xffffffff is infinity (RFC 4191 §2.3).
+    pub lifetime: Lifetime,
+    /// Only the first 0, 8 or 16 octets travel, per `length`; parse fills
+    /// the rest with zeros.
+    pub prefix: Ipv6Addr,
+    /// The flag bits around Prf (mask 0xe7), kept so re-emit is exact.
+    pub reserved: u8,
+    /// The Length field (1, 2 or 3 units). Emit raises it to the minimum
+    /// the prefix length needs and caps it at 3; [`RouteInfo::new`] picks
+    /// the minimum.
+    pub length: u8,
+}
+
+impl RouteInfo {
+    const PRF_MASK: u8 = 0x18;
+    const PRF_SHIFT: u32 = 3;
+
+    pub fn new(
+        prefix: Ipv6Addr,
+        prefix_len: u8,
+        preference: RouterPreference,
+        lifetime: Lifetime,
+    ) -> Self {
+        RouteInfo {
+            prefix_len,
+            preference,
+            lifetime,
+            prefix,
+            reserved: 0,
+            length: Self::min_units(prefix_len),
+        }
+    }
+
+    /// RFC 4191 §2.3: length 3 above /64, at least 2 above /0.
+    fn min_units(prefix_len: u8) -> u8 {
+        match prefix_len {
+            0 => 1,
+            1..=64 => 2,
+            _ => 3,
+        }
+    }
+
+    fn wire_units(&self) -> u8 {
+        self.length.clamp(Self::min_units(self.prefix_len), 3)
+    }
+
+    fn prefix_octets(&self) -> usize {
+        (usize::from(self.wire_units()) - 1) * UNIT
+    }
+}
+
+/// A Recursive DNS Server option (RFC 8106 §5.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rdnss {
+    pub lifetime: Lifetime,
+    pub servers: Vec<Ipv6Addr>,
+    /// Kept so re-emit is exact.
+    pub reserved: u16,
+}
+
+impl Rdnss {
+    pub fn new(lifetime: Lifetime, servers: Vec<Ipv6Addr>) -> Self {
+        Rdnss {
+            lifetime,
+            servers,
+            reserved: 0,
+        }
+    }
+}
+
+/// A DNS Search List option (RFC 8106 §5.2). Domains are dotted strings
+/// without a trailing dot (`"lab.example"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dnssl {
+    pub lifetime: Lifetime,
+    pub domains: Vec<String>,
+    /// Kept so re-emit is exact.
+    pub reserved: u16,
+    /// Zero octets after the last name. Emit rounds it up to reach an
+    /// 8-octet boundary; [`Dnssl::new`] uses the minimum.
+    pub padding: usize,
+}
+
+impl Dnssl {
+    pub fn new(lifetime: Lifetime, domains: Vec<String>) -> Self {
+        let mut d = Dnssl {
+            lifetime,
+            domains,
+            reserved: 0,
+            padding: 0,
+        };
+        d.padding =
+            pad_to_unit(field::DNS_DATA + d.names_len()) - (field::DNS_DATA + d.names_len());
+        d
+    }
+
+    /// Labels as emitted: empty labels dropped, each cut at 63 octets.
+    /// `validate` catches the cases where this changes the name.
+    fn labels(domain: &str) -> impl Iterator<Item = &[u8]> {
+        domain
+            .split('.')
+            .filter(|l| !l.is_empty())
+            .map(|l| &l.as_bytes()[..l.len().min(MAX_LABEL)])
+    }
+
+    fn names_len(&self) -> usize {
+        self.domains
+            .iter()
+            .map(|d| Self::labels(d).map(|l| 1 + l.len()).sum::<usize>() + 1)
+            .sum()
+    }
+}
+
+/// RFC 1035 §2.3.4: labels are at most 63 octets, names 255.
+const MAX_LABEL: usize = 63;
+const MAX_NAME: usize = 255;
+
+/// A PREF64 option (RFC 8781 §4): the NAT64 prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pref64 {
+    /// Lifetime in units of 8 seconds, 13 bits (max 8191).
+    pub scaled_lifetime: u16,
+    /// Prefix Length Code, 3 bits; see [`Pref64::prefix_len`].
+    pub plc: u8,
+    /// The highest 96 bits travel; the last 4 octets are zero after parse
+    /// and ignored by emit.
+    pub prefix: Ipv6Addr,
+}
+
+impl Pref64 {
+    const PLC_MASK: u16 = 0x0007;
+    const MAX_SCALED: u16 = 0x1fff;
+
+    /// `None` when `prefix_len` is not one RFC 8781 §4 can code
+    /// (96, 64, 56, 48, 40, 32). The lifetime is rounded up to the next
+    /// multiple of 8 s and capped at 65528 s.
+    pub fn new(lifetime_secs: u32, prefix_len: u8, prefix: Ipv6Addr) -> Option<Self> {
+        let plc = match prefix_len {
+            96 => 0,
+            64 => 1,
+            56 => 2,
+            48 => 3,
+            40 => 4,
+            32 => 5,
+            _ => return None,
+        };
+        let scaled = lifetime_secs.div_ceil(8).min(u32::from(Self::MAX_SCALED));
+        // Capped at 13 bits just above.
+        Some(Pref64 {
+            scaled_lifetime: scaled as u16,
+            plc,
+            prefix,
+        })
+    }
+
+    pub fn lifetime_secs(&self) -> u32 {
+        u32::from(self.scaled_lifetime) * 8
+    }
+
+    /// RFC 8781 §4: PLC 0..=5 code /96, /64, /56, /48, /40, /32; 6 and 7 are
+    /// invalid and a host must ignore the option (the codec keeps it).
+    pub fn prefix_len(&self) -> Option<u8> {
+        match self.plc {
+            0 => Some(96),
+            1 => Some(64),
+            2 => Some(56),
+            3 => Some(48),
+            4 => Some(40),
+            5 => Some(32),
+            _ => None,
+        }
+    }
+}
+
+/// A Home Agent Information option (RFC 6275 §7.4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HomeAgentInfo {
+    /// The 16 bits after Length. RFC 3963 §7.1 gives the top bit to the
+    /// Mobile Router Support (R) flag; see [`HomeAgentInfo::mobile_router`].
+    pub reserved: u16,
+    /// RFC 6275 §7.4: a 16-bit signed two's complement integer, higher is
+    /// more preferable.
+    pub preference: i16,
+    /// Seconds.
+    pub lifetime: u16,
+}
+
+impl HomeAgentInfo {
+    /// RFC 3963 §7.1: the home agent supports mobile routers (NEMO).
+    pub fn mobile_router(&self) -> bool {
+        self.reserved & 0x8000 != 0
+    }
+}
+
+/// A Captive-Portal option (RFC 8910 §2.3). The URI is kept as octets;
+/// trailing NULs are padding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaptivePortal {
+    pub uri: Vec<u8>,
+    /// NUL octets after the URI; emit rounds it up to an 8-octet boundary.
+    pub padding: usize,
+}
+
+impl CaptivePortal {
+    pub fn new(uri: &str) -> Self {
+        let uri = uri.as_bytes().to_vec();
+        let padding = pad_to_unit(field::DATA + uri.len()) - (field::DATA + uri.len());
+        CaptivePortal { uri, padding }
+    }
+
+    pub fn uri_str(&self) -> Option<&str> {
+        std::str::from_utf8(&self.uri).ok()
+    }
+}
+
+/// One ND option, in the order it appeared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NdOption {
+    /// Type 1 (RFC 4861 §4.6.1): the link-layer address, with any padding,
+    /// as the octets after Length (6 for Ethernet).
+    SourceLla(Vec<u8>),
+    /// Type 2 (RFC 4861 §4.6.1), same shape.
+    TargetLla(Vec<u8>),
+    /// Type 3 (RFC 4861 §4.6.2).
+    PrefixInfo(PrefixInfo),
+    /// Type 4 (RFC 4861 §4.6.3): the octets after Length, i.e. the 6
+    /// reserved octets then the redirected packet.
+    RedirectedHeader(Vec<u8>),
+    /// Type 5 (RFC 4861 §4.6.4).
+    Mtu { mtu: u32, reserved: u16 },
+    /// Type 7 (RFC 6275 §7.3): milliseconds between unsolicited RAs.
+    AdvInterval { interval_ms: u32, reserved: u16 },
+    /// Type 8 (RFC 6275 §7.4).
+    HomeAgentInfo(HomeAgentInfo),
+    /// Type 24 (RFC 4191 §2.3).
+    RouteInfo(RouteInfo),
+    /// Type 25 (RFC 8106 §5.1).
+    Rdnss(Rdnss),
+    /// Type 31 (RFC 8106 §5.2).
+    Dnssl(Dnssl),
+    /// Type 37 (RFC 8910 §2.3).
+    CaptivePortal(CaptivePortal),
+    /// Type 38 (RFC 8781 §4).
+    Pref64(Pref64),
+    /// Any other type, e.g. Nonce (14) or ABRO (35): the octets after
+    /// Length, byte-exact.
+    Unknown { kind: u8, data: Vec<u8> },
+}
+
+impl NdOption {
+    pub const SOURCE_LLA: u8 = 1;
+    pub const TARGET_LLA: u8 = 2;
+    pub const PREFIX_INFO: u8 = 3;
+    pub const REDIRECTED_HEADER: u8 = 4;
+    pub const MTU: u8 = 5;
+    pub const ADV_INTERVAL: u8 = 7;
+    pub const HOME_AGENT_INFO: u8 = 8;
+    pub const ROUTE_INFO: u8 = 24;
+    pub const RDNSS: u8 = 25;
+    pub const DNSSL: u8 = 31;
+    pub const CAPTIVE_PORTAL: u8 = 37;
+    pub const PREF64: u8 = 38;
+
+    /// An MTU option with the reserved field clear.
+    pub fn mtu(mtu: u32) -> Self {
+        NdOption::Mtu { mtu, reserved: 0 }
+    }
+
+    /// The option Type octet.
+    pub fn kind(&self) -> u8 {
+        match self {
+            NdOption::SourceLla(_) => Self::SOURCE_LLA,
+            NdOption::TargetLla(_) => Self::TARGET_LLA,
+            NdOption::PrefixInfo(_) => Self::PREFIX_INFO,
+            NdOption::RedirectedHeader(_) => Self::REDIRECTED_HEADER,
+            NdOption::Mtu { .. } => Self::MTU,
+            NdOption::AdvInterval { .. } => Self::ADV_INTERVAL,
+            NdOption::HomeAgentInfo(_) => Self::HOME_AGENT_INFO,
+            NdOption::RouteInfo(_) => Self::ROUTE_INFO,
+            NdOption::Rdnss(_) => Self::RDNSS,
+            NdOption::Dnssl(_) => Self::DNSSL,
+            NdOption::CaptivePortal(_) => Self::CAPTIVE_PORTAL,
+            NdOption::Pref64(_) => Self::PREF64,
+            NdOption::Unknown { kind, .. } => *kind,
+        }
+    }
+
+    /// Octets after Type and Length before padding.
+    fn data_len(&self) -> usize {
+        match self {
+            NdOption::SourceLla(d) | NdOption::TargetLla(d) | NdOption::RedirectedHeader(d) => {
+                d.len()
+            }
+            NdOption::Unknown { data, .. } => data.len(),
+            NdOption::PrefixInfo(_) => 30,
+            NdOption::Mtu { .. } | NdOption::AdvInterval { .. } | NdOption::HomeAgentInfo(_) => 6,
+            NdOption::RouteInfo(r) => 6 + r.prefix_octets(),
+            NdOption::Rdnss(r) => 6 + 16 * r.servers.len(),
+            NdOption::Dnssl(d) => 6 + d.names_len() + d.padding,
+            NdOption::CaptivePortal(c) => c.uri.len() + c.padding,
+            NdOption::Pref64(_) => 14,
+        }
+    }
+
+    /// Octets this option occupies on the wire: a multiple of 8, at least 8.
+    pub fn buffer_len(&self) -> usize {
+        pad_to_unit(field::DATA + self.data_len())
+    }
+
+    /// Writes exactly `buffer_len()` octets. Values longer than the Length
+    /// octet can describe get a wrong Length (see `NdMessage::validate`).
+    pub(crate) fn emit(&self, w: &mut Writer<'_>) {
+        let total = self.buffer_len();
+        let start = w.pos;
+        w.u8(self.kind());
+        // Saturates only for options over 2040 octets, which validate rejects.
+        w.u8(u8::try_from(total / UNIT).unwrap_or(u8::MAX));
+        match self {
+            NdOption::SourceLla(d) | NdOption::TargetLla(d) | NdOption::RedirectedHeader(d) => {
+                w.put(d)
+            }
+            NdOption::Unknown { data, .. } => w.put(data),
+            NdOption::PrefixInfo(p) => {
+                w.u8(p.prefix_len);
+                w.u8(p.flags());
+                w.u32(p.valid.to_wire());
+                w.u32(p.preferred.to_wire());
+                w.u32(p.reserved2);
+                w.put(&p.prefix.octets());
+            }
+            NdOption::Mtu {
+                mtu: value,
+                reserved,
+            }
+            | NdOption::AdvInterval {
+                interval_ms: value,
+                reserved,
+            } => {
+                w.u16(*reserved);
+                w.u32(*value);
+            }
+            NdOption::HomeAgentInfo(h) => {
+                w.u16(h.reserved);
+                // RFC 6275 §7.4: two's complement on the wire.
+                w.u16(h.preference as u16);
+                w.u16(h.lifetime);
+            }
+            NdOption::RouteInfo(r) => {
+                w.u8(r.prefix_len);
+                w.u8((r.reserved & !RouteInfo::PRF_MASK)
+                    | (r.preference.to_bits() << RouteInfo::PRF_SHIFT));
+                w.u32(r.lifetime.to_wire());
+                w.put(&r.prefix.octets()[..r.prefix_octets()]);
+            }
+            NdOption::Rdnss(r) => {
+                w.u16(r.reserved);
+                w.u32(r.lifetime.to_wire());
+                for s in &r.servers {
+                    w.put(&s.octets());
+                }
+            }
+            NdOption::Dnssl(d) => {
+                w.u16(d.reserved);
+                w.u32(d.lifetime.to_wire());
+                for domain in &d.domains {
+                    for label in Dnssl::labels(domain) {
+                        // labels() caps a label at 63 octets.
+                        w.u8(label.len() as u8);
+                        w.put(label);
+                    }
+                    w.u8(0);
+                }
+            }
+            NdOption::CaptivePortal(c) => w.put(&c.uri),
+            NdOption::Pref64(p) => {
+                w.u16(
+                    (p.scaled_lifetime.min(Pref64::MAX_SCALED) << 3)
+                        | (u16::from(p.plc) & Pref64::PLC_MASK),
+                );
+                w.put(&p.prefix.octets()[..12]);
+            }
+        }
+        // Padding (RFC 4861 §4.6: to the 8-octet boundary) and the declared
+        // padding of DNSSL / Captive Portal are zeros.
+        w.zeros(start + total - w.pos);
+    }
+}
+
+/// Rounds up to a whole number of 8-octet units, at least one.
+fn pad_to_unit(len: usize) -> usize {
+    len.max(1).div_ceil(UNIT) * UNIT
+}
+
+/// The options of one message, in wire order.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NdOptions(Vec<NdOption>);
+
+impl NdOptions {
+    pub fn new() -> Self {
+        NdOptions(Vec::new())
+    }
+
+    pub fn push(&mut self, option: NdOption) {
+        self.0.push(option);
+    }
+
+    /// Builder form of [`NdOptions::push`].
+    pub fn with(mut self, option: NdOption) -> Self {
+        self.0.push(option);
+        self
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, NdOption> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn as_slice(&self) -> &[NdOption] {
+        &self.0
+    }
+
+    pub fn into_vec(self) -> Vec<NdOption> {
+        self.0
+    }
+
+    pub fn prefixes(&self) -> impl Iterator<Item = &PrefixInfo> {
+        self.iter().filter_map(|o| match o {
+            NdOption::PrefixInfo(p) => Some(p),
+            _ => None,
+        })
+    }
+
+    pub fn route_infos(&self) -> impl Iterator<Item = &RouteInfo> {
+        self.iter().filter_map(|o| match o {
+            NdOption::RouteInfo(r) => Some(r),
+            _ => None,
+        })
+    }
+
+    pub fn rdnss(&self) -> impl Iterator<Item = &Rdnss> {
+        self.iter().filter_map(|o| match o {
+            NdOption::Rdnss(r) => Some(r),
+            _ => None,
+        })
+    }
+
+    pub fn dnssl(&self) -> impl Iterator<Item = &Dnssl> {
+        self.iter().filter_map(|o| match o {
+            NdOption::Dnssl(d) => Some(d),
+            _ => None,
+        })
+    }
+
+    pub fn pref64(&self) -> impl Iterator<Item = &Pref64> {
+        self.iter().filter_map(|o| match o {
+            NdOption::Pref64(p) => Some(p),
+            _ => None,
+        })
+    }
+
+    /// The first MTU option's value.
+    pub fn mtu(&self) -> Option<u32> {
+        self.iter().find_map(|o| match o {
+            NdOption::Mtu { mtu, .. } => Some(*mtu),
+            _ => None,
+        })
+    }
+
+    /// The first Source Link-Layer Address option's octets.
+    pub fn source_lla(&self) -> Option<&[u8]> {
+        self.iter().find_map(|o| match o {
+            NdOption::SourceLla(d) => Some(d.as_slice()),
+            _ => None,
+        })
+    }
+
+    /// The first Target Link-Layer Address option's octets.
+    pub fn target_lla(&self) -> Option<&[u8]> {
+        self.iter().find_map(|o| match o {
+            NdOption::TargetLla(d) => Some(d.as_slice()),
+            _ => None,
+        })
+    }
+
+    /// The first Redirected Header option's octets after its 6 reserved
+    /// octets: the start of the redirected packet (RFC 4861 §4.6.3).
+    pub fn redirected_packet(&self) -> Option<&[u8]> {
+        self.iter().find_map(|o| match o {
+            NdOption::RedirectedHeader(d) => Some(d.get(6..).unwrap_or(&[])),
+            _ => None,
+        })
+    }
+
+    pub fn adv_interval_ms(&self) -> Option<u32> {
+        self.iter().find_map(|o| match o {
+            NdOption::AdvInterval { interval_ms, .. } => Some(*interval_ms),
+            _ => None,
+        })
+    }
+
+    pub fn home_agent_info(&self) -> Option<&HomeAgentInfo> {
+        self.iter().find_map(|o| match o {
+            NdOption::HomeAgentInfo(h) => Some(h),
+            _ => None,
+        })
+    }
+
+    pub fn captive_portal(&self) -> Option<&CaptivePortal> {
+        self.iter().find_map(|o| match o {
+            NdOption::CaptivePortal(c) => Some(c),
+            _ => None,
+        })
+    }
+
+    pub fn buffer_len(&self) -> usize {
+        self.iter().map(NdOption::buffer_len).sum()
+    }
+
+    pub(crate) fn emit(&self, w: &mut Writer<'_>) {
+        for o in self.iter() {
+            o.emit(w);
+        }
+    }
+
+    /// Parses the options area of a message. `base` is the area's offset in
+    /// the ICMPv6 message, for error reporting.
+    pub(crate) fn parse(bytes: &[u8], base: usize) -> Result<Self, NdError> {
+        let mut options = Vec::new();
+        let mut rest = bytes;
+        let mut at = base;
+        while !rest.is_empty() {
+            let [kind, units, ..] = *rest else {
+                return Err(NdError::new(
+                    NdErrorKind::Truncated {
+                        need: 2,
+                        have: rest.len(),
+                    },
+                    at,
+                ));
+            };
+            // RFC 4861 §4.6: "Nodes MUST silently discard an ND packet that
+            // contains an option with length zero."
+            if units == 0 {
+                return Err(NdError::in_option(NdErrorKind::ZeroLength, at, kind));
+            }
+            let len = usize::from(units) * UNIT;
+            let Some((this, tail)) = rest.split_at_checked(len) else {
+                return Err(NdError::in_option(
+                    NdErrorKind::Truncated {
+                        need: len,
+                        have: rest.len(),
+                    },
+                    at,
+                    kind,
+                ));
+            };
+            options.push(
+                parse_one(kind, units, this)
+                    .map_err(|(kind_err, rel)| NdError::in_option(kind_err, at + rel, kind))?,
+            );
+            rest = tail;
+            at += len;
+        }
+        Ok(NdOptions(options))
+    }
+}
+
+impl From<Vec<NdOption>> for NdOptions {
+    fn from(v: Vec<NdOption>) -> Self {
+        NdOptions(v)
+    }
+}
+
+impl FromIterator<NdOption> for NdOptions {
+    fn from_iter<I: IntoIterator<Item = NdOption>>(iter: I) -> Self {
+        NdOptions(iter.into_iter().collect())
+    }
+}
+
+impl<'a> IntoIterator for &'a NdOptions {
+    type Item = &'a NdOption;
+    type IntoIter = std::slice::Iter<'a, NdOption>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl IntoIterator for NdOptions {
+    type Item = NdOption;
+    type IntoIter = std::vec::IntoIter<NdOption>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.into_iter()
+    }
+}
+
+/// Reads `N` octets at `at`. Callers have checked the option length, so the
+/// range is always inside `opt`; a short slice reads as zeros rather than
+/// panicking.
+fn arr<const N: usize>(opt: &[u8], at: usize) -> [u8; N] {
+    let mut out = [0u8; N];
+    if let Some(s) = at.checked_add(N).and_then(|end| opt.get(at..end)) {
+        out.copy_from_slice(s);
+    }
+    debug_assert!(
+        opt.len() >= at + N,
+        "option field read past a checked length"
+    );
+    out
+}
+
+fn be16(opt: &[u8], r: std::ops::Range<usize>) -> u16 {
+    u16::from_be_bytes(arr(opt, r.start))
+}
+
+fn be32(opt: &[u8], r: std::ops::Range<usize>) -> u32 {
+    u32::from_be_bytes(arr(opt, r.start))
+}
+
+type OptResult = Result<NdOption, (NdErrorKind, usize)>;
+
+fn bad_len(units: u8) -> (NdErrorKind, usize) {
+    (NdErrorKind::BadLength { units }, field::LENGTH)
+}
+
+/// Decodes one option; `opt` is exactly `units * 8` octets, Type first.
+/// Errors carry an offset relative to the option start.
+fn parse_one(kind: u8, units: u8, opt: &[u8]) -> OptResult {
+    debug_assert_eq!(opt.get(field::TYPE), Some(&kind));
+    let data = opt.get(field::DATA..).unwrap_or(&[]);
+    match kind {
+        NdOption::SOURCE_LLA => Ok(NdOption::SourceLla(data.to_vec())),
+        NdOption::TARGET_LLA => Ok(NdOption::TargetLla(data.to_vec())),
+        NdOption::REDIRECTED_HEADER => Ok(NdOption::RedirectedHeader(data.to_vec())),
+        NdOption::PREFIX_INFO => {
+            // RFC 4861 §4.6.2: Length is 4.
+            if units != 4 {
+                return Err(bad_len(units));
+            }
+            let prefix_len = opt[field::pio::PREFIX_LEN];
+            if prefix_len > 128 {
+                return Err((
+                    NdErrorKind::BadValue {
+                        field: "prefix length",
+                    },
+                    field::pio::PREFIX_LEN,
+                ));
+            }
+            let flags = opt[field::pio::FLAGS];
+            Ok(NdOption::PrefixInfo(PrefixInfo {
+                prefix_len,
+                on_link: flags & PrefixInfo::L != 0,
+                autonomous: flags & PrefixInfo::A != 0,
+                router_addr: flags & PrefixInfo::R != 0,
+                pd_preferred: flags & PrefixInfo::P != 0,
+                reserved1: flags & PrefixInfo::RESERVED1,
+                valid: Lifetime::from_wire(be32(opt, field::pio::VALID)),
+                preferred: Lifetime::from_wire(be32(opt, field::pio::PREFERRED)),
+                reserved2: be32(opt, field::pio::RESERVED2),
+                prefix: Ipv6Addr::from(arr::<16>(opt, field::pio::PREFIX.start)),
+            }))
+        }
+        NdOption::MTU | NdOption::ADV_INTERVAL | NdOption::HOME_AGENT_INFO => {
+            // RFC 4861 §4.6.4, RFC 6275 §7.3 and §7.4: Length is 1.
+            if units != 1 {
+                return Err(bad_len(units));
+            }
+            let reserved = be16(opt, field::RESERVED16);
+            Ok(match kind {
+                NdOption::MTU => NdOption::Mtu {
+                    mtu: be32(opt, field::VALUE32),
+                    reserved,
+                },
+                NdOption::ADV_INTERVAL => NdOption::AdvInterval {
+                    interval_ms: be32(opt, field::VALUE32),
+                    reserved,
+                },
+                _ => NdOption::HomeAgentInfo(HomeAgentInfo {
+                    reserved,
+                    // RFC 6275 §7.4: signed, two's complement.
+                    preference: be16(opt, field::HA_PREFERENCE) as i16,
+                    lifetime: be16(opt, field::HA_LIFETIME),
+                }),
+            })
+        }
+        NdOption::ROUTE_INFO => {
+            let prefix_len = opt
+                .get(field::rio::PREFIX_LEN)
+                .copied()
+                .ok_or(bad_len(units))?;
+            // RFC 4191 §2.3: Length is 1, 2 or 3; above /0 at least 2, above
+            // /64 exactly 3. §3.1 says a host ignores such an option; we
+            // report it instead of dropping it unseen.
+            if prefix_len > 128 {
+                return Err((
+                    NdErrorKind::BadValue {
+                        field: "prefix length",
+                    },
+                    field::rio::PREFIX_LEN,
+                ));
+            }
+            if units > 3 || units < RouteInfo::min_units(prefix_len) {
+                return Err(bad_len(units));
+            }
+            let flags = opt[field::rio::FLAGS];
+            let mut prefix = [0u8; 16];
+            // At most 16 octets: units <= 3 was checked above.
+            let carried = opt.get(field::rio::PREFIX..).unwrap_or(&[]);
+            prefix[..carried.len()].copy_from_slice(carried);
+            Ok(NdOption::RouteInfo(RouteInfo {
+                prefix_len,
+                preference: RouterPreference::from_bits(
+                    (flags & RouteInfo::PRF_MASK) >> RouteInfo::PRF_SHIFT,
+                ),
+                lifetime: Lifetime::from_wire(be32(opt, field::rio::LIFETIME)),
+                prefix: Ipv6Addr::from(prefix),
+                reserved: flags & !RouteInfo::PRF_MASK,
+                length: units,
+            }))
+        }
+        NdOption::RDNSS => {
+            // RFC 8106 §5.1: Length is 3 + 2 * (number of addresses), so odd
+            // and at least 3.
+            if units < 3 || units.is_multiple_of(2) {
+                return Err(bad_len(units));
+            }
+            let servers = opt
+                .get(field::DNS_DATA..)
+                .unwrap_or(&[])
+                .chunks_exact(16)
+                .map(|c| Ipv6Addr::from(arr::<16>(c, 0)))
+                .collect();
+            Ok(NdOption::Rdnss(Rdnss {
+                lifetime: Lifetime::from_wire(be32(opt, field::DNS_LIFETIME)),
+                servers,
+                reserved: be16(opt, field::RESERVED16),
+            }))
+        }
+        NdOption::DNSSL => {
+            // RFC 8106 §5.2: the minimum Length is 2.
+            if units < 2 {
+                return Err(bad_len(units));
+            }
+            let (domains, padding) = parse_domains(opt.get(field::DNS_DATA..).unwrap_or(&[]))
+                .map_err(|(k, rel)| (k, field::DNS_DATA + rel))?;
+            Ok(NdOption::Dnssl(Dnssl {
+                lifetime: Lifetime::from_wire(be32(opt, field::DNS_LIFETIME)),
+                domains,
+                reserved: be16(opt, field::RESERVED16),
+                padding,
+            }))
+        }
+        NdOption::PREF64 => {
+            // RFC 8781 §4: Length is 2.
+            if units != 2 {
+                return Err(bad_len(units));
+            }
+            let word = be16(opt, field::PREF64_LIFETIME_PLC);
+            let mut prefix = [0u8; 16];
+            prefix[..12].copy_from_slice(&arr::<12>(opt, field::PREF64_PREFIX.start));
+            Ok(NdOption::Pref64(Pref64 {
+                scaled_lifetime: word >> 3,
+                // Masked to 3 bits.
+                plc: (word & Pref64::PLC_MASK) as u8,
+                prefix: Ipv6Addr::from(prefix),
+            }))
+        }
+        NdOption::CAPTIVE_PORTAL => {
+            // RFC 8910 §2.3: the URI, then NULs up to the 8-octet boundary.
+            let uri_len = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+            Ok(NdOption::CaptivePortal(CaptivePortal {
+                uri: data[..uri_len].to_vec(),
+                padding: data.len() - uri_len,
+            }))
+        }
+        _ => Ok(NdOption::Unknown {
+            kind,
+            data: data.to_vec(),
+        }),
+    }
+}
+
+/// RFC 8106 §5.2: uncompressed DNS names (RFC 1035 §3.1), then zero
+/// padding. Returns the names as dotted strings and the padding length;
+/// errors carry an offset relative to `area`.
+fn parse_domains(area: &[u8]) -> Result<(Vec<String>, usize), (NdErrorKind, usize)> {
+    let mut domains = Vec::new();
+    let mut pos = 0;
+    while let Some(&first) = area.get(pos) {
+        if first == 0 {
+            // Everything from here on must be padding. A non-zero octet after
+            // a zero would be a root name inside the list, which no dotted
+            // string can carry.
+            if let Some(bad) = area[pos..].iter().position(|&b| b != 0) {
+                return Err((
+                    NdErrorKind::BadValue {
+                        field: "DNSSL padding",
+                    },
+                    pos + bad,
+                ));
+            }
+            return finish(domains, area.len() - pos);
+        }
+        let start = pos;
+        let mut name = String::new();
+        loop {
+            let Some(&len) = area.get(pos) else {
+                return Err((
+                    NdErrorKind::BadValue {
+                        field: "DNSSL name runs past the option",
+                    },
+                    start,
+                ));
+            };
+            if len == 0 {
+                pos += 1;
+                break;
+            }
+            // Lengths 64..=255 are compression pointers or reserved label
+            // types (RFC 1035 §4.1.4); RFC 8106 §5.2 forbids compression.
+            if usize::from(len) > MAX_LABEL {
+                return Err((
+                    NdErrorKind::BadValue {
+                        field: "DNSSL label length",
+                    },
+                    pos,
+                ));
+            }
+            let Some(label) = area.get(pos + 1..pos + 1 + usize::from(len)) else {
+                return Err((
+                    NdErrorKind::BadValue {
+                        field: "DNSSL name runs past the option",
+                    },
+                    pos,
+                ));
+            };
+            // A dotted string cannot hold a '.' or an unprintable octet
+            // inside a label and still re-encode to the same octets.
+            if let Some(bad) = label
+                .iter()
+                .position(|&b| !(0x21..=0x7e).contains(&b) || b == b'.')
+            {
+                return Err((
+                    NdErrorKind::BadValue {
+                        field: "DNSSL label character",
+                    },
+                    pos + 1 + bad,
+                ));
+            }
+            if !name.is_empty() {
+                name.push('.');
+            }
+            // Checked just above: printable ASCII only.
+            name.extend(label.iter().map(|&b| char::from(b)));
+            pos += 1 + usize::from(len);
+            if pos - start >= MAX_NAME {
+                return Err((
+                    NdErrorKind::BadValue {
+                        field: "DNSSL name longer than 255 octets",
+                    },
+                    start,
+                ));
+            }
+        }
+        domains.push(name);
+    }
+    finish(domains, 0)
+}
+
+fn finish(
+    domains: Vec<String>,
+    padding: usize,
+) -> Result<(Vec<String>, usize), (NdErrorKind, usize)> {
+    // RFC 8106 §5.2: "One or more domain names".
+    if domains.is_empty() {
+        return Err((
+            NdErrorKind::BadValue {
+                field: "DNSSL without a domain name",
+            },
+            0,
+        ));
+    }
+    Ok((domains, padding))
+}
+
+/// Writes into a buffer at least as long as the value's `buffer_len()`;
+/// `NdMessage::emit` checks that before creating one.
+pub(crate) struct Writer<'a> {
+    buf: &'a mut [u8],
+    pub(crate) pos: usize,
+}
+
+impl<'a> Writer<'a> {
+    pub(crate) fn new(buf: &'a mut [u8]) -> Self {
+        Writer { buf, pos: 0 }
+    }
+
+    // Indexing cannot fail: emit asserted buf.len() >= buffer_len(), and
+    // every emit writes exactly its buffer_len() (tested by proptest).
+    pub(crate) fn put(&mut self, bytes: &[u8]) {
+        self.buf[self.pos..self.pos + bytes.len()].copy_from_slice(bytes);
+        self.pos += bytes.len();
+    }
+
+    pub(crate) fn zeros(&mut self, n: usize) {
+        self.buf[self.pos..self.pos + n].fill(0);
+        self.pos += n;
+    }
+
+    pub(crate) fn u8(&mut self, v: u8) {
+        self.put(&[v]);
+    }
+
+    pub(crate) fn u16(&mut self, v: u16) {
+        self.put(&v.to_be_bytes());
+    }
+
+    pub(crate) fn u32(&mut self, v: u32) {
+        self.put(&v.to_be_bytes());
+    }
+}
