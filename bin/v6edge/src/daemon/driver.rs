@@ -1,154 +1,184 @@
-//! [`Driver`]: the one place where the daemon's protocol state lives, and
-//! the one place where the protocol machines plug in.
+//! [`Driver`]: the one place where the daemon's protocol state lives.
 //!
-//! The daemon loop ([`super::Daemon::run`]) owns exactly one `Driver` and
-//! talks to it through five calls; nothing else in `bin/` touches protocol
-//! state:
+//! The driver owns the sans-IO machines of a requesting router and wires
+//! them together; it never touches a socket or netlink itself:
 //!
-//! | call | when | today | with the machines |
-//! |---|---|---|---|
-//! | [`Driver::new`] | start | resolve links, load DUID, assign IAIDs | also build the DHCPv6 client (`dhcp6::Client::new`) and one RA advertiser per LAN, restoring stored bindings |
-//! | [`Driver::next_deadline`] / [`Driver::handle_timeout`] | timer | poll links every [`LINK_POLL`] | min with every machine's `poll_timeout()`; call their `handle_timeout(now)` |
-//! | [`Driver::handle_control`] | release / renew | record the admin state | `Input::Admin(Command::Release / Renew)` to the client |
-//! | [`Driver::reconfigure`] | SIGHUP / reload | re-resolve links, keep counters | also convert the new [`Config`] into machine configs and apply them |
-//! | [`Driver::status`] | status | links, admin state | fill delegations, addresses, LAN prefixes, RA counters, DNS from each machine's `status()` |
+//! ```text
+//!  UDP 546 ──► dhcp6::Client ──Changed(leases)──► router::Router ──Advert──► ra::Advertiser (per LAN) ──► ICMPv6
+//!                 │                                   │ KernelOp (LAN addresses, unreachable route)
+//!                 └──► Transmit (Solicit, ...)        └──► Persist (subnet ids, advertised prefixes)
+//! ```
 //!
-//! Packets and netlink events arrive later through a further `select!`
-//! branch in the daemon loop that calls a `handle_input` method added here,
-//! after which the driver drains every machine's `poll_output()` (transmits
-//! to the sockets, kernel ops to the netlink worker, metrics from notices),
-//! as style guide §3 "Daemon driving" describes. The link poll below is
-//! replaced by v6edge-sys's `monitor()` events feeding that same path.
+//! The daemon loop ([`super::Daemon::run`]) feeds it what the kernel and the
+//! network say ([`Driver::sync`] with [`Facts`], [`Driver::handle_dhcp6`],
+//! [`Driver::handle_icmp6`], [`Driver::handle_timeout`], control commands)
+//! and then carries out the [`Effect`]s it queued, in order.
+//!
+//! Everything that must survive a restart goes to the state directory here
+//! (see [`super::persist`]): the DUID (RFC 7084 W-6), IAIDs (RFC 9096
+//! WPD-10), the DHCPv6 binding (restart → Rebind), the last prefix per IA_PD
+//! (restart → hint), the LAN subnet ids (RFC 9818 LPD-3) and the prefixes
+//! advertised on each LAN (RFC 9096 §3.5).
 //!
 //! Panic contract: nothing here panics.
 
-use std::time::{Duration, SystemTime};
+use std::collections::{BTreeSet, VecDeque};
+use std::time::SystemTime;
 
 use serde_json::json;
-use tokio::time::Instant;
+use tokio::time::Instant as TokioInstant;
+use v6edge_core::{IfIndex, Instant, KernelOp, Received, Transmit};
+use v6edge_dhcp6::client::{
+    Client, ClientConfig, ClientEvent, ClientStateKind, IaNaConfig, IaPdConfig, Leases, StoredBinding,
+};
+use v6edge_ra::{AdvertContent, Advertiser, AdvertiserConfig};
+use v6edge_router::{Delegation, LanSpec, Persisted, Router, RouterConfig, RouterOutput, UplinkView};
+use v6edge_sys::LinkInfo;
+use v6edge_wire::dhcp6::{Duid, MessageType, OptionCode};
+use v6edge_wire::nd::RouterPreference as NdPreference;
 
-use super::link::{self, LinkInfo};
-use crate::config::{Config, InterfaceName, LanConfig};
+use super::persist::{BINDING_DOC, BindingDoc, HINTS_DOC, HintsDoc, LANS_DOC, LansDoc, WallClock};
+use crate::config::{Config, LanConfig, RouterPreference};
 use crate::control::Request;
 use crate::metrics::Metrics;
-use crate::state::{Duid, StateDir};
-use crate::status::{DnsStatus, LanStatus, RaCounters, Status, UplinkState, UplinkStatus};
+use crate::state::StateDir;
+use crate::status::{
+    AddressStatus, DelegationStatus, DeprecatedPrefix, DnsStatus, LanStatus, RaCounters, Status, UplinkState,
+    UplinkStatus,
+};
 
-/// How often links are re-read while there is no netlink monitor.
-pub const LINK_POLL: Duration = Duration::from_secs(5);
+/// ICMPv6 types the LAN side listens to: Router Solicitation, and Router
+/// Advertisements of other routers (RFC 4861 §6.2.7 consistency checks).
+pub const ND_TYPES: [u8; 2] = [133, 134];
 
-/// One configured interface and what we last saw of it.
-#[derive(Debug, Clone)]
-struct Link {
-    name: InterfaceName,
-    info: Option<LinkInfo>,
+/// What the daemon loop read from the kernel.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub uplink: Option<LinkInfo>,
+    /// The uplink has a usable (non-tentative) link-local address, which
+    /// DHCPv6 messages are sent from (RFC 8415 §13.1).
+    pub uplink_link_local: bool,
+    /// One entry per configured LAN, in configuration order.
+    pub lans: Vec<Option<LinkInfo>>,
+    /// The uplink has a default route (from the ISP's RAs), RFC 7084 G-4.
+    pub default_router: bool,
 }
 
-impl Link {
-    fn new(name: &InterfaceName) -> Link {
-        Link {
-            name: name.clone(),
-            info: None,
-        }
-    }
-
-    /// Re-reads the interface; logs and counts appearances and disappearances.
-    fn refresh(&mut self, metrics: &Metrics) {
-        let now = link::lookup(&self.name);
-        match (&self.info, &now) {
-            (None, Some(i)) => {
-                tracing::info!(interface = %self.name, ifindex = i.ifindex, up = i.up, "interface present")
-            }
-            (Some(_), None) => tracing::warn!(interface = %self.name, "interface gone"),
-            (Some(old), Some(new)) if old.ifindex != new.ifindex => {
-                tracing::info!(interface = %self.name, ifindex = new.ifindex, "interface recreated");
-            }
-            (Some(old), Some(new)) if old.up != new.up => {
-                tracing::info!(interface = %self.name, up = new.up, "link state changed");
-            }
-            _ => {}
-        }
-        metrics.set_interface_present(self.name.as_str(), now.is_some());
-        self.info = now;
-    }
+/// What the daemon loop must carry out, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Send on the uplink's DHCPv6 client socket.
+    Dhcp6(Transmit),
+    /// Send on the ICMPv6 socket (Router Advertisements).
+    Icmp6(Transmit),
+    Kernel(KernelOp),
 }
 
-/// Per-LAN state.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 struct Lan {
     config: LanConfig,
-    link: Link,
-    ra: RaCounters,
+    info: Option<LinkInfo>,
+    advertiser: Option<Advertiser>,
+    /// The latest content from the router, kept for when the advertiser
+    /// (re)starts.
+    content: Option<AdvertContent>,
+}
+
+impl Lan {
+    fn usable(&self) -> Option<&LinkInfo> {
+        self.info.as_ref().filter(|i| i.up)
+    }
 }
 
 /// The daemon's protocol state; see the module documentation.
 #[derive(Debug)]
 pub struct Driver {
+    config: Config,
     state: StateDir,
-    uplink: Link,
+    origin: TokioInstant,
+    clock: WallClock,
+    seed: u64,
+    uplink: Option<LinkInfo>,
+    uplink_ready: bool,
     lans: Vec<Lan>,
-    /// The client DUID, once the uplink has been seen (RFC 7084 W-6: created
-    /// once, from the uplink MAC when it has one, then reused).
     duid: Option<Duid>,
-    /// One IAID per configured IA_PD, in config order (RFC 9096 WPD-10).
     pd_iaids: Vec<u32>,
-    /// `v6edge release` was run and no `renew` since.
-    released: bool,
-    next_link_poll: Instant,
+    na_iaid: Option<u32>,
+    client: Option<Client>,
+    /// The binding read at start, used once to restore the client.
+    restored: Option<StoredBinding>,
+    hints: HintsDoc,
+    router: Router,
+    default_router: bool,
+    leases: Leases,
+    effects: VecDeque<Effect>,
 }
 
 impl Driver {
-    /// Builds the driver for `config`. Fails only if the state directory
-    /// cannot be read or written.
-    pub fn new(
-        config: &Config,
-        state: StateDir,
-        metrics: &Metrics,
-        now: Instant,
-    ) -> anyhow::Result<Driver> {
-        let mut driver = Driver {
+    /// Builds the driver for `config`, reading what the state directory
+    /// holds. Fails only if the state directory cannot be read or written.
+    pub fn new(config: &Config, state: StateDir, _metrics: &Metrics, origin: TokioInstant) -> anyhow::Result<Driver> {
+        let now = Instant::ZERO;
+        let clock = WallClock::new(now, SystemTime::now());
+        let duid = state.load_duid()?.and_then(|d| Duid::from_bytes(d.as_bytes()).ok());
+        let (pd_iaids, na_iaid) = assign_iaids(config, &state)?;
+        let restored = match state.load::<BindingDoc>(BINDING_DOC) {
+            Ok(doc) => doc.and_then(|d| d.to_binding(clock.unix_now(now))),
+            Err(e) => {
+                // A corrupt document costs us the warm start, not the service.
+                tracing::warn!(error = %e, "cannot read the stored binding; starting afresh");
+                None
+            }
+        };
+        let hints = state.load::<HintsDoc>(HINTS_DOC).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the stored prefix hints");
+            None
+        });
+        let persisted = match state.load::<LansDoc>(LANS_DOC) {
+            Ok(doc) => doc.map(|d| d.to_persisted(&clock)).unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the stored LAN state");
+                Persisted::default()
+            }
+        };
+        let router = Router::new(router_config(config), persisted, now);
+        let seed = random_seed();
+        if let Some(d) = &duid {
+            tracing::info!(duid = %d, "client DUID loaded");
+        }
+        Ok(Driver {
+            config: config.clone(),
             state,
-            uplink: Link::new(&config.uplink.interface),
+            origin,
+            clock,
+            seed,
+            uplink: None,
+            uplink_ready: false,
             lans: config
                 .lans
                 .iter()
-                .map(|l| Lan {
-                    config: l.clone(),
-                    link: Link::new(&l.interface),
-                    ra: RaCounters::default(),
-                })
+                .map(|l| Lan { config: l.clone(), info: None, advertiser: None, content: None })
                 .collect(),
-            duid: None,
-            pd_iaids: Vec::new(),
-            released: false,
-            next_link_poll: now,
-        };
-        driver.duid = driver.state.load_duid()?;
-        if let Some(duid) = &driver.duid {
-            tracing::info!(%duid, "client DUID loaded");
-        }
-        driver.pd_iaids = driver.assign_iaids(config)?;
-        driver.refresh_links(metrics, now);
-        Ok(driver)
+            duid,
+            pd_iaids,
+            na_iaid,
+            client: None,
+            restored,
+            hints: hints.unwrap_or_default(),
+            router,
+            default_router: false,
+            leases: Leases::default(),
+            effects: VecDeque::new(),
+        })
     }
 
-    /// IAIDs for each IA_PD of `config`: key = interface name for the first,
-    /// `NAME#N` for the N-th further one (the IA_NA shares the first key,
-    /// IAIDs being per IA type, RFC 8415 §12).
-    fn assign_iaids(&self, config: &Config) -> anyhow::Result<Vec<u32>> {
-        let name = config.uplink.interface.as_str();
-        let mut iaids = Vec::with_capacity(config.uplink.ia_pds.len());
-        for i in 0..config.uplink.ia_pds.len() {
-            let key = if i == 0 {
-                name.to_owned()
-            } else {
-                format!("{name}#{i}")
-            };
-            let iaid = self.state.iaid(&key)?;
-            tracing::debug!(key, iaid, "IA_PD IAID");
-            iaids.push(iaid);
-        }
-        Ok(iaids)
+    /// Machine time now.
+    pub fn now(&self) -> Instant {
+        Instant::from_micros(u64::try_from(self.origin.elapsed().as_micros()).unwrap_or(u64::MAX))
+    }
+
+    fn to_tokio(&self, t: Instant) -> TokioInstant {
+        self.origin + std::time::Duration::from_micros(t.as_micros())
     }
 
     /// The IAIDs of the configured IA_PDs, in config order.
@@ -156,276 +186,611 @@ impl Driver {
         &self.pd_iaids
     }
 
-    /// The client DUID, if created yet.
-    pub fn duid(&self) -> Option<&Duid> {
-        self.duid.as_ref()
+    /// The interface names the loop must read for [`Facts`].
+    pub fn uplink_name(&self) -> &str {
+        self.config.uplink.interface.as_str()
     }
 
-    /// Re-reads every configured interface; creates the DUID the first time
-    /// the uplink is seen.
-    fn refresh_links(&mut self, metrics: &Metrics, now: Instant) {
-        self.uplink.refresh(metrics);
-        for lan in &mut self.lans {
-            lan.link.refresh(metrics);
-        }
-        if self.duid.is_none()
-            && let Some(info) = self.uplink.info
-        {
-            match self.state.duid_or_create(info.mac, SystemTime::now()) {
-                Ok(duid) => {
-                    tracing::info!(%duid, "client DUID created");
-                    self.duid = Some(duid);
-                }
-                // Without a DUID the client cannot start; retried at the next poll.
-                Err(e) => tracing::error!(error = %e, "cannot create the client DUID"),
-            }
-        }
-        self.next_link_poll = now + LINK_POLL;
+    pub fn lan_names(&self) -> impl Iterator<Item = &str> {
+        self.lans.iter().map(|l| l.config.interface.as_str())
+    }
+
+    /// LAN interfaces that are up: the ICMPv6 socket joins ff02::2 on them.
+    pub fn lan_ifindices(&self) -> BTreeSet<IfIndex> {
+        self.lans.iter().filter_map(|l| l.usable().map(|i| i.index)).collect()
+    }
+
+    /// The uplink ifindex and name, if present (the DHCPv6 socket binds there).
+    pub fn uplink_link(&self) -> Option<(IfIndex, &str)> {
+        self.uplink.as_ref().map(|i| (i.index, i.name.as_str()))
+    }
+
+    /// Prefixes of the unreachable routes the router wants; at start, other
+    /// unreachable routes with our protocol number are stale.
+    pub fn wanted_unreachable_routes(&self) -> BTreeSet<v6edge_prefix::Prefix> {
+        self.router.delegations().iter().map(|d| d.prefix).collect()
     }
 
     /// When [`Driver::handle_timeout`] wants to be called next.
-    pub fn next_deadline(&self) -> Instant {
-        self.next_link_poll
+    pub fn next_deadline(&self) -> Option<TokioInstant> {
+        let client = self.client.as_ref().and_then(|c| c.poll_timeout());
+        let router = self.router.poll_timeout();
+        let ras = self.lans.iter().filter_map(|l| l.advertiser.as_ref().and_then(|a| a.poll_timeout()));
+        client.into_iter().chain(router).chain(ras).min().map(|t| self.to_tokio(t))
     }
 
-    /// Runs what is due at `now`; a call before any deadline does nothing.
-    pub fn handle_timeout(&mut self, now: Instant, metrics: &Metrics) {
-        if now >= self.next_link_poll {
-            self.refresh_links(metrics, now);
+    pub fn next_effect(&mut self) -> Option<Effect> {
+        self.effects.pop_front()
+    }
+
+    /// Brings the machines in line with what the kernel says about links
+    /// and routes.
+    pub fn sync(&mut self, facts: Facts, metrics: &Metrics) {
+        let now = self.now();
+        metrics.set_interface_present(self.uplink_name(), facts.uplink.is_some());
+        let uplink_changed = self.uplink.as_ref().map(|i| i.index) != facts.uplink.as_ref().map(|i| i.index);
+        if uplink_changed {
+            match &facts.uplink {
+                Some(i) => tracing::info!(interface = %i.name, ifindex = i.index, "uplink present"),
+                None => tracing::warn!(interface = %self.uplink_name(), "uplink interface absent"),
+            }
+        }
+        self.uplink = facts.uplink.clone();
+        if self.duid.is_none()
+            && let Some(info) = &self.uplink
+        {
+            self.create_duid(info.mac);
+        }
+        // A new or recreated uplink interface: the client follows it, keeping
+        // its binding (the ifindex is part of its configuration).
+        if let (Some(info), Some(duid)) = (&self.uplink, &self.duid) {
+            let rebuild = self.client.as_ref().is_none_or(|c| c.config().ifindex != info.index);
+            if rebuild {
+                let config = client_config(&self.config, &self.pd_iaids, self.na_iaid, &self.hints, info.index, duid.clone());
+                let stored = match self.client.take() {
+                    Some(old) => old.stored_binding(now),
+                    None => self.restored.take(),
+                };
+                self.client = Some(match stored {
+                    Some(stored) => {
+                        tracing::info!(prefixes = stored.prefixes.len(), "restoring the DHCPv6 binding: Rebind");
+                        Client::restore(config, stored, self.seed, now)
+                    }
+                    None => Client::new(config, self.seed, now),
+                });
+                self.uplink_ready = false;
+            }
+        }
+        let ready = facts.uplink.as_ref().is_some_and(|i| i.up && i.running) && facts.uplink_link_local;
+        if let Some(client) = &mut self.client
+            && ready != self.uplink_ready
+        {
+            tracing::info!(ready, "uplink link state");
+            client.handle_link(now, ready);
+            self.uplink_ready = ready;
+        }
+
+        for (i, info) in facts.lans.into_iter().enumerate() {
+            let Some(lan) = self.lans.get_mut(i) else { break };
+            metrics.set_interface_present(lan.config.interface.as_str(), info.is_some());
+            let old_index = lan.usable().map(|i| i.index);
+            lan.info = info;
+            let new_index = lan.usable().map(|i| i.index);
+            if old_index != new_index {
+                tracing::info!(lan = %lan.config.interface, ifindex = ?new_index, "LAN link state");
+                lan.advertiser = new_index.filter(|_| lan.config.advertise).map(|index| {
+                    let mac = lan.usable().and_then(|i| i.mac);
+                    let mut a = Advertiser::new(advertiser_config(&lan.config, index, mac), self.seed ^ u64::from(index), now);
+                    a.start(now);
+                    a
+                });
+                // The router re-emits the LAN address and the advert content.
+                self.router.set_lan_ifindex(now, lan.config.interface.as_str(), new_index);
+            }
+        }
+        if facts.default_router != self.default_router {
+            self.default_router = facts.default_router;
+            self.router.set_default_router(now, facts.default_router);
+        }
+        self.pump(now, metrics);
+    }
+
+    fn create_duid(&mut self, mac: Option<[u8; 6]>) {
+        match self.state.duid_or_create(mac, SystemTime::now()) {
+            Ok(d) => match Duid::from_bytes(d.as_bytes()) {
+                Ok(duid) => {
+                    tracing::info!(%duid, "client DUID ready");
+                    self.duid = Some(duid);
+                }
+                Err(e) => tracing::error!(error = %e, "stored DUID is not a valid DUID"),
+            },
+            // Retried at the next sync.
+            Err(e) => tracing::error!(error = %e, "cannot create the client DUID"),
         }
     }
 
-    /// Handles the control commands that act on the protocol state
-    /// (`release`, `renew`); returns the response `data` or an error text.
-    pub fn handle_control(
-        &mut self,
-        request: Request,
-        metrics: &Metrics,
-        now: Instant,
-    ) -> Result<serde_json::Value, String> {
+    /// A datagram from the uplink's DHCPv6 socket.
+    pub fn handle_dhcp6(&mut self, rx: &Received<'_>, metrics: &Metrics) {
+        let now = self.now();
+        if let Some(t) = rx.bytes.first() {
+            metrics.dhcp6_received(self.uplink_name(), message_name(*t));
+        }
+        if let Some(client) = &mut self.client {
+            client.handle_packet(now, rx);
+        }
+        self.pump(now, metrics);
+    }
+
+    /// An ICMPv6 datagram (RS, or another router's RA).
+    pub fn handle_icmp6(&mut self, rx: &Received<'_>, metrics: &Metrics) {
+        let now = self.now();
+        if let Some(lan) = self.lans.iter_mut().find(|l| l.usable().is_some_and(|i| i.index == rx.ifindex))
+            && let Some(adv) = &mut lan.advertiser
+        {
+            if rx.bytes.first() == Some(&133) {
+                metrics.rs_received(lan.config.interface.as_str());
+            }
+            adv.handle_packet(now, rx);
+        }
+        self.pump(now, metrics);
+    }
+
+    /// Runs what is due; early or spurious calls do nothing.
+    pub fn handle_timeout(&mut self, metrics: &Metrics) {
+        let now = self.now();
+        if let Some(c) = &mut self.client {
+            c.handle_timeout(now);
+        }
+        self.router.handle_timeout(now);
+        for lan in &mut self.lans {
+            if let Some(a) = &mut lan.advertiser {
+                a.handle_timeout(now);
+            }
+        }
+        self.pump(now, metrics);
+    }
+
+    /// Drains every machine until none has anything more to say. Outputs of
+    /// one machine are inputs of the next, so this loops to a fixed point.
+    fn pump(&mut self, now: Instant, metrics: &Metrics) {
+        // Bounded: each round moves finite queues; a machine that kept
+        // producing forever would be a bug, not a reason to hang the daemon.
+        for _ in 0..64 {
+            let mut progress = false;
+            if let Some(client) = &mut self.client {
+                while let Some(t) = client.poll_transmit() {
+                    progress = true;
+                    if let Some(b) = t.payload.first() {
+                        metrics.dhcp6_sent(self.config.uplink.interface.as_str(), message_name(*b));
+                    }
+                    self.effects.push_back(Effect::Dhcp6(t));
+                }
+                let mut changed = Vec::new();
+                while let Some(ev) = client.poll_event() {
+                    progress = true;
+                    if let ClientEvent::Changed(leases) = ev {
+                        changed.push((leases, client.stored_binding(now)));
+                    }
+                }
+                for (leases, binding) in changed {
+                    self.on_leases(now, leases, binding, metrics);
+                }
+            }
+            while let Some(out) = self.router.poll_output() {
+                progress = true;
+                match out {
+                    RouterOutput::Kernel(op) => self.effects.push_back(Effect::Kernel(op)),
+                    RouterOutput::Advert { ifindex, content } => {
+                        if let Some(lan) = self.lans.iter_mut().find(|l| l.usable().is_some_and(|i| i.index == ifindex)) {
+                            if let Some(a) = &mut lan.advertiser {
+                                a.set_content(now, content.clone());
+                            }
+                            lan.content = Some(content);
+                        }
+                    }
+                    RouterOutput::Persist(p) => {
+                        let doc = LansDoc::from_persisted(&p, &self.clock);
+                        if let Err(e) = self.state.save(LANS_DOC, &doc) {
+                            tracing::error!(error = %e, "cannot save the LAN state");
+                        }
+                    }
+                }
+            }
+            for lan in &mut self.lans {
+                if let Some(a) = &mut lan.advertiser {
+                    while let Some(t) = a.poll_transmit() {
+                        progress = true;
+                        metrics.ra_sent(lan.config.interface.as_str());
+                        self.effects.push_back(Effect::Icmp6(t));
+                    }
+                }
+            }
+            if !progress {
+                return;
+            }
+        }
+        tracing::error!("machines did not settle after 64 rounds");
+    }
+
+    fn on_leases(&mut self, now: Instant, leases: Leases, binding: Option<StoredBinding>, metrics: &Metrics) {
+        for old in &self.leases.prefixes {
+            if !leases.prefixes.iter().any(|p| p.prefix == old.prefix) {
+                tracing::info!(prefix = %old.prefix, "delegated prefix gone");
+                metrics.remove_delegation(old.iaid, &old.prefix.to_string());
+            }
+        }
+        for p in &leases.prefixes {
+            if !self.leases.prefixes.iter().any(|o| o.prefix == p.prefix) {
+                tracing::info!(prefix = %p.prefix, iaid = p.iaid, "delegated prefix obtained");
+            }
+            metrics.set_delegated_valid(p.iaid, &p.prefix.to_string(), remaining_secs(p.valid_until, now));
+            self.hints.insert(p.iaid.to_string(), p.prefix.to_string());
+        }
+        let view = UplinkView {
+            delegations: leases
+                .prefixes
+                .iter()
+                .map(|p| Delegation {
+                    prefix: p.prefix,
+                    preferred_until: p.preferred_until,
+                    valid_until: p.valid_until,
+                    exclude: p.exclude,
+                })
+                .collect(),
+            dns_servers: leases.dns_servers.clone(),
+            dns_domains: leases.domains.clone(),
+        };
+        self.leases = leases;
+        self.router.handle_uplink(now, view);
+        let unix = self.clock.unix_now(now);
+        let saved = match &binding {
+            Some(b) => self.state.save(BINDING_DOC, &BindingDoc::from_binding(b, unix)),
+            None => self.state.save(BINDING_DOC, &BindingDoc { saved_at: unix, server_duid: None, prefixes: vec![], addresses: vec![] }),
+        };
+        if let Err(e) = saved.and_then(|()| self.state.save(HINTS_DOC, &self.hints)) {
+            tracing::error!(error = %e, "cannot save the DHCPv6 binding");
+        }
+    }
+
+    /// `release` and `renew` from the control socket.
+    pub fn handle_control(&mut self, request: Request, metrics: &Metrics) -> Result<serde_json::Value, String> {
+        let now = self.now();
+        let Some(client) = &mut self.client else {
+            return Err(format!("the uplink {} is not ready (no interface or no DUID yet)", self.config.uplink.interface));
+        };
         match request {
+            // RFC 8415 §18.2.7; the daemon stays up, idle, until `renew`.
             Request::Release => {
-                // RFC 8415 §18.2.7: Release the IAs; there are no bindings
-                // yet, so releasing means stopping acquisition until renew.
-                self.released = true;
-                tracing::info!(interface = %self.uplink.name, "released by operator");
+                tracing::info!("release requested by operator");
+                client.release(now);
             }
             Request::Renew => {
-                self.released = false;
-                tracing::info!(interface = %self.uplink.name, "acquisition restarted by operator");
-                self.refresh_links(metrics, now);
+                tracing::info!("renew requested by operator");
+                client.renew_now(now);
             }
             Request::Status | Request::Reload | Request::Metrics => {
                 return Err(format!("`{}` is not a driver command", request.name()));
             }
         }
-        Ok(json!({ "state": self.uplink_state().as_str() }))
+        let state = client.status(now).state;
+        self.pump(now, metrics);
+        Ok(json!({ "state": uplink_state(state).as_str() }))
     }
 
-    /// Applies a reloaded configuration: links are re-resolved, and LANs that
-    /// stay keep their counters.
-    pub fn reconfigure(
-        &mut self,
-        config: &Config,
-        metrics: &Metrics,
-        now: Instant,
-    ) -> anyhow::Result<()> {
-        // The only fallible step comes first, so a failure changes nothing.
-        let pd_iaids = self.assign_iaids(config)?;
-        if config.uplink.interface != self.uplink.name {
-            // The DUID stays (W-6: it identifies the device, not the link).
-            metrics.remove_interface(self.uplink.name.as_str());
-            self.uplink = Link::new(&config.uplink.interface);
+    /// Stop: final RAs with router lifetime 0 (RFC 4861 §6.2.5, RFC 7084
+    /// G-5), and a Release only if configured (RFC 9096 WPD-9).
+    pub fn shutdown(&mut self, metrics: &Metrics) {
+        let now = self.now();
+        for lan in &mut self.lans {
+            if let Some(a) = &mut lan.advertiser {
+                a.stop(now);
+            }
         }
+        if let Some(c) = &mut self.client {
+            c.stop(now);
+        }
+        self.pump(now, metrics);
+    }
+
+    /// Applies a reloaded configuration (SIGHUP). The binding, DUID and
+    /// LAN prefixes stay; machines get their new settings.
+    pub fn reconfigure(&mut self, config: &Config, metrics: &Metrics) -> anyhow::Result<()> {
+        let now = self.now();
+        // The only fallible step comes first, so a failure changes nothing.
+        let (pd_iaids, na_iaid) = assign_iaids(config, &self.state)?;
+        let uplink_changed = config.uplink.interface != self.config.uplink.interface;
+        self.config = config.clone();
+        self.pd_iaids = pd_iaids;
+        self.na_iaid = na_iaid;
+        if uplink_changed {
+            // A different interface: start over there, with the binding.
+            if let Some(old) = self.client.take() {
+                self.restored = old.stored_binding(now);
+            }
+            self.uplink = None;
+            self.uplink_ready = false;
+        } else if let (Some(c), Some(duid), Some(info)) = (&mut self.client, &self.duid, &self.uplink) {
+            c.reconfigure(now, client_config(&self.config, &self.pd_iaids, self.na_iaid, &self.hints, info.index, duid.clone()));
+        }
+        // LANs: keep advertisers of interfaces that stay (with new settings),
+        // stop those removed, rebuild the router with its persisted state.
         let mut old = std::mem::take(&mut self.lans);
-        for gone in old
-            .iter()
-            .filter(|l| config.lan(l.config.interface.as_str()).is_none())
-        {
+        for gone in old.iter_mut().filter(|l| config.lan(l.config.interface.as_str()).is_none()) {
+            if let Some(a) = &mut gone.advertiser {
+                a.stop(now);
+                while let Some(t) = a.poll_transmit() {
+                    self.effects.push_back(Effect::Icmp6(t));
+                }
+            }
             metrics.remove_interface(gone.config.interface.as_str());
         }
         self.lans = config
             .lans
             .iter()
-            .map(
-                |l| match old.iter().position(|o| o.config.interface == l.interface) {
-                    Some(i) => {
-                        let mut kept = old.swap_remove(i);
-                        kept.config = l.clone();
-                        kept
+            .map(|l| match old.iter().position(|o| o.config.interface == l.interface) {
+                Some(i) => {
+                    let mut kept = old.swap_remove(i);
+                    kept.config = l.clone();
+                    if let (Some(a), Some(info)) = (&mut kept.advertiser, &kept.info) {
+                        a.set_config(now, advertiser_config(l, info.index, info.mac));
                     }
-                    None => Lan {
-                        config: l.clone(),
-                        link: Link::new(&l.interface),
-                        ra: RaCounters::default(),
-                    },
-                },
-            )
+                    kept
+                }
+                None => Lan { config: l.clone(), info: None, advertiser: None, content: None },
+            })
             .collect();
-        self.pd_iaids = pd_iaids;
-        self.refresh_links(metrics, now);
+        let persisted = self
+            .state
+            .load::<LansDoc>(LANS_DOC)
+            .ok()
+            .flatten()
+            .map(|d| d.to_persisted(&self.clock))
+            .unwrap_or_default();
+        self.router = Router::new(router_config(config), persisted, now);
+        for lan in &self.lans {
+            self.router.set_lan_ifindex(now, lan.config.interface.as_str(), lan.usable().map(|i| i.index));
+        }
+        self.router.set_default_router(now, self.default_router);
+        let leases = self.leases.clone();
+        self.router.handle_uplink(
+            now,
+            UplinkView {
+                delegations: leases
+                    .prefixes
+                    .iter()
+                    .map(|p| Delegation {
+                        prefix: p.prefix,
+                        preferred_until: p.preferred_until,
+                        valid_until: p.valid_until,
+                        exclude: p.exclude,
+                    })
+                    .collect(),
+                dns_servers: leases.dns_servers,
+                dns_domains: leases.domains,
+            },
+        );
+        self.pump(now, metrics);
         Ok(())
     }
 
-    fn uplink_state(&self) -> UplinkState {
-        match self.uplink.info {
-            _ if self.released => UplinkState::Released,
-            Some(LinkInfo { up: true, .. }) => UplinkState::Idle,
-            // Absent, or present without carrier: DHCPv6 waits for the link.
-            _ => UplinkState::WaitingLink,
-        }
-    }
-
-    /// The status document; links are re-read first so it is current.
-    pub fn status(&mut self, metrics: &Metrics, now: Instant) -> Status {
-        self.refresh_links(metrics, now);
+    /// The status document.
+    pub fn status(&self) -> Status {
+        let now = self.now();
+        let client = self.client.as_ref().map(|c| c.status(now));
+        let state = match (&self.uplink, &client) {
+            (None, _) | (_, None) => UplinkState::WaitingLink,
+            (Some(_), Some(s)) => uplink_state(s.state),
+        };
+        let leases = client.as_ref().map(|s| s.leases.clone()).unwrap_or_default();
+        let delegations = leases
+            .prefixes
+            .iter()
+            .map(|p| {
+                let timers = client.as_ref().and_then(|s| s.ia_timers.iter().find(|t| t.pd && t.iaid == p.iaid));
+                DelegationStatus {
+                    iaid: p.iaid,
+                    prefix: p.prefix.to_string(),
+                    preferred: remaining_secs(p.preferred_until, now),
+                    valid: remaining_secs(p.valid_until, now),
+                    t1: timers.and_then(|t| t.t1).map(|d| d.as_secs().min(u64::from(u32::MAX)) as u32),
+                    t2: timers.and_then(|t| t.t2).map(|d| d.as_secs().min(u64::from(u32::MAX)) as u32),
+                }
+            })
+            .collect();
+        let routers = self.router.status(now);
+        let lans = self
+            .lans
+            .iter()
+            .map(|lan| {
+                let r = routers.iter().find(|r| r.name == lan.config.interface.as_str());
+                let ra = lan.advertiser.as_ref().map(|a| a.status()).unwrap_or_default();
+                LanStatus {
+                    interface: lan.config.interface.to_string(),
+                    ifindex: lan.info.as_ref().map(|i| i.index),
+                    prefix: r.and_then(|r| r.prefix).map(|p| p.to_string()),
+                    address: r.and_then(|r| r.address),
+                    subnet_id: r
+                        .and_then(|r| r.subnet_id)
+                        .map(|id| id.min(u128::from(u32::MAX)) as u32)
+                        .or(lan.config.subnet_id),
+                    deprecated: r
+                        .map(|r| {
+                            r.deprecated
+                                .iter()
+                                .map(|(p, left)| DeprecatedPrefix {
+                                    prefix: p.to_string(),
+                                    valid: Some(left.as_secs().min(u64::from(u32::MAX)) as u32),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    ra: RaCounters {
+                        sent: ra.ra_sent_multicast + ra.ra_sent_unicast,
+                        rs_received: ra.rs_received,
+                        dropped: ra.dropped.total(),
+                        router_lifetime: u32::from(ra.last_router_lifetime.unwrap_or(0)),
+                    },
+                }
+            })
+            .collect();
         Status {
             version: env!("CARGO_PKG_VERSION").to_owned(),
             uplink: UplinkStatus {
-                interface: self.uplink.name.to_string(),
-                ifindex: self.uplink.info.map(|i| i.ifindex),
-                link_up: self.uplink.info.is_some_and(|i| i.up),
-                state: self.uplink_state(),
-                server_duid: None,
-                // No default route is learnt until the uplink is bound.
-                default_router: false,
-                addresses: Vec::new(),
+                interface: self.config.uplink.interface.to_string(),
+                ifindex: self.uplink.as_ref().map(|i| i.index),
+                link_up: self.uplink.as_ref().is_some_and(|i| i.up && i.running),
+                state,
+                server_duid: leases.server_duid.as_ref().map(|d| d.to_string()),
+                default_router: self.default_router,
+                addresses: leases
+                    .addresses
+                    .iter()
+                    .map(|a| AddressStatus {
+                        address: a.addr,
+                        preferred: remaining_secs(a.preferred_until, now),
+                        valid: remaining_secs(a.valid_until, now),
+                    })
+                    .collect(),
             },
-            delegations: Vec::new(),
-            lans: self
-                .lans
-                .iter()
-                .map(|lan| LanStatus {
-                    interface: lan.config.interface.to_string(),
-                    ifindex: lan.link.info.map(|i| i.ifindex),
-                    prefix: None,
-                    address: None,
-                    subnet_id: lan.config.subnet_id,
-                    deprecated: Vec::new(),
-                    ra: RaCounters {
-                        // RFC 7084 G-4: no default route upstream, so not a
-                        // default router downstream.
-                        router_lifetime: 0,
-                        ..lan.ra.clone()
-                    },
-                })
-                .collect(),
-            dns: DnsStatus::default(),
+            delegations,
+            lans,
+            dns: DnsStatus { servers: leases.dns_servers.clone(), domains: leases.domains.clone() },
         }
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::path::Path;
-
-    fn config(uplink: &str, lans: &[&str]) -> Config {
-        let mut text = format!("[uplink]\ninterface = \"{uplink}\"\n");
-        for (i, lan) in lans.iter().enumerate() {
-            text.push_str(&format!(
-                "[[lan]]\ninterface = \"{lan}\"\nsubnet-id = {i}\n"
-            ));
-        }
-        Config::parse(&text, Path::new("test.toml")).unwrap()
+/// The DHCPv6 client's configuration from ours (RFC 7084 WPD-2 hint, RFC
+/// 9096 WPD-9/10).
+fn client_config(
+    config: &Config,
+    pd_iaids: &[u32],
+    na_iaid: Option<u32>,
+    hints: &HintsDoc,
+    ifindex: IfIndex,
+    duid: Duid,
+) -> ClientConfig {
+    let up = &config.uplink;
+    let ia_pds = pd_iaids
+        .iter()
+        .zip(&up.ia_pds)
+        .map(|(iaid, req)| IaPdConfig {
+            iaid: *iaid,
+            hint_len: Some(req.prefix_hint),
+            // Ask for the prefix held before, even if it expired meanwhile.
+            hint_prefix: hints.get(&iaid.to_string()).and_then(|p| p.parse().ok()),
+        })
+        .collect();
+    let mut c = ClientConfig::new(ifindex, duid, ia_pds);
+    c.ia_na = na_iaid.map(|iaid| IaNaConfig { iaid });
+    c.rapid_commit = up.rapid_commit;
+    c.reconfigure_accept = up.reconfigure_accept;
+    c.release_on_stop = up.release_on_stop;
+    let mut options: Vec<OptionCode> = up.request_options.iter().map(|o| OptionCode::from(o.code())).collect();
+    // RFC 6603: signal support for Prefix Exclude.
+    if !options.contains(&OptionCode::PdExclude) {
+        options.push(OptionCode::PdExclude);
     }
+    c.requested_options = options;
+    c
+}
 
-    fn state_dir(tag: &str) -> (StateDir, std::path::PathBuf) {
-        let path = std::env::temp_dir().join(format!("v6edge-driver-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&path);
-        (StateDir::open(&path).unwrap(), path)
+fn assign_iaids(config: &Config, state: &StateDir) -> anyhow::Result<(Vec<u32>, Option<u32>)> {
+    let name = config.uplink.interface.as_str();
+    let mut pd = Vec::with_capacity(config.uplink.ia_pds.len());
+    for i in 0..config.uplink.ia_pds.len() {
+        // RFC 9096 WPD-10: stable across restarts (stored on first use).
+        let key = if i == 0 { name.to_owned() } else { format!("{name}#{i}") };
+        pd.push(state.iaid(&key)?);
     }
+    // IAIDs are per IA type (RFC 8415 §12): the IA_NA may share the key.
+    let na = if config.uplink.request_address { Some(state.iaid(name)?) } else { None };
+    Ok((pd, na))
+}
 
-    #[tokio::test]
-    async fn missing_uplink_waits_and_release_renew_toggle() {
-        let (state, path) = state_dir("wait");
-        let metrics = Metrics::new();
-        let now = Instant::now();
-        let cfg = config("v6e-missing0", &["v6e-missing1"]);
-        let mut driver = Driver::new(&cfg, state, &metrics, now).unwrap();
-        let status = driver.status(&metrics, now);
-        assert_eq!(status.uplink.state, UplinkState::WaitingLink);
-        assert_eq!(status.uplink.ifindex, None);
-        assert_eq!(status.lans[0].interface, "v6e-missing1");
-        assert_eq!(status.lans[0].subnet_id, Some(0));
-        // No uplink seen: no DUID yet, but IAIDs are fixed already.
-        assert!(driver.duid().is_none());
-        assert_eq!(driver.pd_iaids(), &[crate::state::fnv1a32(b"v6e-missing0")]);
-        let r = driver
-            .handle_control(Request::Release, &metrics, now)
-            .unwrap();
-        assert_eq!(r["state"], "released");
-        assert_eq!(
-            driver.status(&metrics, now).uplink.state,
-            UplinkState::Released
-        );
-        let r = driver
-            .handle_control(Request::Renew, &metrics, now)
-            .unwrap();
-        assert_eq!(r["state"], "waiting-link");
-        assert!(
-            driver
-                .handle_control(Request::Status, &metrics, now)
-                .is_err()
-        );
-        assert!(
-            metrics
-                .encode()
-                .contains(r#"v6edge_interface_present{interface="v6e-missing0"} 0"#)
-        );
-        let _ = std::fs::remove_dir_all(path);
+fn router_config(config: &Config) -> RouterConfig {
+    RouterConfig {
+        lans: config
+            .lans
+            .iter()
+            .map(|l| LanSpec {
+                name: l.interface.to_string(),
+                ifindex: None,
+                subnet_id: l.subnet_id.map(u128::from),
+                advertise: l.advertise,
+                dns_servers: l.ra.dns_servers.clone(),
+                dns_domains: l.ra.dns_domains.clone(),
+            })
+            .collect(),
+        // Each advertiser decides from its own `route-info` setting.
+        route_info: true,
+        host_id: 1,
     }
+}
 
-    #[tokio::test]
-    async fn present_uplink_gets_a_duid_and_timeouts_are_idempotent() {
-        let (state, path) = state_dir("lo");
-        let metrics = Metrics::new();
-        let now = Instant::now();
-        // Loopback always exists; it has no MAC, so the DUID is a DUID-UUID.
-        let mut driver = Driver::new(&config("lo", &[]), state, &metrics, now).unwrap();
-        let duid = driver
-            .duid()
-            .cloned()
-            .expect("uplink present: DUID created");
-        assert_eq!(&duid.as_bytes()[..2], &[0, 4]);
-        assert_eq!(driver.next_deadline(), now + LINK_POLL);
-        driver.handle_timeout(now, &metrics);
-        assert_eq!(
-            driver.next_deadline(),
-            now + LINK_POLL,
-            "early call must not reschedule"
-        );
-        driver.handle_timeout(now + LINK_POLL, &metrics);
-        assert_eq!(driver.next_deadline(), now + LINK_POLL * 2);
-        let _ = std::fs::remove_dir_all(path);
-    }
+fn advertiser_config(lan: &LanConfig, ifindex: IfIndex, mac: Option<[u8; 6]>) -> AdvertiserConfig {
+    let ra = &lan.ra;
+    let mut c = AdvertiserConfig::new(ifindex);
+    c.link_layer_addr = mac.map(|m| m.to_vec());
+    c.min_interval = ra.min_interval;
+    c.max_interval = ra.max_interval;
+    c.router_lifetime = ra.router_lifetime;
+    c.mtu = ra.mtu;
+    c.managed = ra.managed;
+    c.other_config = ra.other_config;
+    c.preference = match ra.preference {
+        RouterPreference::Low => NdPreference::Low,
+        RouterPreference::Medium => NdPreference::Medium,
+        RouterPreference::High => NdPreference::High,
+    };
+    c.pio_preferred_limit = ra.pio_preferred_limit;
+    c.pio_valid_limit = ra.pio_valid_limit;
+    c.rdnss_lifetime = ra.rdnss_lifetime;
+    c.route_info = ra.route_info;
+    c
+}
 
-    #[tokio::test]
-    async fn reconfigure_keeps_surviving_lans() {
-        let (state, path) = state_dir("reconf");
-        let metrics = Metrics::new();
-        let now = Instant::now();
-        let mut driver = Driver::new(
-            &config("v6e-missing0", &["v6e-a", "v6e-b"]),
-            state,
-            &metrics,
-            now,
-        )
-        .unwrap();
-        driver.lans[1].ra.sent = 7;
-        driver
-            .reconfigure(&config("v6e-missing0", &["v6e-b", "v6e-c"]), &metrics, now)
-            .unwrap();
-        let status = driver.status(&metrics, now);
-        let names: Vec<_> = status.lans.iter().map(|l| l.interface.as_str()).collect();
-        assert_eq!(names, ["v6e-b", "v6e-c"]);
-        assert_eq!(status.lans[0].ra.sent, 7);
-        assert_eq!(
-            status.lans[0].subnet_id,
-            Some(0),
-            "new config applied to kept LAN"
-        );
-        assert!(!metrics.encode().contains("v6e-a"));
-        let _ = std::fs::remove_dir_all(path);
+fn uplink_state(s: ClientStateKind) -> UplinkState {
+    match s {
+        ClientStateKind::WaitingLink => UplinkState::WaitingLink,
+        ClientStateKind::Soliciting => UplinkState::Soliciting,
+        ClientStateKind::Requesting => UplinkState::Requesting,
+        ClientStateKind::Bound | ClientStateKind::InformationRequesting => UplinkState::Bound,
+        ClientStateKind::Renewing => UplinkState::Renewing,
+        ClientStateKind::Rebinding => UplinkState::Rebinding,
+        ClientStateKind::Releasing | ClientStateKind::Released => UplinkState::Released,
     }
+}
+
+fn remaining_secs(until: Option<Instant>, now: Instant) -> Option<u32> {
+    until.map(|t| (t - now).as_secs().min(u64::from(u32::MAX - 1)) as u32)
+}
+
+fn message_name(t: u8) -> &'static str {
+    match MessageType::from(t) {
+        MessageType::Solicit => "solicit",
+        MessageType::Advertise => "advertise",
+        MessageType::Request => "request",
+        MessageType::Confirm => "confirm",
+        MessageType::Renew => "renew",
+        MessageType::Rebind => "rebind",
+        MessageType::Reply => "reply",
+        MessageType::Release => "release",
+        MessageType::Decline => "decline",
+        MessageType::Reconfigure => "reconfigure",
+        MessageType::InformationRequest => "information-request",
+        MessageType::RelayForw => "relay-forward",
+        MessageType::RelayRepl => "relay-reply",
+        _ => "unknown",
+    }
+}
+
+/// A seed for the machines' jitter and transaction ids: distinct per run so
+/// two routers started together do not retransmit in lockstep.
+fn random_seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    if std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes)).is_ok() {
+        return u64::from_ne_bytes(bytes);
+    }
+    let t = SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    t.as_nanos() as u64 ^ u64::from(std::process::id())
 }

@@ -14,7 +14,7 @@
 //! Panic contract: nothing here panics.
 
 pub mod driver;
-pub mod link;
+pub mod persist;
 
 use std::path::PathBuf;
 
@@ -30,7 +30,15 @@ use crate::control::{Request, Response};
 use crate::logging::LogHandle;
 use crate::metrics::Metrics;
 use crate::state::StateDir;
-pub use driver::Driver;
+pub use driver::{Driver, Effect, Facts};
+
+use std::collections::BTreeSet;
+use v6edge_core::{DHCP6_CLIENT_PORT, IfIndex};
+use v6edge_sys::{Dhcp6Socket, Icmp6Socket, Ipv6Conf, NetEvent, Netlink, RecvMeta, RouteKind};
+
+/// How often links and routes are re-read even without netlink events (a
+/// safety net: events can be lost, see [`NetEvent::Overrun`]).
+const RESYNC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What `v6edge run` was asked to do.
 #[derive(Debug, Clone)]
@@ -117,8 +125,20 @@ impl Daemon {
         let mut sigterm = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
         let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
         let mut sighup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
+        let netlink = Netlink::connect().context("cannot open rtnetlink")?;
+        let mut events = Netlink::monitor().context("cannot subscribe to rtnetlink events")?;
+        let icmp = Icmp6Socket::new(&driver::ND_TYPES, None).context("cannot open the ICMPv6 socket")?;
+        let mut io = Io { netlink, icmp, dhcp6: None, joined: BTreeSet::new() };
+        self.prepare_uplink();
+        self.resync(&mut io).await;
+        io.reconcile_routes(&self.driver).await;
+        self.execute(&mut io).await;
+
+        let mut udp_buf = vec![0u8; 65536];
+        let mut icmp_buf = vec![0u8; 65536];
+        let mut next_resync = Instant::now() + RESYNC_INTERVAL;
         loop {
-            let deadline = self.driver.next_deadline();
+            let deadline = self.driver.next_deadline().map_or(next_resync, |d| d.min(next_resync));
             tokio::select! {
                 _ = sigterm.recv() => { tracing::info!("SIGTERM: stopping"); break; }
                 _ = sigint.recv() => { tracing::info!("SIGINT: stopping"); break; }
@@ -131,21 +151,128 @@ impl Daemon {
                     // The client may have gone away; nothing to do then.
                     let _ = reply.send(response);
                 }
+                r = recv_dhcp6(io.dhcp6.as_ref(), &mut udp_buf) => match r {
+                    Ok(meta) => self.driver.handle_dhcp6(&meta.received(&udp_buf), &self.metrics),
+                    Err(e) => {
+                        self.metrics.dropped("dhcp6", "receive-error");
+                        tracing::debug!(error = %e, "DHCPv6 receive error");
+                    }
+                },
+                r = io.icmp.recv(&mut icmp_buf) => match r {
+                    Ok(meta) => self.driver.handle_icmp6(&meta.received(&icmp_buf), &self.metrics),
+                    Err(e) => {
+                        self.metrics.dropped("nd", "receive-error");
+                        tracing::debug!(error = %e, "ICMPv6 receive error");
+                    }
+                },
+                ev = events.next() => match ev {
+                    Some(ev) if relevant(&ev) => self.resync(&mut io).await,
+                    Some(_) => {}
+                    None => {
+                        tracing::error!("rtnetlink event stream ended; resubscribing");
+                        events = Netlink::monitor().context("cannot resubscribe to rtnetlink events")?;
+                        self.resync(&mut io).await;
+                    }
+                },
                 () = tokio::time::sleep_until(deadline) => {
                     // Per style guide §3: trust the clock, not the timer
-                    // future; handle_timeout ignores early calls.
-                    self.driver.handle_timeout(Instant::now(), &self.metrics);
+                    // future; the machines ignore early calls.
+                    if Instant::now() >= next_resync {
+                        next_resync = Instant::now() + RESYNC_INTERVAL;
+                        self.resync(&mut io).await;
+                    }
+                    self.driver.handle_timeout(&self.metrics);
+                }
+            }
+            self.execute(&mut io).await;
+        }
+        self.driver.shutdown(&self.metrics);
+        self.execute(&mut io).await;
+        Ok(())
+    }
+
+    /// RFC 7084 W-3: the uplink learns its default route from the ISP's RAs.
+    /// A forwarding interface ignores RAs unless accept_ra is 2.
+    fn prepare_uplink(&self) {
+        let name = self.driver.uplink_name();
+        if self.config.uplink.accept_ra_default_route
+            && let Err(e) = v6edge_sys::set_ipv6_conf(name, Ipv6Conf::AcceptRa, "2")
+        {
+            tracing::warn!(interface = name, error = %e, "cannot set accept_ra=2 on the uplink");
+        }
+        let forwarding = std::fs::read_to_string("/proc/sys/net/ipv6/conf/all/forwarding").unwrap_or_default();
+        if forwarding.trim() != "1" {
+            tracing::warn!("net.ipv6.conf.all.forwarding is not 1: LAN hosts will not reach the uplink");
+        }
+    }
+
+    /// Reads links, the uplink's link-local address and default routes, and
+    /// hands them to the driver.
+    async fn resync(&mut self, io: &mut Io) {
+        let nl = &io.netlink;
+        let uplink = nl.link_by_name(self.driver.uplink_name()).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the uplink");
+            None
+        });
+        let uplink_link_local = match &uplink {
+            Some(i) => nl.link_local(i.index).await.ok().flatten().is_some(),
+            None => false,
+        };
+        let mut lans = Vec::new();
+        let names: Vec<String> = self.driver.lan_names().map(str::to_owned).collect();
+        for name in names {
+            lans.push(nl.link_by_name(&name).await.ok().flatten());
+        }
+        let default_router = match &uplink {
+            Some(i) => nl
+                .default_routes()
+                .await
+                .map(|rs| rs.iter().any(|r| r.oif == Some(i.index) && r.kind == RouteKind::Unicast))
+                .unwrap_or(false),
+            None => false,
+        };
+        self.driver.sync(Facts { uplink, uplink_link_local, lans, default_router }, &self.metrics);
+        io.follow_links(&self.driver);
+    }
+
+    /// Carries out what the driver queued, in order.
+    async fn execute(&mut self, io: &mut Io) {
+        while let Some(effect) = self.driver.next_effect() {
+            match effect {
+                Effect::Dhcp6(t) => match &io.dhcp6 {
+                    Some((_, sock)) => {
+                        if let Err(e) = sock.send(&t).await {
+                            tracing::warn!(error = %e, "DHCPv6 send failed");
+                        }
+                    }
+                    None => tracing::debug!("no uplink socket: DHCPv6 message not sent"),
+                },
+                Effect::Icmp6(t) => {
+                    if let Err(e) = io.icmp.send(&t).await {
+                        tracing::debug!(ifindex = t.ifindex, error = %e, "RA send failed");
+                    }
+                }
+                Effect::Kernel(op) => {
+                    let name = kernel_op_name(&op);
+                    match io.netlink.apply(&op).await {
+                        Ok(()) => {
+                            tracing::debug!(?op, "kernel op applied");
+                            self.metrics.kernel_op(name, true);
+                        }
+                        Err(e) => {
+                            tracing::warn!(?op, error = %e, "kernel op failed");
+                            self.metrics.kernel_op(name, false);
+                        }
+                    }
                 }
             }
         }
-        Ok(())
     }
 
     fn handle_control(&mut self, request: Request) -> Response {
         tracing::debug!(command = request.name(), "control request");
-        let now = Instant::now();
         match request {
-            Request::Status => match serde_json::to_value(self.driver.status(&self.metrics, now)) {
+            Request::Status => match serde_json::to_value(self.driver.status()) {
                 Ok(data) => Response::ok(data),
                 Err(e) => Response::error(format!("cannot encode status: {e}")),
             },
@@ -155,7 +282,7 @@ impl Daemon {
                 Err(e) => Response::error(e),
             },
             Request::Release | Request::Renew => {
-                match self.driver.handle_control(request, &self.metrics, now) {
+                match self.driver.handle_control(request, &self.metrics) {
                     Ok(data) => Response::ok(data),
                     Err(e) => Response::error(e),
                 }
@@ -184,7 +311,7 @@ impl Daemon {
         {
             tracing::warn!("control-socket changed: takes effect at the next restart");
         }
-        if let Err(e) = self.driver.reconfigure(&new, &self.metrics, Instant::now()) {
+        if let Err(e) = self.driver.reconfigure(&new, &self.metrics) {
             tracing::error!(error = %e, "reload failed, keeping the running configuration");
             self.metrics.reload(false);
             return Err(format!("{e:#}"));
@@ -196,5 +323,97 @@ impl Daemon {
         self.metrics.reload(true);
         tracing::info!(config = %self.config.path.display(), "configuration reloaded");
         Ok(())
+    }
+}
+
+/// The daemon's sockets and netlink handle.
+struct Io {
+    netlink: Netlink,
+    icmp: Icmp6Socket,
+    /// The DHCPv6 client socket, bound to the uplink (ifindex it was made for).
+    dhcp6: Option<(IfIndex, Dhcp6Socket)>,
+    /// LAN ifindices the ICMPv6 socket joined ff02::2 (All-Routers) on.
+    joined: BTreeSet<IfIndex>,
+}
+
+impl Io {
+    /// Keeps the sockets in step with the links: the DHCPv6 socket follows
+    /// the uplink, the ICMPv6 socket joins All-Routers on every LAN that is up.
+    fn follow_links(&mut self, driver: &Driver) {
+        let uplink = driver.uplink_link().map(|(i, n)| (i, n.to_owned()));
+        match (&self.dhcp6, uplink) {
+            (Some((i, _)), Some((j, _))) if *i == j => {}
+            (_, Some((index, name))) => match Dhcp6Socket::bind(DHCP6_CLIENT_PORT, Some(&name)) {
+                Ok(sock) => {
+                    tracing::info!(interface = %name, "DHCPv6 client socket bound");
+                    self.dhcp6 = Some((index, sock));
+                }
+                Err(e) => {
+                    tracing::warn!(interface = %name, error = %e, "cannot bind the DHCPv6 client socket");
+                    self.dhcp6 = None;
+                }
+            },
+            (_, None) => self.dhcp6 = None,
+        }
+        let lans = driver.lan_ifindices();
+        for index in lans.difference(&self.joined.clone()) {
+            match self.icmp.join_multicast(v6edge_sys::socket::ALL_ROUTERS, *index) {
+                Ok(()) => {
+                    self.joined.insert(*index);
+                }
+                Err(e) => tracing::warn!(ifindex = index, error = %e, "cannot join ff02::2"),
+            }
+        }
+        // Interfaces that went away drop their memberships in the kernel.
+        self.joined.retain(|i| lans.contains(i));
+    }
+
+    /// At start: unreachable routes with our protocol number that the router
+    /// does not want are left over from an earlier run (RFC 8987-style
+    /// reconciliation). Unicast routes are left to the server and relay.
+    async fn reconcile_routes(&self, driver: &Driver) {
+        let wanted = driver.wanted_unreachable_routes();
+        let ours = match self.netlink.routes(Some(v6edge_core::ROUTE_PROTOCOL)).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read routes to reconcile");
+                return;
+            }
+        };
+        for r in ours.iter().filter(|r| r.kind == RouteKind::Unreachable && !wanted.contains(&r.dst)) {
+            if let Some(spec) = r.to_spec() {
+                tracing::info!(prefix = %r.dst, "removing stale unreachable route");
+                if let Err(e) = self.netlink.apply(&v6edge_core::KernelOp::DelRoute(spec)).await {
+                    tracing::warn!(prefix = %r.dst, error = %e, "cannot remove stale route");
+                }
+            }
+        }
+    }
+}
+
+async fn recv_dhcp6(sock: Option<&(IfIndex, Dhcp6Socket)>, buf: &mut [u8]) -> std::io::Result<RecvMeta> {
+    match sock {
+        Some((_, s)) => s.recv(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Events that can change what the driver is told: links, addresses of
+/// interest (link-local readiness), default routes.
+fn relevant(ev: &NetEvent) -> bool {
+    match ev {
+        NetEvent::RouteAdded(r) | NetEvent::RouteRemoved(r) => r.dst.len() == 0,
+        NetEvent::AddressAdded(a) | NetEvent::AddressRemoved(a) => a.is_link_local(),
+        _ => true,
+    }
+}
+
+fn kernel_op_name(op: &v6edge_core::KernelOp) -> &'static str {
+    use v6edge_core::KernelOp;
+    match op {
+        KernelOp::SetAddress(_) => "set-address",
+        KernelOp::DelAddress { .. } => "del-address",
+        KernelOp::SetRoute(_) => "set-route",
+        KernelOp::DelRoute(_) => "del-route",
     }
 }

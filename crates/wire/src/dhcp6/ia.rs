@@ -16,7 +16,7 @@ use std::net::Ipv6Addr;
 use crate::Lifetime;
 
 use super::error::{DecodeError, DecodeErrorKind};
-use super::option::{Ctx, DhcpOption, Options};
+use super::option::{Ctx, Options};
 use super::reader::{Reader, Writer};
 use super::status::Status;
 
@@ -103,10 +103,6 @@ fn require_fixed(body: &Reader<'_>, fixed: usize, start: usize) -> Result<(), De
     Ok(())
 }
 
-fn statuses(options: &Options) -> Option<&Status> {
-    options.status()
-}
-
 impl IaNa {
     /// An IA_NA without addresses (a Solicit asks for one like this).
     pub fn new(iaid: u32, t1: u32, t2: u32) -> IaNa {
@@ -124,7 +120,7 @@ impl IaNa {
 
     /// The IA's own Status Code option (RFC 8415 §21.4), if present.
     pub fn status(&self) -> Option<&Status> {
-        statuses(&self.options)
+        self.options.status()
     }
 
     pub(crate) fn body_len(&self) -> usize {
@@ -166,7 +162,7 @@ impl IaTa {
     }
 
     pub fn status(&self) -> Option<&Status> {
-        statuses(&self.options)
+        self.options.status()
     }
 
     pub(crate) fn body_len(&self) -> usize {
@@ -209,7 +205,7 @@ impl IaPd {
 
     /// The IA's own Status Code option (RFC 8415 §21.21), if present.
     pub fn status(&self) -> Option<&Status> {
-        statuses(&self.options)
+        self.options.status()
     }
 
     pub(crate) fn body_len(&self) -> usize {
@@ -249,7 +245,7 @@ impl IaAddr {
     }
 
     pub fn status(&self) -> Option<&Status> {
-        statuses(&self.options)
+        self.options.status()
     }
 
     pub(crate) fn body_len(&self) -> usize {
@@ -301,10 +297,7 @@ impl IaPrefix {
     }
 
     pub fn pd_exclude(&self) -> Option<&PdExclude> {
-        self.options.iter().find_map(|o| match o {
-            DhcpOption::PdExclude(x) => Some(x),
-            _ => None,
-        })
+        self.options.pd_exclude()
     }
 
     /// The excluded prefix of this IAPREFIX's PD Exclude option, as
@@ -318,7 +311,7 @@ impl IaPrefix {
     }
 
     pub fn status(&self) -> Option<&Status> {
-        statuses(&self.options)
+        self.options.status()
     }
 
     pub(crate) fn body_len(&self) -> usize {

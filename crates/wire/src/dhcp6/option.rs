@@ -139,7 +139,7 @@ fn exact<const N: usize>(r: &mut Reader<'_>, start: usize) -> Result<[u8; N], De
 
 /// A body made of 16-octet addresses.
 fn addresses(r: &mut Reader<'_>, start: usize) -> Result<Vec<Ipv6Addr>, DecodeError> {
-    if r.remaining() % 16 != 0 {
+    if !r.remaining().is_multiple_of(16) {
         return Err(bad_length(r.remaining(), start));
     }
     let mut out = Vec::with_capacity(r.remaining() / 16);
@@ -320,7 +320,7 @@ impl DhcpOption {
             OptionCode::IaTa => DhcpOption::IaTa(IaTa::parse_body(r, start, ctx)?),
             OptionCode::IaAddr => DhcpOption::IaAddr(IaAddr::parse_body(r, start, ctx)?),
             OptionCode::Oro => {
-                if len % 2 != 0 {
+                if !len.is_multiple_of(2) {
                     return Err(bad_length(len, start));
                 }
                 let mut codes = Vec::with_capacity(len / 2);
