@@ -21,5 +21,5 @@ mod machine;
 
 pub use machine::{
     AdvertisedRecord, Delegation, LanSpec, LanStatus, Persisted, Router, RouterConfig, RouterOutput,
-    UplinkView,
+    UplinkAddress, UplinkView,
 };

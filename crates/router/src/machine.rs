@@ -55,10 +55,21 @@ pub struct Delegation {
     pub exclude: Option<Prefix>,
 }
 
+/// An address leased on the uplink (IA_NA).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UplinkAddress {
+    pub addr: Ipv6Addr,
+    pub preferred_until: Option<Instant>,
+    pub valid_until: Option<Instant>,
+}
+
 /// Everything the uplink currently holds.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct UplinkView {
     pub delegations: Vec<Delegation>,
+    /// IA_NA addresses, configured on the uplink as /128 (RFC 8415 §18.2.10.1:
+    /// the client uses them; the prefix length comes from RAs, RFC 5942).
+    pub addresses: Vec<UplinkAddress>,
     pub dns_servers: Vec<Ipv6Addr>,
     pub dns_domains: Vec<String>,
 }
@@ -125,6 +136,9 @@ pub struct Router {
     config: RouterConfig,
     lans: Vec<Lan>,
     view: UplinkView,
+    uplink_ifindex: Option<IfIndex>,
+    /// Uplink addresses configured, with the lifetimes they were given.
+    uplink_addrs: BTreeMap<Ipv6Addr, (Option<Instant>, Option<Instant>)>,
     default_router: bool,
     subnet_ids: BTreeMap<String, u128>,
     /// Prefixes advertised before a restart, resolved at the first uplink
@@ -161,6 +175,8 @@ impl Router {
             config,
             lans,
             view: UplinkView::default(),
+            uplink_ifindex: None,
+            uplink_addrs: BTreeMap::new(),
             default_router: false,
             subnet_ids: persisted.subnet_ids,
             pending_stale: Some(stale),
@@ -194,6 +210,17 @@ impl Router {
         self.recompute(now);
     }
 
+    /// The uplink interface appeared, was recreated or disappeared: its
+    /// IA_NA addresses are configured there.
+    pub fn set_uplink_ifindex(&mut self, now: Instant, ifindex: Option<IfIndex>) {
+        if self.uplink_ifindex != ifindex {
+            self.uplink_ifindex = ifindex;
+            // Re-add everything on the new interface.
+            self.uplink_addrs.clear();
+            self.recompute(now);
+        }
+    }
+
     /// A LAN interface appeared, was recreated or disappeared. When it
     /// (re)appears, its router address is configured again and its advert
     /// content re-emitted, so RAs resume at once.
@@ -220,6 +247,7 @@ impl Router {
     /// When a lifetime runs out and the machine must act.
     pub fn poll_timeout(&self) -> Option<Instant> {
         let deleg = self.view.delegations.iter().filter_map(|d| d.valid_until);
+        let deleg = deleg.chain(self.view.addresses.iter().filter_map(|a| a.valid_until));
         let depr = self.lans.iter().flat_map(|l| l.deprecated.iter().map(|(_, t)| *t));
         let stale = self.pending_stale.iter().flatten().filter_map(|r| r.valid_until);
         deleg.chain(depr).chain(stale).min()
@@ -250,6 +278,8 @@ impl Router {
 
     fn recompute(&mut self, now: Instant) {
         self.view.delegations.retain(|d| alive(d.valid_until, now));
+        self.view.addresses.retain(|a| alive(a.valid_until, now));
+        self.sync_uplink_addresses(now);
         self.carve_lans(now);
         if !self.view.delegations.is_empty() {
             self.resolve_stale(now);
@@ -260,6 +290,31 @@ impl Router {
         self.sync_routes(now);
         self.sync_adverts(now);
         self.sync_persisted();
+    }
+
+    fn sync_uplink_addresses(&mut self, now: Instant) {
+        let Some(ifindex) = self.uplink_ifindex else { return };
+        let wanted: BTreeMap<Ipv6Addr, (Option<Instant>, Option<Instant>)> =
+            self.view.addresses.iter().map(|a| (a.addr, (a.preferred_until, a.valid_until))).collect();
+        let gone: Vec<Ipv6Addr> = self.uplink_addrs.keys().filter(|a| !wanted.contains_key(a)).copied().collect();
+        for addr in gone {
+            self.uplink_addrs.remove(&addr);
+            info!(%addr, "uplink address withdrawn");
+            self.outputs.push_back(RouterOutput::Kernel(KernelOp::DelAddress { ifindex, addr, prefix_len: 128 }));
+        }
+        for (addr, (pref, valid)) in wanted {
+            if self.uplink_addrs.get(&addr) != Some(&(pref, valid)) {
+                self.uplink_addrs.insert(addr, (pref, valid));
+                self.outputs.push_back(RouterOutput::Kernel(KernelOp::SetAddress(AddressSpec {
+                    ifindex,
+                    addr,
+                    prefix_len: 128,
+                    preferred: remaining(pref, now),
+                    valid: remaining(valid, now),
+                    no_prefix_route: true,
+                })));
+            }
+        }
     }
 
     fn carve_lans(&mut self, now: Instant) {
@@ -511,7 +566,7 @@ mod tests {
         Delegation { prefix: p(prefix), preferred_until: Some(t(pref)), valid_until: Some(t(valid)), exclude: None }
     }
     fn view(d: Vec<Delegation>) -> UplinkView {
-        UplinkView { delegations: d, dns_servers: vec!["2001:db8::53".parse().unwrap()], dns_domains: vec!["isp.example".into()] }
+        UplinkView { delegations: d, addresses: vec![], dns_servers: vec!["2001:db8::53".parse().unwrap()], dns_domains: vec!["isp.example".into()] }
     }
     fn drain(r: &mut Router) -> Vec<RouterOutput> {
         std::iter::from_fn(|| r.poll_output()).collect()
@@ -681,6 +736,30 @@ mod tests {
         let out = drain(&mut r);
         assert!(kernel(&out).iter().any(|op| matches!(op, KernelOp::SetAddress(a) if a.ifindex == 7 && a.valid == Lifetime::Finite(190))));
         assert_eq!(adverts(&out)[0].0, 7);
+    }
+
+    #[test]
+    fn ia_na_address_goes_on_the_uplink_as_128() {
+        let mut r = Router::new(config(vec![lan("lan0", 3)]), Persisted::default(), t(0));
+        r.set_uplink_ifindex(t(0), Some(2));
+        let mut v = view(vec![deleg("2001:db8:1200::/56", 100, 200)]);
+        let a: Ipv6Addr = "2001:db8:0:1::100".parse().unwrap();
+        v.addresses.push(UplinkAddress { addr: a, preferred_until: Some(t(50)), valid_until: Some(t(80)) });
+        r.handle_uplink(t(0), v);
+        let k = kernel(&drain(&mut r));
+        assert!(k.contains(&KernelOp::SetAddress(AddressSpec {
+            ifindex: 2,
+            addr: a,
+            prefix_len: 128,
+            preferred: Lifetime::Finite(50),
+            valid: Lifetime::Finite(80),
+            no_prefix_route: true,
+        })));
+        // Expiry removes it; the delegation stays.
+        r.handle_timeout(t(80));
+        let k = kernel(&drain(&mut r));
+        assert!(k.contains(&KernelOp::DelAddress { ifindex: 2, addr: a, prefix_len: 128 }));
+        assert_eq!(r.status(t(80))[0].prefix, Some(p("2001:db8:1200::/64")));
     }
 
     #[test]

@@ -32,7 +32,9 @@ use v6edge_dhcp6::client::{
     Client, ClientConfig, ClientEvent, ClientStateKind, IaNaConfig, IaPdConfig, Leases, StoredBinding,
 };
 use v6edge_ra::{AdvertContent, Advertiser, AdvertiserConfig};
-use v6edge_router::{Delegation, LanSpec, Persisted, Router, RouterConfig, RouterOutput, UplinkView};
+use v6edge_router::{
+    Delegation, LanSpec, Persisted, Router, RouterConfig, RouterOutput, UplinkAddress, UplinkView,
+};
 use v6edge_sys::LinkInfo;
 use v6edge_wire::dhcp6::{Duid, MessageType, OptionCode};
 use v6edge_wire::nd::RouterPreference as NdPreference;
@@ -236,6 +238,9 @@ impl Driver {
             }
         }
         self.uplink = facts.uplink.clone();
+        if uplink_changed {
+            self.router.set_uplink_ifindex(now, self.uplink.as_ref().map(|i| i.index));
+        }
         if self.duid.is_none()
             && let Some(info) = &self.uplink
         {
@@ -426,20 +431,7 @@ impl Driver {
             metrics.set_delegated_valid(p.iaid, &p.prefix.to_string(), remaining_secs(p.valid_until, now));
             self.hints.insert(p.iaid.to_string(), p.prefix.to_string());
         }
-        let view = UplinkView {
-            delegations: leases
-                .prefixes
-                .iter()
-                .map(|p| Delegation {
-                    prefix: p.prefix,
-                    preferred_until: p.preferred_until,
-                    valid_until: p.valid_until,
-                    exclude: p.exclude,
-                })
-                .collect(),
-            dns_servers: leases.dns_servers.clone(),
-            dns_domains: leases.domains.clone(),
-        };
+        let view = uplink_view(&leases);
         self.leases = leases;
         self.router.handle_uplink(now, view);
         let unix = self.clock.unix_now(now);
@@ -551,24 +543,8 @@ impl Driver {
             self.router.set_lan_ifindex(now, lan.config.interface.as_str(), lan.usable().map(|i| i.index));
         }
         self.router.set_default_router(now, self.default_router);
-        let leases = self.leases.clone();
-        self.router.handle_uplink(
-            now,
-            UplinkView {
-                delegations: leases
-                    .prefixes
-                    .iter()
-                    .map(|p| Delegation {
-                        prefix: p.prefix,
-                        preferred_until: p.preferred_until,
-                        valid_until: p.valid_until,
-                        exclude: p.exclude,
-                    })
-                    .collect(),
-                dns_servers: leases.dns_servers,
-                dns_domains: leases.domains,
-            },
-        );
+        self.router.set_uplink_ifindex(now, self.uplink.as_ref().map(|i| i.index));
+        self.router.handle_uplink(now, uplink_view(&self.leases));
         self.pump(now, metrics);
         Ok(())
     }
@@ -692,6 +668,29 @@ fn client_config(
     }
     c.requested_options = options;
     c
+}
+
+/// What the router needs to know of the client's leases.
+fn uplink_view(leases: &Leases) -> UplinkView {
+    UplinkView {
+        delegations: leases
+            .prefixes
+            .iter()
+            .map(|p| Delegation {
+                prefix: p.prefix,
+                preferred_until: p.preferred_until,
+                valid_until: p.valid_until,
+                exclude: p.exclude,
+            })
+            .collect(),
+        addresses: leases
+            .addresses
+            .iter()
+            .map(|a| UplinkAddress { addr: a.addr, preferred_until: a.preferred_until, valid_until: a.valid_until })
+            .collect(),
+        dns_servers: leases.dns_servers.clone(),
+        dns_domains: leases.domains.clone(),
+    }
 }
 
 fn assign_iaids(config: &Config, state: &StateDir) -> anyhow::Result<(Vec<u32>, Option<u32>)> {
