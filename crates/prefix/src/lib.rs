@@ -67,6 +67,9 @@ impl Prefix {
         self.addr
     }
 
+    /// The prefix length; a prefix is never "empty", so there is no
+    /// `is_empty` to go with it.
+    #[allow(clippy::len_without_is_empty)]
     pub fn len(&self) -> u8 {
         self.len
     }
