@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Status {
     pub version: String,
-    pub uplink: UplinkStatus,
+    /// `null` on a node with no `[uplink]` (a server or relay only).
+    pub uplink: Option<UplinkStatus>,
     pub delegations: Vec<DelegationStatus>,
     pub lans: Vec<LanStatus>,
     pub dns: DnsStatus,
@@ -123,6 +124,19 @@ pub struct DnsStatus {
 }
 
 /// Remaining seconds as `1h02m03s`, `null` as `infinite`.
+impl Status {
+    /// The document of a node with no role that reports anything.
+    pub fn empty() -> Status {
+        Status {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            uplink: None,
+            delegations: Vec::new(),
+            lans: Vec::new(),
+            dns: DnsStatus::default(),
+        }
+    }
+}
+
 pub fn format_lifetime(secs: Option<u32>) -> String {
     let Some(s) = secs else {
         return "infinite".to_owned();
@@ -147,32 +161,33 @@ fn ifindex(index: Option<u32>) -> String {
 pub fn format_human(status: &Status) -> String {
     let mut out = String::new();
     // Writing into a String cannot fail; the results are ignored for that reason.
-    let up = &status.uplink;
     let _ = writeln!(out, "v6edge {}", status.version);
-    let _ = writeln!(
-        out,
-        "uplink {} ({}, link {}): {}",
-        up.interface,
-        ifindex(up.ifindex),
-        if up.link_up { "up" } else { "down" },
-        up.state.as_str()
-    );
-    if let Some(duid) = &up.server_duid {
-        let _ = writeln!(out, "  server {duid}");
-    }
-    let _ = writeln!(
-        out,
-        "  default router: {}",
-        if up.default_router { "yes" } else { "no" }
-    );
-    for a in &up.addresses {
+    if let Some(up) = &status.uplink {
         let _ = writeln!(
             out,
-            "  address {}  preferred {}  valid {}",
-            a.address,
-            format_lifetime(a.preferred),
-            format_lifetime(a.valid)
+            "uplink {} ({}, link {}): {}",
+            up.interface,
+            ifindex(up.ifindex),
+            if up.link_up { "up" } else { "down" },
+            up.state.as_str()
         );
+        if let Some(duid) = &up.server_duid {
+            let _ = writeln!(out, "  server {duid}");
+        }
+        let _ = writeln!(
+            out,
+            "  default router: {}",
+            if up.default_router { "yes" } else { "no" }
+        );
+        for a in &up.addresses {
+            let _ = writeln!(
+                out,
+                "  address {}  preferred {}  valid {}",
+                a.address,
+                format_lifetime(a.preferred),
+                format_lifetime(a.valid)
+            );
+        }
     }
     if status.delegations.is_empty() {
         let _ = writeln!(out, "delegated prefixes: none");
@@ -258,7 +273,7 @@ mod tests {
     #[test]
     fn contract_example_round_trips() {
         let status: Status = serde_json::from_str(CONTRACT_EXAMPLE).unwrap();
-        assert_eq!(status.uplink.state, UplinkState::Bound);
+        assert_eq!(status.uplink.as_ref().map(|u| u.state), Some(UplinkState::Bound));
         assert_eq!(status.lans[0].deprecated[0].valid, Some(7000));
         let back: serde_json::Value = serde_json::to_value(&status).unwrap();
         let original: serde_json::Value = serde_json::from_str(CONTRACT_EXAMPLE).unwrap();
@@ -316,7 +331,7 @@ dns domains: example.net
     fn human_summary_while_waiting() {
         let status = Status {
             version: "0.1.0".into(),
-            uplink: UplinkStatus {
+            uplink: Some(UplinkStatus {
                 interface: "wan0".into(),
                 ifindex: None,
                 link_up: false,
@@ -324,7 +339,7 @@ dns domains: example.net
                 server_duid: None,
                 default_router: false,
                 addresses: vec![],
-            },
+            }),
             delegations: vec![],
             lans: vec![LanStatus {
                 interface: "lan0".into(),

@@ -36,7 +36,10 @@ fn unknown_key_points_at_the_key() {
 
 #[test]
 fn missing_uplink_and_interface() {
-    assert_eq!(error("[daemon]\n"), "cpe.toml:1: missing field `uplink`");
+    assert_eq!(
+        error("[daemon]\n"),
+        "cpe.toml:1: nothing to run: configure [uplink] (requesting router)"
+    );
     assert_eq!(
         error("\n[uplink]\nprefix-hint = 56\n"),
         "cpe.toml:2: missing field `interface`"

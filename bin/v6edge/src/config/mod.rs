@@ -59,7 +59,9 @@ pub struct Config {
     /// The file this was read from (for messages and SIGHUP reload).
     pub path: PathBuf,
     pub daemon: DaemonConfig,
-    pub uplink: UplinkConfig,
+    /// The requesting-router side; `None` on a router that only serves or
+    /// relays (validation requires at least one role).
+    pub uplink: Option<UplinkConfig>,
     /// The LAN interfaces, in file order; interface names are unique.
     pub lans: Vec<LanConfig>,
 }

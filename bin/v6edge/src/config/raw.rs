@@ -18,7 +18,8 @@ use toml::Spanned;
 pub(super) struct RawConfig {
     #[serde(default)]
     pub daemon: Option<RawDaemon>,
-    pub uplink: Spanned<RawUplink>,
+    #[serde(default)]
+    pub uplink: Option<Spanned<RawUplink>>,
     #[serde(default)]
     pub lan: Vec<Spanned<RawLan>>,
 }

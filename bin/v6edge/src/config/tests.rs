@@ -22,7 +22,7 @@ fn minimal_config_gets_documented_defaults() {
     assert_eq!(c.daemon.state_dir, PathBuf::from("/var/lib/v6edge"));
     assert_eq!(c.daemon.control_socket, PathBuf::from("/run/v6edge.sock"));
     assert_eq!(c.daemon.log_level, "info");
-    let up = &c.uplink;
+    let up = c.uplink.as_ref().expect("[uplink] is configured");
     assert_eq!(up.interface.as_str(), "wan0");
     assert_eq!(up.ia_pds, vec![IaPdRequest { prefix_hint: 56 }]);
     assert!(!up.request_address && up.rapid_commit && !up.reconfigure_accept);
@@ -101,7 +101,7 @@ pio-valid-limit = 1200
     );
     assert_eq!(c.daemon.state_dir, PathBuf::from("/tmp/v6e-state"));
     assert_eq!(c.daemon.log_level, "debug,v6edge::control=trace");
-    let up = &c.uplink;
+    let up = c.uplink.as_ref().expect("[uplink] is configured");
     assert_eq!(
         up.ia_pds,
         vec![
@@ -170,7 +170,7 @@ fn interval_dependent_defaults() {
 fn request_prefix_false_requests_nothing() {
     let c =
         parse("[uplink]\ninterface = \"wan0\"\nrequest-prefix = false\nrequest-address = true\n");
-    assert!(c.uplink.ia_pds.is_empty());
+    assert!(c.uplink.as_ref().expect("[uplink] is configured").ia_pds.is_empty());
     assert!(c.lans.is_empty());
 }
 

@@ -138,7 +138,18 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         reason: e.message().trim_end().to_owned(),
     })?;
     let daemon = daemon(&ctx, raw.daemon)?;
-    let uplink = uplink(&ctx, raw.uplink.into_inner())?;
+    let uplink = match raw.uplink {
+        Some(u) => Some(uplink(&ctx, u.into_inner())?),
+        None => None,
+    };
+    // Every role is optional, but a configuration must have one.
+    let Some(uplink_cfg) = uplink.as_ref() else {
+        return Err(ConfigError {
+            path: path.to_owned(),
+            line: Some(1),
+            reason: "nothing to run: configure [uplink] (requesting router)".to_owned(),
+        });
+    };
     let mut lans: Vec<LanConfig> = Vec::with_capacity(raw.lan.len());
     let mut subnet_ids: HashSet<u32> = HashSet::new();
     for raw_lan in raw.lan {
@@ -146,7 +157,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let if_span = raw_lan.interface.span();
         let subnet_span = raw_lan.subnet_id.as_ref().map(|s| s.span());
         let lan = lan(&ctx, raw_lan)?;
-        if lan.interface == uplink.interface {
+        if lan.interface == uplink_cfg.interface {
             return Err(ctx.err(
                 if_span,
                 format!(

@@ -13,6 +13,7 @@
 //!
 //! Panic contract: nothing here panics.
 
+mod cpe;
 pub mod driver;
 pub mod persist;
 
@@ -30,7 +31,7 @@ use crate::control::{Request, Response};
 use crate::logging::LogHandle;
 use crate::metrics::Metrics;
 use crate::state::StateDir;
-pub use driver::{Driver, Effect, Facts};
+pub use driver::{Cpe, Driver, Effect, Facts};
 
 use std::collections::BTreeSet;
 use v6edge_core::{DHCP6_CLIENT_PORT, IfIndex};
@@ -152,7 +153,7 @@ impl Daemon {
                     let _ = reply.send(response);
                 }
                 r = recv_dhcp6(io.dhcp6.as_ref(), &mut udp_buf) => match r {
-                    Ok(meta) => self.driver.handle_dhcp6(&meta.received(&udp_buf), &self.metrics),
+                    Ok(meta) => self.driver.handle_dhcp6_client(&meta.received(&udp_buf), &self.metrics),
                     Err(e) => {
                         self.metrics.dropped("dhcp6", "receive-error");
                         tracing::debug!(error = %e, "DHCPv6 receive error");
@@ -194,8 +195,9 @@ impl Daemon {
     /// RFC 7084 W-3: the uplink learns its default route from the ISP's RAs.
     /// A forwarding interface ignores RAs unless accept_ra is 2.
     fn prepare_uplink(&self) {
-        let name = self.driver.uplink_name();
-        if self.config.uplink.accept_ra_default_route
+        let Some(cpe) = self.driver.cpe() else { return };
+        let name = cpe.uplink_name();
+        if cpe.accept_ra_default_route()
             && let Err(e) = v6edge_sys::set_ipv6_conf(name, Ipv6Conf::AcceptRa, "2")
         {
             tracing::warn!(interface = name, error = %e, "cannot set accept_ra=2 on the uplink");
@@ -210,7 +212,12 @@ impl Daemon {
     /// hands them to the driver.
     async fn resync(&mut self, io: &mut Io) {
         let nl = &io.netlink;
-        let uplink = nl.link_by_name(self.driver.uplink_name()).await.unwrap_or_else(|e| {
+        // What the requesting router needs to know: its interfaces.
+        let (uplink_name, lan_names) = match self.driver.cpe() {
+            Some(cpe) => (cpe.uplink_name().to_owned(), cpe.lan_names().map(str::to_owned).collect::<Vec<_>>()),
+            None => return,
+        };
+        let uplink = nl.link_by_name(&uplink_name).await.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "cannot read the uplink");
             None
         });
@@ -219,8 +226,7 @@ impl Daemon {
             None => false,
         };
         let mut lans = Vec::new();
-        let names: Vec<String> = self.driver.lan_names().map(str::to_owned).collect();
-        for name in names {
+        for name in lan_names {
             lans.push(nl.link_by_name(&name).await.ok().flatten());
         }
         let default_router = match &uplink {
@@ -340,7 +346,7 @@ impl Io {
     /// Keeps the sockets in step with the links: the DHCPv6 socket follows
     /// the uplink, the ICMPv6 socket joins All-Routers on every LAN that is up.
     fn follow_links(&mut self, driver: &Driver) {
-        let uplink = driver.uplink_link().map(|(i, n)| (i, n.to_owned()));
+        let uplink = driver.cpe().and_then(Cpe::uplink_link).map(|(i, n)| (i, n.to_owned()));
         match (&self.dhcp6, uplink) {
             (Some((i, _)), Some((j, _))) if *i == j => {}
             (_, Some((index, name))) => match Dhcp6Socket::bind(DHCP6_CLIENT_PORT, Some(&name)) {
@@ -372,7 +378,8 @@ impl Io {
     /// does not want are left over from an earlier run (RFC 8987-style
     /// reconciliation). Unicast routes are left to the server and relay.
     async fn reconcile_routes(&self, driver: &Driver) {
-        let wanted = driver.wanted_unreachable_routes();
+        let Some(cpe) = driver.cpe() else { return };
+        let wanted = cpe.wanted_unreachable_routes();
         let ours = match self.netlink.routes(Some(v6edge_core::ROUTE_PROTOCOL)).await {
             Ok(r) => r,
             Err(e) => {
