@@ -54,6 +54,13 @@ use crate::status::{
 /// Advertisements of other routers (RFC 4861 §6.2.7 consistency checks).
 pub const ND_TYPES: [u8; 2] = [133, 134];
 
+/// How long a LAN waits for something to advertise before its advertiser
+/// starts anyway. Starting at link-up with nothing to say would spend the
+/// first RA on an empty advertisement and hold back the one with the prefix
+/// for MIN_DELAY_BETWEEN_RAS (RFC 4861 §6.2.4); with a delegation at hand the
+/// advertiser starts at once.
+const ADVERTISE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What the daemon loop read from the kernel.
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
@@ -85,6 +92,8 @@ struct Lan {
     /// The latest content from the router, kept for when the advertiser
     /// (re)starts.
     content: Option<AdvertContent>,
+    /// While the advertiser waits for content: when it starts anyway.
+    start_at: Option<Instant>,
 }
 
 impl Lan {
@@ -161,7 +170,7 @@ impl Cpe {
             uplink_ready: false,
             lans: lans
                 .iter()
-                .map(|l| Lan { config: l.clone(), info: None, advertiser: None, content: None })
+                .map(|l| Lan { config: l.clone(), info: None, advertiser: None, content: None, start_at: None })
                 .collect(),
             duid,
             pd_iaids,
@@ -225,7 +234,8 @@ impl Cpe {
         let client = self.client.as_ref().and_then(|c| c.poll_timeout());
         let router = self.router.poll_timeout();
         let ras = self.lans.iter().filter_map(|l| l.advertiser.as_ref().and_then(|a| a.poll_timeout()));
-        client.into_iter().chain(router).chain(ras).min().map(|t| self.to_tokio(t))
+        let starts = self.lans.iter().filter_map(|l| l.start_at);
+        client.into_iter().chain(router).chain(ras).chain(starts).min().map(|t| self.to_tokio(t))
     }
 
     pub fn next_effect(&mut self) -> Option<Effect> {
@@ -292,10 +302,9 @@ impl Cpe {
                 tracing::info!(lan = %lan.config.interface, ifindex = ?new_index, "LAN link state");
                 lan.advertiser = new_index.filter(|_| lan.config.advertise).map(|index| {
                     let mac = lan.usable().and_then(|i| i.mac);
-                    let mut a = Advertiser::new(advertiser_config(&lan.config, index, mac), self.seed ^ u64::from(index), now);
-                    a.start(now);
-                    a
+                    Advertiser::new(advertiser_config(&lan.config, index, mac), self.seed ^ u64::from(index), now)
                 });
+                lan.start_at = lan.advertiser.as_ref().map(|_| now + ADVERTISE_GRACE);
                 // The router re-emits the LAN address and the advert content.
                 self.router.set_lan_ifindex(now, lan.config.interface.as_str(), new_index);
             }
@@ -356,6 +365,10 @@ impl Cpe {
         self.router.handle_timeout(now);
         for lan in &mut self.lans {
             if let Some(a) = &mut lan.advertiser {
+                if lan.start_at.is_some_and(|t| t <= now) {
+                    lan.start_at = None;
+                    a.start(now);
+                }
                 a.handle_timeout(now);
             }
         }
@@ -394,8 +407,12 @@ impl Cpe {
                     RouterOutput::Kernel(op) => self.effects.push_back(Effect::Kernel(op)),
                     RouterOutput::Advert { ifindex, content } => {
                         if let Some(lan) = self.lans.iter_mut().find(|l| l.usable().is_some_and(|i| i.index == ifindex)) {
+                            let worth_it = !content.prefixes.is_empty() || !content.deprecated.is_empty();
                             if let Some(a) = &mut lan.advertiser {
                                 a.set_content(now, content.clone());
+                                if worth_it && lan.start_at.take().is_some() {
+                                    a.start(now);
+                                }
                             }
                             lan.content = Some(content);
                         }
@@ -535,7 +552,7 @@ impl Cpe {
                     }
                     kept
                 }
-                None => Lan { config: l.clone(), info: None, advertiser: None, content: None },
+                None => Lan { config: l.clone(), info: None, advertiser: None, content: None, start_at: None },
             })
             .collect();
         let persisted = self
