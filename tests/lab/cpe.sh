@@ -36,6 +36,7 @@ ISP_DOMAIN=isp.example
 ISP_POOL=2001:db8:100::/40          # every ISP server delegates /56s from here
 ISP_POOL2=2001:db8:200::/40         # after renumbering (cpe-renumber.sh)
 ISP_WIDE_PREFIX=2001:db8:100::/56   # dhcp6s has no pools: the one prefix it gives
+# ISP_NA_POOL: an IA_NA address range for Kea (e.g. 2001:db8:0:1::100-2001:db8:0:1::1ff); unset = none
 CPE_WIDE_DUID=00:03:00:01:02:00:00:00:0c:01   # DUID-LL, made-up MAC, for dhcp6c
 
 # Lifetimes the ISP hands out (seconds); a scenario may change them before
@@ -109,6 +110,8 @@ isp_name() { echo "isp-$ISP_IMPL"; }
 
 # isp_write_kea SUBNET_ID POOL: Kea config delegating /56s from POOL.
 isp_write_kea() {
+    local na_pools=""
+    [ -n "${ISP_NA_POOL:-}" ] && na_pools="\"pools\": [ { \"pool\": \"$ISP_NA_POOL\" } ],"
     cat >"$LAB_DIR/isp-kea.conf" <<EOF
 {
   "Dhcp6": {
@@ -124,6 +127,7 @@ isp_write_kea() {
     ],
     "subnet6": [ {
       "id": $1, "subnet": "2001:db8:0:1::/64", "interface": "eth0",
+      $na_pools
       "pd-pools": [ { "prefix": "${2%/*}", "prefix-len": ${2#*/}, "delegated-len": 56 } ]
     } ],
     "loggers": [ { "name": "kea-dhcp6", "severity": "INFO",

@@ -55,6 +55,8 @@ echo "prefix B: ${B:-none} learnt at $(lab_elapsed)s"
 # RFC 4861 §6.2.6: multicast RAs at most one per MIN_DELAY_BETWEEN_RAS (3 s).
 # If the CPE advertised shortly before it learnt B, it may not announce the
 # change before that RA is 3 s old: the clock starts at the later of the two.
+# (v6edge tells hosts that solicited at once by unicast RA, RFC 7772; this
+# host solicited before v6edge started, so it is not among them.)
 LAST_RA=$(ra_times host-ra | awk -v t="$T_B" '$1 <= t {last = $1} END {print last}')
 T_START=$(awk -v b="$T_B" -v r="${LAST_RA:-0}" 'BEGIN{s = r + 3; printf "%.6f", (s > b ? s : b)}')
 echo "last RA before that: $(awk -v b="$T_B" -v r="${LAST_RA:-0}" 'BEGIN{ if (r > 0) printf "%.2fs earlier", b - r; else print "none"}'); deadline counted from $(awk -v b="$T_B" -v s="$T_START" 'BEGIN{printf "+%.2fs", s - b}')"

@@ -8,6 +8,29 @@
 //! RFC 7772 (unicast solicited RAs); RFC 7084 G-5 and RFC 9096 L-13
 //! (changes reach hosts promptly).
 //!
+//! # Urgent changes
+//! Multicast RAs stay at least MIN_DELAY_BETWEEN_RAS (3 s) apart (RFC 4861
+//! §6.2.4, §6.2.6), so a change made just after one would reach hosts up to
+//! 3 s late. When the change is urgent — a prefix is added, deprecated
+//! (RFC 9096 L-13: "immediately") or removed, or the Router Lifetime
+//! becomes 0 (RFC 7084 G-5: "immediately"); see `Signature::urgent_change`
+//! — and the rate limit holds the multicast RA back, one unicast RA with
+//! the new content goes at once to each host we know, and the multicast RA
+//! follows as soon as the limit allows. This keeps to RFC 4861: §6.2.6
+//! rate-limits RAs sent to the all-nodes address, and a host processes a
+//! valid RA whatever its destination (§6.1.2, §6.3.4); RFC 7772 §5.1
+//! recommends unicast RAs where they spare other hosts. When the multicast RA
+//! can leave at once, it alone is sent. Known hosts are the link-local
+//! sources of valid RSs and the neighbours given to
+//! [`Advertiser::note_neighbor`]: at most [`crate::MAX_KNOWN_HOSTS`],
+//! forgotten after [`crate::KNOWN_HOST_TTL`] of silence, and each gets at
+//! most one urgent RA per [`crate::URGENT_UNICAST_INTERVAL`] (one held back
+//! leaves when allowed, unless the multicast RA gets there first). Urgency
+//! compares what hosts were last told (the content of the last multicast
+//! RA, or of the last urgent round) with what we would say now, both
+//! evaluated at the same instant, so lifetimes running out on schedule —
+//! which hosts count down themselves — are never urgent.
+//!
 //! Method grammar (quinn-proto style): getters take `&self`; `handle_*`
 //! feed network input and time; `start`, `stop`, `set_content`,
 //! `set_config` are commands; after any call the driver drains
@@ -30,6 +53,7 @@ use crate::config::{
     MAX_RA_DELAY_TIME, MIN_DELAY_BETWEEN_RAS,
 };
 use crate::content::{self, AdvertContent, Signature, View};
+use crate::hosts::{HostTable, KnownHost, is_link_local};
 use crate::status::{AdvertiserPhase, AdvertiserStatus, DropReason};
 
 /// RFC 4291 §2.7.1: all-nodes link-local multicast.
@@ -70,6 +94,11 @@ pub struct Advertiser {
     pending_unicast: Vec<PendingUnicast>,
     /// (destination, sent at) of recent unicast RAs, for RFC 7772 rate limiting.
     recent_unicast: Vec<(Ipv6Addr, Instant)>,
+    /// Hosts we can tell about urgent changes by unicast.
+    hosts: HostTable,
+    /// The (config, content) hosts were last told: by the last multicast
+    /// RA, or by the last round of urgent unicast RAs.
+    told: Option<(AdvertiserConfig, AdvertContent)>,
     out: VecDeque<Transmit>,
     status: AdvertiserStatus,
 }
@@ -94,6 +123,8 @@ impl Advertiser {
             content_deadline: None,
             pending_unicast: Vec::new(),
             recent_unicast: Vec::new(),
+            hosts: HostTable::default(),
+            told: None,
             out: VecDeque::new(),
             status: AdvertiserStatus::default(),
         }
@@ -111,6 +142,8 @@ impl Advertiser {
         self.phase = AdvertiserPhase::Advertising;
         self.initial_left = MAX_INITIAL_RTR_ADVERTISEMENTS;
         self.last_signature = None;
+        self.told = None;
+        self.hosts.clear_pending();
         self.next_multicast = Some(self.earliest_multicast(now));
         self.run(now);
     }
@@ -139,7 +172,9 @@ impl Advertiser {
     /// prefix appears, disappears or is deprecated, the default-router role
     /// changes, RIO/DNS sets change) an RA goes out as soon as the rate
     /// limit allows (at once if none went out in the last 3 s), followed by
-    /// fast ones (RFC 4861 §6.2.4; RFC 9096 L-13, RFC 7084 G-5).
+    /// fast ones (RFC 4861 §6.2.4; RFC 9096 L-13, RFC 7084 G-5). If the
+    /// change is urgent and the rate limit holds the multicast RA back,
+    /// known hosts get a unicast RA at once (see the module docs).
     pub fn set_content(&mut self, now: Instant, content: AdvertContent) {
         let (content, dropped) = content::sanitize(content);
         self.status.content_items_dropped += dropped;
@@ -148,7 +183,9 @@ impl Advertiser {
     }
 
     /// A reloaded configuration. If it differs, fast RAs announce it
-    /// (RFC 4861 §6.2.4 allows them after any change of what is advertised).
+    /// (RFC 4861 §6.2.4 allows them after any change of what is advertised);
+    /// a Router Lifetime becoming 0 is urgent, as in
+    /// [`Advertiser::set_content`].
     pub fn set_config(&mut self, now: Instant, config: AdvertiserConfig) {
         let config = config.sanitized();
         if config == self.config {
@@ -183,6 +220,16 @@ impl Advertiser {
         self.run(now);
     }
 
+    /// A host on the link learnt elsewhere (e.g. the kernel's neighbour
+    /// table), to be told about urgent changes by unicast RA like the hosts
+    /// that solicited. Only link-local addresses are kept (a host accepts
+    /// RAs only from a link-local source, RFC 4861 §6.1.2, which the kernel
+    /// picks only for a link-local destination); the set is bounded (see
+    /// the module docs). Sends nothing by itself.
+    pub fn note_neighbor(&mut self, now: Instant, addr: Ipv6Addr) {
+        self.hosts.learn(now, addr, None);
+    }
+
     /// Time has passed. Spurious and early calls do nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
         self.run(now);
@@ -199,10 +246,15 @@ impl Advertiser {
             return None;
         }
         let unicast = self.pending_unicast.iter().map(|p| p.at).min();
-        [self.next_multicast, unicast, self.content_deadline]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.next_multicast,
+            unicast,
+            self.hosts.next_due(),
+            self.content_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Counters and schedule, as plain data.
@@ -213,7 +265,15 @@ impl Advertiser {
         s.last_multicast_at = self.last_multicast;
         s.initial_remaining = self.initial_left;
         s.pending_unicast = self.pending_unicast.len();
+        s.known_hosts = self.hosts.len();
         s
+    }
+
+    /// The hosts that would get a unicast RA on an urgent change (some may
+    /// be past [`crate::KNOWN_HOST_TTL`] until the next call that takes
+    /// `now`).
+    pub fn known_hosts(&self) -> impl Iterator<Item = &KnownHost> {
+        self.hosts.iter()
     }
 
     /// The configuration in force (after clamping into RFC ranges).
@@ -246,6 +306,9 @@ impl Advertiser {
             self.drop_packet(DropReason::UnspecifiedSourceWithLla, rx);
             return;
         }
+        // A valid RS: its (link-local) sender is a host to tell about
+        // urgent changes, even if we are not advertising yet.
+        self.hosts.learn(now, rx.src, lla);
         if self.phase != AdvertiserPhase::Advertising {
             self.drop_packet(DropReason::NotAdvertising, rx);
             return;
@@ -253,8 +316,11 @@ impl Advertiser {
         // RFC 4861 §6.2.6: every solicited RA waits a random 0..=0.5 s.
         let delay = self.rng.duration_between(Duration::ZERO, MAX_RA_DELAY_TIME);
         // RFC 7772: answer a host that can be reached directly by
-        // unicast, sparing every sleeping host on the link a wake-up.
-        if !rx.src.is_unspecified() && lla.is_some() && !rx.src.is_multicast() {
+        // unicast, sparing every sleeping host on the link a wake-up. Only
+        // a link-local source: the kernel answers a global destination from
+        // a global source (RFC 6724 §5 rule 2), and hosts discard an RA
+        // whose source is not link-local (RFC 4861 §6.1.2).
+        if is_link_local(rx.src) && lla.is_some() {
             self.recent_unicast
                 .retain(|&(_, at)| at + MIN_DELAY_BETWEEN_RAS > now);
             let pending = self.pending_unicast.iter().any(|p| p.dst == rx.src);
@@ -379,12 +445,63 @@ impl Advertiser {
         self.next_multicast = Some(self.next_multicast.map_or(at, |t| t.min(at)));
     }
 
+    /// If what hosts were last told and what we would say now differ
+    /// urgently (both as of `now`), and the rate limit holds the multicast
+    /// RA back, owes every known host a unicast RA (see the module docs).
+    fn check_urgent(&mut self, now: Instant, current: &Signature) {
+        let Some((told_config, told_content)) = &self.told else {
+            // Nothing told yet: the first RA goes out at once anyway.
+            return;
+        };
+        if *told_config == self.config && *told_content == self.content {
+            return;
+        }
+        let told = View::new(told_config, told_content, now).signature();
+        let Some(change) = told.urgent_change(current) else {
+            return;
+        };
+        self.told = Some((self.config.clone(), self.content.clone()));
+        self.status.urgent_changes += 1;
+        self.announce_change(now);
+        if self.earliest_multicast(now) <= now {
+            tracing::debug!(
+                ifindex = self.config.ifindex,
+                ?change,
+                "urgent change, multicast RA at once"
+            );
+            return;
+        }
+        // RFC 4861 §6.2.6 holds the multicast RA back; its limit is on
+        // all-nodes RAs only, so reach the hosts we know by unicast now.
+        tracing::info!(
+            ifindex = self.config.ifindex,
+            ?change,
+            hosts = self.hosts.len(),
+            "urgent change within MIN_DELAY_BETWEEN_RAS of the last multicast RA, unicast RAs to known hosts"
+        );
+        self.hosts.mark_all_pending();
+    }
+
+    /// An urgent unicast RA to `dst`.
+    fn send_urgent(&mut self, now: Instant, dst: Ipv6Addr) {
+        let packets = self.send(now, dst, false);
+        self.status.urgent_unicast += packets;
+        // It also answers a solicitation from the host still waiting for
+        // its delayed reply: same content, sooner (RFC 7772 rate limit
+        // then counts from now).
+        if let Some(i) = self.pending_unicast.iter().position(|p| p.dst == dst) {
+            self.pending_unicast.swap_remove(i);
+            self.recent_unicast.push((dst, now));
+        }
+    }
+
     /// Brings the machine up to `now`: notices content changes, sends what
     /// is due, recomputes the content deadline.
     fn run(&mut self, now: Instant) {
         if self.phase != AdvertiserPhase::Advertising {
             return;
         }
+        self.hosts.expire(now);
         let view = View::new(&self.config, &self.content, now);
         let signature = view.signature();
         if self
@@ -398,8 +515,12 @@ impl Advertiser {
             );
             self.announce_change(now);
         }
+        self.check_urgent(now, &signature);
         if self.next_multicast.is_some_and(|t| t <= now) {
             self.send_multicast(now, false);
+        }
+        for dst in self.hosts.take_due(now) {
+            self.send_urgent(now, dst);
         }
         let mut due = Vec::new();
         self.pending_unicast.retain(|p| {
@@ -420,9 +541,11 @@ impl Advertiser {
         self.send(now, ALL_NODES, final_ra);
         self.last_multicast = Some(now);
         self.last_signature = Some(View::new(&self.config, &self.content, now).signature());
+        self.told = Some((self.config.clone(), self.content.clone()));
         // Everyone just heard this RA, including hosts waiting for a
-        // unicast answer.
+        // unicast answer or owed an urgent one.
         self.pending_unicast.clear();
+        self.hosts.clear_pending();
         // RFC 4861 §6.2.4: reset the timer to a uniform random value in
         // [MinRtrAdvInterval, MaxRtrAdvInterval], capped at 16 s for the
         // first few.
@@ -436,9 +559,11 @@ impl Advertiser {
         self.next_multicast = Some(now + interval);
     }
 
-    fn send(&mut self, now: Instant, dst: Ipv6Addr, final_ra: bool) {
+    /// Queues the RA(s) for `dst`; returns how many packets.
+    fn send(&mut self, now: Instant, dst: Ipv6Addr, final_ra: bool) -> u64 {
         let built = View::new(&self.config, &self.content, now).build(final_ra);
         let multicast = dst.is_multicast();
+        let count = built.packets.len() as u64;
         for ra in built.packets {
             let payload = NdMessage::RouterAdvert(ra).to_bytes();
             self.out.push_back(Transmit {
@@ -458,12 +583,8 @@ impl Advertiser {
         self.status.last_router_lifetime = Some(built.router_lifetime);
         self.status.last_sent_at = Some(now);
         tracing::debug!(ifindex = self.config.ifindex, dst = %dst, router_lifetime = built.router_lifetime, final_ra, "RA sent");
+        count
     }
-}
-
-/// fe80::/10 (RFC 4291 §2.5.6).
-fn is_link_local(a: Ipv6Addr) -> bool {
-    a.segments()[0] & 0xffc0 == 0xfe80
 }
 
 fn lifetimes_agree(a: Lifetime, b: Lifetime) -> bool {

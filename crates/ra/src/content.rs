@@ -188,7 +188,80 @@ pub(crate) struct Signature {
     routes: Vec<(Prefix, RouterPreference)>,
     dns: Vec<Ipv6Addr>,
     domains: Vec<String>,
+    /// Router Lifetime non-zero: hosts may use us as a default router.
     default_router: bool,
+}
+
+/// What a prefix is, as hosts see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PrefixState {
+    Absent,
+    /// Advertised with preferred lifetime 0 (RFC 4862 §5.5.4).
+    Deprecated,
+    Preferred,
+}
+
+/// A change hosts must learn at once rather than at the next multicast RA
+/// (see [`Signature::urgent_change`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum UrgentChange {
+    /// A prefix became preferred: new, or preferred again.
+    PrefixAdded(Prefix),
+    /// A preferred prefix is now deprecated (RFC 9096 L-13), or a prefix
+    /// hosts may still hold appears deprecated.
+    PrefixDeprecated(Prefix),
+    /// A preferred prefix is no longer advertised at all.
+    PrefixRemoved(Prefix),
+    /// Router Lifetime became 0 (RFC 7084 G-5).
+    NoLongerDefaultRouter,
+}
+
+impl Signature {
+    fn prefix_state(&self, p: &Prefix) -> PrefixState {
+        if let Some(l) = self.live.iter().find(|l| l.0 == *p) {
+            if l.3 {
+                PrefixState::Preferred
+            } else {
+                PrefixState::Deprecated
+            }
+        } else if self.deprecated.contains(p) {
+            PrefixState::Deprecated
+        } else {
+            PrefixState::Absent
+        }
+    }
+
+    /// Whether going from `self` (what hosts were told) to `new` must
+    /// reach hosts at once (RFC 9096 L-13: a renumbered prefix is
+    /// deprecated "immediately"; RFC 7084 G-5: Router Lifetime 0 sent
+    /// "immediately"; a new prefix lets hosts renumber at once). Urgent:
+    /// - Router Lifetime non-zero → 0;
+    /// - a prefix changes between absent, deprecated and preferred, except
+    ///   deprecated → absent (hosts already count its valid lifetime down,
+    ///   and omitting a PIO tells them nothing).
+    ///
+    /// Not urgent: lifetimes alone, L/A flags, routes, DNS, becoming a
+    /// default router (hosts learn these from the next multicast RA, at
+    /// most MIN_DELAY_BETWEEN_RAS later).
+    pub fn urgent_change(&self, new: &Signature) -> Option<UrgentChange> {
+        if self.default_router && !new.default_router {
+            return Some(UrgentChange::NoLongerDefaultRouter);
+        }
+        let all = self.live.iter().map(|l| &l.0).chain(&self.deprecated);
+        let all = all.chain(new.live.iter().map(|l| &l.0).chain(&new.deprecated));
+        for p in all {
+            match (self.prefix_state(p), new.prefix_state(p)) {
+                (a, b) if a == b => {}
+                (PrefixState::Deprecated, PrefixState::Absent) => {}
+                (_, PrefixState::Preferred) => return Some(UrgentChange::PrefixAdded(*p)),
+                (_, PrefixState::Deprecated) => {
+                    return Some(UrgentChange::PrefixDeprecated(*p));
+                }
+                (_, PrefixState::Absent) => return Some(UrgentChange::PrefixRemoved(*p)),
+            }
+        }
+        None
+    }
 }
 
 /// One RA's worth of computed values, before splitting into packets.
@@ -279,6 +352,15 @@ impl<'a> View<'a> {
         self.content.default_router && self.live_pios().any(|(p, _)| !is_ula(&p.prefix))
     }
 
+    /// The Router Lifetime field of a regular (not final) RA, seconds.
+    fn router_lifetime(&self) -> u16 {
+        if self.is_default_router() {
+            self.config.router_lifetime_secs()
+        } else {
+            0
+        }
+    }
+
     pub fn signature(&self) -> Signature {
         let mut live: Vec<_> = self
             .live_pios()
@@ -316,7 +398,7 @@ impl<'a> View<'a> {
             routes,
             dns: self.content.dns_servers.clone(),
             domains: self.content.dns_domains.clone(),
-            default_router: self.is_default_router(),
+            default_router: self.router_lifetime() != 0,
         }
     }
 
@@ -341,11 +423,7 @@ impl<'a> View<'a> {
     /// MTU.
     pub fn build(&self, final_ra: bool) -> Built {
         let cfg = self.config;
-        let router_lifetime = if !final_ra && self.is_default_router() {
-            cfg.router_lifetime_secs()
-        } else {
-            0
-        };
+        let router_lifetime = if final_ra { 0 } else { self.router_lifetime() };
         let mut head = RouterAdvert::new(cfg.cur_hop_limit, router_lifetime);
         head.flags.managed = cfg.managed;
         head.flags.other = cfg.other_config;

@@ -9,7 +9,11 @@
 //!   §6.1.1–§6.1.2 validation of received RS/RA.
 //! - RFC 4191 §2.2–§2.3: Default Router Preference, Route Information.
 //! - RFC 8106 §5.1–§5.2: RDNSS and DNSSL.
-//! - RFC 7772: unicast solicited RAs, rate-limited per host.
+//! - RFC 7772: unicast solicited RAs, rate-limited per host; unicast RAs
+//!   to the hosts we know when an urgent change (a prefix added, deprecated
+//!   or removed, Router Lifetime becoming 0) comes while MIN_DELAY_BETWEEN_RAS
+//!   holds the multicast RA back, so hosts learn it at once (RFC 9096 L-13,
+//!   RFC 7084 G-5 "immediately"); see [`Advertiser`]'s module docs.
 //! - RFC 9096 §4: L-13 (deprecated prefixes with a real-time countdown),
 //!   L-15/L-16 (PIO lifetimes ≤ remaining delegation and ≤ 2700/5400 s).
 //! - RFC 7084: G-4, G-5, L-3, L-4, L-5, ULA-5 (Router Lifetime 0 rules).
@@ -21,7 +25,8 @@
 //! [`Advertiser::new`], then [`Advertiser::set_content`] and
 //! [`Advertiser::start`]; feed received ICMPv6 with
 //! [`Advertiser::handle_packet`] and time with
-//! [`Advertiser::handle_timeout`]; after every call drain
+//! [`Advertiser::handle_timeout`]; optionally report hosts seen elsewhere
+//! with [`Advertiser::note_neighbor`]; after every call drain
 //! [`Advertiser::poll_transmit`] and sleep until
 //! [`Advertiser::poll_timeout`]. The driver's raw socket must not loop its
 //! own multicast RAs back (IPV6_MULTICAST_LOOP off), or they are checked as
@@ -33,6 +38,7 @@
 mod advertiser;
 mod config;
 mod content;
+mod hosts;
 mod status;
 
 pub use advertiser::{ALL_NODES, Advertiser};
@@ -43,5 +49,6 @@ pub use config::{
     ND_VALID_LIMIT,
 };
 pub use content::{AdvPrefix, AdvRoute, AdvertContent, DeprecatedPrefix, MAX_RA_LEN};
+pub use hosts::{KNOWN_HOST_TTL, KnownHost, MAX_KNOWN_HOSTS, URGENT_UNICAST_INTERVAL};
 pub use status::{AdvertiserPhase, AdvertiserStatus, DropCounts, DropReason};
 pub use v6edge_wire::nd::RouterPreference;

@@ -115,8 +115,17 @@ pub struct AdvertiserStatus {
     pub phase: AdvertiserPhase,
     /// RA packets sent to ff02::1 (a split RA counts once per packet).
     pub ra_sent_multicast: u64,
-    /// RA packets sent unicast to soliciting hosts (RFC 7772).
+    /// RA packets sent unicast (RFC 7772): to soliciting hosts, and on
+    /// urgent changes (those also counted in `urgent_unicast`).
     pub ra_sent_unicast: u64,
+    /// RA packets sent unicast to known hosts because an urgent change came
+    /// while MIN_DELAY_BETWEEN_RAS held the multicast RA back.
+    pub urgent_unicast: u64,
+    /// Urgent changes seen (a prefix added, deprecated or removed, Router
+    /// Lifetime becoming 0), whether or not unicast RAs were needed.
+    pub urgent_changes: u64,
+    /// Hosts that would get a unicast RA on an urgent change.
+    pub known_hosts: usize,
     /// Router Solicitations seen, including those then dropped.
     pub rs_received: u64,
     /// RAs from other routers seen, including those then dropped.

@@ -152,6 +152,9 @@ proptest! {
                     last_multicast = Some(*t);
                     groups.push(*t);
                 }
+                // Unicast RAs only to link-local addresses: hosts discard an
+                // RA from a non-link-local source (RFC 4861 §6.1.2).
+                prop_assert!(is_multicast(tx) || tx.dst.segments()[0] & 0xffc0 == 0xfe80, "unicast to {}", tx.dst);
                 for pio in ra.options.prefixes() {
                     let until = limits.iter().find(|l| l.0 == pio.prefix).map(|l| l.1);
                     prop_assert!(until.is_some(), "unknown prefix advertised");

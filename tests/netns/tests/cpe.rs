@@ -238,6 +238,11 @@ fn cpe_renumber() {
 }
 
 #[test]
+fn cpe_link() {
+    namespace_scenario("cpe-link.sh", "kea");
+}
+
+#[test]
 fn cpe_restart() {
     namespace_scenario("cpe-restart.sh", "kea");
 }
