@@ -7,7 +7,9 @@
 #                                               tests, and the netns scenarios of
 #                                               tests/scenarios via tests/netns;
 #                                               those skip unless run as root)
-#   3. scripts/fuzz.sh                         (every fuzz target for
+#   3. scripts/lint.sh                         (clippy -D warnings; protocol crates
+#                                               free of I/O dependencies)
+#   4. scripts/fuzz.sh                         (every fuzz target for
 #                                               FUZZ_SECONDS, default 30)
 #
 # Usage: scripts/test.sh [--no-fuzz]
@@ -28,6 +30,9 @@ cargo build --workspace --all-targets
 
 step "cargo test --workspace"
 cargo test --workspace
+
+step "lint (clippy -D warnings, protocol crates free of I/O)"
+scripts/lint.sh
 
 if [ "$with_fuzz" = 1 ]; then
     step "fuzz smoke runs"
