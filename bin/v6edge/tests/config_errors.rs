@@ -29,16 +29,26 @@ fn unknown_key_points_at_the_key() {
         e.starts_with("cpe.toml:7: unknown field `max-intreval`"),
         "{e}"
     );
-    // Tables not known yet ([server], [relay] come later) are rejected too.
-    let e = error(&format!("{UPLINK}\n[server]\n"));
-    assert!(e.starts_with("cpe.toml:4: unknown field `server`"), "{e}");
+    // Tables not known yet ([relay] comes later) are rejected too.
+    let e = error(&format!("{UPLINK}\n[relay]\n"));
+    assert!(e.starts_with("cpe.toml:4: unknown field `relay`"), "{e}");
 }
 
 #[test]
 fn missing_uplink_and_interface() {
     assert_eq!(
         error("[daemon]\n"),
-        "cpe.toml:1: nothing to run: configure [uplink] (requesting router)"
+        "cpe.toml:1: nothing to run: configure [uplink] (requesting router) and/or [server] (delegating server)"
+    );
+    // A LAN's /64 comes out of the uplink's delegation.
+    assert_eq!(
+        error("[daemon]\n\n[[lan]]\ninterface = \"lan0\"\n"),
+        "cpe.toml:4: [[lan]] `lan0` needs an [uplink]: LAN prefixes come from the uplink's delegation"
+    );
+    // ... even when a [server] is configured.
+    assert_eq!(
+        error("[server]\n[[server.link]]\ninterface = \"isp0\"\n[[lan]]\ninterface = \"lan0\"\n"),
+        "cpe.toml:5: [[lan]] `lan0` needs an [uplink]: LAN prefixes come from the uplink's delegation"
     );
     assert_eq!(
         error("\n[uplink]\nprefix-hint = 56\n"),

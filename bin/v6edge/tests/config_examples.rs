@@ -1,9 +1,11 @@
 //! Every `*.toml` directly in examples/ is a v6edge configuration that
 //! passes `v6edge check`.
 
-use std::path::PathBuf;
+use std::net::Ipv6Addr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
-use v6edge::config::Config;
+use v6edge::config::{Config, LeaseStoreKind, LinkSelector};
 
 fn examples_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples")
@@ -21,10 +23,12 @@ fn every_example_validates() {
             checked.push(path);
         }
     }
-    assert!(
-        checked.iter().any(|p| p.ends_with("cpe.toml")),
-        "cpe.toml not found: {checked:?}"
-    );
+    for name in ["cpe.toml", "isp-server.toml"] {
+        assert!(
+            checked.iter().any(|p| p.ends_with(name)),
+            "{name} not found: {checked:?}"
+        );
+    }
 }
 
 /// The contract: cpe.toml uses wan0 and lan0, hints /56, advertises on lan0.
@@ -40,4 +44,113 @@ fn cpe_example_matches_contract() {
     assert!(c.lans[0].advertise);
     // RFC 9096 WPD-9: no Release on a clean stop.
     assert!(!uplink.release_on_stop);
+}
+
+fn addr(s: &str) -> Ipv6Addr {
+    s.parse().expect("test address")
+}
+
+/// isp-server.toml works on a server whose client side is isp0: /56s out of
+/// 2001:db8:100::/40, addresses ::100-::ffff of 2001:db8:0:1::/64 (the
+/// server's own ::1 outside), DNS and domain for the customers.
+#[test]
+fn isp_server_example_matches_its_comments() {
+    let c = Config::load(&examples_dir().join("isp-server.toml")).unwrap();
+    assert!(c.uplink.is_none() && c.lans.is_empty());
+    let s = c.server.as_ref().expect("isp-server.toml has a [server]");
+    let names: Vec<&str> = s.interfaces.iter().map(|i| i.as_str()).collect();
+    assert_eq!(names, ["isp0"]);
+    assert_eq!(s.dns_servers, vec![addr("2001:db8:0:1::53")]);
+    assert_eq!(s.domains, vec!["isp.example".to_owned()]);
+    assert_eq!(s.lease_store, LeaseStoreKind::Sqlite { path: None });
+    assert_eq!(
+        s.lease_store.sqlite_path(&c.daemon.state_dir),
+        Some(PathBuf::from("/var/lib/v6edge/leases.db"))
+    );
+    assert!(s.routes && s.rapid_commit);
+    assert_eq!(s.route_metric, 1024);
+    assert!(s.reservations.is_empty());
+
+    assert_eq!(s.links.len(), 1);
+    let link = &s.links[0];
+    match &link.selector {
+        LinkSelector::Interface(name) => assert_eq!(name.as_str(), "isp0"),
+        other => panic!("expected the isp0 link, got {other:?}"),
+    }
+    assert_eq!(link.address_pools.len(), 1);
+    let na = &link.address_pools[0];
+    assert_eq!(
+        (na.start, na.end),
+        (addr("2001:db8:0:1::100"), addr("2001:db8:0:1::ffff"))
+    );
+    // The server's own address and the DNS server are not handed out.
+    for own in ["2001:db8:0:1::1", "2001:db8:0:1::53"] {
+        assert!(
+            !(na.start..=na.end).contains(&addr(own)),
+            "{own} is in the pool"
+        );
+    }
+    assert_eq!(
+        (na.preferred, na.valid),
+        (Duration::from_secs(3600), Duration::from_secs(7200))
+    );
+    assert_eq!(link.prefix_pools.len(), 1);
+    let pd = &link.prefix_pools[0];
+    assert_eq!(pd.prefix.to_string(), "2001:db8:100::/40");
+    assert_eq!(pd.delegated_len, 56);
+    assert_eq!(
+        (pd.preferred, pd.valid),
+        (Duration::from_secs(3600), Duration::from_secs(7200))
+    );
+}
+
+/// Uncomments every `# key = value` and `# [[table]]` line of `text`.
+fn uncommented(text: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let Some(rest) = line.strip_prefix("# ") else {
+                return line.to_owned();
+            };
+            let key = rest.split(" = ").next().unwrap_or("");
+            let is_key = rest.contains(" = ")
+                && !key.is_empty()
+                && key
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'.');
+            if is_key || (rest.starts_with("[[") && rest.trim_end().ends_with("]]")) {
+                rest.to_owned()
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The commented-out lines of the examples are valid too: a reader who
+/// uncomments them gets a working file.
+#[test]
+fn commented_out_settings_are_valid() {
+    let text = std::fs::read_to_string(examples_dir().join("isp-server.toml")).unwrap();
+    let full = uncommented(&text);
+    assert_ne!(full, text);
+    let c = Config::parse(&full, Path::new("isp-server.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let s = c.server.unwrap();
+    assert_eq!(s.sol_max_rt, Some(Duration::from_secs(3600)));
+    assert_eq!(s.hook, Some(PathBuf::from("/usr/local/sbin/v6edge-hook")));
+    assert_eq!(s.reservations.len(), 1);
+    let r = &s.reservations[0];
+    assert_eq!(r.duid.as_deref(), Some(&[0, 3, 0, 1, 2, 0, 0, 0, 0, 1][..]));
+    assert_eq!(r.address, Some(addr("2001:db8:0:1::100")));
+    assert_eq!(
+        r.prefix.map(|p| p.to_string()).as_deref(),
+        Some("2001:db8:1ff:ff00::/56")
+    );
+
+    let text = std::fs::read_to_string(examples_dir().join("cpe.toml")).unwrap();
+    let full = uncommented(&text);
+    assert_ne!(full, text);
+    let c = Config::parse(&full, Path::new("cpe.toml")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.lans[0].subnet_id, Some(0));
+    assert_eq!(c.lans[0].ra.mtu, Some(1492));
 }

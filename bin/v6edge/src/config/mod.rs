@@ -13,16 +13,23 @@
 //! intervals, router lifetime, MTU), RFC 4191 §2.2 (router preference),
 //! RFC 8106 §5.1 (RDNSS/DNSSL lifetime), RFC 9096 L-16 (PIO lifetime limits),
 //! RFC 7084 WPD-2/L-3, RFC 9096 WPD-9 and RFC 8415 §18.2.1 (requested options).
+//! The `[server]` table (delegating server, issue 3): RFC 8415 §18.3 and §21
+//! (Preference, Rapid Commit, lifetimes, SOL_MAX_RT/INF_MAX_RT,
+//! Information Refresh Time), RFC 8415 §11.1 (DUID length), RFC 6939
+//! (client link-layer address), RFC 4291 §2.6.1 (Subnet-Router anycast).
 //!
 //! Panic contract: parsing never panics, whatever the input.
 
 mod raw;
+mod server;
 mod validate;
 
 use std::fmt;
 use std::net::Ipv6Addr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use v6edge_prefix::Prefix;
 
 /// Default state directory (contract: overridable by `[daemon] state-dir` and `--state-dir`).
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/v6edge";
@@ -63,7 +70,10 @@ pub struct Config {
     /// relays (validation requires at least one role).
     pub uplink: Option<UplinkConfig>,
     /// The LAN interfaces, in file order; interface names are unique.
+    /// Never non-empty without an uplink (LAN prefixes come from its delegation).
     pub lans: Vec<LanConfig>,
+    /// The DHCPv6 delegating server; `None` when `[server]` is absent.
+    pub server: Option<ServerSettings>,
 }
 
 /// `[daemon]`: where the daemon keeps its files and how it logs.
@@ -286,6 +296,136 @@ impl RouterPreference {
             RouterPreference::Low => 0b11,
         }
     }
+}
+
+/// `[server]`: the DHCPv6 delegating server (RFC 8415 §18.3), handing out
+/// addresses (IA_NA) and prefixes (IA_PD) and installing a route toward every
+/// delegated prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerSettings {
+    /// Interfaces on which the server listens for direct clients (it joins
+    /// All_DHCP_Relay_Agents_and_Servers there); no duplicates, never the
+    /// uplink. Defaults to the interface of every
+    /// [`LinkSelector::Interface`] link, in file order. Relayed messages
+    /// arrive by unicast and do not depend on this list.
+    pub interfaces: Vec<InterfaceName>,
+    /// RFC 8415 §21.8 Preference option value; 255 makes clients take the
+    /// first Advertise at once (§18.2.1). 0 is the same as not sending it.
+    pub preference: u8,
+    /// RFC 8415 §18.3.1: answer a Solicit carrying Rapid Commit with a Reply.
+    pub rapid_commit: bool,
+    /// OPTION_DNS_SERVERS content (RFC 3646 §3); unicast addresses.
+    pub dns_servers: Vec<Ipv6Addr>,
+    /// OPTION_DOMAIN_LIST content (RFC 3646 §4), without trailing dots.
+    pub domains: Vec<String>,
+    /// NTP server addresses (RFC 5908 NTP_SUBOPTION_SRV_ADDR); unicast.
+    pub ntp_servers: Vec<Ipv6Addr>,
+    /// RFC 8415 §21.23 Information Refresh Time, at least IRT_MINIMUM (600 s).
+    pub information_refresh_time: Duration,
+    /// RFC 8415 §21.24 SOL_MAX_RT to send; `None` = option not sent.
+    pub sol_max_rt: Option<Duration>,
+    /// RFC 8415 §21.25 INF_MAX_RT to send; `None` = option not sent.
+    pub inf_max_rt: Option<Duration>,
+    pub lease_store: LeaseStoreKind,
+    /// Absolute path of a program run on lease events.
+    pub hook: Option<PathBuf>,
+    /// Install a route toward every delegated prefix via the requesting
+    /// router (RFC 8415 §6.3 leaves routing to the operator; v6edge does it).
+    pub routes: bool,
+    /// Metric of those routes.
+    pub route_metric: u32,
+    /// Client links in file order: selectors are unique and relay-link
+    /// prefixes do not overlap; no two pools anywhere overlap.
+    pub links: Vec<ServerLink>,
+    /// Fixed bindings; no two share an address or overlapping prefixes, nor
+    /// the same client identification.
+    pub reservations: Vec<ReservationConfig>,
+}
+
+/// Where leases are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaseStoreKind {
+    /// SQLite database, crash-safe; `path: None` = `<state-dir>/leases.db`.
+    Sqlite { path: Option<PathBuf> },
+    /// In memory only: every lease is forgotten on restart or crash, so
+    /// clients are handed different bindings afterwards. Benchmarks only.
+    Memory,
+}
+
+impl LeaseStoreKind {
+    /// File name of the SQLite database inside the state directory.
+    pub const DEFAULT_SQLITE_FILE: &'static str = "leases.db";
+
+    /// The database file, resolving the default against `state_dir` (which
+    /// `--state-dir` may override, so it is only known at run time);
+    /// `None` for the memory store.
+    pub fn sqlite_path(&self, state_dir: &Path) -> Option<PathBuf> {
+        match self {
+            LeaseStoreKind::Sqlite { path: Some(p) } => Some(p.clone()),
+            LeaseStoreKind::Sqlite { path: None } => {
+                Some(state_dir.join(Self::DEFAULT_SQLITE_FILE))
+            }
+            LeaseStoreKind::Memory => None,
+        }
+    }
+}
+
+/// `[[server.link]]`: the clients of one link and the pools they draw from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerLink {
+    pub selector: LinkSelector,
+    /// IA_NA pools, in file order.
+    pub address_pools: Vec<AddressPoolConfig>,
+    /// IA_PD pools, in file order.
+    pub prefix_pools: Vec<PrefixPoolConfig>,
+}
+
+/// Which clients a [`ServerLink`] serves (RFC 8415 §13.1: the server picks
+/// the link from the receiving interface, or from a relay's link-address).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkSelector {
+    /// Direct clients whose messages arrive on this interface.
+    Interface(InterfaceName),
+    /// Relayed clients whose innermost Relay-forward link-address lies in
+    /// this prefix (RFC 8415 §9).
+    RelayLink(Prefix),
+}
+
+/// `[[server.link.address-pool]]`: addresses `start..=end` for IA_NA.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddressPoolConfig {
+    pub start: Ipv6Addr,
+    /// `start <= end`; every address in between is unicast.
+    pub end: Ipv6Addr,
+    /// 1 s ..= valid.
+    pub preferred: Duration,
+    /// 1 s ..= 0xfffffffe s (never infinity).
+    pub valid: Duration,
+}
+
+/// `[[server.link.prefix-pool]]`: `prefix` cut into `/delegated_len` blocks for IA_PD.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrefixPoolConfig {
+    pub prefix: Prefix,
+    /// `prefix.len() ..= 128`.
+    pub delegated_len: u8,
+    /// 1 s ..= valid.
+    pub preferred: Duration,
+    /// 1 s ..= 0xfffffffe s (never infinity).
+    pub valid: Duration,
+}
+
+/// `[[server.reservation]]`: a fixed binding for one client. At least one of
+/// `duid` and `hw_address`, and at least one of `address` and `prefix`, is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReservationConfig {
+    /// The client's DUID (RFC 8415 §11), 2..=130 bytes including the type.
+    pub duid: Option<Vec<u8>>,
+    /// The client's link-layer address (RFC 6939 option, or the source of a
+    /// direct client's packet), without the hardware type.
+    pub hw_address: Option<Vec<u8>>,
+    pub address: Option<Ipv6Addr>,
+    pub prefix: Option<Prefix>,
 }
 
 impl Config {

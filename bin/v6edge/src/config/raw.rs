@@ -7,8 +7,8 @@
 //! "expected u8". Nothing here is used outside the config module: the rest of
 //! the daemon sees only the validated types of `config/mod.rs`.
 //!
-//! New top-level tables (`[server]`, `[relay]`) are added to [`RawConfig`] as
-//! further optional fields; `deny_unknown_fields` rejects them until then.
+//! New top-level tables (`[relay]`) are added to [`RawConfig`] as further
+//! optional fields; `deny_unknown_fields` rejects them until then.
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -22,6 +22,8 @@ pub(super) struct RawConfig {
     pub uplink: Option<Spanned<RawUplink>>,
     #[serde(default)]
     pub lan: Vec<Spanned<RawLan>>,
+    #[serde(default)]
+    pub server: Option<Spanned<RawServer>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,4 +101,72 @@ pub(super) enum RawPreference {
     Low,
     Medium,
     High,
+}
+
+/// `[server]`: the DHCPv6 delegating server (RFC 8415 §18.3).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawServer {
+    pub interfaces: Option<Vec<Spanned<String>>>,
+    pub preference: Option<Spanned<i64>>,
+    pub rapid_commit: Option<bool>,
+    pub dns_servers: Option<Vec<Spanned<String>>>,
+    pub domains: Option<Vec<Spanned<String>>>,
+    pub ntp_servers: Option<Vec<Spanned<String>>>,
+    pub information_refresh_time: Option<Spanned<i64>>,
+    pub sol_max_rt: Option<Spanned<i64>>,
+    pub inf_max_rt: Option<Spanned<i64>>,
+    /// A string rather than an enum so that `"postgres"` (reserved) and
+    /// misspellings get messages of their own.
+    pub lease_store: Option<Spanned<String>>,
+    pub lease_file: Option<Spanned<String>>,
+    pub hook: Option<Spanned<String>>,
+    pub routes: Option<Spanned<bool>>,
+    pub route_metric: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub link: Vec<Spanned<RawServerLink>>,
+    #[serde(default)]
+    pub reservation: Vec<Spanned<RawReservation>>,
+}
+
+/// `[[server.link]]`: one client link and its pools.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawServerLink {
+    pub interface: Option<Spanned<String>>,
+    pub relay_link: Option<Spanned<String>>,
+    #[serde(default)]
+    pub address_pool: Vec<Spanned<RawAddressPool>>,
+    #[serde(default)]
+    pub prefix_pool: Vec<Spanned<RawPrefixPool>>,
+}
+
+/// `[[server.link.address-pool]]`: addresses for IA_NA.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawAddressPool {
+    pub range: Option<Spanned<String>>,
+    pub prefix: Option<Spanned<String>>,
+    pub preferred_lifetime: Option<Spanned<i64>>,
+    pub valid_lifetime: Option<Spanned<i64>>,
+}
+
+/// `[[server.link.prefix-pool]]`: prefixes for IA_PD.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawPrefixPool {
+    pub prefix: Spanned<String>,
+    pub delegated_length: Spanned<i64>,
+    pub preferred_lifetime: Option<Spanned<i64>>,
+    pub valid_lifetime: Option<Spanned<i64>>,
+}
+
+/// `[[server.reservation]]`: a fixed address and/or prefix for one client.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawReservation {
+    pub duid: Option<Spanned<String>>,
+    pub hw_address: Option<Spanned<String>>,
+    pub address: Option<Spanned<String>>,
+    pub prefix: Option<Spanned<String>>,
 }

@@ -170,7 +170,13 @@ fn interval_dependent_defaults() {
 fn request_prefix_false_requests_nothing() {
     let c =
         parse("[uplink]\ninterface = \"wan0\"\nrequest-prefix = false\nrequest-address = true\n");
-    assert!(c.uplink.as_ref().expect("[uplink] is configured").ia_pds.is_empty());
+    assert!(
+        c.uplink
+            .as_ref()
+            .expect("[uplink] is configured")
+            .ia_pds
+            .is_empty()
+    );
     assert!(c.lans.is_empty());
 }
 
@@ -231,6 +237,253 @@ fn garbage_never_panics() {
     // A cheap sweep over truncations of a full file: every prefix either
     // parses or yields an error with a line inside the text.
     let text = include_str!("../../../../examples/cpe.toml");
+    let lines = text.lines().count();
+    for cut in 0..text.len() {
+        if !text.is_char_boundary(cut) {
+            continue;
+        }
+        if let Err(e) = Config::parse(&text[..cut], Path::new("t.toml")) {
+            let line = e.line.expect("parse errors carry a line");
+            assert!(line >= 1 && line <= lines + 1, "cut {cut}: {e}");
+        }
+    }
+}
+
+const SERVER_LINK: &str = "[server]\n[[server.link]]\ninterface = \"isp0\"\n";
+
+#[test]
+fn server_defaults() {
+    let c = parse(SERVER_LINK);
+    assert!(c.uplink.is_none() && c.lans.is_empty());
+    let s = c.server.expect("[server] is configured");
+    assert_eq!(s.interfaces, vec![InterfaceName::new("isp0").unwrap()]);
+    assert_eq!(s.preference, 0);
+    assert!(s.rapid_commit);
+    assert!(s.dns_servers.is_empty() && s.domains.is_empty() && s.ntp_servers.is_empty());
+    // RFC 8415 §7.6 IRT_DEFAULT.
+    assert_eq!(s.information_refresh_time, Duration::from_secs(86_400));
+    assert_eq!((s.sol_max_rt, s.inf_max_rt), (None, None));
+    assert_eq!(s.lease_store, LeaseStoreKind::Sqlite { path: None });
+    assert_eq!(s.hook, None);
+    assert!(s.routes);
+    assert_eq!(s.route_metric, 1024);
+    assert_eq!(s.links.len(), 1);
+    assert_eq!(
+        s.links[0].selector,
+        LinkSelector::Interface(InterfaceName::new("isp0").unwrap())
+    );
+    assert!(s.links[0].address_pools.is_empty() && s.links[0].prefix_pools.is_empty());
+    assert!(s.reservations.is_empty());
+}
+
+#[test]
+fn pool_lifetime_defaults() {
+    let c = parse(&format!(
+        "{SERVER_LINK}[[server.link.prefix-pool]]\nprefix = \"2001:db8:100::/40\"\ndelegated-length = 56\n\
+         [[server.link.prefix-pool]]\nprefix = \"2001:db8:200::/40\"\ndelegated-length = 56\nvalid-lifetime = 1800\n"
+    ));
+    let pools = &c.server.unwrap().links[0].prefix_pools;
+    assert_eq!(pools[0].preferred, Duration::from_secs(3600));
+    assert_eq!(pools[0].valid, Duration::from_secs(7200));
+    // The default preferred lifetime follows a shorter valid one.
+    assert_eq!(pools[1].preferred, Duration::from_secs(1800));
+    assert_eq!(pools[1].valid, Duration::from_secs(1800));
+}
+
+#[test]
+fn every_server_key_is_read() {
+    let c = parse(
+        r#"
+[uplink]
+interface = "wan0"
+
+[server]
+interfaces = ["isp0", "isp1"]
+preference = 255
+rapid-commit = false
+dns-servers = ["2001:db8:0:1::53"]
+domains = ["isp.example."]
+ntp-servers = ["2001:db8:0:1::123"]
+information-refresh-time = 600
+sol-max-rt = 60
+inf-max-rt = 86400
+lease-store = "sqlite"
+lease-file = "/tmp/v6e/leases.db"
+hook = "/usr/local/sbin/v6edge-hook"
+routes = true
+route-metric = 0
+
+[[server.link]]
+interface = "isp0"
+  [[server.link.address-pool]]
+  range = "2001:db8:0:1::100-2001:db8:0:1::1ff"
+  preferred-lifetime = 100
+  valid-lifetime = 200
+  [[server.link.address-pool]]
+  prefix = "2001:db8:0:2::/64"
+  [[server.link.prefix-pool]]
+  prefix = "2001:db8:100::/40"
+  delegated-length = 56
+  preferred-lifetime = 300
+  valid-lifetime = 4294967294
+
+[[server.link]]
+relay-link = "2001:db8:a1::/64"
+
+[[server.reservation]]
+duid = "00:01:00:01:2c:2d:3e:4f:02:00:00:00:00:01"
+hw-address = "02:00:00:00:00:01"
+address = "2001:db8:0:1::105"
+prefix = "2001:db8:1ff:ff00::/56"
+
+[[server.reservation]]
+hw-address = "020000000002"
+prefix = "2001:db8:1ff:fe00::/56"
+"#,
+    );
+    let s = c.server.expect("[server] is configured");
+    let names: Vec<&str> = s.interfaces.iter().map(InterfaceName::as_str).collect();
+    assert_eq!(names, ["isp0", "isp1"]);
+    assert_eq!(s.preference, 255);
+    assert!(!s.rapid_commit);
+    assert_eq!(
+        s.dns_servers,
+        vec!["2001:db8:0:1::53".parse::<Ipv6Addr>().unwrap()]
+    );
+    assert_eq!(s.domains, vec!["isp.example".to_owned()]);
+    assert_eq!(
+        s.ntp_servers,
+        vec!["2001:db8:0:1::123".parse::<Ipv6Addr>().unwrap()]
+    );
+    assert_eq!(s.information_refresh_time, Duration::from_secs(600));
+    assert_eq!(s.sol_max_rt, Some(Duration::from_secs(60)));
+    assert_eq!(s.inf_max_rt, Some(Duration::from_secs(86_400)));
+    assert_eq!(
+        s.lease_store,
+        LeaseStoreKind::Sqlite {
+            path: Some(PathBuf::from("/tmp/v6e/leases.db"))
+        }
+    );
+    assert_eq!(s.hook, Some(PathBuf::from("/usr/local/sbin/v6edge-hook")));
+    assert!(s.routes);
+    assert_eq!(s.route_metric, 0);
+
+    let link = &s.links[0];
+    assert_eq!(link.address_pools.len(), 2);
+    let na = &link.address_pools[0];
+    assert_eq!(na.start, "2001:db8:0:1::100".parse::<Ipv6Addr>().unwrap());
+    assert_eq!(na.end, "2001:db8:0:1::1ff".parse::<Ipv6Addr>().unwrap());
+    assert_eq!(
+        (na.preferred, na.valid),
+        (Duration::from_secs(100), Duration::from_secs(200))
+    );
+    // RFC 4291 §2.6.1: the prefix form leaves out the Subnet-Router anycast ::0.
+    let whole = &link.address_pools[1];
+    assert_eq!(whole.start, "2001:db8:0:2::1".parse::<Ipv6Addr>().unwrap());
+    assert_eq!(
+        whole.end,
+        "2001:db8:0:2:ffff:ffff:ffff:ffff"
+            .parse::<Ipv6Addr>()
+            .unwrap()
+    );
+    let pd = &link.prefix_pools[0];
+    assert_eq!(pd.prefix, "2001:db8:100::/40".parse::<Prefix>().unwrap());
+    assert_eq!(pd.delegated_len, 56);
+    assert_eq!(pd.preferred, Duration::from_secs(300));
+    assert_eq!(pd.valid, Duration::from_secs(0xffff_fffe));
+    assert_eq!(
+        s.links[1].selector,
+        LinkSelector::RelayLink("2001:db8:a1::/64".parse().unwrap())
+    );
+    assert!(s.links[1].address_pools.is_empty() && s.links[1].prefix_pools.is_empty());
+
+    let r = &s.reservations[0];
+    assert_eq!(
+        r.duid.as_deref(),
+        Some(&[0, 1, 0, 1, 0x2c, 0x2d, 0x3e, 0x4f, 2, 0, 0, 0, 0, 1][..])
+    );
+    assert_eq!(r.hw_address.as_deref(), Some(&[2, 0, 0, 0, 0, 1][..]));
+    assert_eq!(r.address, Some("2001:db8:0:1::105".parse().unwrap()));
+    assert_eq!(r.prefix, Some("2001:db8:1ff:ff00::/56".parse().unwrap()));
+    let r = &s.reservations[1];
+    assert_eq!(r.duid, None);
+    assert_eq!(r.hw_address.as_deref(), Some(&[2, 0, 0, 0, 0, 2][..]));
+    assert_eq!(r.address, None);
+}
+
+#[test]
+fn memory_store_and_no_routes() {
+    let c = parse(
+        "[server]\nlease-store = \"memory\"\nroutes = false\n[[server.link]]\ninterface = \"isp0\"\n",
+    );
+    let s = c.server.unwrap();
+    assert_eq!(s.lease_store, LeaseStoreKind::Memory);
+    assert!(!s.routes);
+    assert_eq!(
+        s.lease_store.sqlite_path(Path::new("/var/lib/v6edge")),
+        None
+    );
+}
+
+#[test]
+fn sqlite_path_resolves_against_the_state_dir() {
+    let state = Path::new("/srv/state");
+    assert_eq!(
+        LeaseStoreKind::Sqlite { path: None }.sqlite_path(state),
+        Some(PathBuf::from("/srv/state/leases.db"))
+    );
+    assert_eq!(
+        LeaseStoreKind::Sqlite {
+            path: Some(PathBuf::from("/data/l.db"))
+        }
+        .sqlite_path(state),
+        Some(PathBuf::from("/data/l.db"))
+    );
+}
+
+#[test]
+fn hex_forms() {
+    assert_eq!(server::hex_bytes("00:01:Ab"), Ok(vec![0, 1, 0xab]));
+    assert_eq!(server::hex_bytes("0001aB"), Ok(vec![0, 1, 0xab]));
+    assert_eq!(server::hex_bytes(" 0001 "), Ok(vec![0, 1]));
+    assert!(server::hex_bytes("00:01:").is_err());
+    assert!(server::hex_bytes(":").is_err());
+    assert!(server::hex_bytes("0g").is_err());
+    assert_eq!(
+        server::hex_bytes("0é"),
+        Err("'é' is not a hex digit".to_owned())
+    );
+    assert!(server::hex_bytes("000").is_err());
+    assert!(server::hex_bytes("").is_err());
+}
+
+#[test]
+fn prefix_bounds() {
+    let b = |s: &str| server::bounds(&s.parse::<Prefix>().unwrap());
+    assert_eq!(b("::/0"), (0, u128::MAX));
+    assert_eq!(
+        b("2001:db8::1/128"),
+        (
+            u128::from(Ipv6Addr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1])),
+            u128::from(Ipv6Addr::from([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]))
+        )
+    );
+    let (first, last) = b("2001:db8:100::/40");
+    assert_eq!(
+        Ipv6Addr::from(first),
+        "2001:db8:100::".parse::<Ipv6Addr>().unwrap()
+    );
+    assert_eq!(
+        Ipv6Addr::from(last),
+        "2001:db8:1ff:ffff:ffff:ffff:ffff:ffff"
+            .parse::<Ipv6Addr>()
+            .unwrap()
+    );
+}
+
+#[test]
+fn server_garbage_never_panics() {
+    let text = include_str!("../../../../examples/isp-server.toml");
     let lines = text.lines().count();
     for cut in 0..text.len() {
         if !text.is_char_boundary(cut) {

@@ -42,7 +42,7 @@ const DEFAULT_PREFIX_HINT: i64 = 56;
 const PREFIX_HINT_RANGE: RangeInclusive<i64> = 48..=64;
 /// A 32-bit lifetime field; 0xffffffff would mean infinity, which these
 /// settings never mean.
-const LIFETIME_MAX: i64 = 0xffff_fffe;
+pub(super) const LIFETIME_MAX: i64 = 0xffff_fffe;
 /// `sockaddr_un.sun_path` holds 108 bytes including the NUL.
 const SOCKET_PATH_MAX: usize = 107;
 
@@ -65,13 +65,13 @@ pub(super) fn default_min_interval(max: Duration) -> Duration {
     }
 }
 
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     text: &'a str,
     path: &'a Path,
 }
 
 impl Ctx<'_> {
-    fn line_of(&self, offset: usize) -> usize {
+    pub(super) fn line_of(&self, offset: usize) -> usize {
         let end = offset.min(self.text.len());
         self.text.as_bytes()[..end]
             .iter()
@@ -80,7 +80,7 @@ impl Ctx<'_> {
             + 1
     }
 
-    fn err(&self, span: Range<usize>, reason: impl Into<String>) -> ConfigError {
+    pub(super) fn err(&self, span: Range<usize>, reason: impl Into<String>) -> ConfigError {
         ConfigError {
             path: self.path.to_owned(),
             line: Some(self.line_of(span.start)),
@@ -88,7 +88,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn int_in(
+    pub(super) fn int_in(
         &self,
         value: &Spanned<i64>,
         key: &str,
@@ -109,12 +109,20 @@ impl Ctx<'_> {
         }
     }
 
-    fn interface(&self, value: &Spanned<String>, key: &str) -> Result<InterfaceName, ConfigError> {
+    pub(super) fn interface(
+        &self,
+        value: &Spanned<String>,
+        key: &str,
+    ) -> Result<InterfaceName, ConfigError> {
         InterfaceName::new(value.get_ref())
             .map_err(|reason| self.err(value.span(), format!("{key}: {reason}")))
     }
 
-    fn absolute_path(&self, value: &Spanned<String>, key: &str) -> Result<PathBuf, ConfigError> {
+    pub(super) fn absolute_path(
+        &self,
+        value: &Spanned<String>,
+        key: &str,
+    ) -> Result<PathBuf, ConfigError> {
         let s = value.get_ref();
         if s.is_empty() {
             return Err(self.err(value.span(), format!("{key} is empty")));
@@ -142,14 +150,25 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         Some(u) => Some(uplink(&ctx, u.into_inner())?),
         None => None,
     };
-    // Every role is optional, but a configuration must have one.
-    let Some(uplink_cfg) = uplink.as_ref() else {
-        return Err(ConfigError {
-            path: path.to_owned(),
-            line: Some(1),
-            reason: "nothing to run: configure [uplink] (requesting router)".to_owned(),
-        });
+    let server = match raw.server {
+        Some(s) => Some(super::server::server(
+            &ctx,
+            s,
+            uplink.as_ref().map(|u| &u.interface),
+        )?),
+        None => None,
     };
+    // Every role is optional, but a configuration must have one.
+    if uplink.is_none() && server.is_none() {
+        // A [[lan]] alone gets the more precise message below.
+        if raw.lan.is_empty() {
+            return Err(ConfigError {
+                path: path.to_owned(),
+                line: Some(1),
+                reason: "nothing to run: configure [uplink] (requesting router) and/or [server] (delegating server)".to_owned(),
+            });
+        }
+    }
     let mut lans: Vec<LanConfig> = Vec::with_capacity(raw.lan.len());
     let mut subnet_ids: HashSet<u32> = HashSet::new();
     for raw_lan in raw.lan {
@@ -157,6 +176,17 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let if_span = raw_lan.interface.span();
         let subnet_span = raw_lan.subnet_id.as_ref().map(|s| s.span());
         let lan = lan(&ctx, raw_lan)?;
+        // A LAN's /64 is carved out of the uplink's delegation; a LAN that
+        // is served by this router's own [server] still needs an uplink.
+        let Some(uplink_cfg) = uplink.as_ref() else {
+            return Err(ctx.err(
+                if_span,
+                format!(
+                    "[[lan]] `{}` needs an [uplink]: LAN prefixes come from the uplink's delegation",
+                    lan.interface
+                ),
+            ));
+        };
         if lan.interface == uplink_cfg.interface {
             return Err(ctx.err(
                 if_span,
@@ -184,6 +214,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         daemon,
         uplink,
         lans,
+        server,
     })
 }
 
@@ -342,7 +373,7 @@ fn lan(ctx: &Ctx<'_>, raw: RawLan) -> Result<LanConfig, ConfigError> {
     })
 }
 
-fn secs(v: i64) -> Duration {
+pub(super) fn secs(v: i64) -> Duration {
     // Callers pass values already range-checked to be non-negative.
     Duration::from_secs(v.unsigned_abs())
 }
@@ -394,7 +425,7 @@ fn ra_settings(ctx: &Ctx<'_>, raw: RawRa) -> Result<RaSettings, ConfigError> {
     let dns_servers = match &raw.dns_servers {
         Some(list) => Some(
             list.iter()
-                .map(|item| dns_server(ctx, item))
+                .map(|item| server_address(ctx, item, "dns-servers"))
                 .collect::<Result<Vec<_>, ConfigError>>()?,
         ),
         None => None,
@@ -470,19 +501,25 @@ fn ra_settings(ctx: &Ctx<'_>, raw: RawRa) -> Result<RaSettings, ConfigError> {
     })
 }
 
-fn dns_server(ctx: &Ctx<'_>, item: &Spanned<String>) -> Result<Ipv6Addr, ConfigError> {
+/// A server address in a list under `key` (`dns-servers`, `ntp-servers`).
+pub(super) fn server_address(
+    ctx: &Ctx<'_>,
+    item: &Spanned<String>,
+    key: &str,
+) -> Result<Ipv6Addr, ConfigError> {
     let text = item.get_ref();
     let addr: Ipv6Addr = text.parse().map_err(|_| {
         ctx.err(
             item.span(),
-            format!("dns-servers: `{text}` is not an IPv6 address"),
+            format!("{key}: `{text}` is not an IPv6 address"),
         )
     })?;
-    // RFC 8106 §5.1: RDNSS carries unicast addresses of recursive servers.
+    // RFC 8106 §5.1 (RDNSS), RFC 3646 §3 and RFC 5908 §4.1: these options
+    // carry unicast addresses of servers.
     if addr.is_unspecified() || addr.is_multicast() || addr.is_loopback() {
         return Err(ctx.err(
             item.span(),
-            format!("dns-servers: `{text}` is not a unicast address"),
+            format!("{key}: `{text}` is not a unicast address"),
         ));
     }
     Ok(addr)
@@ -490,7 +527,7 @@ fn dns_server(ctx: &Ctx<'_>, item: &Spanned<String>) -> Result<Ipv6Addr, ConfigE
 
 /// Checks a DNS search domain (RFC 1035 §2.3.4 lengths; letters, digits,
 /// `-` and `_` in labels), returning it without a trailing dot.
-fn domain_name(name: &str) -> Result<String, String> {
+pub(super) fn domain_name(name: &str) -> Result<String, String> {
     let trimmed = name.strip_suffix('.').unwrap_or(name);
     if trimmed.is_empty() {
         return Err("empty domain name".into());

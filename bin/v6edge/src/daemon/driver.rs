@@ -33,6 +33,9 @@ impl Driver {
     /// Builds the units `config` asks for. Fails only if the state
     /// directory cannot be read or written.
     pub fn new(config: &Config, state: StateDir, _metrics: &Metrics, origin: TokioInstant) -> anyhow::Result<Driver> {
+        if config.server.is_some() {
+            anyhow::bail!("{}: [server] is validated but the delegating server is not part of this build yet", config.path.display());
+        }
         let cpe = match &config.uplink {
             Some(uplink) => Some(Cpe::new(uplink, &config.lans, state, origin)?),
             None => None,
