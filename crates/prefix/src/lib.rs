@@ -9,6 +9,7 @@
 //! requests return `None` or an error.
 
 pub mod carve;
+pub mod pool;
 
 use std::fmt;
 use std::net::Ipv6Addr;
