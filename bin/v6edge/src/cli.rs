@@ -44,6 +44,8 @@ pub enum Command {
     Reload(ClientArgs),
     /// Print the daemon's Prometheus metrics.
     Metrics(ClientArgs),
+    /// List the delegating server's leases.
+    Leases(StatusArgs),
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +90,38 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
+/// One line per lease: type, prefix, lifetimes, next hop, client.
+fn format_leases(data: &serde_json::Value) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let leases = data.get("leases").and_then(|l| l.as_array()).cloned().unwrap_or_default();
+    if leases.is_empty() {
+        out.push_str("no leases\n");
+    }
+    for l in leases {
+        let field = |k: &str| match l.get(k) {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Null) | None => "-".to_owned(),
+            Some(v) => v.to_string(),
+        };
+        let lifetime = |k: &str| crate::status::format_lifetime(l.get(k).and_then(|v| v.as_u64()).map(|v| v as u32));
+        // Writing into a String cannot fail.
+        let _ = writeln!(
+            out,
+            "{:<2} {:<28} preferred {:<10} valid {:<10} via {} dev {}  duid {} iaid {}",
+            field("type"),
+            field("prefix"),
+            lifetime("preferred"),
+            lifetime("valid"),
+            field("next_hop"),
+            field("interface"),
+            field("duid"),
+            field("iaid"),
+        );
+    }
+    out
+}
+
 /// Runs one command; errors are printed by `main` and exit with code 1.
 pub fn execute(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
@@ -126,6 +160,15 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             match data.get("config").and_then(|c| c.as_str()) {
                 Some(path) => println!("reloaded {path}"),
                 None => println!("reloaded"),
+            }
+            Ok(())
+        }
+        Command::Leases(args) => {
+            let data = call(&args.client, Request::Leases)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&data).context("cannot print leases")?);
+            } else {
+                print!("{}", format_leases(&data));
             }
             Ok(())
         }

@@ -20,6 +20,9 @@ pub struct Status {
     pub delegations: Vec<DelegationStatus>,
     pub lans: Vec<LanStatus>,
     pub dns: DnsStatus,
+    /// The delegating server, when `[server]` is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<crate::daemon::server::ServerStatusDoc>,
 }
 
 /// What the uplink client is doing.
@@ -133,6 +136,7 @@ impl Status {
             delegations: Vec::new(),
             lans: Vec::new(),
             dns: DnsStatus::default(),
+            server: None,
         }
     }
 }
@@ -351,6 +355,7 @@ dns domains: example.net
                 ra: RaCounters::default(),
             }],
             dns: DnsStatus::default(),
+            server: None,
         };
         let text = format_human(&status);
         assert!(

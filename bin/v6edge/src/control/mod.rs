@@ -31,6 +31,8 @@ pub enum Request {
     Reload,
     /// `data.text` is the Prometheus text exposition.
     Metrics,
+    /// `data.leases` lists the delegating server's leases.
+    Leases,
 }
 
 impl Request {
@@ -41,6 +43,7 @@ impl Request {
             Request::Renew => "renew",
             Request::Reload => "reload",
             Request::Metrics => "metrics",
+            Request::Leases => "leases",
         }
     }
 }

@@ -79,6 +79,11 @@ pub struct Facts {
 pub enum Effect {
     /// Send on the uplink's DHCPv6 client socket.
     Dhcp6(Transmit),
+    /// Send on the DHCPv6 server socket (UDP 547).
+    Dhcp6Server(Transmit),
+    /// Run a lease hook program with these environment variables; the loop
+    /// never waits for it.
+    Hook { program: std::path::PathBuf, env: Vec<(String, String)> },
     /// Send on the ICMPv6 socket (Router Advertisements).
     Icmp6(Transmit),
     Kernel(KernelOp),
@@ -484,7 +489,7 @@ impl Cpe {
                 tracing::info!("renew requested by operator");
                 client.renew_now(now);
             }
-            Request::Status | Request::Reload | Request::Metrics => {
+            Request::Status | Request::Reload | Request::Metrics | Request::Leases => {
                 return Err(format!("`{}` is not a driver command", request.name()));
             }
         }
@@ -655,6 +660,7 @@ impl Cpe {
             delegations,
             lans,
             dns: DnsStatus { servers: leases.dns_servers.clone(), domains: leases.domains.clone() },
+            server: None,
         }
     }
 }
@@ -807,7 +813,7 @@ fn message_name(t: u8) -> &'static str {
 
 /// A seed for the machines' jitter and transaction ids: distinct per run so
 /// two routers started together do not retransmit in lockstep.
-fn random_seed() -> u64 {
+pub(super) fn random_seed() -> u64 {
     let mut bytes = [0u8; 8];
     if std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes)).is_ok() {
         return u64::from_ne_bytes(bytes);

@@ -6,18 +6,20 @@
 //! | role | unit | configured by |
 //! |---|---|---|
 //! | requesting router (DHCPv6 client, LAN /64s, Router Advertisements) | [`Cpe`] | `[uplink]`, `[[lan]]` |
+//! | delegating server (DHCPv6 server, lease store, routes to delegations) | [`ServerUnit`] | `[server]` |
 //!
 //! Every unit queues [`Effect`]s (datagrams to send, kernel changes); the
 //! loop drains them with [`Driver::next_effect`] after each input.
 //!
 //! Panic contract: nothing here panics.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Received};
 
 pub use super::cpe::{Cpe, Effect, Facts, ND_TYPES};
+pub use super::server::{LeaseView, ServerUnit};
 use crate::config::Config;
 use crate::control::Request;
 use crate::metrics::Metrics;
@@ -27,20 +29,56 @@ use crate::status::Status;
 #[derive(Debug)]
 pub struct Driver {
     cpe: Option<Cpe>,
+    server: Option<ServerUnit>,
 }
 
 impl Driver {
     /// Builds the units `config` asks for. Fails only if the state
     /// directory cannot be read or written.
     pub fn new(config: &Config, state: StateDir, _metrics: &Metrics, origin: TokioInstant) -> anyhow::Result<Driver> {
-        if config.server.is_some() {
-            anyhow::bail!("{}: [server] is validated but the delegating server is not part of this build yet", config.path.display());
-        }
+        let server = match &config.server {
+            Some(settings) => Some(ServerUnit::new(settings, &state, origin, super::cpe::random_seed())?),
+            None => None,
+        };
         let cpe = match &config.uplink {
             Some(uplink) => Some(Cpe::new(uplink, &config.lans, state, origin)?),
             None => None,
         };
-        Ok(Driver { cpe })
+        Ok(Driver { cpe, server })
+    }
+
+    /// The delegating-server unit, if configured.
+    pub fn server(&self) -> Option<&ServerUnit> {
+        self.server.as_ref()
+    }
+
+    /// Server interface indices as the loop read them.
+    pub fn sync_server(&mut self, indices: &BTreeMap<String, Option<IfIndex>>, metrics: &Metrics) {
+        if let Some(s) = &mut self.server {
+            s.sync(indices, metrics);
+        }
+    }
+
+    pub fn handle_dhcp6_server(&mut self, rx: &Received<'_>, metrics: &Metrics) {
+        if let Some(s) = &mut self.server {
+            s.handle_packet(rx, metrics);
+        }
+    }
+
+    /// Group commit: makes the lease changes of everything handled since the
+    /// last call durable, releasing the replies and routes that wait on them.
+    /// The loop calls it before carrying out effects.
+    pub fn commit(&mut self, metrics: &Metrics) {
+        if let Some(s) = &mut self.server {
+            s.commit(metrics);
+        }
+    }
+
+    pub fn leases(&self) -> Result<Vec<LeaseView>, String> {
+        match &self.server {
+            Some(s) => Ok(s.leases()),
+            None => Err("`leases` needs a [server] in the configuration".to_owned()),
+        }
     }
 
     /// The requesting-router unit, if configured.
@@ -49,11 +87,16 @@ impl Driver {
     }
 
     pub fn next_deadline(&self) -> Option<TokioInstant> {
-        self.cpe.as_ref().and_then(Cpe::next_deadline)
+        let cpe = self.cpe.as_ref().and_then(Cpe::next_deadline);
+        let server = self.server.as_ref().and_then(|s| s.next_deadline().map(|t| s.to_tokio(t)));
+        cpe.into_iter().chain(server).min()
     }
 
     pub fn next_effect(&mut self) -> Option<Effect> {
-        self.cpe.as_mut().and_then(Cpe::next_effect)
+        if let Some(e) = self.cpe.as_mut().and_then(Cpe::next_effect) {
+            return Some(e);
+        }
+        self.server.as_mut().and_then(ServerUnit::next_effect)
     }
 
     /// LAN interfaces that are up (the ICMPv6 socket joins All-Routers there).
@@ -83,6 +126,9 @@ impl Driver {
         if let Some(cpe) = &mut self.cpe {
             cpe.handle_timeout(metrics);
         }
+        if let Some(s) = &mut self.server {
+            s.handle_timeout(metrics);
+        }
     }
 
     /// `release` and `renew` act on the requesting router.
@@ -97,22 +143,36 @@ impl Driver {
         if let Some(cpe) = &mut self.cpe {
             cpe.shutdown(metrics);
         }
+        if let Some(s) = &mut self.server {
+            s.shutdown(metrics);
+        }
     }
 
     /// SIGHUP. Adding or removing a role needs a restart; settings of a
     /// running role are applied in place.
     pub fn reconfigure(&mut self, config: &Config, metrics: &Metrics) -> anyhow::Result<()> {
-        match (&mut self.cpe, &config.uplink) {
-            (Some(cpe), Some(uplink)) => cpe.reconfigure(uplink, &config.lans, metrics),
-            (None, None) => Ok(()),
-            _ => anyhow::bail!("adding or removing [uplink] takes effect at the next restart"),
+        // Refuse role changes before applying anything.
+        if self.cpe.is_some() != config.uplink.is_some() {
+            anyhow::bail!("adding or removing [uplink] takes effect at the next restart");
         }
+        if self.server.is_some() != config.server.is_some() {
+            anyhow::bail!("adding or removing [server] takes effect at the next restart");
+        }
+        if let (Some(cpe), Some(uplink)) = (&mut self.cpe, &config.uplink) {
+            cpe.reconfigure(uplink, &config.lans, metrics)?;
+        }
+        if let (Some(s), Some(settings)) = (&mut self.server, &config.server) {
+            s.reconfigure(settings, metrics);
+        }
+        Ok(())
     }
 
     pub fn status(&self) -> Status {
-        match &self.cpe {
+        let mut status = match &self.cpe {
             Some(cpe) => cpe.status(),
             None => Status::empty(),
-        }
+        };
+        status.server = self.server.as_ref().map(ServerUnit::status);
+        status
     }
 }

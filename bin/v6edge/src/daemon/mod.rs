@@ -14,6 +14,7 @@
 //! Panic contract: nothing here panics.
 
 mod cpe;
+pub mod server;
 pub mod driver;
 pub mod persist;
 
@@ -31,10 +32,11 @@ use crate::control::{Request, Response};
 use crate::logging::LogHandle;
 use crate::metrics::Metrics;
 use crate::state::StateDir;
-pub use driver::{Cpe, Driver, Effect, Facts};
+pub use driver::{Cpe, Driver, Effect, Facts, ServerUnit};
 
 use std::collections::BTreeSet;
-use v6edge_core::{DHCP6_CLIENT_PORT, IfIndex};
+use futures::FutureExt as _;
+use v6edge_core::{DHCP6_CLIENT_PORT, DHCP6_SERVER_PORT, IfIndex};
 use v6edge_sys::{Dhcp6Socket, Icmp6Socket, Ipv6Conf, NetEvent, Netlink, RecvMeta, RouteKind};
 
 /// How often links and routes are re-read even without netlink events (a
@@ -129,13 +131,18 @@ impl Daemon {
         let netlink = Netlink::connect().context("cannot open rtnetlink")?;
         let mut events = Netlink::monitor().context("cannot subscribe to rtnetlink events")?;
         let icmp = Icmp6Socket::new(&driver::ND_TYPES, None).context("cannot open the ICMPv6 socket")?;
-        let mut io = Io { netlink, icmp, dhcp6: None, joined: BTreeSet::new() };
+        let server = match self.driver.server() {
+            Some(_) => Some(Dhcp6Socket::bind(DHCP6_SERVER_PORT, None).context("cannot bind the DHCPv6 server socket (UDP 547)")?),
+            None => None,
+        };
+        let mut io = Io { netlink, icmp, dhcp6: None, joined: BTreeSet::new(), server, server_joined: BTreeSet::new() };
         self.prepare_uplink();
         self.resync(&mut io).await;
         io.reconcile_routes(&self.driver).await;
         self.execute(&mut io).await;
 
         let mut udp_buf = vec![0u8; 65536];
+        let mut srv_buf = vec![0u8; 65536];
         let mut icmp_buf = vec![0u8; 65536];
         let mut next_resync = Instant::now() + RESYNC_INTERVAL;
         loop {
@@ -159,6 +166,19 @@ impl Daemon {
                         tracing::debug!(error = %e, "DHCPv6 receive error");
                     }
                 },
+                r = recv_server(io.server.as_ref(), &mut srv_buf) => {
+                    self.server_datagram(r, &srv_buf);
+                    // Group commit: take whatever else is already queued on
+                    // the socket (bounded), so one store transaction covers
+                    // them all.
+                    for _ in 0..SERVER_BATCH {
+                        let Some(sock) = io.server.as_ref() else { break };
+                        match sock.recv(&mut srv_buf).now_or_never() {
+                            Some(r) => self.server_datagram(r, &srv_buf),
+                            None => break,
+                        }
+                    }
+                }
                 r = io.icmp.recv(&mut icmp_buf) => match r {
                     Ok(meta) => self.driver.handle_icmp6(&meta.received(&icmp_buf), &self.metrics),
                     Err(e) => {
@@ -211,6 +231,17 @@ impl Daemon {
     /// Reads links, the uplink's link-local address and default routes, and
     /// hands them to the driver.
     async fn resync(&mut self, io: &mut Io) {
+        if let Some(server) = self.driver.server() {
+            let nl = &io.netlink;
+            let names: Vec<String> = server.interface_names().map(str::to_owned).collect();
+            let mut indices = std::collections::BTreeMap::new();
+            for name in names {
+                let index = nl.link_by_name(&name).await.ok().flatten().filter(|l| l.up).map(|l| l.index);
+                indices.insert(name, index);
+            }
+            self.driver.sync_server(&indices, &self.metrics);
+            io.follow_server(&self.driver);
+        }
         let nl = &io.netlink;
         // What the requesting router needs to know: its interfaces.
         let (uplink_name, lan_names) = match self.driver.cpe() {
@@ -241,8 +272,20 @@ impl Daemon {
         io.follow_links(&self.driver);
     }
 
-    /// Carries out what the driver queued, in order.
+    fn server_datagram(&mut self, r: std::io::Result<RecvMeta>, buf: &[u8]) {
+        match r {
+            Ok(meta) => self.driver.handle_dhcp6_server(&meta.received(buf), &self.metrics),
+            Err(e) => {
+                self.metrics.dropped("dhcp6-server", "receive-error");
+                tracing::debug!(error = %e, "DHCPv6 server receive error");
+            }
+        }
+    }
+
+    /// Carries out what the driver queued, in order. Lease changes are made
+    /// durable first (the server contract's ordering rule).
     async fn execute(&mut self, io: &mut Io) {
+        self.driver.commit(&self.metrics);
         while let Some(effect) = self.driver.next_effect() {
             match effect {
                 Effect::Dhcp6(t) => match &io.dhcp6 {
@@ -253,6 +296,15 @@ impl Daemon {
                     }
                     None => tracing::debug!("no uplink socket: DHCPv6 message not sent"),
                 },
+                Effect::Dhcp6Server(t) => match &io.server {
+                    Some(sock) => {
+                        if let Err(e) = sock.send(&t).await {
+                            tracing::debug!(dst = %t.dst, error = %e, "DHCPv6 server send failed");
+                        }
+                    }
+                    None => tracing::debug!("no server socket: reply not sent"),
+                },
+                Effect::Hook { program, env } => run_hook(program, env),
                 Effect::Icmp6(t) => {
                     if let Err(e) = io.icmp.send(&t).await {
                         tracing::debug!(ifindex = t.ifindex, error = %e, "RA send failed");
@@ -283,6 +335,10 @@ impl Daemon {
                 Err(e) => Response::error(format!("cannot encode status: {e}")),
             },
             Request::Metrics => Response::ok(json!({ "text": self.metrics.encode() })),
+            Request::Leases => match self.driver.leases() {
+                Ok(leases) => Response::ok(json!({ "leases": leases })),
+                Err(e) => Response::error(e),
+            },
             Request::Reload => match self.reload() {
                 Ok(()) => Response::ok(json!({ "config": self.config.path.display().to_string() })),
                 Err(e) => Response::error(e),
@@ -338,11 +394,30 @@ struct Io {
     icmp: Icmp6Socket,
     /// The DHCPv6 client socket, bound to the uplink (ifindex it was made for).
     dhcp6: Option<(IfIndex, Dhcp6Socket)>,
+    /// The DHCPv6 server socket (UDP 547, all interfaces), and the server
+    /// interfaces it joined All_DHCP_Relay_Agents_and_Servers on.
+    server: Option<Dhcp6Socket>,
+    server_joined: BTreeSet<IfIndex>,
     /// LAN ifindices the ICMPv6 socket joined ff02::2 (All-Routers) on.
     joined: BTreeSet<IfIndex>,
 }
 
 impl Io {
+    /// The server socket joins ff02::1:2 on every server interface that is up.
+    fn follow_server(&mut self, driver: &Driver) {
+        let (Some(sock), Some(server)) = (&self.server, driver.server()) else { return };
+        let wanted = server.ifindices();
+        for index in wanted.difference(&self.server_joined.clone()) {
+            match sock.join_multicast(v6edge_sys::socket::ALL_DHCP_RELAY_AGENTS_AND_SERVERS, *index) {
+                Ok(()) => {
+                    self.server_joined.insert(*index);
+                }
+                Err(e) => tracing::warn!(ifindex = index, error = %e, "cannot join ff02::1:2"),
+            }
+        }
+        self.server_joined.retain(|i| wanted.contains(i));
+    }
+
     /// Keeps the sockets in step with the links: the DHCPv6 socket follows
     /// the uplink, the ICMPv6 socket joins All-Routers on every LAN that is up.
     fn follow_links(&mut self, driver: &Driver) {
@@ -378,8 +453,8 @@ impl Io {
     /// does not want are left over from an earlier run (RFC 8987-style
     /// reconciliation). Unicast routes are left to the server and relay.
     async fn reconcile_routes(&self, driver: &Driver) {
-        let Some(cpe) = driver.cpe() else { return };
-        let wanted = cpe.wanted_unreachable_routes();
+        let wanted_unreachable = driver.cpe().map(Cpe::wanted_unreachable_routes).unwrap_or_default();
+        let wanted_unicast = driver.server().map(ServerUnit::wanted_routes).unwrap_or_default();
         let ours = match self.netlink.routes(Some(v6edge_core::ROUTE_PROTOCOL)).await {
             Ok(r) => r,
             Err(e) => {
@@ -387,14 +462,50 @@ impl Io {
                 return;
             }
         };
-        for r in ours.iter().filter(|r| r.kind == RouteKind::Unreachable && !wanted.contains(&r.dst)) {
+        let stale = |r: &&v6edge_sys::RouteInfo| match r.kind {
+            RouteKind::Unreachable => !wanted_unreachable.contains(&r.dst),
+            // Routes toward delegated prefixes: only a live lease keeps one.
+            RouteKind::Unicast => !wanted_unicast.contains(&r.dst),
+            _ => false,
+        };
+        for r in ours.iter().filter(stale) {
             if let Some(spec) = r.to_spec() {
-                tracing::info!(prefix = %r.dst, "removing stale unreachable route");
+                tracing::info!(prefix = %r.dst, kind = ?r.kind, "removing a stale route of ours");
                 if let Err(e) = self.netlink.apply(&v6edge_core::KernelOp::DelRoute(spec)).await {
                     tracing::warn!(prefix = %r.dst, error = %e, "cannot remove stale route");
                 }
             }
         }
+    }
+}
+
+/// At most this many more datagrams are read after one wakes the loop,
+/// before their lease changes are committed together.
+const SERVER_BATCH: usize = 256;
+
+async fn recv_server(sock: Option<&Dhcp6Socket>, buf: &mut [u8]) -> std::io::Result<RecvMeta> {
+    match sock {
+        Some(s) => s.recv(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Starts a lease hook and forgets it: a slow or failing hook is logged,
+/// never waited for.
+fn run_hook(program: std::path::PathBuf, env: Vec<(String, String)>) {
+    let mut cmd = tokio::process::Command::new(&program);
+    cmd.envs(env).stdin(std::process::Stdio::null()).kill_on_drop(false);
+    match cmd.spawn() {
+        Ok(mut child) => {
+            tokio::spawn(async move {
+                match child.wait().await {
+                    Ok(s) if s.success() => {}
+                    Ok(s) => tracing::warn!(hook = %program.display(), status = %s, "lease hook failed"),
+                    Err(e) => tracing::warn!(hook = %program.display(), error = %e, "lease hook lost"),
+                }
+            });
+        }
+        Err(e) => tracing::warn!(hook = %program.display(), error = %e, "cannot run the lease hook"),
     }
 }
 

@@ -1,0 +1,592 @@
+//! [`ServerUnit`]: the delegating-server role (a `[server]` table).
+//!
+//! It owns the sans-IO [`Server`] machine and the lease store and enforces
+//! the ordering rule of the server contract: every lease change the machine
+//! emits is made durable (one store transaction for all the packets handled
+//! since the last commit: group commit) before any Reply or route that came
+//! after it leaves. So a lease acknowledged to a client survives `kill -9`
+//! and power loss, and a route exists only for a lease on disk.
+//!
+//! ```text
+//!  UDP 547 ──► Server::handle_packet ──► Lease(op) ──► pending ops ──commit──► LeaseStore::apply
+//!                                   └──► Transmit / Kernel(route) ──► held ──after commit──► Effects
+//!                                   └──► Notice ──► hook (async, never blocks)
+//! ```
+//!
+//! Leases are stored with wall-clock times and interface names (not
+//! indices), so they survive a reboot that renumbers interfaces.
+//!
+//! Panic contract: nothing here panics.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::net::Ipv6Addr;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+use tokio::time::Instant as TokioInstant;
+use v6edge_core::{IfIndex, Instant, KernelOp, Received, RouteSpec};
+use v6edge_dhcp6::server::{
+    AddressPool, Lease, LeaseEvent, LeaseKind, LeaseOp, LinkConfig, LinkId, LinkSelector as MachineSelector,
+    PrefixPool, Reservation, Server, ServerConfig, ServerNotice, ServerOutput, StatelessOptions,
+};
+use v6edge_prefix::Prefix;
+use v6edge_store::{LeaseStore, MemoryStore, SqliteStore, StoreOp, StoredLease};
+use v6edge_wire::dhcp6::{Duid, MessageType};
+
+use super::cpe::Effect;
+use super::persist::WallClock;
+use crate::config::{LeaseStoreKind, LinkSelector, ServerSettings};
+use crate::metrics::Metrics;
+use crate::state::StateDir;
+
+/// One lease as `v6edge leases --json` shows it (contract.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeaseView {
+    pub duid: String,
+    pub iaid: u32,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub prefix: String,
+    pub preferred: u32,
+    pub valid: u32,
+    pub next_hop: Option<Ipv6Addr>,
+    pub interface: Option<String>,
+}
+
+/// The server part of the status document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+pub struct ServerStatusDoc {
+    pub leases: BTreeMap<String, u64>,
+    pub pools: Vec<PoolDoc>,
+    pub counters: CountersDoc,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct PoolDoc {
+    pub link: String,
+    pub kind: String,
+    pub pool: String,
+    pub used: u64,
+    pub total: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+pub struct CountersDoc {
+    pub received: BTreeMap<String, u64>,
+    pub sent: BTreeMap<String, u64>,
+    pub dropped: BTreeMap<String, u64>,
+    pub granted: u64,
+    pub renewed: u64,
+    pub released: u64,
+    pub expired: u64,
+}
+
+/// The delegating server; see the module documentation.
+pub struct ServerUnit {
+    settings: ServerSettings,
+    origin: TokioInstant,
+    clock: WallClock,
+    seed: u64,
+    duid: Duid,
+    store: Box<dyn LeaseStore + Send>,
+    /// Interface name → current ifindex (None while absent).
+    interfaces: BTreeMap<String, Option<IfIndex>>,
+    /// Created at the first sync, once interface indices are known.
+    server: Option<Server>,
+    /// Lease changes not yet durable.
+    pending: Vec<StoreOp>,
+    /// Outputs waiting for `pending` to be committed.
+    held: Vec<Effect>,
+    effects: VecDeque<Effect>,
+    commit_failures: u64,
+}
+
+impl std::fmt::Debug for ServerUnit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerUnit")
+            .field("interfaces", &self.interfaces)
+            .field("pending", &self.pending.len())
+            .field("held", &self.held.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerUnit {
+    /// Opens the lease store. The machine itself starts at the first
+    /// [`ServerUnit::sync`], when interface indices are known.
+    pub fn new(settings: &ServerSettings, state: &StateDir, origin: TokioInstant, seed: u64) -> anyhow::Result<ServerUnit> {
+        let store: Box<dyn LeaseStore + Send> = match &settings.lease_store {
+            LeaseStoreKind::Memory => {
+                tracing::warn!("lease-store = \"memory\": leases are lost on restart (benchmarks only)");
+                Box::new(MemoryStore::new())
+            }
+            kind @ LeaseStoreKind::Sqlite { .. } => {
+                let path = kind.sqlite_path(state.path()).unwrap_or_else(|| state.path().join("leases.db"));
+                tracing::info!(path = %path.display(), "lease store");
+                Box::new(SqliteStore::open(&path).map_err(|e| anyhow::anyhow!("cannot open the lease store {}: {e}", path.display()))?)
+            }
+        };
+        // One DUID per device (RFC 8415 §11): shared with the client role.
+        let duid = state.duid_or_create(None, SystemTime::now())?;
+        let duid = Duid::from_bytes(duid.as_bytes()).map_err(|e| anyhow::anyhow!("stored DUID is invalid: {e}"))?;
+        let now = Instant::ZERO;
+        Ok(ServerUnit {
+            settings: settings.clone(),
+            origin,
+            clock: WallClock::new(now, SystemTime::now()),
+            seed,
+            duid,
+            store,
+            interfaces: settings.interfaces.iter().map(|i| (i.to_string(), None)).collect(),
+            server: None,
+            pending: Vec::new(),
+            held: Vec::new(),
+            effects: VecDeque::new(),
+            commit_failures: 0,
+        })
+    }
+
+    pub fn to_tokio(&self, t: Instant) -> TokioInstant {
+        self.origin + Duration::from_micros(t.as_micros())
+    }
+
+    fn now(&self) -> Instant {
+        Instant::from_micros(u64::try_from(self.origin.elapsed().as_micros()).unwrap_or(u64::MAX))
+    }
+
+    /// The interfaces the server listens on (the loop resolves them).
+    pub fn interface_names(&self) -> impl Iterator<Item = &str> {
+        self.interfaces.keys().map(String::as_str)
+    }
+
+    /// Indices of the server interfaces that exist (the socket joins
+    /// ff02::1:2 there).
+    pub fn ifindices(&self) -> BTreeSet<IfIndex> {
+        self.interfaces.values().flatten().copied().collect()
+    }
+
+    /// Interface indices as the loop read them; starts the machine the first
+    /// time (restoring the stored leases) and reconfigures it when an
+    /// interface appears, disappears or is recreated.
+    pub fn sync(&mut self, indices: &BTreeMap<String, Option<IfIndex>>, metrics: &Metrics) {
+        let changed = indices.iter().any(|(n, i)| self.interfaces.get(n).is_some_and(|old| old != i));
+        for (name, index) in indices {
+            if let Some(slot) = self.interfaces.get_mut(name) {
+                *slot = *index;
+            }
+        }
+        let now = self.now();
+        if self.server.is_none() {
+            let config = self.machine_config();
+            let leases = self.load_leases();
+            tracing::info!(leases = leases.len(), "delegating server starting; routes for stored leases are restored");
+            self.server = Some(Server::restore(config, leases, self.seed, now));
+        } else if changed {
+            let config = self.machine_config();
+            if let Some(s) = &mut self.server {
+                s.reconfigure(now, config);
+            }
+        }
+        self.pump(metrics);
+    }
+
+    /// Machine configuration from ours, with interface names resolved.
+    fn machine_config(&self) -> ServerConfig {
+        let s = &self.settings;
+        let mut c = ServerConfig::new(self.duid.clone());
+        c.preference = s.preference;
+        c.rapid_commit = s.rapid_commit;
+        c.options = StatelessOptions {
+            dns_servers: s.dns_servers.clone(),
+            domains: s.domains.clone(),
+            ntp_servers: s.ntp_servers.clone(),
+            information_refresh: Some(s.information_refresh_time),
+            sol_max_rt: s.sol_max_rt,
+            inf_max_rt: s.inf_max_rt,
+        };
+        c.links = s
+            .links
+            .iter()
+            .filter_map(|l| {
+                let id = match &l.selector {
+                    // An absent interface serves nobody until it appears.
+                    LinkSelector::Interface(name) => MachineSelector::Interface((*self.interfaces.get(name.as_str())?)?),
+                    LinkSelector::RelayLink(p) => MachineSelector::RelayLinkAddress(*p),
+                };
+                Some(LinkConfig {
+                    id,
+                    address_pools: l
+                        .address_pools
+                        .iter()
+                        .map(|p| AddressPool { range_start: p.start, range_end: p.end, preferred: p.preferred, valid: p.valid })
+                        .collect(),
+                    prefix_pools: l
+                        .prefix_pools
+                        .iter()
+                        .map(|p| PrefixPool {
+                            prefix: p.prefix,
+                            delegated_len: p.delegated_len,
+                            preferred: p.preferred,
+                            valid: p.valid,
+                            exclude_first: None,
+                        })
+                        .collect(),
+                })
+            })
+            .collect();
+        c.reservations = s
+            .reservations
+            .iter()
+            .map(|r| Reservation {
+                duid: r.duid.as_deref().and_then(|d| Duid::from_bytes(d).ok()),
+                hw_addr: r.hw_address.clone(),
+                address: r.address,
+                prefix: r.prefix,
+            })
+            .collect();
+        c
+    }
+
+    fn ifname(&self, index: IfIndex) -> Option<&str> {
+        self.interfaces.iter().find(|(_, i)| **i == Some(index)).map(|(n, _)| n.as_str())
+    }
+
+    fn load_leases(&self) -> Vec<Lease> {
+        let stored = match self.store.load_all() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the lease store; starting with no leases");
+                return Vec::new();
+            }
+        };
+        stored.into_iter().filter_map(|s| self.lease_of(s)).collect()
+    }
+
+    /// `link` is "if:<name>" for direct clients, "relay:<link-address>@<name>"
+    /// for relayed ones: names, because indices change across reboots.
+    fn to_stored(&self, l: &Lease) -> StoredLease {
+        let ifname = self.ifname(l.ifindex).unwrap_or("");
+        let link = match l.link {
+            LinkId::Interface(i) => format!("if:{}", self.ifname(i).unwrap_or("")),
+            LinkId::Relay { link_address } => format!("relay:{link_address}@{ifname}"),
+        };
+        StoredLease {
+            duid: l.duid.as_bytes().to_vec(),
+            iaid: l.iaid,
+            kind: store_kind(l.kind),
+            addr: l.prefix.addr(),
+            prefix_len: l.prefix.len(),
+            preferred_until: self.clock.to_unix(l.preferred_until),
+            valid_until: self.clock.to_unix(l.valid_until),
+            link,
+            next_hop: l.next_hop,
+            ifindex: l.ifindex,
+            hw_addr: l.hw_addr.clone(),
+            updated_at: self.clock.unix_now(self.now()),
+        }
+    }
+
+    fn lease_of(&self, s: StoredLease) -> Option<Lease> {
+        let index_of = |name: &str| self.interfaces.get(name).copied().flatten();
+        let (link, ifindex) = if let Some(name) = s.link.strip_prefix("if:") {
+            let i = index_of(name)?;
+            (LinkId::Interface(i), i)
+        } else if let Some(rest) = s.link.strip_prefix("relay:") {
+            let (addr, name) = rest.split_once('@')?;
+            (LinkId::Relay { link_address: addr.parse().ok()? }, index_of(name).unwrap_or(s.ifindex))
+        } else {
+            tracing::warn!(link = %s.link, "stored lease with an unknown link; dropped");
+            return None;
+        };
+        Some(Lease {
+            duid: Duid::from_bytes(&s.duid).ok()?,
+            iaid: s.iaid,
+            kind: match s.kind {
+                v6edge_store::LeaseKind::Address => LeaseKind::Address,
+                v6edge_store::LeaseKind::Prefix => LeaseKind::Prefix,
+            },
+            prefix: Prefix::new(s.addr, s.prefix_len).ok()?,
+            preferred_until: self.clock.from_unix(s.preferred_until),
+            valid_until: self.clock.from_unix(s.valid_until),
+            link,
+            next_hop: s.next_hop,
+            ifindex,
+            hw_addr: s.hw_addr,
+        })
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.server.as_ref().and_then(Server::poll_timeout)
+    }
+
+    pub fn handle_packet(&mut self, rx: &Received<'_>, metrics: &Metrics) {
+        let now = self.now();
+        if let Some(t) = rx.bytes.first() {
+            metrics.dhcp6_received(self.ifname(rx.ifindex).unwrap_or("?"), message_name(*t));
+        }
+        if let Some(s) = &mut self.server {
+            s.handle_packet(now, rx);
+        }
+        self.pump(metrics);
+    }
+
+    pub fn handle_timeout(&mut self, metrics: &Metrics) {
+        let now = self.now();
+        if let Some(s) = &mut self.server {
+            s.handle_timeout(now);
+        }
+        self.pump(metrics);
+    }
+
+    /// Sorts the machine's outputs: lease changes to the pending batch,
+    /// everything after one held back until the batch is durable.
+    fn pump(&mut self, metrics: &Metrics) {
+        let Some(server) = &mut self.server else { return };
+        let mut outputs = Vec::new();
+        while let Some(o) = server.poll_output() {
+            outputs.push(o);
+        }
+        for o in outputs {
+            match o {
+                ServerOutput::Lease(op) => {
+                    let op = match op {
+                        LeaseOp::Upsert(l) => StoreOp::Upsert(self.to_stored(&l)),
+                        LeaseOp::Remove { kind, prefix } => {
+                            StoreOp::Remove { kind: store_kind(kind), addr: prefix.addr(), prefix_len: prefix.len() }
+                        }
+                    };
+                    self.pending.push(op);
+                }
+                ServerOutput::Transmit(t) => {
+                    if let Some(b) = t.payload.first() {
+                        metrics.dhcp6_sent(self.ifname(t.ifindex).unwrap_or("?"), message_name(*b));
+                    }
+                    self.release_or_hold(Effect::Dhcp6Server(t));
+                }
+                ServerOutput::Kernel(op) => {
+                    if let Some(op) = self.route_op(op) {
+                        self.release_or_hold(Effect::Kernel(op));
+                    }
+                }
+                ServerOutput::Notice(n) => self.notice(n),
+            }
+        }
+    }
+
+    fn release_or_hold(&mut self, e: Effect) {
+        if self.pending.is_empty() {
+            self.effects.push_back(e);
+        } else {
+            self.held.push(e);
+        }
+    }
+
+    /// Routes as configured: off with `routes = false`, our metric.
+    fn route_op(&self, op: KernelOp) -> Option<KernelOp> {
+        if !self.settings.routes {
+            return None;
+        }
+        let metric = self.settings.route_metric;
+        let with_metric = |r: RouteSpec| RouteSpec { metric, ..r };
+        Some(match op {
+            KernelOp::SetRoute(r) => KernelOp::SetRoute(with_metric(r)),
+            KernelOp::DelRoute(r) => KernelOp::DelRoute(with_metric(r)),
+            other => other,
+        })
+    }
+
+    fn notice(&mut self, n: ServerNotice) {
+        let event = match n.event {
+            LeaseEvent::Granted => "granted",
+            LeaseEvent::Renewed => "renewed",
+            LeaseEvent::Released => "released",
+            LeaseEvent::Declined => "declined",
+            LeaseEvent::Expired => "expired",
+            LeaseEvent::Revoked => "revoked",
+        };
+        if n.event != LeaseEvent::Renewed {
+            tracing::info!(event, duid = %n.duid, iaid = n.iaid, prefix = %n.prefix, "lease");
+        }
+        if let Some(program) = &self.settings.hook {
+            let lease = self.server.as_ref().and_then(|s| s.leases().find(|l| l.prefix == n.prefix && l.kind == n.kind).cloned());
+            let mut env = vec![
+                ("V6EDGE_EVENT".to_owned(), event.to_owned()),
+                ("V6EDGE_DUID".to_owned(), n.duid.to_string()),
+                ("V6EDGE_IAID".to_owned(), n.iaid.to_string()),
+                ("V6EDGE_TYPE".to_owned(), kind_name(n.kind).to_owned()),
+                ("V6EDGE_PREFIX".to_owned(), n.prefix.to_string()),
+            ];
+            if let Some(l) = lease {
+                if let Some(nh) = l.next_hop {
+                    env.push(("V6EDGE_NEXT_HOP".to_owned(), nh.to_string()));
+                }
+                if let Some(name) = self.ifname(l.ifindex) {
+                    env.push(("V6EDGE_INTERFACE".to_owned(), name.to_owned()));
+                }
+                env.push(("V6EDGE_VALID_UNTIL".to_owned(), self.clock.to_unix(l.valid_until).to_string()));
+            }
+            // Hooks run after the lease change is durable.
+            self.release_or_hold(Effect::Hook { program: program.clone(), env });
+        }
+    }
+
+    /// Makes every pending lease change durable in one transaction, then
+    /// releases what waited on it. On failure the held replies are dropped
+    /// (clients retransmit) rather than acknowledging a lease not on disk.
+    pub fn commit(&mut self, metrics: &Metrics) {
+        if self.pending.is_empty() {
+            return;
+        }
+        match self.store.apply(&self.pending) {
+            Ok(()) => {
+                self.effects.extend(self.held.drain(..));
+            }
+            Err(e) => {
+                self.commit_failures += 1;
+                metrics.dropped("dhcp6-server", "store-commit-failed");
+                tracing::error!(error = %e, ops = self.pending.len(), dropped = self.held.len(), "lease store commit failed: replies withheld");
+                self.held.retain(|e| !matches!(e, Effect::Dhcp6Server(_)));
+                self.effects.extend(self.held.drain(..));
+            }
+        }
+        self.pending.clear();
+    }
+
+    pub fn next_effect(&mut self) -> Option<Effect> {
+        self.effects.pop_front()
+    }
+
+    /// Prefixes that should have a route: at start, other unicast routes
+    /// with our protocol number are stale.
+    pub fn wanted_routes(&self) -> BTreeSet<Prefix> {
+        if !self.settings.routes {
+            return BTreeSet::new();
+        }
+        self.server
+            .iter()
+            .flat_map(|s| s.leases())
+            .filter(|l| l.kind == LeaseKind::Prefix && l.next_hop.is_some())
+            .map(|l| l.prefix)
+            .collect()
+    }
+
+    pub fn leases(&self) -> Vec<LeaseView> {
+        let now = self.now();
+        let mut out: Vec<LeaseView> = self
+            .server
+            .iter()
+            .flat_map(|s| s.leases())
+            .map(|l| LeaseView {
+                duid: l.duid.to_string(),
+                iaid: l.iaid,
+                kind: kind_name(l.kind),
+                prefix: l.prefix.to_string(),
+                preferred: secs(l.preferred_until - now),
+                valid: secs(l.valid_until - now),
+                next_hop: l.next_hop,
+                interface: self.ifname(l.ifindex).map(str::to_owned),
+            })
+            .collect();
+        out.sort_by(|a, b| (a.kind, &a.prefix).cmp(&(b.kind, &b.prefix)));
+        out
+    }
+
+    pub fn status(&self) -> ServerStatusDoc {
+        let Some(server) = &self.server else { return ServerStatusDoc::default() };
+        let st = server.status();
+        let mut leases = BTreeMap::new();
+        for l in server.leases() {
+            *leases.entry(kind_name(l.kind).to_owned()).or_insert(0) += 1;
+        }
+        let c = &st.counters;
+        let by_type = |m: &BTreeMap<u8, u64>| m.iter().map(|(t, n)| (message_name(*t).to_owned(), *n)).collect();
+        ServerStatusDoc {
+            leases,
+            pools: st
+                .pools
+                .iter()
+                .map(|p| PoolDoc {
+                    link: match &p.link {
+                        MachineSelector::Interface(i) => self.ifname(*i).unwrap_or("?").to_owned(),
+                        other => format!("{other:?}"),
+                    },
+                    kind: kind_name(p.kind).to_owned(),
+                    pool: p.pool.clone(),
+                    used: u64::try_from(p.used).unwrap_or(u64::MAX),
+                    total: p.capacity.to_string(),
+                })
+                .collect(),
+            counters: CountersDoc {
+                received: by_type(&c.received),
+                sent: by_type(&c.sent),
+                dropped: c.dropped.iter().map(|(r, n)| (format!("{r:?}"), *n)).collect(),
+                granted: c.leases_granted,
+                renewed: c.leases_renewed,
+                released: c.leases_released,
+                expired: c.leases_expired,
+            },
+        }
+    }
+
+    /// SIGHUP: new settings for the machine (leases that no longer fit are
+    /// revoked by it). The lease store and DUID stay.
+    pub fn reconfigure(&mut self, settings: &ServerSettings, metrics: &Metrics) {
+        let names_changed = settings.interfaces != self.settings.interfaces;
+        self.settings = settings.clone();
+        if names_changed {
+            let old = std::mem::take(&mut self.interfaces);
+            self.interfaces = settings.interfaces.iter().map(|i| (i.to_string(), old.get(i.as_str()).copied().flatten())).collect();
+        }
+        let now = self.now();
+        let config = self.machine_config();
+        if let Some(s) = &mut self.server {
+            s.reconfigure(now, config);
+        }
+        self.pump(metrics);
+    }
+
+    /// Shutdown: commit what is pending and checkpoint the store.
+    pub fn shutdown(&mut self, metrics: &Metrics) {
+        self.commit(metrics);
+        if let Err(e) = self.store.flush() {
+            tracing::warn!(error = %e, "lease store flush at shutdown failed");
+        }
+    }
+}
+
+fn store_kind(k: LeaseKind) -> v6edge_store::LeaseKind {
+    match k {
+        LeaseKind::Address => v6edge_store::LeaseKind::Address,
+        LeaseKind::Prefix => v6edge_store::LeaseKind::Prefix,
+    }
+}
+
+fn kind_name(k: LeaseKind) -> &'static str {
+    match k {
+        LeaseKind::Address => "na",
+        LeaseKind::Prefix => "pd",
+    }
+}
+
+fn secs(d: Duration) -> u32 {
+    d.as_secs().min(u64::from(u32::MAX - 1)) as u32
+}
+
+pub(super) fn message_name(t: u8) -> &'static str {
+    match MessageType::from(t) {
+        MessageType::Solicit => "solicit",
+        MessageType::Advertise => "advertise",
+        MessageType::Request => "request",
+        MessageType::Confirm => "confirm",
+        MessageType::Renew => "renew",
+        MessageType::Rebind => "rebind",
+        MessageType::Reply => "reply",
+        MessageType::Release => "release",
+        MessageType::Decline => "decline",
+        MessageType::Reconfigure => "reconfigure",
+        MessageType::InformationRequest => "information-request",
+        MessageType::RelayForw => "relay-forward",
+        MessageType::RelayRepl => "relay-reply",
+        _ => "unknown",
+    }
+}
