@@ -135,7 +135,9 @@ impl Daemon {
             Some(_) => Some(Dhcp6Socket::bind(DHCP6_SERVER_PORT, None).context("cannot bind the DHCPv6 server socket (UDP 547)")?),
             None => None,
         };
-        let mut io = Io { netlink, icmp, dhcp6: None, joined: BTreeSet::new(), server, server_joined: BTreeSet::new() };
+        let (kernel, kernel_results) = spawn_netlink_worker()?;
+        let mut kernel_results = kernel_results;
+        let mut io = Io { netlink, icmp, dhcp6: None, joined: BTreeSet::new(), server, server_joined: BTreeSet::new(), kernel };
         self.prepare_uplink();
         self.resync(&mut io).await;
         io.reconcile_routes(&self.driver).await;
@@ -186,6 +188,7 @@ impl Daemon {
                         tracing::debug!(error = %e, "ICMPv6 receive error");
                     }
                 },
+                Some((name, ok)) = kernel_results.recv() => self.metrics.kernel_op(name, ok),
                 ev = events.next() => match ev {
                     Some(ev) if relevant(&ev) => self.resync(&mut io).await,
                     Some(_) => {}
@@ -209,6 +212,13 @@ impl Daemon {
         }
         self.driver.shutdown(&self.metrics);
         self.execute(&mut io).await;
+        // Let the worker finish what is queued (bounded: shutdown must end).
+        let Io { kernel, .. } = io;
+        drop(kernel);
+        let drain = async { while kernel_results.recv().await.is_some() {} };
+        if tokio::time::timeout(std::time::Duration::from_secs(5), drain).await.is_err() {
+            tracing::warn!("kernel ops still queued at shutdown were abandoned");
+        }
         Ok(())
     }
 
@@ -310,17 +320,11 @@ impl Daemon {
                         tracing::debug!(ifindex = t.ifindex, error = %e, "RA send failed");
                     }
                 }
+                // In order, on the netlink worker: serving never waits for
+                // the kernel (a restart may restore a million routes).
                 Effect::Kernel(op) => {
-                    let name = kernel_op_name(&op);
-                    match io.netlink.apply(&op).await {
-                        Ok(()) => {
-                            tracing::debug!(?op, "kernel op applied");
-                            self.metrics.kernel_op(name, true);
-                        }
-                        Err(e) => {
-                            tracing::warn!(?op, error = %e, "kernel op failed");
-                            self.metrics.kernel_op(name, false);
-                        }
+                    if io.kernel.send(op).is_err() {
+                        tracing::error!("the netlink worker is gone: kernel op lost");
                     }
                 }
             }
@@ -398,6 +402,8 @@ struct Io {
     /// interfaces it joined All_DHCP_Relay_Agents_and_Servers on.
     server: Option<Dhcp6Socket>,
     server_joined: BTreeSet<IfIndex>,
+    /// Kernel ops for the netlink worker, applied in order.
+    kernel: mpsc::UnboundedSender<v6edge_core::KernelOp>,
     /// LAN ifindices the ICMPv6 socket joined ff02::2 (All-Routers) on.
     joined: BTreeSet<IfIndex>,
 }
@@ -477,6 +483,36 @@ impl Io {
             }
         }
     }
+}
+
+/// The netlink worker: applies kernel ops in the order given, reports each
+/// result (op name, success) for the metrics, and ends when its input closes.
+#[allow(clippy::type_complexity)]
+fn spawn_netlink_worker() -> anyhow::Result<(
+    mpsc::UnboundedSender<v6edge_core::KernelOp>,
+    mpsc::UnboundedReceiver<(&'static str, bool)>,
+)> {
+    let netlink = Netlink::connect().context("cannot open rtnetlink for the kernel worker")?;
+    let (tx, mut rx) = mpsc::unbounded_channel::<v6edge_core::KernelOp>();
+    let (result_tx, result_rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(op) = rx.recv().await {
+            let name = kernel_op_name(&op);
+            let ok = match netlink.apply(&op).await {
+                Ok(()) => {
+                    tracing::debug!(?op, "kernel op applied");
+                    true
+                }
+                Err(e) => {
+                    tracing::warn!(?op, error = %e, "kernel op failed");
+                    false
+                }
+            };
+            // The loop may be shutting down; results are only for metrics.
+            let _ = result_tx.send((name, ok));
+        }
+    });
+    Ok((tx, result_rx))
 }
 
 /// At most this many more datagrams are read after one wakes the loop,
