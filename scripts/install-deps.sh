@@ -3,7 +3,8 @@
 #
 # 1. Debian packages: the peers of the netns scenarios (Kea, ISC DHCP, WIDE
 #    DHCPv6, radvd), the tools the checks use (ip, ping, rdisc6, tcpdump,
-#    python3) and tshark (optional: used for manual decoding only).  Each
+#    python3, python3-scapy for tests/lab/tools/dhcp6-probe.py, unshare from
+#    util-linux) and tshark (optional: used for manual decoding only).  Each
 #    package is tested with `dpkg -s`; `apt-get update` and `apt-get install`
 #    run only when something is missing, and are retried once.
 #    Several of these packages start their daemon from the maintainer scripts
@@ -17,7 +18,7 @@
 set -euo pipefail
 
 REQUIRED=(
-    iproute2 iputils-ping procps python3
+    iproute2 iputils-ping procps python3 python3-scapy util-linux
     kea-dhcp6-server kea-admin
     isc-dhcp-server isc-dhcp-client isc-dhcp-relay
     wide-dhcpv6-server wide-dhcpv6-client wide-dhcpv6-relay
@@ -76,7 +77,7 @@ fi
 
 # Commands the scenarios call.
 bad=0
-for c in ip ping sysctl ss timeout python3 kea-dhcp6 perfdhcp dhcpd dhclient dhcrelay \
+for c in ip ping sysctl ss timeout unshare python3 kea-dhcp6 perfdhcp dhcpd dhclient dhcrelay \
          dhcp6s dhcp6c dhcp6relay radvd rdisc6 tcpdump; do
     PATH=$PATH:/usr/sbin:/sbin command -v "$c" >/dev/null 2>&1 || { log "missing after install: $c"; bad=1; }
 done

@@ -249,3 +249,38 @@ elif r is not None:
 # json_true EXPR FILE: true when the python expression EXPR over the JSON
 # document in FILE (bound to "d") is truthy.
 json_true() { [ "$(lab_json "bool($1)" <"$2" 2>/dev/null)" = True ]; }
+
+# ------------------------------------------- v6edge as a delegating server
+# (issue 3; used by tests/lab/server.sh.)  The same instance layout as
+# start_v6edge: state (DUID, leases.db) in $LAB_DIR/NAME.state, control socket
+# $LAB_DIR/NAME.sock.  The config (examples/isp-server.toml) names the
+# served interface; nothing here changes it.
+
+# v6edge_server_ready NS NAME: true once instance NAME answers status and has
+# its DHCPv6 server socket (UDP 547) open in NS.
+v6edge_server_ready() {
+    lab_alive "$2" && [ -n "$(lab_exec "$1" ss -Hlun 'sport = :547' 2>/dev/null)" ] \
+        && v6edge_status_json "$2" >/dev/null 2>&1
+}
+
+# start_v6edge_server NS NAME CONFIG [TIMEOUT]: `v6edge run` with a [server]
+# config in NS; wait (default 10 s) until it serves.  Fails early if the
+# process exits (e.g. a build without the server).  Restarting with the same
+# NAME keeps the state directory, so the lease database survives.
+start_v6edge_server() {
+    local ns=$1 name=$2 config=$3 t=${4:-10} n
+    start_v6edge "$ns" "$name" "$config"
+    n=$(( t * 5 ))
+    while [ "$n" -gt 0 ]; do
+        lab_alive "$name" || { lab_log "v6edge server $name exited: $(tail -n 1 "$LAB_DIR/$name.log")"; return 1; }
+        v6edge_server_ready "$ns" "$name" && return 0
+        sleep 0.2
+        n=$(( n - 1 ))
+    done
+    lab_log "v6edge server $name: not serving within ${t}s"
+    return 1
+}
+
+# v6edge_leases_json NAME: print the leases object (the "data" of the control
+# socket's leases answer); fails if the daemon does not answer.
+v6edge_leases_json() { v6edge_ctl "$1" leases --json; }

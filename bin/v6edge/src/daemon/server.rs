@@ -61,13 +61,17 @@ pub struct ServerStatusDoc {
     pub counters: CountersDoc,
 }
 
+/// One pool's usage (contract.md): `prefix` is the pool prefix for a prefix
+/// pool and the range `start-end` for an address pool.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PoolDoc {
     pub link: String,
+    #[serde(rename = "type")]
     pub kind: String,
-    pub pool: String,
+    pub prefix: String,
+    pub delegated_length: Option<u8>,
     pub used: u64,
-    pub total: String,
+    pub total: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
@@ -494,7 +498,8 @@ impl ServerUnit {
     pub fn status(&self) -> ServerStatusDoc {
         let Some(server) = &self.server else { return ServerStatusDoc::default() };
         let st = server.status();
-        let mut leases = BTreeMap::new();
+        // Both kinds always present, 0 included.
+        let mut leases: BTreeMap<String, u64> = [("na".to_owned(), 0), ("pd".to_owned(), 0)].into();
         for l in server.leases() {
             *leases.entry(kind_name(l.kind).to_owned()).or_insert(0) += 1;
         }
@@ -505,15 +510,24 @@ impl ServerUnit {
             pools: st
                 .pools
                 .iter()
-                .map(|p| PoolDoc {
-                    link: match &p.link {
-                        MachineSelector::Interface(i) => self.ifname(*i).unwrap_or("?").to_owned(),
-                        other => format!("{other:?}"),
-                    },
-                    kind: kind_name(p.kind).to_owned(),
-                    pool: p.pool.clone(),
-                    used: u64::try_from(p.used).unwrap_or(u64::MAX),
-                    total: p.capacity.to_string(),
+                .map(|p| {
+                    // The machine names a prefix pool "BASE /LEN", an address pool "START-END".
+                    let (prefix, delegated_length) = match p.pool.split_once(" /") {
+                        Some((base, len)) => (base.to_owned(), len.parse().ok()),
+                        None => (p.pool.clone(), None),
+                    };
+                    PoolDoc {
+                        link: match &p.link {
+                            MachineSelector::Interface(i) => self.ifname(*i).unwrap_or("?").to_owned(),
+                            MachineSelector::RelayLinkAddress(prefix) => format!("relay {prefix}"),
+                            other => format!("{other:?}"),
+                        },
+                        kind: kind_name(p.kind).to_owned(),
+                        prefix,
+                        delegated_length,
+                        used: u64::try_from(p.used).unwrap_or(u64::MAX),
+                        total: u64::try_from(p.capacity).unwrap_or(u64::MAX),
+                    }
                 })
                 .collect(),
             counters: CountersDoc {
