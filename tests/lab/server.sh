@@ -156,7 +156,7 @@ srv_config() {
         echo "$SRV_CONFIG"
         return
     fi
-    if [ "$SRV_PREFERRED" = 3600 ] && [ "$SRV_VALID" = 7200 ]; then
+    if [ "$SRV_PREFERRED" = 3600 ] && [ "$SRV_VALID" = 7200 ] && [ -z "${SRV_HOOK:-}" ]; then
         echo "$SRV_EXAMPLE"
         return
     fi
@@ -167,6 +167,11 @@ srv_config() {
         -e "s/^valid-lifetime = 7200\( \|\$\)/valid-lifetime = $SRV_VALID\1/" "$SRV_EXAMPLE" >"$copy"
     [ "$(grep -c "^\(preferred-lifetime = $SRV_PREFERRED\|valid-lifetime = $SRV_VALID\)\( \|\$\)" "$copy")" = 4 ] \
         || { lab_log "could not set the lifetimes in a copy of $SRV_EXAMPLE"; return 1; }
+    # SRV_HOOK: a lease hook program for the v6edge server.
+    if [ -n "${SRV_HOOK:-}" ]; then
+        sed -i "s|^\[server\]\$|[server]\nhook = \"$SRV_HOOK\"|" "$copy"
+        grep -q "^hook = \"$SRV_HOOK\"" "$copy" || { lab_log "could not add the hook to $copy"; return 1; }
+    fi
     echo "$copy"
 }
 

@@ -28,6 +28,15 @@ SRV_VALID=20
 ROLES=(wide isc cpe)
 lab_init "server-expiry-$SERVER_IMPL"
 server_require
+# v6edge: a lease hook that records every event (issue 3: hooks for
+# firewalls and accounting, run after the lease change is durable).
+if [ "$SERVER_IMPL" = v6edge ]; then
+    SRV_HOOK=$LAB_DIR/hook.sh
+    printf '#!/bin/sh\necho "$V6EDGE_EVENT $V6EDGE_TYPE $V6EDGE_PREFIX ${V6EDGE_NEXT_HOP:--} ${V6EDGE_INTERFACE:--}" >>%s\n' \
+        "$LAB_DIR/hook.log" >"$SRV_HOOK"
+    chmod 755 "$SRV_HOOK"
+fi
+hook_saw() { grep -q "^$1 pd $2 " "$LAB_DIR/hook.log" 2>/dev/null; }
 echo "server-expiry: SERVER_IMPL=$SERVER_IMPL, preferred $SRV_PREFERRED s, valid $SRV_VALID s"
 
 server_topology
@@ -102,4 +111,13 @@ if [ "$SERVER_IMPL" = v6edge ]; then
         "$LAB_DIR/status.json"
 fi
 
+if [ "$SERVER_IMPL" = v6edge ]; then
+    for role in "${ROLES[@]}"; do
+        lab_check "hook: granted ${PD[$role]:-none} ($role)" hook_saw granted "${PD[$role]:-none}"
+        lab_check "hook: renewed ${PD[$role]:-none} ($role)" hook_saw renewed "${PD[$role]:-none}"
+        lab_check "hook: expired ${PD[$role]:-none} ($role)" hook_saw expired "${PD[$role]:-none}"
+    done
+    lab_check "hook: the next hop and interface are passed" grep -q '^granted pd .* fe80::[0-9a-f:]* isp0$' "$LAB_DIR/hook.log"
+    sed 's/^/  hook: /' "$LAB_DIR/hook.log" | head -12
+fi
 lab_finish
