@@ -37,9 +37,10 @@ use v6edge_router::{
     Delegation, LanSpec, Persisted, Router, RouterConfig, RouterOutput, UplinkAddress, UplinkView,
 };
 use v6edge_sys::LinkInfo;
-use v6edge_wire::dhcp6::{Duid, MessageType, OptionCode};
+use v6edge_wire::dhcp6::{Duid, OptionCode};
 use v6edge_wire::nd::RouterPreference as NdPreference;
 
+use super::server::message_name;
 use super::persist::{BINDING_DOC, BindingDoc, HINTS_DOC, HintsDoc, LANS_DOC, LansDoc, WallClock};
 use crate::config::{LanConfig, RouterPreference, UplinkConfig};
 use crate::control::Request;
@@ -792,24 +793,6 @@ fn remaining_secs(until: Option<Instant>, now: Instant) -> Option<u32> {
     until.map(|t| (t - now).as_secs().min(u64::from(u32::MAX - 1)) as u32)
 }
 
-fn message_name(t: u8) -> &'static str {
-    match MessageType::from(t) {
-        MessageType::Solicit => "solicit",
-        MessageType::Advertise => "advertise",
-        MessageType::Request => "request",
-        MessageType::Confirm => "confirm",
-        MessageType::Renew => "renew",
-        MessageType::Rebind => "rebind",
-        MessageType::Reply => "reply",
-        MessageType::Release => "release",
-        MessageType::Decline => "decline",
-        MessageType::Reconfigure => "reconfigure",
-        MessageType::InformationRequest => "information-request",
-        MessageType::RelayForw => "relay-forward",
-        MessageType::RelayRepl => "relay-reply",
-        _ => "unknown",
-    }
-}
 
 /// A seed for the machines' jitter and transaction ids: distinct per run so
 /// two routers started together do not retransmit in lockstep.
