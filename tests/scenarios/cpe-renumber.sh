@@ -57,22 +57,26 @@ echo "prefix B: ${B:-none} learnt at $(lab_elapsed)s"
 # change before that RA is 3 s old: the clock starts at the later of the two.
 # (v6edge tells hosts that solicited at once by unicast RA, RFC 7772; this
 # host solicited before v6edge started, so it is not among them.)
-LAST_RA=$(ra_times host-ra | awk -v t="$T_B" '$1 <= t {last = $1} END {print last}')
-T_START=$(awk -v b="$T_B" -v r="${LAST_RA:-0}" 'BEGIN{s = r + 3; printf "%.6f", (s > b ? s : b)}')
-echo "last RA before that: $(awk -v b="$T_B" -v r="${LAST_RA:-0}" 'BEGIN{ if (r > 0) printf "%.2fs earlier", b - r; else print "none"}'); deadline counted from $(awk -v b="$T_B" -v s="$T_START" 'BEGIN{printf "+%.2fs", s - b}')"
-# since_b: seconds since the clock started (negative before).
-since_b() { awk -v a="$T_START" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b-a}'; }
 # within SECONDS LIMIT: true when SECONDS is set and <= LIMIT.
 within() { [ -n "$1" ] && awk -v t="$1" -v d="$2" 'BEGIN{exit !(t <= d)}'; }
-DT_A='' DT_B=''
+# since T: seconds from T to now.
+since() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b-a}'; }
+DT_A='' DT_B='' SEEN_A='' SEEN_B=''
 if [ -n "$B" ]; then
-    # Poll every 0.1 s until a little past the deadline, to report how late.
-    while within "$(since_b)" $(( DEADLINE + 3 )); do
-        [ -z "$DT_B" ] && preferred_addr_in host eth0 "$B" && DT_B=$(since_b)
-        [ -z "$DT_A" ] && deprecated_or_gone host eth0 "$A" && DT_A=$(since_b)
-        [ -n "$DT_A" ] && [ -n "$DT_B" ] && break
+    # Poll every 0.1 s, recording when the host changed (absolute times), for
+    # up to DEADLINE + 6 s (rate limit included) so a late change is reported.
+    while within "$(since "$T_B")" $(( DEADLINE + 6 )); do
+        [ -z "$SEEN_B" ] && preferred_addr_in host eth0 "$B" && SEEN_B=$(date +%s.%N)
+        [ -z "$SEEN_A" ] && deprecated_or_gone host eth0 "$A" && SEEN_A=$(date +%s.%N)
+        [ -n "$SEEN_A" ] && [ -n "$SEEN_B" ] && break
         sleep 0.1
     done
+    # Only now read the capture: tcpdump may write a line a moment late.
+    LAST_RA=$(ra_times host-ra | awk -v t="$T_B" '$1 <= t {last = $1} END {print last}')
+    T_START=$(awk -v b="$T_B" -v r="${LAST_RA:-0}" 'BEGIN{s = r + 3; printf "%.6f", (s > b ? s : b)}')
+    echo "last RA before that: $(awk -v b="$T_B" -v r="${LAST_RA:-0}" 'BEGIN{ if (r > 0) printf "%.2fs earlier", b - r; else print "none"}'); deadline counted from $(awk -v b="$T_B" -v s="$T_START" 'BEGIN{printf "+%.2fs", s - b}')"
+    [ -n "$SEEN_B" ] && DT_B=$(awk -v a="$T_START" -v b="$SEEN_B" 'BEGIN{printf "%.2f", b-a}')
+    [ -n "$SEEN_A" ] && DT_A=$(awk -v a="$T_START" -v b="$SEEN_A" 'BEGIN{printf "%.2f", b-a}')
     echo "host prefers B after ${DT_B:-never}s, A deprecated after ${DT_A:-never}s"
     echo "RAs received by the host (seconds relative to the CPE learning B):"
     ra_times host-ra | awk -v b="$T_B" '{printf "  %+.2f\n", $1 - b}' | tail -n 8
