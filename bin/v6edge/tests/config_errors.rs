@@ -29,16 +29,16 @@ fn unknown_key_points_at_the_key() {
         e.starts_with("cpe.toml:7: unknown field `max-intreval`"),
         "{e}"
     );
-    // Tables not known yet ([relay] comes later) are rejected too.
-    let e = error(&format!("{UPLINK}\n[relay]\n"));
-    assert!(e.starts_with("cpe.toml:4: unknown field `relay`"), "{e}");
+    // Unknown top-level tables are rejected too.
+    let e = error(&format!("{UPLINK}\n[relais]\n"));
+    assert!(e.starts_with("cpe.toml:4: unknown field `relais`"), "{e}");
 }
 
 #[test]
 fn missing_uplink_and_interface() {
     assert_eq!(
         error("[daemon]\n"),
-        "cpe.toml:1: nothing to run: configure [uplink] (requesting router) and/or [server] (delegating server)"
+        "cpe.toml:1: nothing to run: configure [uplink] (requesting router), [server] (delegating server) or [relay] (relay agent)"
     );
     // A LAN's /64 comes out of the uplink's delegation.
     assert_eq!(

@@ -5,7 +5,7 @@ use std::net::Ipv6Addr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use v6edge::config::{Config, LeaseStoreKind, LinkSelector};
+use v6edge::config::{Config, LeaseStoreKind, LinkSelector, RelaySettings};
 
 fn examples_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples")
@@ -23,7 +23,7 @@ fn every_example_validates() {
             checked.push(path);
         }
     }
-    for name in ["cpe.toml", "isp-server.toml"] {
+    for name in ["cpe.toml", "isp-server.toml", "relay.toml"] {
         assert!(
             checked.iter().any(|p| p.ends_with(name)),
             "{name} not found: {checked:?}"
@@ -153,4 +153,57 @@ fn commented_out_settings_are_valid() {
     let c = Config::parse(&full, Path::new("cpe.toml")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.lans[0].subnet_id, Some(0));
     assert_eq!(c.lans[0].ra.mtu, Some(1492));
+}
+
+/// relay.toml works on a router whose clients are on lan0 and whose servers
+/// are reached through wan0: all servers (ff05::1:3, i.e. no unicast list)
+/// unless the commented `servers` line is taken.
+#[test]
+fn relay_example_matches_its_comments() {
+    let path = examples_dir().join("relay.toml");
+    let c = Config::load(&path).unwrap();
+    assert!(c.uplink.is_none() && c.lans.is_empty() && c.server.is_none());
+    let r = c.relay.as_ref().expect("relay.toml has a [relay]");
+    assert_eq!(r.upstream.as_str(), "wan0");
+    assert!(r.servers.is_empty(), "relays to ff05::1:3: {:?}", r.servers);
+    assert!(r.routes);
+    assert_eq!(r.route_metric, 1024);
+    assert_eq!(r.hop_count_limit, 8);
+    assert_eq!(r.downstream.len(), 1);
+    let d = &r.downstream[0];
+    assert_eq!(d.interface.as_str(), "lan0");
+    assert_eq!(d.link_address, None);
+    assert_eq!(d.interface_id, None);
+    assert_eq!(d.effective_interface_id(), b"lan0");
+    assert!(d.always_interface_id);
+    assert_eq!((&d.remote_id, &d.subscriber_id), (&None, &None));
+
+    // The comments promise the Kea caveat and the unicast alternative.
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        text.contains("Kea 2.2 does not listen on ff05::1:3"),
+        "{text}"
+    );
+    assert!(text.contains("# servers = [\"2001:db8:0:1::1\"]"), "{text}");
+
+    // Uncommented, every line is valid and the commented defaults are the
+    // real defaults.
+    let full = uncommented(&text);
+    assert_ne!(full, text);
+    let c = Config::parse(&full, Path::new("relay.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let full_relay: RelaySettings = c.relay.unwrap();
+    assert_eq!(full_relay.servers, vec![addr("2001:db8:0:1::1")]);
+    assert_eq!(
+        (
+            full_relay.routes,
+            full_relay.route_metric,
+            full_relay.hop_count_limit
+        ),
+        (r.routes, r.route_metric, r.hop_count_limit)
+    );
+    let d = &full_relay.downstream[0];
+    assert_eq!(d.link_address, Some(addr("2001:db8:a1::1")));
+    assert_eq!(d.interface_id.as_deref(), Some(&b"lan0"[..]));
+    assert_eq!(d.remote_id, Some((32473, b"cpe-0001".to_vec())));
+    assert_eq!(d.subscriber_id.as_deref(), Some(&b"customer-0001"[..]));
 }

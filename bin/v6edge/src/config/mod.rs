@@ -17,10 +17,15 @@
 //! (Preference, Rapid Commit, lifetimes, SOL_MAX_RT/INF_MAX_RT,
 //! Information Refresh Time), RFC 8415 §11.1 (DUID length), RFC 6939
 //! (client link-layer address), RFC 4291 §2.6.1 (Subnet-Router anycast).
+//! The `[relay]` table (relay agent, issue 5): RFC 8415 §7.6
+//! (HOP_COUNT_LIMIT), §9 and §19.1.1 (link-address, Interface-ID), §21.18
+//! (Interface-Id option), RFC 4649 §3 (Remote-ID), RFC 4580 §2
+//! (Subscriber-ID), RFC 8987 §4 (routes toward delegated prefixes).
 //!
 //! Panic contract: parsing never panics, whatever the input.
 
 mod raw;
+mod relay;
 mod server;
 mod validate;
 
@@ -74,6 +79,9 @@ pub struct Config {
     pub lans: Vec<LanConfig>,
     /// The DHCPv6 delegating server; `None` when `[server]` is absent.
     pub server: Option<ServerSettings>,
+    /// The DHCPv6 relay agent; `None` when `[relay]` is absent. Never set
+    /// together with `server` (both need UDP port 547).
+    pub relay: Option<RelaySettings>,
 }
 
 /// `[daemon]`: where the daemon keeps its files and how it logs.
@@ -426,6 +434,70 @@ pub struct ReservationConfig {
     pub hw_address: Option<Vec<u8>>,
     pub address: Option<Ipv6Addr>,
     pub prefix: Option<Prefix>,
+}
+
+/// `[relay]`: the DHCPv6 relay agent (RFC 8415 §19): client messages heard
+/// on the downstream interfaces go up to the servers in Relay-forward, and
+/// Relay-replies come back down; delegated prefixes seen in the replies get
+/// a route (RFC 8987 §4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelaySettings {
+    /// The server-facing interface. Never a downstream interface; may be the
+    /// `[uplink]` interface (a CPE relaying its LAN's requests to the ISP).
+    pub upstream: InterfaceName,
+    /// Unicast addresses of the servers, no duplicates; a link-local one is
+    /// reached on `upstream`. Empty = All_DHCP_Servers (ff05::1:3) on
+    /// `upstream`, which is also what writing `servers = ["ff05::1:3"]` gives.
+    pub servers: Vec<Ipv6Addr>,
+    /// Install a route toward every prefix delegated through the relay, via
+    /// the requesting router (RFC 8987 §4).
+    pub routes: bool,
+    /// Metric of those routes.
+    pub route_metric: u32,
+    /// RFC 8415 §7.6 HOP_COUNT_LIMIT: a Relay-forward arriving with this
+    /// hop-count or more is dropped. 1..=32.
+    pub hop_count_limit: u8,
+    /// Client-facing interfaces in file order, at least one; interface names,
+    /// link-addresses and Interface-IDs are unique among them.
+    pub downstream: Vec<RelayDownstream>,
+}
+
+impl RelaySettings {
+    /// RFC 8415 §7.6: HOP_COUNT_LIMIT.
+    pub const DEFAULT_HOP_COUNT_LIMIT: u8 = 8;
+    /// Metric of snooped routes when `route-metric` is not set.
+    pub const DEFAULT_ROUTE_METRIC: u32 = 1024;
+}
+
+/// `[[relay.downstream]]`: one client-facing interface of the relay.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RelayDownstream {
+    pub interface: InterfaceName,
+    /// Link-address of the Relay-forward messages from this interface: a
+    /// global (GUA or ULA) unicast address, never link-local or multicast.
+    /// `None` = a global address of the interface at run time, else `::`
+    /// with an Interface-ID (RFC 8415 §19.1.1).
+    pub link_address: Option<Ipv6Addr>,
+    /// Interface-ID option content (RFC 8415 §21.18), 1..=255 bytes;
+    /// `None` = the interface name's bytes.
+    pub interface_id: Option<Vec<u8>>,
+    /// Send the Interface-ID even when the link-address identifies the
+    /// interface (default `true`: replies are matched by it).
+    pub always_interface_id: bool,
+    /// Relay Agent Remote-ID option (RFC 4649): enterprise number and
+    /// 1..=255 bytes of remote-id.
+    pub remote_id: Option<(u32, Vec<u8>)>,
+    /// Relay Agent Subscriber-ID option (RFC 4580), 1..=255 bytes.
+    pub subscriber_id: Option<Vec<u8>>,
+}
+
+impl RelayDownstream {
+    /// The Interface-ID this downstream sends and matches replies by.
+    pub fn effective_interface_id(&self) -> &[u8] {
+        self.interface_id
+            .as_deref()
+            .unwrap_or(self.interface.as_str().as_bytes())
+    }
 }
 
 impl Config {

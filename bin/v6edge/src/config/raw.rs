@@ -7,8 +7,8 @@
 //! "expected u8". Nothing here is used outside the config module: the rest of
 //! the daemon sees only the validated types of `config/mod.rs`.
 //!
-//! New top-level tables (`[relay]`) are added to [`RawConfig`] as further
-//! optional fields; `deny_unknown_fields` rejects them until then.
+//! New top-level tables are added to [`RawConfig`] as further optional
+//! fields; `deny_unknown_fields` rejects them until then.
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -24,6 +24,8 @@ pub(super) struct RawConfig {
     pub lan: Vec<Spanned<RawLan>>,
     #[serde(default)]
     pub server: Option<Spanned<RawServer>>,
+    #[serde(default)]
+    pub relay: Option<Spanned<RawRelay>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -169,4 +171,40 @@ pub(super) struct RawReservation {
     pub hw_address: Option<Spanned<String>>,
     pub address: Option<Spanned<String>>,
     pub prefix: Option<Spanned<String>>,
+}
+
+/// `[relay]`: the DHCPv6 relay agent (RFC 8415 §19).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawRelay {
+    pub upstream: Spanned<String>,
+    pub servers: Option<Vec<Spanned<String>>>,
+    pub routes: Option<Spanned<bool>>,
+    pub route_metric: Option<Spanned<i64>>,
+    pub hop_count_limit: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub downstream: Vec<Spanned<RawRelayDownstream>>,
+}
+
+/// `[[relay.downstream]]`: one client-facing interface.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawRelayDownstream {
+    pub interface: Spanned<String>,
+    pub link_address: Option<Spanned<String>>,
+    /// Text, or `hex:` followed by hex octets.
+    pub interface_id: Option<Spanned<String>>,
+    pub always_interface_id: Option<bool>,
+    pub remote_id: Option<Spanned<RawRemoteId>>,
+    /// Text, or `hex:` followed by hex octets.
+    pub subscriber_id: Option<Spanned<String>>,
+}
+
+/// `remote-id = { enterprise = N, id = "..." }` (RFC 4649 §3).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawRemoteId {
+    pub enterprise: Spanned<i64>,
+    /// Text, or `hex:` followed by hex octets.
+    pub id: Spanned<String>,
 }

@@ -46,6 +46,9 @@ pub(super) const LIFETIME_MAX: i64 = 0xffff_fffe;
 /// `sockaddr_un.sun_path` holds 108 bytes including the NUL.
 const SOCKET_PATH_MAX: usize = 107;
 
+/// The error of a file that configures no role.
+const NOTHING_TO_RUN: &str = "nothing to run: configure [uplink] (requesting router), [server] (delegating server) or [relay] (relay agent)";
+
 const DEFAULT_REQUEST_OPTIONS: [RequestOption; 4] = [
     RequestOption::Dns,
     RequestOption::Domains,
@@ -150,6 +153,21 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         Some(u) => Some(uplink(&ctx, u.into_inner())?),
         None => None,
     };
+    // Both roles listen on UDP port 547 for the same clients' messages.
+    if let (Some(s), Some(r)) = (&raw.server, &raw.relay) {
+        let (later, earlier, earlier_name) = if r.span().start > s.span().start {
+            (r.span(), s.span(), "[server]")
+        } else {
+            (s.span(), r.span(), "[relay]")
+        };
+        return Err(ctx.err(
+            later,
+            format!(
+                "[relay] and [server] cannot be combined ({earlier_name} at line {}): a node is either the server or a relay for a link: both need UDP 547",
+                ctx.line_of(earlier.start)
+            ),
+        ));
+    }
     let server = match raw.server {
         Some(s) => Some(super::server::server(
             &ctx,
@@ -158,14 +176,22 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         )?),
         None => None,
     };
+    let relay = match &raw.relay {
+        Some(r) => Some(super::relay::relay(
+            &ctx,
+            r,
+            uplink.as_ref().map(|u| &u.interface),
+        )?),
+        None => None,
+    };
     // Every role is optional, but a configuration must have one.
-    if uplink.is_none() && server.is_none() {
+    if uplink.is_none() && server.is_none() && relay.is_none() {
         // A [[lan]] alone gets the more precise message below.
         if raw.lan.is_empty() {
             return Err(ConfigError {
                 path: path.to_owned(),
                 line: Some(1),
-                reason: "nothing to run: configure [uplink] (requesting router) and/or [server] (delegating server)".to_owned(),
+                reason: NOTHING_TO_RUN.to_owned(),
             });
         }
     }
@@ -215,6 +241,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         uplink,
         lans,
         server,
+        relay,
     })
 }
 

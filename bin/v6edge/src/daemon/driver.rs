@@ -36,6 +36,9 @@ impl Driver {
     /// Builds the units `config` asks for. Fails only if the state
     /// directory cannot be read or written.
     pub fn new(config: &Config, state: StateDir, _metrics: &Metrics, origin: TokioInstant) -> anyhow::Result<Driver> {
+        if config.relay.is_some() {
+            anyhow::bail!("{}: [relay] is validated but the relay agent is not part of this build yet", config.path.display());
+        }
         let server = match &config.server {
             Some(settings) => Some(ServerUnit::new(settings, &state, origin, super::cpe::random_seed())?),
             None => None,
