@@ -13,4 +13,5 @@
 
 pub mod client;
 pub mod rkap;
+pub mod relay;
 pub mod server;

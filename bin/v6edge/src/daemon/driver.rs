@@ -7,6 +7,7 @@
 //! |---|---|---|
 //! | requesting router (DHCPv6 client, LAN /64s, Router Advertisements) | [`Cpe`] | `[uplink]`, `[[lan]]` |
 //! | delegating server (DHCPv6 server, lease store, routes to delegations) | [`ServerUnit`] | `[server]` |
+//! | relay agent (Relay-forward/-reply, routes to relayed delegations) | [`RelayUnit`] | `[relay]` |
 //!
 //! Every unit queues [`Effect`]s (datagrams to send, kernel changes); the
 //! loop drains them with [`Driver::next_effect`] after each input.
@@ -19,6 +20,7 @@ use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Received};
 
 pub use super::cpe::{Cpe, Effect, Facts, ND_TYPES};
+pub use super::relay::{RelayLink, RelayUnit};
 pub use super::server::{LeaseView, ServerUnit};
 use crate::config::Config;
 use crate::control::Request;
@@ -30,24 +32,48 @@ use crate::status::Status;
 pub struct Driver {
     cpe: Option<Cpe>,
     server: Option<ServerUnit>,
+    relay: Option<RelayUnit>,
 }
 
 impl Driver {
     /// Builds the units `config` asks for. Fails only if the state
     /// directory cannot be read or written.
     pub fn new(config: &Config, state: StateDir, _metrics: &Metrics, origin: TokioInstant) -> anyhow::Result<Driver> {
-        if config.relay.is_some() {
-            anyhow::bail!("{}: [relay] is validated but the relay agent is not part of this build yet", config.path.display());
-        }
         let server = match &config.server {
             Some(settings) => Some(ServerUnit::new(settings, &state, origin, super::cpe::random_seed())?),
             None => None,
         };
+        let relay = config.relay.as_ref().map(|r| RelayUnit::new(r, state.clone(), origin));
         let cpe = match &config.uplink {
             Some(uplink) => Some(Cpe::new(uplink, &config.lans, state, origin)?),
             None => None,
         };
-        Ok(Driver { cpe, server })
+        Ok(Driver { cpe, server, relay })
+    }
+
+    /// The relay unit, if configured.
+    pub fn relay(&self) -> Option<&RelayUnit> {
+        self.relay.as_ref()
+    }
+
+    pub fn sync_relay(&mut self, links: &BTreeMap<String, RelayLink>, metrics: &Metrics) {
+        if let Some(r) = &mut self.relay {
+            r.sync(links, metrics);
+        }
+    }
+
+    /// Whether UDP 547 is needed (server or relay).
+    pub fn needs_port_547(&self) -> bool {
+        self.server.is_some() || self.relay.is_some()
+    }
+
+    /// Interfaces where UDP 547 must hear ff02::1:2.
+    pub fn port_547_ifindices(&self) -> BTreeSet<IfIndex> {
+        let mut s = self.server.as_ref().map(ServerUnit::ifindices).unwrap_or_default();
+        if let Some(r) = &self.relay {
+            s.extend(r.listen_ifindices());
+        }
+        s
     }
 
     /// The delegating-server unit, if configured.
@@ -62,9 +88,13 @@ impl Driver {
         }
     }
 
+    /// A datagram on UDP 547: for the server, or the relay (never both:
+    /// validation refuses that).
     pub fn handle_dhcp6_server(&mut self, rx: &Received<'_>, metrics: &Metrics) {
         if let Some(s) = &mut self.server {
             s.handle_packet(rx, metrics);
+        } else if let Some(r) = &mut self.relay {
+            r.handle_packet(rx, metrics);
         }
     }
 
@@ -78,9 +108,10 @@ impl Driver {
     }
 
     pub fn leases(&self) -> Result<Vec<LeaseView>, String> {
-        match &self.server {
-            Some(s) => Ok(s.leases()),
-            None => Err("`leases` needs a [server] in the configuration".to_owned()),
+        match (&self.server, &self.relay) {
+            (Some(s), _) => Ok(s.leases()),
+            (None, Some(r)) => Ok(r.leases()),
+            (None, None) => Err("`leases` needs a [server] or [relay] in the configuration".to_owned()),
         }
     }
 
@@ -92,14 +123,18 @@ impl Driver {
     pub fn next_deadline(&self) -> Option<TokioInstant> {
         let cpe = self.cpe.as_ref().and_then(Cpe::next_deadline);
         let server = self.server.as_ref().and_then(|s| s.next_deadline().map(|t| s.to_tokio(t)));
-        cpe.into_iter().chain(server).min()
+        let relay = self.relay.as_ref().and_then(|r| r.next_deadline().map(|t| r.to_tokio(t)));
+        cpe.into_iter().chain(server).chain(relay).min()
     }
 
     pub fn next_effect(&mut self) -> Option<Effect> {
         if let Some(e) = self.cpe.as_mut().and_then(Cpe::next_effect) {
             return Some(e);
         }
-        self.server.as_mut().and_then(ServerUnit::next_effect)
+        if let Some(e) = self.server.as_mut().and_then(ServerUnit::next_effect) {
+            return Some(e);
+        }
+        self.relay.as_mut().and_then(RelayUnit::next_effect)
     }
 
     /// LAN interfaces that are up (the ICMPv6 socket joins All-Routers there).
@@ -132,6 +167,9 @@ impl Driver {
         if let Some(s) = &mut self.server {
             s.handle_timeout(metrics);
         }
+        if let Some(r) = &mut self.relay {
+            r.handle_timeout(metrics);
+        }
     }
 
     /// `release` and `renew` act on the requesting router.
@@ -160,6 +198,12 @@ impl Driver {
         }
         if self.server.is_some() != config.server.is_some() {
             anyhow::bail!("adding or removing [server] takes effect at the next restart");
+        }
+        if self.relay.is_some() != config.relay.is_some() {
+            anyhow::bail!("adding or removing [relay] takes effect at the next restart");
+        }
+        if let (Some(r), Some(settings)) = (&mut self.relay, &config.relay) {
+            r.reconfigure(settings, metrics);
         }
         if let (Some(cpe), Some(uplink)) = (&mut self.cpe, &config.uplink) {
             cpe.reconfigure(uplink, &config.lans, metrics)?;

@@ -14,6 +14,7 @@
 //! Panic contract: nothing here panics.
 
 mod cpe;
+pub mod relay;
 pub mod server;
 pub mod driver;
 pub mod persist;
@@ -131,9 +132,9 @@ impl Daemon {
         let netlink = Netlink::connect().context("cannot open rtnetlink")?;
         let mut events = Netlink::monitor().context("cannot subscribe to rtnetlink events")?;
         let icmp = Icmp6Socket::new(&driver::ND_TYPES, None).context("cannot open the ICMPv6 socket")?;
-        let server = match self.driver.server() {
-            Some(_) => Some(Dhcp6Socket::bind(DHCP6_SERVER_PORT, None).context("cannot bind the DHCPv6 server socket (UDP 547)")?),
-            None => None,
+        let server = match self.driver.needs_port_547() {
+            true => Some(Dhcp6Socket::bind(DHCP6_SERVER_PORT, None).context("cannot bind the DHCPv6 server/relay socket (UDP 547)")?),
+            false => None,
         };
         let (kernel, kernel_results) = spawn_netlink_worker()?;
         let mut kernel_results = kernel_results;
@@ -250,6 +251,24 @@ impl Daemon {
                 indices.insert(name, index);
             }
             self.driver.sync_server(&indices, &self.metrics);
+            io.follow_server(&self.driver);
+        }
+        if let Some(relay) = self.driver.relay() {
+            let nl = &io.netlink;
+            let names: Vec<String> = relay.interface_names().map(str::to_owned).collect();
+            let mut links = std::collections::BTreeMap::new();
+            for name in names {
+                let ifindex = nl.link_by_name(&name).await.ok().flatten().filter(|l| l.up).map(|l| l.index);
+                // RFC 8415 §19.1.1: a global address of the link as link-address.
+                let global = match ifindex {
+                    Some(i) => nl.addresses(Some(i)).await.ok().and_then(|a| {
+                        a.into_iter().find(|a| a.usable() && !a.is_link_local() && !a.addr.is_loopback()).map(|a| a.addr)
+                    }),
+                    None => None,
+                };
+                links.insert(name, driver::RelayLink { ifindex, global });
+            }
+            self.driver.sync_relay(&links, &self.metrics);
             io.follow_server(&self.driver);
         }
         let nl = &io.netlink;
@@ -411,8 +430,8 @@ struct Io {
 impl Io {
     /// The server socket joins ff02::1:2 on every server interface that is up.
     fn follow_server(&mut self, driver: &Driver) {
-        let (Some(sock), Some(server)) = (&self.server, driver.server()) else { return };
-        let wanted = server.ifindices();
+        let Some(sock) = &self.server else { return };
+        let wanted = driver.port_547_ifindices();
         for index in wanted.difference(&self.server_joined.clone()) {
             match sock.join_multicast(v6edge_sys::socket::ALL_DHCP_RELAY_AGENTS_AND_SERVERS, *index) {
                 Ok(()) => {
@@ -460,7 +479,10 @@ impl Io {
     /// reconciliation). Unicast routes are left to the server and relay.
     async fn reconcile_routes(&self, driver: &Driver) {
         let wanted_unreachable = driver.cpe().map(Cpe::wanted_unreachable_routes).unwrap_or_default();
-        let wanted_unicast = driver.server().map(ServerUnit::wanted_routes).unwrap_or_default();
+        let mut wanted_unicast = driver.server().map(ServerUnit::wanted_routes).unwrap_or_default();
+        if let Some(r) = driver.relay() {
+            wanted_unicast.extend(r.wanted_routes());
+        }
         let ours = match self.netlink.routes(Some(v6edge_core::ROUTE_PROTOCOL)).await {
             Ok(r) => r,
             Err(e) => {

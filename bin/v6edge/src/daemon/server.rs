@@ -47,8 +47,9 @@ pub struct LeaseView {
     #[serde(rename = "type")]
     pub kind: &'static str,
     pub prefix: String,
-    pub preferred: u32,
-    pub valid: u32,
+    /// Remaining seconds; null where unknown (a relay's snooped bindings).
+    pub preferred: Option<u32>,
+    pub valid: Option<u32>,
     pub next_hop: Option<Ipv6Addr>,
     pub interface: Option<String>,
 }
@@ -485,8 +486,8 @@ impl ServerUnit {
                 iaid: l.iaid,
                 kind: kind_name(l.kind),
                 prefix: l.prefix.to_string(),
-                preferred: secs(l.preferred_until - now),
-                valid: secs(l.valid_until - now),
+                preferred: Some(secs(l.preferred_until - now)),
+                valid: Some(secs(l.valid_until - now)),
                 next_hop: l.next_hop,
                 interface: self.ifname(l.ifindex).map(str::to_owned),
             })
