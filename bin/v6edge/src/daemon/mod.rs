@@ -136,6 +136,14 @@ impl Daemon {
             true => Some(Dhcp6Socket::bind(DHCP6_SERVER_PORT, None).context("cannot bind the DHCPv6 server/relay socket (UDP 547)")?),
             false => None,
         };
+        // A relay's Relay-forward to ff05::1:3 must reach servers beyond the
+        // first router (site scope); 32 is the relay hop-count bound of old
+        // (RFC 3315 HOP_COUNT_LIMIT) and plenty for a site.
+        if let (Some(sock), Some(_)) = (&server, self.driver.relay())
+            && let Err(e) = sock.set_multicast_hops(32)
+        {
+            tracing::warn!(error = %e, "cannot raise the multicast hop limit for ff05::1:3");
+        }
         let (kernel, kernel_results) = spawn_netlink_worker()?;
         let mut kernel_results = kernel_results;
         let mut io = Io { netlink, icmp, dhcp6: None, joined: BTreeSet::new(), server, server_joined: BTreeSet::new(), kernel };

@@ -50,6 +50,13 @@ impl Dhcp6Socket {
         self.port
     }
 
+    /// Hop limit of multicast datagrams sent. The default of 1 keeps
+    /// ff05::1:3 (All_DHCP_Servers, site scope) on the first link; a relay
+    /// forwarding to servers further away raises it.
+    pub fn set_multicast_hops(&self, hops: u32) -> Result<(), SysError> {
+        self.fd.get_ref().set_multicast_hops_v6(hops).map_err(sock_err("IPV6_MULTICAST_HOPS", &self.target))
+    }
+
     /// Joins `group` on `ifindex`, e.g. All_DHCP_Relay_Agents_and_Servers
     /// (servers and relays, RFC 8415 §7.1) or All_DHCP_Servers.
     pub fn join_multicast(&self, group: Ipv6Addr, ifindex: IfIndex) -> Result<(), SysError> {
