@@ -1,15 +1,15 @@
 #!/bin/bash
-# demo.sh - v6edge as a home router, end to end, in network namespaces.
+# demo.sh - delegation at any depth, in network namespaces.
 #
-#   [isp] eth0 -------------- wan0 [cpe] lan0 -------------- eth0 [host]
-#   Kea DHCPv6 server              v6edge run                  SLAAC host
-#   (pd-pool 2001:db8:100::/40     --config examples/cpe.toml
-#    -> /56s) + radvd
+#   [isp] isp0 ---- wan0 [r1] lan0 ---- wan0 [r2] lan0 ---- wan0 [r3] lan0 ---- eth0 [host]
+#   v6edge server    v6edge             v6edge             v6edge             SLAAC host
+#   isp-server.toml  cpe.toml           cpe.toml           cpe.toml
 #
-# v6edge asks the ISP for a prefix (DHCPv6-PD), puts a /64 of it on lan0 and
-# advertises it; the host configures an address by itself and pings the ISP.
-# Prints v6edge's status, the host's address and the ping, then tears
-# everything down (namespaces, daemons). Run as root:
+# An ISP delegates /56s; each router (the same examples/cpe.toml verbatim)
+# keeps a /64 for its LAN and delegates from the rest to the router below,
+# installing a route toward what it delegated. Prints each router's tree,
+# pings from the ISP to the host and back, then tears everything down. Run
+# as root:
 #
 #   sudo scripts/demo.sh            # installs missing Debian packages, builds
 #
@@ -25,36 +25,53 @@ export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 export V6EDGE_BIN=${CARGO_TARGET_DIR:-$ROOT/target}/debug/v6edge
 
 set +eu
-LAB_TIMEOUT=${LAB_TIMEOUT:-60}
-ISP_IMPL=kea
-CPE_IMPL=v6edge
+LAB_TIMEOUT=${LAB_TIMEOUT:-90}
 . "$ROOT/tests/lab/netns.sh"
 . "$ROOT/tests/lab/peers.sh"
-. "$ROOT/tests/lab/cpe.sh"
+ROUTERS=(r1 r2 r3)
+ISP_ADDR=2001:db8:0:1::1
 
 lab_init demo
-cpe_require
-echo "== building the topology: isp --- cpe --- host"
-cpe_topology
-isp_start
-echo "== starting: v6edge run --config examples/cpe.toml"
-cpe_start
-PD=$(cpe_wait_delegation 30) || lab_die "the CPE got no prefix"
-echo "   delegated prefix: $PD (after $(lab_elapsed)s)"
-# Kea, like every packaged server, adds no route toward what it delegates.
-isp_route_back "$PD"
-LAN64=$(lab_subnet "$PD" 64 0)
-lab_wait 15 has_addr_in host eth0 "$PD" || lab_die "the host did not autoconfigure"
+echo "== building the chain: isp --- r1 --- r2 --- r3 --- host"
+lab_ns_create isp
+for r in "${ROUTERS[@]}"; do lab_ns_create "$r"; done
+lab_ns_create host
+lab_link isp isp0 r1 wan0
+lab_link r1 lan0 r2 wan0
+lab_link r2 lan0 r3 wan0
+lab_link r3 lan0 host eth0
+lab_addr isp isp0 "$ISP_ADDR/64"
+for r in "${ROUTERS[@]}"; do lab_router "$r" wan0; done
+lab_sysctl host net.ipv6.conf.all.forwarding=0 net.ipv6.conf.eth0.accept_ra=1 net.ipv6.conf.eth0.autoconf=1
+lab_wait_dad isp isp0 || lab_die "no link-local on isp0"
+for r in "${ROUTERS[@]}"; do lab_wait_dad "$r" wan0 lan0 || lab_die "no link-local on $r"; done
+lab_wait_dad host eth0 || lab_die "no link-local on the host"
+# The ISP's access router advertises a default route (RFC 7084 G-4).
+start_isp_ra isp isp-ra isp0
 
+T0=$(date +%s.%N)
+echo "== starting v6edge: isp with examples/isp-server.toml, r1..r3 with examples/cpe.toml"
+start_v6edge_server isp isp "$ROOT/examples/isp-server.toml" 10 || lab_die "the ISP server did not start"
+for r in "${ROUTERS[@]}"; do start_v6edge "$r" "$r" "$ROOT/examples/cpe.toml"; done
+host_addr() { ip -n "$(lab_ns host)" -6 -o addr show dev eth0 scope global | awk '{print $4}' | cut -d/ -f1 | head -1; }
+lab_wait 60 sh -c "ip -n $(lab_ns host) -6 -o addr show dev eth0 scope global | grep -q 2001:db8" \
+    || lab_die "the host got no address"
+H=$(host_addr)
+lab_wait 20 lab_ping host "$ISP_ADDR" || lab_die "the host cannot reach the ISP"
+echo "   end-to-end in $(awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s"
+
+for n in isp "${ROUTERS[@]}"; do
+    echo
+    echo "== $n: v6edge tree"
+    lab_exec "$n" "$V6EDGE_BIN" tree --control "$LAB_DIR/$n.sock" | sed 's/^/   /'
+    echo "   routes: $(ip -n "$(lab_ns "$n")" -6 route show proto 118 | sed 's/ metric.*//' | paste -sd';' | sed 's/;/; /g')"
+done
 echo
-echo "== v6edge status"
-lab_exec cpe "$V6EDGE_BIN" status --control "$LAB_DIR/cpe-v6edge.sock" | sed 's/^/   /'
+echo "== host: $H (SLAAC from r3's Router Advertisements)"
 echo
-echo "== host (SLAAC from v6edge's Router Advertisements on $LAN64)"
-lab_exec host ip -6 addr show dev eth0 scope global | sed 's/^/   /'
-lab_exec host ip -6 route show default | sed 's/^/   /'
-echo
-echo "== ping from the host to the ISP ($ISP_ADDR)"
-lab_exec host ping -c 3 -i 0.2 -W 1 "$ISP_ADDR" | sed 's/^/   /'
+echo "== ping from the ISP to the host"
+lab_exec isp ping -c 2 -i 0.2 -W 1 "$H" | sed 's/^/   /' | tail -2
+echo "== ping from the host to the ISP"
+lab_exec host ping -c 2 -i 0.2 -W 1 "$ISP_ADDR" | sed 's/^/   /' | tail -2
 echo
 echo "== tearing down"

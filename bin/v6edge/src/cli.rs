@@ -46,6 +46,8 @@ pub enum Command {
     Metrics(ClientArgs),
     /// List the delegating server's leases.
     Leases(StatusArgs),
+    /// Show the delegation tree: upstream prefixes, LAN /64s, delegations below.
+    Tree(StatusArgs),
 }
 
 #[derive(Debug, Args)]
@@ -88,6 +90,54 @@ pub struct StatusArgs {
     /// Print the raw status JSON instead of the summary.
     #[arg(long)]
     pub json: bool,
+}
+
+/// The tree as indented text.
+fn format_tree(data: &serde_json::Value) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let s = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("-").to_owned();
+    let life = |v: &serde_json::Value, k: &str| crate::status::format_lifetime(v.get(k).and_then(|x| x.as_u64()).map(|x| x as u32));
+    let leaf = |out: &mut String, l: &serde_json::Value, indent: &str| {
+        // Writing into a String cannot fail.
+        let _ = writeln!(
+            out,
+            "{indent}{} -> {} dev {}  valid {}  ({})",
+            s(l, "prefix"),
+            s(l, "next_hop"),
+            s(l, "interface"),
+            life(l, "valid"),
+            s(l, "duid")
+        );
+    };
+    let empty = Vec::new();
+    for up in data.get("upstream").and_then(|u| u.as_array()).unwrap_or(&empty) {
+        let _ = writeln!(
+            out,
+            "{} (from {})  preferred {}  valid {}",
+            s(up, "prefix"),
+            data.get("uplink").and_then(|u| u.as_str()).unwrap_or("uplink"),
+            life(up, "preferred"),
+            life(up, "valid")
+        );
+        for lan in up.get("lans").and_then(|l| l.as_array()).unwrap_or(&empty) {
+            let _ = writeln!(out, "  {} on {} (own LAN)", s(lan, "prefix"), s(lan, "interface"));
+        }
+        for d in up.get("delegated").and_then(|l| l.as_array()).unwrap_or(&empty) {
+            leaf(&mut out, d, "  ");
+        }
+    }
+    let other = data.get("other").and_then(|o| o.as_array()).unwrap_or(&empty);
+    if !other.is_empty() {
+        let _ = writeln!(out, "delegated from configured pools or relayed:");
+        for d in other {
+            leaf(&mut out, d, "  ");
+        }
+    }
+    if out.is_empty() {
+        out.push_str("nothing held or delegated\n");
+    }
+    out
 }
 
 /// One line per lease: type, prefix, lifetimes, next hop, client.
@@ -169,6 +219,15 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&data).context("cannot print leases")?);
             } else {
                 print!("{}", format_leases(&data));
+            }
+            Ok(())
+        }
+        Command::Tree(args) => {
+            let data = call(&args.client, Request::Tree)?;
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&data).context("cannot print the tree")?);
+            } else {
+                print!("{}", format_tree(&data));
             }
             Ok(())
         }

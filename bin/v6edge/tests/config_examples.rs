@@ -5,7 +5,7 @@ use std::net::Ipv6Addr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use v6edge::config::{Config, LeaseStoreKind, LinkSelector, RelaySettings};
+use v6edge::config::{Config, LeaseStoreKind, LinkSelector, PoolSource, RelaySettings};
 
 fn examples_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples")
@@ -96,7 +96,10 @@ fn isp_server_example_matches_its_comments() {
     );
     assert_eq!(link.prefix_pools.len(), 1);
     let pd = &link.prefix_pools[0];
-    assert_eq!(pd.prefix.to_string(), "2001:db8:100::/40");
+    assert_eq!(
+        pd.source,
+        PoolSource::Fixed("2001:db8:100::/40".parse().unwrap())
+    );
     assert_eq!(pd.delegated_len, 56);
     assert_eq!(
         (pd.preferred, pd.valid),

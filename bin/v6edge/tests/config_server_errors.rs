@@ -50,10 +50,90 @@ fn unknown_keys_are_rejected_everywhere() {
     let e = error(&format!(
         "{LINK}[[server.link.prefix-pool]]\nprefix = \"2001:db8::/40\"\n"
     ));
-    assert!(
-        e.starts_with("isp.toml:4: missing field `delegated-length`"),
-        "{e}"
+    assert_eq!(
+        e,
+        "isp.toml:4: [[server.link.prefix-pool]] with `prefix` needs `delegated-length`"
     );
+}
+
+/// Lines 1-6: an uplink, a LAN, and a [server] link on that LAN.
+const CPE_LINK: &str = "[uplink]\ninterface = \"wan0\"\n[[lan]]\ninterface = \"lan0\"\n[server]\n[[server.link]]\ninterface = \"lan0\"\n";
+
+#[test]
+fn from_uplink_pool_errors() {
+    // Both sources: the later of the two keys is named.
+    assert_eq!(
+        error(&format!(
+            "{CPE_LINK}[[server.link.prefix-pool]]\nfrom-uplink = true\nprefix = \"2001:db8:100::/40\"\ndelegated-length = 56\n"
+        )),
+        "isp.toml:10: [[server.link.prefix-pool]] has both `prefix` and `from-uplink = true`: give exactly one"
+    );
+    assert_eq!(
+        error(&format!(
+            "{CPE_LINK}[[server.link.prefix-pool]]\nprefix = \"2001:db8:100::/40\"\nfrom-uplink = true\n"
+        )),
+        "isp.toml:10: [[server.link.prefix-pool]] has both `prefix` and `from-uplink = true`: give exactly one"
+    );
+    // Neither (`from-uplink = false` counts as absent).
+    assert_eq!(
+        error(&format!(
+            "{CPE_LINK}[[server.link.prefix-pool]]\ndelegated-length = 60\n"
+        )),
+        "isp.toml:8: [[server.link.prefix-pool]] needs `prefix` or `from-uplink = true`"
+    );
+    assert_eq!(
+        error(&format!(
+            "{CPE_LINK}[[server.link.prefix-pool]]\nfrom-uplink = false\n"
+        )),
+        "isp.toml:8: [[server.link.prefix-pool]] needs `prefix` or `from-uplink = true`"
+    );
+    // No [uplink] to take the prefix from.
+    assert_eq!(
+        error(&format!(
+            "{LINK}[[server.link.prefix-pool]]\nfrom-uplink = true\n"
+        )),
+        "isp.toml:5: from-uplink needs an [uplink] to take the prefix from"
+    );
+    // delegated-length bounds for from-uplink: 48..=64, both ends legal.
+    for len in [47, 65, 128] {
+        assert_eq!(
+            error(&format!(
+                "{CPE_LINK}[[server.link.prefix-pool]]\nfrom-uplink = true\ndelegated-length = {len}\n"
+            )),
+            format!(
+                "isp.toml:10: delegated-length = {len}: must be between 48 and 64 for a from-uplink pool"
+            )
+        );
+    }
+    let c = accepted(&format!(
+        "{CPE_LINK}[[server.link.prefix-pool]]\nfrom-uplink = true\ndelegated-length = 48\n\
+         [[server.link.prefix-pool]]\nfrom-uplink = true\ndelegated-length = 64\n"
+    ));
+    let pools = &c.server.unwrap().links[0].prefix_pools;
+    assert_eq!((pools[0].delegated_len, pools[1].delegated_len), (48, 64));
+}
+
+#[test]
+fn from_uplink_pools_skip_overlap_and_reservation_checks() {
+    // A from-uplink pool has no space at check time: it overlaps nothing,
+    // and a fixed pool beside it is still checked on its own.
+    let text = format!(
+        "{CPE_LINK}[[server.link.prefix-pool]]\nfrom-uplink = true\n{}",
+        pd("2001:db8:100::/40", 56)
+    );
+    accepted(&text);
+    // A reservation cannot lie in a from-uplink pool (lines 8-9 the pool,
+    // 10-12 the reservation).
+    assert_eq!(
+        error(&format!(
+            "{CPE_LINK}[[server.link.prefix-pool]]\nfrom-uplink = true\n[[server.reservation]]\nduid = \"00:01\"\nprefix = \"2001:db8:1ff:ff00::/60\"\n"
+        )),
+        "isp.toml:12: prefix 2001:db8:1ff:ff00::/60 is in no prefix-pool: a reserved prefix must be one of a pool's delegated prefixes (its lifetimes and link come from it)"
+    );
+    // ... but still lies in a fixed pool beside one.
+    accepted(&format!(
+        "{text}[[server.reservation]]\nduid = \"00:01\"\nprefix = \"2001:db8:1ff:ff00::/56\"\n"
+    ));
 }
 
 #[test]

@@ -411,16 +411,32 @@ pub struct AddressPoolConfig {
     pub valid: Duration,
 }
 
-/// `[[server.link.prefix-pool]]`: `prefix` cut into `/delegated_len` blocks for IA_PD.
+/// `[[server.link.prefix-pool]]`: the pool's space cut into `/delegated_len`
+/// blocks for IA_PD.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrefixPoolConfig {
-    pub prefix: Prefix,
-    /// `prefix.len() ..= 128`.
+    pub source: PoolSource,
+    /// [`PoolSource::Fixed`]: `prefix.len() ..= 128`.
+    /// [`PoolSource::FromUplink`]: `48 ..= 64` (default 60); the daemon
+    /// delegates /64s from a block of the uplink's prefix too small for it.
     pub delegated_len: u8,
-    /// 1 s ..= valid.
+    /// 1 s ..= valid. For [`PoolSource::FromUplink`], further capped at run
+    /// time by what remains of the uplink's lease (RFC 9096 L-17).
     pub preferred: Duration,
-    /// 1 s ..= 0xfffffffe s (never infinity).
+    /// 1 s ..= 0xfffffffe s (never infinity). Capped like `preferred`.
     pub valid: Duration,
+}
+
+/// Where a [`PrefixPoolConfig`] takes its space from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolSource {
+    /// `prefix = "..."`: a fixed prefix, no host bits, unicast space only;
+    /// no two fixed pools of the file overlap.
+    Fixed(Prefix),
+    /// `from-uplink = true`: the prefixes delegated to the `[uplink]` minus
+    /// the /64s assigned to this router's own LANs (RFC 9818 LPD-4). Known
+    /// only at run time, so not checked for overlap and never reservable.
+    FromUplink,
 }
 
 /// `[[server.reservation]]`: a fixed binding for one client. At least one of

@@ -153,12 +153,15 @@ pub(super) struct RawAddressPool {
     pub valid_lifetime: Option<Spanned<i64>>,
 }
 
-/// `[[server.link.prefix-pool]]`: prefixes for IA_PD.
+/// `[[server.link.prefix-pool]]`: prefixes for IA_PD. Exactly one of
+/// `prefix` and `from-uplink = true` is checked in `server.rs`, where the
+/// error can say which; `delegated-length` is required only with `prefix`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawPrefixPool {
-    pub prefix: Spanned<String>,
-    pub delegated_length: Spanned<i64>,
+    pub prefix: Option<Spanned<String>>,
+    pub from_uplink: Option<Spanned<bool>>,
+    pub delegated_length: Option<Spanned<i64>>,
     pub preferred_lifetime: Option<Spanned<i64>>,
     pub valid_lifetime: Option<Spanned<i64>>,
 }

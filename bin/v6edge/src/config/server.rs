@@ -4,12 +4,14 @@
 //! Values are checked one by one in file order; the checks that relate
 //! several values (overlapping pools, duplicate selectors and reservations)
 //! come after, and name the later of the two values in the file together
-//! with the line of the earlier one.
+//! with the line of the earlier one. A `from-uplink` prefix pool (RFC 9818
+//! LPD-4: the uplink's delegation minus this router's LAN /64s) has no space
+//! until run time, so only its keys are checked here.
 //!
 //! Panic contract: nothing here panics, whatever the input.
 
 use std::net::Ipv6Addr;
-use std::ops::Range;
+use std::ops::{Range, RangeInclusive};
 
 use toml::Spanned;
 use v6edge_prefix::Prefix;
@@ -17,8 +19,8 @@ use v6edge_prefix::Prefix;
 use super::raw::{RawAddressPool, RawPrefixPool, RawReservation, RawServer, RawServerLink};
 use super::validate::{Ctx, LIFETIME_MAX, domain_name, secs, server_address};
 use super::{
-    AddressPoolConfig, ConfigError, InterfaceName, LeaseStoreKind, LinkSelector, PrefixPoolConfig,
-    ReservationConfig, ServerLink, ServerSettings,
+    AddressPoolConfig, ConfigError, InterfaceName, LeaseStoreKind, LinkSelector, PoolSource,
+    PrefixPoolConfig, ReservationConfig, ServerLink, ServerSettings,
 };
 
 /// RFC 8415 §21.8: the Preference option is one octet.
@@ -35,6 +37,14 @@ const MAX_RT_MAX: i64 = 86_400;
 const DEFAULT_PREFERRED_LIFETIME: i64 = 3600;
 /// Default valid lifetime of pools.
 const DEFAULT_VALID_LIFETIME: i64 = 7200;
+/// Default delegated length of a from-uplink pool: a /60 holds 16 /64s for
+/// the requesting router's LANs, and 16 /60s fit in the /56 a CPE usually
+/// gets.
+const DEFAULT_FROM_UPLINK_DELEGATED_LENGTH: i64 = 60;
+/// A from-uplink pool delegates blocks of 48..=64 bits: shorter than the
+/// /48 an uplink gets at most in practice would never fit, and longer than
+/// /64 leaves the requesting router no LAN to number (RFC 7421: /64 subnets).
+const FROM_UPLINK_DELEGATED_LENGTH: RangeInclusive<i64> = 48..=64;
 /// The metric of kernel routes toward delegated prefixes (server contract).
 const DEFAULT_ROUTE_METRIC: u32 = 1024;
 /// RFC 8415 §11.1: a 2-octet type code and at most 128 octets of identifier.
@@ -254,8 +264,10 @@ fn lease_store(ctx: &Ctx<'_>, raw: &RawServer) -> Result<LeaseStoreKind, ConfigE
     }
 }
 
-/// Every pool of the file, as inclusive address intervals, to find overlaps
-/// across links.
+/// Every pool of the file with a fixed space, as inclusive address
+/// intervals, to find overlaps across links. From-uplink pools are left out:
+/// their space is only known at run time, and the daemon carves it from the
+/// uplink's delegation after the LANs' /64s (RFC 9818 LPD-4).
 #[derive(Default)]
 struct PoolSpans {
     /// (first, last, description, span of the value).
@@ -451,7 +463,7 @@ fn link(
     let prefix_pools = raw
         .prefix_pool
         .iter()
-        .map(|p| prefix_pool(ctx, p, pools))
+        .map(|p| prefix_pool(ctx, p, uplink.is_some(), pools))
         .collect::<Result<Vec<_>, ConfigError>>()?;
     Ok((
         ServerLink {
@@ -570,34 +582,99 @@ fn range(ctx: &Ctx<'_>, value: &Spanned<String>) -> Result<(u128, u128), ConfigE
     Ok((start, end))
 }
 
+/// One `[[server.link.prefix-pool]]`. `has_uplink`: the file has an
+/// `[uplink]`, which a from-uplink pool takes its space from.
 fn prefix_pool(
     ctx: &Ctx<'_>,
     raw: &Spanned<RawPrefixPool>,
+    has_uplink: bool,
     pools: &mut PoolSpans,
 ) -> Result<PrefixPoolConfig, ConfigError> {
+    let pool_span = raw.span();
     let raw = raw.get_ref();
-    let prefix = client_prefix(ctx, &raw.prefix, "prefix")?;
-    let len = *raw.delegated_length.get_ref();
-    // Any length from the pool's own (the whole pool to one client) to 128.
-    if len < i64::from(prefix.len()) || len > 128 {
-        return Err(ctx.err(
-            raw.delegated_length.span(),
-            format!(
-                "delegated-length = {len}: must be between {} (the length of {prefix}) and 128",
-                prefix.len()
-            ),
-        ));
-    }
+    // `from-uplink = false` is the same as leaving it out.
+    let from_uplink = raw.from_uplink.as_ref().filter(|v| *v.get_ref());
+    let (source, delegated_len) = match (&raw.prefix, from_uplink) {
+        (None, None) => {
+            return Err(ctx.err(
+                pool_span,
+                "[[server.link.prefix-pool]] needs `prefix` or `from-uplink = true`",
+            ));
+        }
+        (Some(p), Some(f)) => {
+            // Name whichever of the two comes later in the file.
+            let later = if p.span().start > f.span().start {
+                p.span()
+            } else {
+                f.span()
+            };
+            return Err(ctx.err(
+                later,
+                "[[server.link.prefix-pool]] has both `prefix` and `from-uplink = true`: give exactly one",
+            ));
+        }
+        (Some(v), None) => {
+            let prefix = client_prefix(ctx, v, "prefix")?;
+            let Some(dl) = &raw.delegated_length else {
+                return Err(ctx.err(
+                    pool_span,
+                    "[[server.link.prefix-pool]] with `prefix` needs `delegated-length`",
+                ));
+            };
+            let len = *dl.get_ref();
+            // Any length from the pool's own (the whole pool to one client) to 128.
+            if len < i64::from(prefix.len()) || len > 128 {
+                return Err(ctx.err(
+                    dl.span(),
+                    format!(
+                        "delegated-length = {len}: must be between {} (the length of {prefix}) and 128",
+                        prefix.len()
+                    ),
+                ));
+            }
+            pools.prefix.push((prefix, v.span()));
+            // Checked above to be at most 128.
+            (PoolSource::Fixed(prefix), len as u8)
+        }
+        (None, Some(f)) => {
+            // RFC 9818 LPD-4: the space is what remains of the uplink's
+            // delegation after this router's own LANs, so without an uplink
+            // there is nothing to delegate.
+            if !has_uplink {
+                return Err(ctx.err(
+                    f.span(),
+                    "from-uplink needs an [uplink] to take the prefix from",
+                ));
+            }
+            let len = match &raw.delegated_length {
+                Some(dl) => {
+                    let len = *dl.get_ref();
+                    if !FROM_UPLINK_DELEGATED_LENGTH.contains(&len) {
+                        return Err(ctx.err(
+                            dl.span(),
+                            format!(
+                                "delegated-length = {len}: must be between {} and {} for a from-uplink pool",
+                                FROM_UPLINK_DELEGATED_LENGTH.start(),
+                                FROM_UPLINK_DELEGATED_LENGTH.end()
+                            ),
+                        ));
+                    }
+                    len
+                }
+                None => DEFAULT_FROM_UPLINK_DELEGATED_LENGTH,
+            };
+            // Checked above (or the default) to be at most 64.
+            (PoolSource::FromUplink, len as u8)
+        }
+    };
     let (preferred, valid) = lifetimes(
         ctx,
         raw.preferred_lifetime.as_ref(),
         raw.valid_lifetime.as_ref(),
     )?;
-    pools.prefix.push((prefix, raw.prefix.span()));
     Ok(PrefixPoolConfig {
-        prefix,
-        // Checked above to be at most 128.
-        delegated_len: len as u8,
+        source,
+        delegated_len,
         preferred,
         valid,
     })
@@ -696,8 +773,9 @@ fn reserved_address_in_pool(
     }
 }
 
-/// A reserved prefix must be one of a prefix pool's delegated prefixes:
-/// inside it and of its delegated-length.
+/// A reserved prefix must be one of a fixed prefix pool's delegated
+/// prefixes: inside it and of its delegated-length. From-uplink pools take
+/// no reservations: their space is not known until the uplink delegates it.
 fn reserved_prefix_in_pool(
     ctx: &Ctx<'_>,
     prefix: Prefix,
@@ -707,16 +785,17 @@ fn reserved_prefix_in_pool(
     let pool = links
         .iter()
         .flat_map(|l| &l.prefix_pools)
-        .find(|p| p.prefix.contains(&prefix));
+        .find_map(|p| match p.source {
+            PoolSource::Fixed(pool) if pool.contains(&prefix) => Some((pool, p.delegated_len)),
+            _ => None,
+        });
     match pool {
-        Some(p) if p.delegated_len == prefix.len() => Ok(()),
-        Some(p) => Err(ctx.err(
+        Some((_, len)) if len == prefix.len() => Ok(()),
+        Some((pool, len)) => Err(ctx.err(
             span,
             format!(
-                "prefix {prefix} is a /{} but prefix-pool {} delegates /{}s",
+                "prefix {prefix} is a /{} but prefix-pool {pool} delegates /{len}s",
                 prefix.len(),
-                p.prefix,
-                p.delegated_len
             ),
         )),
         None => Err(ctx.err(

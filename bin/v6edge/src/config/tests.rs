@@ -291,6 +291,54 @@ fn pool_lifetime_defaults() {
 }
 
 #[test]
+fn from_uplink_pools() {
+    // Issue 4 / RFC 9818 LPD-4: a CPE delegates what its LANs leave over.
+    let c = parse(
+        r#"
+[uplink]
+interface = "wan0"
+[[lan]]
+interface = "lan0"
+[server]
+[[server.link]]
+interface = "lan0"
+  [[server.link.prefix-pool]]
+  from-uplink = true
+  [[server.link.prefix-pool]]
+  from-uplink = true
+  delegated-length = 64
+  valid-lifetime = 600
+  [[server.link.prefix-pool]]
+  from-uplink = false
+  prefix = "2001:db8:100::/40"
+  delegated-length = 56
+"#,
+    );
+    let pools = &c.server.unwrap().links[0].prefix_pools;
+    assert_eq!(
+        pools[0],
+        PrefixPoolConfig {
+            source: PoolSource::FromUplink,
+            delegated_len: 60,
+            preferred: Duration::from_secs(3600),
+            valid: Duration::from_secs(7200),
+        }
+    );
+    assert_eq!(pools[1].source, PoolSource::FromUplink);
+    assert_eq!(pools[1].delegated_len, 64);
+    assert_eq!(
+        (pools[1].preferred, pools[1].valid),
+        (Duration::from_secs(600), Duration::from_secs(600))
+    );
+    // `from-uplink = false` is a fixed pool like any other.
+    assert_eq!(
+        pools[2].source,
+        PoolSource::Fixed("2001:db8:100::/40".parse().unwrap())
+    );
+    assert_eq!(pools[2].delegated_len, 56);
+}
+
+#[test]
 fn every_server_key_is_read() {
     let c = parse(
         r#"
@@ -387,7 +435,10 @@ prefix = "2001:db8:1ff:fe00::/56"
             .unwrap()
     );
     let pd = &link.prefix_pools[0];
-    assert_eq!(pd.prefix, "2001:db8:100::/40".parse::<Prefix>().unwrap());
+    assert_eq!(
+        pd.source,
+        PoolSource::Fixed("2001:db8:100::/40".parse::<Prefix>().unwrap())
+    );
     assert_eq!(pd.delegated_len, 56);
     assert_eq!(pd.preferred, Duration::from_secs(300));
     assert_eq!(pd.valid, Duration::from_secs(0xffff_fffe));

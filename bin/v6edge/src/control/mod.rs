@@ -33,6 +33,9 @@ pub enum Request {
     Metrics,
     /// `data.leases` lists the delegating server's leases.
     Leases,
+    /// `data` is the delegation tree: upstream prefixes, LAN /64s, the
+    /// prefixes delegated below with their next hops.
+    Tree,
 }
 
 impl Request {
@@ -44,6 +47,7 @@ impl Request {
             Request::Reload => "reload",
             Request::Metrics => "metrics",
             Request::Leases => "leases",
+            Request::Tree => "tree",
         }
     }
 }

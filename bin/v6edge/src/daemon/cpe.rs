@@ -224,6 +224,27 @@ impl Cpe {
         self.uplink.as_ref().map(|i| (i.index, i.name.as_str()))
     }
 
+    /// The space a delegating server on this router may hand out (RFC 9818
+    /// LPD-4): each delegated prefix minus the LAN /64s carved from it and
+    /// minus a prefix excluded upstream, with the delegation's lifetimes.
+    pub fn delegable_space(&self) -> Vec<super::server::UplinkBlock> {
+        let now = self.now();
+        let lans: Vec<v6edge_prefix::Prefix> = self.router.status(now).iter().filter_map(|l| l.prefix).collect();
+        let mut out = Vec::new();
+        for d in self.router.delegations() {
+            let mut used: Vec<v6edge_prefix::Prefix> = lans.iter().filter(|p| d.prefix.contains(p)).copied().collect();
+            used.extend(d.exclude.filter(|x| d.prefix.contains(x)));
+            for block in v6edge_prefix::carve::remainder(d.prefix, &used) {
+                out.push(super::server::UplinkBlock {
+                    block,
+                    preferred_until: d.preferred_until,
+                    valid_until: d.valid_until,
+                });
+            }
+        }
+        out
+    }
+
     /// Whether the uplink should learn its default route from RAs.
     pub fn accept_ra_default_route(&self) -> bool {
         self.uplink_cfg.accept_ra_default_route
@@ -490,7 +511,7 @@ impl Cpe {
                 tracing::info!("renew requested by operator");
                 client.renew_now(now);
             }
-            Request::Status | Request::Reload | Request::Metrics | Request::Leases => {
+            Request::Status | Request::Reload | Request::Metrics | Request::Leases | Request::Tree => {
                 return Err(format!("`{}` is not a driver command", request.name()));
             }
         }

@@ -146,12 +146,22 @@ impl Driver {
         if let Some(cpe) = &mut self.cpe {
             cpe.sync(facts, metrics);
         }
+        self.feed_server(metrics);
+    }
+
+    /// The requesting router's delegations feed the server's `from-uplink`
+    /// pools (issue 4: delegation at any depth).
+    fn feed_server(&mut self, metrics: &Metrics) {
+        if let (Some(cpe), Some(server)) = (&self.cpe, &mut self.server) {
+            server.set_uplink_space(cpe.delegable_space(), metrics);
+        }
     }
 
     pub fn handle_dhcp6_client(&mut self, rx: &Received<'_>, metrics: &Metrics) {
         if let Some(cpe) = &mut self.cpe {
             cpe.handle_dhcp6(rx, metrics);
         }
+        self.feed_server(metrics);
     }
 
     pub fn handle_icmp6(&mut self, rx: &Received<'_>, metrics: &Metrics) {
@@ -164,6 +174,7 @@ impl Driver {
         if let Some(cpe) = &mut self.cpe {
             cpe.handle_timeout(metrics);
         }
+        self.feed_server(metrics);
         if let Some(s) = &mut self.server {
             s.handle_timeout(metrics);
         }
@@ -174,10 +185,12 @@ impl Driver {
 
     /// `release` and `renew` act on the requesting router.
     pub fn handle_control(&mut self, request: Request, metrics: &Metrics) -> Result<serde_json::Value, String> {
-        match &mut self.cpe {
+        let result = match &mut self.cpe {
             Some(cpe) => cpe.handle_control(request, metrics),
             None => Err(format!("`{}` needs an [uplink] in the configuration", request.name())),
-        }
+        };
+        self.feed_server(metrics);
+        result
     }
 
     pub fn shutdown(&mut self, metrics: &Metrics) {
@@ -211,7 +224,47 @@ impl Driver {
         if let (Some(s), Some(settings)) = (&mut self.server, &config.server) {
             s.reconfigure(settings, metrics);
         }
+        self.feed_server(metrics);
         Ok(())
+    }
+
+    /// The delegation hierarchy this router knows (issue 4): what it holds
+    /// upstream, its own LAN /64s, and what it delegated (or relayed) below.
+    pub fn tree(&self) -> serde_json::Value {
+        let status = self.status();
+        let below = self.leases().unwrap_or_default();
+        let upstream: Vec<serde_json::Value> = status
+            .delegations
+            .iter()
+            .map(|d| {
+                let inside = |p: &str| {
+                    let (Ok(outer), Ok(inner)) = (d.prefix.parse::<v6edge_prefix::Prefix>(), p.parse::<v6edge_prefix::Prefix>()) else {
+                        return false;
+                    };
+                    outer.contains(&inner)
+                };
+                serde_json::json!({
+                    "prefix": d.prefix,
+                    "preferred": d.preferred,
+                    "valid": d.valid,
+                    "lans": status.lans.iter().filter(|l| l.prefix.as_deref().is_some_and(inside))
+                        .map(|l| serde_json::json!({ "interface": l.interface, "prefix": l.prefix })).collect::<Vec<_>>(),
+                    "delegated": below.iter().filter(|l| inside(&l.prefix)).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        // Delegations from fixed pools (an ISP server) or relayed ones sit
+        // under no upstream prefix.
+        let held: Vec<v6edge_prefix::Prefix> = status.delegations.iter().filter_map(|d| d.prefix.parse().ok()).collect();
+        let other: Vec<&LeaseView> = below
+            .iter()
+            .filter(|l| l.prefix.parse::<v6edge_prefix::Prefix>().map_or(true, |p| !held.iter().any(|h| h.contains(&p))))
+            .collect();
+        serde_json::json!({
+            "uplink": status.uplink.as_ref().map(|u| u.interface.clone()),
+            "upstream": upstream,
+            "other": other,
+        })
     }
 
     pub fn status(&self) -> Status {

@@ -366,6 +366,7 @@ impl Daemon {
                 Err(e) => Response::error(format!("cannot encode status: {e}")),
             },
             Request::Metrics => Response::ok(json!({ "text": self.metrics.encode() })),
+            Request::Tree => Response::ok(self.driver.tree()),
             Request::Leases => match self.driver.leases() {
                 Ok(leases) => Response::ok(json!({ "leases": leases })),
                 Err(e) => Response::error(e),

@@ -35,9 +35,17 @@ use v6edge_wire::dhcp6::{Duid, MessageType};
 
 use super::cpe::Effect;
 use super::persist::WallClock;
-use crate::config::{LeaseStoreKind, LinkSelector, ServerSettings};
+use crate::config::{LeaseStoreKind, LinkSelector, PoolSource, ServerSettings};
 use crate::metrics::Metrics;
 use crate::state::StateDir;
+
+/// Part of the uplink's delegation that this router may delegate further.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UplinkBlock {
+    pub block: Prefix,
+    pub preferred_until: Option<Instant>,
+    pub valid_until: Option<Instant>,
+}
 
 /// One lease as `v6edge leases --json` shows it (contract.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -96,8 +104,12 @@ pub struct ServerUnit {
     store: Box<dyn LeaseStore + Send>,
     /// Interface name → current ifindex (None while absent).
     interfaces: BTreeMap<String, Option<IfIndex>>,
-    /// Created at the first sync, once interface indices are known.
+    /// Created at the first sync, once interface indices are known (and,
+    /// with `from-uplink` pools, once the uplink's space is known).
     server: Option<Server>,
+    /// The uplink's delegable space; `None` until the requesting router
+    /// said what it holds.
+    space: Option<Vec<UplinkBlock>>,
     /// Lease changes not yet durable.
     pending: Vec<StoreOp>,
     /// Outputs waiting for `pending` to be committed.
@@ -144,6 +156,7 @@ impl ServerUnit {
             store,
             interfaces: settings.interfaces.iter().map(|i| (i.to_string(), None)).collect(),
             server: None,
+            space: None,
             pending: Vec::new(),
             held: Vec::new(),
             effects: VecDeque::new(),
@@ -182,10 +195,7 @@ impl ServerUnit {
         }
         let now = self.now();
         if self.server.is_none() {
-            let config = self.machine_config();
-            let leases = self.load_leases();
-            tracing::info!(leases = leases.len(), "delegating server starting; routes for stored leases are restored");
-            self.server = Some(Server::restore(config, leases, self.seed, now));
+            self.start_if_ready();
         } else if changed {
             let config = self.machine_config();
             if let Some(s) = &mut self.server {
@@ -193,6 +203,74 @@ impl ServerUnit {
             }
         }
         self.pump(metrics);
+    }
+
+    fn uses_uplink_space(&self) -> bool {
+        self.settings.links.iter().flat_map(|l| &l.prefix_pools).any(|p| matches!(p.source, PoolSource::FromUplink))
+    }
+
+    /// Starts the machine, restoring the stored leases, once what its pools
+    /// depend on is known: stored leases outside every pool would be revoked.
+    fn start_if_ready(&mut self) {
+        if self.server.is_some() || (self.uses_uplink_space() && self.space.is_none()) {
+            return;
+        }
+        let now = self.now();
+        let config = self.machine_config();
+        let leases = self.load_leases();
+        tracing::info!(leases = leases.len(), "delegating server starting; routes for stored leases are restored");
+        self.server = Some(Server::restore(config, leases, self.seed, now));
+    }
+
+    /// What the requesting router on this node may delegate further (RFC
+    /// 9818 LPD-4). Pools follow it: a renumbered uplink revokes the leases
+    /// from the old prefix (lifetimes 0 on their next Renew/Rebind), and
+    /// lifetimes are capped at what remains upstream (RFC 9096 L-17).
+    pub fn set_uplink_space(&mut self, space: Vec<UplinkBlock>, metrics: &Metrics) {
+        if !self.uses_uplink_space() || self.space.as_ref() == Some(&space) {
+            return;
+        }
+        tracing::info!(blocks = space.len(), "delegable space from the uplink changed");
+        self.space = Some(space);
+        if self.server.is_none() {
+            self.start_if_ready();
+        } else {
+            let now = self.now();
+            let config = self.machine_config();
+            if let Some(s) = &mut self.server {
+                s.reconfigure(now, config);
+            }
+        }
+        self.pump(metrics);
+    }
+
+    /// Pools over the uplink's space for one `from-uplink` pool setting:
+    /// blocks that hold a whole `delegated_len` prefix delegate that length,
+    /// smaller leftovers delegate /64s; larger delegations are offered first.
+    fn uplink_pools(&self, p: &crate::config::PrefixPoolConfig) -> Vec<PrefixPool> {
+        let now = self.now();
+        let cap = |until: Option<Instant>, configured: Duration| match until {
+            None => configured,
+            Some(t) => configured.min(t - now),
+        };
+        let mut pools: Vec<PrefixPool> = self
+            .space
+            .iter()
+            .flatten()
+            .filter_map(|b| {
+                let len = if b.block.len() <= p.delegated_len { p.delegated_len } else if b.block.len() <= 64 { 64 } else { return None };
+                let valid = cap(b.valid_until, p.valid);
+                (valid >= Duration::from_secs(1)).then(|| PrefixPool {
+                    prefix: b.block,
+                    delegated_len: len,
+                    preferred: cap(b.preferred_until, p.preferred).min(valid),
+                    valid,
+                    exclude_first: None,
+                })
+            })
+            .collect();
+        pools.sort_by_key(|p| (p.delegated_len, p.prefix));
+        pools
     }
 
     /// Machine configuration from ours, with interface names resolved.
@@ -228,12 +306,15 @@ impl ServerUnit {
                     prefix_pools: l
                         .prefix_pools
                         .iter()
-                        .map(|p| PrefixPool {
-                            prefix: p.prefix,
-                            delegated_len: p.delegated_len,
-                            preferred: p.preferred,
-                            valid: p.valid,
-                            exclude_first: None,
+                        .flat_map(|p| match p.source {
+                            PoolSource::Fixed(prefix) => vec![PrefixPool {
+                                prefix,
+                                delegated_len: p.delegated_len,
+                                preferred: p.preferred,
+                                valid: p.valid,
+                                exclude_first: None,
+                            }],
+                            PoolSource::FromUplink => self.uplink_pools(p),
                         })
                         .collect(),
                 })
