@@ -317,4 +317,27 @@ lab_check "host -> $ISP_ADDR (ping)" test -n "$COLD"
 lab_wait 5 lab_ping isp "${HOST_ADDR:-::1}"
 lab_check "isp -> host ${HOST_ADDR:-none} (ping)" lab_ping isp "${HOST_ADDR:-::1}"
 
+# ------------------------------------------------------- kill -9 of r2
+# Issue 4: a middle router crashes and restarts with the same state
+# directory. It keeps its prefix (Rebind for the stored binding), the router
+# below keeps its own, the routes toward what r2 delegated come back from its
+# lease store (flushed here, as after a reboot), and the end-to-end ping
+# resumes without any manual step.
+if [ "${CHAIN_RESTART:-1}" = 1 ] && [ -n "$COLD" ] && [ -n "${PD[r2]:-}" ] && [ -n "${PD[r3]:-}" ]; then
+    lab_kill9 r2 || lab_log "could not kill r2"
+    ip -n "$(lab_ns r2)" -6 route flush proto "$PROTO" 2>/dev/null
+    T_K=$(date +%s.%N)
+    start_v6edge r2 r2 "$CHAIN_CPE_CONFIG"
+    v6edge_wait_ready r2 10 || lab_die "r2 did not come back (log: $(tail -n 2 "$LAB_DIR/r2.log"))"
+    lab_check "after kill -9 and restart, r2 holds ${PD[r2]} again" \
+        lab_wait 20 sh -c "[ \"\$1\" = \"\$(\"\$2\" status --json --control \"\$3\" 2>/dev/null | $LAB_PY -c 'import json,sys; d=json.load(sys.stdin); print(([x[\"prefix\"] for x in d[\"delegations\"]] or [\"\"])[0])')\" ]" _ "${PD[r2]}" "$V6EDGE_BIN" "$LAB_DIR/r2.sock"
+    lab_check "r2 routes ${PD[r3]} via r3's ${LL[r3]} again (restored from its lease store)" \
+        lab_wait 20 has_route r2 "${PD[r3]}" "${LL[r3]}" lan0
+    lab_check "r3 still holds ${PD[r3]}" test "$(rtr_delegation r3)" = "${PD[r3]}"
+    lab_check "isp -> host ${HOST_ADDR:-none} resumes after r2's restart" lab_wait 20 lab_ping isp "${HOST_ADDR:-::1}"
+    echo "r2 restart: ping resumed $(elapsed_since "$T_K") s after the restart"
+    lab_check "r2: exactly the routes its leases justify after the restart" \
+        test "$(routes118 r2 | grep -c ' via ')" = 1
+fi
+
 lab_finish
