@@ -22,79 +22,19 @@
 //! missing. It never skips because the daemon lacks a feature: a router
 //! that gets no prefix fails the scenario.
 
-use std::env;
-use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::Command;
+
+mod common;
+use common::{effective_uid, find_program, repo_root, search_path, v6edge_bin};
 
 /// Outer bound on the scenario in seconds, on top of the script's own
 /// watchdog (`LAB_TIMEOUT`, 180 s by default), in case a teardown hangs.
 const SCENARIO_LIMIT_SECS: u32 = 300;
 
-/// Directories searched for programs besides `PATH` (see cpe.rs).
-const SBIN_DIRS: [&str; 4] = ["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin"];
-
 /// What chain.sh runs: the lab basics, radvd for the ISP's RA, ss for the
 /// server's readiness check.
 const PROGRAMS: [&str; 7] = ["ip", "bash", "timeout", "python3", "radvd", "ping", "ss"];
-
-fn repo_root() -> PathBuf {
-    // tests/netns -> repository root.
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `PATH` with the sbin directories appended.
-fn search_path() -> String {
-    let mut path = env::var("PATH").unwrap_or_default();
-    for dir in SBIN_DIRS {
-        if !path.split(':').any(|p| p == dir) {
-            if !path.is_empty() {
-                path.push(':');
-            }
-            path.push_str(dir);
-        }
-    }
-    path
-}
-
-fn find_program(name: &str) -> Option<PathBuf> {
-    search_path()
-        .split(':')
-        .filter(|dir| !dir.is_empty())
-        .map(|dir| Path::new(dir).join(name))
-        .find(|candidate| candidate.is_file())
-}
-
-/// The effective uid, from /proc (no libc dependency for one number).
-fn effective_uid() -> Option<u32> {
-    let status = fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
-    // "Uid:\treal\teffective\tsaved\tfs"
-    line.split_whitespace().nth(2)?.parse().ok()
-}
-
-/// The v6edge binary, found as in cpe.rs: `$V6EDGE_BIN`, else beside this
-/// test's target directory, else `$CARGO_TARGET_DIR/debug`, else `target/debug`.
-fn v6edge_bin() -> PathBuf {
-    if let Some(bin) = env::var_os("V6EDGE_BIN") {
-        return PathBuf::from(bin);
-    }
-    let beside_deps = env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.join("v6edge")));
-    let candidates = [
-        beside_deps,
-        env::var_os("CARGO_TARGET_DIR").map(|d| PathBuf::from(d).join("debug/v6edge")),
-        Some(repo_root().join("target/debug/v6edge")),
-    ];
-    candidates
-        .iter()
-        .flatten()
-        .find(|p| p.is_file())
-        .cloned()
-        .unwrap_or_else(|| repo_root().join("target/debug/v6edge"))
-}
 
 /// Why the scenario cannot run here, if it cannot.
 fn skip_reason() -> Option<String> {

@@ -31,9 +31,12 @@
 use std::env;
 use std::fs;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
+
+mod common;
+use common::{effective_uid, find_program, repo_root, search_path, v6edge_bin};
 
 /// Serializes the scenarios (see the module doc).
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -46,71 +49,8 @@ const SCENARIO_LIMIT_SECS: u32 = 240;
 /// (bin/v6edge/src/daemon/driver.rs).
 const NOT_BUILT: &str = "not part of this build yet";
 
-/// Directories searched for programs besides `PATH` (see cpe.rs).
-const SBIN_DIRS: [&str; 4] = ["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin"];
-
-fn repo_root() -> PathBuf {
-    // tests/netns -> repository root.
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
 fn relay_impl() -> String {
     env::var("RELAY_IMPL").unwrap_or_else(|_| "v6edge".to_owned())
-}
-
-/// `PATH` with the sbin directories appended.
-fn search_path() -> String {
-    let mut path = env::var("PATH").unwrap_or_default();
-    for dir in SBIN_DIRS {
-        if !path.split(':').any(|p| p == dir) {
-            if !path.is_empty() {
-                path.push(':');
-            }
-            path.push_str(dir);
-        }
-    }
-    path
-}
-
-fn find_program(name: &str) -> Option<PathBuf> {
-    if name.starts_with('/') {
-        return Some(PathBuf::from(name)).filter(|p| p.is_file());
-    }
-    search_path()
-        .split(':')
-        .filter(|dir| !dir.is_empty())
-        .map(|dir| Path::new(dir).join(name))
-        .find(|candidate| candidate.is_file())
-}
-
-/// The effective uid, from /proc (no libc dependency for one number).
-fn effective_uid() -> Option<u32> {
-    let status = fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("Uid:"))?;
-    // "Uid:\treal\teffective\tsaved\tfs"
-    line.split_whitespace().nth(2)?.parse().ok()
-}
-
-/// The v6edge binary, found as in cpe.rs: `$V6EDGE_BIN`, else beside this
-/// test's target directory, else `$CARGO_TARGET_DIR/debug`, else `target/debug`.
-fn v6edge_bin() -> PathBuf {
-    if let Some(bin) = env::var_os("V6EDGE_BIN") {
-        return PathBuf::from(bin);
-    }
-    let beside_deps = env::current_exe()
-        .ok()
-        .and_then(|exe| Some(exe.parent()?.parent()?.join("v6edge")));
-    let candidates = [
-        beside_deps,
-        env::var_os("CARGO_TARGET_DIR").map(|d| PathBuf::from(d).join("debug/v6edge")),
-        Some(repo_root().join("target/debug/v6edge")),
-    ];
-    candidates
-        .iter()
-        .flatten()
-        .find(|p| p.is_file())
-        .cloned()
-        .unwrap_or_else(|| repo_root().join("target/debug/v6edge"))
 }
 
 /// Some(reason) when `bin` is a build without the delegating server:
