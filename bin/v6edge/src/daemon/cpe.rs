@@ -193,11 +193,11 @@ impl Cpe {
 
     /// Machine time now.
     pub fn now(&self) -> Instant {
-        Instant::from_micros(u64::try_from(self.origin.elapsed().as_micros()).unwrap_or(u64::MAX))
+        super::persist::machine_now(self.origin)
     }
 
     fn to_tokio(&self, t: Instant) -> TokioInstant {
-        self.origin + std::time::Duration::from_micros(t.as_micros())
+        super::persist::tokio_instant(self.origin, t)
     }
 
     /// The IAIDs of the configured IA_PDs, in config order.

@@ -26,6 +26,17 @@ pub const BINDING_DOC: &str = "binding";
 pub const HINTS_DOC: &str = "hints";
 pub const LANS_DOC: &str = "lans";
 
+/// Machine time: microseconds since `origin`, the daemon's start (every
+/// unit of one daemon shares it).
+pub fn machine_now(origin: tokio::time::Instant) -> Instant {
+    Instant::from_micros(u64::try_from(origin.elapsed().as_micros()).unwrap_or(u64::MAX))
+}
+
+/// The tokio instant of a machine instant, for timers.
+pub fn tokio_instant(origin: tokio::time::Instant, t: Instant) -> tokio::time::Instant {
+    origin + Duration::from_micros(t.as_micros())
+}
+
 /// Maps machine instants to Unix seconds and back, for this run.
 #[derive(Debug, Clone, Copy)]
 pub struct WallClock {

@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv6Addr;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant as TokioInstant;
@@ -84,11 +84,11 @@ impl RelayUnit {
     }
 
     fn now(&self) -> Instant {
-        Instant::from_micros(u64::try_from(self.origin.elapsed().as_micros()).unwrap_or(u64::MAX))
+        super::persist::machine_now(self.origin)
     }
 
     pub fn to_tokio(&self, t: Instant) -> TokioInstant {
-        self.origin + Duration::from_micros(t.as_micros())
+        super::persist::tokio_instant(self.origin, t)
     }
 
     /// The interfaces the loop must read.

@@ -165,11 +165,11 @@ impl ServerUnit {
     }
 
     pub fn to_tokio(&self, t: Instant) -> TokioInstant {
-        self.origin + Duration::from_micros(t.as_micros())
+        super::persist::tokio_instant(self.origin, t)
     }
 
     fn now(&self) -> Instant {
-        Instant::from_micros(u64::try_from(self.origin.elapsed().as_micros()).unwrap_or(u64::MAX))
+        super::persist::machine_now(self.origin)
     }
 
     /// The interfaces the server listens on (the loop resolves them).
