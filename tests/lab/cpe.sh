@@ -210,7 +210,7 @@ capture_start() {
     local name=$1 ns=${2:-isp} ifc=${3:-eth0}
     shift; [ $# -ge 2 ] && shift 2
     [ $# -gt 0 ] || set -- udp port 546 or udp port 547
-    lab_daemon "$ns" "$name" tcpdump -i "$ifc" -n -U -s 0 -w "$LAB_DIR/$name.pcap" "$@"
+    lab_daemon "$ns" "$name" tcpdump -i "$ifc" -n -U --immediate-mode -s 0 -w "$LAB_DIR/$name.pcap" "$@"
     lab_wait 5 grep -q 'listening on' "$LAB_DIR/$name.log" || lab_log "tcpdump $name not listening?"
 }
 

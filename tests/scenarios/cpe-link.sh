@@ -66,7 +66,7 @@ PD2=$(cpe_wait_delegation 10) || PD2=
 lab_check "the CPE keeps $PD" test "$PD2" = "$PD"
 
 # 3. LAN flap: an unsolicited RA within 2 s of the link coming back.
-lab_daemon host host-ra tcpdump -i eth0 -n -U -l 'icmp6 and ip6[40] == 134'
+lab_daemon host host-ra tcpdump -i eth0 -n -U -l --immediate-mode 'icmp6 and ip6[40] == 134'
 lab_wait 5 grep -q 'listening on' "$LAB_DIR/host-ra.log" || lab_log "tcpdump host-ra not listening?"
 ip -n "$(lab_ns cpe)" link set lan0 down
 sleep 1

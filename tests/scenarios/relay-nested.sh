@@ -51,7 +51,7 @@ lab_route rly1 default via "$(lab_ll rly2 lan0)" dev wan0
 lab_route rly2 "$RLY_LINK" via "$MID_LINK_RLY1" dev lan0
 
 # Every DHCPv6 message on the server's link, decoded afterwards.
-lab_daemon srv cap tcpdump -i isp0 -n -U -w "$LAB_DIR/srv.pcap" udp port 547
+lab_daemon srv cap tcpdump -i isp0 -n -U --immediate-mode -w "$LAB_DIR/srv.pcap" udp port 547
 lab_wait 5 test -s "$LAB_DIR/srv.pcap"
 
 rsrv_start
@@ -71,7 +71,7 @@ for role in "${ROLES[@]}"; do
         lab_within "${PD[$role]:-::/128}" "$RLY_PD_POOL" "$RLY_PD_LEN"
 done
 
-sleep 0.5                                   # the capture's last packets
+sleep 0.5                                   # the capture's last packets (immediate mode: no ring-block delay)
 lab_stop cap
 # One line per packet: the message types from the outside in, e.g. "12,12,3".
 tshark -r "$LAB_DIR/srv.pcap" -d udp.port==547,dhcpv6 -T fields -e dhcpv6.msgtype \
