@@ -42,6 +42,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ifindex: 0,
             hw_addr: None,
             updated_at: now,
+            reconfigure: None,
         }));
         if batch.len() == 10_000 {
             store.apply(&batch)?;

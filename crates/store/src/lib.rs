@@ -149,6 +149,11 @@ pub struct StoredLease {
     pub hw_addr: Option<Vec<u8>>,
     /// Unix seconds of the last write of this lease.
     pub updated_at: u64,
+    /// The client's Reconfigure context (RFC 8415 §18.3.11, §20.4: its
+    /// reconfigure key and the path a Reconfigure takes to it), encoded by
+    /// the server machine; `None` when the client did not accept
+    /// Reconfigure. Opaque to the store.
+    pub reconfigure: Option<Vec<u8>>,
 }
 
 impl StoredLease {

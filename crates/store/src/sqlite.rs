@@ -59,7 +59,7 @@ use rusqlite::{Connection, Row, TransactionBehavior, params};
 use crate::{LeaseKey, LeaseKind, LeaseStore, StoreError, StoreOp, StoredLease, validate_ops};
 
 /// The schema version this code reads and writes.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// `MIGRATIONS[n - 1]` takes the schema from version `n - 1` to `n`. Append
 /// only: a released migration never changes.
@@ -87,19 +87,22 @@ pub const MIGRATIONS: &[&str] = &[
      ) WITHOUT ROWID;
      CREATE INDEX lease6_valid_until ON lease6 (valid_until);
      CREATE INDEX lease6_duid ON lease6 (duid, iaid);",
+    // 1 -> 2: the client's Reconfigure context (RFC 8415 §18.3.11, §20.4).
+    "ALTER TABLE lease6 ADD COLUMN reconfigure BLOB;",
 ];
 
 const COLUMNS: &str = "kind, address, prefix_len, duid, iaid, preferred_until, valid_until, \
-                       link, next_hop, ifindex, hw_addr, updated_at";
+                       link, next_hop, ifindex, hw_addr, updated_at, reconfigure";
 
 const UPSERT: &str = "INSERT INTO lease6 (kind, address, prefix_len, duid, iaid, \
-     preferred_until, valid_until, link, next_hop, ifindex, hw_addr, updated_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+     preferred_until, valid_until, link, next_hop, ifindex, hw_addr, updated_at, reconfigure) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
      ON CONFLICT (kind, address, prefix_len) DO UPDATE SET \
      duid = excluded.duid, iaid = excluded.iaid, \
      preferred_until = excluded.preferred_until, valid_until = excluded.valid_until, \
      link = excluded.link, next_hop = excluded.next_hop, ifindex = excluded.ifindex, \
-     hw_addr = excluded.hw_addr, updated_at = excluded.updated_at";
+     hw_addr = excluded.hw_addr, updated_at = excluded.updated_at, \
+     reconfigure = excluded.reconfigure";
 
 /// The renewal path: same key, same client. Its SET list leaves out `duid`
 /// and `iaid`, so SQLite does not touch the `(duid, iaid)` index at all: one
@@ -107,7 +110,7 @@ const UPSERT: &str = "INSERT INTO lease6 (kind, address, prefix_len, duid, iaid,
 /// server (random renewals are bound by pages written to the WAL, not by
 /// fsyncs). When no row matches, `apply` falls back to [`UPSERT`].
 const RENEW: &str = "UPDATE lease6 SET preferred_until = ?4, valid_until = ?5, link = ?6, \
-     next_hop = ?7, ifindex = ?8, hw_addr = ?9, updated_at = ?10 \
+     next_hop = ?7, ifindex = ?8, hw_addr = ?9, updated_at = ?10, reconfigure = ?13 \
      WHERE kind = ?1 AND address = ?2 AND prefix_len = ?3 AND duid = ?11 AND iaid = ?12";
 
 const REMOVE: &str = "DELETE FROM lease6 WHERE kind = ?1 AND address = ?2 AND prefix_len = ?3";
@@ -345,6 +348,7 @@ fn write_op(st: &mut Statements<'_>, op: &StoreOp) -> rusqlite::Result<()> {
                 sql_time(l.updated_at),
                 l.duid,
                 l.iaid,
+                l.reconfigure,
             ])?;
             if renewed == 0 {
                 write_upsert(&mut st.upsert, l)?;
@@ -379,6 +383,7 @@ fn write_upsert(
         l.ifindex,
         l.hw_addr,
         sql_time(l.updated_at),
+        l.reconfigure,
     ])
 }
 
@@ -546,6 +551,10 @@ fn decode_fields(row: &Row<'_>, key_text: &mut String) -> Result<StoredLease, St
             .map_err(|_| "ifindex out of range".to_string())?,
         hw_addr,
         updated_at: time(row, 11, "updated_at")?,
+        reconfigure: match value(row, 12, "reconfigure")? {
+            ValueRef::Null => None,
+            v => Some(as_blob(v, "reconfigure")?.to_vec()),
+        },
     })
 }
 
@@ -688,6 +697,26 @@ mod tests {
     }
 
     #[test]
+    fn version_1_database_migrates_keeping_its_leases() {
+        let dir = TempDir::new("v1");
+        let conn = Connection::open(dir.db()).expect("raw open");
+        conn.execute_batch(MIGRATIONS[0]).expect("schema 1");
+        conn.execute_batch(
+            "UPDATE schema_version SET version = 1;
+             INSERT INTO lease6 VALUES (2, x'20010db8010000000000000000000000', 56, x'0001', 7,
+                                        100, 200, 'if:2', NULL, 2, NULL, 50);",
+        )
+        .expect("v1 row");
+        drop(conn);
+        let store = SqliteStore::open(dir.db()).expect("open migrates");
+        assert_eq!(store.schema_version().expect("version"), SCHEMA_VERSION);
+        let leases = store.load_all().expect("load");
+        assert_eq!(leases.len(), 1);
+        assert_eq!(leases[0].iaid, 7);
+        assert_eq!(leases[0].reconfigure, None);
+    }
+
+    #[test]
     fn foreign_database_is_refused() {
         let dir = TempDir::new("foreign");
         let conn = Connection::open(dir.db()).expect("raw open");
@@ -709,7 +738,7 @@ mod tests {
         store
             .conn
             .execute(
-                "INSERT INTO lease6 VALUES (2, ?1, 48, x'0001', 1, -5, 10, 'if:2', NULL, 2, NULL, 0)",
+                "INSERT INTO lease6 VALUES (2, ?1, 48, x'0001', 1, -5, 10, 'if:2', NULL, 2, NULL, 0, NULL)",
                 [[0x20u8, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]],
             )
             .expect("raw insert");

@@ -59,6 +59,7 @@ fn lease() -> impl Strategy<Value = StoredLease> {
         (
             prop::option::of(prop::collection::vec(any::<u8>(), 0..8)),
             0u64..=i64::MAX as u64,
+            prop::option::of(prop::collection::vec(any::<u8>(), 0..24)),
         ),
     )
         .prop_map(
@@ -66,7 +67,7 @@ fn lease() -> impl Strategy<Value = StoredLease> {
                 (kind, addr, prefix_len),
                 (duid, iaid, preferred_until, valid_until),
                 (link, nh, ifindex),
-                (hw_addr, updated_at),
+                (hw_addr, updated_at, reconfigure),
             )| {
                 StoredLease {
                     duid,
@@ -81,6 +82,7 @@ fn lease() -> impl Strategy<Value = StoredLease> {
                     ifindex,
                     hw_addr,
                     updated_at,
+                    reconfigure,
                 }
             },
         )

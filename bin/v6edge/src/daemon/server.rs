@@ -369,6 +369,7 @@ impl ServerUnit {
             ifindex: l.ifindex,
             hw_addr: l.hw_addr.clone(),
             updated_at: self.clock.unix_now(self.now()),
+            reconfigure: None,
         }
     }
 

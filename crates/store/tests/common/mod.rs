@@ -84,6 +84,8 @@ pub fn pd_lease(n: u32) -> StoredLease {
             n as u8,
         ]),
         updated_at: 1_799_990_000 + u64::from(n),
+        // Every third client accepted Reconfigure: an opaque context blob.
+        reconfigure: (n % 3 == 0).then(|| vec![1, (n >> 8) as u8, n as u8, 0xee]),
     }
 }
 
@@ -102,6 +104,7 @@ pub fn na_lease(n: u32) -> StoredLease {
         ifindex: 2,
         hw_addr: None,
         updated_at: 1_699_999_000,
+        reconfigure: None,
     }
 }
 
