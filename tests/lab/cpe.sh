@@ -38,6 +38,7 @@ ISP_POOL2=2001:db8:200::/40         # after renumbering (cpe-renumber.sh)
 ISP_WIDE_PREFIX=2001:db8:100::/56   # dhcp6s has no pools: the one prefix it gives
 # ISP_NA_POOL: an IA_NA address range for Kea (e.g. 2001:db8:0:1::100-2001:db8:0:1::1ff); unset = none
 CPE_WIDE_DUID=00:03:00:01:02:00:00:00:0c:01   # DUID-LL, made-up MAC, for dhcp6c
+ISP_IF=${ISP_IF:-eth0}              # the ISP server's interface (chain.sh: isp0)
 
 # Lifetimes the ISP hands out (seconds); a scenario may change them before
 # isp_start.  Defaults sit below RFC 9096's limits for valid but above them for
@@ -115,7 +116,7 @@ isp_write_kea() {
     cat >"$LAB_DIR/isp-kea.conf" <<EOF
 {
   "Dhcp6": {
-    "interfaces-config": { "interfaces": [ "eth0" ] },
+    "interfaces-config": { "interfaces": [ "$ISP_IF" ] },
     "data-directory": "$LAB_DIR",
     "lease-database": { "type": "memfile", "persist": true, "lfc-interval": 0,
                         "name": "$LAB_DIR/isp-kea.leases.csv" },
@@ -126,7 +127,7 @@ isp_write_kea() {
       { "name": "domain-search", "data": "$ISP_DOMAIN" }
     ],
     "subnet6": [ {
-      "id": $1, "subnet": "2001:db8:0:1::/64", "interface": "eth0",
+      "id": $1, "subnet": "2001:db8:0:1::/64", "interface": "$ISP_IF",
       $na_pools
       "pd-pools": [ { "prefix": "${2%/*}", "prefix-len": ${2#*/}, "delegated-len": 56 } ]
     } ],
@@ -179,7 +180,7 @@ isp_start() {
             ;;
         isc)
             isp_write_isc
-            start_isc_dhcpd6 isp isp-isc eth0
+            start_isc_dhcpd6 isp isp-isc "$ISP_IF"
             lab_wait 10 grep -q "Server starting service" "$LAB_DIR/isp-isc.log" \
                 || lab_die "dhcpd did not start"
             ;;
@@ -187,7 +188,7 @@ isp_start() {
             local duid
             duid=$(cpe_duid) || lab_die "the CPE made up no DUID to give dhcp6s"
             isp_write_wide "$duid"
-            start_wide_dhcp6s isp isp-wide eth0
+            start_wide_dhcp6s isp isp-wide "$ISP_IF"
             lab_wait 5 sh -c "[ -n \"\$(ip netns exec $(lab_ns isp) ss -Hlun 'sport = :547')\" ]" \
                 || lab_die "dhcp6s did not start"
             ;;

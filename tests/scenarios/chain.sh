@@ -32,7 +32,22 @@
 # the first successful end-to-end ping host -> 2001:db8:0:1::1
 # (bench/chain.sh repeats the scenario and collects these).
 #
-# Environment: CHAIN_CPE_CONFIG (default: examples/cpe.toml when it has a
+# CHAIN_TOP=kea|isc puts Kea (pd-pool) or ISC dhcpd -6 (prefix6) at the top
+# instead of the v6edge server, with the same /56s of 2001:db8:100::/40 (the
+# writers of tests/lab/cpe.sh). Those servers install no route toward what
+# they delegate, so the test adds the top-level route itself, and the ISP's
+# checks become "no proto 118 route at the ISP".
+#
+# CHAIN_RENUMBER=1 (v6edge top only): after the checks, the ISP's pool moves
+# to 2001:db8:200::/40 (its config rewritten, `v6edge reload`). Its
+# Reconfigure makes r1 renew at once; r1's new prefix revokes what it
+# delegated, its Reconfigure reaches r2, and so on down. Checks: within a
+# few seconds the host has an address in r3's new lan0 /64 preferred and the
+# old one deprecated, and no node keeps a proto 118 route inside the old
+# prefixes. Prints "chain renumbering: S s" (reload -> host has the new
+# prefix preferred and the old one deprecated).
+#
+# Environment: CHAIN_TOP (v6edge), CHAIN_RENUMBER (0), CHAIN_CPE_CONFIG (default: examples/cpe.toml when it has a
 # [server] table, else $LAB_DIR/cpe-chain.toml = examples/cpe.toml plus a
 # from-uplink /60 pool on lan0), CHAIN_EXPECT_LEN (the length r2 must get,
 # default 60; empty = any length <= 64), CHAIN_LEVEL_WAIT (seconds each
@@ -44,6 +59,17 @@ LAB_TIMEOUT=${LAB_TIMEOUT:-180}    # watchdog (netns.sh)
 . "$HERE/../lab/netns.sh"
 . "$HERE/../lab/peers.sh"
 
+CHAIN_TOP=${CHAIN_TOP:-v6edge}
+case $CHAIN_TOP in
+    v6edge) TOP=isp-v6edge ;;
+    kea|isc)
+        # The ISP writers and starters of the CPE test bed, on isp0.
+        ISP_IMPL=$CHAIN_TOP ISP_IF=isp0
+        . "$HERE/../lab/cpe.sh"
+        TOP=$(isp_name)
+        ;;
+    *) echo "CHAIN_TOP must be v6edge, kea or isc (got $CHAIN_TOP)" >&2; exit 2 ;;
+esac
 REPO_DIR=$(cd "$HERE/../.." && pwd)
 ISP_CONFIG=$REPO_DIR/examples/isp-server.toml
 ISP_ADDR=2001:db8:0:1::1
@@ -54,8 +80,12 @@ CHAIN_EXPECT_LEN=${CHAIN_EXPECT_LEN-60}
 CHAIN_LEVEL_WAIT=${CHAIN_LEVEL_WAIT:-30}
 ROUTERS=(r1 r2 r3)
 
-lab_init chain
+lab_init "chain-$CHAIN_TOP"
 lab_require ping timeout ss radvd
+case $CHAIN_TOP in
+    kea) lab_require kea-dhcp6 ;;
+    isc) lab_require dhcpd ;;
+esac
 [ -x "$V6EDGE_BIN" ] || lab_die "no v6edge binary at $V6EDGE_BIN (run: cargo build -p v6edge)"
 [ -f "$ISP_CONFIG" ] || lab_die "missing $ISP_CONFIG"
 
@@ -77,7 +107,7 @@ interface = "lan0"
 EOF
     fi
 fi
-echo "chain: routers run $CHAIN_CPE_CONFIG, V6EDGE_BIN=$V6EDGE_BIN"
+echo "chain: $CHAIN_TOP at the top, routers run $CHAIN_CPE_CONFIG, V6EDGE_BIN=$V6EDGE_BIN"
 if ! timeout 10 "$V6EDGE_BIN" check --config "$CHAIN_CPE_CONFIG" >"$LAB_DIR/check.out" 2>&1; then
     sed 's/^/  | /' "$LAB_DIR/check.out"
     lab_check "v6edge check accepts the routers' config $CHAIN_CPE_CONFIG" false
@@ -200,9 +230,17 @@ lab_wait 15 sh -c "ip -n $(lab_ns r1) -6 route show default | grep -q 'via .* de
     || lab_die "r1 got no default route from the ISP's RA"
 
 # ------------------------------------------------------------ cold start
+# The v6edge ISP runs a copy of examples/isp-server.toml, identical at the
+# start, so that the renumbering step can rewrite its pool.
+ISP_RUN_CONFIG=$LAB_DIR/isp-server.toml
+cp "$ISP_CONFIG" "$ISP_RUN_CONFIG"
 T0=$(date +%s.%N)
-start_v6edge_server isp isp-v6edge "$ISP_CONFIG" 10 \
-    || lab_die "the v6edge server did not start (log: $(tail -n 2 "$LAB_DIR/isp-v6edge.log"))"
+if [ "$CHAIN_TOP" = v6edge ]; then
+    start_v6edge_server isp isp-v6edge "$ISP_RUN_CONFIG" 10 \
+        || lab_die "the v6edge server did not start (log: $(tail -n 2 "$LAB_DIR/isp-v6edge.log"))"
+else
+    isp_start
+fi
 for r in "${ROUTERS[@]}"; do start_v6edge "$r" "$r" "$CHAIN_CPE_CONFIG"; done
 for r in "${ROUTERS[@]}"; do
     v6edge_wait_ready "$r" 10 || lab_die "v6edge $r did not become ready (log: $(tail -n 2 "$LAB_DIR/$r.log"))"
@@ -210,12 +248,22 @@ done
 echo "daemons ready at +$(elapsed_since "$T0")s"
 
 declare -A PD=() LAN=()
-upper=isp-v6edge
+upper=$TOP
 for r in "${ROUTERS[@]}"; do
     PD[$r]=$(wait_delegation "$r" "$CHAIN_LEVEL_WAIT") || PD[$r]=
     LAN[$r]=$(rtr_lan "$r")
     echo "$r: prefix ${PD[$r]:-none}, lan0 ${LAN[$r]:-none}, wan0 ${LL[$r]} (+$(elapsed_since "$T0")s)"
-    [ -n "${PD[$r]}" ] || why_no_prefix "$upper"
+    if [ -z "${PD[$r]}" ]; then
+        if [ "$upper" = "$TOP" ] && [ "$CHAIN_TOP" != v6edge ]; then
+            tail -n 5 "$LAB_DIR/$TOP.log" | sed "s/^/  $TOP log: /"
+        else
+            why_no_prefix "$upper"
+        fi
+    fi
+    if [ "$r" = r1 ] && [ "$CHAIN_TOP" != v6edge ] && [ -n "${PD[r1]}" ]; then
+        # Kea and dhcpd route nothing: the top-level route is the test's.
+        lab_run ip -n "$(lab_ns isp)" -6 route replace "${PD[r1]}" via "${LL[r1]}" dev isp0
+    fi
     upper=$r
 done
 
@@ -243,7 +291,7 @@ else
 fi
 
 # -------------------------------------------------------------- the checks
-lab_check "isp server is running" lab_alive isp-v6edge
+lab_check "isp server ($CHAIN_TOP) is running" lab_alive "$TOP"
 for r in "${ROUTERS[@]}"; do lab_check "$r is running" lab_alive "$r"; done
 
 lab_check "r1 holds a /$ISP_PD_LEN inside $ISP_POOL (${PD[r1]:-none})" \
@@ -267,8 +315,10 @@ done
 lab_check "host has a SLAAC address in r3's lan0 ${LAN[r3]:-none} (${HOST_ADDR:-none})" test -n "$HOST_ADDR"
 
 # Routes toward each delegation, and nothing else with proto 118.
-lab_check "isp: ${PD[r1]:-none} via r1's ${LL[r1]} dev isp0 proto $PROTO" \
-    has_route isp "${PD[r1]:-none}" "${LL[r1]}" isp0
+if [ "$CHAIN_TOP" = v6edge ]; then
+    lab_check "isp: ${PD[r1]:-none} via r1's ${LL[r1]} dev isp0 proto $PROTO" \
+        has_route isp "${PD[r1]:-none}" "${LL[r1]}" isp0
+fi
 lab_check "r1: ${PD[r2]:-none} via r2's ${LL[r2]} dev lan0 proto $PROTO" \
     has_route r1 "${PD[r2]:-none}" "${LL[r2]}" lan0
 lab_check "r2: ${PD[r3]:-none} via r3's ${LL[r3]} dev lan0 proto $PROTO" \
@@ -277,8 +327,13 @@ for n in isp "${ROUTERS[@]}"; do
     echo "--- ip -6 route show proto $PROTO in $n"
     routes118 "$n" | sed 's/^/  /'
 done
-lab_check "isp: proto $PROTO routes are exactly 1 unicast (r1's)" \
-    routes_exactly isp unicast "${PD[r1]:-none}"
+if [ "$CHAIN_TOP" = v6edge ]; then
+    lab_check "isp: proto $PROTO routes are exactly 1 unicast (r1's)" \
+        routes_exactly isp unicast "${PD[r1]:-none}"
+else
+    lab_check "isp: no proto $PROTO route ($CHAIN_TOP routes nothing; the test added r1's)" \
+        routes_exactly isp
+fi
 lab_check "r1: proto $PROTO routes are exactly 1 unicast (r2's) + 1 unreachable (its own)" \
     routes_exactly r1 unicast "${PD[r2]:-none}" unreachable "${PD[r1]:-none}"
 lab_check "r2: proto $PROTO routes are exactly 1 unicast (r3's) + 1 unreachable (its own)" \
@@ -287,9 +342,11 @@ lab_check "r3: proto $PROTO routes are exactly 1 unreachable (its own), no unica
     routes_exactly r3 unreachable "${PD[r3]:-none}"
 
 # The leases behind those routes.
-leases_to isp-v6edge "$LAB_DIR/isp.leases.json"
-lab_check "isp leases: exactly r1's ${PD[r1]:-none}, next hop ${LL[r1]} on isp0" \
-    lease_is "$LAB_DIR/isp.leases.json" "${PD[r1]:-none}" "${LL[r1]}" isp0
+if [ "$CHAIN_TOP" = v6edge ]; then
+    leases_to isp-v6edge "$LAB_DIR/isp.leases.json"
+    lab_check "isp leases: exactly r1's ${PD[r1]:-none}, next hop ${LL[r1]} on isp0" \
+        lease_is "$LAB_DIR/isp.leases.json" "${PD[r1]:-none}" "${LL[r1]}" isp0
+fi
 leases_to r1 "$LAB_DIR/r1.leases.json"
 lab_check "r1 leases: exactly r2's ${PD[r2]:-none}, next hop ${LL[r2]} on lan0" \
     lease_is "$LAB_DIR/r1.leases.json" "${PD[r2]:-none}" "${LL[r2]}" lan0

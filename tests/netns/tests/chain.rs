@@ -70,7 +70,24 @@ fn skip_reason() -> Option<String> {
 
 #[test]
 fn chain_three_levels() {
-    let label = "chain.sh";
+    run_chain("chain.sh", &[]);
+}
+
+/// The same chain with Kea at the top (issue 4: "with Kea or ISC dhcpd at
+/// the top instead of v6edge"); r2's restart is covered by the v6edge run.
+#[test]
+fn chain_kea_top() {
+    run_chain("chain.sh CHAIN_TOP=kea", &[("CHAIN_TOP", "kea"), ("CHAIN_RESTART", "0")]);
+}
+
+/// The same chain with ISC dhcpd -6 at the top.
+#[test]
+fn chain_isc_top() {
+    run_chain("chain.sh CHAIN_TOP=isc", &[("CHAIN_TOP", "isc"), ("CHAIN_RESTART", "0")]);
+}
+
+/// Runs tests/scenarios/chain.sh with `env` and asserts it passed.
+fn run_chain(label: &str, env: &[(&str, &str)]) {
     if let Some(reason) = skip_reason() {
         // Straight to the stderr handle: libtest captures `eprintln!`, and a
         // skip must be visible without `--nocapture`.
@@ -94,6 +111,7 @@ fn chain_three_levels() {
         .arg(&path)
         .env("PATH", search_path())
         .env("V6EDGE_BIN", &bin)
+        .envs(env.iter().copied())
         .output()
         .unwrap_or_else(|e| panic!("{label}: cannot start {}: {e}", path.display()));
     let stdout = String::from_utf8_lossy(&output.stdout);
