@@ -23,60 +23,12 @@
 //! timings (renumbering within 2 s) and the CI machine has 2 CPUs.
 
 use std::env;
-use std::io::Write;
-use std::process::Command;
-use std::sync::Mutex;
 
 mod common;
-use common::{effective_uid, find_program, repo_root, search_path, v6edge_bin};
-
-/// Serializes the scenarios (see the module doc).
-static SERIAL: Mutex<()> = Mutex::new(());
-
-/// Outer bound on one scenario in seconds, on top of the scripts' own
-/// watchdogs (`LAB_TIMEOUT`), in case a script's teardown hangs.
-const SCENARIO_LIMIT_SECS: u32 = 240;
+use common::{SERIAL, report_skip, run_scenario_script, skip_reason};
 
 fn cpe_impl() -> String {
     env::var("CPE_IMPL").unwrap_or_else(|_| "v6edge".to_owned())
-}
-
-/// Why the scenario cannot run here, if it cannot.
-fn skip_reason(needs_root: bool, programs: &[&str]) -> Option<String> {
-    if needs_root {
-        match effective_uid() {
-            Some(0) => {}
-            Some(uid) => return Some(format!("needs root for network namespaces (euid {uid})")),
-            None => return Some("cannot read the effective uid".to_owned()),
-        }
-        let netns = Command::new("ip")
-            .args(["netns", "list"])
-            .env("PATH", search_path())
-            .output();
-        match netns {
-            Ok(out) if out.status.success() => {}
-            Ok(out) => {
-                return Some(format!(
-                    "`ip netns list` failed: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                ));
-            }
-            Err(e) => return Some(format!("cannot run `ip netns list`: {e}")),
-        }
-    }
-    let missing: Vec<&str> = programs
-        .iter()
-        .copied()
-        .filter(|p| find_program(p).is_none())
-        .collect();
-    if missing.is_empty() {
-        None
-    } else {
-        Some(format!(
-            "missing programs: {} (scripts/install-deps.sh installs them)",
-            missing.join(" ")
-        ))
-    }
 }
 
 /// Programs a namespace scenario needs for this ISP and the selected CPE.
@@ -98,52 +50,15 @@ fn programs_for(isp: &str) -> Vec<&'static str> {
 /// Run `tests/scenarios/<script>` with `vars` and assert it passed.
 fn run_scenario(script: &str, vars: &[(&str, &str)], needs_root: bool, programs: &[&str]) {
     // A scenario that failed earlier poisons the lock; the next one still runs.
-    let _serial = SERIAL
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let label = format!("{script} {vars:?} CPE_IMPL={}", cpe_impl());
     if let Some(reason) = skip_reason(needs_root, programs) {
-        // Straight to the stderr handle: libtest captures `eprintln!`, and a
-        // skip must be visible without `--nocapture`.
-        let _ = writeln!(std::io::stderr(), "SKIP {label}: {reason}");
+        report_skip(&label, &reason);
         return;
     }
-    let bin = v6edge_bin();
-    if cpe_impl() == "v6edge" {
-        assert!(
-            bin.is_file(),
-            "{label}: no v6edge binary at {} (run `cargo build -p v6edge` first, or set V6EDGE_BIN)",
-            bin.display()
-        );
-    }
-    let path = repo_root().join("tests/scenarios").join(script);
-    let output = Command::new("timeout")
-        .args([
-            "--signal=TERM",
-            "--kill-after=15",
-            &SCENARIO_LIMIT_SECS.to_string(),
-        ])
-        .arg("bash")
-        .arg(&path)
-        .env("PATH", search_path())
-        .env("V6EDGE_BIN", &bin)
-        .env("CPE_IMPL", cpe_impl())
-        .envs(vars.iter().copied())
-        .output()
-        .unwrap_or_else(|e| panic!("{label}: cannot start {}: {e}", path.display()));
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let summary_ok = stdout.lines().any(|l| {
-        l.strip_suffix(" passed, 0 failed")
-            .is_some_and(|n| n.parse::<u32>().is_ok())
-    });
-    assert!(
-        output.status.success() && summary_ok,
-        "{label} failed ({}):\n----- stdout -----\n{stdout}\n----- stderr -----\n{stderr}",
-        output.status
-    );
-    // Visible with `cargo test -- --nocapture`: the PASS / XFAIL lines.
-    println!("{label}:\n{stdout}");
+    let mut env: Vec<(&str, String)> = vec![("CPE_IMPL", cpe_impl())];
+    env.extend(vars.iter().map(|&(k, v)| (k, v.to_owned())));
+    run_scenario_script(&label, script, &env);
 }
 
 fn namespace_scenario(script: &str, isp: &str) {

@@ -75,3 +75,97 @@ pub fn v6edge_bin() -> PathBuf {
         .cloned()
         .unwrap_or_else(|| repo_root().join("target/debug/v6edge"))
 }
+
+/// Serializes the scenarios of one runner: they share the machine's two
+/// cores and their timing checks should not compete with each other.
+pub static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Outer bound on one scenario in seconds, on top of the scripts' own
+/// watchdogs (`LAB_TIMEOUT`), in case a script's teardown hangs.
+pub const SCENARIO_LIMIT_SECS: u32 = 240;
+
+/// Why a scenario cannot run here, if it cannot: not root or no `ip netns`
+/// (when `needs_root`), or one of `programs` missing.
+pub fn skip_reason(needs_root: bool, programs: &[&str]) -> Option<String> {
+    if needs_root {
+        match effective_uid() {
+            Some(0) => {}
+            Some(uid) => return Some(format!("needs root for network namespaces (euid {uid})")),
+            None => return Some("cannot read the effective uid".to_owned()),
+        }
+        let netns = std::process::Command::new("ip")
+            .args(["netns", "list"])
+            .env("PATH", search_path())
+            .output();
+        match netns {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => {
+                return Some(format!(
+                    "`ip netns list` failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ));
+            }
+            Err(e) => return Some(format!("cannot run `ip netns list`: {e}")),
+        }
+    }
+    let missing: Vec<&str> = programs
+        .iter()
+        .copied()
+        .filter(|p| find_program(p).is_none())
+        .collect();
+    (!missing.is_empty()).then(|| {
+        format!(
+            "missing programs: {} (scripts/install-deps.sh installs them)",
+            missing.join(" ")
+        )
+    })
+}
+
+/// Reports a skipped scenario straight to the stderr handle: libtest
+/// captures `eprintln!`, and a skip must be visible without `--nocapture`.
+pub fn report_skip(label: &str, reason: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIP {label}: {reason} (NOT a pass: nothing was tested)"
+    );
+}
+
+/// Runs `tests/scenarios/<script>` under `timeout` with `PATH`, `V6EDGE_BIN`
+/// and `env` set, and asserts it exited 0 with a final "N passed, 0 failed"
+/// line (N > 0); on failure the whole output is in the panic message. The
+/// output is printed for `cargo test -- --nocapture`.
+pub fn run_scenario_script(label: &str, script: &str, env: &[(&str, String)]) {
+    let bin = v6edge_bin();
+    assert!(
+        bin.is_file(),
+        "{label}: no v6edge binary at {} (run `cargo build -p v6edge` first, or set V6EDGE_BIN)",
+        bin.display()
+    );
+    let path = repo_root().join("tests/scenarios").join(script);
+    let output = std::process::Command::new("timeout")
+        .args([
+            "--signal=TERM",
+            "--kill-after=15",
+            &SCENARIO_LIMIT_SECS.to_string(),
+        ])
+        .arg("bash")
+        .arg(&path)
+        .env("PATH", search_path())
+        .env("V6EDGE_BIN", &bin)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap_or_else(|e| panic!("{label}: cannot start {}: {e}", path.display()));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let summary_ok = stdout.lines().any(|l| {
+        l.strip_suffix(" passed, 0 failed")
+            .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n > 0))
+    });
+    assert!(
+        output.status.success() && summary_ok,
+        "{label} failed ({}):\n----- stdout -----\n{stdout}\n----- stderr -----\n{stderr}",
+        output.status
+    );
+    println!("{label}:\n{stdout}");
+}
