@@ -8,8 +8,10 @@
 # An ISP delegates /56s; each router (the same examples/cpe.toml verbatim)
 # keeps a /64 for its LAN and delegates from the rest to the router below,
 # installing a route toward what it delegated. Prints each router's tree,
-# pings from the ISP to the host and back, then tears everything down. Run
-# as root:
+# pings from the ISP to the host and back; then the ISP renumbers (its pool
+# moves, `v6edge reload`): Reconfigures carry the news down the chain, and
+# the demo shows the host's new address and the pings again. Then it tears
+# everything down. Run as root:
 #
 #   sudo scripts/demo.sh            # installs missing Debian packages, builds
 #
@@ -51,7 +53,9 @@ start_isp_ra isp isp-ra isp0
 
 T0=$(date +%s.%N)
 echo "== starting v6edge: isp with examples/isp-server.toml, r1..r3 with examples/cpe.toml"
-start_v6edge_server isp isp "$ROOT/examples/isp-server.toml" 10 || lab_die "the ISP server did not start"
+# The ISP runs a copy of examples/isp-server.toml so that its pool can move later.
+cp "$ROOT/examples/isp-server.toml" "$LAB_DIR/isp-server.toml"
+start_v6edge_server isp isp "$LAB_DIR/isp-server.toml" 10 || lab_die "the ISP server did not start"
 for r in "${ROUTERS[@]}"; do start_v6edge "$r" "$r" "$ROOT/examples/cpe.toml"; done
 host_addr() { ip -n "$(lab_ns host)" -6 -o addr show dev eth0 scope global | awk '{print $4}' | cut -d/ -f1 | head -1; }
 lab_wait 60 sh -c "ip -n $(lab_ns host) -6 -o addr show dev eth0 scope global | grep -q 2001:db8" \
@@ -73,5 +77,24 @@ echo "== ping from the ISP to the host"
 lab_exec isp ping -c 2 -i 0.2 -W 1 "$H" | sed 's/^/   /' | tail -2
 echo "== ping from the host to the ISP"
 lab_exec host ping -c 2 -i 0.2 -W 1 "$ISP_ADDR" | sed 's/^/   /' | tail -2
+
+echo
+echo "== renumbering: the ISP's pool moves from 2001:db8:100::/40 to 2001:db8:200::/40"
+sed -i 's|^prefix = "2001:db8:100::/40"|prefix = "2001:db8:200::/40"|' "$LAB_DIR/isp-server.toml"
+T1=$(date +%s.%N)
+lab_exec isp "$V6EDGE_BIN" reload --control "$LAB_DIR/isp.sock" >/dev/null
+new_preferred() {
+    ip -n "$(lab_ns host)" -6 -o addr show dev eth0 scope global to 2001:db8:200::/40 2>/dev/null \
+        | grep -q 'preferred_lft [1-9]'
+}
+lab_wait 30 new_preferred || lab_die "the new prefix did not reach the host"
+echo "   the host has the new prefix after $(awk -v a="$T1" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s"
+ip -n "$(lab_ns host)" -6 -o addr show dev eth0 scope global \
+    | awk '{for (i = 5; i < NF; i++) if ($i == "preferred_lft") p = $(i+1); print "   host:", $4, "preferred", p}'
+lab_exec r3 "$V6EDGE_BIN" tree --control "$LAB_DIR/r3.sock" | sed 's/^/   r3: /'
+H=$(ip -n "$(lab_ns host)" -6 -o addr show dev eth0 scope global to 2001:db8:200::/40 | awk '{print $4}' | cut -d/ -f1 | head -1)
+lab_wait 10 lab_ping isp "$H" || lab_die "the ISP cannot reach the host's new address"
+echo "== ping from the ISP to the host's new address $H"
+lab_exec isp ping -c 2 -i 0.2 -W 1 "$H" | sed 's/^/   /' | tail -2
 echo
 echo "== tearing down"

@@ -61,15 +61,15 @@ LAB_TIMEOUT=${LAB_TIMEOUT:-180}    # watchdog (netns.sh)
 
 CHAIN_TOP=${CHAIN_TOP:-v6edge}
 case $CHAIN_TOP in
-    v6edge) TOP=isp-v6edge ;;
-    kea|isc)
-        # The ISP writers and starters of the CPE test bed, on isp0.
-        ISP_IMPL=$CHAIN_TOP ISP_IF=isp0
-        . "$HERE/../lab/cpe.sh"
-        TOP=$(isp_name)
-        ;;
+    v6edge) ISP_IMPL=kea ;;                 # cpe.sh's ISP is not started then
+    kea|isc) ISP_IMPL=$CHAIN_TOP ;;
     *) echo "CHAIN_TOP must be v6edge, kea or isc (got $CHAIN_TOP)" >&2; exit 2 ;;
 esac
+# The CPE test bed's ISP writers and starters (on isp0) and address helpers.
+ISP_IF=isp0
+. "$HERE/../lab/cpe.sh"
+TOP=isp-v6edge
+[ "$CHAIN_TOP" = v6edge ] || TOP=$(isp_name)
 REPO_DIR=$(cd "$HERE/../.." && pwd)
 ISP_CONFIG=$REPO_DIR/examples/isp-server.toml
 ISP_ADDR=2001:db8:0:1::1
@@ -395,6 +395,71 @@ if [ "${CHAIN_RESTART:-1}" = 1 ] && [ -n "$COLD" ] && [ -n "${PD[r2]:-}" ] && [ 
     echo "r2 restart: ping resumed $(elapsed_since "$T_K") s after the restart"
     lab_check "r2: exactly the routes its leases justify after the restart" \
         test "$(routes118 r2 | grep -c ' via ')" = 1
+fi
+
+# ------------------------------------------------------- renumbering
+# Issue 4, RFC 9096 and RFC 8415 §18.3.11: the ISP's pool moves; each level
+# learns at once through a Reconfigure from the level above, and the host
+# ends with the new prefix preferred and the old one deprecated.
+ISP_POOL_NEW=2001:db8:200::/40
+# old_routes NS: NS's proto 118 routes inside the old top-level delegation.
+old_routes() {
+    local p
+    route_set "$1" | awk '{print $2}' | while read -r p; do
+        lab_within "$p" "$OLD_PD_R1" 2>/dev/null && echo "$p"
+    done
+}
+no_old_routes() { [ -z "$(old_routes "$1")" ]; }
+# renumbered: the host has a preferred address in the new pool and none
+# preferred in r3's old lan0 /64.
+renumbered() {
+    preferred_addr_in host eth0 "$ISP_POOL_NEW" && deprecated_or_gone host eth0 "$OLD_LAN_R3"
+}
+if [ "${CHAIN_RENUMBER:-0}" = 1 ] && [ "$CHAIN_TOP" = v6edge ] && [ -n "$COLD" ]; then
+    OLD_PD_R1=${PD[r1]} OLD_LAN_R3=${LAN[r3]}
+    sed -i "s|^prefix = \"${ISP_POOL}\"|prefix = \"${ISP_POOL_NEW}\"|" "$ISP_RUN_CONFIG"
+    grep -q "^prefix = \"$ISP_POOL_NEW\"" "$ISP_RUN_CONFIG" || lab_die "could not move the ISP's pool"
+    T_R=$(date +%s.%N)
+    v6edge_ctl isp-v6edge reload >"$LAB_DIR/reload.out" 2>&1 || lab_log "reload: $(cat "$LAB_DIR/reload.out")"
+    RENUM=
+    deadline=$(( $(date +%s) + 30 ))
+    while [ "$(date +%s)" -lt "$deadline" ]; do
+        if renumbered; then RENUM=$(elapsed_since "$T_R"); break; fi
+        sleep 0.1
+    done
+    echo "chain renumbering: ${RENUM:-none} s (ISP reload -> host has the new prefix preferred, the old deprecated)"
+    declare -A NPD=() NLAN=()
+    for r in "${ROUTERS[@]}"; do NPD[$r]=$(rtr_delegation "$r"); NLAN[$r]=$(rtr_lan "$r"); done
+    echo "after renumbering: r1 ${NPD[r1]:-none}, r2 ${NPD[r2]:-none}, r3 ${NPD[r3]:-none}, r3 lan0 ${NLAN[r3]:-none}"
+    addr_in host eth0 ::/0 | sed 's/^/  host eth0: /'
+    lab_check "renumbering reached the host within 10 s (${RENUM:-never})" \
+        awk -v t="${RENUM:-999}" 'BEGIN { exit !(t < 10) }'
+    lab_check "r1 holds a /$ISP_PD_LEN of the new pool $ISP_POOL_NEW (${NPD[r1]:-none})" \
+        lab_within "${NPD[r1]:-::/128}" "$ISP_POOL_NEW" "$ISP_PD_LEN"
+    lab_check "r2 holds a prefix inside r1's new ${NPD[r1]:-none} (${NPD[r2]:-none})" \
+        lab_within "${NPD[r2]:-::/128}" "${NPD[r1]:-::/128}"
+    lab_check "r3 holds a prefix inside r2's new ${NPD[r2]:-none} (${NPD[r3]:-none})" \
+        lab_within "${NPD[r3]:-::/128}" "${NPD[r2]:-::/128}"
+    lab_check "host: an address in r3's new lan0 ${NLAN[r3]:-none} is preferred" \
+        preferred_addr_in host eth0 "${NLAN[r3]:-::/128}"
+    lab_check "host: no address in the old ${OLD_LAN_R3} is preferred any more" \
+        deprecated_or_gone host eth0 "$OLD_LAN_R3"
+    for n in isp "${ROUTERS[@]}"; do
+        lab_check "$n: no proto $PROTO route inside the old $OLD_PD_R1 ($(old_routes "$n" | tr '\n' ' '))" \
+            lab_wait 5 no_old_routes "$n"
+    done
+    lab_check "isp: ${NPD[r1]:-none} via r1's ${LL[r1]} dev isp0 proto $PROTO" \
+        has_route isp "${NPD[r1]:-none}" "${LL[r1]}" isp0
+    lab_check "r1: ${NPD[r2]:-none} via r2's ${LL[r2]} dev lan0 proto $PROTO" \
+        has_route r1 "${NPD[r2]:-none}" "${LL[r2]}" lan0
+    lab_check "r2: ${NPD[r3]:-none} via r3's ${LL[r3]} dev lan0 proto $PROTO" \
+        has_route r2 "${NPD[r3]:-none}" "${LL[r3]}" lan0
+    NEW_HOST=$(addr_in host eth0 "${NLAN[r3]:-::/128}" | awk '{sub("/.*", "", $1); print $1; exit}')
+    lab_check "isp -> host's new ${NEW_HOST:-none} (ping)" lab_wait 10 lab_ping isp "${NEW_HOST:-::1}"
+    for n in isp "${ROUTERS[@]}"; do
+        echo "--- ip -6 route show proto $PROTO in $n (after renumbering)"
+        routes118 "$n" | sed 's/^/  /'
+    done
 fi
 
 lab_finish

@@ -174,6 +174,22 @@ pub fn sign(msg: &mut [u8], key: &[u8; 16]) -> Result<(), RkapError> {
     Ok(())
 }
 
+/// A new reconfigure key (RFC 8415 §20.4.2: 128 bits, "cryptographically
+/// strong random or pseudorandom"): HMAC-MD5 keyed with the server's 256-bit
+/// secret over a label and `input` (the server passes a per-machine counter
+/// and the client's DUID, so no two keys of one secret repeat). HMAC is a
+/// pseudorandom function under its key whatever MD5's collision weakness;
+/// the secret comes from the daemon's random source, never from the
+/// machine's replayable jitter seed.
+pub fn derive_key(secret: &[u8; 32], input: &[u8]) -> [u8; 16] {
+    // As in `digest`: HMAC takes keys of any length, the fallback is unused.
+    let mut mac = <Hmac<Md5> as KeyInit>::new_from_slice(secret)
+        .unwrap_or_else(|_| <Hmac<Md5> as KeyInit>::new(&Default::default()));
+    mac.update(b"v6edge rkap reconfigure key v1");
+    mac.update(input);
+    mac.finalize().into_bytes().into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,6 +224,15 @@ mod tests {
             t[i] ^= 0x01;
             assert!(verify(&t, &key).is_err(), "octet {i}");
         }
+    }
+
+    #[test]
+    fn derived_keys_differ_by_secret_and_input() {
+        let a = derive_key(&[1; 32], b"client a");
+        assert_eq!(a, derive_key(&[1; 32], b"client a"));
+        assert_ne!(a, derive_key(&[2; 32], b"client a"));
+        assert_ne!(a, derive_key(&[1; 32], b"client b"));
+        assert_ne!(a, [0; 16]);
     }
 
     #[test]

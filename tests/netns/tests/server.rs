@@ -240,3 +240,19 @@ fn server_restart() {
 fn server_malformed() {
     run_scenario("server-malformed.sh", &["/usr/bin/python3"], true);
 }
+
+/// RFC 8415 §18.3.11 / §20.4: a reloaded pool reaches the v6edge CPE within
+/// seconds through an authenticated Reconfigure. v6edge only: Kea 2.2 sends
+/// no Reconfigure, so there is no reference run to compare with.
+#[test]
+fn server_reconfigure() {
+    if server_impl() != "v6edge" {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP server-reconfigure.sh SERVER_IMPL={}: a v6edge-only scenario",
+            server_impl()
+        );
+        return;
+    }
+    run_scenario("server-reconfigure.sh", &[], false);
+}

@@ -27,7 +27,8 @@ use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Instant, KernelOp, Received, RouteSpec};
 use v6edge_dhcp6::server::{
     AddressPool, Lease, LeaseEvent, LeaseKind, LeaseOp, LinkConfig, LinkId, LinkSelector as MachineSelector,
-    PrefixPool, Reservation, Server, ServerConfig, ServerNotice, ServerOutput, StatelessOptions,
+    PrefixPool, ReconfigureAuth, ReconfigureContext, Reservation, Server, ServerConfig, ServerNotice,
+    ServerOutput, StatelessOptions,
 };
 use v6edge_prefix::Prefix;
 use v6edge_store::{LeaseStore, MemoryStore, SqliteStore, StoreOp, StoredLease};
@@ -330,6 +331,18 @@ impl ServerUnit {
                 prefix: r.prefix,
             })
             .collect();
+        // RFC 8415 §20.4.2: reconfigure keys come from 256 fresh bits of the
+        // kernel's random source; the replay counter's floor is the wall clock
+        // in microseconds, so it keeps growing across restarts. Without
+        // randomness the server hands out no keys.
+        let mut secret = [0u8; 32];
+        match std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut secret)) {
+            Ok(()) => {
+                let micros = SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_micros();
+                c.reconfigure = Some(ReconfigureAuth { secret, replay_floor: u64::try_from(micros).unwrap_or(u64::MAX) });
+            }
+            Err(e) => tracing::warn!(error = %e, "no randomness for reconfigure keys; Reconfigure is offered to no new client"),
+        }
         c
     }
 
@@ -369,7 +382,7 @@ impl ServerUnit {
             ifindex: l.ifindex,
             hw_addr: l.hw_addr.clone(),
             updated_at: self.clock.unix_now(self.now()),
-            reconfigure: None,
+            reconfigure: l.reconfigure.as_deref().map(ReconfigureContext::encode),
         }
     }
 
@@ -399,6 +412,14 @@ impl ServerUnit {
             next_hop: s.next_hop,
             ifindex,
             hw_addr: s.hw_addr,
+            // The context's interface is the lease's, resolved by name above:
+            // indices do not survive a reboot. An unreadable blob only costs
+            // the client its Reconfigure (it learns at its next Renew).
+            reconfigure: s
+                .reconfigure
+                .as_deref()
+                .and_then(ReconfigureContext::decode)
+                .map(|c| std::sync::Arc::new(c.with_ifindex(ifindex))),
         })
     }
 

@@ -548,6 +548,9 @@ pub(crate) struct Bindings {
     pub reservations: Reservations,
     leases: BTreeMap<Prefix, Entry>,
     by_ia: HashMap<u64, Slots, SeededState>,
+    /// A client's leases, by a seeded hash of its DUID (Reconfigure works
+    /// per client, RFC 8415 §18.3.11).
+    by_client: HashMap<u64, Slots, SeededState>,
     expiry: BTreeSet<(Instant, Prefix)>,
     declined: BTreeSet<(Instant, Prefix)>,
     last: LastLeases,
@@ -563,6 +566,7 @@ impl Bindings {
             reservations,
             leases: BTreeMap::new(),
             by_ia: HashMap::with_hasher(state),
+            by_client: HashMap::with_hasher(state),
             expiry: BTreeSet::new(),
             declined: BTreeSet::new(),
             last: LastLeases::new(memory, state),
@@ -589,6 +593,31 @@ impl Bindings {
         iaid.hash(&mut h);
         kind.hash(&mut h);
         h.finish()
+    }
+
+    fn client_key(&self, duid: &Duid) -> u64 {
+        let mut h = self.state.build_hasher();
+        // A different domain from `ia_key`'s input.
+        h.write_u8(0xc1);
+        duid.as_bytes().hash(&mut h);
+        h.finish()
+    }
+
+    /// Every lease of this client, in the order they were bound.
+    pub fn client_leases(&self, duid: &Duid) -> Vec<Prefix> {
+        let Some(slots) = self.by_client.get(&self.client_key(duid)) else {
+            return Vec::new();
+        };
+        let mut v: Vec<Prefix> = slots
+            .as_slice()
+            .iter()
+            .filter(|p| self.leases.get(p).is_some_and(|e| &e.lease.duid == duid))
+            .copied()
+            .collect();
+        // A lease replaced in place (see `insert`) is listed twice.
+        v.sort_unstable();
+        v.dedup();
+        v
     }
 
     pub fn len(&self) -> usize {
@@ -759,12 +788,15 @@ impl Bindings {
     /// Records a lease whose space `place` already accounts for.
     pub fn insert(&mut self, lease: Lease, place: Placement) {
         let key = self.ia_key(&lease.duid, lease.iaid, lease.kind);
+        let ckey = self.client_key(&lease.duid);
         let p = lease.prefix;
         self.expiry.insert((lease.valid_until, p));
-        match self.by_ia.get_mut(&key) {
-            Some(slots) => slots.push(p),
-            None => {
-                self.by_ia.insert(key, Slots::One(p));
+        for (index, k) in [(&mut self.by_ia, key), (&mut self.by_client, ckey)] {
+            match index.get_mut(&k) {
+                Some(slots) => slots.push(p),
+                None => {
+                    index.insert(k, Slots::One(p));
+                }
             }
         }
         if matches!(place, Placement::Revoked(_)) {
@@ -805,6 +837,12 @@ impl Bindings {
             && slots.remove(p)
         {
             self.by_ia.remove(&key);
+        }
+        let ckey = self.client_key(&e.lease.duid);
+        if let Some(slots) = self.by_client.get_mut(&ckey)
+            && slots.remove(p)
+        {
+            self.by_client.remove(&ckey);
         }
         match (&e.place, how) {
             (Placement::Pool(i), Freed::Release) => {
@@ -968,8 +1006,14 @@ impl Bindings {
     }
 
     /// Swaps in new pools and reservations (a configuration change) and
-    /// re-places every lease and declined address against them.
-    pub fn rebuild(&mut self, pools: Vec<Pool>, reservations: Reservations, memory: usize) {
+    /// re-places every lease and declined address against them. Returns
+    /// the leases revoked by this change that were not revoked before.
+    pub fn rebuild(
+        &mut self,
+        pools: Vec<Pool>,
+        reservations: Reservations,
+        memory: usize,
+    ) -> Vec<Prefix> {
         self.pools = pools;
         self.reservations = reservations;
         self.last.set_cap(memory);
@@ -985,18 +1029,24 @@ impl Bindings {
         }
         let keys: Vec<Prefix> = self.leases.keys().copied().collect();
         self.revoked = 0;
+        let mut newly = Vec::new();
         for p in keys {
-            let Some(lease) = self.leases.get(&p).map(|e| e.lease.clone()) else {
+            let Some((lease, was)) = self.leases.get(&p).map(|e| (e.lease.clone(), e.revoked()))
+            else {
                 continue;
             };
             let place = self.place(&lease);
             if matches!(place, Placement::Revoked(_)) {
                 self.revoked += 1;
+                if !was {
+                    newly.push(p);
+                }
             }
             if let Some(e) = self.leases.get_mut(&p) {
                 e.place = place;
             }
         }
+        newly
     }
 
     pub fn address_pool_on(&self, link: usize) -> bool {

@@ -5,7 +5,9 @@
 //! (addresses are /128). Times are machine time ([`Instant`]); the daemon
 //! turns them into wall-clock seconds for the store.
 
+use super::reconf::ReconfigureContext;
 use std::net::Ipv6Addr;
+use std::sync::Arc;
 use v6edge_core::{IfIndex, Instant};
 use v6edge_prefix::Prefix;
 use v6edge_wire::dhcp6::Duid;
@@ -71,6 +73,11 @@ pub struct Lease {
     /// The client's link-layer address as its relay reported it (RFC
     /// 6939). `None` for direct clients: a DUID-LL/LLT already holds theirs.
     pub hw_addr: Option<Vec<u8>>,
+    /// How to reach the client with an authenticated Reconfigure (RFC 8415
+    /// §18.3.11, §20.4): set on every lease of a client that sent
+    /// Reconfigure Accept and was given a key, shared between them. The
+    /// store keeps it as [`ReconfigureContext::encode`]'s blob.
+    pub reconfigure: Option<Arc<ReconfigureContext>>,
 }
 
 /// A change the store must make durable before any Transmit or KernelOp

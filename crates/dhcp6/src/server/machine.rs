@@ -3,23 +3,28 @@
 //! grammar.
 //!
 //! Panic contract: no method panics on any input; indices into the
-//! configuration come from `position`, instant arithmetic saturates.
+//! configuration come from `position`, instant arithmetic saturates, the
+//! replay counter saturates.
 
 use super::alloc::{self, Bindings, Freed, Reservations, Who};
 use super::lease::{Lease, LeaseOp, LinkId};
 use super::pipeline::{self, Answer, Encoded, Inbound, Unicast};
 use super::policy::{Batch, Ctx, IaType, Policy, ias_of, route_of};
+use super::reconf::{self, REC_MAX_RC, ReconfigureContext};
 use super::{
     DropReason, LeaseEvent, LinkSelector, PoolUsage, ServerConfig, ServerCounters, ServerOutput,
     ServerStatus,
 };
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv6Addr;
+use std::sync::Arc;
 use tracing::{debug, info, warn};
 use v6edge_core::{
     DHCP6_CLIENT_PORT, DHCP6_SERVER_PORT, Instant, KernelOp, Received, Transmit, Transport,
 };
-use v6edge_wire::dhcp6::{ClientMessage, Message, MessageType, OptionCode, Status, StatusCode};
+use v6edge_wire::dhcp6::{
+    ClientMessage, Duid, Message, MessageType, OptionCode, Status, StatusCode,
+};
 
 /// The DHCPv6 server of a delegating router.
 #[derive(Debug)]
@@ -29,6 +34,54 @@ pub struct Server {
     bindings: Bindings,
     out: VecDeque<ServerOutput>,
     counters: ServerCounters,
+    rc: Reconf,
+}
+
+/// A reconfigure key and the replay detection value to send it with.
+type ReplyKey = ([u8; 16], u64);
+
+/// Reconfigure bookkeeping (RFC 8415 §18.3.11, §20.3).
+#[derive(Debug, Default)]
+struct Reconf {
+    /// The next RDM 0 replay detection value: only ever grows, from
+    /// `max(floor, last stored + 1)`.
+    next_rd: u64,
+    /// Keys derived so far, part of each derivation's input.
+    keys_issued: u64,
+    /// Clients being reconfigured: transmissions so far and the next
+    /// deadline, mirrored in `schedule` for `poll_timeout`.
+    pending: BTreeMap<Duid, (u8, Instant)>,
+    schedule: BTreeSet<(Instant, Duid)>,
+}
+
+impl Reconf {
+    fn raise_floor(&mut self, config: &ServerConfig) {
+        if let Some(a) = &config.reconfigure {
+            self.next_rd = self.next_rd.max(a.replay_floor);
+        }
+    }
+
+    fn take_rd(&mut self) -> u64 {
+        let v = self.next_rd;
+        self.next_rd = self.next_rd.saturating_add(1);
+        v
+    }
+
+    fn cancel(&mut self, duid: &Duid) -> bool {
+        match self.pending.remove(duid) {
+            Some((_, at)) => {
+                self.schedule.remove(&(at, duid.clone()));
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn set(&mut self, duid: &Duid, attempts: u8, at: Instant) {
+        self.cancel(duid);
+        self.pending.insert(duid.clone(), (attempts, at));
+        self.schedule.insert((at, duid.clone()));
+    }
 }
 
 fn build(config: &ServerConfig, seed: u64) -> (Bindings, Encoded) {
@@ -49,12 +102,15 @@ impl Server {
     pub fn new(config: ServerConfig, seed: u64, now: Instant) -> Server {
         let (bindings, stateless) = build(&config, seed);
         debug!(links = config.links.len(), pools = bindings.pools.len(), at = ?now, "dhcp6 server created");
+        let mut rc = Reconf::default();
+        rc.raise_floor(&config);
         Server {
             config,
             stateless,
             bindings,
             out: VecDeque::new(),
             counters: ServerCounters::default(),
+            rc,
         }
     }
 
@@ -63,12 +119,18 @@ impl Server {
     /// their routes set again (`KernelOp::SetRoute`). A lease overlapping
     /// one adopted before it is removed too, so nothing is held twice.
     /// Leases that no longer fit the configuration are kept as revoked:
-    /// lifetimes 0 at the client's next Renew or Rebind.
+    /// lifetimes 0 at the client's next Renew or Rebind, and a Reconfigure
+    /// to each of their clients that holds a reconfigure key. The replay
+    /// counter continues above every value stored with the leases.
     pub fn restore(config: ServerConfig, leases: Vec<Lease>, seed: u64, now: Instant) -> Server {
         let mut s = Server::new(config, seed, now);
         let mut batch = Batch::default();
         let (mut adopted, mut dropped) = (0usize, 0usize);
+        let mut revoked_clients = BTreeSet::new();
         for lease in leases {
+            if let Some(c) = &lease.reconfigure {
+                s.rc.next_rd = s.rc.next_rd.max(c.last_rd.saturating_add(1));
+            }
             if lease.valid_until <= now || !s.bindings.adopt(lease.clone()) {
                 // Removing an overlapping lease with the same key would
                 // remove the adopted one: that key is already correct.
@@ -82,6 +144,11 @@ impl Server {
                 continue;
             }
             adopted += 1;
+            if lease.reconfigure.is_some()
+                && s.bindings.get(&lease.prefix).is_some_and(|e| e.revoked())
+            {
+                revoked_clients.insert(lease.duid.clone());
+            }
             if let Some(r) = route_of(&lease, now) {
                 batch.kernel.push(KernelOp::SetRoute(r));
             }
@@ -92,14 +159,27 @@ impl Server {
             revoked = s.bindings.revoked_count(),
             "dhcp6 server restored"
         );
+        s.start_reconfigures(now, &revoked_clients);
         s.flush(batch);
         s
     }
 
     // ----------------------------------------------------------- getters --
 
+    /// The earliest lease expiry, end of a decline probation or
+    /// Reconfigure retransmission.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.bindings.next_deadline()
+        let a = self.bindings.next_deadline();
+        let b = self.rc.schedule.first().map(|(t, _)| *t);
+        match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Clients with a Reconfigure in flight (sent, not yet answered).
+    pub fn reconfigures_pending(&self) -> usize {
+        self.rc.pending.len()
     }
 
     pub fn leases(&self) -> impl Iterator<Item = &Lease> {
@@ -159,12 +239,141 @@ impl Server {
 
     // ------------------------------------------------------------- input --
 
-    /// Lease expiry and the end of decline probations. Calls before the
-    /// deadline do nothing.
+    /// Lease expiry, the end of decline probations and Reconfigure
+    /// retransmissions. Calls before the deadline do nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
         let mut batch = Batch::default();
         self.expire(now, &mut batch);
+        while let Some((at, duid)) = self.rc.schedule.first().cloned() {
+            if at > now {
+                break;
+            }
+            self.retransmit(now, &duid);
+        }
         self.flush(batch);
+    }
+
+    // ------------------------------------------------------- reconfigure --
+
+    /// The client's Reconfigure context: the one sent with its latest key
+    /// Reply, among its leases.
+    fn client_context(&self, duid: &Duid) -> Option<Arc<ReconfigureContext>> {
+        let leases = self.bindings.client_leases(duid);
+        let contexts = leases
+            .iter()
+            .filter_map(|p| self.bindings.get(p)?.lease.reconfigure.as_ref());
+        reconf::freshest(contexts).cloned()
+    }
+
+    fn has_revoked(&self, duid: &Duid) -> bool {
+        self.bindings
+            .client_leases(duid)
+            .iter()
+            .any(|p| self.bindings.get(p).is_some_and(|e| e.revoked()))
+    }
+
+    /// The context a message answered with leases leaves behind: the kept
+    /// (or a new) key and this message's path when it carries Reconfigure
+    /// Accept, none otherwise (RFC 8415 §21.20: no option, no Reconfigure).
+    /// Also the key and replay value for the Reply.
+    fn context_for(
+        &mut self,
+        rx: &Received<'_>,
+        inbound: &Inbound<'_>,
+        duid: &Duid,
+        existing: Option<&Arc<ReconfigureContext>>,
+    ) -> (Option<Arc<ReconfigureContext>>, Option<ReplyKey>) {
+        if !inbound.msg.options.has_reconfigure_accept() {
+            return (None, None);
+        }
+        let key = match existing {
+            Some(c) => c.key,
+            None => {
+                // RFC 8415 §20.4.2: one key per client, made when it is
+                // first given, from the daemon's secret.
+                let Some(auth) = &self.config.reconfigure else {
+                    return (None, None);
+                };
+                let mut input = Vec::with_capacity(16 + duid.as_bytes().len());
+                input.extend_from_slice(&self.rc.next_rd.to_be_bytes());
+                input.extend_from_slice(&self.rc.keys_issued.to_be_bytes());
+                input.extend_from_slice(duid.as_bytes());
+                self.rc.keys_issued = self.rc.keys_issued.wrapping_add(1);
+                info!(duid = %duid, "reconfigure key made for client");
+                crate::rkap::derive_key(&auth.secret, &input)
+            }
+        };
+        let rd = self.rc.take_rd();
+        let ctx = ReconfigureContext {
+            key,
+            last_rd: rd,
+            path: reconf::path_of(rx.ifindex, rx.src, &inbound.relays),
+        };
+        (Some(Arc::new(ctx)), Some((key, rd)))
+    }
+
+    /// One signed Reconfigure to `duid` along its context, counted.
+    fn send_reconfigure(&mut self, duid: &Duid, ctx: &ReconfigureContext) -> Option<Transmit> {
+        let rd = self.rc.take_rd();
+        let t = reconf::transmit(&self.config.duid, duid, ctx, rd)?;
+        *self
+            .counters
+            .sent
+            .entry(u8::from(MessageType::Reconfigure))
+            .or_insert(0) += 1;
+        Some(t)
+    }
+
+    /// RFC 8415 §18.3.11: a Reconfigure now to each of these clients that
+    /// has a context and a revoked lease, then retransmissions. Callers
+    /// queue these ahead of their input's LeaseOps: a Reconfigure
+    /// acknowledges no lease, so nothing must be durable before it leaves
+    /// (the key went out with a committed lease).
+    fn start_reconfigures(&mut self, now: Instant, clients: &BTreeSet<Duid>) {
+        let mut sends = Vec::new();
+        for duid in clients {
+            let Some(ctx) = self.client_context(duid) else {
+                continue;
+            };
+            if !self.has_revoked(duid) {
+                continue;
+            }
+            if let Some(t) = self.send_reconfigure(duid, &ctx) {
+                info!(duid = %duid, to = %t.dst, "Reconfigure (Renew) sent for revoked leases");
+                sends.push(t);
+                self.rc.set(duid, 1, now + reconf::wait_after(1));
+            }
+        }
+        self.out
+            .extend(sends.into_iter().map(ServerOutput::Transmit));
+    }
+
+    /// A retransmission deadline of `duid` has come: send again, or stop.
+    fn retransmit(&mut self, now: Instant, duid: &Duid) {
+        let Some(&(attempts, _)) = self.rc.pending.get(duid) else {
+            // Only pending clients are scheduled; drop a stray entry.
+            self.rc.schedule.retain(|(_, d)| d != duid);
+            return;
+        };
+        self.rc.cancel(duid);
+        let ctx = self.client_context(duid);
+        let Some(ctx) = ctx.filter(|_| self.has_revoked(duid)) else {
+            debug!(duid = %duid, "Reconfigure no longer needed: no revoked lease or no key");
+            return;
+        };
+        if attempts >= REC_MAX_RC {
+            // RFC 8415 §18.3.11: after REC_MAX_RC attempts, give up; the
+            // client learns at its next Renew or Rebind.
+            info!(duid = %duid, attempts, "Reconfigure unanswered; given up");
+            return;
+        }
+        if let Some(t) = self.send_reconfigure(duid, &ctx) {
+            debug!(duid = %duid, attempt = attempts + 1, "Reconfigure retransmitted");
+            self.out.push_back(ServerOutput::Transmit(t));
+            let attempts = attempts + 1;
+            self.rc
+                .set(duid, attempts, now + reconf::wait_after(attempts));
+        }
     }
 
     fn expire(&mut self, now: Instant, batch: &mut Batch) {
@@ -195,15 +404,25 @@ impl Server {
         for e in &reservations.errors {
             warn!(error = %e, "dhcp6 server: reservation entry skipped");
         }
-        self.bindings
+        let newly = self
+            .bindings
             .rebuild(built.pools, reservations, config.last_lease_memory);
         self.stateless = Encoded::new(&config.options);
+        self.rc.raise_floor(&config);
         self.config = config;
         info!(
             leases = self.bindings.len(),
             revoked = self.bindings.revoked_count(),
+            newly_revoked = newly.len(),
             "dhcp6 server reconfigured"
         );
+        let clients: BTreeSet<Duid> = newly
+            .iter()
+            .filter_map(|p| self.bindings.get(p))
+            .filter(|e| e.lease.reconfigure.is_some())
+            .map(|e| e.lease.duid.clone())
+            .collect();
+        self.start_reconfigures(now, &clients);
         self.flush(batch);
     }
 
@@ -293,6 +512,16 @@ impl Server {
             self.drop_msg(reason, Some(m), "failed RFC 8415 §16 validation");
             return;
         }
+        // RFC 8415 §18.3.11: a Renew, Rebind or Information-request from the
+        // client satisfies the Reconfigure.
+        if matches!(
+            m.msg_type,
+            MessageType::Renew | MessageType::Rebind | MessageType::InformationRequest
+        ) && let Some(d) = m.options.client_id()
+            && self.rc.cancel(d)
+        {
+            info!(duid = %d, msg = ?m.msg_type, "Reconfigure answered");
+        }
         // Stage 3: unicast straight to us.
         if inbound.relays.is_empty() && !rx.dst.is_multicast() {
             match pipeline::unicast(m.msg_type, self.config.unicast) {
@@ -350,6 +579,18 @@ impl Server {
             reservation,
             wants_exclude: m.options.requests(OptionCode::PdExclude),
         };
+        // Messages answered with leases renew the Reconfigure context.
+        let binding = match m.msg_type {
+            MessageType::Solicit => self.config.rapid_commit && m.options.has_rapid_commit(),
+            MessageType::Request | MessageType::Renew | MessageType::Rebind => true,
+            _ => false,
+        };
+        let existing = self.client_context(duid);
+        let (reconfigure, key_rd) = if binding {
+            self.context_for(rx, inbound, duid, existing.as_ref())
+        } else {
+            (existing, None)
+        };
         let ctx = Ctx {
             now,
             link,
@@ -357,6 +598,7 @@ impl Server {
             next_hop: rx.src,
             ifindex: rx.ifindex,
             who,
+            reconfigure,
         };
 
         // Stage 5: the decisions.
@@ -367,7 +609,7 @@ impl Server {
             out: batch,
             counters: &mut self.counters,
         };
-        let answer = match m.msg_type {
+        let mut answer = match m.msg_type {
             MessageType::Solicit => {
                 // §18.3.1: Rapid Commit when both sides want it.
                 let rapid = self.config.rapid_commit && m.options.has_rapid_commit();
@@ -443,6 +685,18 @@ impl Server {
                 return;
             }
         };
+        if binding {
+            policy.sync_context(&ctx);
+            // RFC 8415 §20.4.2 names the Request, Solicit (Rapid Commit) and
+            // Information-request exchanges for handing out the key.
+            // Deviation: every Reply with leases to a client that sent
+            // Reconfigure Accept carries it, Renew and Rebind included, so a
+            // client that lost its key in a restart gets the same one back
+            // without starting over.
+            if answer.ias.iter().any(|ia| ia.has_valid()) {
+                answer.reconfigure_key = key_rd;
+            }
+        }
         self.answer(rx, inbound, &answer, batch);
     }
 

@@ -13,11 +13,24 @@
 //! (prefix exclude, see [`PrefixPool::exclude_first`]). RFC 6939 (client
 //! link-layer address, for reservations). RFC 9818 LPD-5 and RFC 8987: a
 //! route to every delegated prefix via the requesting router, removed on
-//! Release, Decline, expiry and revocation.
+//! Release, Decline, expiry and revocation. §18.3.11, §20.4, §21.11,
+//! §21.19, §21.20 (Reconfigure with the Reconfigure Key Authentication
+//! Protocol, see below and `reconf.rs`).
 //!
-//! Not implemented: Reconfigure and Reconfigure Accept (a Reconfigure Accept
-//! from a client is ignored; issue 4), authentication (ignored on receipt),
-//! the Server Unicast option (never sent; with [`ServerConfig::unicast`] the
+//! # Reconfigure
+//! A client that sends Reconfigure Accept in a message answered with
+//! leases (Solicit with Rapid Commit, Request, Renew, Rebind) gets a
+//! reconfigure key, made once per client and kept with its leases
+//! ([`Lease::reconfigure`]), in the Reply along with Reconfigure Accept.
+//! When leases are revoked ([`Server::reconfigure`], or [`Server::restore`]
+//! with leases that no longer fit), every client that has a newly revoked
+//! lease and a key is sent a signed Reconfigure (Renew) at once, again after
+//! 2, 4, 8, ... s (REC_TIMEOUT doubling, REC_MAX_RC transmissions in all),
+//! until it sends a Renew, Rebind or Information-request or no longer has
+//! revoked leases. New keys need [`ServerConfig::reconfigure`].
+//!
+//! Not implemented: authentication other than RKAP (ignored on receipt),
+//! Reconfigure asking for Rebind or Information-request, the Server Unicast option (never sent; with [`ServerConfig::unicast`] the
 //! server accepts unicast anyway), IA_TA (answered with NoAddrsAvail), the
 //! Relay Source Port option (RFC 8357; replies always go to port 547).
 //!
@@ -50,9 +63,13 @@ mod lease;
 mod machine;
 mod pipeline;
 mod policy;
+mod reconf;
 
 pub use lease::{Lease, LeaseKind, LeaseOp, LinkId};
 pub use machine::Server;
+pub use reconf::{
+    REC_MAX_RC, REC_TIMEOUT, ReconfigureAuth, ReconfigureContext, ReconfigurePath, RelayHop,
+};
 
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
@@ -92,6 +109,10 @@ pub struct ServerConfig {
     /// How many "last lease of this IA" entries to remember, so a client
     /// whose lease ran out gets the same prefix back when nobody took it.
     pub last_lease_memory: usize,
+    /// The secret new reconfigure keys are derived from, and the replay
+    /// counter's floor (RFC 8415 §20.4). `None`: no new keys are handed
+    /// out; clients that already hold one are still reconfigured.
+    pub reconfigure: Option<ReconfigureAuth>,
 }
 
 impl ServerConfig {
@@ -110,6 +131,7 @@ impl ServerConfig {
             unicast: false,
             decline_probation: Duration::from_secs(86_400),
             last_lease_memory: 65_536,
+            reconfigure: None,
         }
     }
 
@@ -315,7 +337,8 @@ pub enum DropReason {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ServerCounters {
     pub received: BTreeMap<u8, u64>,
-    /// By the type of the client-facing message (Advertise, Reply).
+    /// By the type of the client-facing message (Advertise, Reply,
+    /// Reconfigure: every transmission, retransmissions included).
     pub sent: BTreeMap<u8, u64>,
     pub dropped: BTreeMap<DropReason, u64>,
     /// Client messages that came through relays.

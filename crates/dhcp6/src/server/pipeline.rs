@@ -199,6 +199,9 @@ pub(crate) struct Answer {
     pub preference: u8,
     /// False for UseMulticast: "no other options" (§18.4).
     pub stateless: bool,
+    /// RFC 8415 §20.4.2: the client's reconfigure key and the replay
+    /// detection value to send it with (Reply only).
+    pub reconfigure_key: Option<([u8; 16], u64)>,
 }
 
 impl Answer {
@@ -210,6 +213,7 @@ impl Answer {
             rapid_commit: false,
             preference: 0,
             stateless: true,
+            reconfigure_key: None,
         }
     }
 }
@@ -290,6 +294,15 @@ pub(crate) fn build_reply(
     }
     let oro = req.options.oro().unwrap_or(&[]);
     stateless.push_requested(oro, req.msg_type == MessageType::InformationRequest, &mut m);
+    if a.msg_type == MessageType::Reply
+        && let Some((key, rd)) = &a.reconfigure_key
+    {
+        // RFC 8415 §21.20: the server's Reconfigure Accept tells the client
+        // to accept Reconfigure messages; §20.4.2: the key goes in an
+        // Authentication option of the Reply.
+        m.options.push(DhcpOption::ReconfigureAccept);
+        m.options.push(super::reconf::key_option(key, *rd));
+    }
     m
 }
 

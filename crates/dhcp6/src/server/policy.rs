@@ -10,8 +10,10 @@
 
 use super::alloc::{Bindings, Freed, Hints, Placement, Who};
 use super::lease::{Lease, LeaseKind, LeaseOp, LinkId};
+use super::reconf::ReconfigureContext;
 use super::{LeaseEvent, ServerConfig, ServerCounters, ServerNotice};
 use std::net::Ipv6Addr;
+use std::sync::Arc;
 use std::time::Duration;
 use tracing::{debug, info};
 use v6edge_core::{IfIndex, Instant, KernelOp, RouteSpec, RouteType, Transmit};
@@ -46,6 +48,9 @@ pub(crate) struct Ctx<'a> {
     pub next_hop: Ipv6Addr,
     pub ifindex: IfIndex,
     pub who: Who<'a>,
+    /// The client's Reconfigure context as of this message, written into
+    /// every lease granted or extended (RFC 8415 §20.4.2).
+    pub reconfigure: Option<Arc<ReconfigureContext>>,
 }
 
 /// Which IA option an answer IA is.
@@ -123,7 +128,7 @@ impl IaOut {
         });
     }
 
-    fn has_valid(&self) -> bool {
+    pub(crate) fn has_valid(&self) -> bool {
         self.leases.iter().any(|l| !l.valid.is_zero())
     }
 }
@@ -323,6 +328,7 @@ impl Policy<'_> {
             next_hop: (kind == LeaseKind::Prefix).then_some(ctx.next_hop),
             ifindex: ctx.ifindex,
             hw_addr: ctx.who.relay_hw.map(<[u8]>::to_vec),
+            reconfigure: ctx.reconfigure.clone(),
         };
         info!(duid = %lease.duid, iaid, prefix = %p, "lease granted");
         self.commit(&lease, ctx.now);
@@ -354,6 +360,7 @@ impl Policy<'_> {
             if let Some(h) = hw {
                 l.hw_addr = Some(h.to_vec());
             }
+            l.reconfigure = ctx.reconfigure.clone();
         });
         if let Some(lease) = updated {
             debug!(duid = %lease.duid, prefix = %p, "lease extended");
@@ -361,6 +368,32 @@ impl Policy<'_> {
             self.notice(LeaseEvent::Renewed, &lease);
         }
         self.lease_out(p, &ctx.who)
+    }
+
+    /// Brings the Reconfigure context of every lease of the client up to
+    /// date when its key, path or presence changed (the replay value alone
+    /// is not worth a store write), so all of them agree after a restart.
+    pub fn sync_context(&mut self, ctx: &Ctx<'_>) {
+        for p in self.b.client_leases(ctx.who.duid) {
+            let stale = match (
+                self.b.get(&p).map(|e| &e.lease.reconfigure),
+                &ctx.reconfigure,
+            ) {
+                (None, _) => continue,
+                (Some(None), None) => false,
+                (Some(Some(old)), Some(new)) => !old.same_as(new),
+                (Some(_), _) => true,
+            };
+            if !stale {
+                continue;
+            }
+            if let Some(lease) = self
+                .b
+                .update(&p, |l| l.reconfigure = ctx.reconfigure.clone())
+            {
+                self.out.leases.push(LeaseOp::Upsert(lease));
+            }
+        }
     }
 
     /// Ends a lease: Remove then DelRoute.
