@@ -11,6 +11,9 @@
 #    (wide-dhcpv6-client would run dhcp6c on eth0, radvd, kea-dhcp6-server,
 #    isc-dhcp-server ...).  A temporary /usr/sbin/policy-rc.d that exits 101
 #    forbids that during the install; an existing policy-rc.d is left alone.
+#    postgresql (the shared lease store's tests, crates/store/tests/postgres.rs
+#    and tests/scenarios/server-shared.sh) is one of them: its server is
+#    started by scripts/postgres-test.sh, not by the package.
 # 2. cargo-fuzz, unless `cargo fuzz` already works (`cargo install --locked`).
 #
 # Usage (as root): scripts/install-deps.sh [--no-fuzz]
@@ -23,6 +26,7 @@ REQUIRED=(
     isc-dhcp-server isc-dhcp-client isc-dhcp-relay
     wide-dhcpv6-server wide-dhcpv6-client wide-dhcpv6-relay
     radvd ndisc6 tcpdump
+    postgresql
 )
 OPTIONAL=(tshark)
 
@@ -78,7 +82,7 @@ fi
 # Commands the scenarios call.
 bad=0
 for c in ip ping sysctl ss timeout unshare python3 kea-dhcp6 perfdhcp dhcpd dhclient dhcrelay \
-         dhcp6s dhcp6c dhcp6relay radvd rdisc6 tcpdump; do
+         dhcp6s dhcp6c dhcp6relay radvd rdisc6 tcpdump psql pg_ctlcluster; do
     PATH=$PATH:/usr/sbin:/sbin command -v "$c" >/dev/null 2>&1 || { log "missing after install: $c"; bad=1; }
 done
 # The packages must not have left a daemon running outside the tests'

@@ -14,7 +14,11 @@
 #
 # Usage: scripts/test.sh [--no-fuzz]
 # Environment: CPE_IMPL=v6edge|wide (netns scenarios, default v6edge),
-# FUZZ_SECONDS, CARGO_TARGET_DIR (honoured by every step).
+# FUZZ_SECONDS, CARGO_TARGET_DIR (honoured by every step),
+# V6EDGE_TEST_POSTGRES (connection string of a PostgreSQL server for the
+# shared lease store's tests; scripts/postgres-test.sh makes one; without it
+# those tests skip, except under CI where they fail).
+# Builds and tests with the `postgres` feature of the store and the daemon.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,11 +29,26 @@ export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
 
 step() { echo; echo "=== $* ($(date +%H:%M:%S))"; }
 
-step "cargo build --workspace --all-targets"
-cargo build --workspace --all-targets
+# As root (the netns scenarios need it): the Debian packages and cargo-fuzz,
+# each only if missing, and a local PostgreSQL for the shared lease store's
+# tests unless one is given (.ci/run gives one and stops it afterwards).
+if [ "$(id -u)" = 0 ]; then
+    step "dependencies (scripts/install-deps.sh: only what is missing)"
+    if [ "$with_fuzz" = 1 ]; then scripts/install-deps.sh; else scripts/install-deps.sh --no-fuzz; fi
+    if [ -z "${V6EDGE_TEST_POSTGRES:-}" ]; then
+        step "PostgreSQL for the shared lease store (scripts/postgres-test.sh)"
+        V6EDGE_TEST_POSTGRES=$(scripts/postgres-test.sh)
+        export V6EDGE_TEST_POSTGRES
+    fi
+fi
 
-step "cargo test --workspace"
-cargo test --workspace
+FEATURES=(--features v6edge/postgres,v6edge-store/postgres)
+
+step "cargo build --workspace --all-targets ${FEATURES[*]}"
+cargo build --workspace --all-targets "${FEATURES[@]}"
+
+step "cargo test --workspace ${FEATURES[*]}"
+cargo test --workspace "${FEATURES[@]}"
 
 step "lint (clippy -D warnings, protocol crates free of I/O)"
 scripts/lint.sh

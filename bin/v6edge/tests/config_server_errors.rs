@@ -609,13 +609,37 @@ fn server_value_checks() {
 #[test]
 fn lease_store_choices() {
     let s = |lines: &str| format!("[server]\n{lines}\n[[server.link]]\ninterface = \"isp0\"\n");
+    if cfg!(feature = "postgres") {
+        assert_eq!(
+            error(&s("lease-store = \"postgres\"")),
+            "isp.toml:2: lease-store = \"postgres\" needs postgres = \"CONNECTION\" \
+             (e.g. \"host=/var/run/postgresql dbname=v6edge user=v6edge\")"
+        );
+        assert_eq!(
+            error(&s("lease-store = \"postgres\"\npostgres = \" \"")),
+            "isp.toml:3: postgres = \"\": the connection string is empty"
+        );
+        assert_eq!(
+            error(&s("lease-store = \"postgres\"\npostgres = \"dbname=x\"\nlease-file = \"/l.db\"")),
+            "isp.toml:4: lease-file is given but lease-store = \"postgres\" keeps no file \
+             (the database is named by postgres = \"...\")"
+        );
+    } else {
+        // A build without the feature refuses the file at start.
+        assert_eq!(
+            error(&s("lease-store = \"postgres\"\npostgres = \"dbname=x\"")),
+            "isp.toml:2: lease-store = \"postgres\": this v6edge was built without PostgreSQL \
+             support (cargo feature \"postgres\"); use \"sqlite\" or rebuild with \
+             --features postgres"
+        );
+    }
     assert_eq!(
-        error(&s("lease-store = \"postgres\"")),
-        "isp.toml:2: lease-store = \"postgres\" is reserved for a later release: use \"sqlite\""
+        error(&s("postgres = \"dbname=x\"")),
+        "isp.toml:2: postgres is given but lease-store = \"sqlite\" does not use it"
     );
     assert_eq!(
         error(&s("lease-store = \"sqlit\"")),
-        "isp.toml:2: lease-store = \"sqlit\": must be \"sqlite\" or \"memory\""
+        "isp.toml:2: lease-store = \"sqlit\": must be \"sqlite\", \"memory\" or \"postgres\""
     );
     assert_eq!(
         error(&s("lease-store = \"memory\"\nlease-file = \"/tmp/l.db\"")),

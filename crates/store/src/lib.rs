@@ -22,9 +22,34 @@
 //!   `synchronous=FULL`; see the [`sqlite`] module for why FULL).
 //! - [`MemoryStore`]: for tests and for `--store memory` benchmarks. Nothing
 //!   survives the process.
-//! - PostgreSQL (planned, not implemented): a backend behind a cargo feature
-//!   `postgres` (tokio-postgres) so several servers can share leases. It does
-//!   not exist yet; there is no stub and no feature flag until it does.
+//! - [`PostgresStore`] (cargo feature `postgres`): one PostgreSQL database
+//!   shared by several servers serving the same network (Kea's
+//!   shared-database model). Each server allocates from its own in-memory
+//!   pools, so two of them may pick the same free prefix at the same moment;
+//!   the database's unique key is the arbiter, see below.
+//!
+//! # Several writers: rejected ops
+//!
+//! [`LeaseStore::apply`] returns an [`Applied`]: the ops of the batch the
+//! store refused *without failing the batch*, each with the lease that
+//! holds the key ([`Rejected`]). Only a store shared by several servers
+//! rejects anything:
+//!
+//! - an [`StoreOp::Upsert`] of a key held by a DIFFERENT client (DUID and
+//!   IAID) whose lease has not expired (`valid_until` later than the
+//!   upsert's `updated_at`, the writer's clock) is not written: the other
+//!   server's grant won the race. The caller must not acknowledge that lease
+//!   (withhold the Reply and the route) and should tell its machine about
+//!   the holder. The same client renewing, or anyone taking over an expired
+//!   lease, goes through.
+//! - a [`StoreOp::Remove`] of a key this store handle last saw held by one
+//!   client is not carried out when the row now belongs to another client or
+//!   was extended since (by the other server): the holder is reported so the
+//!   caller can learn of it.
+//!
+//! [`SqliteStore`] and [`MemoryStore`] have one writer and never reject.
+//! [`LeaseStore::changes`] lets a shared store report what other writers
+//! changed since the last call (a single-writer store reports nothing).
 //!
 //! # Data model
 //!
@@ -47,9 +72,13 @@ use std::net::Ipv6Addr;
 use std::path::PathBuf;
 
 pub mod memory;
+#[cfg(feature = "postgres")]
+pub mod postgres;
 pub mod sqlite;
 
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 
 /// What a lease holds. The numbers are Kea's `lease_type` (0 address,
@@ -222,6 +251,34 @@ impl StoreOp {
     }
 }
 
+/// What [`LeaseStore::apply`] reports about a batch it committed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Ops the store did not carry out because another client holds the key
+    /// (see the module documentation), in batch order. Always empty for a
+    /// single-writer store.
+    pub rejected: Vec<Rejected>,
+}
+
+/// One op of a batch that was not carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// Index of the op in the batch given to [`LeaseStore::apply`].
+    pub index: usize,
+    /// The lease that holds the key in the store.
+    pub holder: StoredLease,
+}
+
+/// A change made by another writer of a shared store
+/// ([`LeaseStore::changes`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The lease was written (granted, renewed or taken over).
+    Held(StoredLease),
+    /// The lease with this key was deleted (released or expired).
+    Gone(LeaseKey),
+}
+
 /// Checks every op of a batch before any of it is written, so a bad op
 /// refuses the whole batch and leaves the store untouched.
 pub(crate) fn validate_ops(ops: &[StoreOp]) -> Result<(), StoreError> {
@@ -251,7 +308,8 @@ pub enum InvalidReason {
 }
 
 /// Lease-store failures. Each carries what was being done and, where there is
-/// one, the database path.
+/// one, the database path (for PostgreSQL, `path` holds a description of
+/// the database: `postgres://USER@HOST/DBNAME`).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
@@ -313,6 +371,31 @@ pub enum StoreError {
     },
     #[error("lease database row {row} is corrupt: {reason}")]
     CorruptRow { row: String, reason: String },
+    /// A PostgreSQL operation failed. `target` names the database (host,
+    /// database and user; never a password).
+    #[cfg(feature = "postgres")]
+    #[error("{target}: lease database {what} failed")]
+    Postgres {
+        target: String,
+        what: &'static str,
+        #[source]
+        source: ::postgres::Error,
+    },
+    /// A PostgreSQL transaction failed: none of the batch may be treated as
+    /// durable.
+    #[cfg(feature = "postgres")]
+    #[error("{target}: transaction of {ops} ops failed; none of them may be treated as durable")]
+    PostgresCommit {
+        target: String,
+        ops: usize,
+        #[source]
+        source: ::postgres::Error,
+    },
+    /// The PostgreSQL store's connection thread is gone (it could not be
+    /// started, or it ended); the store cannot be used any more.
+    #[cfg(feature = "postgres")]
+    #[error("{target}: the lease database connection thread is gone")]
+    PostgresWorker { target: String },
 }
 
 /// A place leases become durable. Object safe: the daemon holds a
@@ -322,7 +405,22 @@ pub trait LeaseStore {
     /// `Ok` (group commit). On `Err` the batch as a whole did not happen: the
     /// caller must not release replies waiting on it. A batch may name the
     /// same key several times; the last op wins. An empty batch is a no-op.
-    fn apply(&mut self, ops: &[StoreOp]) -> Result<(), StoreError>;
+    ///
+    /// In a store shared by several servers some ops may be refused without
+    /// failing the batch; they are listed in [`Applied::rejected`] and
+    /// nothing else of the batch is affected (module documentation).
+    fn apply(&mut self, ops: &[StoreOp]) -> Result<Applied, StoreError>;
+
+    /// Leases other writers of a shared store changed since the previous
+    /// call (or since the store was opened), oldest first. A single-writer
+    /// store has none. Best effort: a change can be reported late, never
+    /// wrongly; correctness does not depend on it, since [`apply`] is the
+    /// arbiter.
+    ///
+    /// [`apply`]: LeaseStore::apply
+    fn changes(&mut self) -> Result<Vec<Change>, StoreError> {
+        Ok(Vec::new())
+    }
 
     /// Calls `f` for every lease, in [`LeaseKey`] order, without holding all
     /// of them in memory: the daemon's warm start (`Server::restore`) can

@@ -11,7 +11,9 @@
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
 
-use crate::{LeaseKey, LeaseKind, LeaseStore, StoreError, StoreOp, StoredLease, validate_ops};
+use crate::{
+    Applied, LeaseKey, LeaseKind, LeaseStore, StoreError, StoreOp, StoredLease, validate_ops,
+};
 
 /// Leases in a `BTreeMap`, so iteration is in [`LeaseKey`] order like SQLite's
 /// primary-key scan.
@@ -27,7 +29,7 @@ impl MemoryStore {
 }
 
 impl LeaseStore for MemoryStore {
-    fn apply(&mut self, ops: &[StoreOp]) -> Result<(), StoreError> {
+    fn apply(&mut self, ops: &[StoreOp]) -> Result<Applied, StoreError> {
         // Validated up front so that, like a rolled-back transaction, a
         // refused batch leaves nothing behind.
         validate_ops(ops)?;
@@ -41,7 +43,8 @@ impl LeaseStore for MemoryStore {
                 }
             }
         }
-        Ok(())
+        // One writer: nothing is ever rejected.
+        Ok(Applied::default())
     }
 
     fn visit(&self, f: &mut dyn FnMut(StoredLease)) -> Result<(), StoreError> {

@@ -56,7 +56,9 @@ use std::time::Duration;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, Row, TransactionBehavior, params};
 
-use crate::{LeaseKey, LeaseKind, LeaseStore, StoreError, StoreOp, StoredLease, validate_ops};
+use crate::{
+    Applied, LeaseKey, LeaseKind, LeaseStore, StoreError, StoreOp, StoredLease, validate_ops,
+};
 
 /// The schema version this code reads and writes.
 pub const SCHEMA_VERSION: i64 = 2;
@@ -388,9 +390,9 @@ fn write_upsert(
 }
 
 impl LeaseStore for SqliteStore {
-    fn apply(&mut self, ops: &[StoreOp]) -> Result<(), StoreError> {
+    fn apply(&mut self, ops: &[StoreOp]) -> Result<Applied, StoreError> {
         if ops.is_empty() {
-            return Ok(());
+            return Ok(Applied::default());
         }
         validate_ops(ops)?;
         let commit_err = |source| StoreError::Commit {
@@ -413,7 +415,9 @@ impl LeaseStore for SqliteStore {
             }
         }
         // With synchronous=FULL, COMMIT returns after the WAL is fsynced.
-        tx.commit().map_err(commit_err)
+        tx.commit().map_err(commit_err)?;
+        // One writer (the file is this server's): nothing is ever rejected.
+        Ok(Applied::default())
     }
 
     fn visit(&self, f: &mut dyn FnMut(StoredLease)) -> Result<(), StoreError> {

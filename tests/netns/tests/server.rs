@@ -256,3 +256,22 @@ fn server_reconfigure() {
     }
     run_scenario("server-reconfigure.sh", &[], false);
 }
+
+/// Two v6edge servers on one client link share a PostgreSQL lease database
+/// (`lease-store = "postgres"`): under perfdhcp load plus two real clients,
+/// no prefix appears in Replies to two different clients, the database has
+/// the row of every granted prefix, and both servers granted leases. Needs
+/// `V6EDGE_TEST_POSTGRES` (scripts/postgres-test.sh) and a binary built with
+/// `--features postgres`; skips without the variable, except under CI.
+#[test]
+fn server_shared() {
+    if server_impl() != "v6edge" {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIP server-shared.sh SERVER_IMPL={}: a v6edge-only scenario",
+            server_impl()
+        );
+        return;
+    }
+    run_scenario("server-shared.sh", &["perfdhcp", "tcpdump", "psql"], true);
+}

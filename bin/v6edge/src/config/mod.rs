@@ -358,6 +358,10 @@ pub enum LeaseStoreKind {
     /// In memory only: every lease is forgotten on restart or crash, so
     /// clients are handed different bindings afterwards. Benchmarks only.
     Memory,
+    /// A PostgreSQL database shared with other v6edge servers of the same
+    /// network (cargo feature `postgres`); `conninfo` is a libpq connection
+    /// string or URL (`host=/var/run/postgresql dbname=v6edge user=v6edge`).
+    Postgres { conninfo: String },
 }
 
 impl LeaseStoreKind {
@@ -366,14 +370,14 @@ impl LeaseStoreKind {
 
     /// The database file, resolving the default against `state_dir` (which
     /// `--state-dir` may override, so it is only known at run time);
-    /// `None` for the memory store.
+    /// `None` for the memory and PostgreSQL stores.
     pub fn sqlite_path(&self, state_dir: &Path) -> Option<PathBuf> {
         match self {
             LeaseStoreKind::Sqlite { path: Some(p) } => Some(p.clone()),
             LeaseStoreKind::Sqlite { path: None } => {
                 Some(state_dir.join(Self::DEFAULT_SQLITE_FILE))
             }
-            LeaseStoreKind::Memory => None,
+            LeaseStoreKind::Memory | LeaseStoreKind::Postgres { .. } => None,
         }
     }
 }

@@ -118,10 +118,12 @@ pub(super) struct RawServer {
     pub information_refresh_time: Option<Spanned<i64>>,
     pub sol_max_rt: Option<Spanned<i64>>,
     pub inf_max_rt: Option<Spanned<i64>>,
-    /// A string rather than an enum so that `"postgres"` (reserved) and
-    /// misspellings get messages of their own.
+    /// A string rather than an enum so that `"postgres"` in a build
+    /// without it, and misspellings, get messages of their own.
     pub lease_store: Option<Spanned<String>>,
     pub lease_file: Option<Spanned<String>>,
+    /// PostgreSQL connection string (with `lease-store = "postgres"`).
+    pub postgres: Option<Spanned<String>>,
     pub hook: Option<Spanned<String>>,
     pub routes: Option<Spanned<bool>>,
     pub route_metric: Option<Spanned<i64>>,

@@ -237,6 +237,20 @@ fn lease_store(ctx: &Ctx<'_>, raw: &RawServer) -> Result<LeaseStoreKind, ConfigE
         Some(v) => Some(ctx.absolute_path(v, "lease-file")?),
         None => None,
     };
+    // `kind` is not "sqlite" only when `lease-store` is present; the
+    // fallback span is never used.
+    let kind_span = || raw.lease_store.as_ref().map_or(0..0, |v| v.span());
+    if kind != "postgres"
+        && let Some(v) = &raw.postgres
+    {
+        return Err(ctx.err(
+            v.span(),
+            format!(
+                "postgres is given but lease-store = \"{}\" does not use it",
+                kind.escape_debug()
+            ),
+        ));
+    }
     match kind {
         "sqlite" => Ok(LeaseStoreKind::Sqlite { path }),
         "memory" => match &raw.lease_file {
@@ -246,21 +260,41 @@ fn lease_store(ctx: &Ctx<'_>, raw: &RawServer) -> Result<LeaseStoreKind, ConfigE
             )),
             None => Ok(LeaseStoreKind::Memory),
         },
-        other => {
-            // `kind` is "sqlite" when `lease-store` is absent, so the key is
-            // present on this arm; the fallback span is never used.
-            let span = raw.lease_store.as_ref().map_or(0..0, |v| v.span());
-            let reason = if other == "postgres" {
-                "lease-store = \"postgres\" is reserved for a later release: use \"sqlite\""
-                    .to_owned()
-            } else {
-                format!(
-                    "lease-store = \"{}\": must be \"sqlite\" or \"memory\"",
-                    other.escape_debug()
-                )
-            };
-            Err(ctx.err(span, reason))
+        "postgres" => {
+            if !cfg!(feature = "postgres") {
+                return Err(ctx.err(
+                    kind_span(),
+                    "lease-store = \"postgres\": this v6edge was built without PostgreSQL \
+                     support (cargo feature \"postgres\"); use \"sqlite\" or rebuild with \
+                     --features postgres",
+                ));
+            }
+            if let Some(v) = &raw.lease_file {
+                return Err(ctx.err(
+                    v.span(),
+                    "lease-file is given but lease-store = \"postgres\" keeps no file \
+                     (the database is named by postgres = \"...\")",
+                ));
+            }
+            match &raw.postgres {
+                Some(v) if !v.get_ref().trim().is_empty() => Ok(LeaseStoreKind::Postgres {
+                    conninfo: v.get_ref().clone(),
+                }),
+                Some(v) => Err(ctx.err(v.span(), "postgres = \"\": the connection string is empty")),
+                None => Err(ctx.err(
+                    kind_span(),
+                    "lease-store = \"postgres\" needs postgres = \"CONNECTION\" (e.g. \
+                     \"host=/var/run/postgresql dbname=v6edge user=v6edge\")",
+                )),
+            }
         }
+        other => Err(ctx.err(
+            kind_span(),
+            format!(
+                "lease-store = \"{}\": must be \"sqlite\", \"memory\" or \"postgres\"",
+                other.escape_debug()
+            ),
+        )),
     }
 }
 

@@ -476,6 +476,22 @@ fn memory_store_and_no_routes() {
     );
 }
 
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_store_keeps_the_connection_string() {
+    let c = parse(
+        "[server]\nlease-store = \"postgres\"\npostgres = \"host=/var/run/postgresql dbname=v6edge\"\n[[server.link]]\ninterface = \"isp0\"\n",
+    );
+    let s = c.server.unwrap();
+    assert_eq!(
+        s.lease_store,
+        LeaseStoreKind::Postgres {
+            conninfo: "host=/var/run/postgresql dbname=v6edge".to_owned()
+        }
+    );
+    assert_eq!(s.lease_store.sqlite_path(Path::new("/var/lib/v6edge")), None);
+}
+
 #[test]
 fn sqlite_path_resolves_against_the_state_dir() {
     let state = Path::new("/srv/state");

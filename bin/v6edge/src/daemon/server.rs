@@ -115,6 +115,15 @@ pub struct ServerUnit {
     pending: Vec<StoreOp>,
     /// Outputs waiting for `pending` to be committed.
     held: Vec<Effect>,
+    /// For each of `held`, how many ops were pending when it was held: the
+    /// effects of one input share the number just past that input's ops
+    /// (the machine emits an input's LeaseOps, then its Transmit, then its
+    /// KernelOps), which is how a rejected op finds the Reply and route
+    /// that announce it.
+    held_after: Vec<usize>,
+    /// When the leases other servers changed were last read from a shared
+    /// store (`None`: never).
+    last_shared_sync: Option<Instant>,
     effects: VecDeque<Effect>,
     commit_failures: u64,
 }
@@ -143,6 +152,7 @@ impl ServerUnit {
                 tracing::info!(path = %path.display(), "lease store");
                 Box::new(SqliteStore::open(&path).map_err(|e| anyhow::anyhow!("cannot open the lease store {}: {e}", path.display()))?)
             }
+            LeaseStoreKind::Postgres { conninfo } => open_postgres(conninfo)?,
         };
         // One DUID per device (RFC 8415 §11): shared with the client role.
         let duid = state.duid_or_create(None, SystemTime::now())?;
@@ -160,6 +170,8 @@ impl ServerUnit {
             space: None,
             pending: Vec::new(),
             held: Vec::new(),
+            held_after: Vec::new(),
+            last_shared_sync: None,
             effects: VecDeque::new(),
             commit_failures: 0,
         })
@@ -486,6 +498,7 @@ impl ServerUnit {
             self.effects.push_back(e);
         } else {
             self.held.push(e);
+            self.held_after.push(self.pending.len());
         }
     }
 
@@ -541,23 +554,127 @@ impl ServerUnit {
     /// Makes every pending lease change durable in one transaction, then
     /// releases what waited on it. On failure the held replies are dropped
     /// (clients retransmit) rather than acknowledging a lease not on disk.
+    ///
+    /// With a shared store (PostgreSQL) some ops may be rejected: another
+    /// server's client holds the key. The Reply and route that announced a
+    /// rejected grant are withheld (the client retransmits and gets another
+    /// prefix) and the machine learns of the holder
+    /// ([`Server::foreign_lease`]). Leases other servers changed are read
+    /// here too, at most every [`SHARED_SYNC_INTERVAL`].
     pub fn commit(&mut self, metrics: &Metrics) {
-        if self.pending.is_empty() {
+        if !self.pending.is_empty() {
+            match self.store.apply(&self.pending) {
+                Ok(applied) => {
+                    let mut withheld = vec![false; self.held.len()];
+                    for r in &applied.rejected {
+                        self.rejected_op(r, &mut withheld, metrics);
+                    }
+                    if !applied.rejected.is_empty() {
+                        // Lost a race: the other server is granting from the
+                        // same part of the pool right now. Learn everything
+                        // it granted at once rather than losing the next
+                        // races one by one.
+                        self.last_shared_sync = None;
+                    }
+                    for (e, skip) in self.held.drain(..).zip(withheld) {
+                        if !skip {
+                            self.effects.push_back(e);
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.commit_failures += 1;
+                    metrics.dropped("dhcp6-server", "store-commit-failed");
+                    tracing::error!(error = %e, ops = self.pending.len(), dropped = self.held.len(), "lease store commit failed: replies withheld");
+                    self.held.retain(|e| !matches!(e, Effect::Dhcp6Server(_)));
+                    self.effects.extend(self.held.drain(..));
+                }
+            }
+            self.pending.clear();
+            self.held_after.clear();
+        }
+        self.sync_shared(metrics);
+        // What `foreign_lease` queued (routes of lost grants to delete).
+        self.pump(metrics);
+    }
+
+    /// One op the shared store did not carry out: withholds what announced
+    /// it and tells the machine who holds the key.
+    fn rejected_op(&mut self, r: &v6edge_store::Rejected, withheld: &mut [bool], metrics: &Metrics) {
+        let Some(op) = self.pending.get(r.index) else { return };
+        let key = op.key();
+        if let StoreOp::Upsert(_) = op {
+            metrics.dropped("dhcp6-server", "store-conflict");
+            tracing::info!(lease = %key, holder = ?r.holder.duid, "another server holds this lease: grant withdrawn, reply withheld");
+            // The input that emitted op `index` held its effects with the
+            // smallest count past it; its Transmit is the first of those.
+            let group = self.held_after.iter().copied().filter(|&a| a > r.index).min();
+            let prefix = Prefix::new(key.addr, key.prefix_len).ok();
+            let mut transmit_seen = false;
+            for (j, e) in self.held.iter().enumerate() {
+                if Some(self.held_after.get(j).copied().unwrap_or(0)) != group {
+                    continue;
+                }
+                let skip = match e {
+                    Effect::Dhcp6Server(_) if !transmit_seen => {
+                        transmit_seen = true;
+                        true
+                    }
+                    Effect::Kernel(KernelOp::SetRoute(rt)) => Some(rt.dst) == prefix,
+                    Effect::Hook { env, .. } => prefix.is_some_and(|p| env.iter().any(|(k, v)| k == "V6EDGE_PREFIX" && *v == p.to_string())),
+                    _ => false,
+                };
+                if skip && let Some(w) = withheld.get_mut(j) {
+                    *w = true;
+                }
+            }
+        } else {
+            // A Remove left alone: the lease was taken over or extended by
+            // another server; learn of it like any foreign lease.
+            tracing::debug!(lease = %key, "lease removal skipped: held through another server");
+        }
+        let now = self.now();
+        if let (Some(lease), Some(server)) = (foreign_of(&self.clock, &r.holder), self.server.as_mut()) {
+            server.foreign_lease(now, lease);
+        }
+    }
+
+    /// Reads the leases other servers granted, renewed or ended since the
+    /// last read, and tells the machine ([`Server::foreign_lease`],
+    /// [`Server::foreign_lease_gone`]). A single-server store reports none.
+    fn sync_shared(&mut self, metrics: &Metrics) {
+        let now = self.now();
+        if self.last_shared_sync.is_some_and(|t| now.saturating_duration_since(t) < SHARED_SYNC_INTERVAL) {
             return;
         }
-        match self.store.apply(&self.pending) {
-            Ok(()) => {
-                self.effects.extend(self.held.drain(..));
-            }
+        self.last_shared_sync = Some(now);
+        let changes = match self.store.changes() {
+            Ok(c) => c,
             Err(e) => {
-                self.commit_failures += 1;
-                metrics.dropped("dhcp6-server", "store-commit-failed");
-                tracing::error!(error = %e, ops = self.pending.len(), dropped = self.held.len(), "lease store commit failed: replies withheld");
-                self.held.retain(|e| !matches!(e, Effect::Dhcp6Server(_)));
-                self.effects.extend(self.held.drain(..));
+                metrics.dropped("dhcp6-server", "store-sync-failed");
+                tracing::warn!(error = %e, "cannot read lease changes of other servers");
+                return;
+            }
+        };
+        let Some(server) = self.server.as_mut() else { return };
+        for change in changes {
+            match change {
+                v6edge_store::Change::Held(l) => {
+                    if let Some(lease) = foreign_of(&self.clock, &l) {
+                        server.foreign_lease(now, lease);
+                    }
+                }
+                v6edge_store::Change::Gone(key) => {
+                    if let Ok(prefix) = Prefix::new(key.addr, key.prefix_len) {
+                        let kind = match key.kind {
+                            v6edge_store::LeaseKind::Address => LeaseKind::Address,
+                            v6edge_store::LeaseKind::Prefix => LeaseKind::Prefix,
+                        };
+                        server.foreign_lease_gone(now, kind, prefix);
+                    }
+                }
             }
         }
-        self.pending.clear();
     }
 
     pub fn next_effect(&mut self) -> Option<Effect> {
@@ -670,6 +787,53 @@ impl ServerUnit {
             tracing::warn!(error = %e, "lease store flush at shutdown failed");
         }
     }
+}
+
+/// How often the leases other servers changed are read from a shared store.
+const SHARED_SYNC_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The PostgreSQL store (cargo feature `postgres`).
+#[cfg(feature = "postgres")]
+fn open_postgres(conninfo: &str) -> anyhow::Result<Box<dyn LeaseStore + Send>> {
+    let store = v6edge_store::PostgresStore::open(conninfo).map_err(|e| anyhow::anyhow!("cannot open the lease store: {e}"))?;
+    tracing::info!(database = %store.target(), "lease store (shared PostgreSQL)");
+    Ok(Box::new(store))
+}
+
+/// Without the feature the configuration is refused when it is read; this
+/// is never reached, and says so if it is.
+#[cfg(not(feature = "postgres"))]
+fn open_postgres(_conninfo: &str) -> anyhow::Result<Box<dyn LeaseStore + Send>> {
+    anyhow::bail!("lease-store = \"postgres\": this v6edge was built without the cargo feature \"postgres\"")
+}
+
+/// A lease another server holds, as the machine takes it: no route here
+/// (`Server::foreign_lease` clears next hop and interface anyway), and the
+/// link only as far as the stored text tells it (interface names are the
+/// other server's).
+fn foreign_of(clock: &WallClock, s: &StoredLease) -> Option<Lease> {
+    let link = s
+        .link
+        .strip_prefix("relay:")
+        .and_then(|rest| rest.split('@').next())
+        .and_then(|a| a.parse().ok())
+        .map_or(LinkId::Interface(0), |link_address| LinkId::Relay { link_address });
+    Some(Lease {
+        duid: Duid::from_bytes(&s.duid).ok()?,
+        iaid: s.iaid,
+        kind: match s.kind {
+            v6edge_store::LeaseKind::Address => LeaseKind::Address,
+            v6edge_store::LeaseKind::Prefix => LeaseKind::Prefix,
+        },
+        prefix: Prefix::new(s.addr, s.prefix_len).ok()?,
+        preferred_until: clock.from_unix(s.preferred_until),
+        valid_until: clock.from_unix(s.valid_until),
+        link,
+        next_hop: None,
+        ifindex: 0,
+        hw_addr: s.hw_addr.clone(),
+        reconfigure: None,
+    })
 }
 
 fn store_kind(k: LeaseKind) -> v6edge_store::LeaseKind {

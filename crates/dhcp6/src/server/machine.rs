@@ -26,6 +26,8 @@ use v6edge_wire::dhcp6::{
     ClientMessage, Duid, Message, MessageType, OptionCode, Status, StatusCode,
 };
 
+mod shared;
+
 /// The DHCPv6 server of a delegating router.
 #[derive(Debug)]
 pub struct Server {

@@ -1,0 +1,912 @@
+//! The shared [`LeaseStore`]: one PostgreSQL database for several v6edge
+//! servers serving the same network (cargo feature `postgres`).
+//!
+//! # The arbiter
+//!
+//! Each server allocates from its own in-memory pools, so two servers may
+//! pick the same free prefix for two clients at the same moment. The
+//! database decides: `lease6`'s primary key `(kind, address, prefix_len)`
+//! admits one row per prefix, and an upsert only overwrites a row of the
+//! SAME client (DUID and IAID), or a row whose lease is over:
+//!
+//! ```sql
+//! INSERT ... ON CONFLICT (kind, address, prefix_len) DO UPDATE SET ...
+//!   WHERE (lease6.duid = EXCLUDED.duid AND lease6.iaid = EXCLUDED.iaid)
+//!      OR lease6.valid_until <= EXCLUDED.updated_at
+//! ```
+//!
+//! `INSERT ... ON CONFLICT` is atomic in PostgreSQL under READ COMMITTED:
+//! a second writer of the same key waits for the first one's transaction,
+//! then sees its row. When the `WHERE` is false no row is affected, the op
+//! is reported in [`Applied::rejected`] with the holder, and the rest of
+//! the batch goes on (the batch is still one transaction). "Expired" is
+//! judged by the writer's clock (`updated_at`, the wall-clock time the
+//! writer stamps on the lease): servers sharing a database keep their
+//! clocks synchronised (NTP), as Kea requires too.
+//!
+//! A [`StoreOp::Remove`] carries no client, so the handle remembers who it
+//! last saw holding each key (its own writes, rows it read, holders of
+//! rejections). A Remove deletes the row only while that client still holds
+//! it with a `valid_until` no later than the one seen: a row the other
+//! server took over after expiry, or extended for the client (a Rebind
+//! there), is left alone and reported as rejected. A key the handle never
+//! saw is deleted as asked (single-server behaviour).
+//!
+//! # Changes by others
+//!
+//! Every write stamps the row with `change = nextval('lease6_change')`;
+//! every delete leaves a tombstone in `lease6_gone` with its own number.
+//! [`LeaseStore::changes`] returns rows and tombstones numbered above the
+//! handle's cursor, minus what the handle wrote itself. Sequence numbers
+//! are handed out before commit, so a change can become visible after a
+//! higher one was read and be missed; that only costs a rejected upsert
+//! later (the arbiter above), never a double allocation. Tombstones older
+//! than a day are pruned by [`LeaseStore::remove_expired`].
+//!
+//! # Schema
+//!
+//! Same shape as SQLite's `lease6` (`bytea` for addresses, DUIDs and blobs,
+//! `bigint` for times; IAID and ifindex are `bigint` because PostgreSQL has
+//! no unsigned 32-bit type), versioned by `schema_version` exactly as
+//! [`crate::sqlite`] does: [`MIGRATIONS`] run in one transaction under an
+//! advisory lock (two servers starting together do not both migrate), a
+//! newer schema is refused ([`StoreError::NewerSchema`]) and a schema with
+//! tables but no `schema_version` is refused ([`StoreError::BadSchema`]).
+//! Tables live in the connection's current schema, so `options='-c
+//! search_path=NAME'` in the connection string selects another one.
+//!
+//! # Durability
+//!
+//! `apply` returns after `COMMIT`, which with PostgreSQL's default
+//! `synchronous_commit = on` returns after the WAL is flushed on the
+//! database server.
+//!
+//! # Threading
+//!
+//! The synchronous `postgres` client drives its connection with a private
+//! tokio runtime, and a runtime cannot be entered from a thread that is
+//! already running one (the daemon calls the store from its event loop).
+//! So the connection lives on a thread of its own (`v6edge-postgres`);
+//! every method sends it the work and blocks until the answer comes back,
+//! which is the same blocking, synchronous path as SQLite's fsync. The
+//! thread ends when the store is dropped.
+//!
+//! Panic contract: no method panics; rows that do not decode give
+//! [`StoreError::CorruptRow`]; a connection thread that is gone gives
+//! [`StoreError::PostgresWorker`].
+
+use std::collections::HashMap;
+use std::net::Ipv6Addr;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::thread::JoinHandle;
+
+use postgres::config::Host;
+use postgres::types::ToSql;
+use postgres::{Client, Config, GenericClient, NoTls, Row};
+
+use crate::{
+    Applied, Change, LeaseKey, LeaseKind, LeaseStore, Rejected, StoreError, StoreOp, StoredLease,
+    validate_ops,
+};
+
+/// The schema version this code reads and writes.
+pub const SCHEMA_VERSION: i64 = 3;
+
+/// `MIGRATIONS[n - 1]` takes the schema from version `n - 1` to `n`. Append
+/// only: a released migration never changes. Versions 1 and 2 are SQLite's
+/// shape; 3 adds the change numbers of [`LeaseStore::changes`].
+pub const MIGRATIONS: &[&str] = &[
+    // 0 -> 1: the initial schema.
+    "CREATE TABLE schema_version (
+         singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+         version   BIGINT  NOT NULL
+     );
+     INSERT INTO schema_version (singleton, version) VALUES (1, 0);
+     CREATE TABLE lease6 (
+         kind            SMALLINT NOT NULL CHECK (kind IN (0, 2)),
+         address         BYTEA    NOT NULL CHECK (length(address) = 16),
+         prefix_len      SMALLINT NOT NULL CHECK (prefix_len BETWEEN 0 AND 128),
+         duid            BYTEA    NOT NULL,
+         iaid            BIGINT   NOT NULL CHECK (iaid BETWEEN 0 AND 4294967295),
+         preferred_until BIGINT   NOT NULL,
+         valid_until     BIGINT   NOT NULL,
+         link            TEXT     NOT NULL,
+         next_hop        BYTEA    CHECK (next_hop IS NULL OR length(next_hop) = 16),
+         ifindex         BIGINT   NOT NULL CHECK (ifindex BETWEEN 0 AND 4294967295),
+         hw_addr         BYTEA,
+         updated_at      BIGINT   NOT NULL,
+         PRIMARY KEY (kind, address, prefix_len)
+     );
+     CREATE INDEX lease6_valid_until ON lease6 (valid_until);
+     CREATE INDEX lease6_duid ON lease6 (duid, iaid);",
+    // 1 -> 2: the client's Reconfigure context (RFC 8415 §18.3.11, §20.4).
+    "ALTER TABLE lease6 ADD COLUMN reconfigure BYTEA;",
+    // 2 -> 3: change numbers for servers sharing the database.
+    "CREATE SEQUENCE lease6_change;
+     ALTER TABLE lease6 ADD COLUMN change BIGINT NOT NULL DEFAULT nextval('lease6_change');
+     CREATE INDEX lease6_change_idx ON lease6 (change);
+     CREATE TABLE lease6_gone (
+         change     BIGINT   PRIMARY KEY DEFAULT nextval('lease6_change'),
+         kind       SMALLINT NOT NULL,
+         address    BYTEA    NOT NULL,
+         prefix_len SMALLINT NOT NULL,
+         at         BIGINT   NOT NULL DEFAULT extract(epoch FROM now())::bigint
+     );",
+];
+
+/// Key of the advisory lock taken while migrating ("v6edge" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7636_6564_6765;
+
+/// How long tombstones of deleted leases are kept for other servers' syncs.
+const TOMBSTONE_SECS: i64 = 86_400;
+
+const COLUMNS: &str = "kind, address, prefix_len, duid, iaid, preferred_until, valid_until, \
+                       link, next_hop, ifindex, hw_addr, updated_at, reconfigure";
+
+const UPSERT: &str = "INSERT INTO lease6 (kind, address, prefix_len, duid, iaid, \
+     preferred_until, valid_until, link, next_hop, ifindex, hw_addr, updated_at, reconfigure) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+     ON CONFLICT (kind, address, prefix_len) DO UPDATE SET \
+     duid = EXCLUDED.duid, iaid = EXCLUDED.iaid, \
+     preferred_until = EXCLUDED.preferred_until, valid_until = EXCLUDED.valid_until, \
+     link = EXCLUDED.link, next_hop = EXCLUDED.next_hop, ifindex = EXCLUDED.ifindex, \
+     hw_addr = EXCLUDED.hw_addr, updated_at = EXCLUDED.updated_at, \
+     reconfigure = EXCLUDED.reconfigure, change = nextval('lease6_change') \
+     WHERE (lease6.duid = EXCLUDED.duid AND lease6.iaid = EXCLUDED.iaid) \
+        OR lease6.valid_until <= EXCLUDED.updated_at";
+
+/// Deletes a row the handle knows the holder of, leaving a tombstone.
+const REMOVE_OWNED: &str = "WITH d AS (DELETE FROM lease6 \
+     WHERE kind = $1 AND address = $2 AND prefix_len = $3 \
+       AND duid = $4 AND iaid = $5 AND valid_until <= $6 \
+     RETURNING kind, address, prefix_len) \
+     INSERT INTO lease6_gone (kind, address, prefix_len) SELECT kind, address, prefix_len FROM d";
+
+/// Deletes a row the handle never saw, leaving a tombstone.
+const REMOVE_ANY: &str = "WITH d AS (DELETE FROM lease6 \
+     WHERE kind = $1 AND address = $2 AND prefix_len = $3 \
+     RETURNING kind, address, prefix_len) \
+     INSERT INTO lease6_gone (kind, address, prefix_len) SELECT kind, address, prefix_len FROM d";
+
+/// Who the handle last saw holding a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Owner {
+    duid: Vec<u8>,
+    iaid: u32,
+    valid_until: u64,
+}
+
+impl Owner {
+    fn of(l: &StoredLease) -> Owner {
+        Owner {
+            duid: l.duid.clone(),
+            iaid: l.iaid,
+            valid_until: l.valid_until,
+        }
+    }
+}
+
+struct Inner {
+    client: Client,
+    /// Holders as last seen by this handle (module docs: Remove).
+    known: HashMap<LeaseKey, Owner>,
+    /// The highest change number [`LeaseStore::changes`] has read.
+    cursor: i64,
+}
+
+/// Work for the connection thread.
+type Job = Box<dyn FnOnce(&mut Inner) + Send>;
+
+/// The PostgreSQL lease store: a handle to its connection thread (module
+/// docs). `Send`; one store worker owns it, like
+/// [`SqliteStore`](crate::SqliteStore).
+pub struct PostgresStore {
+    jobs: Option<mpsc::Sender<Job>>,
+    thread: Option<JoinHandle<()>>,
+    target: String,
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // Closing the queue ends the thread's loop; it finishes the job at
+        // hand (none: every call waits for its answer) and closes the
+        // connection.
+        drop(self.jobs.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("target", &self.target)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `postgres://USER@HOST/DBNAME` for messages: never the password.
+fn describe(config: &Config) -> String {
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            Host::Tcp(name) => name.clone(),
+            Host::Unix(path) => path.display().to_string(),
+        })
+        .unwrap_or_else(|| "localhost".to_owned());
+    let user = config.get_user().unwrap_or("(default user)");
+    let db = config.get_dbname().unwrap_or("(default database)");
+    format!("postgres://{user}@{host}/{db}")
+}
+
+/// Integers of the SQL side. Values were checked by `validate_ops`
+/// (times fit i64); saturating keeps this total anyway.
+fn sql_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl PostgresStore {
+    /// Connects with a libpq-style connection string or URL (e.g.
+    /// `host=/var/run/postgresql dbname=v6edge user=v6edge`: a Unix-socket
+    /// directory works from inside network namespaces) and brings the
+    /// schema to [`SCHEMA_VERSION`]. Refuses a database from a newer v6edge
+    /// and a schema that is not a v6edge lease database. TLS is not
+    /// supported: use a Unix socket or a trusted network.
+    pub fn open(conninfo: &str) -> Result<Self, StoreError> {
+        let config: Config = conninfo.parse().map_err(|source| StoreError::Postgres {
+            target: "(connection string)".to_owned(),
+            what: "connection string parse",
+            source,
+        })?;
+        let target = describe(&config);
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let (ready_tx, ready) = mpsc::sync_channel::<Result<(), postgres::Error>>(1);
+        let thread = std::thread::Builder::new()
+            .name("v6edge-postgres".to_owned())
+            .spawn(move || {
+                let client = match config.connect(NoTls) {
+                    Ok(c) => {
+                        let _ = ready_tx.send(Ok(()));
+                        c
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let mut inner = Inner {
+                    client,
+                    known: HashMap::new(),
+                    cursor: 0,
+                };
+                while let Ok(job) = queue.recv() {
+                    job(&mut inner);
+                }
+            })
+            .map_err(|_| StoreError::PostgresWorker {
+                target: target.clone(),
+            })?;
+        let store = PostgresStore {
+            jobs: Some(jobs),
+            thread: Some(thread),
+            target,
+        };
+        match ready.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(source)) => {
+                return Err(StoreError::Postgres {
+                    target: store.target.clone(),
+                    what: "connect",
+                    source,
+                });
+            }
+            Err(_) => {
+                return Err(StoreError::PostgresWorker {
+                    target: store.target.clone(),
+                });
+            }
+        }
+        store.migrate()?;
+        // Changes by others are reported from now on: what is already
+        // there, the daemon reads with `load_all` at start.
+        store.with(|inner, target| {
+            let row = inner
+                .client
+                .query_one(
+                    "SELECT GREATEST((SELECT max(change) FROM lease6), \
+                     (SELECT max(change) FROM lease6_gone), 0)",
+                    &[],
+                )
+                .map_err(|source| pg_err(target, "change cursor read", source))?;
+            inner.cursor = row
+                .try_get::<_, i64>(0)
+                .map_err(|source| pg_err(target, "change cursor read", source))?;
+            Ok(())
+        })?;
+        Ok(store)
+    }
+
+    /// The database, as `postgres://USER@HOST/DBNAME`.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// The schema version stored in the database.
+    pub fn schema_version(&self) -> Result<i64, StoreError> {
+        self.with(|inner, target| {
+            inner
+                .client
+                .query_one(
+                    "SELECT version FROM schema_version WHERE singleton = 1",
+                    &[],
+                )
+                .and_then(|r| r.try_get::<_, i64>(0))
+                .map_err(|source| pg_err(target, "schema version read", source))
+        })
+    }
+
+    /// Runs `f` on the connection thread and waits for its answer.
+    fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Inner, &str) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let gone = || StoreError::PostgresWorker {
+            target: self.target.clone(),
+        };
+        let (tx, rx) = mpsc::sync_channel(1);
+        let target = self.target.clone();
+        let job: Job = Box::new(move |inner| {
+            let _ = tx.send(f(inner, &target));
+        });
+        self.jobs
+            .as_ref()
+            .ok_or_else(gone)?
+            .send(job)
+            .map_err(|_| gone())?;
+        rx.recv().map_err(|_| gone())?
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let path = PathBuf::from(&self.target);
+        self.with(move |inner, target| {
+            let err = |what| move |source| pg_err(target, what, source);
+            let mut tx = inner.client.transaction().map_err(err("migration begin"))?;
+            // Like SQLite's IMMEDIATE: two servers opening a fresh database
+            // at once must not both run migration 1.
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                .map_err(err("migration lock"))?;
+            let has_version_table: bool = tx
+                .query_one(
+                    "SELECT to_regclass('schema_version') IS NOT NULL \
+                     AND EXISTS (SELECT 1 FROM pg_tables WHERE tablename = 'schema_version' \
+                                 AND schemaname = current_schema())",
+                    &[],
+                )
+                .and_then(|r| r.try_get(0))
+                .map_err(err("schema inspection"))?;
+            let found: i64 = if has_version_table {
+                let rows = tx
+                    .query("SELECT version FROM schema_version", &[])
+                    .map_err(err("schema version read"))?;
+                match rows.as_slice() {
+                    [r] => r.try_get(0).map_err(err("schema version read"))?,
+                    other => {
+                        return Err(StoreError::BadSchema {
+                            path,
+                            reason: format!("schema_version has {} rows, expected 1", other.len()),
+                        });
+                    }
+                }
+            } else {
+                let tables: i64 = tx
+                    .query_one(
+                        "SELECT count(*) FROM pg_class c JOIN pg_namespace n \
+                         ON n.oid = c.relnamespace \
+                         WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'S', 'v', 'm')",
+                        &[],
+                    )
+                    .and_then(|r| r.try_get(0))
+                    .map_err(err("schema inspection"))?;
+                if tables != 0 {
+                    return Err(StoreError::BadSchema {
+                        path,
+                        reason: format!(
+                            "{tables} tables or sequences but no schema_version table: \
+                             not a v6edge lease database"
+                        ),
+                    });
+                }
+                0
+            };
+            if found > SCHEMA_VERSION {
+                return Err(StoreError::NewerSchema {
+                    path,
+                    found,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            if found < 0 {
+                return Err(StoreError::BadSchema {
+                    path,
+                    reason: format!("negative schema version {found}"),
+                });
+            }
+            for to in (found + 1)..=SCHEMA_VERSION {
+                // `to` is in 1..=SCHEMA_VERSION = 1..=MIGRATIONS.len()
+                // (checked by a test); `get` keeps it panic-free anyway.
+                let sql = usize::try_from(to - 1)
+                    .ok()
+                    .and_then(|i| MIGRATIONS.get(i))
+                    .ok_or_else(|| StoreError::BadSchema {
+                        path: path.clone(),
+                        reason: format!("no migration to version {to}"),
+                    })?;
+                tx.batch_execute(sql).map_err(err("schema migration"))?;
+                tx.execute(
+                    "UPDATE schema_version SET version = $1 WHERE singleton = 1",
+                    &[&to],
+                )
+                .map_err(err("schema migration"))?;
+                tracing::info!(target_db = %target, from = to - 1, to, "lease database migrated");
+            }
+            tx.commit().map_err(err("migration commit"))
+        })
+    }
+
+    /// Runs a lease query and decodes every row (collected first, so the
+    /// connection is free again before any callback runs). `remember`: the
+    /// rows become what the handle knows of their holders (a full scan is
+    /// what the daemon's machine starts from; a lookup is not).
+    fn query_leases(
+        &self,
+        what: &'static str,
+        sql: String,
+        params: Vec<Box<dyn ToSql + Sync + Send>>,
+        remember: bool,
+    ) -> Result<Vec<StoredLease>, StoreError> {
+        let leases = self.with(move |inner, target| {
+            let refs: Vec<&(dyn ToSql + Sync)> = params
+                .iter()
+                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                .collect();
+            let rows = inner
+                .client
+                .query(&sql, &refs)
+                .map_err(|source| pg_err(target, what, source))?;
+            let leases = rows.iter().map(decode_row).collect::<Result<Vec<_>, _>>()?;
+            if remember {
+                for l in &leases {
+                    inner.known.insert(l.key(), Owner::of(l));
+                }
+            }
+            Ok(leases)
+        })?;
+        Ok(leases)
+    }
+}
+
+fn pg_err(target: &str, what: &'static str, source: postgres::Error) -> StoreError {
+    StoreError::Postgres {
+        target: target.to_owned(),
+        what,
+        source,
+    }
+}
+
+/// The key columns as SQL parameters.
+fn key_params(key: &LeaseKey) -> (i16, [u8; 16], i16) {
+    (
+        i16::from(key.kind.as_u8()),
+        key.addr.octets(),
+        i16::from(key.prefix_len),
+    )
+}
+
+/// Failures inside the batch transaction: the database's, or a row that
+/// does not decode.
+enum WriteError {
+    Pg(postgres::Error),
+    Store(StoreError),
+}
+
+impl From<postgres::Error> for WriteError {
+    fn from(e: postgres::Error) -> Self {
+        WriteError::Pg(e)
+    }
+}
+
+fn select_one(
+    tx: &mut impl GenericClient,
+    key: &LeaseKey,
+) -> Result<Option<StoredLease>, WriteError> {
+    let (kind, addr, len) = key_params(key);
+    let sql = format!(
+        "SELECT {COLUMNS} FROM lease6 WHERE kind = $1 AND address = $2 AND prefix_len = $3"
+    );
+    let rows = tx.query(&sql, &[&kind, &addr.as_slice(), &len])?;
+    rows.first()
+        .map(decode_row)
+        .transpose()
+        .map_err(WriteError::Store)
+}
+
+/// What one op did inside the batch transaction.
+enum Outcome {
+    /// Written or deleted; the handle now knows this holder (None: gone).
+    Done(Option<Owner>),
+    /// Not carried out: another client holds the key.
+    Rejected(StoredLease),
+}
+
+fn write_op(
+    tx: &mut postgres::Transaction<'_>,
+    op: &StoreOp,
+    seen: Option<&Owner>,
+) -> Result<Outcome, WriteError> {
+    match op {
+        StoreOp::Upsert(l) => {
+            let (kind, addr, len) = key_params(&l.key());
+            let next_hop = l.next_hop.map(|a| a.octets());
+            let n = tx.execute(
+                UPSERT,
+                &[
+                    &kind,
+                    &addr.as_slice(),
+                    &len,
+                    &l.duid,
+                    &i64::from(l.iaid),
+                    &sql_i64(l.preferred_until),
+                    &sql_i64(l.valid_until),
+                    &l.link,
+                    &next_hop.as_ref().map(|a| a.as_slice()),
+                    &i64::from(l.ifindex),
+                    &l.hw_addr,
+                    &sql_i64(l.updated_at),
+                    &l.reconfigure,
+                ],
+            )?;
+            if n > 0 {
+                return Ok(Outcome::Done(Some(Owner::of(l))));
+            }
+            // The row exists (the conflict) and is locked by the upsert
+            // until this transaction ends, so it is still there.
+            match select_one(tx, &l.key())? {
+                Some(holder) => Ok(Outcome::Rejected(holder)),
+                None => Ok(Outcome::Done(None)),
+            }
+        }
+        StoreOp::Remove { .. } => {
+            let key = op.key();
+            let (kind, addr, len) = key_params(&key);
+            let deleted = match seen {
+                Some(o) => tx.execute(
+                    REMOVE_OWNED,
+                    &[
+                        &kind,
+                        &addr.as_slice(),
+                        &len,
+                        &o.duid,
+                        &i64::from(o.iaid),
+                        &sql_i64(o.valid_until),
+                    ],
+                )?,
+                None => tx.execute(REMOVE_ANY, &[&kind, &addr.as_slice(), &len])?,
+            };
+            if deleted > 0 {
+                return Ok(Outcome::Done(None));
+            }
+            match select_one(tx, &key)? {
+                // Someone else's now (or extended elsewhere): left alone.
+                Some(holder) => Ok(Outcome::Rejected(holder)),
+                // Already gone (a Release racing an expiry): not an error.
+                None => Ok(Outcome::Done(None)),
+            }
+        }
+    }
+}
+
+impl LeaseStore for PostgresStore {
+    fn apply(&mut self, ops: &[StoreOp]) -> Result<Applied, StoreError> {
+        if ops.is_empty() {
+            return Ok(Applied::default());
+        }
+        validate_ops(ops)?;
+        // The connection thread needs the batch for as long as it works on
+        // it; a copy is cheap next to the round trips.
+        let ops = ops.to_vec();
+        self.with(move |inner, target| {
+            let commit_err = |source| StoreError::PostgresCommit {
+                target: target.to_owned(),
+                ops: ops.len(),
+                source,
+            };
+            // What this batch changes in `known`, merged only after COMMIT:
+            // a rolled-back batch must not change what the handle believes.
+            let mut staged: HashMap<LeaseKey, Option<Owner>> = HashMap::new();
+            let mut applied = Applied::default();
+            // Dropping `tx` on any error path rolls the whole batch back.
+            let mut tx = inner.client.transaction().map_err(commit_err)?;
+            for (index, op) in ops.iter().enumerate() {
+                let key = op.key();
+                let seen = match staged.get(&key) {
+                    Some(s) => s.as_ref(),
+                    None => inner.known.get(&key),
+                };
+                let outcome = write_op(&mut tx, op, seen).map_err(|e| match e {
+                    WriteError::Pg(source) => commit_err(source),
+                    WriteError::Store(e) => e,
+                })?;
+                match outcome {
+                    Outcome::Done(owner) => {
+                        staged.insert(key, owner);
+                    }
+                    Outcome::Rejected(holder) => {
+                        staged.insert(key, Some(Owner::of(&holder)));
+                        applied.rejected.push(Rejected { index, holder });
+                    }
+                }
+            }
+            // synchronous_commit = on (the default): COMMIT returns once the
+            // WAL is flushed on the database server.
+            tx.commit().map_err(commit_err)?;
+            for (key, owner) in staged {
+                match owner {
+                    Some(o) => inner.known.insert(key, o),
+                    None => inner.known.remove(&key),
+                };
+            }
+            Ok(applied)
+        })
+    }
+
+    fn changes(&mut self) -> Result<Vec<Change>, StoreError> {
+        self.with(|inner, target| {
+            let err = |source| pg_err(target, "change scan", source);
+            let cursor = inner.cursor;
+            let sql = format!(
+                "SELECT {COLUMNS}, change FROM lease6 WHERE change > $1 ORDER BY change LIMIT 50000"
+            );
+            let rows = inner.client.query(&sql, &[&cursor]).map_err(err)?;
+            let gone = inner
+                .client
+                .query(
+                    "SELECT change, kind, address, prefix_len FROM lease6_gone \
+                     WHERE change > $1 ORDER BY change LIMIT 50000",
+                    &[&cursor],
+                )
+                .map_err(err)?;
+            let mut all: Vec<(i64, Change)> = Vec::with_capacity(rows.len() + gone.len());
+            for r in &rows {
+                let change: i64 = r.try_get(13).map_err(err)?;
+                all.push((change, Change::Held(decode_row(r)?)));
+            }
+            for r in &gone {
+                let change: i64 = r.try_get(0).map_err(err)?;
+                all.push((change, Change::Gone(decode_key(r, 1)?)));
+            }
+            all.sort_by_key(|(c, _)| *c);
+            let mut out = Vec::new();
+            for (change, c) in all {
+                inner.cursor = inner.cursor.max(change);
+                match c {
+                    Change::Held(l) => {
+                        let owner = Owner::of(&l);
+                        // Our own write, or one already seen: not news.
+                        if inner.known.get(&l.key()) == Some(&owner) {
+                            continue;
+                        }
+                        inner.known.insert(l.key(), owner);
+                        out.push(Change::Held(l));
+                    }
+                    Change::Gone(key) => {
+                        // A key we do not know of was ours and removed by
+                        // us, or never relevant: not news.
+                        if inner.known.remove(&key).is_some() {
+                            out.push(Change::Gone(key));
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn visit(&self, f: &mut dyn FnMut(StoredLease)) -> Result<(), StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM lease6 ORDER BY kind, address, prefix_len");
+        for l in self.query_leases("lease scan", sql, Vec::new(), true)? {
+            f(l);
+        }
+        Ok(())
+    }
+
+    fn get(
+        &self,
+        kind: LeaseKind,
+        addr: Ipv6Addr,
+        prefix_len: u8,
+    ) -> Result<Option<StoredLease>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM lease6 WHERE kind = $1 AND address = $2 AND prefix_len = $3"
+        );
+        let (k, a, l) = key_params(&LeaseKey {
+            kind,
+            addr,
+            prefix_len,
+        });
+        Ok(self
+            .query_leases(
+                "lease lookup",
+                sql,
+                vec![Box::new(k), Box::new(a.to_vec()), Box::new(l)],
+                false,
+            )?
+            .into_iter()
+            .next())
+    }
+
+    fn find_by_duid(&self, duid: &[u8]) -> Result<Vec<StoredLease>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM lease6 WHERE duid = $1 ORDER BY kind, address, prefix_len"
+        );
+        self.query_leases(
+            "lease lookup by duid",
+            sql,
+            vec![Box::new(duid.to_vec())],
+            false,
+        )
+    }
+
+    fn remove_expired(&mut self, now_unix: u64) -> Result<usize, StoreError> {
+        self.with(move |inner, target| {
+            let commit_err = |source| StoreError::PostgresCommit {
+                target: target.to_owned(),
+                ops: 1,
+                source,
+            };
+            let mut tx = inner.client.transaction().map_err(commit_err)?;
+            let removed = tx
+                .query(
+                    "WITH d AS (DELETE FROM lease6 WHERE valid_until <= $1 \
+                     RETURNING kind, address, prefix_len) \
+                     INSERT INTO lease6_gone (kind, address, prefix_len) \
+                     SELECT kind, address, prefix_len FROM d \
+                     RETURNING kind, address, prefix_len",
+                    &[&sql_i64(now_unix)],
+                )
+                .map_err(commit_err)?;
+            tx.execute(
+                "DELETE FROM lease6_gone WHERE at < extract(epoch FROM now())::bigint - $1",
+                &[&TOMBSTONE_SECS],
+            )
+            .map_err(commit_err)?;
+            tx.commit().map_err(commit_err)?;
+            for r in &removed {
+                inner.known.remove(&decode_key(r, 0)?);
+            }
+            Ok(removed.len())
+        })
+    }
+
+    fn count(&self) -> Result<u64, StoreError> {
+        self.with(|inner, target| {
+            let n: i64 = inner
+                .client
+                .query_one("SELECT count(*) FROM lease6", &[])
+                .and_then(|r| r.try_get(0))
+                .map_err(|source| pg_err(target, "lease count", source))?;
+            // count(*) is never negative.
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    fn flush(&mut self) -> Result<(), StoreError> {
+        // Nothing to do: every apply is already committed on the server, and
+        // checkpoints are the database server's business.
+        Ok(())
+    }
+}
+
+/// Builds a lease from a row of [`COLUMNS`], reporting what is wrong with a
+/// row that does not fit (a damaged database, or one edited by hand).
+fn decode_row(row: &Row) -> Result<StoredLease, StoreError> {
+    let mut key_text = String::from("(key unreadable)");
+    decode_fields(row, &mut key_text).map_err(|reason| StoreError::CorruptRow {
+        row: key_text,
+        reason,
+    })
+}
+
+/// The key columns starting at column `at`.
+fn decode_key(row: &Row, at: usize) -> Result<LeaseKey, StoreError> {
+    key_fields(row, at).map_err(|reason| StoreError::CorruptRow {
+        row: "(tombstone)".to_owned(),
+        reason,
+    })
+}
+
+fn key_fields(row: &Row, at: usize) -> Result<LeaseKey, String> {
+    let kind_num: i16 = get(row, at, "kind")?;
+    let kind = u8::try_from(kind_num)
+        .ok()
+        .and_then(LeaseKind::from_u8)
+        .ok_or_else(|| format!("unknown kind {kind_num}"))?;
+    let addr = addr16(&get::<Vec<u8>>(row, at + 1, "address")?, "address")?;
+    let len: i16 = get(row, at + 2, "prefix_len")?;
+    let prefix_len = u8::try_from(len).map_err(|_| "prefix_len out of range".to_string())?;
+    Ok(LeaseKey {
+        kind,
+        addr,
+        prefix_len,
+    })
+}
+
+fn decode_fields(row: &Row, key_text: &mut String) -> Result<StoredLease, String> {
+    let key = key_fields(row, 0)?;
+    *key_text = key.to_string();
+    key.validate().map_err(|e| e.to_string())?;
+    let next_hop = get::<Option<Vec<u8>>>(row, 8, "next_hop")?
+        .map(|b| addr16(&b, "next_hop"))
+        .transpose()?;
+    Ok(StoredLease {
+        duid: get(row, 3, "duid")?,
+        iaid: u32::try_from(get::<i64>(row, 4, "iaid")?)
+            .map_err(|_| "iaid out of range".to_string())?,
+        kind: key.kind,
+        addr: key.addr,
+        prefix_len: key.prefix_len,
+        preferred_until: time(row, 5, "preferred_until")?,
+        valid_until: time(row, 6, "valid_until")?,
+        link: get(row, 7, "link")?,
+        next_hop,
+        ifindex: u32::try_from(get::<i64>(row, 9, "ifindex")?)
+            .map_err(|_| "ifindex out of range".to_string())?,
+        hw_addr: get(row, 10, "hw_addr")?,
+        updated_at: time(row, 11, "updated_at")?,
+        reconfigure: get(row, 12, "reconfigure")?,
+    })
+}
+
+fn get<'a, T: postgres::types::FromSql<'a>>(
+    row: &'a Row,
+    idx: usize,
+    name: &str,
+) -> Result<T, String> {
+    row.try_get(idx).map_err(|e| format!("{name}: {e}"))
+}
+
+fn time(row: &Row, idx: usize, name: &str) -> Result<u64, String> {
+    let v: i64 = get(row, idx, name)?;
+    u64::try_from(v).map_err(|_| format!("{name} = {v} is negative"))
+}
+
+fn addr16(b: &[u8], name: &str) -> Result<Ipv6Addr, String> {
+    let octets: [u8; 16] = b
+        .try_into()
+        .map_err(|_| format!("{name} is {} bytes, not 16", b.len()))?;
+    Ok(Ipv6Addr::from(octets))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_cover_every_version() {
+        assert_eq!(usize::try_from(SCHEMA_VERSION).ok(), Some(MIGRATIONS.len()));
+    }
+
+    #[test]
+    fn description_never_shows_the_password() {
+        let c: Config = "host=/var/run/postgresql user=v6 dbname=leases password=secret"
+            .parse()
+            .expect("valid conninfo");
+        let d = describe(&c);
+        assert_eq!(d, "postgres://v6@/var/run/postgresql/leases");
+        assert!(!d.contains("secret"));
+        let c: Config = "postgresql://u:pw@db.example/l".parse().expect("valid URL");
+        assert_eq!(describe(&c), "postgres://u@db.example/l");
+    }
+}
