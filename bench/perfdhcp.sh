@@ -18,7 +18,14 @@
 # The table reports per mode and server the highest sustained rate with the
 # exchanges/s perfdhcp achieved there (4-way exchanges: Solicit, Advertise,
 # Request, Reply), the RSS at the end of that server's last run, and the
-# ratio v6edge / Kea of the achieved rates.
+# ratio v6edge / Kea of the achieved rates.  It also reports the server's
+# CPU time during that run (utime + stime of all its threads, from /proc)
+# and the exchanges completed per server CPU-second, with their ratio: on
+# two cores perfdhcp itself saturates one core near 30 000 exchanges/s, so
+# above that the achieved rate measures the load generator, while the
+# exchanges per CPU-second still compare the servers.  perfdhcp's own CPU
+# time is printed per run ("gen cpu"): it polls, so it takes a whole core
+# at any rate, and the server has the other one.
 #
 # The v6edge config is examples/isp-server.toml with larger pools (its IA_NA
 # range and /40 hold 65 280 and 65 536 leases; 20 000 exchanges/s for 10 s
@@ -107,7 +114,7 @@ perf_stat() {
 # measure IMPL MODE RATE: one measurement; prints
 # "achieved drop% rss_kB" or "failed REASON".
 measure() {
-    local impl=$1 mode=$2 rate=$3 out rc pid rss alive achieved sent recv
+    local impl=$1 mode=$2 rate=$3 out rc pid rss alive achieved sent recv cpu0 cpu1 gen
     case $impl in v6edge*) SERVER_IMPL=v6edge ;; kea*) SERVER_IMPL=kea ;; esac
     # (measure runs in a command substitution: a flag file outlives it.)
     if [ "$SERVER_IMPL" = v6edge ] && { [ "$V6EDGE_OK" != 1 ] || [ -e "$LAB_DIR/v6edge.failed" ]; }; then
@@ -124,31 +131,42 @@ measure() {
         return
     fi
     out=$LAB_DIR/perf-$impl-$mode-$rate.txt
-    lab_exec perf timeout $(( SECS + 20 )) perfdhcp -6 -l eth0 -e "$mode" -r "$rate" -p "$SECS" \
-        -R 10000000 -g single all >"$out" 2>&1
-    rc=$?
     pid=$(cat "$LAB_DIR/$(srv_name).pid")
+    cpu0=$(proc_cpu_ticks "$pid")
+    # bash's `time`: user + system seconds of perfdhcp (the waited children).
+    local TIMEFORMAT='%U %S'
+    { time lab_exec perf timeout $(( SECS + 20 )) perfdhcp -6 -l eth0 -e "$mode" -r "$rate" -p "$SECS" \
+        -R 10000000 -g single all >"$out" 2>&1; } 2>"$out.time"
+    rc=$?
+    cpu1=$(proc_cpu_ticks "$pid")
+    gen=$(awk '{printf "%.2f", $1 + $2}' "$out.time" 2>/dev/null)
     rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
     alive=1; lab_alive "$(srv_name)" || alive=0
     lab_stop "$(srv_name)"
     achieved=$(sed -n 's/^Rate: \([0-9.]*\) .*/\1/p' "$out")
     sent=$(perf_stat "$out" SOLICIT-ADVERTISE "sent packets")
     recv=$(perf_stat "$out" REQUEST-REPLY "received packets")
-    echo "perf,$impl,$mode,$rate,${achieved:-},${sent:-},${recv:-},${rss:-},$rc" >>"$LAB_DIR/results.csv"
+    local cpu_s
+    cpu_s=$(awk -v a="${cpu0:-0}" -v b="${cpu1:-0}" -v t="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) / t }')
+    echo "perf,$impl,$mode,$rate,${achieved:-},${sent:-},${recv:-},${rss:-},$rc,$cpu_s,${gen:-}" >>"$LAB_DIR/results.csv"
     # perfdhcp exits 3 when some exchanges failed (expected near saturation).
     if [ "$alive" != 1 ]; then echo "failed server-died"; return; fi
     if [ "$rc" != 0 ] && [ "$rc" != 3 ]; then echo "failed perfdhcp-exit-$rc"; return; fi
     [[ ${sent:-} =~ ^[0-9]+$ && ${sent:-0} -gt 0 && ${achieved:-} =~ ^[0-9.]+$ ]] \
         || { echo "failed no-report"; return; }
-    awk -v a="$achieved" -v s="$sent" -v r="${recv:-0}" -v m="${rss:-0}" \
-        'BEGIN { printf "%s %.2f %d\n", a, 100 * (s - r) / s, m }'
+    awk -v a="$achieved" -v s="$sent" -v r="${recv:-0}" -v m="${rss:-0}" -v c="$cpu_s" -v g="${gen:-0}" \
+        'BEGIN { printf "%s %.2f %d %s %s %d\n", a, 100 * (s - r) / s, m, c, g, (c > 0) ? r / c : 0 }'
 }
+
+# proc_cpu_ticks PID: utime + stime of the process (all threads), in ticks.
+proc_cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+CLK_TCK=$(getconf CLK_TCK)
 
 echo "perfdhcp bench: servers ${IMPLS[*]}, modes ${MODES[*]}, rates ${RATES[*]}, ${SECS}s each;" \
      "drops <= ${MAX_DROP}%; cpus $(nproc), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 [[ " ${IMPLS[*]}" == *" v6edge"* ]] &&
     echo "v6edge: $V6EDGE_BIN ($([ "$V6EDGE_OK" = 1 ] && echo "bench config accepted by v6edge check" || echo unavailable))"
-declare -A BEST=() BEST_RATE=() RSS=() STOPPED=()
+declare -A BEST=() BEST_RATE=() RSS=() STOPPED=() CPU=() EFF=()
 flip=0
 for mode in "${MODES[@]}"; do
     for rate in "${RATES[@]}"; do
@@ -159,7 +177,7 @@ for mode in "${MODES[@]}"; do
             key="$mode/$impl"
             [ -n "${STOPPED[$key]:-}" ] && continue
             r=$(measure "$impl" "$mode" "$rate")
-            read -r a b c <<<"$r"
+            read -r a b c cpu gen eff <<<"$r"
             if [ "$a" = failed ]; then
                 printf '  %-18s %-7s %6s/s  FAILED (%s)\n' "$mode" "$impl" "$rate" "${r#failed }"
                 STOPPED[$key]=1
@@ -167,10 +185,10 @@ for mode in "${MODES[@]}"; do
             fi
             RSS[$key]=$c
             ok=$(awk -v d="$b" -v m="$MAX_DROP" 'BEGIN { print (d <= m) ? 1 : 0 }')
-            printf '  %-18s %-7s %6s/s  achieved %9s/s  drops %6s%%  rss %7s kB%s\n' \
-                "$mode" "$impl" "$rate" "$a" "$b" "$c" "$([ "$ok" = 1 ] || echo '  (not sustained)')"
+            printf '  %-18s %-7s %6s/s  achieved %9s/s  drops %6s%%  rss %7s kB  srv cpu %6s s  gen cpu %6s s  %7s exch/cpu-s%s\n' \
+                "$mode" "$impl" "$rate" "$a" "$b" "$c" "$cpu" "$gen" "$eff" "$([ "$ok" = 1 ] || echo '  (not sustained)')"
             if [ "$ok" = 1 ]; then
-                BEST[$key]=$a; BEST_RATE[$key]=$rate
+                BEST[$key]=$a; BEST_RATE[$key]=$rate; CPU[$key]=$cpu; EFF[$key]=$eff
             else
                 STOPPED[$key]=1
             fi
@@ -180,18 +198,21 @@ done
 
 echo
 echo "load average after the runs: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-20s %-8s %10s %12s %12s\n' mode server "best rate" "achieved/s" "rss-end kB"
+printf '%-20s %-8s %10s %12s %12s %10s %12s\n' mode server "best rate" "achieved/s" "rss-end kB" "srv cpu-s" "exch/cpu-s"
 for mode in "${MODES[@]}"; do
     for impl in "${IMPLS[@]}"; do
         key="$mode/$impl"
-        printf '%-20s %-8s %10s %12s %12s\n' "$mode" "$impl" "${BEST_RATE[$key]:--}" \
-            "${BEST[$key]:-failed}" "${RSS[$key]:--}"
+        printf '%-20s %-8s %10s %12s %12s %10s %12s\n' "$mode" "$impl" "${BEST_RATE[$key]:--}" \
+            "${BEST[$key]:-failed}" "${RSS[$key]:--}" "${CPU[$key]:--}" "${EFF[$key]:--}"
     done
     if [ "${#IMPLS[@]}" = 2 ]; then
         a=${BEST[$mode/${IMPLS[0]}]:-} b=${BEST[$mode/${IMPLS[1]}]:-}
         if [[ $a =~ ^[0-9.]+$ && $b =~ ^[0-9.]+$ ]] && awk -v b="$b" 'BEGIN { exit !(b > 0) }'; then
             awk -v a="$a" -v b="$b" -v m="$mode" -v x="${IMPLS[0]}" -v y="${IMPLS[1]}" \
                 'BEGIN { printf "%-20s ratio %s / %s: %.2f\n", m, x, y, a / b }'
+            e1=${EFF[$mode/${IMPLS[0]}]:-0} e2=${EFF[$mode/${IMPLS[1]}]:-0}
+            awk -v a="$e1" -v b="$e2" -v m="$mode" -v x="${IMPLS[0]}" -v y="${IMPLS[1]}" \
+                'BEGIN { if (b > 0) printf "%-20s ratio %s / %s per server CPU-second: %.2f\n", m, x, y, a / b }'
         else
             printf '%-20s ratio %s / %s: n/a (no sustained rate on one side)\n' "$mode" "${IMPLS[0]}" "${IMPLS[1]}"
         fi
@@ -199,7 +220,7 @@ for mode in "${MODES[@]}"; do
 done
 echo "(achieved = 4-way exchanges/s at the highest target rate with <= ${MAX_DROP}% failed exchanges;"
 echo " rss-end = the server's VmRSS at the end of its last run in that mode)"
-echo "raw: perf,server,mode,rate,achieved,solicits_sent,replies_received,rss_kB,perfdhcp_exit"
+echo "raw: perf,server,mode,rate,achieved,solicits_sent,replies_received,rss_kB,perfdhcp_exit,server_cpu_s,perfdhcp_cpu_s"
 cat "$LAB_DIR/results.csv" 2>/dev/null
 # Exit 0 when at least one measurement produced a number (the teardown
 # trap removes the work dir unless LAB_KEEP=1).

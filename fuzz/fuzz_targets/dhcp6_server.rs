@@ -52,6 +52,7 @@ fn config() -> ServerConfig {
         preferred: Duration::from_secs(1800),
         valid: Duration::from_secs(3600),
         exclude_first: None,
+        ends: None,
     };
     c.links = vec![
         LinkConfig {

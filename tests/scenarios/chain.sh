@@ -356,6 +356,21 @@ lab_check "r2 leases: exactly r3's ${PD[r3]:-none}, next hop ${LL[r3]} on lan0" 
 leases_to r3 "$LAB_DIR/r3.leases.json"
 lab_check "r3 leases: none (the host only uses SLAAC)" json_true "d['leases'] == []" "$LAB_DIR/r3.leases.json"
 
+# RFC 9096 L-17: what a router delegates never outlives what it holds. The
+# statuses show whole seconds and are read one after the other: 1 s of
+# slack (the exact bound is a machine test, pool_ends_cap_lifetimes_...).
+# rtr_valid NAME: the seconds of valid lifetime left on NAME's delegation.
+rtr_valid() {
+    v6edge_status_json "$1" 2>/dev/null | lab_json \
+        '[x["valid"] for x in d.get("delegations") or [] if x["prefix"] == "'"${PD[$1]:-none}"'"][0]' 2>/dev/null
+}
+VALID_R1=$(rtr_valid r1) VALID_R2=$(rtr_valid r2) VALID_R3=$(rtr_valid r3)
+echo "valid lifetimes left: r1 ${VALID_R1:-?} s, r2 ${VALID_R2:-?} s, r3 ${VALID_R3:-?} s"
+lab_check "r2's valid lifetime (${VALID_R2:-?} s) does not outlast r1's (${VALID_R1:-?} s)" \
+    awk -v a="${VALID_R2:-x}" -v b="${VALID_R1:-x}" 'BEGIN { exit !(a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && a <= b + 1) }'
+lab_check "r3's valid lifetime (${VALID_R3:-?} s) does not outlast r2's (${VALID_R2:-?} s)" \
+    awk -v a="${VALID_R3:-x}" -v b="${VALID_R2:-x}" 'BEGIN { exit !(a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && a <= b + 1) }'
+
 # Status of each router.
 for r in "${ROUTERS[@]}"; do
     rtr_status_to "$r" "$LAB_DIR/$r.status.json"

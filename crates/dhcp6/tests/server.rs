@@ -8,6 +8,7 @@ mod harness;
 use harness::*;
 use v6edge_core::{KernelOp, RouteType};
 use v6edge_dhcp6::server::{
+    LifetimeEnds,
     DropReason, LeaseEvent, LeaseKind, LeaseOp, LinkId, PrefixPool, Reservation, Server,
     ServerConfigError, ServerOutput,
 };
@@ -639,6 +640,7 @@ fn hints_exact_then_length_then_pool_length() {
         preferred: secs(1800),
         valid: secs(3600),
         exclude_first: None,
+        ends: None,
     });
     let mut h = H::new(c);
     let (a, b) = (Client::new(1), Client::new(2));
@@ -859,6 +861,7 @@ fn config_validation_reports_problems() {
         preferred: secs(10),
         valid: secs(5),
         exclude_first: Some(56),
+        ends: None,
     });
     c.reservations.push(Reservation {
         duid: None,
@@ -898,6 +901,7 @@ fn config_validation_reports_problems() {
         preferred: secs(1),
         valid: secs(2),
         exclude_first: None,
+        ends: None,
     });
     assert!(matches!(
         &c.validate().unwrap_err()[..],
@@ -1156,6 +1160,7 @@ fn reconfigure_keeps_fitting_leases_and_revokes_the_rest() {
         preferred: secs(1800),
         valid: secs(3600),
         exclude_first: None,
+        ends: None,
     };
     h.s.reconfigure(h.now, c);
     let st = h.s.status();
@@ -1206,4 +1211,37 @@ fn proto_counters_by_type() {
         Some(LeaseKind::Prefix)
     );
     assert_eq!(LeaseKind::Address.as_u8(), 0, "Kea's lease_type");
+}
+
+// ------------------------------------------------------ absolute ends --
+
+/// RFC 9096 L-17 / RFC 9818 LPD-4: a pool over a delegated prefix never
+/// hands out lifetimes past the upstream delegation's end, however long
+/// after the pool was built it grants or extends, and T1/T2 follow.
+#[test]
+fn pool_ends_cap_lifetimes_at_each_grant_and_renewal() {
+    let mut c = config();
+    c.links[0].prefix_pools[0].ends = Some(LifetimeEnds {
+        preferred_until: at(1000) + secs(300),
+        valid_until: at(1000) + secs(600),
+    });
+    let mut h = H::new(c);
+    let a = Client::new(1);
+    h.advance(secs(100));
+    let r = h.bind(&a, vec![pd(1, &[])]);
+    let got = prefixes(&r, 1);
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].1, got[0].2), (200, 500), "ends 300/600 s after t=1000, granted at 1100");
+    // Later the cap is closer: a Renew gets what remains then, not what the
+    // pool's configured lifetimes say.
+    h.advance(secs(250));
+    let renew = h
+        .send(&a, a.to_server(MessageType::Renew, 9, vec![pd(1, &[&got[0].0.to_string()])]))
+        .reply();
+    let again = prefixes(&renew, 1);
+    assert_eq!(again.len(), 1);
+    assert_eq!((again[0].1, again[0].2), (0, 250), "preferred ended, 250 s of valid left");
+    // The lease the machine keeps ends with the upstream delegation too.
+    let lease = h.s.leases().next().expect("the lease");
+    assert_eq!(lease.valid_until, at(1000) + secs(600));
 }

@@ -41,6 +41,7 @@ fn solicit_request_exchanges_per_second() {
             preferred: secs(1800),
             valid: secs(3600),
             exclude_first: None,
+            ends: None,
         }],
     }];
     c.options.dns_servers = vec![addr("2001:db8::53")];

@@ -54,6 +54,7 @@ fn corpus_config() -> ServerConfig {
         preferred: secs(1800),
         valid: secs(3600),
         exclude_first: None,
+        ends: None,
     };
     let mut c = ServerConfig::new(server_duid());
     c.rapid_commit = true;

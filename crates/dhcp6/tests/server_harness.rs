@@ -68,6 +68,7 @@ pub fn config() -> ServerConfig {
                 preferred: secs(1800),
                 valid: secs(3600),
                 exclude_first: None,
+                ends: None,
             }],
         },
         LinkConfig {
@@ -84,6 +85,7 @@ pub fn config() -> ServerConfig {
                 preferred: secs(1800),
                 valid: secs(3600),
                 exclude_first: None,
+                ends: None,
             }],
         },
         LinkConfig {
@@ -95,6 +97,7 @@ pub fn config() -> ServerConfig {
                 preferred: secs(1800),
                 valid: secs(3600),
                 exclude_first: None,
+                ends: None,
             }],
         },
     ];

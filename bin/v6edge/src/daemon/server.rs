@@ -26,7 +26,7 @@ use serde::Serialize;
 use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Instant, KernelOp, Received, RouteSpec};
 use v6edge_dhcp6::server::{
-    AddressPool, Lease, LeaseEvent, LeaseKind, LeaseOp, LinkConfig, LinkId, LinkSelector as MachineSelector,
+    AddressPool, Lease, LeaseEvent, LeaseKind, LeaseOp, LifetimeEnds, LinkConfig, LinkId, LinkSelector as MachineSelector,
     PrefixPool, ReconfigureAuth, ReconfigureContext, Reservation, Server, ServerConfig, ServerNotice,
     ServerOutput, StatelessOptions,
 };
@@ -273,12 +273,19 @@ impl ServerUnit {
             .filter_map(|b| {
                 let len = if b.block.len() <= p.delegated_len { p.delegated_len } else if b.block.len() <= 64 { 64 } else { return None };
                 let valid = cap(b.valid_until, p.valid);
+                // The machine caps again at each grant (RFC 9096 L-17): these
+                // lifetimes are as of now, the ends hold whenever it grants.
+                let ends = b.valid_until.map(|valid_until| LifetimeEnds {
+                    valid_until,
+                    preferred_until: b.preferred_until.unwrap_or(valid_until).min(valid_until),
+                });
                 (valid >= Duration::from_secs(1)).then(|| PrefixPool {
                     prefix: b.block,
                     delegated_len: len,
                     preferred: cap(b.preferred_until, p.preferred).min(valid),
                     valid,
                     exclude_first: None,
+                    ends,
                 })
             })
             .collect();
@@ -326,6 +333,7 @@ impl ServerUnit {
                                 preferred: p.preferred,
                                 valid: p.valid,
                                 exclude_first: None,
+                                ends: None,
                             }],
                             PoolSource::FromUplink => self.uplink_pools(p),
                         })

@@ -63,6 +63,7 @@ pub(crate) struct Pool {
     pub preferred: Duration,
     pub valid: Duration,
     pub exclude_first: Option<u8>,
+    pub ends: Option<super::LifetimeEnds>,
 }
 
 /// The address range a prefix covers, as integers.
@@ -216,6 +217,7 @@ pub(crate) fn build_pools(links: &[LinkConfig]) -> BuiltPools {
                     preferred: a.preferred,
                     valid: a.valid,
                     exclude_first: None,
+                    ends: None,
                 });
             candidates.push((name, built));
         }
@@ -242,6 +244,7 @@ pub(crate) fn build_pools(links: &[LinkConfig]) -> BuiltPools {
                     preferred: p.preferred,
                     valid: p.valid,
                     exclude_first: p.exclude_first,
+                    ends: p.ends,
                 });
             candidates.push((name, built));
         }

@@ -74,7 +74,7 @@ pub use reconf::{
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
 use std::time::Duration;
-use v6edge_core::{IfIndex, KernelOp, Transmit};
+use v6edge_core::{IfIndex, Instant, KernelOp, Transmit};
 use v6edge_prefix::Prefix;
 use v6edge_prefix::pool::{AddressRange, PoolError, PrefixPool as PrefixAllocator};
 use v6edge_wire::dhcp6::{DomainName, Duid, MessageType};
@@ -208,6 +208,19 @@ pub struct PrefixPool {
     /// option unasked, and delegating the link's own prefix without it
     /// would break the link.
     pub exclude_first: Option<u8>,
+    /// Absolute ends no lifetime from this pool may pass: the pool's prefix
+    /// is itself delegated to us, so what we hand out must end with it (RFC
+    /// 9096 L-17, RFC 9818 LPD-4). Applied at the moment of each grant or
+    /// extension, so a lease never outlives the upstream delegation however
+    /// long after the pool was built it is given. `None`: no cap.
+    pub ends: Option<LifetimeEnds>,
+}
+
+/// The absolute ends of a pool's lifetimes ([`PrefixPool::ends`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LifetimeEnds {
+    pub preferred_until: Instant,
+    pub valid_until: Instant,
 }
 
 /// A fixed lease for one client. A reservation matches a client when every

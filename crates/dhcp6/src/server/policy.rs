@@ -280,24 +280,29 @@ impl Policy<'_> {
         });
     }
 
-    /// Lifetimes and exclude of `p` as given out from its pool (a lease
-    /// fits a pool unless revoked, and revoked ones are never extended).
-    fn terms(&self, p: &Prefix, who: &Who<'_>) -> (Duration, Duration, Option<Prefix>) {
+    /// Lifetimes and exclude of `p` as given out from its pool at `now` (a
+    /// lease fits a pool unless revoked, and revoked ones are never
+    /// extended). A pool with absolute ends never gives past them.
+    fn terms(&self, p: &Prefix, who: &Who<'_>, now: Instant) -> (Duration, Duration, Option<Prefix>) {
         match self.b.pool_of(p).and_then(|i| self.b.pools.get(i)) {
             Some(pool) => {
                 let exclude = pool
                     .exclude_first
                     .filter(|_| who.wants_exclude)
                     .and_then(|n| p.subnet(n, 0));
-                let valid = capped(pool.valid);
-                (capped(pool.preferred).min(valid), valid, exclude)
+                let (mut preferred, mut valid) = (capped(pool.preferred), capped(pool.valid));
+                if let Some(ends) = pool.ends {
+                    valid = valid.min(ends.valid_until.saturating_duration_since(now));
+                    preferred = preferred.min(ends.preferred_until.saturating_duration_since(now));
+                }
+                (preferred.min(valid), valid, exclude)
             }
             None => (Duration::ZERO, Duration::ZERO, None),
         }
     }
 
-    fn lease_out(&self, p: &Prefix, who: &Who<'_>) -> LeaseOut {
-        let (preferred, valid, exclude) = self.terms(p, who);
+    fn lease_out(&self, p: &Prefix, who: &Who<'_>, now: Instant) -> LeaseOut {
+        let (preferred, valid, exclude) = self.terms(p, who, now);
         LeaseOut {
             addr: p.addr(),
             len: p.len(),
@@ -316,7 +321,7 @@ impl Policy<'_> {
         p: Prefix,
         place: Placement,
     ) -> LeaseOut {
-        let (preferred, valid, _) = self.terms(&p, &ctx.who);
+        let (preferred, valid, _) = self.terms(&p, &ctx.who, ctx.now);
         let lease = Lease {
             duid: ctx.who.duid.clone(),
             iaid,
@@ -334,7 +339,7 @@ impl Policy<'_> {
         self.commit(&lease, ctx.now);
         self.notice(LeaseEvent::Granted, &lease);
         self.b.insert(lease, place);
-        self.lease_out(&p, &ctx.who)
+        self.lease_out(&p, &ctx.who, ctx.now)
     }
 
     /// Upsert then route: the contract's order within one input.
@@ -347,7 +352,7 @@ impl Policy<'_> {
 
     /// New lifetimes for a live lease of this client.
     fn extend(&mut self, ctx: &Ctx<'_>, p: &Prefix) -> LeaseOut {
-        let (preferred, valid, _) = self.terms(p, &ctx.who);
+        let (preferred, valid, _) = self.terms(p, &ctx.who, ctx.now);
         let hw = ctx.who.relay_hw;
         let updated = self.b.update(p, |l| {
             l.preferred_until = ctx.now + preferred;
@@ -367,7 +372,7 @@ impl Policy<'_> {
             self.commit(&lease, ctx.now);
             self.notice(LeaseEvent::Renewed, &lease);
         }
-        self.lease_out(p, &ctx.who)
+        self.lease_out(p, &ctx.who, ctx.now)
     }
 
     /// Brings the Reconfigure context of every lease of the client up to
@@ -431,7 +436,7 @@ impl Policy<'_> {
                 let l = if commit {
                     self.extend(ctx, p)
                 } else {
-                    self.lease_out(p, &ctx.who)
+                    self.lease_out(p, &ctx.who, ctx.now)
                 };
                 out.leases.push(l);
             } else if commit {
@@ -462,7 +467,7 @@ impl Policy<'_> {
                     let l = self.grant(ctx, ia.iaid, kind, p, place);
                     out.leases.push(l);
                 } else {
-                    out.leases.push(self.lease_out(&p, &ctx.who));
+                    out.leases.push(self.lease_out(&p, &ctx.who, ctx.now));
                     tentative.push((p, place, undo));
                 }
             }
