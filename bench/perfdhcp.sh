@@ -25,7 +25,10 @@
 # above that the achieved rate measures the load generator, while the
 # exchanges per CPU-second still compare the servers.  perfdhcp's own CPU
 # time is printed per run ("gen cpu"): it polls, so it takes a whole core
-# at any rate, and the server has the other one.
+# at any rate, and the server has the other one.  Each run also prints the
+# UDP receive-buffer drops (Udp6RcvbufErrors) on each side: drops on the
+# perfdhcp side mean the load generator could not read the replies it got,
+# so the failed exchanges are its own limit, not the server's.
 #
 # The v6edge config is examples/isp-server.toml with larger pools (its IA_NA
 # range and /40 hold 65 280 and 65 536 leases; 20 000 exchanges/s for 10 s
@@ -133,12 +136,15 @@ measure() {
     out=$LAB_DIR/perf-$impl-$mode-$rate.txt
     pid=$(cat "$LAB_DIR/$(srv_name).pid")
     cpu0=$(proc_cpu_ticks "$pid")
+    local srv_drop0 gen_drop0 srv_drop gen_drop
+    srv_drop0=$(rcvbuf_errors srv) gen_drop0=$(rcvbuf_errors perf)
     # bash's `time`: user + system seconds of perfdhcp (the waited children).
     local TIMEFORMAT='%U %S'
     { time lab_exec perf timeout $(( SECS + 20 )) perfdhcp -6 -l eth0 -e "$mode" -r "$rate" -p "$SECS" \
         -R 10000000 -g single all >"$out" 2>&1; } 2>"$out.time"
     rc=$?
     cpu1=$(proc_cpu_ticks "$pid")
+    srv_drop=$(( $(rcvbuf_errors srv) - srv_drop0 )) gen_drop=$(( $(rcvbuf_errors perf) - gen_drop0 ))
     gen=$(awk '{printf "%.2f", $1 + $2}' "$out.time" 2>/dev/null)
     rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status" 2>/dev/null)
     alive=1; lab_alive "$(srv_name)" || alive=0
@@ -148,14 +154,20 @@ measure() {
     recv=$(perf_stat "$out" REQUEST-REPLY "received packets")
     local cpu_s
     cpu_s=$(awk -v a="${cpu0:-0}" -v b="${cpu1:-0}" -v t="$CLK_TCK" 'BEGIN { printf "%.2f", (b - a) / t }')
-    echo "perf,$impl,$mode,$rate,${achieved:-},${sent:-},${recv:-},${rss:-},$rc,$cpu_s,${gen:-}" >>"$LAB_DIR/results.csv"
+    echo "perf,$impl,$mode,$rate,${achieved:-},${sent:-},${recv:-},${rss:-},$rc,$cpu_s,${gen:-},$srv_drop,$gen_drop" >>"$LAB_DIR/results.csv"
     # perfdhcp exits 3 when some exchanges failed (expected near saturation).
     if [ "$alive" != 1 ]; then echo "failed server-died"; return; fi
     if [ "$rc" != 0 ] && [ "$rc" != 3 ]; then echo "failed perfdhcp-exit-$rc"; return; fi
     [[ ${sent:-} =~ ^[0-9]+$ && ${sent:-0} -gt 0 && ${achieved:-} =~ ^[0-9.]+$ ]] \
         || { echo "failed no-report"; return; }
     awk -v a="$achieved" -v s="$sent" -v r="${recv:-0}" -v m="${rss:-0}" -v c="$cpu_s" -v g="${gen:-0}" \
-        'BEGIN { printf "%s %.2f %d %s %s %d\n", a, 100 * (s - r) / s, m, c, g, (c > 0) ? r / c : 0 }'
+        -v sd="$srv_drop" -v gd="$gen_drop" \
+        'BEGIN { printf "%s %.2f %d %s %s %d %d %d\n", a, 100 * (s - r) / s, m, c, g, (c > 0) ? r / c : 0, sd, gd }'
+}
+
+# rcvbuf_errors NS: UDP/IPv6 datagrams NS dropped for a full receive buffer.
+rcvbuf_errors() {
+    ip netns exec "$(lab_ns "$1")" cat /proc/net/snmp6 2>/dev/null | awk '$1 == "Udp6RcvbufErrors" {print $2; f = 1} END {if (!f) print 0}'
 }
 
 # proc_cpu_ticks PID: utime + stime of the process (all threads), in ticks.
@@ -177,7 +189,7 @@ for mode in "${MODES[@]}"; do
             key="$mode/$impl"
             [ -n "${STOPPED[$key]:-}" ] && continue
             r=$(measure "$impl" "$mode" "$rate")
-            read -r a b c cpu gen eff <<<"$r"
+            read -r a b c cpu gen eff sdrop gdrop <<<"$r"
             if [ "$a" = failed ]; then
                 printf '  %-18s %-7s %6s/s  FAILED (%s)\n' "$mode" "$impl" "$rate" "${r#failed }"
                 STOPPED[$key]=1
@@ -185,8 +197,8 @@ for mode in "${MODES[@]}"; do
             fi
             RSS[$key]=$c
             ok=$(awk -v d="$b" -v m="$MAX_DROP" 'BEGIN { print (d <= m) ? 1 : 0 }')
-            printf '  %-18s %-7s %6s/s  achieved %9s/s  drops %6s%%  rss %7s kB  srv cpu %6s s  gen cpu %6s s  %7s exch/cpu-s%s\n' \
-                "$mode" "$impl" "$rate" "$a" "$b" "$c" "$cpu" "$gen" "$eff" "$([ "$ok" = 1 ] || echo '  (not sustained)')"
+            printf '  %-18s %-7s %6s/s  achieved %9s/s  drops %6s%%  rss %7s kB  srv cpu %6s s  gen cpu %6s s  %7s exch/cpu-s  rcvbuf drops srv %s gen %s%s\n' \
+                "$mode" "$impl" "$rate" "$a" "$b" "$c" "$cpu" "$gen" "$eff" "$sdrop" "$gdrop" "$([ "$ok" = 1 ] || echo '  (not sustained)')"
             if [ "$ok" = 1 ]; then
                 BEST[$key]=$a; BEST_RATE[$key]=$rate; CPU[$key]=$cpu; EFF[$key]=$eff
             else
@@ -220,7 +232,7 @@ for mode in "${MODES[@]}"; do
 done
 echo "(achieved = 4-way exchanges/s at the highest target rate with <= ${MAX_DROP}% failed exchanges;"
 echo " rss-end = the server's VmRSS at the end of its last run in that mode)"
-echo "raw: perf,server,mode,rate,achieved,solicits_sent,replies_received,rss_kB,perfdhcp_exit,server_cpu_s,perfdhcp_cpu_s"
+echo "raw: perf,server,mode,rate,achieved,solicits_sent,replies_received,rss_kB,perfdhcp_exit,server_cpu_s,perfdhcp_cpu_s,server_rcvbuf_drops,perfdhcp_rcvbuf_drops"
 cat "$LAB_DIR/results.csv" 2>/dev/null
 # Exit 0 when at least one measurement produced a number (the teardown
 # trap removes the work dir unless LAB_KEEP=1).

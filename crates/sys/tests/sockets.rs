@@ -35,6 +35,10 @@ fn dhcp6_multicast_request_and_unicast_reply() {
     // Server side (ns a): port 547, tied to its link, in ff02::1:2.
     let server = p.a.spawn(move || async move {
         let sock = Dhcp6Socket::bind(DHCP6_SERVER_PORT, Some(IF_A)).expect("bind 547");
+        // As root SO_RCVBUFFORCE passes net.core.rmem_max (the kernel
+        // reports double what was asked, its bookkeeping share included).
+        let got = sock.set_recv_buffer(4 << 20).expect("receive buffer");
+        assert!(got >= 4 << 20, "receive buffer {got}");
         sock.join_multicast(ALL_DHCP_RELAY_AGENTS_AND_SERVERS, if_a)
             .expect("join ff02::1:2");
         ready_tx.send(()).expect("client waiting");

@@ -136,6 +136,12 @@ impl Daemon {
             true => Some(Dhcp6Socket::bind(DHCP6_SERVER_PORT, None).context("cannot bind the DHCPv6 server/relay socket (UDP 547)")?),
             false => None,
         };
+        if let Some(sock) = &server {
+            match sock.set_recv_buffer(SERVER_RCVBUF) {
+                Ok(got) => tracing::debug!(bytes = got, "server socket receive buffer"),
+                Err(e) => tracing::warn!(error = %e, "cannot enlarge the server socket's receive buffer"),
+            }
+        }
         // A relay's Relay-forward to ff05::1:3 must reach servers beyond the
         // first router (site scope); 32 is the relay hop-count bound of old
         // (RFC 3315 HOP_COUNT_LIMIT) and plenty for a site.
@@ -549,6 +555,11 @@ fn spawn_netlink_worker() -> anyhow::Result<(
 /// At most this many more datagrams are read after one wakes the loop,
 /// before their lease changes are committed together.
 const SERVER_BATCH: usize = 256;
+
+/// Receive buffer of the server/relay socket (UDP 547): what arrives while
+/// a batch is being committed waits here (`Dhcp6Socket::set_recv_buffer`).
+/// 8 MiB of skb memory holds some 20 000 small DHCPv6 datagrams.
+const SERVER_RCVBUF: usize = 8 << 20;
 
 async fn recv_server(sock: Option<&Dhcp6Socket>, buf: &mut [u8]) -> std::io::Result<RecvMeta> {
     match sock {
