@@ -432,6 +432,8 @@ renumbered() {
 }
 if [ "${CHAIN_RENUMBER:-0}" = 1 ] && [ "$CHAIN_TOP" = v6edge ] && [ -n "$COLD" ]; then
     OLD_PD_R1=${PD[r1]} OLD_LAN_R3=${LAN[r3]}
+    echo "r3's neighbours on lan0 before renumbering (unicast RA targets):"
+    ip -n "$(lab_ns r3)" -6 neigh show dev lan0 | sed 's/^/  /'
     sed -i "s|^prefix = \"${ISP_POOL}\"|prefix = \"${ISP_POOL_NEW}\"|" "$ISP_RUN_CONFIG"
     grep -q "^prefix = \"$ISP_POOL_NEW\"" "$ISP_RUN_CONFIG" || lab_die "could not move the ISP's pool"
     T_R=$(date +%s.%N)

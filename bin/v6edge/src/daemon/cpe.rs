@@ -369,6 +369,20 @@ impl Cpe {
         self.pump(now, metrics);
     }
 
+    /// Hosts the kernel's neighbour cache knows on LAN `ifindex`: the
+    /// advertiser tells them about urgent changes by unicast RA, as it does
+    /// the hosts that solicited (`Advertiser::note_neighbor`).
+    pub fn note_neighbours(&mut self, ifindex: IfIndex, addrs: &[std::net::Ipv6Addr]) {
+        let now = self.now();
+        if let Some(lan) = self.lans.iter_mut().find(|l| l.usable().is_some_and(|i| i.index == ifindex))
+            && let Some(adv) = &mut lan.advertiser
+        {
+            for &addr in addrs {
+                adv.note_neighbor(now, addr);
+            }
+        }
+    }
+
     /// An ICMPv6 datagram (RS, or another router's RA).
     pub fn handle_icmp6(&mut self, rx: &Received<'_>, metrics: &Metrics) {
         let now = self.now();

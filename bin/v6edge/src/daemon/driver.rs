@@ -164,6 +164,13 @@ impl Driver {
         self.feed_server(metrics);
     }
 
+    /// Link-local neighbours the kernel knows on a LAN (see `Cpe::note_neighbours`).
+    pub fn note_neighbours(&mut self, ifindex: IfIndex, addrs: &[std::net::Ipv6Addr]) {
+        if let Some(cpe) = &mut self.cpe {
+            cpe.note_neighbours(ifindex, addrs);
+        }
+    }
+
     pub fn handle_icmp6(&mut self, rx: &Received<'_>, metrics: &Metrics) {
         if let Some(cpe) = &mut self.cpe {
             cpe.handle_icmp6(rx, metrics);

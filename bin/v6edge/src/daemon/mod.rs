@@ -311,8 +311,19 @@ impl Daemon {
                 .unwrap_or(false),
             None => false,
         };
+        let lan_indices: Vec<IfIndex> = lans.iter().flatten().filter(|l| l.up).map(|l| l.index).collect();
         self.driver.sync(Facts { uplink, uplink_link_local, lans, default_router }, &self.metrics);
         io.follow_links(&self.driver);
+        // Hosts that never solicited us still hear urgent changes at once.
+        for index in lan_indices {
+            match io.netlink.link_local_neighbours(index).await {
+                Ok(addrs) => {
+                    tracing::trace!(ifindex = index, neighbours = addrs.len(), "LAN neighbours from the kernel");
+                    self.driver.note_neighbours(index, &addrs);
+                }
+                Err(e) => tracing::debug!(ifindex = index, error = %e, "cannot read the neighbour cache"),
+            }
+        }
     }
 
     fn server_datagram(&mut self, r: std::io::Result<RecvMeta>, buf: &[u8]) {

@@ -15,6 +15,7 @@
 mod addr;
 mod link;
 mod monitor;
+mod neigh;
 mod route;
 
 pub use addr::{AddrFlags, AddressInfo};
