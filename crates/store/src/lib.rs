@@ -293,6 +293,30 @@ pub(crate) fn validate_ops(ops: &[StoreOp]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// What both SQL stores check of the schema version a database holds
+/// before migrating it: not newer than this code understands (a newer
+/// v6edge wrote it; refusing loses nothing), not negative (damaged).
+pub(crate) fn check_schema_version(
+    path: &std::path::Path,
+    found: i64,
+    supported: i64,
+) -> Result<(), StoreError> {
+    if found > supported {
+        return Err(StoreError::NewerSchema {
+            path: path.to_path_buf(),
+            found,
+            supported,
+        });
+    }
+    if found < 0 {
+        return Err(StoreError::BadSchema {
+            path: path.to_path_buf(),
+            reason: format!("negative schema version {found}"),
+        });
+    }
+    Ok(())
+}
+
 /// Why an op was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -87,7 +87,7 @@ use postgres::{Client, Config, GenericClient, NoTls, Row};
 
 use crate::{
     Applied, Change, LeaseKey, LeaseKind, LeaseStore, Rejected, StoreError, StoreOp, StoredLease,
-    validate_ops,
+    check_schema_version, validate_ops,
 };
 
 /// The schema version this code reads and writes.
@@ -421,19 +421,7 @@ impl PostgresStore {
                 }
                 0
             };
-            if found > SCHEMA_VERSION {
-                return Err(StoreError::NewerSchema {
-                    path,
-                    found,
-                    supported: SCHEMA_VERSION,
-                });
-            }
-            if found < 0 {
-                return Err(StoreError::BadSchema {
-                    path,
-                    reason: format!("negative schema version {found}"),
-                });
-            }
+            check_schema_version(&path, found, SCHEMA_VERSION)?;
             for to in (found + 1)..=SCHEMA_VERSION {
                 // `to` is in 1..=SCHEMA_VERSION = 1..=MIGRATIONS.len()
                 // (checked by a test); `get` keeps it panic-free anyway.

@@ -57,7 +57,8 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, Row, TransactionBehavior, params};
 
 use crate::{
-    Applied, LeaseKey, LeaseKind, LeaseStore, StoreError, StoreOp, StoredLease, validate_ops,
+    Applied, LeaseKey, LeaseKind, LeaseStore, StoreError, StoreOp, StoredLease,
+    check_schema_version, validate_ops,
 };
 
 /// The schema version this code reads and writes.
@@ -249,19 +250,7 @@ impl SqliteStore {
             }
             0
         };
-        if found > SCHEMA_VERSION {
-            return Err(StoreError::NewerSchema {
-                path,
-                found,
-                supported: SCHEMA_VERSION,
-            });
-        }
-        if found < 0 {
-            return Err(StoreError::BadSchema {
-                path,
-                reason: format!("negative schema version {found}"),
-            });
-        }
+        check_schema_version(&path, found, SCHEMA_VERSION)?;
         for to in (found + 1)..=SCHEMA_VERSION {
             let migration_err = |source| StoreError::Migration {
                 path: path.clone(),

@@ -12,84 +12,15 @@
 mod common;
 
 use std::net::Ipv6Addr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::{na_lease, pd_addr, pd_lease, remove_op, upserts};
+use common::pg::TestDb;
+use common::{na_lease, pd_lease, remove_op, upserts};
 use proptest::prelude::*;
 use v6edge_store::postgres::{MIGRATIONS, SCHEMA_VERSION};
 use v6edge_store::{
-    Change, InvalidReason, LeaseKind, LeaseStore, MemoryStore, PostgresStore, StoreError, StoreOp,
+    Change, LeaseStore, MemoryStore, PostgresStore, StoreError, StoreOp,
     StoredLease,
 };
-
-/// One schema of the test database, dropped on drop (also on failure).
-struct TestDb {
-    base: String,
-    schema: String,
-    admin: postgres::Client,
-}
-
-impl TestDb {
-    /// `None` (after saying why) when no server is configured outside CI.
-    fn new(tag: &str) -> Option<TestDb> {
-        let base = match std::env::var("V6EDGE_TEST_POSTGRES") {
-            Ok(v) if !v.trim().is_empty() => v,
-            _ => {
-                assert!(
-                    std::env::var_os("CI").is_none(),
-                    "CI is set but V6EDGE_TEST_POSTGRES is not: the PostgreSQL tests must run in CI \
-                     (.ci/run starts a server and exports it)"
-                );
-                eprintln!(
-                    "skipped: V6EDGE_TEST_POSTGRES is not set (e.g. \
-                     'host=/var/run/postgresql user=root dbname=v6edge_test')"
-                );
-                return None;
-            }
-        };
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let schema = format!(
-            "t_{tag}_{}_{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        );
-        let mut admin = postgres::Client::connect(&base, postgres::NoTls)
-            .expect("connect to V6EDGE_TEST_POSTGRES");
-        admin
-            .batch_execute(&format!(
-                "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-            ))
-            .expect("create the test schema");
-        Some(TestDb {
-            base,
-            schema,
-            admin,
-        })
-    }
-
-    fn conninfo(&self) -> String {
-        format!("{} options='-c search_path={}'", self.base, self.schema)
-    }
-
-    fn open(&self) -> PostgresStore {
-        PostgresStore::open(&self.conninfo()).expect("open the store")
-    }
-
-    /// Runs SQL inside the test schema, behind the store's back.
-    fn sql(&mut self, sql: &str) {
-        self.admin
-            .batch_execute(&format!("SET search_path = {}; {sql}", self.schema))
-            .expect("raw SQL");
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let _ = self
-            .admin
-            .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
-    }
-}
 
 /// `let (db, s) = setup!("tag");` or return (skip).
 macro_rules! setup {
@@ -101,41 +32,8 @@ macro_rules! setup {
 }
 
 // ------------------------------------------------ the LeaseStore contract --
-
-#[test]
-fn round_trip_every_field() {
-    let (_db, mut s) = setup!("roundtrip");
-    let pd = pd_lease(0x01_02_03);
-    let na = na_lease(7);
-    let mut edge = pd_lease(9);
-    edge.duid = Vec::new();
-    edge.link = String::new();
-    edge.preferred_until = 0;
-    edge.valid_until = i64::MAX as u64;
-    edge.updated_at = 0;
-    edge.iaid = u32::MAX;
-    edge.ifindex = u32::MAX;
-    edge.hw_addr = Some(Vec::new());
-    edge.reconfigure = Some(Vec::new());
-    let applied = s
-        .apply(&upserts([pd.clone(), na.clone(), edge.clone()]))
-        .expect("apply");
-    assert!(applied.rejected.is_empty());
-    assert_eq!(s.count().expect("count"), 3);
-    assert_eq!(
-        s.load_all().expect("load"),
-        vec![na.clone(), edge.clone(), pd.clone()]
-    );
-    assert_eq!(
-        s.get(pd.kind, pd.addr, pd.prefix_len).expect("get"),
-        Some(pd.clone())
-    );
-    assert_eq!(s.get(na.kind, na.addr, 128).expect("get"), Some(na.clone()));
-    assert_eq!(s.get(LeaseKind::Prefix, pd.addr, 48).expect("get"), None);
-    assert_eq!(s.get(LeaseKind::Address, pd.addr, 56).expect("get"), None);
-    assert_eq!(s.find_by_duid(&pd.duid).expect("by duid"), vec![pd]);
-    assert_eq!(s.find_by_duid(&[]).expect("by duid"), vec![edge]);
-}
+// The contract every store passes is in behaviour.rs, run against this one
+// too with the feature; what follows is PostgreSQL's own.
 
 #[test]
 fn same_client_renews_expired_is_taken_over_live_is_not() {
@@ -206,94 +104,6 @@ fn last_op_in_a_batch_wins_and_a_rejection_does_not_stop_the_batch() {
     assert_eq!(applied.rejected[0].index, 2);
     assert_eq!(applied.rejected[0].holder, a2);
     assert_eq!(s.load_all().expect("load"), vec![a2, c]);
-}
-
-#[test]
-fn remove_deletes_and_tolerates_missing() {
-    let (_db, mut s) = setup!("remove");
-    let leases: Vec<_> = (0..4).map(pd_lease).collect();
-    s.apply(&upserts(leases.clone())).expect("apply");
-    let a = s
-        .apply(&[remove_op(&leases[1]), remove_op(&leases[3])])
-        .expect("remove");
-    assert!(a.rejected.is_empty());
-    assert_eq!(
-        s.load_all().expect("load"),
-        vec![leases[0].clone(), leases[2].clone()]
-    );
-    let a = s.apply(&[remove_op(&leases[1])]).expect("remove missing");
-    assert!(a.rejected.is_empty());
-    assert_eq!(s.count().expect("count"), 2);
-    s.apply(&[]).expect("empty batch");
-    assert_eq!(s.count().expect("count"), 2);
-}
-
-#[test]
-fn remove_expired_uses_valid_until() {
-    let (_db, mut s) = setup!("expire");
-    let mut leases: Vec<_> = (0..5).map(pd_lease).collect();
-    for (i, l) in leases.iter_mut().enumerate() {
-        l.valid_until = 1000 + i as u64 * 10;
-        l.preferred_until = 500;
-    }
-    s.apply(&upserts(leases.clone())).expect("apply");
-    assert_eq!(s.remove_expired(999).expect("sweep"), 0);
-    assert_eq!(s.remove_expired(1010).expect("sweep"), 2);
-    assert_eq!(s.load_all().expect("load"), leases[2..].to_vec());
-    assert_eq!(s.remove_expired(1010).expect("sweep"), 0);
-    assert_eq!(s.remove_expired(i64::MAX as u64).expect("sweep"), 3);
-    assert_eq!(s.count().expect("count"), 0);
-}
-
-#[test]
-fn invalid_op_refuses_the_whole_batch() {
-    let (_db, mut s) = setup!("invalid");
-    let good = pd_lease(1);
-    let mut host_bits = pd_lease(2);
-    host_bits.addr = "2001:db8:0:201::1".parse().expect("literal");
-    let err = s
-        .apply(&[StoreOp::Upsert(good.clone()), StoreOp::Upsert(host_bits)])
-        .expect_err("host bits");
-    assert!(
-        matches!(
-            err,
-            StoreError::InvalidOp {
-                index: 1,
-                total: 2,
-                reason: InvalidReason::HostBitsSet,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
-    let mut too_late = pd_lease(3);
-    too_late.valid_until = u64::MAX;
-    assert!(matches!(
-        s.apply(&upserts([good, too_late])),
-        Err(StoreError::InvalidOp {
-            reason: InvalidReason::TimeOutOfRange {
-                field: "valid_until",
-                ..
-            },
-            ..
-        })
-    ));
-    assert!(matches!(
-        s.apply(&[StoreOp::Remove {
-            kind: LeaseKind::Prefix,
-            addr: pd_addr(1),
-            prefix_len: 129
-        }]),
-        Err(StoreError::InvalidOp {
-            reason: InvalidReason::PrefixLenTooLong(129),
-            ..
-        })
-    ));
-    assert_eq!(
-        s.count().expect("count"),
-        0,
-        "nothing of a refused batch is written"
-    );
 }
 
 #[test]

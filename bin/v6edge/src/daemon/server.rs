@@ -421,10 +421,7 @@ impl ServerUnit {
         Some(Lease {
             duid: Duid::from_bytes(&s.duid).ok()?,
             iaid: s.iaid,
-            kind: match s.kind {
-                v6edge_store::LeaseKind::Address => LeaseKind::Address,
-                v6edge_store::LeaseKind::Prefix => LeaseKind::Prefix,
-            },
+            kind: machine_kind(s.kind),
             prefix: Prefix::new(s.addr, s.prefix_len).ok()?,
             preferred_until: self.clock.from_unix(s.preferred_until),
             valid_until: self.clock.from_unix(s.valid_until),
@@ -674,10 +671,7 @@ impl ServerUnit {
                 }
                 v6edge_store::Change::Gone(key) => {
                     if let Ok(prefix) = Prefix::new(key.addr, key.prefix_len) {
-                        let kind = match key.kind {
-                            v6edge_store::LeaseKind::Address => LeaseKind::Address,
-                            v6edge_store::LeaseKind::Prefix => LeaseKind::Prefix,
-                        };
+                        let kind = machine_kind(key.kind);
                         server.foreign_lease_gone(now, kind, prefix);
                     }
                 }
@@ -829,10 +823,7 @@ fn foreign_of(clock: &WallClock, s: &StoredLease) -> Option<Lease> {
     Some(Lease {
         duid: Duid::from_bytes(&s.duid).ok()?,
         iaid: s.iaid,
-        kind: match s.kind {
-            v6edge_store::LeaseKind::Address => LeaseKind::Address,
-            v6edge_store::LeaseKind::Prefix => LeaseKind::Prefix,
-        },
+        kind: machine_kind(s.kind),
         prefix: Prefix::new(s.addr, s.prefix_len).ok()?,
         preferred_until: clock.from_unix(s.preferred_until),
         valid_until: clock.from_unix(s.valid_until),
@@ -842,6 +833,15 @@ fn foreign_of(clock: &WallClock, s: &StoredLease) -> Option<Lease> {
         hw_addr: s.hw_addr.clone(),
         reconfigure: None,
     })
+}
+
+/// The store's lease kind as the machine's (the store keeps its own type:
+/// it is independent of the machines).
+fn machine_kind(k: v6edge_store::LeaseKind) -> LeaseKind {
+    match k {
+        v6edge_store::LeaseKind::Address => LeaseKind::Address,
+        v6edge_store::LeaseKind::Prefix => LeaseKind::Prefix,
+    }
 }
 
 fn store_kind(k: LeaseKind) -> v6edge_store::LeaseKind {

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+
+#[cfg(feature = "postgres")]
+pub mod pg;
 use std::net::Ipv6Addr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -85,7 +88,9 @@ pub fn pd_lease(n: u32) -> StoredLease {
         ]),
         updated_at: 1_799_990_000 + u64::from(n),
         // Every third client accepted Reconfigure: an opaque context blob.
-        reconfigure: n.is_multiple_of(3).then(|| vec![1, (n >> 8) as u8, n as u8, 0xee]),
+        reconfigure: n
+            .is_multiple_of(3)
+            .then(|| vec![1, (n >> 8) as u8, n as u8, 0xee]),
     }
 }
 
