@@ -96,6 +96,8 @@ pub struct Advertiser {
     recent_unicast: Vec<(Ipv6Addr, Instant)>,
     /// Hosts we can tell about urgent changes by unicast.
     hosts: HostTable,
+    /// Our link-local address, for unicast RAs to global destinations.
+    source: Option<Ipv6Addr>,
     /// The (config, content) hosts were last told: by the last multicast
     /// RA, or by the last round of urgent unicast RAs.
     told: Option<(AdvertiserConfig, AdvertContent)>,
@@ -124,6 +126,7 @@ impl Advertiser {
             pending_unicast: Vec::new(),
             recent_unicast: Vec::new(),
             hosts: HostTable::default(),
+            source: None,
             told: None,
             out: VecDeque::new(),
             status: AdvertiserStatus::default(),
@@ -226,8 +229,24 @@ impl Advertiser {
     /// RAs only from a link-local source, RFC 4861 §6.1.2, which the kernel
     /// picks only for a link-local destination); the set is bounded (see
     /// the module docs). Sends nothing by itself.
+    ///
+    /// With a source set ([`Advertiser::set_source`]) global addresses are
+    /// kept too: a host the kernel knows only by a global address (its
+    /// Neighbor Solicitation came from one) is then sent the RA from our
+    /// link-local address, which is all RFC 4861 §6.1.2 asks of a valid RA.
     pub fn note_neighbor(&mut self, now: Instant, addr: Ipv6Addr) {
-        self.hosts.learn(now, addr, None);
+        if is_link_local(addr) {
+            self.hosts.learn(now, addr, None);
+        } else if self.source.is_some() {
+            self.hosts.learn_unicast(now, addr);
+        }
+    }
+
+    /// Our link-local address on the link, named as the source of unicast
+    /// RAs to non-link-local destinations. Anything but a link-local
+    /// address clears it (an RA from another source is invalid).
+    pub fn set_source(&mut self, addr: Option<Ipv6Addr>) {
+        self.source = addr.filter(|a| is_link_local(*a));
     }
 
     /// Time has passed. Spurious and early calls do nothing.
@@ -561,14 +580,24 @@ impl Advertiser {
 
     /// Queues the RA(s) for `dst`; returns how many packets.
     fn send(&mut self, now: Instant, dst: Ipv6Addr, final_ra: bool) -> u64 {
-        let built = View::new(&self.config, &self.content, now).build(final_ra);
         let multicast = dst.is_multicast();
+        // The kernel would pick a global source for a global destination:
+        // name our link-local one, or send nothing (RFC 4861 §6.1.2).
+        let src = if multicast || is_link_local(dst) {
+            None
+        } else {
+            match self.source {
+                Some(s) => Some(s),
+                None => return 0,
+            }
+        };
+        let built = View::new(&self.config, &self.content, now).build(final_ra);
         let count = built.packets.len() as u64;
         for ra in built.packets {
             let payload = NdMessage::RouterAdvert(ra).to_bytes();
             self.out.push_back(Transmit {
                 ifindex: self.config.ifindex,
-                src: None,
+                src,
                 dst,
                 transport: Transport::Icmpv6,
                 hop_limit: Some(ND_HOP_LIMIT),

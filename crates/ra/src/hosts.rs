@@ -76,11 +76,26 @@ impl HostTable {
     /// a host accepts an RA only from a link-local source (RFC 4861
     /// §6.1.2), and the kernel picks a link-local source only for a
     /// link-local destination (RFC 6724 §5 rule 2, scope), so an RA sent to
-    /// a global address would be discarded. Returns whether it was kept.
+    /// a global address without an explicit source would be discarded.
+    /// Returns whether it was kept.
     pub fn learn(&mut self, now: Instant, addr: Ipv6Addr, lla: Option<&[u8]>) -> bool {
         if !is_link_local(addr) {
             return false;
         }
+        self.insert(now, addr, lla)
+    }
+
+    /// Remembers any unicast `addr`, global ones included: for a sender
+    /// that names its link-local source explicitly, so the RA is valid
+    /// whatever the destination (RFC 4861 §6.1.2 checks only the source).
+    pub fn learn_unicast(&mut self, now: Instant, addr: Ipv6Addr) -> bool {
+        if addr.is_multicast() || addr.is_unspecified() || addr.is_loopback() {
+            return false;
+        }
+        self.insert(now, addr, None)
+    }
+
+    fn insert(&mut self, now: Instant, addr: Ipv6Addr, lla: Option<&[u8]>) -> bool {
         let lla = lla
             .filter(|l| !l.is_empty() && l.len() <= MAX_LINK_LAYER_ADDR_LEN)
             .map(<[u8]>::to_vec);

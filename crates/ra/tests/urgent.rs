@@ -360,8 +360,9 @@ fn known_hosts_bounded_least_recently_heard_evicted() {
         assert!(!known.contains(&ll(i)), "host {i} should be evicted");
     }
     assert!(known.contains(&ll(45)) && known.contains(&ll(1043)));
-    // Global addresses are never kept (an RA to one would leave from a
-    // global source and be discarded, RFC 4861 §6.1.2).
+    // Global addresses are not kept without our link-local source (an RA
+    // to one would leave from a global source and be discarded, RFC 4861
+    // §6.1.2).
     adv.note_neighbor(after(t0, 3), addr("2001:db8::5"));
     assert!(adv.known_hosts().all(|h| h.addr != addr("2001:db8::5")));
     // An urgent change reaches each known host once.
@@ -421,4 +422,33 @@ fn which_solicitations_make_a_host_known() {
             (addr("fe80::3"), Some(HOST_LLA.to_vec()))
         ]
     );
+}
+
+/// A host the kernel knows only by its global address (its NS came from
+/// it) is kept once our link-local source is known, and gets the urgent
+/// RA from that source; without a source it is not kept (an RA from a
+/// global source would be discarded, RFC 4861 §6.1.2).
+#[test]
+fn global_neighbours_get_urgent_ras_from_our_link_local() {
+    let (mut adv, t1) = with_known_host();
+    let global = addr("2001:db8:100:11::77");
+    adv.note_neighbor(after(t1, 10), global);
+    assert!(adv.known_hosts().all(|h| h.addr != global), "no source yet");
+    let ours = addr("fe80::1");
+    adv.set_source(Some(addr("2001:db8::1")));
+    adv.note_neighbor(after(t1, 20), global);
+    assert!(adv.known_hosts().all(|h| h.addr != global), "a global source is refused");
+    adv.set_source(Some(ours));
+    adv.note_neighbor(after(t1, 30), global);
+    assert!(adv.known_hosts().any(|h| h.addr == global));
+    let t = after(t1, 200);
+    adv.set_content(t, renumbered(t));
+    let sent = drain(&mut adv);
+    let to_global: Vec<_> = sent.iter().filter(|s| s.0.dst == global).collect();
+    assert_eq!(to_global.len(), 1, "{sent:?}");
+    assert_eq!(to_global[0].0.src, Some(ours));
+    // The link-local host still gets its RA, with the kernel's source.
+    let to_host: Vec<_> = sent.iter().filter(|s| s.0.dst == host()).collect();
+    assert_eq!(to_host.len(), 1);
+    assert_eq!(to_host[0].0.src, None);
 }

@@ -531,21 +531,24 @@ fn monitor_reports_overrun_and_keeps_going() {
     drop(ns);
 }
 
-/// The neighbour dump lists the link-local neighbours the kernel has on an
-/// interface (here one added by hand, as a host's RS would add it) and
-/// leaves out global ones and other interfaces'.
+/// The neighbour dump lists the unicast neighbours the kernel has on an
+/// interface (here added by hand, as a host's RS or NS would add them),
+/// link-local and global, and leaves out failed entries and other
+/// interfaces'.
 #[test]
-fn link_local_neighbours_of_an_interface() {
-    if !can_run("link_local_neighbours_of_an_interface") {
+fn neighbours_of_an_interface() {
+    if !can_run("neighbours_of_an_interface") {
         return;
     }
     let (ns, idx) = ns_with_veth("neigh");
     ns.ip(&["-6", "neigh", "add", "fe80::1:2", "lladdr", "02:00:00:00:01:02", "dev", DEV, "nud", "stale"]);
     ns.ip(&["-6", "neigh", "add", "2001:db8::5", "lladdr", "02:00:00:00:01:05", "dev", DEV, "nud", "stale"]);
     ns.ip(&["-6", "neigh", "add", "fe80::9", "lladdr", "02:00:00:00:00:09", "dev", "d1", "nud", "stale"]);
-    let found = ns.run(move || async move {
+    ns.ip(&["-6", "neigh", "add", "fe80::7", "dev", DEV, "nud", "failed"]);
+    let mut found = ns.run(move || async move {
         let nl = Netlink::connect().expect("netlink");
-        nl.link_local_neighbours(idx).await.expect("neighbour dump")
+        nl.neighbours(idx).await.expect("neighbour dump")
     });
-    assert_eq!(found, vec![ip6("fe80::1:2")], "{found:?}");
+    found.sort();
+    assert_eq!(found, vec![ip6("2001:db8::5"), ip6("fe80::1:2")], "{found:?}");
 }

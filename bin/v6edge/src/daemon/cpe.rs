@@ -369,14 +369,16 @@ impl Cpe {
         self.pump(now, metrics);
     }
 
-    /// Hosts the kernel's neighbour cache knows on LAN `ifindex`: the
-    /// advertiser tells them about urgent changes by unicast RA, as it does
-    /// the hosts that solicited (`Advertiser::note_neighbor`).
-    pub fn note_neighbours(&mut self, ifindex: IfIndex, addrs: &[std::net::Ipv6Addr]) {
+    /// Hosts the kernel's neighbour cache knows on LAN `ifindex`, and our
+    /// link-local address there: the advertiser tells those hosts about
+    /// urgent changes by unicast RA, as it does the hosts that solicited
+    /// (`Advertiser::note_neighbor`), from that address.
+    pub fn note_neighbours(&mut self, ifindex: IfIndex, source: Option<std::net::Ipv6Addr>, addrs: &[std::net::Ipv6Addr]) {
         let now = self.now();
         if let Some(lan) = self.lans.iter_mut().find(|l| l.usable().is_some_and(|i| i.index == ifindex))
             && let Some(adv) = &mut lan.advertiser
         {
+            adv.set_source(source);
             for &addr in addrs {
                 adv.note_neighbor(now, addr);
             }

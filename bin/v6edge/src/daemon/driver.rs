@@ -165,9 +165,9 @@ impl Driver {
     }
 
     /// Link-local neighbours the kernel knows on a LAN (see `Cpe::note_neighbours`).
-    pub fn note_neighbours(&mut self, ifindex: IfIndex, addrs: &[std::net::Ipv6Addr]) {
+    pub fn note_neighbours(&mut self, ifindex: IfIndex, source: Option<std::net::Ipv6Addr>, addrs: &[std::net::Ipv6Addr]) {
         if let Some(cpe) = &mut self.cpe {
-            cpe.note_neighbours(ifindex, addrs);
+            cpe.note_neighbours(ifindex, source, addrs);
         }
     }
 

@@ -316,10 +316,11 @@ impl Daemon {
         io.follow_links(&self.driver);
         // Hosts that never solicited us still hear urgent changes at once.
         for index in lan_indices {
-            match io.netlink.link_local_neighbours(index).await {
+            let source = io.netlink.link_local(index).await.ok().flatten();
+            match io.netlink.neighbours(index).await {
                 Ok(addrs) => {
                     tracing::trace!(ifindex = index, neighbours = addrs.len(), "LAN neighbours from the kernel");
-                    self.driver.note_neighbours(index, &addrs);
+                    self.driver.note_neighbours(index, source, &addrs);
                 }
                 Err(e) => tracing::debug!(ifindex = index, error = %e, "cannot read the neighbour cache"),
             }

@@ -3,7 +3,7 @@
 //! Solicitation (they configured before we started, or solicited another
 //! router) are told about urgent changes, such as a deprecated prefix, by
 //! unicast RA at once rather than at the next multicast RA, which RFC 4861
-//! §6.2.4 lets leave only every MIN_DELAY_BETWEEN_RAS (3 s).
+//! §6.2.6 lets leave only every MIN_DELAY_BETWEEN_RAS (3 s).
 
 use super::Netlink;
 use crate::SysError;
@@ -15,11 +15,11 @@ use std::net::Ipv6Addr;
 use v6edge_core::IfIndex;
 
 impl Netlink {
-    /// The link-local IPv6 neighbours of `ifindex` that the kernel believes
-    /// exist (every state but INCOMPLETE, FAILED and NOARP). Only link-local
-    /// ones: a host accepts an RA only from a link-local source (RFC 4861
-    /// §6.1.2), which the kernel picks only for a link-local destination.
-    pub async fn link_local_neighbours(&self, ifindex: IfIndex) -> Result<Vec<Ipv6Addr>, SysError> {
+    /// The unicast IPv6 neighbours of `ifindex` that the kernel believes
+    /// exist (every state but INCOMPLETE, FAILED and NOARP): link-local
+    /// and global addresses alike (a host whose Neighbor Solicitation came
+    /// from its global address is known only by that one).
+    pub async fn neighbours(&self, ifindex: IfIndex) -> Result<Vec<Ipv6Addr>, SysError> {
         let mut msg = NeighbourMessage::default();
         msg.header.family = AddressFamily::Inet6;
         msg.header.ifindex = ifindex;
@@ -30,17 +30,17 @@ impl Netlink {
         Ok(answers
             .iter()
             .filter_map(|m| match m {
-                RouteNetlinkMessage::NewNeighbour(n) => link_local_neighbour(n, ifindex),
+                RouteNetlinkMessage::NewNeighbour(n) => live_neighbour(n, ifindex),
                 _ => None,
             })
             .collect())
     }
 }
 
-/// The address of a live link-local neighbour entry of `ifindex`, if `n` is
+/// The address of a live unicast neighbour entry of `ifindex`, if `n` is
 /// one. The dump may hold other interfaces' entries (the kernel filters by
 /// index only with strict checking), so the index is checked here.
-fn link_local_neighbour(n: &NeighbourMessage, ifindex: IfIndex) -> Option<Ipv6Addr> {
+fn live_neighbour(n: &NeighbourMessage, ifindex: IfIndex) -> Option<Ipv6Addr> {
     if n.header.ifindex != ifindex || n.header.family != AddressFamily::Inet6 {
         return None;
     }
@@ -52,7 +52,7 @@ fn link_local_neighbour(n: &NeighbourMessage, ifindex: IfIndex) -> Option<Ipv6Ad
     }
     n.attributes.iter().find_map(|a| match a {
         NeighbourAttribute::Destination(NeighbourAddress::Inet6(addr))
-            if addr.is_unicast_link_local() =>
+            if !addr.is_multicast() && !addr.is_unspecified() && !addr.is_loopback() =>
         {
             Some(*addr)
         }
@@ -76,13 +76,15 @@ mod tests {
     }
 
     #[test]
-    fn keeps_live_link_local_entries_of_the_interface() {
+    fn keeps_live_unicast_entries_of_the_interface() {
         let ll = "fe80::1".parse::<Ipv6Addr>().expect("literal");
-        assert_eq!(link_local_neighbour(&entry(3, NeighbourState::Stale, "fe80::1"), 3), Some(ll));
-        assert_eq!(link_local_neighbour(&entry(3, NeighbourState::Reachable, "fe80::1"), 3), Some(ll));
-        assert_eq!(link_local_neighbour(&entry(4, NeighbourState::Stale, "fe80::1"), 3), None);
-        assert_eq!(link_local_neighbour(&entry(3, NeighbourState::Failed, "fe80::1"), 3), None);
-        assert_eq!(link_local_neighbour(&entry(3, NeighbourState::Incomplete, "fe80::1"), 3), None);
-        assert_eq!(link_local_neighbour(&entry(3, NeighbourState::Stale, "2001:db8::1"), 3), None);
+        let global = "2001:db8::1".parse::<Ipv6Addr>().expect("literal");
+        assert_eq!(live_neighbour(&entry(3, NeighbourState::Stale, "fe80::1"), 3), Some(ll));
+        assert_eq!(live_neighbour(&entry(3, NeighbourState::Reachable, "fe80::1"), 3), Some(ll));
+        assert_eq!(live_neighbour(&entry(3, NeighbourState::Stale, "2001:db8::1"), 3), Some(global));
+        assert_eq!(live_neighbour(&entry(4, NeighbourState::Stale, "fe80::1"), 3), None);
+        assert_eq!(live_neighbour(&entry(3, NeighbourState::Failed, "fe80::1"), 3), None);
+        assert_eq!(live_neighbour(&entry(3, NeighbourState::Incomplete, "fe80::1"), 3), None);
+        assert_eq!(live_neighbour(&entry(3, NeighbourState::Stale, "ff02::1"), 3), None);
     }
 }
