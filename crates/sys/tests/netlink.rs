@@ -447,6 +447,14 @@ fn monitor_reports_links_addresses_routes() {
         nl.apply(&KernelOp::DelRoute(route.clone())).await.expect("delete route");
         wait_event(&mut events, "route removed", |e| matches!(e, NetEvent::RouteRemoved(r) if r.dst == route.dst)).await;
 
+        // A host appearing in the neighbour cache (as an NS from its global
+        // address would put it there): reported for the RA sender.
+        ns.ip(&["-6", "neigh", "add", "2001:db8:5::77", "lladdr", "02:00:00:00:00:77", "dev", DEV, "nud", "stale"]);
+        wait_event(&mut events, "neighbour", |e| {
+            *e == NetEvent::Neighbour { ifindex: idx, addr: ip6("2001:db8:5::77") }
+        })
+        .await;
+
         nl.apply(&KernelOp::DelAddress { ifindex: idx, addr: ip6("2001:db8:5::5"), prefix_len: 64 }).await.expect("del");
         wait_event(&mut events, "address removed", |e| {
             matches!(e, NetEvent::AddressRemoved(a) if a.addr == ip6("2001:db8:5::5"))

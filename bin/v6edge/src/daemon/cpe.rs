@@ -369,16 +369,27 @@ impl Cpe {
         self.pump(now, metrics);
     }
 
-    /// Hosts the kernel's neighbour cache knows on LAN `ifindex`, and our
-    /// link-local address there: the advertiser tells those hosts about
-    /// urgent changes by unicast RA, as it does the hosts that solicited
-    /// (`Advertiser::note_neighbor`), from that address.
-    pub fn note_neighbours(&mut self, ifindex: IfIndex, source: Option<std::net::Ipv6Addr>, addrs: &[std::net::Ipv6Addr]) {
-        let now = self.now();
-        if let Some(lan) = self.lans.iter_mut().find(|l| l.usable().is_some_and(|i| i.index == ifindex))
-            && let Some(adv) = &mut lan.advertiser
-        {
+    /// Our link-local address on LAN `ifindex`: the source of unicast RAs
+    /// to hosts known by a global address (`Advertiser::set_source`).
+    pub fn set_lan_source(&mut self, ifindex: IfIndex, source: Option<std::net::Ipv6Addr>) {
+        if let Some(adv) = self.advertiser_on(ifindex) {
             adv.set_source(source);
+        }
+    }
+
+    fn advertiser_on(&mut self, ifindex: IfIndex) -> Option<&mut Advertiser> {
+        self.lans
+            .iter_mut()
+            .find(|l| l.usable().is_some_and(|i| i.index == ifindex))
+            .and_then(|l| l.advertiser.as_mut())
+    }
+
+    /// Hosts the kernel's neighbour cache knows on LAN `ifindex`: the
+    /// advertiser tells them about urgent changes by unicast RA, as it does
+    /// the hosts that solicited (`Advertiser::note_neighbor`).
+    pub fn note_neighbours(&mut self, ifindex: IfIndex, addrs: &[std::net::Ipv6Addr]) {
+        let now = self.now();
+        if let Some(adv) = self.advertiser_on(ifindex) {
             for &addr in addrs {
                 adv.note_neighbor(now, addr);
             }

@@ -164,10 +164,17 @@ impl Driver {
         self.feed_server(metrics);
     }
 
-    /// Link-local neighbours the kernel knows on a LAN (see `Cpe::note_neighbours`).
-    pub fn note_neighbours(&mut self, ifindex: IfIndex, source: Option<std::net::Ipv6Addr>, addrs: &[std::net::Ipv6Addr]) {
+    /// Our link-local address on a LAN (see `Cpe::set_lan_source`).
+    pub fn set_lan_source(&mut self, ifindex: IfIndex, source: Option<std::net::Ipv6Addr>) {
         if let Some(cpe) = &mut self.cpe {
-            cpe.note_neighbours(ifindex, source, addrs);
+            cpe.set_lan_source(ifindex, source);
+        }
+    }
+
+    /// Hosts the kernel knows on a LAN (see `Cpe::note_neighbours`).
+    pub fn note_neighbours(&mut self, ifindex: IfIndex, addrs: &[std::net::Ipv6Addr]) {
+        if let Some(cpe) = &mut self.cpe {
+            cpe.note_neighbours(ifindex, addrs);
         }
     }
 

@@ -205,6 +205,8 @@ impl Daemon {
                 },
                 Some((name, ok)) = kernel_results.recv() => self.metrics.kernel_op(name, ok),
                 ev = events.next() => match ev {
+                    // A host seen on a LAN: told of urgent changes at once.
+                    Some(NetEvent::Neighbour { ifindex, addr }) => self.driver.note_neighbours(ifindex, &[addr]),
                     Some(ev) if relevant(&ev) => self.resync(&mut io).await,
                     Some(_) => {}
                     None => {
@@ -320,7 +322,8 @@ impl Daemon {
             match io.netlink.neighbours(index).await {
                 Ok(addrs) => {
                     tracing::trace!(ifindex = index, neighbours = addrs.len(), "LAN neighbours from the kernel");
-                    self.driver.note_neighbours(index, source, &addrs);
+                    self.driver.set_lan_source(index, source);
+                    self.driver.note_neighbours(index, &addrs);
                 }
                 Err(e) => tracing::debug!(ifindex = index, error = %e, "cannot read the neighbour cache"),
             }

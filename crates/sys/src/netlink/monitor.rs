@@ -1,5 +1,6 @@
 //! Kernel change notifications: a dedicated rtnetlink socket subscribed to
-//! RTNLGRP_LINK, RTNLGRP_IPV6_IFADDR and RTNLGRP_IPV6_ROUTE.
+//! RTNLGRP_LINK, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE and RTNLGRP_NEIGH
+//! (IPv6 entries only are reported: the hosts on a LAN, for the RA sender).
 //!
 //! The kernel does not wait for a slow reader: when the socket buffer is
 //! full it drops notifications and the next read fails with ENOBUFS. That
@@ -40,6 +41,9 @@ pub enum NetEvent {
     /// A main-table route was added or replaced.
     RouteAdded(RouteInfo),
     RouteRemoved(RouteInfo),
+    /// The kernel has (or refreshed) a live IPv6 neighbour entry: a host
+    /// on the link, by the address it used (link-local or global).
+    Neighbour { ifindex: IfIndex, addr: std::net::Ipv6Addr },
     /// Notifications were lost (ENOBUFS): re-dump everything. Keep reading
     /// the stream too: until its backlog is read, the kernel treats the
     /// socket as congested and drops further notifications (each drop
@@ -77,6 +81,7 @@ impl Netlink {
             MulticastGroup::Link,
             MulticastGroup::Ipv6Ifaddr,
             MulticastGroup::Ipv6Route,
+            MulticastGroup::Neigh,
         ];
         let (mut conn, _handle, rx) =
             rtnetlink::new_multicast_connection(&groups).map_err(|source| SysError::Connect {
@@ -147,6 +152,8 @@ fn translate(msg: NetlinkMessage<RouteNetlinkMessage>) -> Option<NetEvent> {
         RouteNetlinkMessage::DelRoute(r) => RouteInfo::from_message(&r)
             .filter(|r| r.table == main)
             .map(NetEvent::RouteRemoved),
+        RouteNetlinkMessage::NewNeighbour(n) => super::neigh::live_neighbour(&n, n.header.ifindex)
+            .map(|addr| NetEvent::Neighbour { ifindex: n.header.ifindex, addr }),
         _ => None,
     }
 }

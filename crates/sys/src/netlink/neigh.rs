@@ -40,7 +40,7 @@ impl Netlink {
 /// The address of a live unicast neighbour entry of `ifindex`, if `n` is
 /// one. The dump may hold other interfaces' entries (the kernel filters by
 /// index only with strict checking), so the index is checked here.
-fn live_neighbour(n: &NeighbourMessage, ifindex: IfIndex) -> Option<Ipv6Addr> {
+pub(super) fn live_neighbour(n: &NeighbourMessage, ifindex: IfIndex) -> Option<Ipv6Addr> {
     if n.header.ifindex != ifindex || n.header.family != AddressFamily::Inet6 {
         return None;
     }
