@@ -162,6 +162,9 @@ fn expired_report_is_ignored_and_foreign_leases_expire_without_a_route() {
     // still applies), but there is no route of ours to delete.
     assert_eq!(outs.removes(), vec![pfx("2001:db8:100::/56")]);
     assert!(outs.del_routes().is_empty(), "{outs:?}");
+    // The other server reports its own lease's end: no lease event here
+    // (no "expired" hook for a lease this server never granted).
+    assert!(outs.notices().is_empty(), "{outs:?}");
     assert_eq!(h.s.status().leases, 0);
 }
 

@@ -80,6 +80,15 @@ pub struct Lease {
     pub reconfigure: Option<Arc<ReconfigureContext>>,
 }
 
+impl Lease {
+    /// Granted by another server sharing our lease store, recorded so the
+    /// pools skip it (`Server::foreign_lease`): no route here (`next_hop`
+    /// `None`) and no interface (index 0 names none).
+    pub(crate) fn is_foreign(&self) -> bool {
+        self.ifindex == 0 && self.next_hop.is_none()
+    }
+}
+
 /// A change the store must make durable before any Transmit or KernelOp
 /// queued after it is carried out (style guide §3, ordering rule).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -413,7 +413,11 @@ impl Policy<'_> {
             r.expires = None;
             self.out.kernel.push(KernelOp::DelRoute(r));
         }
-        self.notice(event, &lease);
+        // Another server's lease (shared store) is that server's to report:
+        // no lease event, so no hook, for one this server never granted.
+        if !lease.is_foreign() {
+            self.notice(event, &lease);
+        }
         Some(lease)
     }
 

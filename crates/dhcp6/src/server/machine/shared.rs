@@ -22,7 +22,8 @@
 //! it has a route here and counts as ours. When a foreign lease's valid
 //! lifetime ends the machine ends it as usual (a `LeaseOp::Remove`, which
 //! the shared store carries out only if the other server did not extend the
-//! lease meanwhile; no route to delete).
+//! lease meanwhile; no route to delete, and no lease event: the hook of the
+//! server that granted it reports it).
 //!
 //! Panic contract: nothing here panics.
 
@@ -33,12 +34,6 @@ use crate::server::policy::{Batch, route_of};
 use tracing::{debug, info, warn};
 use v6edge_core::{Instant, KernelOp};
 use v6edge_prefix::Prefix;
-
-/// True for a lease recorded by [`Server::foreign_lease`]: granted by
-/// another server, no route here.
-fn is_foreign(l: &Lease) -> bool {
-    l.ifindex == 0 && l.next_hop.is_none()
-}
 
 impl Server {
     /// Another server holds `lease` (the shared store said so: our grant of
@@ -99,7 +94,7 @@ impl Server {
                     r.expires = None;
                     batch.kernel.push(KernelOp::DelRoute(r));
                 }
-                lost = !is_foreign(&mine);
+                lost = !mine.is_foreign();
                 if lost {
                     info!(
                         prefix = %p, ours = %mine.duid, holder = %foreign.duid,
@@ -124,7 +119,7 @@ impl Server {
         let foreign = self
             .bindings
             .get(&prefix)
-            .is_some_and(|e| e.lease.kind == kind && is_foreign(&e.lease));
+            .is_some_and(|e| e.lease.kind == kind && e.lease.is_foreign());
         if !foreign {
             return false;
         }
