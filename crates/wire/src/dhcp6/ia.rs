@@ -103,49 +103,68 @@ fn require_fixed(body: &Reader<'_>, fixed: usize, start: usize) -> Result<(), De
     Ok(())
 }
 
-impl IaNa {
-    /// An IA_NA without addresses (a Solicit asks for one like this).
-    pub fn new(iaid: u32, t1: u32, t2: u32) -> IaNa {
-        IaNa {
-            iaid,
-            t1,
-            t2,
-            options: Options::new(),
-        }
-    }
+/// IA_NA and IA_PD share their layout (RFC 8415 §21.4, §21.21): IAID, T1,
+/// T2, then options. One definition of the methods for both.
+macro_rules! ia_with_timers {
+    ($ty:ident, $doc_new:literal, $doc_status:literal) => {
+        impl $ty {
+            #[doc = $doc_new]
+            pub fn new(iaid: u32, t1: u32, t2: u32) -> $ty {
+                $ty {
+                    iaid,
+                    t1,
+                    t2,
+                    options: Options::new(),
+                }
+            }
 
+            #[doc = $doc_status]
+            pub fn status(&self) -> Option<&Status> {
+                self.options.status()
+            }
+
+            pub(crate) fn body_len(&self) -> usize {
+                IA_FIXED + self.options.buffer_len()
+            }
+
+            pub(crate) fn emit_body(&self, w: &mut Writer<'_>) {
+                w.put_u32(self.iaid);
+                w.put_u32(self.t1);
+                w.put_u32(self.t2);
+                self.options.emit(w);
+            }
+
+            pub(crate) fn parse_body(
+                r: &mut Reader<'_>,
+                start: usize,
+                ctx: Ctx,
+            ) -> Result<$ty, DecodeError> {
+                require_fixed(r, IA_FIXED, start)?;
+                Ok($ty {
+                    iaid: r.u32()?,
+                    t1: r.u32()?,
+                    t2: r.u32()?,
+                    options: Options::parse_nested(r, ctx, None)?,
+                })
+            }
+        }
+    };
+}
+
+ia_with_timers!(
+    IaNa,
+    "An IA_NA without addresses (a Solicit asks for one like this).",
+    "The IA's own Status Code option (RFC 8415 §21.4), if present."
+);
+ia_with_timers!(
+    IaPd,
+    "An IA_PD without prefixes; push an [`IaPrefix`] with prefix `::` and a length to hint the size wanted (RFC 8415 §18.2.1).",
+    "The IA's own Status Code option (RFC 8415 §21.21), if present."
+);
+
+impl IaNa {
     pub fn addresses(&self) -> impl Iterator<Item = &IaAddr> {
         self.options.ia_addrs()
-    }
-
-    /// The IA's own Status Code option (RFC 8415 §21.4), if present.
-    pub fn status(&self) -> Option<&Status> {
-        self.options.status()
-    }
-
-    pub(crate) fn body_len(&self) -> usize {
-        IA_FIXED + self.options.buffer_len()
-    }
-
-    pub(crate) fn emit_body(&self, w: &mut Writer<'_>) {
-        w.put_u32(self.iaid);
-        w.put_u32(self.t1);
-        w.put_u32(self.t2);
-        self.options.emit(w);
-    }
-
-    pub(crate) fn parse_body(
-        r: &mut Reader<'_>,
-        start: usize,
-        ctx: Ctx,
-    ) -> Result<IaNa, DecodeError> {
-        require_fixed(r, IA_FIXED, start)?;
-        Ok(IaNa {
-            iaid: r.u32()?,
-            t1: r.u32()?,
-            t2: r.u32()?,
-            options: Options::parse_nested(r, ctx, None)?,
-        })
     }
 }
 
@@ -188,49 +207,8 @@ impl IaTa {
 }
 
 impl IaPd {
-    /// An IA_PD without prefixes; push an [`IaPrefix`] with prefix `::` and
-    /// a length to hint the size wanted (RFC 8415 §18.2.1).
-    pub fn new(iaid: u32, t1: u32, t2: u32) -> IaPd {
-        IaPd {
-            iaid,
-            t1,
-            t2,
-            options: Options::new(),
-        }
-    }
-
     pub fn prefixes(&self) -> impl Iterator<Item = &IaPrefix> {
         self.options.ia_prefixes()
-    }
-
-    /// The IA's own Status Code option (RFC 8415 §21.21), if present.
-    pub fn status(&self) -> Option<&Status> {
-        self.options.status()
-    }
-
-    pub(crate) fn body_len(&self) -> usize {
-        IA_FIXED + self.options.buffer_len()
-    }
-
-    pub(crate) fn emit_body(&self, w: &mut Writer<'_>) {
-        w.put_u32(self.iaid);
-        w.put_u32(self.t1);
-        w.put_u32(self.t2);
-        self.options.emit(w);
-    }
-
-    pub(crate) fn parse_body(
-        r: &mut Reader<'_>,
-        start: usize,
-        ctx: Ctx,
-    ) -> Result<IaPd, DecodeError> {
-        require_fixed(r, IA_FIXED, start)?;
-        Ok(IaPd {
-            iaid: r.u32()?,
-            t1: r.u32()?,
-            t2: r.u32()?,
-            options: Options::parse_nested(r, ctx, None)?,
-        })
     }
 }
 
