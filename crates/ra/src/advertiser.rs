@@ -501,6 +501,40 @@ impl Advertiser {
         self.hosts.mark_all_pending();
     }
 
+    /// A renewal upstream lengthened lifetimes we advertise below their
+    /// limits (RFC 9096 L-16 ties them to the delegation), while hosts keep
+    /// counting down what they were told. If the next multicast RA would
+    /// come after half of what they still hold has run out, it leaves as
+    /// soon as the rate limit allows; otherwise the regular RA carries the
+    /// news. Without this a host loses its address between two RAs of a
+    /// 200..600 s interval whenever the delegation's lifetimes are shorter.
+    fn check_lengthened(&mut self, now: Instant) {
+        let Some((told_config, told_content)) = &self.told else {
+            return;
+        };
+        if *told_config == self.config && *told_content == self.content {
+            return;
+        }
+        let told = View::new(told_config, told_content, now);
+        let current = View::new(&self.config, &self.content, now);
+        let Some(held) = content::lengthened(&told, &current).and_then(Lifetime::as_duration)
+        else {
+            return;
+        };
+        let deadline = now + held / 2;
+        if self.next_multicast.is_some_and(|t| t <= deadline) {
+            return;
+        }
+        self.status.lifetime_refreshes += 1;
+        let at = self.earliest_multicast(now);
+        tracing::debug!(
+            ifindex = self.config.ifindex,
+            ?held,
+            "advertised lifetimes lengthened, RA soon"
+        );
+        self.next_multicast = Some(at);
+    }
+
     /// An urgent unicast RA to `dst`.
     fn send_urgent(&mut self, now: Instant, dst: Ipv6Addr) {
         let packets = self.send(now, dst, false);
@@ -535,6 +569,7 @@ impl Advertiser {
             self.announce_change(now);
         }
         self.check_urgent(now, &signature);
+        self.check_lengthened(now);
         if self.next_multicast.is_some_and(|t| t <= now) {
             self.send_multicast(now, false);
         }

@@ -264,6 +264,31 @@ impl Signature {
     }
 }
 
+/// A lifetime hosts count down (see [`View::countdowns`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Countdown {
+    Preferred(Prefix),
+    Valid(Prefix),
+    Route(Prefix),
+}
+
+/// What hosts still hold of the soonest-ending lifetime that `current`
+/// advertises longer than `told` did, both views taken at the same
+/// instant; `None` when nothing got longer. RFC 9096 L-16 ties PIO (and our
+/// RIO) lifetimes to the delegation, so once it runs short of the limits a
+/// renewal lengthens them while hosts keep counting the old value down.
+pub(crate) fn lengthened(told: &View<'_>, current: &View<'_>) -> Option<Lifetime> {
+    let before = told.countdowns();
+    current
+        .countdowns()
+        .into_iter()
+        .filter_map(|(key, now_says)| {
+            let (_, held) = before.iter().find(|(k, _)| *k == key)?;
+            (now_says > *held).then_some(*held)
+        })
+        .min()
+}
+
 /// One RA's worth of computed values, before splitting into packets.
 pub(crate) struct Built {
     pub router_lifetime: u16,
@@ -328,7 +353,7 @@ impl<'a> View<'a> {
     /// RFC 4191 §2.3 RIOs. RFC 4191 sets no cap; we cap by the PIO valid
     /// limit so a route never outlives the prefixes it serves (RFC 9096's
     /// intent for L-16).
-    fn rios(&self) -> impl Iterator<Item = RouteInfo> + '_ {
+    fn rios(&self) -> impl Iterator<Item = (&'a AdvRoute, RouteInfo)> + '_ {
         let enabled = self.config.route_info;
         self.content
             .routes
@@ -340,7 +365,9 @@ impl<'a> View<'a> {
                     self.config.pio_valid_limit,
                 );
                 (!lifetime.is_zero()).then(|| {
-                    RouteInfo::new(r.prefix.addr(), r.prefix.len(), r.preference, lifetime)
+                    let rio =
+                        RouteInfo::new(r.prefix.addr(), r.prefix.len(), r.preference, lifetime);
+                    (r, rio)
                 })
             })
     }
@@ -402,6 +429,20 @@ impl<'a> View<'a> {
         }
     }
 
+    /// Every lifetime hosts count down after an RA, keyed by what it
+    /// belongs to: each live PIO's preferred and valid lifetime, each RIO's.
+    fn countdowns(&self) -> Vec<(Countdown, Lifetime)> {
+        let mut out = Vec::new();
+        for (p, pio) in self.live_pios() {
+            out.push((Countdown::Preferred(p.prefix), pio.preferred));
+            out.push((Countdown::Valid(p.prefix), pio.valid));
+        }
+        for (r, rio) in self.rios() {
+            out.push((Countdown::Route(r.prefix), rio.lifetime));
+        }
+        out
+    }
+
     /// The next instant after `now` at which the signature may change by
     /// itself (a lifetime reaching zero).
     pub fn next_change(&self) -> Option<Instant> {
@@ -450,7 +491,7 @@ impl<'a> View<'a> {
         let mut body: Vec<NdOption> = Vec::new();
         body.extend(self.live_pios().map(|(_, pio)| NdOption::PrefixInfo(pio)));
         body.extend(self.deprecated_pios().map(NdOption::PrefixInfo));
-        body.extend(self.rios().map(NdOption::RouteInfo));
+        body.extend(self.rios().map(|(_, rio)| NdOption::RouteInfo(rio)));
         let dns_lifetime = Lifetime::from_secs(cfg.rdnss_lifetime.as_secs());
         // An RDNSS is 8 octets plus 16 per server; split long lists into
         // several options, each small enough for one RA.

@@ -124,6 +124,9 @@ pub struct AdvertiserStatus {
     /// Urgent changes seen (a prefix added, deprecated or removed, Router
     /// Lifetime becoming 0), whether or not unicast RAs were needed.
     pub urgent_changes: u64,
+    /// Multicast RAs brought forward because a renewal lengthened
+    /// advertised lifetimes that hosts would otherwise see run out first.
+    pub lifetime_refreshes: u64,
     /// Hosts that would get a unicast RA on an urgent change.
     pub known_hosts: usize,
     /// Router Solicitations seen, including those then dropped.

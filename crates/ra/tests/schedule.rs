@@ -392,3 +392,73 @@ fn other_routers_ras_validated_and_checked() {
         "RAs from others trigger nothing"
     );
 }
+
+/// A delegation renewed every `t1` seconds with `preferred`/`valid`
+/// seconds from each renewal (as a Kea lease of 20/30 s with T1 10 s);
+/// returns, for each renewal instant, how long the hosts' copy from the
+/// last RA (multicast) still had to run just before it, and the advertiser.
+fn renewed_every(t1: u64, preferred: u64, valid: u64, until: u64) -> (Vec<(u64, i64)>, Advertiser) {
+    let content_at = |t: Instant| AdvertContent {
+        prefixes: vec![v6edge_ra::AdvPrefix {
+            preferred_until: Some(t + Duration::from_secs(preferred)),
+            valid_until: Some(t + Duration::from_secs(valid)),
+            ..live("2001:db8:1:1::/64")
+        }],
+        default_router: true,
+        ..Default::default()
+    };
+    let mut adv = started(content_at(secs(0)), secs(0));
+    // (instant of the RA, preferred lifetime it carried)
+    let mut heard: (Instant, u64) = (secs(0), 0);
+    let mut margins = Vec::new();
+    let mut note = |sent: Vec<(
+        Instant,
+        v6edge_core::Transmit,
+        v6edge_wire::nd::RouterAdvert,
+    )>| {
+        for (t, _, ra) in sent {
+            let pio = ra.options.prefixes().next().expect("PIO");
+            let p = pio.preferred.as_duration().expect("finite").as_secs();
+            heard = (t, p);
+        }
+        heard
+    };
+    note(run_until(&mut adv, secs(0)));
+    for k in 1..=until / t1 {
+        let t = secs(k * t1);
+        let (at, p) = note(run_until(&mut adv, Instant::from_micros(t.as_micros() - 1)));
+        let left = (at + Duration::from_secs(p)).as_micros() as i64 - t.as_micros() as i64;
+        margins.push((k * t1, left / 1_000_000));
+        adv.set_content(t, content_at(t));
+    }
+    (margins, adv)
+}
+
+/// RFC 9096 L-16 caps PIO lifetimes by what remains of the delegation: a
+/// short-lived delegation, renewed at T1, must reach hosts before their
+/// copy of the preferred lifetime runs out, although the regular interval
+/// (200..600 s) is much longer than the lease.
+#[test]
+fn renewal_lengthening_short_lifetimes_reaches_hosts_in_time() {
+    let (margins, adv) = renewed_every(10, 20, 30, 600);
+    for (t, left) in &margins {
+        assert!(
+            *left >= 5,
+            "at {t} s hosts had {left} s of preferred lifetime left"
+        );
+    }
+    let refreshes = adv.status().lifetime_refreshes;
+    assert!(
+        refreshes >= 55,
+        "one RA per renewal after the burst, got {refreshes}"
+    );
+}
+
+/// Lifetimes capped by the limits (2700/5400 s) do not change on renewal,
+/// so renewals add no RA beyond the regular ones.
+#[test]
+fn renewal_of_long_delegation_adds_no_ra() {
+    let (margins, adv) = renewed_every(1800, 3600, 7200, 7200);
+    assert!(margins.iter().all(|(_, left)| *left > 1000), "{margins:?}");
+    assert_eq!(adv.status().lifetime_refreshes, 0);
+}

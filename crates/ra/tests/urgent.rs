@@ -437,7 +437,10 @@ fn global_neighbours_get_urgent_ras_from_our_link_local() {
     let ours = addr("fe80::1");
     adv.set_source(Some(addr("2001:db8::1")));
     adv.note_neighbor(after(t1, 20), global);
-    assert!(adv.known_hosts().all(|h| h.addr != global), "a global source is refused");
+    assert!(
+        adv.known_hosts().all(|h| h.addr != global),
+        "a global source is refused"
+    );
     adv.set_source(Some(ours));
     adv.note_neighbor(after(t1, 30), global);
     assert!(adv.known_hosts().any(|h| h.addr == global));

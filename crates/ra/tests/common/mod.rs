@@ -69,8 +69,14 @@ pub fn check_ra(t: &Transmit) -> RouterAdvert {
     // The kernel picks the (link-local) source, except toward a global
     // destination, where only a link-local source makes the RA valid.
     match t.src {
-        None => assert!(t.dst.is_multicast() || t.dst.is_unicast_link_local(), "{t:?}"),
-        Some(src) => assert!(src.is_unicast_link_local() && !t.dst.is_unicast_link_local(), "{t:?}"),
+        None => assert!(
+            t.dst.is_multicast() || t.dst.is_unicast_link_local(),
+            "{t:?}"
+        ),
+        Some(src) => assert!(
+            src.is_unicast_link_local() && !t.dst.is_unicast_link_local(),
+            "{t:?}"
+        ),
     }
     assert!(
         t.payload.len() <= MAX_RA_LEN,
