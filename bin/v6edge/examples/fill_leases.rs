@@ -14,7 +14,9 @@ use v6edge_store::{LeaseKind, LeaseStore, SqliteStore, StoreOp, StoredLease};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [db, count, pool, len, ifname, next_hop, valid] = args.as_slice() else {
-        return Err("usage: fill_leases DB COUNT POOL DELEGATED_LEN INTERFACE NEXT_HOP VALID_SECS".into());
+        return Err(
+            "usage: fill_leases DB COUNT POOL DELEGATED_LEN INTERFACE NEXT_HOP VALID_SECS".into(),
+        );
     };
     let count: u64 = count.parse()?;
     let pool: Prefix = pool.parse()?;
@@ -25,7 +27,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut store = SqliteStore::open(db)?;
     let mut batch = Vec::with_capacity(10_000);
     for i in 0..count {
-        let prefix = pool.subnet(len, u128::from(i)).ok_or("pool too small for COUNT")?;
+        let prefix = pool
+            .subnet(len, u128::from(i))
+            .ok_or("pool too small for COUNT")?;
         // A DUID-LL per client: type 3, hardware type 1, 6 bytes from i.
         let mut duid = vec![0, 3, 0, 1, 2, 0];
         duid.extend_from_slice(&i.to_be_bytes()[4..]);

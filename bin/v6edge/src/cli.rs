@@ -96,8 +96,12 @@ pub struct StatusArgs {
 fn format_tree(data: &serde_json::Value) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let s = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("-").to_owned();
-    let life = |v: &serde_json::Value, k: &str| crate::status::format_lifetime(v.get(k).and_then(|x| x.as_u64()).map(|x| x as u32));
+    let s = |v: &serde_json::Value, k: &str| {
+        v.get(k).and_then(|x| x.as_str()).unwrap_or("-").to_owned()
+    };
+    let life = |v: &serde_json::Value, k: &str| {
+        crate::status::format_lifetime(v.get(k).and_then(|x| x.as_u64()).map(|x| x as u32))
+    };
     let leaf = |out: &mut String, l: &serde_json::Value, indent: &str| {
         // Writing into a String cannot fail.
         let _ = writeln!(
@@ -111,23 +115,41 @@ fn format_tree(data: &serde_json::Value) -> String {
         );
     };
     let empty = Vec::new();
-    for up in data.get("upstream").and_then(|u| u.as_array()).unwrap_or(&empty) {
+    for up in data
+        .get("upstream")
+        .and_then(|u| u.as_array())
+        .unwrap_or(&empty)
+    {
         let _ = writeln!(
             out,
             "{} (from {})  preferred {}  valid {}",
             s(up, "prefix"),
-            data.get("uplink").and_then(|u| u.as_str()).unwrap_or("uplink"),
+            data.get("uplink")
+                .and_then(|u| u.as_str())
+                .unwrap_or("uplink"),
             life(up, "preferred"),
             life(up, "valid")
         );
         for lan in up.get("lans").and_then(|l| l.as_array()).unwrap_or(&empty) {
-            let _ = writeln!(out, "  {} on {} (own LAN)", s(lan, "prefix"), s(lan, "interface"));
+            let _ = writeln!(
+                out,
+                "  {} on {} (own LAN)",
+                s(lan, "prefix"),
+                s(lan, "interface")
+            );
         }
-        for d in up.get("delegated").and_then(|l| l.as_array()).unwrap_or(&empty) {
+        for d in up
+            .get("delegated")
+            .and_then(|l| l.as_array())
+            .unwrap_or(&empty)
+        {
             leaf(&mut out, d, "  ");
         }
     }
-    let other = data.get("other").and_then(|o| o.as_array()).unwrap_or(&empty);
+    let other = data
+        .get("other")
+        .and_then(|o| o.as_array())
+        .unwrap_or(&empty);
     if !other.is_empty() {
         let _ = writeln!(out, "delegated from configured pools or relayed:");
         for d in other {
@@ -144,7 +166,11 @@ fn format_tree(data: &serde_json::Value) -> String {
 fn format_leases(data: &serde_json::Value) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
-    let leases = data.get("leases").and_then(|l| l.as_array()).cloned().unwrap_or_default();
+    let leases = data
+        .get("leases")
+        .and_then(|l| l.as_array())
+        .cloned()
+        .unwrap_or_default();
     if leases.is_empty() {
         out.push_str("no leases\n");
     }
@@ -154,7 +180,9 @@ fn format_leases(data: &serde_json::Value) -> String {
             Some(serde_json::Value::Null) | None => "-".to_owned(),
             Some(v) => v.to_string(),
         };
-        let lifetime = |k: &str| crate::status::format_lifetime(l.get(k).and_then(|v| v.as_u64()).map(|v| v as u32));
+        let lifetime = |k: &str| {
+            crate::status::format_lifetime(l.get(k).and_then(|v| v.as_u64()).map(|v| v as u32))
+        };
         // Writing into a String cannot fail.
         let _ = writeln!(
             out,
@@ -216,7 +244,10 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Leases(args) => {
             let data = call(&args.client, Request::Leases)?;
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&data).context("cannot print leases")?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&data).context("cannot print leases")?
+                );
             } else {
                 print!("{}", format_leases(&data));
             }
@@ -225,7 +256,10 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Tree(args) => {
             let data = call(&args.client, Request::Tree)?;
             if args.json {
-                println!("{}", serde_json::to_string_pretty(&data).context("cannot print the tree")?);
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&data).context("cannot print the tree")?
+                );
             } else {
                 print!("{}", format_tree(&data));
             }

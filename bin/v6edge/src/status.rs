@@ -277,7 +277,10 @@ mod tests {
     #[test]
     fn contract_example_round_trips() {
         let status: Status = serde_json::from_str(CONTRACT_EXAMPLE).unwrap();
-        assert_eq!(status.uplink.as_ref().map(|u| u.state), Some(UplinkState::Bound));
+        assert_eq!(
+            status.uplink.as_ref().map(|u| u.state),
+            Some(UplinkState::Bound)
+        );
         assert_eq!(status.lans[0].deprecated[0].valid, Some(7000));
         let back: serde_json::Value = serde_json::to_value(&status).unwrap();
         let original: serde_json::Value = serde_json::from_str(CONTRACT_EXAMPLE).unwrap();

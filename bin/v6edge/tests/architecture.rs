@@ -21,7 +21,8 @@ fn members() -> Vec<String> {
 
 /// Paths in backticks at the start of the crate table's rows: "| `crates/wire` ...".
 fn documented() -> Vec<String> {
-    let text = std::fs::read_to_string(repo().join("docs/ARCHITECTURE.md")).expect("read ARCHITECTURE.md");
+    let text =
+        std::fs::read_to_string(repo().join("docs/ARCHITECTURE.md")).expect("read ARCHITECTURE.md");
     text.lines()
         .filter_map(|l| l.strip_prefix("| `"))
         .filter_map(|l| l.split('`').next())
@@ -35,9 +36,15 @@ fn every_member_is_documented_and_every_documented_crate_exists() {
     let members = members();
     let documented = documented();
     for m in &members {
-        assert!(documented.contains(m), "workspace member `{m}` has no row in docs/ARCHITECTURE.md");
+        assert!(
+            documented.contains(m),
+            "workspace member `{m}` has no row in docs/ARCHITECTURE.md"
+        );
     }
     for d in &documented {
-        assert!(members.contains(d), "docs/ARCHITECTURE.md lists `{d}`, which is not a workspace member");
+        assert!(
+            members.contains(d),
+            "docs/ARCHITECTURE.md lists `{d}`, which is not a workspace member"
+        );
     }
 }

@@ -206,7 +206,11 @@ fn run_status_reload_and_sigterm() {
     for cmd in ["release", "renew"] {
         let out = v6edge(&[cmd, "--control", sock]);
         assert_eq!(out.status.code(), Some(1), "{cmd}");
-        assert!(text(&out.stderr).contains("not ready"), "{cmd}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains("not ready"),
+            "{cmd}: {}",
+            text(&out.stderr)
+        );
     }
 
     let out = v6edge(&["metrics", "--control", sock]);

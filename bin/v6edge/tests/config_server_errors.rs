@@ -620,7 +620,9 @@ fn lease_store_choices() {
             "isp.toml:3: postgres = \"\": the connection string is empty"
         );
         assert_eq!(
-            error(&s("lease-store = \"postgres\"\npostgres = \"dbname=x\"\nlease-file = \"/l.db\"")),
+            error(&s(
+                "lease-store = \"postgres\"\npostgres = \"dbname=x\"\nlease-file = \"/l.db\""
+            )),
             "isp.toml:4: lease-file is given but lease-store = \"postgres\" keeps no file \
              (the database is named by postgres = \"...\")"
         );

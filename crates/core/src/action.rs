@@ -21,7 +21,10 @@ pub struct Received<'a> {
 /// How a datagram leaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
-    Udp { src_port: u16, dst_port: u16 },
+    Udp {
+        src_port: u16,
+        dst_port: u16,
+    },
     /// Raw ICMPv6; the kernel fills in the checksum.
     Icmpv6,
 }
@@ -77,7 +80,11 @@ pub struct RouteSpec {
 pub enum KernelOp {
     /// Add or replace (lifetimes updated in place).
     SetAddress(AddressSpec),
-    DelAddress { ifindex: IfIndex, addr: Ipv6Addr, prefix_len: u8 },
+    DelAddress {
+        ifindex: IfIndex,
+        addr: Ipv6Addr,
+        prefix_len: u8,
+    },
     /// Add or replace.
     SetRoute(RouteSpec),
     DelRoute(RouteSpec),

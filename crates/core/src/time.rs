@@ -69,8 +69,14 @@ mod tests {
     #[test]
     fn arithmetic_saturates() {
         let t = Instant::from_secs(10);
-        assert_eq!(t + Duration::from_millis(1500), Instant::from_micros(11_500_000));
+        assert_eq!(
+            t + Duration::from_millis(1500),
+            Instant::from_micros(11_500_000)
+        );
         assert_eq!(Instant::from_secs(1) - t, Duration::ZERO);
-        assert_eq!(Instant::from_micros(u64::MAX) + Duration::from_secs(1), Instant::from_micros(u64::MAX));
+        assert_eq!(
+            Instant::from_micros(u64::MAX) + Duration::from_secs(1),
+            Instant::from_micros(u64::MAX)
+        );
     }
 }

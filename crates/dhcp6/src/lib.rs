@@ -12,6 +12,6 @@
 //! makes a machine panic.
 
 pub mod client;
-pub mod rkap;
 pub mod relay;
+pub mod rkap;
 pub mod server;

@@ -8,9 +8,8 @@ mod harness;
 use harness::*;
 use v6edge_core::{KernelOp, RouteType};
 use v6edge_dhcp6::server::{
-    LifetimeEnds,
-    DropReason, LeaseEvent, LeaseKind, LeaseOp, LinkId, PrefixPool, Reservation, Server,
-    ServerConfigError, ServerOutput,
+    DropReason, LeaseEvent, LeaseKind, LeaseOp, LifetimeEnds, LinkId, PrefixPool, Reservation,
+    Server, ServerConfigError, ServerOutput,
 };
 use v6edge_wire::dhcp6::{
     DhcpOption, IaTa, Message, MessageType, OptionCode, RelayMessage, StatusCode,
@@ -1231,16 +1230,27 @@ fn pool_ends_cap_lifetimes_at_each_grant_and_renewal() {
     let r = h.bind(&a, vec![pd(1, &[])]);
     let got = prefixes(&r, 1);
     assert_eq!(got.len(), 1);
-    assert_eq!((got[0].1, got[0].2), (200, 500), "ends 300/600 s after t=1000, granted at 1100");
+    assert_eq!(
+        (got[0].1, got[0].2),
+        (200, 500),
+        "ends 300/600 s after t=1000, granted at 1100"
+    );
     // Later the cap is closer: a Renew gets what remains then, not what the
     // pool's configured lifetimes say.
     h.advance(secs(250));
     let renew = h
-        .send(&a, a.to_server(MessageType::Renew, 9, vec![pd(1, &[&got[0].0.to_string()])]))
+        .send(
+            &a,
+            a.to_server(MessageType::Renew, 9, vec![pd(1, &[&got[0].0.to_string()])]),
+        )
         .reply();
     let again = prefixes(&renew, 1);
     assert_eq!(again.len(), 1);
-    assert_eq!((again[0].1, again[0].2), (0, 250), "preferred ended, 250 s of valid left");
+    assert_eq!(
+        (again[0].1, again[0].2),
+        (0, 250),
+        "preferred ended, 250 s of valid left"
+    );
     // The lease the machine keeps ends with the upstream delegation too.
     let lease = h.s.leases().next().expect("the lease");
     assert_eq!(lease.valid_until, at(1000) + secs(600));

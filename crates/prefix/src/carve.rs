@@ -37,7 +37,10 @@ pub struct Carving {
 
 impl Carving {
     pub fn prefix_of(&self, name: &str) -> Option<Prefix> {
-        self.assigned.iter().find(|(n, _, _)| n == name).map(|(_, _, p)| *p)
+        self.assigned
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, _, p)| *p)
     }
 }
 
@@ -48,7 +51,9 @@ pub fn carve(delegated: Prefix, link_len: u8, links: &[LinkRequest], reserved: &
     let mut out = Carving::default();
     let Some(bits) = delegated.subnet_bits(link_len) else {
         for l in links {
-            out.shortfalls.push(CarveShortfall::Exhausted { name: l.name.clone() });
+            out.shortfalls.push(CarveShortfall::Exhausted {
+                name: l.name.clone(),
+            });
         }
         return out;
     };
@@ -60,15 +65,18 @@ pub fn carve(delegated: Prefix, link_len: u8, links: &[LinkRequest], reserved: &
     // Pass 1: configured ids.
     for l in links {
         match l.subnet_id {
-            Some(id) if id >= count => out
-                .shortfalls
-                .push(CarveShortfall::SubnetIdOutOfRange { name: l.name.clone(), subnet_id: id }),
-            Some(id) if taken.contains(&id) => {
-                out.shortfalls.push(CarveShortfall::SubnetIdTaken { name: l.name.clone(), subnet_id: id })
-            }
+            Some(id) if id >= count => out.shortfalls.push(CarveShortfall::SubnetIdOutOfRange {
+                name: l.name.clone(),
+                subnet_id: id,
+            }),
+            Some(id) if taken.contains(&id) => out.shortfalls.push(CarveShortfall::SubnetIdTaken {
+                name: l.name.clone(),
+                subnet_id: id,
+            }),
             Some(id) => {
                 taken.push(id);
-                out.assigned.push((l.name.clone(), id, subnet(delegated, link_len, id)));
+                out.assigned
+                    .push((l.name.clone(), id, subnet(delegated, link_len, id)));
             }
             None => pending.push(l),
         }
@@ -79,7 +87,8 @@ pub fn carve(delegated: Prefix, link_len: u8, links: &[LinkRequest], reserved: &
         match l.sticky {
             Some(id) if id < count && !taken.contains(&id) => {
                 taken.push(id);
-                out.assigned.push((l.name.clone(), id, subnet(delegated, link_len, id)));
+                out.assigned
+                    .push((l.name.clone(), id, subnet(delegated, link_len, id)));
             }
             _ => rest.push(l),
         }
@@ -91,14 +100,18 @@ pub fn carve(delegated: Prefix, link_len: u8, links: &[LinkRequest], reserved: &
             next += 1;
         }
         if next >= count {
-            out.shortfalls.push(CarveShortfall::Exhausted { name: l.name.clone() });
+            out.shortfalls.push(CarveShortfall::Exhausted {
+                name: l.name.clone(),
+            });
             continue;
         }
         taken.push(next);
-        out.assigned.push((l.name.clone(), next, subnet(delegated, link_len, next)));
+        out.assigned
+            .push((l.name.clone(), next, subnet(delegated, link_len, next)));
     }
     // Keep the configured order of links in the result.
-    out.assigned.sort_by_key(|(n, _, _)| links.iter().position(|l| &l.name == n));
+    out.assigned
+        .sort_by_key(|(n, _, _)| links.iter().position(|l| &l.name == n));
     out
 }
 
@@ -139,7 +152,11 @@ mod tests {
         s.parse().unwrap()
     }
     fn link(name: &str, id: Option<u128>, sticky: Option<u128>) -> LinkRequest {
-        LinkRequest { name: name.into(), subnet_id: id, sticky }
+        LinkRequest {
+            name: name.into(),
+            subnet_id: id,
+            sticky,
+        }
     }
 
     #[test]
@@ -147,7 +164,11 @@ mod tests {
         let c = carve(
             p("2001:db8:1200::/56"),
             64,
-            &[link("lan0", None, None), link("lan1", Some(0), None), link("lan2", None, Some(7))],
+            &[
+                link("lan0", None, None),
+                link("lan1", Some(0), None),
+                link("lan2", None, Some(7)),
+            ],
             &[],
         );
         assert_eq!(c.prefix_of("lan1"), Some(p("2001:db8:1200::/64")));
@@ -159,16 +180,37 @@ mod tests {
 
     #[test]
     fn wpd3_too_small_serves_what_fits() {
-        let c = carve(p("2001:db8:1200::/64"), 64, &[link("a", None, None), link("b", None, None)], &[]);
+        let c = carve(
+            p("2001:db8:1200::/64"),
+            64,
+            &[link("a", None, None), link("b", None, None)],
+            &[],
+        );
         assert_eq!(c.prefix_of("a"), Some(p("2001:db8:1200::/64")));
-        assert_eq!(c.shortfalls, vec![CarveShortfall::Exhausted { name: "b".into() }]);
-        let c = carve(p("2001:db8:1200::/60"), 64, &[link("a", Some(16), None)], &[]);
-        assert!(matches!(c.shortfalls[0], CarveShortfall::SubnetIdOutOfRange { .. }));
+        assert_eq!(
+            c.shortfalls,
+            vec![CarveShortfall::Exhausted { name: "b".into() }]
+        );
+        let c = carve(
+            p("2001:db8:1200::/60"),
+            64,
+            &[link("a", Some(16), None)],
+            &[],
+        );
+        assert!(matches!(
+            c.shortfalls[0],
+            CarveShortfall::SubnetIdOutOfRange { .. }
+        ));
     }
 
     #[test]
     fn sticky_out_of_range_after_shrink_falls_back() {
-        let c = carve(p("2001:db8:1200::/62"), 64, &[link("a", None, Some(9))], &[]);
+        let c = carve(
+            p("2001:db8:1200::/62"),
+            64,
+            &[link("a", None, Some(9))],
+            &[],
+        );
         assert_eq!(c.prefix_of("a"), Some(p("2001:db8:1200::/64")));
         // RFC 6603: the excluded subnet 0 is skipped.
         let c = carve(p("2001:db8:1200::/62"), 64, &[link("a", None, None)], &[0]);
@@ -178,7 +220,15 @@ mod tests {
     #[test]
     fn remainder_covers_the_rest() {
         let r = remainder(p("2001:db8::/60"), &[p("2001:db8::/64")]);
-        assert_eq!(r, vec![p("2001:db8:0:1::/64"), p("2001:db8:0:2::/63"), p("2001:db8:0:4::/62"), p("2001:db8:0:8::/61")]);
+        assert_eq!(
+            r,
+            vec![
+                p("2001:db8:0:1::/64"),
+                p("2001:db8:0:2::/63"),
+                p("2001:db8:0:4::/62"),
+                p("2001:db8:0:8::/61")
+            ]
+        );
         assert_eq!(remainder(p("2001:db8::/60"), &[]), vec![p("2001:db8::/60")]);
         assert!(remainder(p("2001:db8::/60"), &[p("2001:db8::/56")]).is_empty());
     }

@@ -22,7 +22,11 @@ pub enum PrefixError {
     #[error("prefix length {0} is greater than 128")]
     LengthTooLong(u8),
     #[error("{addr}/{len} has host bits set (did you mean {truncated}/{len}?)")]
-    HostBitsSet { addr: Ipv6Addr, len: u8, truncated: Ipv6Addr },
+    HostBitsSet {
+        addr: Ipv6Addr,
+        len: u8,
+        truncated: Ipv6Addr,
+    },
     #[error("`{0}` is not of the form ADDRESS/LENGTH")]
     Syntax(String),
 }
@@ -36,12 +40,19 @@ pub struct Prefix {
 
 /// The mask with the top `len` bits set (`len` ≤ 128).
 const fn mask(len: u8) -> u128 {
-    if len == 0 { 0 } else { u128::MAX << (128 - len as u32) }
+    if len == 0 {
+        0
+    } else {
+        u128::MAX << (128 - len as u32)
+    }
 }
 
 impl Prefix {
     /// `::/0`.
-    pub const DEFAULT: Prefix = Prefix { addr: Ipv6Addr::UNSPECIFIED, len: 0 };
+    pub const DEFAULT: Prefix = Prefix {
+        addr: Ipv6Addr::UNSPECIFIED,
+        len: 0,
+    };
 
     /// A prefix from an address and length; fails if any host bit is set.
     pub fn new(addr: Ipv6Addr, len: u8) -> Result<Prefix, PrefixError> {
@@ -51,7 +62,11 @@ impl Prefix {
         let bits = u128::from(addr);
         let truncated = bits & mask(len);
         if truncated != bits {
-            return Err(PrefixError::HostBitsSet { addr, len, truncated: Ipv6Addr::from(truncated) });
+            return Err(PrefixError::HostBitsSet {
+                addr,
+                len,
+                truncated: Ipv6Addr::from(truncated),
+            });
         }
         Ok(Prefix { addr, len })
     }
@@ -61,7 +76,10 @@ impl Prefix {
         if len > 128 {
             return Err(PrefixError::LengthTooLong(len));
         }
-        Ok(Prefix { addr: Ipv6Addr::from(u128::from(addr) & mask(len)), len })
+        Ok(Prefix {
+            addr: Ipv6Addr::from(u128::from(addr) & mask(len)),
+            len,
+        })
     }
 
     pub fn addr(&self) -> Ipv6Addr {
@@ -107,8 +125,15 @@ impl Prefix {
             return None;
         }
         let shift = 128 - u32::from(new_len);
-        let offset = if shift >= 128 { 0 } else { index.checked_shl(shift)? };
-        Some(Prefix { addr: Ipv6Addr::from(u128::from(self.addr) | offset), len: new_len })
+        let offset = if shift >= 128 {
+            0
+        } else {
+            index.checked_shl(shift)?
+        };
+        Some(Prefix {
+            addr: Ipv6Addr::from(u128::from(self.addr) | offset),
+            len: new_len,
+        })
     }
 
     /// Index of `sub` among the subnets of its length inside `self`.
@@ -117,7 +142,9 @@ impl Prefix {
             return None;
         }
         let shift = 128 - u32::from(sub.len);
-        let rel = (u128::from(sub.addr) & !mask(self.len)).checked_shr(shift).unwrap_or(0);
+        let rel = (u128::from(sub.addr) & !mask(self.len))
+            .checked_shr(shift)
+            .unwrap_or(0);
         Some(rel)
     }
 
@@ -132,7 +159,10 @@ impl Prefix {
 
     /// The two halves of this prefix, or `None` for a /128.
     pub fn halves(&self) -> Option<(Prefix, Prefix)> {
-        Some((self.subnet(self.len.checked_add(1)?, 0)?, self.subnet(self.len + 1, 1)?))
+        Some((
+            self.subnet(self.len.checked_add(1)?, 0)?,
+            self.subnet(self.len + 1, 1)?,
+        ))
     }
 
     /// The prefix one bit shorter that contains this one.
@@ -157,7 +187,9 @@ impl fmt::Debug for Prefix {
 impl FromStr for Prefix {
     type Err = PrefixError;
     fn from_str(s: &str) -> Result<Prefix, PrefixError> {
-        let (a, l) = s.split_once('/').ok_or_else(|| PrefixError::Syntax(s.to_string()))?;
+        let (a, l) = s
+            .split_once('/')
+            .ok_or_else(|| PrefixError::Syntax(s.to_string()))?;
         let addr: Ipv6Addr = a.parse().map_err(|_| PrefixError::Syntax(s.to_string()))?;
         let len: u8 = l.parse().map_err(|_| PrefixError::Syntax(s.to_string()))?;
         Prefix::new(addr, len)
@@ -192,13 +224,19 @@ mod tests {
         assert_eq!(d.subnet(48, 0), None);
         assert_eq!(d.subnet_index(&p("2001:db8:1200:ff::/64")), Some(255));
         assert_eq!(d.host(1u128 << 72), None);
-        assert_eq!(p("2001:db8:1200:1::/64").host(1), Some("2001:db8:1200:1::1".parse().unwrap()));
+        assert_eq!(
+            p("2001:db8:1200:1::/64").host(1),
+            Some("2001:db8:1200:1::1".parse().unwrap())
+        );
     }
 
     #[test]
     fn edge_lengths() {
         assert_eq!(Prefix::DEFAULT.subnet(1, 1), Some(p("8000::/1")));
-        assert_eq!(Prefix::DEFAULT.subnet(128, u128::MAX).map(|x| x.len()), Some(128));
+        assert_eq!(
+            Prefix::DEFAULT.subnet(128, u128::MAX).map(|x| x.len()),
+            Some(128)
+        );
         assert_eq!(p("::1/128").halves(), None);
         assert_eq!(p("2001:db8::/32").parent(), Some(p("2001:db8::/31")));
     }

@@ -20,6 +20,6 @@
 mod machine;
 
 pub use machine::{
-    AdvertisedRecord, Delegation, LanSpec, LanStatus, Persisted, Router, RouterConfig, RouterOutput,
-    UplinkAddress, UplinkView,
+    AdvertisedRecord, Delegation, LanSpec, LanStatus, Persisted, Router, RouterConfig,
+    RouterOutput, UplinkAddress, UplinkView,
 };

@@ -98,7 +98,10 @@ pub struct Persisted {
 pub enum RouterOutput {
     Kernel(KernelOp),
     /// New content for the Router Advertisement sender on `ifindex`.
-    Advert { ifindex: IfIndex, content: AdvertContent },
+    Advert {
+        ifindex: IfIndex,
+        content: AdvertContent,
+    },
     Persist(Persisted),
 }
 
@@ -167,10 +170,18 @@ impl Router {
         let lans = config
             .lans
             .iter()
-            .map(|spec| Lan { spec: spec.clone(), current: None, deprecated: Vec::new(), last_content: None })
+            .map(|spec| Lan {
+                spec: spec.clone(),
+                current: None,
+                deprecated: Vec::new(),
+                last_content: None,
+            })
             .collect();
-        let stale: Vec<AdvertisedRecord> =
-            persisted.advertised.into_iter().filter(|r| alive(r.valid_until, now)).collect();
+        let stale: Vec<AdvertisedRecord> = persisted
+            .advertised
+            .into_iter()
+            .filter(|r| alive(r.valid_until, now))
+            .collect();
         Router {
             config,
             lans,
@@ -226,13 +237,19 @@ impl Router {
     /// content re-emitted, so RAs resume at once.
     pub fn set_lan_ifindex(&mut self, now: Instant, name: &str, ifindex: Option<IfIndex>) {
         let host_id = self.config.host_id;
-        let Some(lan) = self.lans.iter_mut().find(|l| l.spec.name == name) else { return };
+        let Some(lan) = self.lans.iter_mut().find(|l| l.spec.name == name) else {
+            return;
+        };
         if lan.spec.ifindex == ifindex {
             return;
         }
         lan.spec.ifindex = ifindex;
         lan.last_content = None;
-        if let Some(op) = lan.current.as_ref().and_then(|c| router_address(&lan.spec, c, host_id, now)) {
+        if let Some(op) = lan
+            .current
+            .as_ref()
+            .and_then(|c| router_address(&lan.spec, c, host_id, now))
+        {
             self.outputs.push_back(RouterOutput::Kernel(op));
         }
         self.recompute(now);
@@ -248,8 +265,15 @@ impl Router {
     pub fn poll_timeout(&self) -> Option<Instant> {
         let deleg = self.view.delegations.iter().filter_map(|d| d.valid_until);
         let deleg = deleg.chain(self.view.addresses.iter().filter_map(|a| a.valid_until));
-        let depr = self.lans.iter().flat_map(|l| l.deprecated.iter().map(|(_, t)| *t));
-        let stale = self.pending_stale.iter().flatten().filter_map(|r| r.valid_until);
+        let depr = self
+            .lans
+            .iter()
+            .flat_map(|l| l.deprecated.iter().map(|(_, t)| *t));
+        let stale = self
+            .pending_stale
+            .iter()
+            .flatten()
+            .filter_map(|r| r.valid_until);
         deleg.chain(depr).chain(stale).min()
     }
 
@@ -264,7 +288,10 @@ impl Router {
                 name: l.spec.name.clone(),
                 ifindex: l.spec.ifindex,
                 prefix: l.current.as_ref().map(|c| c.prefix),
-                address: l.current.as_ref().and_then(|c| c.prefix.host(self.config.host_id)),
+                address: l
+                    .current
+                    .as_ref()
+                    .and_then(|c| c.prefix.host(self.config.host_id)),
                 subnet_id: l.current.as_ref().map(|c| c.subnet_id),
                 deprecated: l.deprecated.iter().map(|(p, t)| (*p, *t - now)).collect(),
             })
@@ -293,26 +320,43 @@ impl Router {
     }
 
     fn sync_uplink_addresses(&mut self, now: Instant) {
-        let Some(ifindex) = self.uplink_ifindex else { return };
-        let wanted: BTreeMap<Ipv6Addr, (Option<Instant>, Option<Instant>)> =
-            self.view.addresses.iter().map(|a| (a.addr, (a.preferred_until, a.valid_until))).collect();
-        let gone: Vec<Ipv6Addr> = self.uplink_addrs.keys().filter(|a| !wanted.contains_key(a)).copied().collect();
+        let Some(ifindex) = self.uplink_ifindex else {
+            return;
+        };
+        let wanted: BTreeMap<Ipv6Addr, (Option<Instant>, Option<Instant>)> = self
+            .view
+            .addresses
+            .iter()
+            .map(|a| (a.addr, (a.preferred_until, a.valid_until)))
+            .collect();
+        let gone: Vec<Ipv6Addr> = self
+            .uplink_addrs
+            .keys()
+            .filter(|a| !wanted.contains_key(a))
+            .copied()
+            .collect();
         for addr in gone {
             self.uplink_addrs.remove(&addr);
             info!(%addr, "uplink address withdrawn");
-            self.outputs.push_back(RouterOutput::Kernel(KernelOp::DelAddress { ifindex, addr, prefix_len: 128 }));
+            self.outputs
+                .push_back(RouterOutput::Kernel(KernelOp::DelAddress {
+                    ifindex,
+                    addr,
+                    prefix_len: 128,
+                }));
         }
         for (addr, (pref, valid)) in wanted {
             if self.uplink_addrs.get(&addr) != Some(&(pref, valid)) {
                 self.uplink_addrs.insert(addr, (pref, valid));
-                self.outputs.push_back(RouterOutput::Kernel(KernelOp::SetAddress(AddressSpec {
-                    ifindex,
-                    addr,
-                    prefix_len: 128,
-                    preferred: remaining(pref, now),
-                    valid: remaining(valid, now),
-                    no_prefix_route: true,
-                })));
+                self.outputs
+                    .push_back(RouterOutput::Kernel(KernelOp::SetAddress(AddressSpec {
+                        ifindex,
+                        addr,
+                        prefix_len: 128,
+                        preferred: remaining(pref, now),
+                        valid: remaining(valid, now),
+                        no_prefix_route: true,
+                    })));
             }
         }
     }
@@ -351,9 +395,17 @@ impl Router {
         let host_id = self.config.host_id;
         for lan in &mut self.lans {
             let new = match (&carving, &primary) {
-                (Some(c), Some(d)) => c.assigned.iter().find(|(n, _, _)| *n == lan.spec.name).map(|(_, id, p)| {
-                    Current { prefix: *p, subnet_id: *id, preferred_until: d.preferred_until, valid_until: d.valid_until }
-                }),
+                (Some(c), Some(d)) => {
+                    c.assigned
+                        .iter()
+                        .find(|(n, _, _)| *n == lan.spec.name)
+                        .map(|(_, id, p)| Current {
+                            prefix: *p,
+                            subnet_id: *id,
+                            preferred_until: d.preferred_until,
+                            valid_until: d.valid_until,
+                        })
+                }
                 _ => None,
             };
             if lan.current == new {
@@ -372,20 +424,22 @@ impl Router {
                     if until > now {
                         lan.deprecated.retain(|(p, _)| *p != old.prefix);
                         lan.deprecated.push((old.prefix, until));
-                        self.outputs.push_back(RouterOutput::Kernel(KernelOp::SetAddress(AddressSpec {
-                            ifindex,
-                            addr,
-                            prefix_len: LINK_PREFIX_LEN,
-                            preferred: Lifetime::ZERO,
-                            valid: remaining(Some(until), now),
-                            no_prefix_route: false,
-                        })));
+                        self.outputs
+                            .push_back(RouterOutput::Kernel(KernelOp::SetAddress(AddressSpec {
+                                ifindex,
+                                addr,
+                                prefix_len: LINK_PREFIX_LEN,
+                                preferred: Lifetime::ZERO,
+                                valid: remaining(Some(until), now),
+                                no_prefix_route: false,
+                            })));
                     } else {
-                        self.outputs.push_back(RouterOutput::Kernel(KernelOp::DelAddress {
-                            ifindex,
-                            addr,
-                            prefix_len: LINK_PREFIX_LEN,
-                        }));
+                        self.outputs
+                            .push_back(RouterOutput::Kernel(KernelOp::DelAddress {
+                                ifindex,
+                                addr,
+                                prefix_len: LINK_PREFIX_LEN,
+                            }));
                     }
                 }
             }
@@ -408,10 +462,14 @@ impl Router {
     /// again are stale (RFC 9096 §3.5). Our own address on them is removed
     /// and hosts are told to stop preferring them.
     fn resolve_stale(&mut self, now: Instant) {
-        let Some(stale) = self.pending_stale.take() else { return };
+        let Some(stale) = self.pending_stale.take() else {
+            return;
+        };
         let host_id = self.config.host_id;
         for rec in stale {
-            let Some(lan) = self.lans.iter_mut().find(|l| l.spec.name == rec.lan) else { continue };
+            let Some(lan) = self.lans.iter_mut().find(|l| l.spec.name == rec.lan) else {
+                continue;
+            };
             if lan.current.as_ref().is_some_and(|c| c.prefix == rec.prefix) {
                 continue;
             }
@@ -423,11 +481,12 @@ impl Router {
             info!(lan = %rec.lan, prefix = %rec.prefix, "prefix advertised before restart is stale; deprecating");
             lan.deprecated.push((rec.prefix, until));
             if let (Some(addr), Some(ifindex)) = (rec.prefix.host(host_id), lan.spec.ifindex) {
-                self.outputs.push_back(RouterOutput::Kernel(KernelOp::DelAddress {
-                    ifindex,
-                    addr,
-                    prefix_len: LINK_PREFIX_LEN,
-                }));
+                self.outputs
+                    .push_back(RouterOutput::Kernel(KernelOp::DelAddress {
+                        ifindex,
+                        addr,
+                        prefix_len: LINK_PREFIX_LEN,
+                    }));
             }
         }
     }
@@ -448,18 +507,33 @@ impl Router {
     /// so traffic to unassigned parts of it is dropped, not looped upstream.
     /// The LAN /64s are more specific and win.
     fn sync_routes(&mut self, now: Instant) {
-        let desired: BTreeMap<Prefix, Option<Instant>> =
-            self.view.delegations.iter().map(|d| (d.prefix, d.valid_until)).collect();
-        let gone: Vec<Prefix> = self.routes.keys().filter(|p| !desired.contains_key(p)).copied().collect();
+        let desired: BTreeMap<Prefix, Option<Instant>> = self
+            .view
+            .delegations
+            .iter()
+            .map(|d| (d.prefix, d.valid_until))
+            .collect();
+        let gone: Vec<Prefix> = self
+            .routes
+            .keys()
+            .filter(|p| !desired.contains_key(p))
+            .copied()
+            .collect();
         for p in gone {
             self.routes.remove(&p);
-            self.outputs.push_back(RouterOutput::Kernel(KernelOp::DelRoute(unreachable(p, None))));
+            self.outputs
+                .push_back(RouterOutput::Kernel(KernelOp::DelRoute(unreachable(
+                    p, None,
+                ))));
         }
         for (p, until) in desired {
             if self.routes.get(&p) != Some(&until) {
                 self.routes.insert(p, until);
                 let expires = until.map(|t| t - now);
-                self.outputs.push_back(RouterOutput::Kernel(KernelOp::SetRoute(unreachable(p, expires))));
+                self.outputs
+                    .push_back(RouterOutput::Kernel(KernelOp::SetRoute(unreachable(
+                        p, expires,
+                    ))));
             }
         }
     }
@@ -469,13 +543,19 @@ impl Router {
             self.view
                 .delegations
                 .iter()
-                .map(|d| AdvRoute { prefix: d.prefix, valid_until: d.valid_until, preference: RouterPreference::Medium })
+                .map(|d| AdvRoute {
+                    prefix: d.prefix,
+                    valid_until: d.valid_until,
+                    preference: RouterPreference::Medium,
+                })
                 .collect()
         } else {
             Vec::new()
         };
         for lan in &mut self.lans {
-            let Some(ifindex) = lan.spec.ifindex.filter(|_| lan.spec.advertise) else { continue };
+            let Some(ifindex) = lan.spec.ifindex.filter(|_| lan.spec.advertise) else {
+                continue;
+            };
             let content = AdvertContent {
                 prefixes: lan
                     .current
@@ -491,16 +571,28 @@ impl Router {
                 deprecated: lan
                     .deprecated
                     .iter()
-                    .map(|(p, t)| DeprecatedPrefix { prefix: *p, valid_until: *t })
+                    .map(|(p, t)| DeprecatedPrefix {
+                        prefix: *p,
+                        valid_until: *t,
+                    })
                     .collect(),
                 routes: routes.clone(),
-                dns_servers: lan.spec.dns_servers.clone().unwrap_or_else(|| self.view.dns_servers.clone()),
-                dns_domains: lan.spec.dns_domains.clone().unwrap_or_else(|| self.view.dns_domains.clone()),
+                dns_servers: lan
+                    .spec
+                    .dns_servers
+                    .clone()
+                    .unwrap_or_else(|| self.view.dns_servers.clone()),
+                dns_domains: lan
+                    .spec
+                    .dns_domains
+                    .clone()
+                    .unwrap_or_else(|| self.view.dns_domains.clone()),
                 default_router: self.default_router,
             };
             if lan.last_content.as_ref() != Some(&content) {
                 lan.last_content = Some(content.clone());
-                self.outputs.push_back(RouterOutput::Advert { ifindex, content });
+                self.outputs
+                    .push_back(RouterOutput::Advert { ifindex, content });
             }
         }
     }
@@ -509,19 +601,33 @@ impl Router {
         let mut advertised = Vec::new();
         for lan in &self.lans {
             if let Some(c) = &lan.current {
-                advertised.push(AdvertisedRecord { lan: lan.spec.name.clone(), prefix: c.prefix, valid_until: c.valid_until });
+                advertised.push(AdvertisedRecord {
+                    lan: lan.spec.name.clone(),
+                    prefix: c.prefix,
+                    valid_until: c.valid_until,
+                });
             }
             for (p, t) in &lan.deprecated {
-                advertised.push(AdvertisedRecord { lan: lan.spec.name.clone(), prefix: *p, valid_until: Some(*t) });
+                advertised.push(AdvertisedRecord {
+                    lan: lan.spec.name.clone(),
+                    prefix: *p,
+                    valid_until: Some(*t),
+                });
             }
         }
         // Not yet resolved stale records must survive another crash too.
         for rec in self.pending_stale.iter().flatten() {
-            if !advertised.iter().any(|a| a.lan == rec.lan && a.prefix == rec.prefix) {
+            if !advertised
+                .iter()
+                .any(|a| a.lan == rec.lan && a.prefix == rec.prefix)
+            {
                 advertised.push(rec.clone());
             }
         }
-        let p = Persisted { subnet_ids: self.subnet_ids.clone(), advertised };
+        let p = Persisted {
+            subnet_ids: self.subnet_ids.clone(),
+            advertised,
+        };
         if self.last_persisted.as_ref() != Some(&p) {
             self.last_persisted = Some(p.clone());
             self.outputs.push_back(RouterOutput::Persist(p));
@@ -543,7 +649,14 @@ fn router_address(spec: &LanSpec, c: &Current, host_id: u128, now: Instant) -> O
 }
 
 fn unreachable(dst: Prefix, expires: Option<Duration>) -> RouteSpec {
-    RouteSpec { dst, kind: RouteType::Unreachable, gateway: None, ifindex: None, metric: 1024, expires }
+    RouteSpec {
+        dst,
+        kind: RouteType::Unreachable,
+        gateway: None,
+        ifindex: None,
+        metric: 1024,
+        expires,
+    }
 }
 
 #[cfg(test)]
@@ -557,16 +670,37 @@ mod tests {
         Instant::from_secs(s)
     }
     fn lan(name: &str, ifindex: u32) -> LanSpec {
-        LanSpec { name: name.into(), ifindex: Some(ifindex), subnet_id: None, advertise: true, dns_servers: None, dns_domains: None }
+        LanSpec {
+            name: name.into(),
+            ifindex: Some(ifindex),
+            subnet_id: None,
+            advertise: true,
+            dns_servers: None,
+            dns_domains: None,
+        }
     }
     fn config(lans: Vec<LanSpec>) -> RouterConfig {
-        RouterConfig { lans, route_info: true, host_id: 1 }
+        RouterConfig {
+            lans,
+            route_info: true,
+            host_id: 1,
+        }
     }
     fn deleg(prefix: &str, pref: u64, valid: u64) -> Delegation {
-        Delegation { prefix: p(prefix), preferred_until: Some(t(pref)), valid_until: Some(t(valid)), exclude: None }
+        Delegation {
+            prefix: p(prefix),
+            preferred_until: Some(t(pref)),
+            valid_until: Some(t(valid)),
+            exclude: None,
+        }
     }
     fn view(d: Vec<Delegation>) -> UplinkView {
-        UplinkView { delegations: d, addresses: vec![], dns_servers: vec!["2001:db8::53".parse().unwrap()], dns_domains: vec!["isp.example".into()] }
+        UplinkView {
+            delegations: d,
+            addresses: vec![],
+            dns_servers: vec!["2001:db8::53".parse().unwrap()],
+            dns_domains: vec!["isp.example".into()],
+        }
     }
     fn drain(r: &mut Router) -> Vec<RouterOutput> {
         std::iter::from_fn(|| r.poll_output()).collect()
@@ -590,7 +724,11 @@ mod tests {
 
     #[test]
     fn l2_wpd5_each_lan_gets_a_64_and_the_aggregate_is_unreachable() {
-        let mut r = Router::new(config(vec![lan("lan0", 3), lan("lan1", 4)]), Persisted::default(), t(0));
+        let mut r = Router::new(
+            config(vec![lan("lan0", 3), lan("lan1", 4)]),
+            Persisted::default(),
+            t(0),
+        );
         r.set_default_router(t(0), true);
         drain(&mut r);
         r.handle_uplink(t(10), view(vec![deleg("2001:db8:1200::/56", 3610, 7210)]));
@@ -605,7 +743,10 @@ mod tests {
             no_prefix_route: false,
         })));
         assert!(k.iter().any(|op| matches!(op, KernelOp::SetAddress(a) if a.ifindex == 4 && a.addr == "2001:db8:1200:1::1".parse::<Ipv6Addr>().unwrap())));
-        assert!(k.contains(&KernelOp::SetRoute(unreachable(p("2001:db8:1200::/56"), Some(Duration::from_secs(7200))))));
+        assert!(k.contains(&KernelOp::SetRoute(unreachable(
+            p("2001:db8:1200::/56"),
+            Some(Duration::from_secs(7200))
+        ))));
         let ads = adverts(&out);
         assert_eq!(ads.len(), 2);
         let (_, c) = &ads[0];
@@ -644,7 +785,10 @@ mod tests {
     #[test]
     fn l13_renumbering_deprecates_the_old_prefix_at_once() {
         let mut r = Router::new(config(vec![lan("lan0", 3)]), Persisted::default(), t(0));
-        r.handle_uplink(t(0), view(vec![deleg("2001:db8:1200::/56", 10_000, 20_000)]));
+        r.handle_uplink(
+            t(0),
+            view(vec![deleg("2001:db8:1200::/56", 10_000, 20_000)]),
+        );
         drain(&mut r);
         r.handle_uplink(t(100), view(vec![deleg("2001:db8:1300::/56", 3700, 7300)]));
         let out = drain(&mut r);
@@ -652,16 +796,28 @@ mod tests {
         let c = &ads[0].1;
         assert_eq!(c.prefixes[0].prefix, p("2001:db8:1300::/64"));
         // min(remaining 19 900 s, 2 h) from now.
-        assert_eq!(c.deprecated, vec![DeprecatedPrefix { prefix: p("2001:db8:1200::/64"), valid_until: t(100 + 7200) }]);
+        assert_eq!(
+            c.deprecated,
+            vec![DeprecatedPrefix {
+                prefix: p("2001:db8:1200::/64"),
+                valid_until: t(100 + 7200)
+            }]
+        );
         let k = kernel(&out);
         assert!(k.iter().any(|op| matches!(op, KernelOp::SetAddress(a)
             if a.addr == "2001:db8:1200::1".parse::<Ipv6Addr>().unwrap() && a.preferred == Lifetime::ZERO && a.valid == Lifetime::Finite(7200))));
-        assert!(k.contains(&KernelOp::DelRoute(unreachable(p("2001:db8:1200::/56"), None))));
+        assert!(k.contains(&KernelOp::DelRoute(unreachable(
+            p("2001:db8:1200::/56"),
+            None
+        ))));
         // The subnet id sticks across the renumbering (LPD-3).
         assert_eq!(r.status(t(100))[0].subnet_id, Some(0));
         // After 2 h the deprecated prefix is gone from the adverts.
         assert_eq!(r.poll_timeout(), Some(t(7300)));
-        r.handle_uplink(t(3000), view(vec![deleg("2001:db8:1300::/56", 6700, 10300)]));
+        r.handle_uplink(
+            t(3000),
+            view(vec![deleg("2001:db8:1300::/56", 6700, 10300)]),
+        );
         drain(&mut r);
         r.handle_timeout(t(7300));
         let ads = adverts(&drain(&mut r));
@@ -678,7 +834,10 @@ mod tests {
         r.handle_timeout(t(30));
         let out = drain(&mut r);
         let k = kernel(&out);
-        assert!(k.iter().any(|op| matches!(op, KernelOp::DelAddress { ifindex: 3, .. })));
+        assert!(
+            k.iter()
+                .any(|op| matches!(op, KernelOp::DelAddress { ifindex: 3, .. }))
+        );
         assert!(k.iter().any(|op| matches!(op, KernelOp::DelRoute(_))));
         let c = &adverts(&out)[0].1;
         assert!(c.prefixes.is_empty() && c.deprecated.is_empty() && c.routes.is_empty());
@@ -702,20 +861,38 @@ mod tests {
     fn rfc9096_stale_prefix_after_restart_is_deprecated() {
         let persisted = Persisted {
             subnet_ids: [("lan0".to_string(), 0)].into(),
-            advertised: vec![AdvertisedRecord { lan: "lan0".into(), prefix: p("2001:db8:1200::/64"), valid_until: Some(t(5000)) }],
+            advertised: vec![AdvertisedRecord {
+                lan: "lan0".into(),
+                prefix: p("2001:db8:1200::/64"),
+                valid_until: Some(t(5000)),
+            }],
         };
         let mut r = Router::new(config(vec![lan("lan0", 3)]), persisted, t(0));
         r.handle_uplink(t(1), view(vec![deleg("2001:db8:1300::/56", 100, 200)]));
         let out = drain(&mut r);
         let c = &adverts(&out)[0].1;
         assert_eq!(c.prefixes[0].prefix, p("2001:db8:1300::/64"));
-        assert_eq!(c.deprecated, vec![DeprecatedPrefix { prefix: p("2001:db8:1200::/64"), valid_until: t(5000) }]);
-        assert!(kernel(&out).contains(&KernelOp::DelAddress { ifindex: 3, addr: "2001:db8:1200::1".parse().unwrap(), prefix_len: 64 }));
+        assert_eq!(
+            c.deprecated,
+            vec![DeprecatedPrefix {
+                prefix: p("2001:db8:1200::/64"),
+                valid_until: t(5000)
+            }]
+        );
+        assert!(kernel(&out).contains(&KernelOp::DelAddress {
+            ifindex: 3,
+            addr: "2001:db8:1200::1".parse().unwrap(),
+            prefix_len: 64
+        }));
 
         // Same prefix back after a restart: nothing stale.
         let persisted = Persisted {
             subnet_ids: [("lan0".to_string(), 0)].into(),
-            advertised: vec![AdvertisedRecord { lan: "lan0".into(), prefix: p("2001:db8:1300::/64"), valid_until: Some(t(200)) }],
+            advertised: vec![AdvertisedRecord {
+                lan: "lan0".into(),
+                prefix: p("2001:db8:1300::/64"),
+                valid_until: Some(t(200)),
+            }],
         };
         let mut r = Router::new(config(vec![lan("lan0", 3)]), persisted, t(0));
         r.handle_uplink(t(1), view(vec![deleg("2001:db8:1300::/56", 100, 200)]));
@@ -730,7 +907,11 @@ mod tests {
         let mut r = Router::new(config(vec![spec]), Persisted::default(), t(0));
         r.handle_uplink(t(0), view(vec![deleg("2001:db8:1200::/56", 100, 200)]));
         let out = drain(&mut r);
-        assert!(kernel(&out).iter().all(|op| !matches!(op, KernelOp::SetAddress(_))));
+        assert!(
+            kernel(&out)
+                .iter()
+                .all(|op| !matches!(op, KernelOp::SetAddress(_)))
+        );
         assert!(adverts(&out).is_empty());
         r.set_lan_ifindex(t(10), "lan0", Some(7));
         let out = drain(&mut r);
@@ -744,7 +925,11 @@ mod tests {
         r.set_uplink_ifindex(t(0), Some(2));
         let mut v = view(vec![deleg("2001:db8:1200::/56", 100, 200)]);
         let a: Ipv6Addr = "2001:db8:0:1::100".parse().unwrap();
-        v.addresses.push(UplinkAddress { addr: a, preferred_until: Some(t(50)), valid_until: Some(t(80)) });
+        v.addresses.push(UplinkAddress {
+            addr: a,
+            preferred_until: Some(t(50)),
+            valid_until: Some(t(80)),
+        });
         r.handle_uplink(t(0), v);
         let k = kernel(&drain(&mut r));
         assert!(k.contains(&KernelOp::SetAddress(AddressSpec {
@@ -758,7 +943,11 @@ mod tests {
         // Expiry removes it; the delegation stays.
         r.handle_timeout(t(80));
         let k = kernel(&drain(&mut r));
-        assert!(k.contains(&KernelOp::DelAddress { ifindex: 2, addr: a, prefix_len: 128 }));
+        assert!(k.contains(&KernelOp::DelAddress {
+            ifindex: 2,
+            addr: a,
+            prefix_len: 128
+        }));
         assert_eq!(r.status(t(80))[0].prefix, Some(p("2001:db8:1200::/64")));
     }
 
@@ -775,7 +964,11 @@ mod tests {
 
     #[test]
     fn wpd3_small_delegation_serves_what_fits_and_exclude_is_skipped() {
-        let mut r = Router::new(config(vec![lan("lan0", 3), lan("lan1", 4)]), Persisted::default(), t(0));
+        let mut r = Router::new(
+            config(vec![lan("lan0", 3), lan("lan1", 4)]),
+            Persisted::default(),
+            t(0),
+        );
         r.handle_uplink(t(0), view(vec![deleg("2001:db8:1200::/64", 100, 200)]));
         let st = r.status(t(0));
         assert_eq!(st[0].prefix, Some(p("2001:db8:1200::/64")));

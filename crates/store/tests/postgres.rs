@@ -18,8 +18,7 @@ use common::{na_lease, pd_lease, remove_op, upserts};
 use proptest::prelude::*;
 use v6edge_store::postgres::{MIGRATIONS, SCHEMA_VERSION};
 use v6edge_store::{
-    Change, LeaseStore, MemoryStore, PostgresStore, StoreError, StoreOp,
-    StoredLease,
+    Change, LeaseStore, MemoryStore, PostgresStore, StoreError, StoreOp, StoredLease,
 };
 
 /// `let (db, s) = setup!("tag");` or return (skip).

@@ -549,14 +549,51 @@ fn neighbours_of_an_interface() {
         return;
     }
     let (ns, idx) = ns_with_veth("neigh");
-    ns.ip(&["-6", "neigh", "add", "fe80::1:2", "lladdr", "02:00:00:00:01:02", "dev", DEV, "nud", "stale"]);
-    ns.ip(&["-6", "neigh", "add", "2001:db8::5", "lladdr", "02:00:00:00:01:05", "dev", DEV, "nud", "stale"]);
-    ns.ip(&["-6", "neigh", "add", "fe80::9", "lladdr", "02:00:00:00:00:09", "dev", "d1", "nud", "stale"]);
+    ns.ip(&[
+        "-6",
+        "neigh",
+        "add",
+        "fe80::1:2",
+        "lladdr",
+        "02:00:00:00:01:02",
+        "dev",
+        DEV,
+        "nud",
+        "stale",
+    ]);
+    ns.ip(&[
+        "-6",
+        "neigh",
+        "add",
+        "2001:db8::5",
+        "lladdr",
+        "02:00:00:00:01:05",
+        "dev",
+        DEV,
+        "nud",
+        "stale",
+    ]);
+    ns.ip(&[
+        "-6",
+        "neigh",
+        "add",
+        "fe80::9",
+        "lladdr",
+        "02:00:00:00:00:09",
+        "dev",
+        "d1",
+        "nud",
+        "stale",
+    ]);
     ns.ip(&["-6", "neigh", "add", "fe80::7", "dev", DEV, "nud", "failed"]);
     let mut found = ns.run(move || async move {
         let nl = Netlink::connect().expect("netlink");
         nl.neighbours(idx).await.expect("neighbour dump")
     });
     found.sort();
-    assert_eq!(found, vec![ip6("2001:db8::5"), ip6("fe80::1:2")], "{found:?}");
+    assert_eq!(
+        found,
+        vec![ip6("2001:db8::5"), ip6("fe80::1:2")],
+        "{found:?}"
+    );
 }

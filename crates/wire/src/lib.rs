@@ -12,7 +12,7 @@
 //! address and a length as received; `v6edge-prefix` validates it.
 
 pub mod dhcp6;
-pub mod nd;
 mod lifetime;
+pub mod nd;
 
 pub use lifetime::Lifetime;

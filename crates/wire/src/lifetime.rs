@@ -17,7 +17,11 @@ impl Lifetime {
     pub const ZERO: Lifetime = Lifetime::Finite(0);
 
     pub const fn from_wire(v: u32) -> Lifetime {
-        if v == u32::MAX { Lifetime::Infinite } else { Lifetime::Finite(v) }
+        if v == u32::MAX {
+            Lifetime::Infinite
+        } else {
+            Lifetime::Finite(v)
+        }
     }
 
     pub const fn to_wire(self) -> u32 {
@@ -47,7 +51,9 @@ impl Lifetime {
     /// The lifetime left after `elapsed` has passed (infinite stays infinite).
     pub fn saturating_sub(self, elapsed: Duration) -> Lifetime {
         match self {
-            Lifetime::Finite(v) => Lifetime::Finite(v.saturating_sub(elapsed.as_secs().min(u64::from(u32::MAX)) as u32)),
+            Lifetime::Finite(v) => Lifetime::Finite(
+                v.saturating_sub(elapsed.as_secs().min(u64::from(u32::MAX)) as u32),
+            ),
             Lifetime::Infinite => Lifetime::Infinite,
         }
     }
@@ -77,8 +83,17 @@ mod tests {
         assert_eq!(Lifetime::from_wire(u32::MAX), Lifetime::Infinite);
         assert_eq!(Lifetime::Infinite.to_wire(), u32::MAX);
         assert!(Lifetime::Finite(5) < Lifetime::Infinite);
-        assert_eq!(Lifetime::Finite(10).min(Lifetime::Infinite), Lifetime::Finite(10));
-        assert_eq!(Lifetime::from_secs(u64::MAX), Lifetime::Finite(u32::MAX - 1));
-        assert_eq!(Lifetime::Finite(3).saturating_sub(Duration::from_secs(5)), Lifetime::ZERO);
+        assert_eq!(
+            Lifetime::Finite(10).min(Lifetime::Infinite),
+            Lifetime::Finite(10)
+        );
+        assert_eq!(
+            Lifetime::from_secs(u64::MAX),
+            Lifetime::Finite(u32::MAX - 1)
+        );
+        assert_eq!(
+            Lifetime::Finite(3).saturating_sub(Duration::from_secs(5)),
+            Lifetime::ZERO
+        );
     }
 }

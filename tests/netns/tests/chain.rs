@@ -31,8 +31,19 @@ use common::{SERIAL, report_skip, run_scenario_script, skip_reason};
 
 /// Runs tests/scenarios/chain.sh with `env` and asserts it passed.
 fn run_chain(label: &str, top_program: &str, env: &[(&str, &str)]) {
-    let _serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let programs = ["ip", "bash", "timeout", "python3", "ping", "ss", "radvd", top_program];
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let programs = [
+        "ip",
+        "bash",
+        "timeout",
+        "python3",
+        "ping",
+        "ss",
+        "radvd",
+        top_program,
+    ];
     if let Some(reason) = skip_reason(true, &programs) {
         report_skip(label, &reason);
         return;
@@ -44,7 +55,11 @@ fn run_chain(label: &str, top_program: &str, env: &[(&str, &str)]) {
 #[test]
 fn chain_three_levels() {
     // The kill -9 of r2, then the renumbering of the ISP's pool.
-    run_chain("chain.sh CHAIN_RENUMBER=1", "bash", &[("CHAIN_RENUMBER", "1")]);
+    run_chain(
+        "chain.sh CHAIN_RENUMBER=1",
+        "bash",
+        &[("CHAIN_RENUMBER", "1")],
+    );
 }
 
 /// The same chain with Kea at the top (issue 4: "with Kea or ISC dhcpd at

@@ -50,7 +50,9 @@ fn programs_for(isp: &str) -> Vec<&'static str> {
 /// Run `tests/scenarios/<script>` with `vars` and assert it passed.
 fn run_scenario(script: &str, vars: &[(&str, &str)], needs_root: bool, programs: &[&str]) {
     // A scenario that failed earlier poisons the lock; the next one still runs.
-    let _serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let label = format!("{script} {vars:?} CPE_IMPL={}", cpe_impl());
     if let Some(reason) = skip_reason(needs_root, programs) {
         report_skip(&label, &reason);

@@ -44,7 +44,9 @@ struct Needs {
 /// Run `tests/scenarios/<script>` with `vars` and assert it passed.
 fn run_scenario(script: &str, vars: &[(&str, &str)], needs: Needs) {
     // A scenario that failed earlier poisons the lock; the next one still runs.
-    let _serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let mut label = script.to_owned();
     if needs.relay {
         label.push_str(&format!(" RELAY_IMPL={}", relay_impl()));
@@ -88,21 +90,13 @@ fn relay(programs: &[&'static str]) -> Needs {
 
 #[test]
 fn relay_pd_kea() {
-    run_scenario(
-        "relay-pd.sh",
-        &[("SERVER", "kea")],
-        relay(&["kea-dhcp6"]),
-    );
+    run_scenario("relay-pd.sh", &[("SERVER", "kea")], relay(&["kea-dhcp6"]));
 }
 
 #[test]
 fn relay_pd_isc() {
     // ISC dhcpd hears ff05::1:3: the v6edge relay runs examples/relay.toml verbatim.
-    run_scenario(
-        "relay-pd.sh",
-        &[("SERVER", "isc")],
-        relay(&["dhcpd"]),
-    );
+    run_scenario("relay-pd.sh", &[("SERVER", "isc")], relay(&["dhcpd"]));
 }
 
 #[test]

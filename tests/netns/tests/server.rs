@@ -65,7 +65,9 @@ fn programs(extra: &[&'static str]) -> Vec<&'static str> {
 /// Run `tests/scenarios/<script>` and assert it passed.
 fn run_scenario(script: &str, extra: &[&'static str], needs_scapy: bool) {
     // A scenario that failed earlier poisons the lock; the next one still runs.
-    let _serial = SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let label = format!("{script} SERVER_IMPL={}", server_impl());
     if let Some(reason) = scenario_skip_reason(&programs(extra), needs_scapy) {
         report_skip(&label, &reason);

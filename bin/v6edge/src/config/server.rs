@@ -280,7 +280,9 @@ fn lease_store(ctx: &Ctx<'_>, raw: &RawServer) -> Result<LeaseStoreKind, ConfigE
                 Some(v) if !v.get_ref().trim().is_empty() => Ok(LeaseStoreKind::Postgres {
                     conninfo: v.get_ref().clone(),
                 }),
-                Some(v) => Err(ctx.err(v.span(), "postgres = \"\": the connection string is empty")),
+                Some(v) => {
+                    Err(ctx.err(v.span(), "postgres = \"\": the connection string is empty"))
+                }
                 None => Err(ctx.err(
                     kind_span(),
                     "lease-store = \"postgres\" needs postgres = \"CONNECTION\" (e.g. \

@@ -489,7 +489,10 @@ fn postgres_store_keeps_the_connection_string() {
             conninfo: "host=/var/run/postgresql dbname=v6edge".to_owned()
         }
     );
-    assert_eq!(s.lease_store.sqlite_path(Path::new("/var/lib/v6edge")), None);
+    assert_eq!(
+        s.lease_store.sqlite_path(Path::new("/var/lib/v6edge")),
+        None
+    );
 }
 
 #[test]

@@ -30,7 +30,8 @@ use serde_json::json;
 use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Instant, KernelOp, Received, Transmit};
 use v6edge_dhcp6::client::{
-    Client, ClientConfig, ClientEvent, ClientStateKind, IaNaConfig, IaPdConfig, Leases, StoredBinding,
+    Client, ClientConfig, ClientEvent, ClientStateKind, IaNaConfig, IaPdConfig, Leases,
+    StoredBinding,
 };
 use v6edge_ra::{AdvertContent, Advertiser, AdvertiserConfig};
 use v6edge_router::{
@@ -40,15 +41,15 @@ use v6edge_sys::LinkInfo;
 use v6edge_wire::dhcp6::{Duid, OptionCode};
 use v6edge_wire::nd::RouterPreference as NdPreference;
 
-use super::server::message_name;
 use super::persist::{BINDING_DOC, BindingDoc, HINTS_DOC, HintsDoc, LANS_DOC, LansDoc, WallClock};
+use super::server::message_name;
 use crate::config::{LanConfig, RouterPreference, UplinkConfig};
 use crate::control::Request;
 use crate::metrics::Metrics;
 use crate::state::StateDir;
 use crate::status::{
-    AddressStatus, DelegationStatus, DeprecatedPrefix, DnsStatus, LanStatus, RaCounters, Status, UplinkState,
-    UplinkStatus,
+    AddressStatus, DelegationStatus, DeprecatedPrefix, DnsStatus, LanStatus, RaCounters, Status,
+    UplinkState, UplinkStatus,
 };
 
 /// ICMPv6 types the LAN side listens to: Router Solicitation, and Router
@@ -84,7 +85,10 @@ pub enum Effect {
     Dhcp6Server(Transmit),
     /// Run a lease hook program with these environment variables; the loop
     /// never waits for it.
-    Hook { program: std::path::PathBuf, env: Vec<(String, String)> },
+    Hook {
+        program: std::path::PathBuf,
+        env: Vec<(String, String)>,
+    },
     /// Send on the ICMPv6 socket (Router Advertisements).
     Icmp6(Transmit),
     Kernel(KernelOp),
@@ -136,10 +140,17 @@ pub struct Cpe {
 impl Cpe {
     /// Builds the requesting router, reading what the state directory
     /// holds. Fails only if the state directory cannot be read or written.
-    pub fn new(uplink: &UplinkConfig, lans: &[LanConfig], state: StateDir, origin: TokioInstant) -> anyhow::Result<Cpe> {
+    pub fn new(
+        uplink: &UplinkConfig,
+        lans: &[LanConfig],
+        state: StateDir,
+        origin: TokioInstant,
+    ) -> anyhow::Result<Cpe> {
         let now = Instant::ZERO;
         let clock = WallClock::new(now, SystemTime::now());
-        let duid = state.load_duid()?.and_then(|d| Duid::from_bytes(d.as_bytes()).ok());
+        let duid = state
+            .load_duid()?
+            .and_then(|d| Duid::from_bytes(d.as_bytes()).ok());
         let (pd_iaids, na_iaid) = assign_iaids(uplink, &state)?;
         let restored = match state.load::<BindingDoc>(BINDING_DOC) {
             Ok(doc) => doc.and_then(|d| d.to_binding(clock.unix_now(now))),
@@ -176,7 +187,13 @@ impl Cpe {
             uplink_ready: false,
             lans: lans
                 .iter()
-                .map(|l| Lan { config: l.clone(), info: None, advertiser: None, content: None, start_at: None })
+                .map(|l| Lan {
+                    config: l.clone(),
+                    info: None,
+                    advertiser: None,
+                    content: None,
+                    start_at: None,
+                })
                 .collect(),
             duid,
             pd_iaids,
@@ -216,7 +233,10 @@ impl Cpe {
 
     /// LAN interfaces that are up: the ICMPv6 socket joins ff02::2 on them.
     pub fn lan_ifindices(&self) -> BTreeSet<IfIndex> {
-        self.lans.iter().filter_map(|l| l.usable().map(|i| i.index)).collect()
+        self.lans
+            .iter()
+            .filter_map(|l| l.usable().map(|i| i.index))
+            .collect()
     }
 
     /// The uplink ifindex and name, if present (the DHCPv6 socket binds there).
@@ -229,10 +249,19 @@ impl Cpe {
     /// minus a prefix excluded upstream, with the delegation's lifetimes.
     pub fn delegable_space(&self) -> Vec<super::server::UplinkBlock> {
         let now = self.now();
-        let lans: Vec<v6edge_prefix::Prefix> = self.router.status(now).iter().filter_map(|l| l.prefix).collect();
+        let lans: Vec<v6edge_prefix::Prefix> = self
+            .router
+            .status(now)
+            .iter()
+            .filter_map(|l| l.prefix)
+            .collect();
         let mut out = Vec::new();
         for d in self.router.delegations() {
-            let mut used: Vec<v6edge_prefix::Prefix> = lans.iter().filter(|p| d.prefix.contains(p)).copied().collect();
+            let mut used: Vec<v6edge_prefix::Prefix> = lans
+                .iter()
+                .filter(|p| d.prefix.contains(p))
+                .copied()
+                .collect();
             used.extend(d.exclude.filter(|x| d.prefix.contains(x)));
             for block in v6edge_prefix::carve::remainder(d.prefix, &used) {
                 out.push(super::server::UplinkBlock {
@@ -260,9 +289,18 @@ impl Cpe {
     pub fn next_deadline(&self) -> Option<TokioInstant> {
         let client = self.client.as_ref().and_then(|c| c.poll_timeout());
         let router = self.router.poll_timeout();
-        let ras = self.lans.iter().filter_map(|l| l.advertiser.as_ref().and_then(|a| a.poll_timeout()));
+        let ras = self
+            .lans
+            .iter()
+            .filter_map(|l| l.advertiser.as_ref().and_then(|a| a.poll_timeout()));
         let starts = self.lans.iter().filter_map(|l| l.start_at);
-        client.into_iter().chain(router).chain(ras).chain(starts).min().map(|t| self.to_tokio(t))
+        client
+            .into_iter()
+            .chain(router)
+            .chain(ras)
+            .chain(starts)
+            .min()
+            .map(|t| self.to_tokio(t))
     }
 
     pub fn next_effect(&mut self) -> Option<Effect> {
@@ -274,7 +312,8 @@ impl Cpe {
     pub fn sync(&mut self, facts: Facts, metrics: &Metrics) {
         let now = self.now();
         metrics.set_interface_present(self.uplink_name(), facts.uplink.is_some());
-        let uplink_changed = self.uplink.as_ref().map(|i| i.index) != facts.uplink.as_ref().map(|i| i.index);
+        let uplink_changed =
+            self.uplink.as_ref().map(|i| i.index) != facts.uplink.as_ref().map(|i| i.index);
         if uplink_changed {
             match &facts.uplink {
                 Some(i) => tracing::info!(interface = %i.name, ifindex = i.index, "uplink present"),
@@ -283,7 +322,8 @@ impl Cpe {
         }
         self.uplink = facts.uplink.clone();
         if uplink_changed {
-            self.router.set_uplink_ifindex(now, self.uplink.as_ref().map(|i| i.index));
+            self.router
+                .set_uplink_ifindex(now, self.uplink.as_ref().map(|i| i.index));
         }
         if self.duid.is_none()
             && let Some(info) = &self.uplink
@@ -293,16 +333,29 @@ impl Cpe {
         // A new or recreated uplink interface: the client follows it, keeping
         // its binding (the ifindex is part of its configuration).
         if let (Some(info), Some(duid)) = (&self.uplink, &self.duid) {
-            let rebuild = self.client.as_ref().is_none_or(|c| c.config().ifindex != info.index);
+            let rebuild = self
+                .client
+                .as_ref()
+                .is_none_or(|c| c.config().ifindex != info.index);
             if rebuild {
-                let config = client_config(&self.uplink_cfg, &self.pd_iaids, self.na_iaid, &self.hints, info.index, duid.clone());
+                let config = client_config(
+                    &self.uplink_cfg,
+                    &self.pd_iaids,
+                    self.na_iaid,
+                    &self.hints,
+                    info.index,
+                    duid.clone(),
+                );
                 let stored = match self.client.take() {
                     Some(old) => old.stored_binding(now),
                     None => self.restored.take(),
                 };
                 self.client = Some(match stored {
                     Some(stored) => {
-                        tracing::info!(prefixes = stored.prefixes.len(), "restoring the DHCPv6 binding: Rebind");
+                        tracing::info!(
+                            prefixes = stored.prefixes.len(),
+                            "restoring the DHCPv6 binding: Rebind"
+                        );
                         Client::restore(config, stored, self.seed, now)
                     }
                     None => Client::new(config, self.seed, now),
@@ -310,7 +363,8 @@ impl Cpe {
                 self.uplink_ready = false;
             }
         }
-        let ready = facts.uplink.as_ref().is_some_and(|i| i.up && i.running) && facts.uplink_link_local;
+        let ready =
+            facts.uplink.as_ref().is_some_and(|i| i.up && i.running) && facts.uplink_link_local;
         if let Some(client) = &mut self.client
             && ready != self.uplink_ready
         {
@@ -320,7 +374,9 @@ impl Cpe {
         }
 
         for (i, info) in facts.lans.into_iter().enumerate() {
-            let Some(lan) = self.lans.get_mut(i) else { break };
+            let Some(lan) = self.lans.get_mut(i) else {
+                break;
+            };
             metrics.set_interface_present(lan.config.interface.as_str(), info.is_some());
             let old_index = lan.usable().map(|i| i.index);
             lan.info = info;
@@ -329,11 +385,16 @@ impl Cpe {
                 tracing::info!(lan = %lan.config.interface, ifindex = ?new_index, "LAN link state");
                 lan.advertiser = new_index.filter(|_| lan.config.advertise).map(|index| {
                     let mac = lan.usable().and_then(|i| i.mac);
-                    Advertiser::new(advertiser_config(&lan.config, index, mac), self.seed ^ u64::from(index), now)
+                    Advertiser::new(
+                        advertiser_config(&lan.config, index, mac),
+                        self.seed ^ u64::from(index),
+                        now,
+                    )
                 });
                 lan.start_at = lan.advertiser.as_ref().map(|_| now + ADVERTISE_GRACE);
                 // The router re-emits the LAN address and the advert content.
-                self.router.set_lan_ifindex(now, lan.config.interface.as_str(), new_index);
+                self.router
+                    .set_lan_ifindex(now, lan.config.interface.as_str(), new_index);
             }
         }
         if facts.default_router != self.default_router {
@@ -399,7 +460,10 @@ impl Cpe {
     /// An ICMPv6 datagram (RS, or another router's RA).
     pub fn handle_icmp6(&mut self, rx: &Received<'_>, metrics: &Metrics) {
         let now = self.now();
-        if let Some(lan) = self.lans.iter_mut().find(|l| l.usable().is_some_and(|i| i.index == rx.ifindex))
+        if let Some(lan) = self
+            .lans
+            .iter_mut()
+            .find(|l| l.usable().is_some_and(|i| i.index == rx.ifindex))
             && let Some(adv) = &mut lan.advertiser
         {
             if rx.bytes.first() == Some(&133) {
@@ -460,8 +524,13 @@ impl Cpe {
                 match out {
                     RouterOutput::Kernel(op) => self.effects.push_back(Effect::Kernel(op)),
                     RouterOutput::Advert { ifindex, content } => {
-                        if let Some(lan) = self.lans.iter_mut().find(|l| l.usable().is_some_and(|i| i.index == ifindex)) {
-                            let worth_it = !content.prefixes.is_empty() || !content.deprecated.is_empty();
+                        if let Some(lan) = self
+                            .lans
+                            .iter_mut()
+                            .find(|l| l.usable().is_some_and(|i| i.index == ifindex))
+                        {
+                            let worth_it =
+                                !content.prefixes.is_empty() || !content.deprecated.is_empty();
                             if let Some(a) = &mut lan.advertiser {
                                 a.set_content(now, content.clone());
                                 if worth_it && lan.start_at.take().is_some() {
@@ -495,7 +564,13 @@ impl Cpe {
         tracing::error!("machines did not settle after 64 rounds");
     }
 
-    fn on_leases(&mut self, now: Instant, leases: Leases, binding: Option<StoredBinding>, metrics: &Metrics) {
+    fn on_leases(
+        &mut self,
+        now: Instant,
+        leases: Leases,
+        binding: Option<StoredBinding>,
+        metrics: &Metrics,
+    ) {
         for old in &self.leases.prefixes {
             if !leases.prefixes.iter().any(|p| p.prefix == old.prefix) {
                 tracing::info!(prefix = %old.prefix, "delegated prefix gone");
@@ -506,7 +581,11 @@ impl Cpe {
             if !self.leases.prefixes.iter().any(|o| o.prefix == p.prefix) {
                 tracing::info!(prefix = %p.prefix, iaid = p.iaid, "delegated prefix obtained");
             }
-            metrics.set_delegated_valid(p.iaid, &p.prefix.to_string(), remaining_secs(p.valid_until, now));
+            metrics.set_delegated_valid(
+                p.iaid,
+                &p.prefix.to_string(),
+                remaining_secs(p.valid_until, now),
+            );
             self.hints.insert(p.iaid.to_string(), p.prefix.to_string());
         }
         let view = uplink_view(&leases);
@@ -514,8 +593,18 @@ impl Cpe {
         self.router.handle_uplink(now, view);
         let unix = self.clock.unix_now(now);
         let saved = match &binding {
-            Some(b) => self.state.save(BINDING_DOC, &BindingDoc::from_binding(b, unix)),
-            None => self.state.save(BINDING_DOC, &BindingDoc { saved_at: unix, server_duid: None, prefixes: vec![], addresses: vec![] }),
+            Some(b) => self
+                .state
+                .save(BINDING_DOC, &BindingDoc::from_binding(b, unix)),
+            None => self.state.save(
+                BINDING_DOC,
+                &BindingDoc {
+                    saved_at: unix,
+                    server_duid: None,
+                    prefixes: vec![],
+                    addresses: vec![],
+                },
+            ),
         };
         if let Err(e) = saved.and_then(|()| self.state.save(HINTS_DOC, &self.hints)) {
             tracing::error!(error = %e, "cannot save the DHCPv6 binding");
@@ -523,10 +612,17 @@ impl Cpe {
     }
 
     /// `release` and `renew` from the control socket.
-    pub fn handle_control(&mut self, request: Request, metrics: &Metrics) -> Result<serde_json::Value, String> {
+    pub fn handle_control(
+        &mut self,
+        request: Request,
+        metrics: &Metrics,
+    ) -> Result<serde_json::Value, String> {
         let now = self.now();
         let Some(client) = &mut self.client else {
-            return Err(format!("the uplink {} is not ready (no interface or no DUID yet)", self.uplink_cfg.interface));
+            return Err(format!(
+                "the uplink {} is not ready (no interface or no DUID yet)",
+                self.uplink_cfg.interface
+            ));
         };
         match request {
             // RFC 8415 §18.2.7; the daemon stays up, idle, until `renew`.
@@ -538,7 +634,11 @@ impl Cpe {
                 tracing::info!("renew requested by operator");
                 client.renew_now(now);
             }
-            Request::Status | Request::Reload | Request::Metrics | Request::Leases | Request::Tree => {
+            Request::Status
+            | Request::Reload
+            | Request::Metrics
+            | Request::Leases
+            | Request::Tree => {
                 return Err(format!("`{}` is not a driver command", request.name()));
             }
         }
@@ -564,7 +664,12 @@ impl Cpe {
 
     /// Applies a reloaded configuration (SIGHUP). The binding, DUID and
     /// LAN prefixes stay; machines get their new settings.
-    pub fn reconfigure(&mut self, uplink: &UplinkConfig, lans: &[LanConfig], metrics: &Metrics) -> anyhow::Result<()> {
+    pub fn reconfigure(
+        &mut self,
+        uplink: &UplinkConfig,
+        lans: &[LanConfig],
+        metrics: &Metrics,
+    ) -> anyhow::Result<()> {
         let now = self.now();
         // The only fallible step comes first, so a failure changes nothing.
         let (pd_iaids, na_iaid) = assign_iaids(uplink, &self.state)?;
@@ -580,13 +685,28 @@ impl Cpe {
             }
             self.uplink = None;
             self.uplink_ready = false;
-        } else if let (Some(c), Some(duid), Some(info)) = (&mut self.client, &self.duid, &self.uplink) {
-            c.reconfigure(now, client_config(&self.uplink_cfg, &self.pd_iaids, self.na_iaid, &self.hints, info.index, duid.clone()));
+        } else if let (Some(c), Some(duid), Some(info)) =
+            (&mut self.client, &self.duid, &self.uplink)
+        {
+            c.reconfigure(
+                now,
+                client_config(
+                    &self.uplink_cfg,
+                    &self.pd_iaids,
+                    self.na_iaid,
+                    &self.hints,
+                    info.index,
+                    duid.clone(),
+                ),
+            );
         }
         // LANs: keep advertisers of interfaces that stay (with new settings),
         // stop those removed, rebuild the router with its persisted state.
         let mut old = std::mem::take(&mut self.lans);
-        for gone in old.iter_mut().filter(|l| !lans.iter().any(|n| n.interface == l.config.interface)) {
+        for gone in old
+            .iter_mut()
+            .filter(|l| !lans.iter().any(|n| n.interface == l.config.interface))
+        {
             if let Some(a) = &mut gone.advertiser {
                 a.stop(now);
                 while let Some(t) = a.poll_transmit() {
@@ -597,17 +717,25 @@ impl Cpe {
         }
         self.lans = lans
             .iter()
-            .map(|l| match old.iter().position(|o| o.config.interface == l.interface) {
-                Some(i) => {
-                    let mut kept = old.swap_remove(i);
-                    kept.config = l.clone();
-                    if let (Some(a), Some(info)) = (&mut kept.advertiser, &kept.info) {
-                        a.set_config(now, advertiser_config(l, info.index, info.mac));
+            .map(
+                |l| match old.iter().position(|o| o.config.interface == l.interface) {
+                    Some(i) => {
+                        let mut kept = old.swap_remove(i);
+                        kept.config = l.clone();
+                        if let (Some(a), Some(info)) = (&mut kept.advertiser, &kept.info) {
+                            a.set_config(now, advertiser_config(l, info.index, info.mac));
+                        }
+                        kept
                     }
-                    kept
-                }
-                None => Lan { config: l.clone(), info: None, advertiser: None, content: None, start_at: None },
-            })
+                    None => Lan {
+                        config: l.clone(),
+                        info: None,
+                        advertiser: None,
+                        content: None,
+                        start_at: None,
+                    },
+                },
+            )
             .collect();
         let persisted = self
             .state
@@ -618,10 +746,15 @@ impl Cpe {
             .unwrap_or_default();
         self.router = Router::new(router_config(lans), persisted, now);
         for lan in &self.lans {
-            self.router.set_lan_ifindex(now, lan.config.interface.as_str(), lan.usable().map(|i| i.index));
+            self.router.set_lan_ifindex(
+                now,
+                lan.config.interface.as_str(),
+                lan.usable().map(|i| i.index),
+            );
         }
         self.router.set_default_router(now, self.default_router);
-        self.router.set_uplink_ifindex(now, self.uplink.as_ref().map(|i| i.index));
+        self.router
+            .set_uplink_ifindex(now, self.uplink.as_ref().map(|i| i.index));
         self.router.handle_uplink(now, uplink_view(&self.leases));
         self.pump(now, metrics);
         Ok(())
@@ -635,19 +768,28 @@ impl Cpe {
             (None, _) | (_, None) => UplinkState::WaitingLink,
             (Some(_), Some(s)) => uplink_state(s.state),
         };
-        let leases = client.as_ref().map(|s| s.leases.clone()).unwrap_or_default();
+        let leases = client
+            .as_ref()
+            .map(|s| s.leases.clone())
+            .unwrap_or_default();
         let delegations = leases
             .prefixes
             .iter()
             .map(|p| {
-                let timers = client.as_ref().and_then(|s| s.ia_timers.iter().find(|t| t.pd && t.iaid == p.iaid));
+                let timers = client
+                    .as_ref()
+                    .and_then(|s| s.ia_timers.iter().find(|t| t.pd && t.iaid == p.iaid));
                 DelegationStatus {
                     iaid: p.iaid,
                     prefix: p.prefix.to_string(),
                     preferred: remaining_secs(p.preferred_until, now),
                     valid: remaining_secs(p.valid_until, now),
-                    t1: timers.and_then(|t| t.t1).map(|d| d.as_secs().min(u64::from(u32::MAX)) as u32),
-                    t2: timers.and_then(|t| t.t2).map(|d| d.as_secs().min(u64::from(u32::MAX)) as u32),
+                    t1: timers
+                        .and_then(|t| t.t1)
+                        .map(|d| d.as_secs().min(u64::from(u32::MAX)) as u32),
+                    t2: timers
+                        .and_then(|t| t.t2)
+                        .map(|d| d.as_secs().min(u64::from(u32::MAX)) as u32),
                 }
             })
             .collect();
@@ -656,8 +798,14 @@ impl Cpe {
             .lans
             .iter()
             .map(|lan| {
-                let r = routers.iter().find(|r| r.name == lan.config.interface.as_str());
-                let ra = lan.advertiser.as_ref().map(|a| a.status()).unwrap_or_default();
+                let r = routers
+                    .iter()
+                    .find(|r| r.name == lan.config.interface.as_str());
+                let ra = lan
+                    .advertiser
+                    .as_ref()
+                    .map(|a| a.status())
+                    .unwrap_or_default();
                 LanStatus {
                     interface: lan.config.interface.to_string(),
                     ifindex: lan.info.as_ref().map(|i| i.index),
@@ -708,7 +856,10 @@ impl Cpe {
             }),
             delegations,
             lans,
-            dns: DnsStatus { servers: leases.dns_servers.clone(), domains: leases.domains.clone() },
+            dns: DnsStatus {
+                servers: leases.dns_servers.clone(),
+                domains: leases.domains.clone(),
+            },
             server: None,
         }
     }
@@ -739,7 +890,11 @@ fn client_config(
     c.rapid_commit = up.rapid_commit;
     c.reconfigure_accept = up.reconfigure_accept;
     c.release_on_stop = up.release_on_stop;
-    let mut options: Vec<OptionCode> = up.request_options.iter().map(|o| OptionCode::from(o.code())).collect();
+    let mut options: Vec<OptionCode> = up
+        .request_options
+        .iter()
+        .map(|o| OptionCode::from(o.code()))
+        .collect();
     // RFC 6603: signal support for Prefix Exclude.
     if !options.contains(&OptionCode::PdExclude) {
         options.push(OptionCode::PdExclude);
@@ -764,23 +919,38 @@ fn uplink_view(leases: &Leases) -> UplinkView {
         addresses: leases
             .addresses
             .iter()
-            .map(|a| UplinkAddress { addr: a.addr, preferred_until: a.preferred_until, valid_until: a.valid_until })
+            .map(|a| UplinkAddress {
+                addr: a.addr,
+                preferred_until: a.preferred_until,
+                valid_until: a.valid_until,
+            })
             .collect(),
         dns_servers: leases.dns_servers.clone(),
         dns_domains: leases.domains.clone(),
     }
 }
 
-fn assign_iaids(uplink: &UplinkConfig, state: &StateDir) -> anyhow::Result<(Vec<u32>, Option<u32>)> {
+fn assign_iaids(
+    uplink: &UplinkConfig,
+    state: &StateDir,
+) -> anyhow::Result<(Vec<u32>, Option<u32>)> {
     let name = uplink.interface.as_str();
     let mut pd = Vec::with_capacity(uplink.ia_pds.len());
     for i in 0..uplink.ia_pds.len() {
         // RFC 9096 WPD-10: stable across restarts (stored on first use).
-        let key = if i == 0 { name.to_owned() } else { format!("{name}#{i}") };
+        let key = if i == 0 {
+            name.to_owned()
+        } else {
+            format!("{name}#{i}")
+        };
         pd.push(state.iaid(&key)?);
     }
     // IAIDs are per IA type (RFC 8415 §12): the IA_NA may share the key.
-    let na = if uplink.request_address { Some(state.iaid(name)?) } else { None };
+    let na = if uplink.request_address {
+        Some(state.iaid(name)?)
+    } else {
+        None
+    };
     Ok((pd, na))
 }
 
@@ -841,14 +1011,18 @@ fn remaining_secs(until: Option<Instant>, now: Instant) -> Option<u32> {
     until.map(|t| (t - now).as_secs().min(u64::from(u32::MAX - 1)) as u32)
 }
 
-
 /// A seed for the machines' jitter and transaction ids: distinct per run so
 /// two routers started together do not retransmit in lockstep.
 pub(super) fn random_seed() -> u64 {
     let mut bytes = [0u8; 8];
-    if std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes)).is_ok() {
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        .is_ok()
+    {
         return u64::from_ne_bytes(bytes);
     }
-    let t = SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let t = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     t.as_nanos() as u64 ^ u64::from(std::process::id())
 }

@@ -38,12 +38,25 @@ pub struct Driver {
 impl Driver {
     /// Builds the units `config` asks for. Fails only if the state
     /// directory cannot be read or written.
-    pub fn new(config: &Config, state: StateDir, _metrics: &Metrics, origin: TokioInstant) -> anyhow::Result<Driver> {
+    pub fn new(
+        config: &Config,
+        state: StateDir,
+        _metrics: &Metrics,
+        origin: TokioInstant,
+    ) -> anyhow::Result<Driver> {
         let server = match &config.server {
-            Some(settings) => Some(ServerUnit::new(settings, &state, origin, super::cpe::random_seed())?),
+            Some(settings) => Some(ServerUnit::new(
+                settings,
+                &state,
+                origin,
+                super::cpe::random_seed(),
+            )?),
             None => None,
         };
-        let relay = config.relay.as_ref().map(|r| RelayUnit::new(r, state.clone(), origin));
+        let relay = config
+            .relay
+            .as_ref()
+            .map(|r| RelayUnit::new(r, state.clone(), origin));
         let cpe = match &config.uplink {
             Some(uplink) => Some(Cpe::new(uplink, &config.lans, state, origin)?),
             None => None,
@@ -69,7 +82,11 @@ impl Driver {
 
     /// Interfaces where UDP 547 must hear ff02::1:2.
     pub fn port_547_ifindices(&self) -> BTreeSet<IfIndex> {
-        let mut s = self.server.as_ref().map(ServerUnit::ifindices).unwrap_or_default();
+        let mut s = self
+            .server
+            .as_ref()
+            .map(ServerUnit::ifindices)
+            .unwrap_or_default();
         if let Some(r) = &self.relay {
             s.extend(r.listen_ifindices());
         }
@@ -111,7 +128,9 @@ impl Driver {
         match (&self.server, &self.relay) {
             (Some(s), _) => Ok(s.leases()),
             (None, Some(r)) => Ok(r.leases()),
-            (None, None) => Err("`leases` needs a [server] or [relay] in the configuration".to_owned()),
+            (None, None) => {
+                Err("`leases` needs a [server] or [relay] in the configuration".to_owned())
+            }
         }
     }
 
@@ -122,8 +141,14 @@ impl Driver {
 
     pub fn next_deadline(&self) -> Option<TokioInstant> {
         let cpe = self.cpe.as_ref().and_then(Cpe::next_deadline);
-        let server = self.server.as_ref().and_then(|s| s.next_deadline().map(|t| s.to_tokio(t)));
-        let relay = self.relay.as_ref().and_then(|r| r.next_deadline().map(|t| r.to_tokio(t)));
+        let server = self
+            .server
+            .as_ref()
+            .and_then(|s| s.next_deadline().map(|t| s.to_tokio(t)));
+        let relay = self
+            .relay
+            .as_ref()
+            .and_then(|r| r.next_deadline().map(|t| r.to_tokio(t)));
         cpe.into_iter().chain(server).chain(relay).min()
     }
 
@@ -139,7 +164,10 @@ impl Driver {
 
     /// LAN interfaces that are up (the ICMPv6 socket joins All-Routers there).
     pub fn lan_ifindices(&self) -> BTreeSet<IfIndex> {
-        self.cpe.as_ref().map(Cpe::lan_ifindices).unwrap_or_default()
+        self.cpe
+            .as_ref()
+            .map(Cpe::lan_ifindices)
+            .unwrap_or_default()
     }
 
     pub fn sync(&mut self, facts: Facts, metrics: &Metrics) {
@@ -198,10 +226,17 @@ impl Driver {
     }
 
     /// `release` and `renew` act on the requesting router.
-    pub fn handle_control(&mut self, request: Request, metrics: &Metrics) -> Result<serde_json::Value, String> {
+    pub fn handle_control(
+        &mut self,
+        request: Request,
+        metrics: &Metrics,
+    ) -> Result<serde_json::Value, String> {
         let result = match &mut self.cpe {
             Some(cpe) => cpe.handle_control(request, metrics),
-            None => Err(format!("`{}` needs an [uplink] in the configuration", request.name())),
+            None => Err(format!(
+                "`{}` needs an [uplink] in the configuration",
+                request.name()
+            )),
         };
         self.feed_server(metrics);
         result
@@ -269,10 +304,18 @@ impl Driver {
             .collect();
         // Delegations from fixed pools (an ISP server) or relayed ones sit
         // under no upstream prefix.
-        let held: Vec<v6edge_prefix::Prefix> = status.delegations.iter().filter_map(|d| d.prefix.parse().ok()).collect();
+        let held: Vec<v6edge_prefix::Prefix> = status
+            .delegations
+            .iter()
+            .filter_map(|d| d.prefix.parse().ok())
+            .collect();
         let other: Vec<&LeaseView> = below
             .iter()
-            .filter(|l| l.prefix.parse::<v6edge_prefix::Prefix>().map_or(true, |p| !held.iter().any(|h| h.contains(&p))))
+            .filter(|l| {
+                l.prefix
+                    .parse::<v6edge_prefix::Prefix>()
+                    .map_or(true, |p| !held.iter().any(|h| h.contains(&p)))
+            })
             .collect();
         serde_json::json!({
             "uplink": status.uplink.as_ref().map(|u| u.interface.clone()),

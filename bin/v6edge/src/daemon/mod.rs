@@ -14,10 +14,10 @@
 //! Panic contract: nothing here panics.
 
 mod cpe;
-pub mod relay;
-pub mod server;
 pub mod driver;
 pub mod persist;
+pub mod relay;
+pub mod server;
 
 use std::path::PathBuf;
 
@@ -35,8 +35,8 @@ use crate::metrics::Metrics;
 use crate::state::StateDir;
 pub use driver::{Cpe, Driver, Effect, Facts, ServerUnit};
 
-use std::collections::BTreeSet;
 use futures::FutureExt as _;
+use std::collections::BTreeSet;
 use v6edge_core::{DHCP6_CLIENT_PORT, DHCP6_SERVER_PORT, IfIndex};
 use v6edge_sys::{Dhcp6Socket, Icmp6Socket, Ipv6Conf, NetEvent, Netlink, RecvMeta, RouteKind};
 
@@ -131,15 +131,21 @@ impl Daemon {
         let mut sighup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
         let netlink = Netlink::connect().context("cannot open rtnetlink")?;
         let mut events = Netlink::monitor().context("cannot subscribe to rtnetlink events")?;
-        let icmp = Icmp6Socket::new(&driver::ND_TYPES, None).context("cannot open the ICMPv6 socket")?;
+        let icmp =
+            Icmp6Socket::new(&driver::ND_TYPES, None).context("cannot open the ICMPv6 socket")?;
         let server = match self.driver.needs_port_547() {
-            true => Some(Dhcp6Socket::bind(DHCP6_SERVER_PORT, None).context("cannot bind the DHCPv6 server/relay socket (UDP 547)")?),
+            true => Some(
+                Dhcp6Socket::bind(DHCP6_SERVER_PORT, None)
+                    .context("cannot bind the DHCPv6 server/relay socket (UDP 547)")?,
+            ),
             false => None,
         };
         if let Some(sock) = &server {
             match sock.set_recv_buffer(SERVER_RCVBUF) {
                 Ok(got) => tracing::debug!(bytes = got, "server socket receive buffer"),
-                Err(e) => tracing::warn!(error = %e, "cannot enlarge the server socket's receive buffer"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot enlarge the server socket's receive buffer")
+                }
             }
         }
         // A relay's Relay-forward to ff05::1:3 must reach servers beyond the
@@ -152,7 +158,15 @@ impl Daemon {
         }
         let (kernel, kernel_results) = spawn_netlink_worker()?;
         let mut kernel_results = kernel_results;
-        let mut io = Io { netlink, icmp, dhcp6: None, joined: BTreeSet::new(), server, server_joined: BTreeSet::new(), kernel };
+        let mut io = Io {
+            netlink,
+            icmp,
+            dhcp6: None,
+            joined: BTreeSet::new(),
+            server,
+            server_joined: BTreeSet::new(),
+            kernel,
+        };
         self.prepare_uplink();
         self.resync(&mut io).await;
         io.reconcile_routes(&self.driver).await;
@@ -163,7 +177,10 @@ impl Daemon {
         let mut icmp_buf = vec![0u8; 65536];
         let mut next_resync = Instant::now() + RESYNC_INTERVAL;
         loop {
-            let deadline = self.driver.next_deadline().map_or(next_resync, |d| d.min(next_resync));
+            let deadline = self
+                .driver
+                .next_deadline()
+                .map_or(next_resync, |d| d.min(next_resync));
             tokio::select! {
                 _ = sigterm.recv() => { tracing::info!("SIGTERM: stopping"); break; }
                 _ = sigint.recv() => { tracing::info!("SIGINT: stopping"); break; }
@@ -233,7 +250,10 @@ impl Daemon {
         let Io { kernel, .. } = io;
         drop(kernel);
         let drain = async { while kernel_results.recv().await.is_some() {} };
-        if tokio::time::timeout(std::time::Duration::from_secs(5), drain).await.is_err() {
+        if tokio::time::timeout(std::time::Duration::from_secs(5), drain)
+            .await
+            .is_err()
+        {
             tracing::warn!("kernel ops still queued at shutdown were abandoned");
         }
         Ok(())
@@ -249,9 +269,12 @@ impl Daemon {
         {
             tracing::warn!(interface = name, error = %e, "cannot set accept_ra=2 on the uplink");
         }
-        let forwarding = std::fs::read_to_string("/proc/sys/net/ipv6/conf/all/forwarding").unwrap_or_default();
+        let forwarding =
+            std::fs::read_to_string("/proc/sys/net/ipv6/conf/all/forwarding").unwrap_or_default();
         if forwarding.trim() != "1" {
-            tracing::warn!("net.ipv6.conf.all.forwarding is not 1: LAN hosts will not reach the uplink");
+            tracing::warn!(
+                "net.ipv6.conf.all.forwarding is not 1: LAN hosts will not reach the uplink"
+            );
         }
     }
 
@@ -263,7 +286,13 @@ impl Daemon {
             let names: Vec<String> = server.interface_names().map(str::to_owned).collect();
             let mut indices = std::collections::BTreeMap::new();
             for name in names {
-                let index = nl.link_by_name(&name).await.ok().flatten().filter(|l| l.up).map(|l| l.index);
+                let index = nl
+                    .link_by_name(&name)
+                    .await
+                    .ok()
+                    .flatten()
+                    .filter(|l| l.up)
+                    .map(|l| l.index);
                 indices.insert(name, index);
             }
             self.driver.sync_server(&indices, &self.metrics);
@@ -274,11 +303,19 @@ impl Daemon {
             let names: Vec<String> = relay.interface_names().map(str::to_owned).collect();
             let mut links = std::collections::BTreeMap::new();
             for name in names {
-                let ifindex = nl.link_by_name(&name).await.ok().flatten().filter(|l| l.up).map(|l| l.index);
+                let ifindex = nl
+                    .link_by_name(&name)
+                    .await
+                    .ok()
+                    .flatten()
+                    .filter(|l| l.up)
+                    .map(|l| l.index);
                 // RFC 8415 §19.1.1: a global address of the link as link-address.
                 let global = match ifindex {
                     Some(i) => nl.addresses(Some(i)).await.ok().and_then(|a| {
-                        a.into_iter().find(|a| a.usable() && !a.is_link_local() && !a.addr.is_loopback()).map(|a| a.addr)
+                        a.into_iter()
+                            .find(|a| a.usable() && !a.is_link_local() && !a.addr.is_loopback())
+                            .map(|a| a.addr)
                     }),
                     None => None,
                 };
@@ -290,7 +327,10 @@ impl Daemon {
         let nl = &io.netlink;
         // What the requesting router needs to know: its interfaces.
         let (uplink_name, lan_names) = match self.driver.cpe() {
-            Some(cpe) => (cpe.uplink_name().to_owned(), cpe.lan_names().map(str::to_owned).collect::<Vec<_>>()),
+            Some(cpe) => (
+                cpe.uplink_name().to_owned(),
+                cpe.lan_names().map(str::to_owned).collect::<Vec<_>>(),
+            ),
             None => return,
         };
         let uplink = nl.link_by_name(&uplink_name).await.unwrap_or_else(|e| {
@@ -309,30 +349,54 @@ impl Daemon {
             Some(i) => nl
                 .default_routes()
                 .await
-                .map(|rs| rs.iter().any(|r| r.oif == Some(i.index) && r.kind == RouteKind::Unicast))
+                .map(|rs| {
+                    rs.iter()
+                        .any(|r| r.oif == Some(i.index) && r.kind == RouteKind::Unicast)
+                })
                 .unwrap_or(false),
             None => false,
         };
-        let lan_indices: Vec<IfIndex> = lans.iter().flatten().filter(|l| l.up).map(|l| l.index).collect();
-        self.driver.sync(Facts { uplink, uplink_link_local, lans, default_router }, &self.metrics);
+        let lan_indices: Vec<IfIndex> = lans
+            .iter()
+            .flatten()
+            .filter(|l| l.up)
+            .map(|l| l.index)
+            .collect();
+        self.driver.sync(
+            Facts {
+                uplink,
+                uplink_link_local,
+                lans,
+                default_router,
+            },
+            &self.metrics,
+        );
         io.follow_links(&self.driver);
         // Hosts that never solicited us still hear urgent changes at once.
         for index in lan_indices {
             let source = io.netlink.link_local(index).await.ok().flatten();
             match io.netlink.neighbours(index).await {
                 Ok(addrs) => {
-                    tracing::trace!(ifindex = index, neighbours = addrs.len(), "LAN neighbours from the kernel");
+                    tracing::trace!(
+                        ifindex = index,
+                        neighbours = addrs.len(),
+                        "LAN neighbours from the kernel"
+                    );
                     self.driver.set_lan_source(index, source);
                     self.driver.note_neighbours(index, &addrs);
                 }
-                Err(e) => tracing::debug!(ifindex = index, error = %e, "cannot read the neighbour cache"),
+                Err(e) => {
+                    tracing::debug!(ifindex = index, error = %e, "cannot read the neighbour cache")
+                }
             }
         }
     }
 
     fn server_datagram(&mut self, r: std::io::Result<RecvMeta>, buf: &[u8]) {
         match r {
-            Ok(meta) => self.driver.handle_dhcp6_server(&meta.received(buf), &self.metrics),
+            Ok(meta) => self
+                .driver
+                .handle_dhcp6_server(&meta.received(buf), &self.metrics),
             Err(e) => {
                 self.metrics.dropped("dhcp6-server", "receive-error");
                 tracing::debug!(error = %e, "DHCPv6 server receive error");
@@ -463,7 +527,10 @@ impl Io {
         let Some(sock) = &self.server else { return };
         let wanted = driver.port_547_ifindices();
         for index in wanted.difference(&self.server_joined.clone()) {
-            match sock.join_multicast(v6edge_sys::socket::ALL_DHCP_RELAY_AGENTS_AND_SERVERS, *index) {
+            match sock.join_multicast(
+                v6edge_sys::socket::ALL_DHCP_RELAY_AGENTS_AND_SERVERS,
+                *index,
+            ) {
                 Ok(()) => {
                     self.server_joined.insert(*index);
                 }
@@ -476,7 +543,10 @@ impl Io {
     /// Keeps the sockets in step with the links: the DHCPv6 socket follows
     /// the uplink, the ICMPv6 socket joins All-Routers on every LAN that is up.
     fn follow_links(&mut self, driver: &Driver) {
-        let uplink = driver.cpe().and_then(Cpe::uplink_link).map(|(i, n)| (i, n.to_owned()));
+        let uplink = driver
+            .cpe()
+            .and_then(Cpe::uplink_link)
+            .map(|(i, n)| (i, n.to_owned()));
         match (&self.dhcp6, uplink) {
             (Some((i, _)), Some((j, _))) if *i == j => {}
             (_, Some((index, name))) => match Dhcp6Socket::bind(DHCP6_CLIENT_PORT, Some(&name)) {
@@ -493,7 +563,10 @@ impl Io {
         }
         let lans = driver.lan_ifindices();
         for index in lans.difference(&self.joined.clone()) {
-            match self.icmp.join_multicast(v6edge_sys::socket::ALL_ROUTERS, *index) {
+            match self
+                .icmp
+                .join_multicast(v6edge_sys::socket::ALL_ROUTERS, *index)
+            {
                 Ok(()) => {
                     self.joined.insert(*index);
                 }
@@ -508,8 +581,14 @@ impl Io {
     /// does not want are left over from an earlier run (RFC 8987-style
     /// reconciliation). Unicast routes are left to the server and relay.
     async fn reconcile_routes(&self, driver: &Driver) {
-        let wanted_unreachable = driver.cpe().map(Cpe::wanted_unreachable_routes).unwrap_or_default();
-        let mut wanted_unicast = driver.server().map(ServerUnit::wanted_routes).unwrap_or_default();
+        let wanted_unreachable = driver
+            .cpe()
+            .map(Cpe::wanted_unreachable_routes)
+            .unwrap_or_default();
+        let mut wanted_unicast = driver
+            .server()
+            .map(ServerUnit::wanted_routes)
+            .unwrap_or_default();
         if let Some(r) = driver.relay() {
             wanted_unicast.extend(r.wanted_routes());
         }
@@ -529,7 +608,11 @@ impl Io {
         for r in ours.iter().filter(stale) {
             if let Some(spec) = r.to_spec() {
                 tracing::info!(prefix = %r.dst, kind = ?r.kind, "removing a stale route of ours");
-                if let Err(e) = self.netlink.apply(&v6edge_core::KernelOp::DelRoute(spec)).await {
+                if let Err(e) = self
+                    .netlink
+                    .apply(&v6edge_core::KernelOp::DelRoute(spec))
+                    .await
+                {
                     tracing::warn!(prefix = %r.dst, error = %e, "cannot remove stale route");
                 }
             }
@@ -587,22 +670,33 @@ async fn recv_server(sock: Option<&Dhcp6Socket>, buf: &mut [u8]) -> std::io::Res
 /// never waited for.
 fn run_hook(program: std::path::PathBuf, env: Vec<(String, String)>) {
     let mut cmd = tokio::process::Command::new(&program);
-    cmd.envs(env).stdin(std::process::Stdio::null()).kill_on_drop(false);
+    cmd.envs(env)
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(false);
     match cmd.spawn() {
         Ok(mut child) => {
             tokio::spawn(async move {
                 match child.wait().await {
                     Ok(s) if s.success() => {}
-                    Ok(s) => tracing::warn!(hook = %program.display(), status = %s, "lease hook failed"),
-                    Err(e) => tracing::warn!(hook = %program.display(), error = %e, "lease hook lost"),
+                    Ok(s) => {
+                        tracing::warn!(hook = %program.display(), status = %s, "lease hook failed")
+                    }
+                    Err(e) => {
+                        tracing::warn!(hook = %program.display(), error = %e, "lease hook lost")
+                    }
                 }
             });
         }
-        Err(e) => tracing::warn!(hook = %program.display(), error = %e, "cannot run the lease hook"),
+        Err(e) => {
+            tracing::warn!(hook = %program.display(), error = %e, "cannot run the lease hook")
+        }
     }
 }
 
-async fn recv_dhcp6(sock: Option<&(IfIndex, Dhcp6Socket)>, buf: &mut [u8]) -> std::io::Result<RecvMeta> {
+async fn recv_dhcp6(
+    sock: Option<&(IfIndex, Dhcp6Socket)>,
+    buf: &mut [u8],
+) -> std::io::Result<RecvMeta> {
     match sock {
         Some((_, s)) => s.recv(buf).await,
         None => std::future::pending().await,

@@ -47,8 +47,13 @@ pub struct WallClock {
 impl WallClock {
     /// `now` is the machine time that corresponds to `wall`.
     pub fn new(now: Instant, wall: SystemTime) -> WallClock {
-        let unix = wall.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs_f64();
-        WallClock { origin_unix: unix - now.as_micros() as f64 / 1e6 }
+        let unix = wall
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        WallClock {
+            origin_unix: unix - now.as_micros() as f64 / 1e6,
+        }
     }
 
     pub fn to_unix(&self, t: Instant) -> u64 {
@@ -59,7 +64,11 @@ impl WallClock {
     /// map to instant zero (already past).
     pub fn from_unix(&self, unix: u64) -> Instant {
         let secs = unix as f64 - self.origin_unix;
-        if secs <= 0.0 { Instant::ZERO } else { Instant::from_micros((secs * 1e6) as u64) }
+        if secs <= 0.0 {
+            Instant::ZERO
+        } else {
+            Instant::from_micros((secs * 1e6) as u64)
+        }
     }
 
     pub fn unix_now(&self, now: Instant) -> u64 {
@@ -172,8 +181,16 @@ impl BindingDoc {
         if prefixes.is_empty() && addresses.is_empty() {
             return None;
         }
-        let server_duid = self.server_duid.as_deref().and_then(unhex).and_then(|b| Duid::from_bytes(&b).ok());
-        Some(StoredBinding { server_duid, prefixes, addresses })
+        let server_duid = self
+            .server_duid
+            .as_deref()
+            .and_then(unhex)
+            .and_then(|b| Duid::from_bytes(&b).ok());
+        Some(StoredBinding {
+            server_duid,
+            prefixes,
+            addresses,
+        })
     }
 }
 
@@ -197,7 +214,11 @@ pub struct AdvertisedDoc {
 impl LansDoc {
     pub fn from_persisted(p: &Persisted, clock: &WallClock) -> LansDoc {
         LansDoc {
-            subnet_ids: p.subnet_ids.iter().map(|(k, v)| (k.clone(), *v as u64)).collect(),
+            subnet_ids: p
+                .subnet_ids
+                .iter()
+                .map(|(k, v)| (k.clone(), *v as u64))
+                .collect(),
             advertised: p
                 .advertised
                 .iter()
@@ -212,7 +233,11 @@ impl LansDoc {
 
     pub fn to_persisted(&self, clock: &WallClock) -> Persisted {
         Persisted {
-            subnet_ids: self.subnet_ids.iter().map(|(k, v)| (k.clone(), u128::from(*v))).collect(),
+            subnet_ids: self
+                .subnet_ids
+                .iter()
+                .map(|(k, v)| (k.clone(), u128::from(*v)))
+                .collect(),
             advertised: self
                 .advertised
                 .iter()
@@ -229,11 +254,17 @@ impl LansDoc {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(":")
+    bytes
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    text.split(':').map(|h| u8::from_str_radix(h, 16).ok()).collect()
+    text.split(':')
+        .map(|h| u8::from_str_radix(h, 16).ok())
+        .collect()
 }
 
 #[cfg(test)]
@@ -276,7 +307,11 @@ mod tests {
         let doc: BindingDoc = serde_json::from_str(&text).unwrap();
         let back = doc.to_binding(1050).unwrap();
         assert_eq!(back.server_duid, b.server_duid);
-        assert_eq!(back.prefixes.len(), 1, "the prefix with 20 s valid expired during the downtime");
+        assert_eq!(
+            back.prefixes.len(),
+            1,
+            "the prefix with 20 s valid expired during the downtime"
+        );
         assert_eq!(back.prefixes[0].preferred, Lifetime::Finite(50));
         assert_eq!(back.prefixes[0].valid, Lifetime::Finite(150));
         assert!(doc.to_binding(5000).is_none());
@@ -298,7 +333,10 @@ mod tests {
         // A later run whose instant zero is 100 s later.
         let later = WallClock::new(Instant::ZERO, UNIX_EPOCH + Duration::from_secs(1_000_100));
         let back = doc.to_persisted(&later);
-        assert_eq!(back.advertised[0].valid_until, Some(Instant::from_secs(400)));
+        assert_eq!(
+            back.advertised[0].valid_until,
+            Some(Instant::from_secs(400))
+        );
         assert_eq!(back.subnet_ids, p.subnet_ids);
     }
 }

@@ -63,14 +63,17 @@ pub struct RelayUnit {
 
 impl std::fmt::Debug for RelayUnit {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RelayUnit").field("links", &self.links).field("snooped", &self.snooped.len()).finish_non_exhaustive()
+        f.debug_struct("RelayUnit")
+            .field("links", &self.links)
+            .field("snooped", &self.snooped.len())
+            .finish_non_exhaustive()
     }
 }
 
 impl RelayUnit {
     pub fn new(settings: &RelaySettings, state: StateDir, origin: TokioInstant) -> RelayUnit {
-        let names =
-            std::iter::once(settings.upstream.to_string()).chain(settings.downstream.iter().map(|d| d.interface.to_string()));
+        let names = std::iter::once(settings.upstream.to_string())
+            .chain(settings.downstream.iter().map(|d| d.interface.to_string()));
         RelayUnit {
             settings: settings.clone(),
             state,
@@ -106,7 +109,10 @@ impl RelayUnit {
     }
 
     fn ifname(&self, index: IfIndex) -> Option<&str> {
-        self.links.iter().find(|(_, l)| l.ifindex == Some(index)).map(|(n, _)| n.as_str())
+        self.links
+            .iter()
+            .find(|(_, l)| l.ifindex == Some(index))
+            .map(|(n, _)| n.as_str())
     }
 
     /// Interfaces as the loop read them. The machine starts once the upstream
@@ -132,8 +138,15 @@ impl RelayUnit {
             return;
         };
         let now = self.now();
-        let snooped = if self.relay.is_some() { self.snooped.values().cloned().collect() } else { self.load() };
-        tracing::info!(bindings = snooped.len(), "relay agent (re)starting; snooped routes restored");
+        let snooped = if self.relay.is_some() {
+            self.snooped.values().cloned().collect()
+        } else {
+            self.load()
+        };
+        tracing::info!(
+            bindings = snooped.len(),
+            "relay agent (re)starting; snooped routes restored"
+        );
         self.relay = Some(Relay::restore(config, snooped, now));
         self.pump(metrics);
     }
@@ -179,7 +192,9 @@ impl RelayUnit {
                     ifindex: self.links.get(&d.interface)?.ifindex?,
                     client_duid: Duid::from_bytes(&unhex(&d.duid)?).ok()?,
                     iaid: d.iaid,
-                    valid_until: d.valid_until.map_or(Instant::from_micros(u64::MAX), |u| self.clock.from_unix(u)),
+                    valid_until: d
+                        .valid_until
+                        .map_or(Instant::from_micros(u64::MAX), |u| self.clock.from_unix(u)),
                 })
             })
             .collect()
@@ -195,7 +210,8 @@ impl RelayUnit {
                 interface: self.ifname(s.ifindex).unwrap_or("").to_owned(),
                 duid: s.client_duid.to_string(),
                 iaid: s.iaid,
-                valid_until: (s.valid_until != Instant::from_micros(u64::MAX)).then(|| self.clock.to_unix(s.valid_until)),
+                valid_until: (s.valid_until != Instant::from_micros(u64::MAX))
+                    .then(|| self.clock.to_unix(s.valid_until)),
             })
             .collect();
         if let Err(e) = self.state.save(BINDINGS_DOC, &docs) {
@@ -234,7 +250,10 @@ impl RelayUnit {
             match o {
                 RelayOutput::Transmit(t) => {
                     if let Some(b) = t.payload.first() {
-                        metrics.dhcp6_sent(self.ifname(t.ifindex).unwrap_or("?"), super::server::message_name(*b));
+                        metrics.dhcp6_sent(
+                            self.ifname(t.ifindex).unwrap_or("?"),
+                            super::server::message_name(*b),
+                        );
                     }
                     self.effects.push_back(Effect::Dhcp6Server(t));
                 }
@@ -311,12 +330,18 @@ impl RelayUnit {
         }
         if let Some(config) = self.machine_config() {
             let now = self.now();
-            self.relay = Some(Relay::restore(config, self.snooped.values().cloned().collect(), now));
+            self.relay = Some(Relay::restore(
+                config,
+                self.snooped.values().cloned().collect(),
+                now,
+            ));
         }
         self.pump(metrics);
     }
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    text.split(':').map(|h| u8::from_str_radix(h, 16).ok()).collect()
+    text.split(':')
+        .map(|h| u8::from_str_radix(h, 16).ok())
+        .collect()
 }

@@ -26,9 +26,9 @@ use serde::Serialize;
 use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Instant, KernelOp, Received, RouteSpec};
 use v6edge_dhcp6::server::{
-    AddressPool, Lease, LeaseEvent, LeaseKind, LeaseOp, LifetimeEnds, LinkConfig, LinkId, LinkSelector as MachineSelector,
-    PrefixPool, ReconfigureAuth, ReconfigureContext, Reservation, Server, ServerConfig, ServerNotice,
-    ServerOutput, StatelessOptions,
+    AddressPool, Lease, LeaseEvent, LeaseKind, LeaseOp, LifetimeEnds, LinkConfig, LinkId,
+    LinkSelector as MachineSelector, PrefixPool, ReconfigureAuth, ReconfigureContext, Reservation,
+    Server, ServerConfig, ServerNotice, ServerOutput, StatelessOptions,
 };
 use v6edge_prefix::Prefix;
 use v6edge_store::{LeaseStore, MemoryStore, SqliteStore, StoreOp, StoredLease};
@@ -141,22 +141,34 @@ impl std::fmt::Debug for ServerUnit {
 impl ServerUnit {
     /// Opens the lease store. The machine itself starts at the first
     /// [`ServerUnit::sync`], when interface indices are known.
-    pub fn new(settings: &ServerSettings, state: &StateDir, origin: TokioInstant, seed: u64) -> anyhow::Result<ServerUnit> {
+    pub fn new(
+        settings: &ServerSettings,
+        state: &StateDir,
+        origin: TokioInstant,
+        seed: u64,
+    ) -> anyhow::Result<ServerUnit> {
         let store: Box<dyn LeaseStore + Send> = match &settings.lease_store {
             LeaseStoreKind::Memory => {
-                tracing::warn!("lease-store = \"memory\": leases are lost on restart (benchmarks only)");
+                tracing::warn!(
+                    "lease-store = \"memory\": leases are lost on restart (benchmarks only)"
+                );
                 Box::new(MemoryStore::new())
             }
             kind @ LeaseStoreKind::Sqlite { .. } => {
-                let path = kind.sqlite_path(state.path()).unwrap_or_else(|| state.path().join("leases.db"));
+                let path = kind
+                    .sqlite_path(state.path())
+                    .unwrap_or_else(|| state.path().join("leases.db"));
                 tracing::info!(path = %path.display(), "lease store");
-                Box::new(SqliteStore::open(&path).map_err(|e| anyhow::anyhow!("cannot open the lease store {}: {e}", path.display()))?)
+                Box::new(SqliteStore::open(&path).map_err(|e| {
+                    anyhow::anyhow!("cannot open the lease store {}: {e}", path.display())
+                })?)
             }
             LeaseStoreKind::Postgres { conninfo } => open_postgres(conninfo)?,
         };
         // One DUID per device (RFC 8415 §11): shared with the client role.
         let duid = state.duid_or_create(None, SystemTime::now())?;
-        let duid = Duid::from_bytes(duid.as_bytes()).map_err(|e| anyhow::anyhow!("stored DUID is invalid: {e}"))?;
+        let duid = Duid::from_bytes(duid.as_bytes())
+            .map_err(|e| anyhow::anyhow!("stored DUID is invalid: {e}"))?;
         let now = Instant::ZERO;
         Ok(ServerUnit {
             settings: settings.clone(),
@@ -165,7 +177,11 @@ impl ServerUnit {
             seed,
             duid,
             store,
-            interfaces: settings.interfaces.iter().map(|i| (i.to_string(), None)).collect(),
+            interfaces: settings
+                .interfaces
+                .iter()
+                .map(|i| (i.to_string(), None))
+                .collect(),
             server: None,
             space: None,
             pending: Vec::new(),
@@ -200,7 +216,9 @@ impl ServerUnit {
     /// time (restoring the stored leases) and reconfigures it when an
     /// interface appears, disappears or is recreated.
     pub fn sync(&mut self, indices: &BTreeMap<String, Option<IfIndex>>, metrics: &Metrics) {
-        let changed = indices.iter().any(|(n, i)| self.interfaces.get(n).is_some_and(|old| old != i));
+        let changed = indices
+            .iter()
+            .any(|(n, i)| self.interfaces.get(n).is_some_and(|old| old != i));
         for (name, index) in indices {
             if let Some(slot) = self.interfaces.get_mut(name) {
                 *slot = *index;
@@ -219,7 +237,11 @@ impl ServerUnit {
     }
 
     fn uses_uplink_space(&self) -> bool {
-        self.settings.links.iter().flat_map(|l| &l.prefix_pools).any(|p| matches!(p.source, PoolSource::FromUplink))
+        self.settings
+            .links
+            .iter()
+            .flat_map(|l| &l.prefix_pools)
+            .any(|p| matches!(p.source, PoolSource::FromUplink))
     }
 
     /// Starts the machine, restoring the stored leases, once what its pools
@@ -231,7 +253,10 @@ impl ServerUnit {
         let now = self.now();
         let config = self.machine_config();
         let leases = self.load_leases();
-        tracing::info!(leases = leases.len(), "delegating server starting; routes for stored leases are restored");
+        tracing::info!(
+            leases = leases.len(),
+            "delegating server starting; routes for stored leases are restored"
+        );
         self.server = Some(Server::restore(config, leases, self.seed, now));
     }
 
@@ -243,7 +268,10 @@ impl ServerUnit {
         if !self.uses_uplink_space() || self.space.as_ref() == Some(&space) {
             return;
         }
-        tracing::info!(blocks = space.len(), "delegable space from the uplink changed");
+        tracing::info!(
+            blocks = space.len(),
+            "delegable space from the uplink changed"
+        );
         self.space = Some(space);
         if self.server.is_none() {
             self.start_if_ready();
@@ -271,7 +299,13 @@ impl ServerUnit {
             .iter()
             .flatten()
             .filter_map(|b| {
-                let len = if b.block.len() <= p.delegated_len { p.delegated_len } else if b.block.len() <= 64 { 64 } else { return None };
+                let len = if b.block.len() <= p.delegated_len {
+                    p.delegated_len
+                } else if b.block.len() <= 64 {
+                    64
+                } else {
+                    return None;
+                };
                 let valid = cap(b.valid_until, p.valid);
                 // The machine caps again at each grant (RFC 9096 L-17): these
                 // lifetimes are as of now, the ends hold whenever it grants.
@@ -313,7 +347,9 @@ impl ServerUnit {
             .filter_map(|l| {
                 let id = match &l.selector {
                     // An absent interface serves nobody until it appears.
-                    LinkSelector::Interface(name) => MachineSelector::Interface((*self.interfaces.get(name.as_str())?)?),
+                    LinkSelector::Interface(name) => {
+                        MachineSelector::Interface((*self.interfaces.get(name.as_str())?)?)
+                    }
                     LinkSelector::RelayLink(p) => MachineSelector::RelayLinkAddress(*p),
                 };
                 Some(LinkConfig {
@@ -321,7 +357,12 @@ impl ServerUnit {
                     address_pools: l
                         .address_pools
                         .iter()
-                        .map(|p| AddressPool { range_start: p.start, range_end: p.end, preferred: p.preferred, valid: p.valid })
+                        .map(|p| AddressPool {
+                            range_start: p.start,
+                            range_end: p.end,
+                            preferred: p.preferred,
+                            valid: p.valid,
+                        })
                         .collect(),
                     prefix_pools: l
                         .prefix_pools
@@ -356,18 +397,31 @@ impl ServerUnit {
         // in microseconds, so it keeps growing across restarts. Without
         // randomness the server hands out no keys.
         let mut secret = [0u8; 32];
-        match std::fs::File::open("/dev/urandom").and_then(|mut f| std::io::Read::read_exact(&mut f, &mut secret)) {
+        match std::fs::File::open("/dev/urandom")
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut secret))
+        {
             Ok(()) => {
-                let micros = SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_micros();
-                c.reconfigure = Some(ReconfigureAuth { secret, replay_floor: u64::try_from(micros).unwrap_or(u64::MAX) });
+                let micros = SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap_or_default()
+                    .as_micros();
+                c.reconfigure = Some(ReconfigureAuth {
+                    secret,
+                    replay_floor: u64::try_from(micros).unwrap_or(u64::MAX),
+                });
             }
-            Err(e) => tracing::warn!(error = %e, "no randomness for reconfigure keys; Reconfigure is offered to no new client"),
+            Err(e) => {
+                tracing::warn!(error = %e, "no randomness for reconfigure keys; Reconfigure is offered to no new client")
+            }
         }
         c
     }
 
     fn ifname(&self, index: IfIndex) -> Option<&str> {
-        self.interfaces.iter().find(|(_, i)| **i == Some(index)).map(|(n, _)| n.as_str())
+        self.interfaces
+            .iter()
+            .find(|(_, i)| **i == Some(index))
+            .map(|(n, _)| n.as_str())
     }
 
     fn load_leases(&self) -> Vec<Lease> {
@@ -378,7 +432,10 @@ impl ServerUnit {
                 return Vec::new();
             }
         };
-        stored.into_iter().filter_map(|s| self.lease_of(s)).collect()
+        stored
+            .into_iter()
+            .filter_map(|s| self.lease_of(s))
+            .collect()
     }
 
     /// `link` is "if:<name>" for direct clients, "relay:<link-address>@<name>"
@@ -413,7 +470,12 @@ impl ServerUnit {
             (LinkId::Interface(i), i)
         } else if let Some(rest) = s.link.strip_prefix("relay:") {
             let (addr, name) = rest.split_once('@')?;
-            (LinkId::Relay { link_address: addr.parse().ok()? }, index_of(name).unwrap_or(s.ifindex))
+            (
+                LinkId::Relay {
+                    link_address: addr.parse().ok()?,
+                },
+                index_of(name).unwrap_or(s.ifindex),
+            )
         } else {
             tracing::warn!(link = %s.link, "stored lease with an unknown link; dropped");
             return None;
@@ -466,7 +528,9 @@ impl ServerUnit {
     /// Sorts the machine's outputs: lease changes to the pending batch,
     /// everything after one held back until the batch is durable.
     fn pump(&mut self, metrics: &Metrics) {
-        let Some(server) = &mut self.server else { return };
+        let Some(server) = &mut self.server else {
+            return;
+        };
         let mut outputs = Vec::new();
         while let Some(o) = server.poll_output() {
             outputs.push(o);
@@ -476,9 +540,11 @@ impl ServerUnit {
                 ServerOutput::Lease(op) => {
                     let op = match op {
                         LeaseOp::Upsert(l) => StoreOp::Upsert(self.to_stored(&l)),
-                        LeaseOp::Remove { kind, prefix } => {
-                            StoreOp::Remove { kind: store_kind(kind), addr: prefix.addr(), prefix_len: prefix.len() }
-                        }
+                        LeaseOp::Remove { kind, prefix } => StoreOp::Remove {
+                            kind: store_kind(kind),
+                            addr: prefix.addr(),
+                            prefix_len: prefix.len(),
+                        },
                     };
                     self.pending.push(op);
                 }
@@ -534,7 +600,11 @@ impl ServerUnit {
             tracing::info!(event, duid = %n.duid, iaid = n.iaid, prefix = %n.prefix, "lease");
         }
         if let Some(program) = &self.settings.hook {
-            let lease = self.server.as_ref().and_then(|s| s.leases().find(|l| l.prefix == n.prefix && l.kind == n.kind).cloned());
+            let lease = self.server.as_ref().and_then(|s| {
+                s.leases()
+                    .find(|l| l.prefix == n.prefix && l.kind == n.kind)
+                    .cloned()
+            });
             let mut env = vec![
                 ("V6EDGE_EVENT".to_owned(), event.to_owned()),
                 ("V6EDGE_DUID".to_owned(), n.duid.to_string()),
@@ -549,10 +619,16 @@ impl ServerUnit {
                 if let Some(name) = self.ifname(l.ifindex) {
                     env.push(("V6EDGE_INTERFACE".to_owned(), name.to_owned()));
                 }
-                env.push(("V6EDGE_VALID_UNTIL".to_owned(), self.clock.to_unix(l.valid_until).to_string()));
+                env.push((
+                    "V6EDGE_VALID_UNTIL".to_owned(),
+                    self.clock.to_unix(l.valid_until).to_string(),
+                ));
             }
             // Hooks run after the lease change is durable.
-            self.release_or_hold(Effect::Hook { program: program.clone(), env });
+            self.release_or_hold(Effect::Hook {
+                program: program.clone(),
+                env,
+            });
         }
     }
 
@@ -605,15 +681,27 @@ impl ServerUnit {
 
     /// One op the shared store did not carry out: withholds what announced
     /// it and tells the machine who holds the key.
-    fn rejected_op(&mut self, r: &v6edge_store::Rejected, withheld: &mut [bool], metrics: &Metrics) {
-        let Some(op) = self.pending.get(r.index) else { return };
+    fn rejected_op(
+        &mut self,
+        r: &v6edge_store::Rejected,
+        withheld: &mut [bool],
+        metrics: &Metrics,
+    ) {
+        let Some(op) = self.pending.get(r.index) else {
+            return;
+        };
         let key = op.key();
         if let StoreOp::Upsert(_) = op {
             metrics.dropped("dhcp6-server", "store-conflict");
             tracing::info!(lease = %key, holder = ?r.holder.duid, "another server holds this lease: grant withdrawn, reply withheld");
             // The input that emitted op `index` held its effects with the
             // smallest count past it; its Transmit is the first of those.
-            let group = self.held_after.iter().copied().filter(|&a| a > r.index).min();
+            let group = self
+                .held_after
+                .iter()
+                .copied()
+                .filter(|&a| a > r.index)
+                .min();
             let prefix = Prefix::new(key.addr, key.prefix_len).ok();
             let mut transmit_seen = false;
             for (j, e) in self.held.iter().enumerate() {
@@ -626,7 +714,10 @@ impl ServerUnit {
                         true
                     }
                     Effect::Kernel(KernelOp::SetRoute(rt)) => Some(rt.dst) == prefix,
-                    Effect::Hook { env, .. } => prefix.is_some_and(|p| env.iter().any(|(k, v)| k == "V6EDGE_PREFIX" && *v == p.to_string())),
+                    Effect::Hook { env, .. } => prefix.is_some_and(|p| {
+                        env.iter()
+                            .any(|(k, v)| k == "V6EDGE_PREFIX" && *v == p.to_string())
+                    }),
                     _ => false,
                 };
                 if skip && let Some(w) = withheld.get_mut(j) {
@@ -639,7 +730,9 @@ impl ServerUnit {
             tracing::debug!(lease = %key, "lease removal skipped: held through another server");
         }
         let now = self.now();
-        if let (Some(lease), Some(server)) = (foreign_of(&self.clock, &r.holder), self.server.as_mut()) {
+        if let (Some(lease), Some(server)) =
+            (foreign_of(&self.clock, &r.holder), self.server.as_mut())
+        {
             server.foreign_lease(now, lease);
         }
     }
@@ -649,7 +742,10 @@ impl ServerUnit {
     /// [`Server::foreign_lease_gone`]). A single-server store reports none.
     fn sync_shared(&mut self, metrics: &Metrics) {
         let now = self.now();
-        if self.last_shared_sync.is_some_and(|t| now.saturating_duration_since(t) < SHARED_SYNC_INTERVAL) {
+        if self
+            .last_shared_sync
+            .is_some_and(|t| now.saturating_duration_since(t) < SHARED_SYNC_INTERVAL)
+        {
             return;
         }
         self.last_shared_sync = Some(now);
@@ -661,7 +757,9 @@ impl ServerUnit {
                 return;
             }
         };
-        let Some(server) = self.server.as_mut() else { return };
+        let Some(server) = self.server.as_mut() else {
+            return;
+        };
         for change in changes {
             match change {
                 v6edge_store::Change::Held(l) => {
@@ -719,7 +817,9 @@ impl ServerUnit {
     }
 
     pub fn status(&self) -> ServerStatusDoc {
-        let Some(server) = &self.server else { return ServerStatusDoc::default() };
+        let Some(server) = &self.server else {
+            return ServerStatusDoc::default();
+        };
         let st = server.status();
         // Both kinds always present, 0 included.
         let mut leases: BTreeMap<String, u64> = [("na".to_owned(), 0), ("pd".to_owned(), 0)].into();
@@ -727,7 +827,11 @@ impl ServerUnit {
             *leases.entry(kind_name(l.kind).to_owned()).or_insert(0) += 1;
         }
         let c = &st.counters;
-        let by_type = |m: &BTreeMap<u8, u64>| m.iter().map(|(t, n)| (message_name(*t).to_owned(), *n)).collect();
+        let by_type = |m: &BTreeMap<u8, u64>| {
+            m.iter()
+                .map(|(t, n)| (message_name(*t).to_owned(), *n))
+                .collect()
+        };
         ServerStatusDoc {
             leases,
             pools: st
@@ -741,7 +845,9 @@ impl ServerUnit {
                     };
                     PoolDoc {
                         link: match &p.link {
-                            MachineSelector::Interface(i) => self.ifname(*i).unwrap_or("?").to_owned(),
+                            MachineSelector::Interface(i) => {
+                                self.ifname(*i).unwrap_or("?").to_owned()
+                            }
                             MachineSelector::RelayLinkAddress(prefix) => format!("relay {prefix}"),
                             other => format!("{other:?}"),
                         },
@@ -756,7 +862,11 @@ impl ServerUnit {
             counters: CountersDoc {
                 received: by_type(&c.received),
                 sent: by_type(&c.sent),
-                dropped: c.dropped.iter().map(|(r, n)| (format!("{r:?}"), *n)).collect(),
+                dropped: c
+                    .dropped
+                    .iter()
+                    .map(|(r, n)| (format!("{r:?}"), *n))
+                    .collect(),
                 granted: c.leases_granted,
                 renewed: c.leases_renewed,
                 released: c.leases_released,
@@ -772,7 +882,11 @@ impl ServerUnit {
         self.settings = settings.clone();
         if names_changed {
             let old = std::mem::take(&mut self.interfaces);
-            self.interfaces = settings.interfaces.iter().map(|i| (i.to_string(), old.get(i.as_str()).copied().flatten())).collect();
+            self.interfaces = settings
+                .interfaces
+                .iter()
+                .map(|i| (i.to_string(), old.get(i.as_str()).copied().flatten()))
+                .collect();
         }
         let now = self.now();
         let config = self.machine_config();
@@ -797,7 +911,8 @@ const SHARED_SYNC_INTERVAL: Duration = Duration::from_secs(2);
 /// The PostgreSQL store (cargo feature `postgres`).
 #[cfg(feature = "postgres")]
 fn open_postgres(conninfo: &str) -> anyhow::Result<Box<dyn LeaseStore + Send>> {
-    let store = v6edge_store::PostgresStore::open(conninfo).map_err(|e| anyhow::anyhow!("cannot open the lease store: {e}"))?;
+    let store = v6edge_store::PostgresStore::open(conninfo)
+        .map_err(|e| anyhow::anyhow!("cannot open the lease store: {e}"))?;
     tracing::info!(database = %store.target(), "lease store (shared PostgreSQL)");
     Ok(Box::new(store))
 }
@@ -806,7 +921,9 @@ fn open_postgres(conninfo: &str) -> anyhow::Result<Box<dyn LeaseStore + Send>> {
 /// is never reached, and says so if it is.
 #[cfg(not(feature = "postgres"))]
 fn open_postgres(_conninfo: &str) -> anyhow::Result<Box<dyn LeaseStore + Send>> {
-    anyhow::bail!("lease-store = \"postgres\": this v6edge was built without the cargo feature \"postgres\"")
+    anyhow::bail!(
+        "lease-store = \"postgres\": this v6edge was built without the cargo feature \"postgres\""
+    )
 }
 
 /// A lease another server holds, as the machine takes it: no route here
@@ -819,7 +936,9 @@ fn foreign_of(clock: &WallClock, s: &StoredLease) -> Option<Lease> {
         .strip_prefix("relay:")
         .and_then(|rest| rest.split('@').next())
         .and_then(|a| a.parse().ok())
-        .map_or(LinkId::Interface(0), |link_address| LinkId::Relay { link_address });
+        .map_or(LinkId::Interface(0), |link_address| LinkId::Relay {
+            link_address,
+        });
     Some(Lease {
         duid: Duid::from_bytes(&s.duid).ok()?,
         iaid: s.iaid,

@@ -283,7 +283,12 @@ impl Policy<'_> {
     /// Lifetimes and exclude of `p` as given out from its pool at `now` (a
     /// lease fits a pool unless revoked, and revoked ones are never
     /// extended). A pool with absolute ends never gives past them.
-    fn terms(&self, p: &Prefix, who: &Who<'_>, now: Instant) -> (Duration, Duration, Option<Prefix>) {
+    fn terms(
+        &self,
+        p: &Prefix,
+        who: &Who<'_>,
+        now: Instant,
+    ) -> (Duration, Duration, Option<Prefix>) {
         match self.b.pool_of(p).and_then(|i| self.b.pools.get(i)) {
             Some(pool) => {
                 let exclude = pool

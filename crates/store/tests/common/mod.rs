@@ -3,7 +3,6 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
-
 #[cfg(feature = "postgres")]
 pub mod pg;
 use std::net::Ipv6Addr;

@@ -73,4 +73,3 @@ impl Drop for TestDb {
             .batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", self.schema));
     }
 }
-

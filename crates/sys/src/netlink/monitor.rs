@@ -43,7 +43,10 @@ pub enum NetEvent {
     RouteRemoved(RouteInfo),
     /// The kernel has (or refreshed) a live IPv6 neighbour entry: a host
     /// on the link, by the address it used (link-local or global).
-    Neighbour { ifindex: IfIndex, addr: std::net::Ipv6Addr },
+    Neighbour {
+        ifindex: IfIndex,
+        addr: std::net::Ipv6Addr,
+    },
     /// Notifications were lost (ENOBUFS): re-dump everything. Keep reading
     /// the stream too: until its backlog is read, the kernel treats the
     /// socket as congested and drops further notifications (each drop
@@ -153,7 +156,10 @@ fn translate(msg: NetlinkMessage<RouteNetlinkMessage>) -> Option<NetEvent> {
             .filter(|r| r.table == main)
             .map(NetEvent::RouteRemoved),
         RouteNetlinkMessage::NewNeighbour(n) => super::neigh::live_neighbour(&n, n.header.ifindex)
-            .map(|addr| NetEvent::Neighbour { ifindex: n.header.ifindex, addr }),
+            .map(|addr| NetEvent::Neighbour {
+                ifindex: n.header.ifindex,
+                addr,
+            }),
         _ => None,
     }
 }

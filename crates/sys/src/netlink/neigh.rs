@@ -69,9 +69,10 @@ mod tests {
         n.header.family = AddressFamily::Inet6;
         n.header.ifindex = ifindex;
         n.header.state = state;
-        n.attributes.push(NeighbourAttribute::Destination(NeighbourAddress::Inet6(
-            addr.parse().expect("test literal"),
-        )));
+        n.attributes
+            .push(NeighbourAttribute::Destination(NeighbourAddress::Inet6(
+                addr.parse().expect("test literal"),
+            )));
         n
     }
 
@@ -79,12 +80,33 @@ mod tests {
     fn keeps_live_unicast_entries_of_the_interface() {
         let ll = "fe80::1".parse::<Ipv6Addr>().expect("literal");
         let global = "2001:db8::1".parse::<Ipv6Addr>().expect("literal");
-        assert_eq!(live_neighbour(&entry(3, NeighbourState::Stale, "fe80::1"), 3), Some(ll));
-        assert_eq!(live_neighbour(&entry(3, NeighbourState::Reachable, "fe80::1"), 3), Some(ll));
-        assert_eq!(live_neighbour(&entry(3, NeighbourState::Stale, "2001:db8::1"), 3), Some(global));
-        assert_eq!(live_neighbour(&entry(4, NeighbourState::Stale, "fe80::1"), 3), None);
-        assert_eq!(live_neighbour(&entry(3, NeighbourState::Failed, "fe80::1"), 3), None);
-        assert_eq!(live_neighbour(&entry(3, NeighbourState::Incomplete, "fe80::1"), 3), None);
-        assert_eq!(live_neighbour(&entry(3, NeighbourState::Stale, "ff02::1"), 3), None);
+        assert_eq!(
+            live_neighbour(&entry(3, NeighbourState::Stale, "fe80::1"), 3),
+            Some(ll)
+        );
+        assert_eq!(
+            live_neighbour(&entry(3, NeighbourState::Reachable, "fe80::1"), 3),
+            Some(ll)
+        );
+        assert_eq!(
+            live_neighbour(&entry(3, NeighbourState::Stale, "2001:db8::1"), 3),
+            Some(global)
+        );
+        assert_eq!(
+            live_neighbour(&entry(4, NeighbourState::Stale, "fe80::1"), 3),
+            None
+        );
+        assert_eq!(
+            live_neighbour(&entry(3, NeighbourState::Failed, "fe80::1"), 3),
+            None
+        );
+        assert_eq!(
+            live_neighbour(&entry(3, NeighbourState::Incomplete, "fe80::1"), 3),
+            None
+        );
+        assert_eq!(
+            live_neighbour(&entry(3, NeighbourState::Stale, "ff02::1"), 3),
+            None
+        );
     }
 }

@@ -54,7 +54,10 @@ impl Dhcp6Socket {
     /// ff05::1:3 (All_DHCP_Servers, site scope) on the first link; a relay
     /// forwarding to servers further away raises it.
     pub fn set_multicast_hops(&self, hops: u32) -> Result<(), SysError> {
-        self.fd.get_ref().set_multicast_hops_v6(hops).map_err(sock_err("IPV6_MULTICAST_HOPS", &self.target))
+        self.fd
+            .get_ref()
+            .set_multicast_hops_v6(hops)
+            .map_err(sock_err("IPV6_MULTICAST_HOPS", &self.target))
     }
 
     /// Asks for a receive buffer of `bytes`, and returns what the kernel
@@ -68,9 +71,11 @@ impl Dhcp6Socket {
         use nix::sys::socket::{setsockopt, sockopt};
         let sock = self.fd.get_ref();
         if setsockopt(sock, sockopt::RcvBufForce, &bytes).is_err() {
-            sock.set_recv_buffer_size(bytes).map_err(sock_err("SO_RCVBUF", &self.target))?;
+            sock.set_recv_buffer_size(bytes)
+                .map_err(sock_err("SO_RCVBUF", &self.target))?;
         }
-        sock.recv_buffer_size().map_err(sock_err("SO_RCVBUF", &self.target))
+        sock.recv_buffer_size()
+            .map_err(sock_err("SO_RCVBUF", &self.target))
     }
 
     /// Joins `group` on `ifindex`, e.g. All_DHCP_Relay_Agents_and_Servers
