@@ -3,10 +3,12 @@
 #   1. clippy with warnings as errors; protocol crates carry a clippy.toml
 #      that bans reading the clock (machines take `now` from the caller);
 #   2. protocol crates depend on no I/O crate (tokio, netlink, sockets,
-#      SQLite, PostgreSQL): checked on the resolved dependency tree.
+#      SQLite, PostgreSQL): checked on the resolved dependency tree;
+#   3. the code is formatted as rustfmt formats it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+cargo fmt --all --check || { echo "lint: run 'cargo fmt --all'" >&2; exit 1; }
 cargo clippy --workspace --all-targets -- -D warnings
 
 status=0
