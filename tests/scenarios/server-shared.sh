@@ -19,7 +19,8 @@
 # appears with a non-zero valid lifetime for two different client DUIDs;
 # every such (prefix, DUID) is the database's row for that prefix; both
 # servers granted leases; perfdhcp completed exchanges; the real clients hold
-# distinct prefixes.
+# distinct prefixes; after a restart, server a routes exactly the leases it
+# granted, none of b's.
 #
 # Needs V6EDGE_TEST_POSTGRES (a connection string; scripts/postgres-test.sh)
 # and a v6edge built with --features postgres. Without the variable the
@@ -164,4 +165,32 @@ for role in "${ROLES[@]}"; do
 done
 lab_check "the real clients' prefixes are distinct" \
     test "$(printf '%s\n' "${PD[@]}" | grep -c .)" = 2 -a "$(printf '%s\n' "${PD[@]}" | sort -u | grep -c .)" = 2
+
+# Warm start on the shared database: server a restarts and routes its own
+# leases again, and none of the leases server b granted (each row names
+# the server that granted it; b's are only kept as taken).
+A_DUID=$(tr -cd '0-9a-fA-F' <"$LAB_DIR/srv-a.state/duid" | tr 'A-F' 'a-f')
+lab_stop srv-a
+start_v6edge_server srva srv-a "$CONFIG" 15 || lab_die "server a did not restart"
+pg -c "SELECT address, prefix_len, encode(server, 'hex') FROM $SCHEMA.lease6
+       WHERE kind = 2 AND valid_until > extract(epoch FROM now())::bigint" \
+    -F ' ' >"$LAB_DIR/db-server.raw" || lab_log "cannot read the lease table"
+"$LAB_PY" - "$LAB_DIR/db-server.raw" "$A_DUID" "$LAB_DIR" <<'PY'
+import ipaddress, sys
+raw, mine, d = sys.argv[1:4]
+with open(f"{d}/rows-a.txt", "w") as a, open(f"{d}/rows-b.txt", "w") as b:
+    for line in open(raw):
+        addr, plen, server = (line.split() + [""])[:3]
+        p = f"{ipaddress.IPv6Address(bytes.fromhex(addr.removeprefix(chr(92) + 'x')))}/{plen}"
+        print(p, file=a if server == mine else b)
+PY
+routes_a() { ip -n "$(lab_ns srva)" -6 route show proto "$SRV_PROTO" | awk '{print $1}' | sort -u; }
+ROWS_A=$(sort -u "$LAB_DIR/rows-a.txt"); ROWS_B=$(sort -u "$LAB_DIR/rows-b.txt")
+own_routes_back() { [ "$(routes_a)" = "$ROWS_A" ]; }
+lab_wait 10 own_routes_back
+ROUTED_B=$(comm -12 <(routes_a) <(printf '%s\n' "$ROWS_B" | grep .))
+echo "after server a's restart: $(routes_a | grep -c .) routes on a; rows a granted $(printf '%s\n' "$ROWS_A" | grep -c .), b granted $(printf '%s\n' "$ROWS_B" | grep -c .)"
+lab_check "server a's own leases are in the database ($(printf '%s\n' "$ROWS_A" | grep -c .))" test -n "$ROWS_A"
+lab_check "after a restart server a routes exactly the leases it granted" own_routes_back
+lab_check "after a restart server a routes none of server b's leases" test -z "$ROUTED_B"
 lab_finish

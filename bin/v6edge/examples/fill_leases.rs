@@ -47,6 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             hw_addr: None,
             updated_at: now,
             reconfigure: None,
+            server: None,
         }));
         if batch.len() == 10_000 {
             store.apply(&batch)?;

@@ -83,6 +83,7 @@ fn lease(n: u32, valid_until: u64) -> StoredLease {
         hw_addr: Some(vec![0x02, 0x00, b[0], b[1], b[2], b[3]]),
         updated_at: valid_until - 3600,
         reconfigure: None,
+        server: None,
     }
 }
 

@@ -183,6 +183,11 @@ pub struct StoredLease {
     /// the server machine; `None` when the client did not accept
     /// Reconfigure. Opaque to the store.
     pub reconfigure: Option<Vec<u8>>,
+    /// The DUID of the server that granted or last extended the lease. In a
+    /// store shared by several servers it tells a restarting server which
+    /// leases are its own to route; `None` in leases written before the
+    /// store kept it. Opaque to the store.
+    pub server: Option<Vec<u8>>,
 }
 
 impl StoredLease {

@@ -34,14 +34,27 @@
 //!
 //! # Changes by others
 //!
-//! Every write stamps the row with `change = nextval('lease6_change')`;
-//! every delete leaves a tombstone in `lease6_gone` with its own number.
-//! [`LeaseStore::changes`] returns rows and tombstones numbered above the
-//! handle's cursor, minus what the handle wrote itself. Sequence numbers
-//! are handed out before commit, so a change can become visible after a
-//! higher one was read and be missed; that only costs a rejected upsert
-//! later (the arbiter above), never a double allocation. Tombstones older
-//! than a day are pruned by [`LeaseStore::remove_expired`].
+//! Every write stamps the row with `change = nextval('lease6_change')` and
+//! the writing transaction's id (`txid = pg_current_xact_id()`); every
+//! delete leaves a tombstone in `lease6_gone` with both. Sequence numbers
+//! are handed out before commit, so a cursor on them alone would skip a
+//! change that becomes visible after a higher one was read. The cursor is
+//! therefore a transaction id: each scan first takes the oldest transaction
+//! still running (`pg_snapshot_xmin(pg_current_snapshot())`), reads every
+//! row and tombstone written by a transaction at or after the cursor, in
+//! change order, and then moves the cursor to that oldest running
+//! transaction. Everything written by an older transaction had committed
+//! (or aborted) before the scan began, so it was seen; what a younger one
+//! writes is read again by the next scan, and the handle drops what it has
+//! already reported (change numbers of the current window) and what it
+//! wrote itself (the holders it knows). Tombstones older than a day are
+//! pruned by [`LeaseStore::remove_expired`].
+//!
+//! # Which server a lease belongs to
+//!
+//! Every row names the server that granted or last extended it
+//! ([`StoredLease::server`], its DUID), so a server restarting on a shared
+//! database routes only its own leases and knows the others' as taken.
 //!
 //! # Schema
 //!
@@ -91,11 +104,12 @@ use crate::{
 };
 
 /// The schema version this code reads and writes.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// `MIGRATIONS[n - 1]` takes the schema from version `n - 1` to `n`. Append
 /// only: a released migration never changes. Versions 1 and 2 are SQLite's
-/// shape; 3 adds the change numbers of [`LeaseStore::changes`].
+/// shape; 3 adds the change numbers of [`LeaseStore::changes`]; 4 the
+/// granting server and the writing transaction (module docs).
 pub const MIGRATIONS: &[&str] = &[
     // 0 -> 1: the initial schema.
     "CREATE TABLE schema_version (
@@ -133,6 +147,13 @@ pub const MIGRATIONS: &[&str] = &[
          prefix_len SMALLINT NOT NULL,
          at         BIGINT   NOT NULL DEFAULT extract(epoch FROM now())::bigint
      );",
+    // 3 -> 4: the granting server, and the writing transaction for the
+    // change feed's cursor (PostgreSQL 13 or later: xid8).
+    "ALTER TABLE lease6 ADD COLUMN server BYTEA;
+     ALTER TABLE lease6 ADD COLUMN txid xid8 NOT NULL DEFAULT pg_current_xact_id();
+     CREATE INDEX lease6_txid ON lease6 (txid);
+     ALTER TABLE lease6_gone ADD COLUMN txid xid8 NOT NULL DEFAULT pg_current_xact_id();
+     CREATE INDEX lease6_gone_txid ON lease6_gone (txid);",
 ];
 
 /// Key of the advisory lock taken while migrating ("v6edge" in ASCII).
@@ -142,17 +163,19 @@ const MIGRATION_LOCK: i64 = 0x7636_6564_6765;
 const TOMBSTONE_SECS: i64 = 86_400;
 
 const COLUMNS: &str = "kind, address, prefix_len, duid, iaid, preferred_until, valid_until, \
-                       link, next_hop, ifindex, hw_addr, updated_at, reconfigure";
+                       link, next_hop, ifindex, hw_addr, updated_at, reconfigure, server";
 
 const UPSERT: &str = "INSERT INTO lease6 (kind, address, prefix_len, duid, iaid, \
-     preferred_until, valid_until, link, next_hop, ifindex, hw_addr, updated_at, reconfigure) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+     preferred_until, valid_until, link, next_hop, ifindex, hw_addr, updated_at, reconfigure, \
+     server) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
      ON CONFLICT (kind, address, prefix_len) DO UPDATE SET \
      duid = EXCLUDED.duid, iaid = EXCLUDED.iaid, \
      preferred_until = EXCLUDED.preferred_until, valid_until = EXCLUDED.valid_until, \
      link = EXCLUDED.link, next_hop = EXCLUDED.next_hop, ifindex = EXCLUDED.ifindex, \
      hw_addr = EXCLUDED.hw_addr, updated_at = EXCLUDED.updated_at, \
-     reconfigure = EXCLUDED.reconfigure, change = nextval('lease6_change') \
+     reconfigure = EXCLUDED.reconfigure, server = EXCLUDED.server, \
+     change = nextval('lease6_change'), txid = pg_current_xact_id() \
      WHERE (lease6.duid = EXCLUDED.duid AND lease6.iaid = EXCLUDED.iaid) \
         OR lease6.valid_until <= EXCLUDED.updated_at";
 
@@ -191,9 +214,35 @@ struct Inner {
     client: Client,
     /// Holders as last seen by this handle (module docs: Remove).
     known: HashMap<LeaseKey, Owner>,
-    /// The highest change number [`LeaseStore::changes`] has read.
-    cursor: i64,
+    feed: Feed,
 }
+
+/// Where [`LeaseStore::changes`] stands (module docs: Changes by others).
+#[derive(Debug, Default)]
+struct Feed {
+    /// Every transaction older than this has been read.
+    cursor: i64,
+    /// Change numbers read since, with their transaction: read again by
+    /// later scans, reported once.
+    read: HashMap<i64, i64>,
+    /// A scan that stopped at [`FEED_PAGE`] rows and goes on at the next call.
+    unfinished: Option<Round>,
+}
+
+/// One scan of the window: the oldest running transaction when it began
+/// (the next cursor), and the last change number it has read.
+#[derive(Debug, Clone, Copy)]
+struct Round {
+    next_cursor: i64,
+    after: i64,
+}
+
+/// Rows read from each table per call of [`LeaseStore::changes`].
+const FEED_PAGE: i64 = 50_000;
+
+/// The oldest transaction still running, as a number (`xid8` fits in
+/// `bigint` for the life of any database).
+const OLDEST_RUNNING: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
 
 /// Work for the connection thread.
 type Job = Box<dyn FnOnce(&mut Inner) + Send>;
@@ -280,7 +329,7 @@ impl PostgresStore {
                 let mut inner = Inner {
                     client,
                     known: HashMap::new(),
-                    cursor: 0,
+                    feed: Feed::default(),
                 };
                 while let Ok(job) = queue.recv() {
                     job(&mut inner);
@@ -312,17 +361,14 @@ impl PostgresStore {
         store.migrate()?;
         // Changes by others are reported from now on: what is already
         // there, the daemon reads with `load_all` at start.
+        // Rows committed by then but written by a transaction at or after
+        // the cursor are read again by the first scan; `load_all` has made
+        // their holders known, so they are not reported.
         store.with(|inner, target| {
-            let row = inner
+            inner.feed.cursor = inner
                 .client
-                .query_one(
-                    "SELECT GREATEST((SELECT max(change) FROM lease6), \
-                     (SELECT max(change) FROM lease6_gone), 0)",
-                    &[],
-                )
-                .map_err(|source| pg_err(target, "change cursor read", source))?;
-            inner.cursor = row
-                .try_get::<_, i64>(0)
+                .query_one(OLDEST_RUNNING, &[])
+                .and_then(|r| r.try_get::<_, i64>(0))
                 .map_err(|source| pg_err(target, "change cursor read", source))?;
             Ok(())
         })?;
@@ -554,6 +600,7 @@ fn write_op(
                     &l.hw_addr,
                     &sql_i64(l.updated_at),
                     &l.reconfigure,
+                    &l.server,
                 ],
             )?;
             if n > 0 {
@@ -653,32 +700,70 @@ impl LeaseStore for PostgresStore {
     fn changes(&mut self) -> Result<Vec<Change>, StoreError> {
         self.with(|inner, target| {
             let err = |source| pg_err(target, "change scan", source);
-            let cursor = inner.cursor;
+            let round = match inner.feed.unfinished.take() {
+                Some(r) => r,
+                None => Round {
+                    next_cursor: inner
+                        .client
+                        .query_one(OLDEST_RUNNING, &[])
+                        .and_then(|r| r.try_get::<_, i64>(0))
+                        .map_err(err)?,
+                    after: i64::MIN,
+                },
+            };
+            let cursor = inner.feed.cursor.to_string();
             let sql = format!(
-                "SELECT {COLUMNS}, change FROM lease6 WHERE change > $1 ORDER BY change LIMIT 50000"
+                "SELECT {COLUMNS}, change, txid::text::bigint FROM lease6 \
+                 WHERE txid >= $1::text::xid8 AND change > $2 ORDER BY change LIMIT $3"
             );
-            let rows = inner.client.query(&sql, &[&cursor]).map_err(err)?;
+            let rows = inner
+                .client
+                .query(&sql, &[&cursor, &round.after, &FEED_PAGE])
+                .map_err(err)?;
             let gone = inner
                 .client
                 .query(
-                    "SELECT change, kind, address, prefix_len FROM lease6_gone \
-                     WHERE change > $1 ORDER BY change LIMIT 50000",
-                    &[&cursor],
+                    "SELECT change, txid::text::bigint, kind, address, prefix_len FROM lease6_gone \
+                     WHERE txid >= $1::text::xid8 AND change > $2 ORDER BY change LIMIT $3",
+                    &[&cursor, &round.after, &FEED_PAGE],
                 )
                 .map_err(err)?;
-            let mut all: Vec<(i64, Change)> = Vec::with_capacity(rows.len() + gone.len());
+            // A table that filled its page may have more: this call reports
+            // up to the lower of the full pages' last change numbers.
+            let full =
+                |n: usize, last: Option<i64>| (n as i64 >= FEED_PAGE).then_some(last).flatten();
+            let last_row = rows
+                .last()
+                .map(|r| r.try_get::<_, i64>(14))
+                .transpose()
+                .map_err(err)?;
+            let last_gone = gone
+                .last()
+                .map(|r| r.try_get::<_, i64>(0))
+                .transpose()
+                .map_err(err)?;
+            let bound = [full(rows.len(), last_row), full(gone.len(), last_gone)]
+                .into_iter()
+                .flatten()
+                .min();
+            let mut all: Vec<(i64, i64, Change)> = Vec::with_capacity(rows.len() + gone.len());
             for r in &rows {
-                let change: i64 = r.try_get(13).map_err(err)?;
-                all.push((change, Change::Held(decode_row(r)?)));
+                let change: i64 = r.try_get(14).map_err(err)?;
+                let txid: i64 = r.try_get(15).map_err(err)?;
+                all.push((change, txid, Change::Held(decode_row(r)?)));
             }
             for r in &gone {
                 let change: i64 = r.try_get(0).map_err(err)?;
-                all.push((change, Change::Gone(decode_key(r, 1)?)));
+                let txid: i64 = r.try_get(1).map_err(err)?;
+                all.push((change, txid, Change::Gone(decode_key(r, 2)?)));
             }
-            all.sort_by_key(|(c, _)| *c);
+            all.retain(|(c, _, _)| bound.is_none_or(|b| *c <= b));
+            all.sort_by_key(|(c, _, _)| *c);
             let mut out = Vec::new();
-            for (change, c) in all {
-                inner.cursor = inner.cursor.max(change);
+            for (change, txid, c) in all {
+                if inner.feed.read.insert(change, txid).is_some() {
+                    continue;
+                }
                 match c {
                     Change::Held(l) => {
                         let owner = Owner::of(&l);
@@ -696,6 +781,15 @@ impl LeaseStore for PostgresStore {
                             out.push(Change::Gone(key));
                         }
                     }
+                }
+            }
+            match bound {
+                Some(after) => inner.feed.unfinished = Some(Round { after, ..round }),
+                None => {
+                    let feed = &mut inner.feed;
+                    feed.cursor = feed.cursor.max(round.next_cursor);
+                    let cursor = feed.cursor;
+                    feed.read.retain(|_, txid| *txid >= cursor);
                 }
             }
             Ok(out)
@@ -854,6 +948,7 @@ fn decode_fields(row: &Row, key_text: &mut String) -> Result<StoredLease, String
         hw_addr: get(row, 10, "hw_addr")?,
         updated_at: time(row, 11, "updated_at")?,
         reconfigure: get(row, 12, "reconfigure")?,
+        server: get(row, 13, "server")?,
     })
 }
 

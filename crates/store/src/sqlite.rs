@@ -62,7 +62,7 @@ use crate::{
 };
 
 /// The schema version this code reads and writes.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// `MIGRATIONS[n - 1]` takes the schema from version `n - 1` to `n`. Append
 /// only: a released migration never changes.
@@ -92,20 +92,23 @@ pub const MIGRATIONS: &[&str] = &[
      CREATE INDEX lease6_duid ON lease6 (duid, iaid);",
     // 1 -> 2: the client's Reconfigure context (RFC 8415 §18.3.11, §20.4).
     "ALTER TABLE lease6 ADD COLUMN reconfigure BLOB;",
+    // 2 -> 3: the DUID of the server that granted the lease.
+    "ALTER TABLE lease6 ADD COLUMN server BLOB;",
 ];
 
 const COLUMNS: &str = "kind, address, prefix_len, duid, iaid, preferred_until, valid_until, \
-                       link, next_hop, ifindex, hw_addr, updated_at, reconfigure";
+                       link, next_hop, ifindex, hw_addr, updated_at, reconfigure, server";
 
 const UPSERT: &str = "INSERT INTO lease6 (kind, address, prefix_len, duid, iaid, \
-     preferred_until, valid_until, link, next_hop, ifindex, hw_addr, updated_at, reconfigure) \
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) \
+     preferred_until, valid_until, link, next_hop, ifindex, hw_addr, updated_at, reconfigure, \
+     server) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14) \
      ON CONFLICT (kind, address, prefix_len) DO UPDATE SET \
      duid = excluded.duid, iaid = excluded.iaid, \
      preferred_until = excluded.preferred_until, valid_until = excluded.valid_until, \
      link = excluded.link, next_hop = excluded.next_hop, ifindex = excluded.ifindex, \
      hw_addr = excluded.hw_addr, updated_at = excluded.updated_at, \
-     reconfigure = excluded.reconfigure";
+     reconfigure = excluded.reconfigure, server = excluded.server";
 
 /// The renewal path: same key, same client. Its SET list leaves out `duid`
 /// and `iaid`, so SQLite does not touch the `(duid, iaid)` index at all: one
@@ -113,7 +116,7 @@ const UPSERT: &str = "INSERT INTO lease6 (kind, address, prefix_len, duid, iaid,
 /// server (random renewals are bound by pages written to the WAL, not by
 /// fsyncs). When no row matches, `apply` falls back to [`UPSERT`].
 const RENEW: &str = "UPDATE lease6 SET preferred_until = ?4, valid_until = ?5, link = ?6, \
-     next_hop = ?7, ifindex = ?8, hw_addr = ?9, updated_at = ?10, reconfigure = ?13 \
+     next_hop = ?7, ifindex = ?8, hw_addr = ?9, updated_at = ?10, reconfigure = ?13, server = ?14 \
      WHERE kind = ?1 AND address = ?2 AND prefix_len = ?3 AND duid = ?11 AND iaid = ?12";
 
 const REMOVE: &str = "DELETE FROM lease6 WHERE kind = ?1 AND address = ?2 AND prefix_len = ?3";
@@ -340,6 +343,7 @@ fn write_op(st: &mut Statements<'_>, op: &StoreOp) -> rusqlite::Result<()> {
                 l.duid,
                 l.iaid,
                 l.reconfigure,
+                l.server,
             ])?;
             if renewed == 0 {
                 write_upsert(&mut st.upsert, l)?;
@@ -375,6 +379,7 @@ fn write_upsert(
         l.hw_addr,
         sql_time(l.updated_at),
         l.reconfigure,
+        l.server,
     ])
 }
 
@@ -547,6 +552,10 @@ fn decode_fields(row: &Row<'_>, key_text: &mut String) -> Result<StoredLease, St
         reconfigure: match value(row, 12, "reconfigure")? {
             ValueRef::Null => None,
             v => Some(as_blob(v, "reconfigure")?.to_vec()),
+        },
+        server: match value(row, 13, "server")? {
+            ValueRef::Null => None,
+            v => Some(as_blob(v, "server")?.to_vec()),
         },
     })
 }
@@ -731,7 +740,7 @@ mod tests {
         store
             .conn
             .execute(
-                "INSERT INTO lease6 VALUES (2, ?1, 48, x'0001', 1, -5, 10, 'if:2', NULL, 2, NULL, 0, NULL)",
+                "INSERT INTO lease6 VALUES (2, ?1, 48, x'0001', 1, -5, 10, 'if:2', NULL, 2, NULL, 0, NULL, NULL)",
                 [[0x20u8, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]],
             )
             .expect("raw insert");

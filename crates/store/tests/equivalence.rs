@@ -60,6 +60,7 @@ fn lease() -> impl Strategy<Value = StoredLease> {
             prop::option::of(prop::collection::vec(any::<u8>(), 0..8)),
             0u64..=i64::MAX as u64,
             prop::option::of(prop::collection::vec(any::<u8>(), 0..24)),
+            prop::option::of(prop::collection::vec(any::<u8>(), 0..20)),
         ),
     )
         .prop_map(
@@ -67,7 +68,7 @@ fn lease() -> impl Strategy<Value = StoredLease> {
                 (kind, addr, prefix_len),
                 (duid, iaid, preferred_until, valid_until),
                 (link, nh, ifindex),
-                (hw_addr, updated_at, reconfigure),
+                (hw_addr, updated_at, reconfigure, server),
             )| {
                 StoredLease {
                     duid,
@@ -83,6 +84,7 @@ fn lease() -> impl Strategy<Value = StoredLease> {
                     hw_addr,
                     updated_at,
                     reconfigure,
+                    server,
                 }
             },
         )

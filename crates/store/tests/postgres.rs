@@ -356,6 +356,71 @@ fn changes_report_what_the_other_server_did() {
     assert_eq!(c.changes().expect("c"), vec![]);
 }
 
+/// A change numbered before one already read, committed after that read
+/// (sequence numbers are taken before commit), is still reported: the
+/// feed's cursor is the oldest running transaction, not the highest number.
+#[test]
+fn changes_report_a_late_commit_with_a_lower_number() {
+    let Some(db) = TestDb::new("late") else {
+        return;
+    };
+    let mut a = db.open();
+    let mut b = db.open();
+    let mut slow = postgres::Client::connect(&db.conninfo(), postgres::NoTls).expect("connect");
+    let mut tx = slow.transaction().expect("begin");
+    // Takes its change number now, commits later (an upsert row as
+    // another server would write it, by hand).
+    tx.batch_execute(
+        "INSERT INTO lease6 (kind, address, prefix_len, duid, iaid, preferred_until, \
+         valid_until, link, next_hop, ifindex, hw_addr, updated_at, reconfigure, server) \
+         VALUES (2, '\\x20010db8000900000000000000000000', 56, '\\x00030001aa', 9, \
+                 1700000000, 1700000100, 'if:2', NULL, 2, NULL, 1699999000, NULL, '\\x0053')",
+    )
+    .expect("slow insert");
+    a.apply(&upserts([pd_lease(1)])).expect("a");
+    assert_eq!(b.changes().expect("b"), vec![Change::Held(pd_lease(1))]);
+    tx.commit().expect("commit");
+    let got = b.changes().expect("b again");
+    assert_eq!(got.len(), 1, "{got:?}");
+    match &got[0] {
+        Change::Held(l) => {
+            assert_eq!(l.iaid, 9);
+            assert_eq!(l.server.as_deref(), Some(&[0, 0x53][..]));
+        }
+        other => panic!("expected the late row, got {other:?}"),
+    }
+    assert_eq!(b.changes().expect("b once more"), vec![], "reported once");
+    assert_eq!(a.changes().expect("a").len(), 1, "a hears of it too, once");
+    assert_eq!(a.changes().expect("a again"), vec![]);
+}
+
+/// The granting server travels with the lease, and a takeover by another
+/// server (after expiry) names the new one.
+#[test]
+fn rows_name_the_server_that_wrote_them() {
+    let Some(db) = TestDb::new("server") else {
+        return;
+    };
+    let mut a = db.open();
+    let mut lease = pd_lease(2);
+    lease.server = Some(b"A".to_vec());
+    a.apply(&upserts([lease.clone()])).expect("a");
+    let mut b = db.open();
+    assert_eq!(b.load_all().expect("load"), vec![lease.clone()]);
+    let mut taken = pd_lease(4);
+    taken.addr = lease.addr;
+    taken.server = Some(b"B".to_vec());
+    taken.updated_at = lease.valid_until;
+    assert!(
+        b.apply(&upserts([taken.clone()]))
+            .expect("b")
+            .rejected
+            .is_empty()
+    );
+    assert_eq!(a.changes().expect("a"), vec![Change::Held(taken.clone())]);
+    assert_eq!(db.open().load_all().expect("load"), vec![taken]);
+}
+
 // ---------------------------------------------------------- migrations --
 
 #[test]

@@ -124,6 +124,9 @@ pub struct ServerUnit {
     /// When the leases other servers changed were last read from a shared
     /// store (`None`: never).
     last_shared_sync: Option<Instant>,
+    /// Other servers write the store too (PostgreSQL): at start, only the
+    /// leases this server granted are its own to route.
+    shared_store: bool,
     effects: VecDeque<Effect>,
     commit_failures: u64,
 }
@@ -165,6 +168,7 @@ impl ServerUnit {
             }
             LeaseStoreKind::Postgres { conninfo } => open_postgres(conninfo)?,
         };
+        let shared_store = matches!(settings.lease_store, LeaseStoreKind::Postgres { .. });
         // One DUID per device (RFC 8415 §11): shared with the client role.
         let duid = state.duid_or_create(None, SystemTime::now())?;
         let duid = Duid::from_bytes(duid.as_bytes())
@@ -188,6 +192,7 @@ impl ServerUnit {
             held: Vec::new(),
             held_after: Vec::new(),
             last_shared_sync: None,
+            shared_store,
             effects: VecDeque::new(),
             commit_failures: 0,
         })
@@ -252,12 +257,17 @@ impl ServerUnit {
         }
         let now = self.now();
         let config = self.machine_config();
-        let leases = self.load_leases();
+        let (own, foreign) = self.load_leases();
         tracing::info!(
-            leases = leases.len(),
+            leases = own.len(),
+            other_servers = foreign.len(),
             "delegating server starting; routes for stored leases are restored"
         );
-        self.server = Some(Server::restore(config, leases, self.seed, now));
+        let mut server = Server::restore(config, own, self.seed, now);
+        for lease in foreign {
+            server.foreign_lease(now, lease);
+        }
+        self.server = Some(server);
     }
 
     /// What the requesting router on this node may delegate further (RFC
@@ -424,18 +434,32 @@ impl ServerUnit {
             .map(|(n, _)| n.as_str())
     }
 
-    fn load_leases(&self) -> Vec<Lease> {
+    /// The stored leases: this server's own, and (in a shared store) those
+    /// another server granted or last extended, which are only kept as
+    /// taken. A lease that names no server predates the column and counts
+    /// as ours, as before.
+    fn load_leases(&self) -> (Vec<Lease>, Vec<Lease>) {
         let stored = match self.store.load_all() {
             Ok(s) => s,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the lease store; starting with no leases");
-                return Vec::new();
+                return (Vec::new(), Vec::new());
             }
         };
-        stored
-            .into_iter()
-            .filter_map(|s| self.lease_of(s))
-            .collect()
+        let mut own = Vec::with_capacity(stored.len());
+        let mut foreign = Vec::new();
+        for s in stored {
+            let other = self.shared_store
+                && s.server
+                    .as_deref()
+                    .is_some_and(|id| id != self.duid.as_bytes());
+            if other {
+                foreign.extend(foreign_of(&self.clock, &s));
+            } else {
+                own.extend(self.lease_of(s));
+            }
+        }
+        (own, foreign)
     }
 
     /// `link` is "if:<name>" for direct clients, "relay:<link-address>@<name>"
@@ -460,6 +484,7 @@ impl ServerUnit {
             hw_addr: l.hw_addr.clone(),
             updated_at: self.clock.unix_now(self.now()),
             reconfigure: l.reconfigure.as_deref().map(ReconfigureContext::encode),
+            server: Some(self.duid.as_bytes().to_vec()),
         }
     }
 

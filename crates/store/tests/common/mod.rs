@@ -90,6 +90,10 @@ pub fn pd_lease(n: u32) -> StoredLease {
         reconfigure: n
             .is_multiple_of(3)
             .then(|| vec![1, (n >> 8) as u8, n as u8, 0xee]),
+        // Every other lease names its granting server.
+        server: n
+            .is_multiple_of(2)
+            .then(|| vec![0, 3, 0, 1, 0x02, 0, 0, 0, 0, 0x53]),
     }
 }
 
@@ -109,6 +113,7 @@ pub fn na_lease(n: u32) -> StoredLease {
         hw_addr: None,
         updated_at: 1_699_999_000,
         reconfigure: None,
+        server: None,
     }
 }
 
