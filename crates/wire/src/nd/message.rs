@@ -3,9 +3,10 @@
 
 use std::net::Ipv6Addr;
 
+use super::codec::{Fields, Writer, pack_flags, unpack_flags};
 use super::error::{NdError, NdErrorKind};
 use super::icmpv6::{self, field as env};
-use super::option::{NdOptions, Writer};
+use super::option::{NdOption, NdOptions};
 
 /// Offsets of the fixed parts, counted from the ICMPv6 type octet.
 mod field {
@@ -118,38 +119,28 @@ pub struct RaFlags {
 }
 
 impl RaFlags {
-    const M: u8 = 0x80;
-    const O: u8 = 0x40;
-    const H: u8 = 0x20;
+    /// The masks of M, O, H and P, in that order.
+    const FLAGS: [u8; 4] = [0x80, 0x40, 0x20, 0x04];
     const PRF_SHIFT: u32 = 3;
-    const P: u8 = 0x04;
     const RESERVED: u8 = 0x03;
 
     pub fn from_bits(bits: u8) -> Self {
+        let [managed, other, home_agent, proxy] = unpack_flags(bits, Self::FLAGS);
         RaFlags {
-            managed: bits & Self::M != 0,
-            other: bits & Self::O != 0,
-            home_agent: bits & Self::H != 0,
+            managed,
+            other,
+            home_agent,
             preference: RouterPreference::from_bits(bits >> Self::PRF_SHIFT),
-            proxy: bits & Self::P != 0,
+            proxy,
             reserved: bits & Self::RESERVED,
         }
     }
 
     pub fn to_bits(self) -> u8 {
-        let mut b =
+        let rest =
             (self.reserved & Self::RESERVED) | (self.preference.to_bits() << Self::PRF_SHIFT);
-        for (set, bit) in [
-            (self.managed, Self::M),
-            (self.other, Self::O),
-            (self.home_agent, Self::H),
-            (self.proxy, Self::P),
-        ] {
-            if set {
-                b |= bit;
-            }
-        }
-        b
+        let set = [self.managed, self.other, self.home_agent, self.proxy];
+        pack_flags(rest, Self::FLAGS, set)
     }
 }
 
@@ -249,9 +240,8 @@ pub struct NeighborAdvert {
 }
 
 impl NeighborAdvert {
-    const R: u32 = 0x8000_0000;
-    const S: u32 = 0x4000_0000;
-    const O: u32 = 0x2000_0000;
+    /// The masks of R, S and O, in that order.
+    const FLAGS: [u32; 3] = [0x8000_0000, 0x4000_0000, 0x2000_0000];
     const RESERVED: u32 = 0x1fff_ffff;
 
     pub fn new(target: Ipv6Addr, router: bool, solicited: bool, override_flag: bool) -> Self {
@@ -270,17 +260,8 @@ impl NeighborAdvert {
     }
 
     fn word(&self) -> u32 {
-        let mut w = self.reserved & Self::RESERVED;
-        for (set, bit) in [
-            (self.router, Self::R),
-            (self.solicited, Self::S),
-            (self.override_flag, Self::O),
-        ] {
-            if set {
-                w |= bit;
-            }
-        }
-        w
+        let set = [self.router, self.solicited, self.override_flag];
+        pack_flags(self.reserved & Self::RESERVED, Self::FLAGS, set)
     }
 }
 
@@ -323,22 +304,18 @@ pub enum NdMessage {
     Redirect(Redirect),
 }
 
-fn addr(bytes: &[u8], r: std::ops::Range<usize>) -> Ipv6Addr {
-    let mut a = [0u8; 16];
-    // Callers checked the fixed length, so the range is in bounds.
-    if let Some(s) = bytes.get(r) {
-        a.copy_from_slice(s);
-    }
-    Ipv6Addr::from(a)
-}
-
-fn be32(bytes: &[u8], r: std::ops::Range<usize>) -> u32 {
-    let mut a = [0u8; 4];
-    // Callers checked the fixed length, so the range is in bounds.
-    if let Some(s) = bytes.get(r) {
-        a.copy_from_slice(s);
-    }
-    u32::from_be_bytes(a)
+/// `$body` on whichever message `$message` holds, bound to `$m`: for the
+/// parts all five have in common.
+macro_rules! each_message {
+    ($message:expr, $m:ident => $body:expr) => {
+        match $message {
+            NdMessage::RouterSolicit($m) => $body,
+            NdMessage::RouterAdvert($m) => $body,
+            NdMessage::NeighborSolicit($m) => $body,
+            NdMessage::NeighborAdvert($m) => $body,
+            NdMessage::Redirect($m) => $body,
+        }
+    };
 }
 
 impl NdMessage {
@@ -348,14 +325,9 @@ impl NdMessage {
     /// fixed part or option, and the option errors of [`NdOptions`]. The
     /// checksum is not checked.
     pub fn parse(bytes: &[u8]) -> Result<NdMessage, NdError> {
+        let message = Fields::new(bytes, 0);
         let Some(&icmp_type) = bytes.first() else {
-            return Err(NdError::new(
-                NdErrorKind::Truncated {
-                    need: env::BODY,
-                    have: 0,
-                },
-                0,
-            ));
+            return Err(message.truncated(0, env::BODY));
         };
         let fixed = match icmp_type {
             icmpv6::ROUTER_SOLICIT => field::RS_OPTIONS,
@@ -363,64 +335,56 @@ impl NdMessage {
             icmpv6::NEIGHBOR_SOLICIT | icmpv6::NEIGHBOR_ADVERT => field::NS_NA_OPTIONS,
             icmpv6::REDIRECT => field::REDIRECT_OPTIONS,
             _ => {
-                return Err(NdError::new(
-                    NdErrorKind::NotNeighborDiscovery { icmp_type },
-                    env::TYPE,
-                ));
+                return Err(
+                    message.error(NdErrorKind::NotNeighborDiscovery { icmp_type }, env::TYPE)
+                );
             }
         };
-        if let Some(&code) = bytes.get(env::CODE) {
-            // RFC 4861 §6.1.1, §6.1.2, §7.1.1, §7.1.2, §8.1: a non-zero code
-            // makes the message invalid.
-            if code != 0 {
-                return Err(NdError::new(NdErrorKind::BadCode { code }, env::CODE));
-            }
+        // RFC 4861 §6.1.1, §6.1.2, §7.1.1, §7.1.2, §8.1: a non-zero code
+        // makes the message invalid. A missing code is caught just below.
+        if let Ok(code) = message.u8(env::CODE)
+            && code != 0
+        {
+            return Err(message.error(NdErrorKind::BadCode { code }, env::CODE));
         }
         // RFC 4861 §6.1 etc.: "ICMP length ... is N or more octets".
-        let Some((head, opts)) = bytes.split_at_checked(fixed) else {
-            return Err(NdError::new(
-                NdErrorKind::Truncated {
-                    need: fixed,
-                    have: bytes.len(),
-                },
-                0,
-            ));
-        };
-        let options = NdOptions::parse(opts, fixed)?;
-        let word = be32(head, field::WORD);
+        let (head, opts) = message.split(fixed)?;
+        let options = NdOptions::parse(opts)?;
+        // The fixed-field reads below cannot fail: `head` is `fixed` octets.
+        let word = head.u32(field::WORD)?;
         Ok(match icmp_type {
             icmpv6::ROUTER_SOLICIT => NdMessage::RouterSolicit(RouterSolicit {
                 reserved: word,
                 options,
             }),
             icmpv6::ROUTER_ADVERT => NdMessage::RouterAdvert(RouterAdvert {
-                cur_hop_limit: head[field::RA_HOP_LIMIT],
-                flags: RaFlags::from_bits(head[field::RA_FLAGS]),
-                router_lifetime: u16::from_be_bytes([
-                    head[field::RA_LIFETIME.start],
-                    head[field::RA_LIFETIME.start + 1],
-                ]),
-                reachable_time: be32(head, field::RA_REACHABLE),
-                retrans_timer: be32(head, field::RA_RETRANS),
+                cur_hop_limit: head.u8(field::RA_HOP_LIMIT)?,
+                flags: RaFlags::from_bits(head.u8(field::RA_FLAGS)?),
+                router_lifetime: head.u16(field::RA_LIFETIME)?,
+                reachable_time: head.u32(field::RA_REACHABLE)?,
+                retrans_timer: head.u32(field::RA_RETRANS)?,
                 options,
             }),
             icmpv6::NEIGHBOR_SOLICIT => NdMessage::NeighborSolicit(NeighborSolicit {
                 reserved: word,
-                target: addr(head, field::TARGET),
+                target: head.addr(field::TARGET)?,
                 options,
             }),
-            icmpv6::NEIGHBOR_ADVERT => NdMessage::NeighborAdvert(NeighborAdvert {
-                router: word & NeighborAdvert::R != 0,
-                solicited: word & NeighborAdvert::S != 0,
-                override_flag: word & NeighborAdvert::O != 0,
-                reserved: word & NeighborAdvert::RESERVED,
-                target: addr(head, field::TARGET),
-                options,
-            }),
+            icmpv6::NEIGHBOR_ADVERT => {
+                let [router, solicited, override_flag] = unpack_flags(word, NeighborAdvert::FLAGS);
+                NdMessage::NeighborAdvert(NeighborAdvert {
+                    router,
+                    solicited,
+                    override_flag,
+                    reserved: word & NeighborAdvert::RESERVED,
+                    target: head.addr(field::TARGET)?,
+                    options,
+                })
+            }
             _ => NdMessage::Redirect(Redirect {
                 reserved: word,
-                target: addr(head, field::TARGET),
-                destination: addr(head, field::REDIRECT_DESTINATION),
+                target: head.addr(field::TARGET)?,
+                destination: head.addr(field::REDIRECT_DESTINATION)?,
                 options,
             }),
         })
@@ -438,23 +402,11 @@ impl NdMessage {
     }
 
     pub fn options(&self) -> &NdOptions {
-        match self {
-            NdMessage::RouterSolicit(m) => &m.options,
-            NdMessage::RouterAdvert(m) => &m.options,
-            NdMessage::NeighborSolicit(m) => &m.options,
-            NdMessage::NeighborAdvert(m) => &m.options,
-            NdMessage::Redirect(m) => &m.options,
-        }
+        each_message!(self, m => &m.options)
     }
 
     pub fn options_mut(&mut self) -> &mut NdOptions {
-        match self {
-            NdMessage::RouterSolicit(m) => &mut m.options,
-            NdMessage::RouterAdvert(m) => &mut m.options,
-            NdMessage::NeighborSolicit(m) => &mut m.options,
-            NdMessage::NeighborAdvert(m) => &mut m.options,
-            NdMessage::Redirect(m) => &mut m.options,
-        }
+        each_message!(self, m => &mut m.options)
     }
 
     fn fixed_len(&self) -> usize {
@@ -499,16 +451,16 @@ impl NdMessage {
             }
             NdMessage::NeighborSolicit(m) => {
                 w.u32(m.reserved);
-                w.put(&m.target.octets());
+                w.addr(m.target);
             }
             NdMessage::NeighborAdvert(m) => {
                 w.u32(m.word());
-                w.put(&m.target.octets());
+                w.addr(m.target);
             }
             NdMessage::Redirect(m) => {
                 w.u32(m.reserved);
-                w.put(&m.target.octets());
-                w.put(&m.destination.octets());
+                w.addr(m.target);
+                w.addr(m.destination);
             }
         }
         self.options().emit(&mut w);
@@ -549,38 +501,32 @@ impl NdMessage {
     /// never panics on such values but writes bytes that mean something
     /// else, so builders should call this in tests or before sending.
     pub fn validate(&self) -> Result<(), NdError> {
-        let mut offset = self.fixed_len();
-        for o in self.options().iter() {
-            // RFC 4861 §4.6: the Length octet counts at most 255 units.
-            if o.buffer_len() > 255 * 8 {
-                return Err(NdError::in_option(
-                    NdErrorKind::Unrepresentable {
-                        what: "option longer than 2040 octets",
-                    },
-                    offset,
-                    o.kind(),
-                ));
-            }
-            offset += o.buffer_len();
+        let unrepresentable = |what, (offset, o): (usize, &NdOption)| {
+            NdError::in_option(NdErrorKind::Unrepresentable { what }, offset, o.kind())
+        };
+        // RFC 4861 §4.6: the Length octet counts at most 255 units.
+        if let Some(long) = self
+            .placed_options()
+            .find(|(_, o)| o.buffer_len() > 255 * 8)
+        {
+            return Err(unrepresentable("option longer than 2040 octets", long));
         }
-        let bytes = self.to_bytes();
-        let back = NdMessage::parse(&bytes)?;
+        let back = NdMessage::parse(&self.to_bytes())?;
         if back == *self {
             return Ok(());
         }
-        let mut offset = self.fixed_len();
-        for (mine, theirs) in self.options().iter().zip(back.options().iter()) {
-            if mine != theirs {
-                return Err(NdError::in_option(
-                    NdErrorKind::Unrepresentable {
-                        what: "option does not round-trip",
-                    },
-                    offset,
-                    mine.kind(),
-                ));
-            }
-            offset += mine.buffer_len();
+        let mut pairs = self.placed_options().zip(back.options());
+        if let Some((mine, _)) = pairs.find(|((_, mine), theirs)| mine != theirs) {
+            return Err(unrepresentable("option does not round-trip", mine));
         }
+        // Past the options both have in common.
+        let offset = self.fixed_len()
+            + self
+                .options()
+                .iter()
+                .take(back.options().len())
+                .map(NdOption::buffer_len)
+                .sum::<usize>();
         let what = if self.options().len() == back.options().len() {
             "fixed field out of range"
         } else {
@@ -588,37 +534,36 @@ impl NdMessage {
         };
         Err(NdError::new(NdErrorKind::Unrepresentable { what }, offset))
     }
-}
 
-impl From<RouterSolicit> for NdMessage {
-    fn from(m: RouterSolicit) -> Self {
-        NdMessage::RouterSolicit(m)
+    /// The options, each with its offset in the emitted message.
+    fn placed_options(&self) -> impl Iterator<Item = (usize, &NdOption)> {
+        self.options().iter().scan(self.fixed_len(), |at, o| {
+            let here = *at;
+            *at += o.buffer_len();
+            Some((here, o))
+        })
     }
 }
 
-impl From<RouterAdvert> for NdMessage {
-    fn from(m: RouterAdvert) -> Self {
-        NdMessage::RouterAdvert(m)
-    }
+/// `From<Message> for NdMessage` for each message type, which is also the
+/// name of its variant.
+macro_rules! from_message {
+    ($($message:ident),*) => {$(
+        impl From<$message> for NdMessage {
+            fn from(m: $message) -> Self {
+                NdMessage::$message(m)
+            }
+        }
+    )*};
 }
 
-impl From<NeighborSolicit> for NdMessage {
-    fn from(m: NeighborSolicit) -> Self {
-        NdMessage::NeighborSolicit(m)
-    }
-}
-
-impl From<NeighborAdvert> for NdMessage {
-    fn from(m: NeighborAdvert) -> Self {
-        NdMessage::NeighborAdvert(m)
-    }
-}
-
-impl From<Redirect> for NdMessage {
-    fn from(m: Redirect) -> Self {
-        NdMessage::Redirect(m)
-    }
-}
+from_message!(
+    RouterSolicit,
+    RouterAdvert,
+    NeighborSolicit,
+    NeighborAdvert,
+    Redirect
+);
 
 #[cfg(test)]
 mod tests {

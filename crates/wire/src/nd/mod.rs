@@ -38,6 +38,7 @@
 //! faithfully (see [`NdMessage::validate`]) produce well-formed but
 //! different bytes, never a panic.
 
+mod codec;
 mod error;
 mod icmpv6;
 mod message;

@@ -18,6 +18,7 @@
 
 use std::net::Ipv6Addr;
 
+use super::codec::{Fields, Writer, pack_flags, unpack_flags};
 use super::error::{NdError, NdErrorKind};
 use super::message::RouterPreference;
 use crate::Lifetime;
@@ -118,10 +119,8 @@ pub struct PrefixInfo {
 }
 
 impl PrefixInfo {
-    const L: u8 = 0x80;
-    const A: u8 = 0x40;
-    const R: u8 = 0x20;
-    const P: u8 = 0x10;
+    /// The masks of L, A, R and P, in that order.
+    const FLAGS: [u8; 4] = [0x80, 0x40, 0x20, 0x10];
     const RESERVED1: u8 = 0x0f;
 
     /// An on-link, autonomous prefix with the other flags and reserved
@@ -142,18 +141,13 @@ impl PrefixInfo {
     }
 
     fn flags(&self) -> u8 {
-        let mut f = self.reserved1 & Self::RESERVED1;
-        for (set, bit) in [
-            (self.on_link, Self::L),
-            (self.autonomous, Self::A),
-            (self.router_addr, Self::R),
-            (self.pd_preferred, Self::P),
-        ] {
-            if set {
-                f |= bit;
-            }
-        }
-        f
+        let set = [
+            self.on_link,
+            self.autonomous,
+            self.router_addr,
+            self.pd_preferred,
+        ];
+        pack_flags(self.reserved1 & Self::RESERVED1, Self::FLAGS, set)
     }
 }
 
@@ -488,10 +482,10 @@ impl NdOption {
             NdOption::PrefixInfo(p) => {
                 w.u8(p.prefix_len);
                 w.u8(p.flags());
-                w.u32(p.valid.to_wire());
-                w.u32(p.preferred.to_wire());
+                w.lifetime(p.valid);
+                w.lifetime(p.preferred);
                 w.u32(p.reserved2);
-                w.put(&p.prefix.octets());
+                w.addr(p.prefix);
             }
             NdOption::Mtu {
                 mtu: value,
@@ -514,19 +508,19 @@ impl NdOption {
                 w.u8(r.prefix_len);
                 w.u8((r.reserved & !RouteInfo::PRF_MASK)
                     | (r.preference.to_bits() << RouteInfo::PRF_SHIFT));
-                w.u32(r.lifetime.to_wire());
-                w.put(&r.prefix.octets()[..r.prefix_octets()]);
+                w.lifetime(r.lifetime);
+                w.addr_prefix(r.prefix, r.prefix_octets());
             }
             NdOption::Rdnss(r) => {
                 w.u16(r.reserved);
-                w.u32(r.lifetime.to_wire());
+                w.lifetime(r.lifetime);
                 for s in &r.servers {
-                    w.put(&s.octets());
+                    w.addr(*s);
                 }
             }
             NdOption::Dnssl(d) => {
                 w.u16(d.reserved);
-                w.u32(d.lifetime.to_wire());
+                w.lifetime(d.lifetime);
                 for domain in &d.domains {
                     for label in Dnssl::labels(domain) {
                         // labels() caps a label at 63 octets.
@@ -542,7 +536,8 @@ impl NdOption {
                     (p.scaled_lifetime.min(Pref64::MAX_SCALED) << 3)
                         | (u16::from(p.plc) & Pref64::PLC_MASK),
                 );
-                w.put(&p.prefix.octets()[..12]);
+                // RFC 8781 §4: only the highest 96 bits travel.
+                w.addr_prefix(p.prefix, field::PREF64_PREFIX.len());
             }
         }
         // Padding (RFC 4861 §4.6: to the 8-octet boundary) and the declared
@@ -554,6 +549,17 @@ impl NdOption {
 /// Rounds up to a whole number of 8-octet units, at least one.
 fn pad_to_unit(len: usize) -> usize {
     len.max(1).div_ceil(UNIT) * UNIT
+}
+
+/// A closure for `filter_map`/`find_map` over options: `Some(value)` for
+/// the options matching `pattern`, `None` for the others.
+macro_rules! pick {
+    ($pattern:pat => $value:expr) => {
+        |o| match o {
+            $pattern => Some($value),
+            _ => None,
+        }
+    };
 }
 
 /// The options of one message, in wire order.
@@ -596,92 +602,61 @@ impl NdOptions {
     }
 
     pub fn prefixes(&self) -> impl Iterator<Item = &PrefixInfo> {
-        self.iter().filter_map(|o| match o {
-            NdOption::PrefixInfo(p) => Some(p),
-            _ => None,
-        })
+        self.iter().filter_map(pick!(NdOption::PrefixInfo(p) => p))
     }
 
     pub fn route_infos(&self) -> impl Iterator<Item = &RouteInfo> {
-        self.iter().filter_map(|o| match o {
-            NdOption::RouteInfo(r) => Some(r),
-            _ => None,
-        })
+        self.iter().filter_map(pick!(NdOption::RouteInfo(r) => r))
     }
 
     pub fn rdnss(&self) -> impl Iterator<Item = &Rdnss> {
-        self.iter().filter_map(|o| match o {
-            NdOption::Rdnss(r) => Some(r),
-            _ => None,
-        })
+        self.iter().filter_map(pick!(NdOption::Rdnss(r) => r))
     }
 
     pub fn dnssl(&self) -> impl Iterator<Item = &Dnssl> {
-        self.iter().filter_map(|o| match o {
-            NdOption::Dnssl(d) => Some(d),
-            _ => None,
-        })
+        self.iter().filter_map(pick!(NdOption::Dnssl(d) => d))
     }
 
     pub fn pref64(&self) -> impl Iterator<Item = &Pref64> {
-        self.iter().filter_map(|o| match o {
-            NdOption::Pref64(p) => Some(p),
-            _ => None,
-        })
+        self.iter().filter_map(pick!(NdOption::Pref64(p) => p))
     }
 
     /// The first MTU option's value.
     pub fn mtu(&self) -> Option<u32> {
-        self.iter().find_map(|o| match o {
-            NdOption::Mtu { mtu, .. } => Some(*mtu),
-            _ => None,
-        })
+        self.iter()
+            .find_map(pick!(NdOption::Mtu { mtu, .. } => *mtu))
     }
 
     /// The first Source Link-Layer Address option's octets.
     pub fn source_lla(&self) -> Option<&[u8]> {
-        self.iter().find_map(|o| match o {
-            NdOption::SourceLla(d) => Some(d.as_slice()),
-            _ => None,
-        })
+        self.iter()
+            .find_map(pick!(NdOption::SourceLla(d) => d.as_slice()))
     }
 
     /// The first Target Link-Layer Address option's octets.
     pub fn target_lla(&self) -> Option<&[u8]> {
-        self.iter().find_map(|o| match o {
-            NdOption::TargetLla(d) => Some(d.as_slice()),
-            _ => None,
-        })
+        self.iter()
+            .find_map(pick!(NdOption::TargetLla(d) => d.as_slice()))
     }
 
     /// The first Redirected Header option's octets after its 6 reserved
     /// octets: the start of the redirected packet (RFC 4861 §4.6.3).
     pub fn redirected_packet(&self) -> Option<&[u8]> {
-        self.iter().find_map(|o| match o {
-            NdOption::RedirectedHeader(d) => Some(d.get(6..).unwrap_or(&[])),
-            _ => None,
-        })
+        self.iter()
+            .find_map(pick!(NdOption::RedirectedHeader(d) => d.get(6..).unwrap_or(&[])))
     }
 
     pub fn adv_interval_ms(&self) -> Option<u32> {
-        self.iter().find_map(|o| match o {
-            NdOption::AdvInterval { interval_ms, .. } => Some(*interval_ms),
-            _ => None,
-        })
+        self.iter()
+            .find_map(pick!(NdOption::AdvInterval { interval_ms, .. } => *interval_ms))
     }
 
     pub fn home_agent_info(&self) -> Option<&HomeAgentInfo> {
-        self.iter().find_map(|o| match o {
-            NdOption::HomeAgentInfo(h) => Some(h),
-            _ => None,
-        })
+        self.iter().find_map(pick!(NdOption::HomeAgentInfo(h) => h))
     }
 
     pub fn captive_portal(&self) -> Option<&CaptivePortal> {
-        self.iter().find_map(|o| match o {
-            NdOption::CaptivePortal(c) => Some(c),
-            _ => None,
-        })
+        self.iter().find_map(pick!(NdOption::CaptivePortal(c) => c))
     }
 
     pub fn buffer_len(&self) -> usize {
@@ -694,44 +669,22 @@ impl NdOptions {
         }
     }
 
-    /// Parses the options area of a message. `base` is the area's offset in
-    /// the ICMPv6 message, for error reporting.
-    pub(crate) fn parse(bytes: &[u8], base: usize) -> Result<Self, NdError> {
+    /// Parses the options area of a message (`area` knows its offset in
+    /// the ICMPv6 message, for error reporting).
+    pub(crate) fn parse(area: Fields<'_>) -> Result<Self, NdError> {
         let mut options = Vec::new();
-        let mut rest = bytes;
-        let mut at = base;
+        let mut rest = area;
         while !rest.is_empty() {
-            let [kind, units, ..] = *rest else {
-                return Err(NdError::new(
-                    NdErrorKind::Truncated {
-                        need: 2,
-                        have: rest.len(),
-                    },
-                    at,
-                ));
-            };
+            let [kind, units] = rest.array(field::TYPE)?;
+            let rest_as_option = rest.in_option(kind);
             // RFC 4861 §4.6: "Nodes MUST silently discard an ND packet that
             // contains an option with length zero."
             if units == 0 {
-                return Err(NdError::in_option(NdErrorKind::ZeroLength, at, kind));
+                return Err(rest_as_option.error(NdErrorKind::ZeroLength, field::TYPE));
             }
-            let len = usize::from(units) * UNIT;
-            let Some((this, tail)) = rest.split_at_checked(len) else {
-                return Err(NdError::in_option(
-                    NdErrorKind::Truncated {
-                        need: len,
-                        have: rest.len(),
-                    },
-                    at,
-                    kind,
-                ));
-            };
-            options.push(
-                parse_one(kind, units, this)
-                    .map_err(|(kind_err, rel)| NdError::in_option(kind_err, at + rel, kind))?,
-            );
+            let (this, tail) = rest_as_option.split(usize::from(units) * UNIT)?;
+            options.push(parse_one(kind, units, this)?);
             rest = tail;
-            at += len;
         }
         Ok(NdOptions(options))
     }
@@ -765,40 +718,12 @@ impl IntoIterator for NdOptions {
     }
 }
 
-/// Reads `N` octets at `at`. Callers have checked the option length, so the
-/// range is always inside `opt`; a short slice reads as zeros rather than
-/// panicking.
-fn arr<const N: usize>(opt: &[u8], at: usize) -> [u8; N] {
-    let mut out = [0u8; N];
-    if let Some(s) = at.checked_add(N).and_then(|end| opt.get(at..end)) {
-        out.copy_from_slice(s);
-    }
-    debug_assert!(
-        opt.len() >= at + N,
-        "option field read past a checked length"
-    );
-    out
-}
-
-fn be16(opt: &[u8], r: std::ops::Range<usize>) -> u16 {
-    u16::from_be_bytes(arr(opt, r.start))
-}
-
-fn be32(opt: &[u8], r: std::ops::Range<usize>) -> u32 {
-    u32::from_be_bytes(arr(opt, r.start))
-}
-
-type OptResult = Result<NdOption, (NdErrorKind, usize)>;
-
-fn bad_len(units: u8) -> (NdErrorKind, usize) {
-    (NdErrorKind::BadLength { units }, field::LENGTH)
-}
-
-/// Decodes one option; `opt` is exactly `units * 8` octets, Type first.
-/// Errors carry an offset relative to the option start.
-fn parse_one(kind: u8, units: u8, opt: &[u8]) -> OptResult {
-    debug_assert_eq!(opt.get(field::TYPE), Some(&kind));
-    let data = opt.get(field::DATA..).unwrap_or(&[]);
+/// Decodes one option; `opt` is exactly `units * 8` octets (at least 8),
+/// Type first, and reports errors against this option.
+fn parse_one(kind: u8, units: u8, opt: Fields<'_>) -> Result<NdOption, NdError> {
+    debug_assert_eq!(opt.u8(field::TYPE), Ok(kind));
+    let data = opt.tail(field::DATA);
+    let bad_len = || opt.error(NdErrorKind::BadLength { units }, field::LENGTH);
     match kind {
         NdOption::SOURCE_LLA => Ok(NdOption::SourceLla(data.to_vec())),
         NdOption::TARGET_LLA => Ok(NdOption::TargetLla(data.to_vec())),
@@ -806,85 +731,71 @@ fn parse_one(kind: u8, units: u8, opt: &[u8]) -> OptResult {
         NdOption::PREFIX_INFO => {
             // RFC 4861 §4.6.2: Length is 4.
             if units != 4 {
-                return Err(bad_len(units));
+                return Err(bad_len());
             }
-            let prefix_len = opt[field::pio::PREFIX_LEN];
+            let prefix_len = opt.u8(field::pio::PREFIX_LEN)?;
             if prefix_len > 128 {
-                return Err((
-                    NdErrorKind::BadValue {
-                        field: "prefix length",
-                    },
-                    field::pio::PREFIX_LEN,
-                ));
+                return Err(opt.bad_value("prefix length", field::pio::PREFIX_LEN));
             }
-            let flags = opt[field::pio::FLAGS];
+            let flags = opt.u8(field::pio::FLAGS)?;
+            let [on_link, autonomous, router_addr, pd_preferred] =
+                unpack_flags(flags, PrefixInfo::FLAGS);
             Ok(NdOption::PrefixInfo(PrefixInfo {
                 prefix_len,
-                on_link: flags & PrefixInfo::L != 0,
-                autonomous: flags & PrefixInfo::A != 0,
-                router_addr: flags & PrefixInfo::R != 0,
-                pd_preferred: flags & PrefixInfo::P != 0,
+                on_link,
+                autonomous,
+                router_addr,
+                pd_preferred,
                 reserved1: flags & PrefixInfo::RESERVED1,
-                valid: Lifetime::from_wire(be32(opt, field::pio::VALID)),
-                preferred: Lifetime::from_wire(be32(opt, field::pio::PREFERRED)),
-                reserved2: be32(opt, field::pio::RESERVED2),
-                prefix: Ipv6Addr::from(arr::<16>(opt, field::pio::PREFIX.start)),
+                valid: opt.lifetime(field::pio::VALID)?,
+                preferred: opt.lifetime(field::pio::PREFERRED)?,
+                reserved2: opt.u32(field::pio::RESERVED2)?,
+                prefix: opt.addr(field::pio::PREFIX)?,
             }))
         }
         NdOption::MTU | NdOption::ADV_INTERVAL | NdOption::HOME_AGENT_INFO => {
             // RFC 4861 §4.6.4, RFC 6275 §7.3 and §7.4: Length is 1.
             if units != 1 {
-                return Err(bad_len(units));
+                return Err(bad_len());
             }
-            let reserved = be16(opt, field::RESERVED16);
+            let reserved = opt.u16(field::RESERVED16)?;
             Ok(match kind {
                 NdOption::MTU => NdOption::Mtu {
-                    mtu: be32(opt, field::VALUE32),
+                    mtu: opt.u32(field::VALUE32)?,
                     reserved,
                 },
                 NdOption::ADV_INTERVAL => NdOption::AdvInterval {
-                    interval_ms: be32(opt, field::VALUE32),
+                    interval_ms: opt.u32(field::VALUE32)?,
                     reserved,
                 },
                 _ => NdOption::HomeAgentInfo(HomeAgentInfo {
                     reserved,
                     // RFC 6275 §7.4: signed, two's complement.
-                    preference: be16(opt, field::HA_PREFERENCE) as i16,
-                    lifetime: be16(opt, field::HA_LIFETIME),
+                    preference: opt.u16(field::HA_PREFERENCE)? as i16,
+                    lifetime: opt.u16(field::HA_LIFETIME)?,
                 }),
             })
         }
         NdOption::ROUTE_INFO => {
-            let prefix_len = opt
-                .get(field::rio::PREFIX_LEN)
-                .copied()
-                .ok_or(bad_len(units))?;
+            let prefix_len = opt.u8(field::rio::PREFIX_LEN)?;
             // RFC 4191 §2.3: Length is 1, 2 or 3; above /0 at least 2, above
             // /64 exactly 3. §3.1 says a host ignores such an option; we
             // report it instead of dropping it unseen.
             if prefix_len > 128 {
-                return Err((
-                    NdErrorKind::BadValue {
-                        field: "prefix length",
-                    },
-                    field::rio::PREFIX_LEN,
-                ));
+                return Err(opt.bad_value("prefix length", field::rio::PREFIX_LEN));
             }
             if units > 3 || units < RouteInfo::min_units(prefix_len) {
-                return Err(bad_len(units));
+                return Err(bad_len());
             }
-            let flags = opt[field::rio::FLAGS];
-            let mut prefix = [0u8; 16];
-            // At most 16 octets: units <= 3 was checked above.
-            let carried = opt.get(field::rio::PREFIX..).unwrap_or(&[]);
-            prefix[..carried.len()].copy_from_slice(carried);
+            let flags = opt.u8(field::rio::FLAGS)?;
             Ok(NdOption::RouteInfo(RouteInfo {
                 prefix_len,
                 preference: RouterPreference::from_bits(
                     (flags & RouteInfo::PRF_MASK) >> RouteInfo::PRF_SHIFT,
                 ),
-                lifetime: Lifetime::from_wire(be32(opt, field::rio::LIFETIME)),
-                prefix: Ipv6Addr::from(prefix),
+                lifetime: opt.lifetime(field::rio::LIFETIME)?,
+                // At most 16 octets: units <= 3 was checked above.
+                prefix: opt.addr_prefix(field::rio::PREFIX..opt.len())?,
                 reserved: flags & !RouteInfo::PRF_MASK,
                 length: units,
             }))
@@ -893,55 +804,49 @@ fn parse_one(kind: u8, units: u8, opt: &[u8]) -> OptResult {
             // RFC 8106 §5.1: Length is 3 + 2 * (number of addresses), so odd
             // and at least 3.
             if units < 3 || units.is_multiple_of(2) {
-                return Err(bad_len(units));
+                return Err(bad_len());
             }
-            let servers = opt
-                .get(field::DNS_DATA..)
-                .unwrap_or(&[])
-                .chunks_exact(16)
-                .map(|c| Ipv6Addr::from(arr::<16>(c, 0)))
-                .collect();
+            // The length check leaves no partial address.
+            let (servers, _) = opt.tail(field::DNS_DATA).as_chunks::<16>();
             Ok(NdOption::Rdnss(Rdnss {
-                lifetime: Lifetime::from_wire(be32(opt, field::DNS_LIFETIME)),
-                servers,
-                reserved: be16(opt, field::RESERVED16),
+                lifetime: opt.lifetime(field::DNS_LIFETIME)?,
+                servers: servers.iter().map(|&a| Ipv6Addr::from(a)).collect(),
+                reserved: opt.u16(field::RESERVED16)?,
             }))
         }
         NdOption::DNSSL => {
             // RFC 8106 §5.2: the minimum Length is 2.
             if units < 2 {
-                return Err(bad_len(units));
+                return Err(bad_len());
             }
-            let (domains, padding) = parse_domains(opt.get(field::DNS_DATA..).unwrap_or(&[]))
-                .map_err(|(k, rel)| (k, field::DNS_DATA + rel))?;
+            let (domains, padding) = parse_domains(opt.sub(field::DNS_DATA))?;
             Ok(NdOption::Dnssl(Dnssl {
-                lifetime: Lifetime::from_wire(be32(opt, field::DNS_LIFETIME)),
+                lifetime: opt.lifetime(field::DNS_LIFETIME)?,
                 domains,
-                reserved: be16(opt, field::RESERVED16),
+                reserved: opt.u16(field::RESERVED16)?,
                 padding,
             }))
         }
         NdOption::PREF64 => {
             // RFC 8781 §4: Length is 2.
             if units != 2 {
-                return Err(bad_len(units));
+                return Err(bad_len());
             }
-            let word = be16(opt, field::PREF64_LIFETIME_PLC);
-            let mut prefix = [0u8; 16];
-            prefix[..12].copy_from_slice(&arr::<12>(opt, field::PREF64_PREFIX.start));
+            let word = opt.u16(field::PREF64_LIFETIME_PLC)?;
             Ok(NdOption::Pref64(Pref64 {
                 scaled_lifetime: word >> 3,
                 // Masked to 3 bits.
                 plc: (word & Pref64::PLC_MASK) as u8,
-                prefix: Ipv6Addr::from(prefix),
+                prefix: opt.addr_prefix(field::PREF64_PREFIX)?,
             }))
         }
         NdOption::CAPTIVE_PORTAL => {
             // RFC 8910 §2.3: the URI, then NULs up to the 8-octet boundary.
-            let uri_len = data.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+            let padding = data.iter().rev().take_while(|&&b| b == 0).count();
+            let uri = data.get(..data.len() - padding).unwrap_or_default();
             Ok(NdOption::CaptivePortal(CaptivePortal {
-                uri: data[..uri_len].to_vec(),
-                padding: data.len() - uri_len,
+                uri: uri.to_vec(),
+                padding,
             }))
         }
         _ => Ok(NdOption::Unknown {
@@ -952,36 +857,27 @@ fn parse_one(kind: u8, units: u8, opt: &[u8]) -> OptResult {
 }
 
 /// RFC 8106 §5.2: uncompressed DNS names (RFC 1035 §3.1), then zero
-/// padding. Returns the names as dotted strings and the padding length;
-/// errors carry an offset relative to `area`.
-fn parse_domains(area: &[u8]) -> Result<(Vec<String>, usize), (NdErrorKind, usize)> {
+/// padding, in `area` (the option from its names on). Returns the names as
+/// dotted strings and the padding length.
+fn parse_domains(area: Fields<'_>) -> Result<(Vec<String>, usize), NdError> {
+    let bytes = area.bytes();
     let mut domains = Vec::new();
     let mut pos = 0;
-    while let Some(&first) = area.get(pos) {
+    while let Some(&first) = bytes.get(pos) {
         if first == 0 {
             // Everything from here on must be padding. A non-zero octet after
             // a zero would be a root name inside the list, which no dotted
             // string can carry.
-            if let Some(bad) = area[pos..].iter().position(|&b| b != 0) {
-                return Err((
-                    NdErrorKind::BadValue {
-                        field: "DNSSL padding",
-                    },
-                    pos + bad,
-                ));
+            if let Some(bad) = area.tail(pos).iter().position(|&b| b != 0) {
+                return Err(area.bad_value("DNSSL padding", pos + bad));
             }
-            return finish(domains, area.len() - pos);
+            return finish(area, domains, bytes.len() - pos);
         }
         let start = pos;
         let mut name = String::new();
         loop {
-            let Some(&len) = area.get(pos) else {
-                return Err((
-                    NdErrorKind::BadValue {
-                        field: "DNSSL name runs past the option",
-                    },
-                    start,
-                ));
+            let Some(&len) = bytes.get(pos) else {
+                return Err(area.bad_value("DNSSL name runs past the option", start));
             };
             if len == 0 {
                 pos += 1;
@@ -990,20 +886,10 @@ fn parse_domains(area: &[u8]) -> Result<(Vec<String>, usize), (NdErrorKind, usiz
             // Lengths 64..=255 are compression pointers or reserved label
             // types (RFC 1035 §4.1.4); RFC 8106 §5.2 forbids compression.
             if usize::from(len) > MAX_LABEL {
-                return Err((
-                    NdErrorKind::BadValue {
-                        field: "DNSSL label length",
-                    },
-                    pos,
-                ));
+                return Err(area.bad_value("DNSSL label length", pos));
             }
-            let Some(label) = area.get(pos + 1..pos + 1 + usize::from(len)) else {
-                return Err((
-                    NdErrorKind::BadValue {
-                        field: "DNSSL name runs past the option",
-                    },
-                    pos,
-                ));
+            let Some(label) = bytes.get(pos + 1..pos + 1 + usize::from(len)) else {
+                return Err(area.bad_value("DNSSL name runs past the option", pos));
             };
             // A dotted string cannot hold a '.' or an unprintable octet
             // inside a label and still re-encode to the same octets.
@@ -1011,12 +897,7 @@ fn parse_domains(area: &[u8]) -> Result<(Vec<String>, usize), (NdErrorKind, usiz
                 .iter()
                 .position(|&b| !(0x21..=0x7e).contains(&b) || b == b'.')
             {
-                return Err((
-                    NdErrorKind::BadValue {
-                        field: "DNSSL label character",
-                    },
-                    pos + 1 + bad,
-                ));
+                return Err(area.bad_value("DNSSL label character", pos + 1 + bad));
             }
             if !name.is_empty() {
                 name.push('.');
@@ -1025,68 +906,22 @@ fn parse_domains(area: &[u8]) -> Result<(Vec<String>, usize), (NdErrorKind, usiz
             name.extend(label.iter().map(|&b| char::from(b)));
             pos += 1 + usize::from(len);
             if pos - start >= MAX_NAME {
-                return Err((
-                    NdErrorKind::BadValue {
-                        field: "DNSSL name longer than 255 octets",
-                    },
-                    start,
-                ));
+                return Err(area.bad_value("DNSSL name longer than 255 octets", start));
             }
         }
         domains.push(name);
     }
-    finish(domains, 0)
+    finish(area, domains, 0)
 }
 
 fn finish(
+    area: Fields<'_>,
     domains: Vec<String>,
     padding: usize,
-) -> Result<(Vec<String>, usize), (NdErrorKind, usize)> {
+) -> Result<(Vec<String>, usize), NdError> {
     // RFC 8106 §5.2: "One or more domain names".
     if domains.is_empty() {
-        return Err((
-            NdErrorKind::BadValue {
-                field: "DNSSL without a domain name",
-            },
-            0,
-        ));
+        return Err(area.bad_value("DNSSL without a domain name", 0));
     }
     Ok((domains, padding))
-}
-
-/// Writes into a buffer at least as long as the value's `buffer_len()`;
-/// `NdMessage::emit` checks that before creating one.
-pub(crate) struct Writer<'a> {
-    buf: &'a mut [u8],
-    pub(crate) pos: usize,
-}
-
-impl<'a> Writer<'a> {
-    pub(crate) fn new(buf: &'a mut [u8]) -> Self {
-        Writer { buf, pos: 0 }
-    }
-
-    // Indexing cannot fail: emit asserted buf.len() >= buffer_len(), and
-    // every emit writes exactly its buffer_len() (tested by proptest).
-    pub(crate) fn put(&mut self, bytes: &[u8]) {
-        self.buf[self.pos..self.pos + bytes.len()].copy_from_slice(bytes);
-        self.pos += bytes.len();
-    }
-
-    pub(crate) fn zeros(&mut self, n: usize) {
-        self.buf[self.pos..self.pos + n].fill(0);
-        self.pos += n;
-    }
-
-    pub(crate) fn u8(&mut self, v: u8) {
-        self.put(&[v]);
-    }
-
-    pub(crate) fn u16(&mut self, v: u16) {
-        self.put(&v.to_be_bytes());
-    }
-
-    pub(crate) fn u32(&mut self, v: u32) {
-        self.put(&v.to_be_bytes());
-    }
 }
