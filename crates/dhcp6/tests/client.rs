@@ -9,8 +9,10 @@ use std::net::Ipv6Addr;
 use std::time::Duration;
 use v6edge_core::{Instant, Received};
 use v6edge_dhcp6::client::{
-    Client, ClientEvent, ClientStateKind, DropReason, IaPdConfig, StoredBinding, StoredPrefix,
+    Client, ClientConfig, ClientEvent, ClientStateKind, DropReason, IaPdConfig, StoredBinding,
+    StoredPrefix,
 };
+use v6edge_prefix::Prefix;
 use v6edge_wire::Lifetime;
 use v6edge_wire::dhcp6::{
     ClientMessage, DhcpOption, IaPd, Message, MessageType, OptionCode, RelayMessage, StatusCode,
@@ -23,6 +25,67 @@ fn ms(v: u64) -> Duration {
 
 fn state(h: &Harness) -> ClientStateKind {
     h.c.status(h.now).state
+}
+
+/// A fresh client with `config` and the first Solicit it sent.
+fn started(config: ClientConfig, seed: u64) -> (Harness, Sent) {
+    let mut h = Harness::new(config, seed);
+    let sol = h.start();
+    (h, sol)
+}
+
+/// [`pd_config`] with Rapid Commit asked for.
+fn rapid_config() -> ClientConfig {
+    let mut cfg = pd_config();
+    cfg.rapid_commit = true;
+    cfg
+}
+
+/// The single prefix the last `Changed` event reports.
+fn only_prefix(h: &Harness) -> Prefix {
+    let l = h.leases().expect("Changed");
+    assert_eq!(l.prefixes.len(), 1);
+    l.prefixes[0].prefix
+}
+
+/// Bound on IA_PD 1 to 2001:db8:1::/56: T1 100 s, T2 160 s, preferred
+/// 200 s, valid 300 s.
+fn bound(seed: u64) -> Harness {
+    let mut h = Harness::new(pd_config(), seed);
+    h.bind("2001:db8:1::/56", 100, 160, 200, 300);
+    h
+}
+
+/// Bound on IA_PD 1 to 2001:db8:1::/56: T1 1000 s, T2 1600 s, preferred
+/// 2000 s, valid 3000 s.
+fn bound_long(seed: u64) -> Harness {
+    let mut h = Harness::new(pd_config(), seed);
+    h.bind("2001:db8:1::/56", 1000, 1600, 2000, 3000);
+    h
+}
+
+/// From a fresh binding with T1 100 s: the instant it bound and the
+/// Renew sent at T1.
+fn renew_at_t1(h: &mut Harness) -> (Instant, Sent) {
+    let t = h.now;
+    (t, h.sent_by(t + secs(100)))
+}
+
+/// IA_PD 1 holding 2001:db8:1::/56 with T1/T2 0 and lifetimes 100/200 s:
+/// the offer most exchanges use.
+fn offer() -> Vec<DhcpOption> {
+    pd1("2001:db8:1::/56", 0, 0, 100, 200)
+}
+
+/// The same prefix as [`bound`] holds it: T1 100, T2 160, 200/300 s.
+fn renewed() -> Vec<DhcpOption> {
+    pd1("2001:db8:1::/56", 100, 160, 200, 300)
+}
+
+/// What a client puts in IA_PD 1 for a prefix it holds or hints at.
+fn asked(prefix: &str) -> Vec<(Ipv6Addr, u8)> {
+    let p = pfx(prefix);
+    vec![(p.addr(), p.len())]
 }
 
 // ------------------------------------------------------------------ basics --
@@ -74,12 +137,8 @@ fn solicit_advertise_request_reply() {
     );
 
     h.advance(ms(500));
-    h.deliver(advertise(
-        &sol,
-        1,
-        None,
-        vec![ia_pd(1, 1800, 2880, &[("2001:db8:1200::/56", 3600, 7200)])],
-    ));
+    let offered = pd1("2001:db8:1200::/56", 1800, 2880, 3600, 7200);
+    h.deliver_advertise(&sol, 1, None, offered.clone());
     // Preference 0: keep collecting until the first RT ends.
     assert_eq!(h.sent.len(), 1);
     let rt_end = h.c.poll_timeout().expect("collection deadline");
@@ -92,25 +151,12 @@ fn solicit_advertise_request_reply() {
     assert_eq!((req.ty(), req.at), (MessageType::Request, rt_end));
     assert_ne!(req.xid(), sol.xid());
     assert_eq!(req.msg.options.server_id(), Some(&server_duid(1)));
-    assert_eq!(
-        req.pd_prefixes(1),
-        vec![(pfx("2001:db8:1200::/56").addr(), 56)]
-    );
+    assert_eq!(req.pd_prefixes(1), asked("2001:db8:1200::/56"));
     assert_eq!(req.elapsed(), Some(0));
-    assert!(
-        req.msg
-            .options
-            .oro()
-            .unwrap()
-            .contains(&OptionCode::SolMaxRt)
-    );
+    assert!(req.asks_for(OptionCode::SolMaxRt));
 
     h.advance(ms(20));
-    h.deliver(reply(
-        &req,
-        1,
-        vec![ia_pd(1, 1800, 2880, &[("2001:db8:1200::/56", 3600, 7200)])],
-    ));
+    h.deliver_reply(&req, 1, offered);
     let bound_at = h.now;
     let l = h.leases().expect("Changed").clone();
     assert_eq!(l.prefixes.len(), 1);
@@ -150,40 +196,29 @@ fn solicit_advertise_request_reply() {
 
 #[test]
 fn preference_255_is_taken_at_once() {
-    let mut h = Harness::new(pd_config(), 2);
-    let sol = h.start();
+    let (mut h, sol) = started(pd_config(), 2);
     h.advance(ms(100));
-    h.deliver(advertise(
-        &sol,
-        3,
-        Some(255),
-        vec![ia_pd(1, 0, 0, &[("2001:db8:1::/56", 100, 200)])],
-    ));
-    let req = h.last();
+    let req = h.take_offer(&sol, 3, offer());
     assert_eq!((req.ty(), req.at), (MessageType::Request, h.now));
     assert_eq!(req.msg.options.server_id(), Some(&server_duid(3)));
 }
 
 #[test]
 fn highest_preference_wins_after_first_rt_and_ties_go_to_the_first() {
-    let mut h = Harness::new(pd_config(), 3);
-    let sol = h.start();
-    let offer = |p: &str| vec![ia_pd(1, 0, 0, &[(p, 100, 200)])];
-    h.deliver(advertise(&sol, 1, Some(10), offer("2001:db8:1::/56")));
+    let (mut h, sol) = started(pd_config(), 3);
+    let offer = |p: &str| pd1(p, 0, 0, 100, 200);
+    h.deliver_advertise(&sol, 1, Some(10), offer("2001:db8:1::/56"));
     h.advance(ms(10));
-    h.deliver(advertise(&sol, 2, Some(20), offer("2001:db8:2::/56")));
+    h.deliver_advertise(&sol, 2, Some(20), offer("2001:db8:2::/56"));
     h.advance(ms(10));
-    h.deliver(advertise(&sol, 3, Some(20), offer("2001:db8:3::/56")));
+    h.deliver_advertise(&sol, 3, Some(20), offer("2001:db8:3::/56"));
     assert_eq!(h.sent.len(), 1, "still collecting");
     h.advance(secs(2));
     let req = h.sent_of(MessageType::Request)[0].clone();
     assert_eq!(req.msg.options.server_id(), Some(&server_duid(2)));
-    assert_eq!(
-        req.pd_prefixes(1),
-        vec![(pfx("2001:db8:2::/56").addr(), 56)]
-    );
+    assert_eq!(req.pd_prefixes(1), asked("2001:db8:2::/56"));
     // A late Advertise for the old Solicit no longer matches any exchange.
-    h.deliver(advertise(&sol, 4, Some(255), offer("2001:db8:4::/56")));
+    h.take_offer(&sol, 4, offer("2001:db8:4::/56"));
     assert_eq!(h.c.counters().dropped(DropReason::WrongXid), 1);
     assert!(
         h.sent_of(MessageType::Request)
@@ -194,8 +229,7 @@ fn highest_preference_wins_after_first_rt_and_ties_go_to_the_first() {
 
 #[test]
 fn advertise_after_first_rt_is_taken_at_once() {
-    let mut h = Harness::new(pd_config(), 4);
-    let sol = h.start();
+    let (mut h, sol) = started(pd_config(), 4);
     h.advance(secs(2));
     let again = h.sent_of(MessageType::Solicit);
     assert_eq!(again.len(), 2, "retransmitted once");
@@ -205,84 +239,48 @@ fn advertise_after_first_rt_is_taken_at_once() {
     let expect = ((again[1].at - sol.at).as_millis() / 10) as u16;
     assert_eq!(e, expect);
     assert!(e >= 100);
-    h.deliver(advertise(
-        &sol,
-        1,
-        Some(0),
-        vec![ia_pd(1, 0, 0, &[("2001:db8:1::/56", 100, 200)])],
-    ));
+    h.deliver_advertise(&sol, 1, Some(0), offer());
     assert_eq!((h.last().ty(), h.last().at), (MessageType::Request, h.now));
 }
 
 #[test]
 fn rapid_commit_reply_binds_without_request() {
-    let mut cfg = pd_config();
-    cfg.rapid_commit = true;
-    let mut h = Harness::new(cfg, 5);
-    let sol = h.start();
+    let (mut h, sol) = started(rapid_config(), 5);
     assert!(sol.msg.options.has_rapid_commit());
     // A Reply without Rapid Commit is not an answer to Solicit.
-    h.deliver(reply(
-        &sol,
-        1,
-        vec![ia_pd(1, 0, 0, &[("2001:db8:1::/56", 100, 200)])],
-    ));
+    h.deliver_reply(&sol, 1, offer());
     assert_eq!(h.c.counters().dropped(DropReason::RapidCommitUnexpected), 1);
     assert_eq!(state(&h), ClientStateKind::Soliciting);
-    h.deliver(reply(
-        &sol,
-        1,
-        vec![
-            DhcpOption::RapidCommit,
-            ia_pd(1, 0, 0, &[("2001:db8:1::/56", 100, 200)]),
-        ],
-    ));
+    h.deliver_reply(&sol, 1, rapid(offer()));
     assert_eq!(state(&h), ClientStateKind::Bound);
     assert!(h.sent_of(MessageType::Request).is_empty());
-    assert_eq!(
-        h.leases().unwrap().prefixes[0].prefix,
-        pfx("2001:db8:1::/56")
-    );
+    let got = h.leases().unwrap().prefixes[0].prefix;
+    assert_eq!(got, pfx("2001:db8:1::/56"));
 }
 
 #[test]
 fn rapid_commit_client_accepts_advertise_from_server_without_it() {
     // KAME S9: RC to a non-RC server -> Advertise accepted.
-    let mut cfg = pd_config();
-    cfg.rapid_commit = true;
-    let mut h = Harness::new(cfg, 6);
-    let sol = h.start();
-    h.deliver(advertise(
-        &sol,
-        1,
-        Some(255),
-        vec![ia_pd(1, 0, 0, &[("2001:db8:1::/56", 100, 200)])],
-    ));
-    let req = h.last().clone();
+    let (mut h, sol) = started(rapid_config(), 6);
+    let req = h.take_offer(&sol, 1, offer());
     assert_eq!(req.ty(), MessageType::Request);
     assert!(!req.msg.options.has_rapid_commit());
-    h.deliver(reply(
-        &req,
-        1,
-        vec![ia_pd(1, 0, 0, &[("2001:db8:1::/56", 100, 200)])],
-    ));
+    h.deliver_reply(&req, 1, offer());
     assert_eq!(state(&h), ClientStateKind::Bound);
 }
 
 #[test]
 fn reply_without_rapid_commit_not_asked_for_is_dropped() {
-    let mut h = Harness::new(pd_config(), 6);
-    let sol = h.start();
-    h.deliver(reply(
-        &sol,
-        1,
-        vec![
-            DhcpOption::RapidCommit,
-            ia_pd(1, 0, 0, &[("2001:db8:1::/56", 100, 200)]),
-        ],
-    ));
+    let (mut h, sol) = started(pd_config(), 6);
+    h.deliver_reply(&sol, 1, rapid(offer()));
     assert_eq!(h.c.counters().dropped(DropReason::RapidCommitUnexpected), 1);
     assert_eq!(state(&h), ClientStateKind::Soliciting);
+}
+
+/// `opts` after a Rapid Commit option.
+fn rapid(mut opts: Vec<DhcpOption>) -> Vec<DhcpOption> {
+    opts.insert(0, DhcpOption::RapidCommit);
+    opts
 }
 
 // ------------------------------------------------------------ T1, T2, expiry --
@@ -308,20 +306,14 @@ fn t1_t2_zero_use_half_and_four_fifths_of_preferred() {
 
 #[test]
 fn renew_at_t1_rebind_at_t2_and_expiry_removes_the_prefix() {
-    let mut h = Harness::new(pd_config(), 8);
-    h.bind("2001:db8:1::/56", 100, 160, 200, 300);
-    let t = h.now;
+    let mut h = bound(8);
     h.take_events();
-    h.advance_to(t + secs(100));
-    let renew = h.last().clone();
+    let (t, renew) = renew_at_t1(&mut h);
     assert_eq!((renew.ty(), renew.at), (MessageType::Renew, t + secs(100)));
     assert_eq!(renew.msg.options.server_id(), Some(&server_duid(1)));
     let pd = renew.ia_pd(1).expect("IA_PD in Renew");
     let p = pd.prefixes().next().expect("held prefix");
-    assert_eq!(
-        (p.prefix, p.prefix_len),
-        (pfx("2001:db8:1::/56").addr(), 56)
-    );
+    assert_eq!(vec![(p.prefix, p.prefix_len)], asked("2001:db8:1::/56"));
     // RFC 8415 §21.21/§21.22: a client sends zero T1/T2 and lifetimes.
     assert_eq!(
         (pd.t1, pd.t2, p.preferred, p.valid),
@@ -343,10 +335,7 @@ fn renew_at_t1_rebind_at_t2_and_expiry_removes_the_prefix() {
     );
     assert!(rebind.msg.options.server_id().is_none());
     assert_ne!(rebind.xid(), renew.xid());
-    assert_eq!(
-        rebind.pd_prefixes(1),
-        vec![(pfx("2001:db8:1::/56").addr(), 56)]
-    );
+    assert_eq!(rebind.pd_prefixes(1), asked("2001:db8:1::/56"));
     assert!(h.take_events().is_empty(), "nothing changes before expiry");
 
     // Unanswered until the valid lifetime ends (KAME X7): removed exactly then.
@@ -369,18 +358,11 @@ fn renew_at_t1_rebind_at_t2_and_expiry_removes_the_prefix() {
 
 #[test]
 fn renew_reply_refreshes_lifetimes() {
-    let mut h = Harness::new(pd_config(), 9);
-    h.bind("2001:db8:1::/56", 100, 160, 200, 300);
-    let t = h.now;
-    h.advance_to(t + secs(100));
-    let renew = h.last().clone();
+    let mut h = bound(9);
+    let (_, renew) = renew_at_t1(&mut h);
     h.take_events();
     h.advance(secs(1));
-    h.deliver(reply(
-        &renew,
-        1,
-        vec![ia_pd(1, 100, 160, &[("2001:db8:1::/56", 200, 300)])],
-    ));
+    h.deliver_reply(&renew, 1, renewed());
     let now = h.now;
     let l = h.leases().expect("lifetimes changed");
     assert_eq!(l.prefixes[0].valid_until, Some(now + secs(300)));
@@ -391,97 +373,52 @@ fn renew_reply_refreshes_lifetimes() {
 #[test]
 fn nobinding_in_renew_reply_sends_request() {
     // RFC 8415 §18.2.10.1, KAME S12.
-    let mut h = Harness::new(pd_config(), 10);
-    h.bind("2001:db8:1::/56", 100, 160, 200, 300);
-    let t = h.now;
-    h.advance_to(t + secs(100));
-    let renew = h.last().clone();
-    h.deliver(reply(
-        &renew,
-        1,
-        vec![ia_pd_status(1, StatusCode::NoBinding)],
-    ));
+    let mut h = bound(10);
+    let (_, renew) = renew_at_t1(&mut h);
+    h.deliver_reply(&renew, 1, vec![ia_pd_status(1, StatusCode::NoBinding)]);
     let req = h.last().clone();
     assert_eq!((req.ty(), req.at), (MessageType::Request, h.now));
     assert_eq!(req.msg.options.server_id(), Some(&server_duid(1)));
-    assert_eq!(
-        req.pd_prefixes(1),
-        vec![(pfx("2001:db8:1::/56").addr(), 56)]
-    );
+    assert_eq!(req.pd_prefixes(1), asked("2001:db8:1::/56"));
     assert_ne!(req.xid(), renew.xid());
     // The prefix is still ours meanwhile.
     assert_eq!(h.c.status(h.now).leases.prefixes.len(), 1);
-    h.deliver(reply(
-        &req,
-        1,
-        vec![ia_pd(1, 100, 160, &[("2001:db8:1::/56", 200, 300)])],
-    ));
+    h.deliver_reply(&req, 1, renewed());
     assert_eq!(state(&h), ClientStateKind::Bound);
     assert_eq!(h.c.poll_timeout(), Some(h.now + secs(100)));
 }
 
 #[test]
 fn zero_lifetime_removes_and_new_prefix_is_added() {
-    let mut h = Harness::new(pd_config(), 11);
-    h.bind("2001:db8:1::/56", 100, 160, 200, 300);
-    let t = h.now;
-    h.advance_to(t + secs(100));
-    let renew = h.last().clone();
-    h.deliver(reply(
-        &renew,
-        1,
-        vec![ia_pd(
-            1,
-            100,
-            160,
-            &[("2001:db8:1::/56", 0, 0), ("2001:db8:2::/56", 200, 300)],
-        )],
-    ));
-    let l = h.leases().unwrap();
-    assert_eq!(l.prefixes.len(), 1);
-    assert_eq!(l.prefixes[0].prefix, pfx("2001:db8:2::/56"));
+    let mut h = bound(11);
+    let (_, renew) = renew_at_t1(&mut h);
+    let swap = [("2001:db8:1::/56", 0, 0), ("2001:db8:2::/56", 200, 300)];
+    h.deliver_reply(&renew, 1, vec![ia_pd(1, 100, 160, &swap)]);
+    assert_eq!(only_prefix(&h), pfx("2001:db8:2::/56"));
 }
 
 #[test]
 fn prefixes_left_out_of_a_reply_keep_their_lifetimes() {
-    let mut h = Harness::new(pd_config(), 12);
-    let sol = h.start();
+    let (mut h, sol) = started(pd_config(), 12);
     let two = [("2001:db8:1::/56", 200, 300), ("2001:db8:2::/56", 200, 300)];
-    h.deliver(advertise(
-        &sol,
-        1,
-        Some(255),
-        vec![ia_pd(1, 100, 160, &two)],
-    ));
-    let req = h.last().clone();
-    h.deliver(reply(&req, 1, vec![ia_pd(1, 100, 160, &two)]));
-    let t = h.now;
-    h.advance_to(t + secs(100));
-    let renew = h.last().clone();
+    let req = h.take_offer(&sol, 1, vec![ia_pd(1, 100, 160, &two)]);
+    h.deliver_reply(&req, 1, vec![ia_pd(1, 100, 160, &two)]);
+    let (t, renew) = renew_at_t1(&mut h);
     h.advance(secs(5));
-    h.deliver(reply(
-        &renew,
-        1,
-        vec![ia_pd(1, 100, 160, &[("2001:db8:2::/56", 200, 300)])],
-    ));
+    h.deliver_reply(&renew, 1, pd1("2001:db8:2::/56", 100, 160, 200, 300));
     let l = h.leases().unwrap().clone();
-    let one = l
-        .prefixes
-        .iter()
-        .find(|p| p.prefix == pfx("2001:db8:1::/56"))
-        .expect("kept");
-    assert_eq!(one.valid_until, Some(t + secs(300)));
-    let two = l
-        .prefixes
-        .iter()
-        .find(|p| p.prefix == pfx("2001:db8:2::/56"))
-        .unwrap();
-    assert_eq!(two.valid_until, Some(h.now + secs(300)));
+    let valid_until = |p: &str| {
+        l.prefixes
+            .iter()
+            .find(|d| d.prefix == pfx(p))
+            .expect(p)
+            .valid_until
+    };
+    assert_eq!(valid_until("2001:db8:1::/56"), Some(t + secs(300)));
+    assert_eq!(valid_until("2001:db8:2::/56"), Some(h.now + secs(300)));
     // The old one then expires on its own.
     h.advance_to(t + secs(300));
-    let l = h.leases().unwrap();
-    assert_eq!(l.prefixes.len(), 1);
-    assert_eq!(l.prefixes[0].prefix, pfx("2001:db8:2::/56"));
+    assert_eq!(only_prefix(&h), pfx("2001:db8:2::/56"));
 }
 
 // ------------------------------------------------------- status codes, X16 --
@@ -489,49 +426,20 @@ fn prefixes_left_out_of_a_reply_keep_their_lifetimes() {
 #[test]
 fn noprefixavail_in_advertise_both_encodings_is_ignored() {
     // KAME X16: inside the IA_PD (RFC 8415) and at top level (KAME).
-    let mut h = Harness::new(pd_config(), 13);
-    let sol = h.start();
-    h.deliver(advertise(
-        &sol,
-        1,
-        Some(255),
-        vec![ia_pd_status(1, StatusCode::NoPrefixAvail)],
-    ));
-    h.deliver(advertise(
-        &sol,
-        2,
-        Some(255),
-        vec![
-            status(StatusCode::NoPrefixAvail),
-            DhcpOption::IaPd(IaPd::new(1, 0, 0)),
-        ],
-    ));
-    h.deliver(advertise(
-        &sol,
-        3,
-        Some(255),
-        vec![status(StatusCode::NoPrefixAvail)],
-    ));
+    let (mut h, sol) = started(pd_config(), 13);
+    let none = || status(StatusCode::NoPrefixAvail);
+    h.take_offer(&sol, 1, vec![ia_pd_status(1, StatusCode::NoPrefixAvail)]);
+    h.take_offer(&sol, 2, vec![none(), DhcpOption::IaPd(IaPd::new(1, 0, 0))]);
+    h.take_offer(&sol, 3, vec![none()]);
     // A top-level NoPrefixAvail overrides prefixes the IA_PD carries anyway.
-    h.deliver(advertise(
-        &sol,
-        4,
-        Some(255),
-        vec![
-            status(StatusCode::NoPrefixAvail),
-            ia_pd(1, 0, 0, &[("2001:db8:4::/56", 100, 200)]),
-        ],
-    ));
+    let mut overridden = pd1("2001:db8:4::/56", 0, 0, 100, 200);
+    overridden.insert(0, none());
+    h.take_offer(&sol, 4, overridden);
     assert_eq!(h.c.counters().dropped(DropReason::NothingOffered), 4);
     h.advance(secs(2));
     assert!(h.sent_of(MessageType::Request).is_empty());
     assert_eq!(h.sent_of(MessageType::Solicit).len(), 2, "keeps soliciting");
-    h.deliver(advertise(
-        &sol,
-        5,
-        None,
-        vec![ia_pd(1, 0, 0, &[("2001:db8:5::/56", 100, 200)])],
-    ));
+    h.deliver_advertise(&sol, 5, None, pd1("2001:db8:5::/56", 0, 0, 100, 200));
     assert_eq!(h.last().ty(), MessageType::Request);
     assert_eq!(h.last().msg.options.server_id(), Some(&server_duid(5)));
 }
@@ -539,11 +447,8 @@ fn noprefixavail_in_advertise_both_encodings_is_ignored() {
 #[test]
 fn noprefixavail_in_renew_reply_keeps_the_prefix_until_it_expires() {
     for top_level in [false, true] {
-        let mut h = Harness::new(pd_config(), 14);
-        h.bind("2001:db8:1::/56", 100, 160, 200, 300);
-        let t = h.now;
-        h.advance_to(t + secs(100));
-        let renew = h.last().clone();
+        let mut h = bound(14);
+        let (t, renew) = renew_at_t1(&mut h);
         h.take_events();
         let opts = if top_level {
             vec![
@@ -553,7 +458,7 @@ fn noprefixavail_in_renew_reply_keeps_the_prefix_until_it_expires() {
         } else {
             vec![ia_pd_status(1, StatusCode::NoPrefixAvail)]
         };
-        h.deliver(reply(&renew, 1, opts));
+        h.deliver_reply(&renew, 1, opts);
         assert_eq!(state(&h), ClientStateKind::Bound);
         assert_eq!(h.c.status(h.now).leases.prefixes.len(), 1);
         assert!(
@@ -571,16 +476,9 @@ fn noprefixavail_in_renew_reply_keeps_the_prefix_until_it_expires() {
 
 #[test]
 fn unspecfail_reply_keeps_retransmitting() {
-    let mut h = Harness::new(pd_config(), 15);
-    let sol = h.start();
-    h.deliver(advertise(
-        &sol,
-        1,
-        Some(255),
-        vec![ia_pd(1, 0, 0, &[("2001:db8:1::/56", 100, 200)])],
-    ));
-    let req = h.last().clone();
-    h.deliver(reply(&req, 1, vec![status(StatusCode::UnspecFail)]));
+    let (mut h, sol) = started(pd_config(), 15);
+    let req = h.take_offer(&sol, 1, offer());
+    h.deliver_reply(&req, 1, vec![status(StatusCode::UnspecFail)]);
     assert_eq!(h.c.counters().dropped(DropReason::StatusFailure), 1);
     assert_eq!(state(&h), ClientStateKind::Requesting);
     h.advance(secs(2));
@@ -590,29 +488,13 @@ fn unspecfail_reply_keeps_retransmitting() {
 #[test]
 fn ia_with_t1_above_t2_and_prefix_with_preferred_above_valid_are_ignored() {
     // KAME X5, X6; RFC 8415 §21.21, §21.22.
-    let mut h = Harness::new(pd_config(), 16);
-    let sol = h.start();
-    h.deliver(advertise(
-        &sol,
-        1,
-        Some(255),
-        vec![ia_pd(1, 200, 100, &[("2001:db8:1::/56", 100, 200)])],
-    ));
-    h.deliver(advertise(
-        &sol,
-        2,
-        Some(255),
-        vec![ia_pd(1, 0, 0, &[("2001:db8:2::/56", 500, 100)])],
-    ));
+    let (mut h, sol) = started(pd_config(), 16);
+    h.take_offer(&sol, 1, pd1("2001:db8:1::/56", 200, 100, 100, 200));
+    h.take_offer(&sol, 2, pd1("2001:db8:2::/56", 0, 0, 500, 100));
     assert_eq!(h.c.counters().dropped(DropReason::NothingOffered), 2);
     assert_eq!(state(&h), ClientStateKind::Soliciting);
     // T1 > T2 with T2 = 0 is fine.
-    h.deliver(advertise(
-        &sol,
-        3,
-        Some(255),
-        vec![ia_pd(1, 200, 0, &[("2001:db8:3::/56", 100, 200)])],
-    ));
+    h.take_offer(&sol, 3, pd1("2001:db8:3::/56", 200, 0, 100, 200));
     assert_eq!(state(&h), ClientStateKind::Requesting);
 }
 
@@ -676,7 +558,7 @@ proptest::proptest! {
     fn request_retransmissions_then_solicit(seed in proptest::prelude::any::<u64>()) {
         let mut h = Harness::new(pd_config(), seed);
         let sol = h.start();
-        h.deliver(advertise(&sol, 1, Some(255), vec![ia_pd(1, 0, 0, &[("2001:db8:1::/56", 100, 200)])]));
+        h.take_offer(&sol, 1, offer());
         let start = h.now;
         h.advance_to(start + secs(400));
         let reqs: Vec<Instant> = h.sent_of(MessageType::Request).iter().map(|s| s.at).collect();
@@ -703,11 +585,10 @@ proptest::proptest! {
 fn sol_max_rt_option_caps_solicit_backoff() {
     // RFC 8415 §18.2.9 / §21.24: honoured even from an unusable Advertise;
     // values outside 60..=86400 are ignored.
-    let mut h = Harness::new(pd_config(), 17);
-    let sol = h.start();
-    h.deliver(advertise(&sol, 1, None, vec![DhcpOption::SolMaxRt(30)]));
+    let (mut h, sol) = started(pd_config(), 17);
+    h.deliver_advertise(&sol, 1, None, vec![DhcpOption::SolMaxRt(30)]);
     assert_eq!(h.c.status(h.now).leases.sol_max_rt, None);
-    h.deliver(advertise(&sol, 1, None, vec![DhcpOption::SolMaxRt(100)]));
+    h.deliver_advertise(&sol, 1, None, vec![DhcpOption::SolMaxRt(100)]);
     assert_eq!(h.c.status(h.now).leases.sol_max_rt, Some(secs(100)));
     h.advance_to(at(2000));
     let times: Vec<Instant> = h.sent.iter().map(|s| s.at).collect();
@@ -731,15 +612,15 @@ fn stored(valid: u32) -> StoredBinding {
     }
 }
 
+/// The client restored from `binding` at time zero.
+fn restored(binding: StoredBinding, seed: u64) -> Harness {
+    Harness::wrap(Client::restore(pd_config(), binding, seed, Instant::ZERO))
+}
+
 #[test]
 fn restore_rebinds_for_the_stored_prefix() {
     // RFC 8415 §18.2.5, style §3 "Restart is explicit".
-    let mut h = Harness::wrap(Client::restore(
-        pd_config(),
-        stored(2000),
-        18,
-        Instant::ZERO,
-    ));
+    let mut h = restored(stored(2000), 18);
     let l = h.leases().expect("restored leases reported").clone();
     assert_eq!(l.prefixes[0].prefix, pfx("2001:db8:1200::/56"));
     assert_eq!(l.prefixes[0].valid_until, Some(at(2000)));
@@ -749,16 +630,9 @@ fn restore_rebinds_for_the_stored_prefix() {
     let rb = h.last().clone();
     assert_eq!((rb.ty(), rb.at), (MessageType::Rebind, at(3)));
     assert!(rb.msg.options.server_id().is_none());
-    assert_eq!(
-        rb.pd_prefixes(1),
-        vec![(pfx("2001:db8:1200::/56").addr(), 56)]
-    );
+    assert_eq!(rb.pd_prefixes(1), asked("2001:db8:1200::/56"));
     // Any server may answer a Rebind (KAME S11).
-    h.deliver(reply(
-        &rb,
-        2,
-        vec![ia_pd(1, 100, 160, &[("2001:db8:1200::/56", 200, 300)])],
-    ));
+    h.deliver_reply(&rb, 2, pd1("2001:db8:1200::/56", 100, 160, 200, 300));
     assert_eq!(state(&h), ClientStateKind::Bound);
     assert_eq!(h.leases().unwrap().server_duid, Some(server_duid(2)));
     // Later Renews go to the new server.
@@ -769,13 +643,10 @@ fn restore_rebinds_for_the_stored_prefix() {
 
 #[test]
 fn restore_with_nothing_left_solicits_for_the_old_prefix() {
-    let mut h = Harness::wrap(Client::restore(pd_config(), stored(0), 19, Instant::ZERO));
+    let mut h = restored(stored(0), 19);
     assert!(h.events.is_empty());
     let sol = h.start();
-    assert_eq!(
-        sol.pd_prefixes(1),
-        vec![(pfx("2001:db8:1200::/56").addr(), 56)]
-    );
+    assert_eq!(sol.pd_prefixes(1), asked("2001:db8:1200::/56"));
 }
 
 #[test]
@@ -791,7 +662,7 @@ fn stored_binding_gives_remaining_lifetimes() {
         (Lifetime::Finite(3500), Lifetime::Finite(7100))
     );
     // Round trip: restore from it.
-    let mut r = Harness::wrap(Client::restore(pd_config(), s, 21, Instant::ZERO));
+    let mut r = restored(s, 21);
     assert_eq!(r.leases().unwrap().prefixes[0].valid_until, Some(at(7100)));
     r.link(true);
     assert_eq!(r.last().ty(), MessageType::Rebind);
@@ -800,8 +671,7 @@ fn stored_binding_gives_remaining_lifetimes() {
 #[test]
 fn link_flap_rebinds_and_keeps_leases_meanwhile() {
     // RFC 8415 §18.2.12; KAME P6: Rebind, not Solicit.
-    let mut h = Harness::new(pd_config(), 22);
-    h.bind("2001:db8:1::/56", 100, 160, 200, 300);
+    let mut h = bound(22);
     let t = h.now;
     h.take_events();
     h.advance(secs(10));
@@ -819,8 +689,7 @@ fn link_flap_rebinds_and_keeps_leases_meanwhile() {
 
 #[test]
 fn link_down_past_expiry_then_up_solicits() {
-    let mut h = Harness::new(pd_config(), 23);
-    h.bind("2001:db8:1::/56", 100, 160, 200, 300);
+    let mut h = bound(23);
     let t = h.now;
     h.link(false);
     h.advance_to(t + secs(300));
@@ -835,11 +704,9 @@ fn link_down_past_expiry_then_up_solicits() {
 
 #[test]
 fn release_sends_release_then_stops() {
-    let mut h = Harness::new(pd_config(), 24);
-    h.bind("2001:db8:1::/56", 100, 160, 200, 300);
+    let mut h = bound(24);
     h.take_events();
-    h.c.release(h.now);
-    h.drain();
+    h.command(Client::release);
     // RFC 8415 §18.2.7: stop using the leases before sending Release.
     assert!(
         matches!(h.events.first(), Some(ClientEvent::Changed(l)) if l.prefixes.is_empty() && l.server_duid.is_none())
@@ -847,17 +714,10 @@ fn release_sends_release_then_stops() {
     let rel = h.last().clone();
     assert_eq!((rel.ty(), rel.at), (MessageType::Release, h.now));
     assert_eq!(rel.msg.options.server_id(), Some(&server_duid(1)));
-    assert_eq!(
-        rel.pd_prefixes(1),
-        vec![(pfx("2001:db8:1::/56").addr(), 56)]
-    );
+    assert_eq!(rel.pd_prefixes(1), asked("2001:db8:1::/56"));
     assert!(rel.msg.options.oro().is_none());
-    h.deliver(answer(
-        MessageType::Reply,
-        &rel,
-        1,
-        vec![status(StatusCode::Success)],
-    ));
+    let success = vec![status(StatusCode::Success)];
+    h.deliver(answer(MessageType::Reply, &rel, 1, success));
     assert_eq!(h.events.last(), Some(&ClientEvent::Stopped));
     assert_eq!(state(&h), ClientStateKind::Released);
     assert_eq!(h.c.poll_timeout(), None);
@@ -865,18 +725,15 @@ fn release_sends_release_then_stops() {
     h.advance(secs(86_400));
     assert_eq!(h.sent.len(), n);
     // `v6edge renew` starts over.
-    h.c.renew_now(h.now);
-    h.drain();
+    h.command(Client::renew_now);
     h.advance(secs(1));
     assert_eq!(h.last().ty(), MessageType::Solicit);
 }
 
 #[test]
 fn unanswered_release_gives_up_after_four() {
-    let mut h = Harness::new(pd_config(), 25);
-    h.bind("2001:db8:1::/56", 100, 160, 200, 300);
-    h.c.release(h.now);
-    h.drain();
+    let mut h = bound(25);
+    h.command(Client::release);
     h.advance(secs(60));
     let rels = h.sent_of(MessageType::Release);
     assert_eq!(rels.len(), 4, "REL_MAX_RC");
@@ -888,11 +745,9 @@ fn unanswered_release_gives_up_after_four() {
 #[test]
 fn stop_does_not_release_unless_configured() {
     // RFC 9096 WPD-9.
-    let mut h = Harness::new(pd_config(), 26);
-    h.bind("2001:db8:1::/56", 100, 160, 200, 300);
+    let mut h = bound(26);
     h.take_events();
-    h.c.stop(h.now);
-    h.drain();
+    h.command(Client::stop);
     assert!(h.sent_of(MessageType::Release).is_empty());
     assert_eq!(h.events, vec![ClientEvent::Stopped]);
     assert!(
@@ -904,8 +759,7 @@ fn stop_does_not_release_unless_configured() {
     cfg.release_on_stop = true;
     let mut h = Harness::new(cfg, 26);
     h.bind("2001:db8:1::/56", 100, 160, 200, 300);
-    h.c.stop(h.now);
-    h.drain();
+    h.command(Client::stop);
     assert_eq!(h.last().ty(), MessageType::Release);
 }
 
@@ -913,9 +767,8 @@ fn stop_does_not_release_unless_configured() {
 
 #[test]
 fn malformed_and_foreign_packets_are_dropped_and_counted() {
-    let mut h = Harness::new(pd_config(), 27);
-    let sol = h.start();
-    let good = || vec![ia_pd(1, 0, 0, &[("2001:db8:1::/56", 100, 200)])];
+    let (mut h, sol) = started(pd_config(), 27);
+    let good = offer;
     let n = h.sent.len();
     let before = h.c.poll_timeout();
 
@@ -983,14 +836,12 @@ fn malformed_and_foreign_packets_are_dropped_and_counted() {
     assert_eq!(state(&h), ClientStateKind::Soliciting);
     assert_eq!(h.c.poll_timeout(), before);
     // And the real answer still works.
-    h.deliver(advertise(&sol, 1, Some(255), good()));
-    assert_eq!(h.last().ty(), MessageType::Request);
+    assert_eq!(h.take_offer(&sol, 1, good()).ty(), MessageType::Request);
 }
 
 #[test]
 fn random_bytes_never_panic_or_change_state() {
-    let mut h = Harness::new(pd_config(), 28);
-    h.bind("2001:db8:1::/56", 100, 160, 200, 300);
+    let mut h = bound(28);
     let before = h.c.status(h.now);
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
     for len in 0..400usize {
@@ -1013,29 +864,14 @@ fn random_bytes_never_panic_or_change_state() {
 #[test]
 fn ia_pd_accepted_when_ia_na_fails() {
     // RFC 7084 WPD-6 and W-5 (one session for both).
-    let mut h = Harness::new(pd_na_config(), 29);
-    let sol = h.start();
+    let (mut h, sol) = started(pd_na_config(), 29);
     assert!(sol.ia_pd(1).is_some() && sol.ia_na(7).is_some());
-    h.deliver(advertise(
-        &sol,
-        1,
-        Some(255),
-        vec![
-            ia_pd(1, 100, 160, &[("2001:db8:1::/56", 200, 300)]),
-            ia_na_status(7, StatusCode::NoAddrsAvail),
-        ],
-    ));
-    let req = h.last().clone();
+    let mut no_address = renewed();
+    no_address.push(ia_na_status(7, StatusCode::NoAddrsAvail));
+    let req = h.take_offer(&sol, 1, no_address.clone());
     assert_eq!(req.ty(), MessageType::Request);
     assert!(req.ia_na(7).is_some(), "IA_NA still asked for");
-    h.deliver(reply(
-        &req,
-        1,
-        vec![
-            ia_pd(1, 100, 160, &[("2001:db8:1::/56", 200, 300)]),
-            ia_na_status(7, StatusCode::NoAddrsAvail),
-        ],
-    ));
+    h.deliver_reply(&req, 1, no_address);
     let l = h.leases().unwrap().clone();
     assert_eq!((l.prefixes.len(), l.addresses.len()), (1, 0));
     // Renew asks for the IA_NA again and takes an address when offered.
@@ -1044,14 +880,9 @@ fn ia_pd_accepted_when_ia_na_fails() {
     assert_eq!(renew.ty(), MessageType::Renew);
     assert!(renew.ia_na(7).is_some());
     let addr: Ipv6Addr = "2001:db8:ffff::5".parse().unwrap();
-    h.deliver(reply(
-        &renew,
-        1,
-        vec![
-            ia_pd(1, 100, 160, &[("2001:db8:1::/56", 200, 300)]),
-            ia_na(7, 100, 160, &[(addr, 200, 300)]),
-        ],
-    ));
+    let mut both = renewed();
+    both.push(ia_na(7, 100, 160, &[(addr, 200, 300)]));
+    h.deliver_reply(&renew, 1, both);
     let l = h.leases().unwrap();
     assert_eq!(l.addresses.len(), 1);
     assert_eq!((l.addresses[0].iaid, l.addresses[0].addr), (7, addr));
@@ -1059,23 +890,20 @@ fn ia_pd_accepted_when_ia_na_fails() {
 
 #[test]
 fn top_level_noaddrsavail_does_not_spoil_the_ia_pd() {
-    let mut h = Harness::new(pd_na_config(), 30);
-    let sol = h.start();
-    h.deliver(advertise(
-        &sol,
-        1,
-        Some(255),
-        vec![
-            status(StatusCode::NoAddrsAvail),
-            ia_pd(1, 0, 0, &[("2001:db8:1::/56", 200, 300)]),
-        ],
-    ));
-    assert_eq!(h.last().ty(), MessageType::Request);
+    let (mut h, sol) = started(pd_na_config(), 30);
+    let mut opts = pd1("2001:db8:1::/56", 0, 0, 200, 300);
+    opts.insert(0, status(StatusCode::NoAddrsAvail));
+    assert_eq!(h.take_offer(&sol, 1, opts).ty(), MessageType::Request);
 }
 
 // ------------------------------------------------------------- Reconfigure --
 
 const KEY: [u8; 16] = *b"0123456789abcdef";
+
+/// The prefix as [`bound_long`] holds it.
+fn long_lease() -> Vec<DhcpOption> {
+    pd1("2001:db8:1::/56", 1000, 1600, 2000, 3000)
+}
 
 fn bind_with_key(seed: u64) -> Harness {
     let mut cfg = pd_config();
@@ -1083,22 +911,11 @@ fn bind_with_key(seed: u64) -> Harness {
     let mut h = Harness::new(cfg, seed);
     let sol = h.start();
     assert!(sol.msg.options.has_reconfigure_accept());
-    h.deliver(advertise(
-        &sol,
-        1,
-        Some(255),
-        vec![ia_pd(1, 1000, 1600, &[("2001:db8:1::/56", 2000, 3000)])],
-    ));
-    let req = h.last().clone();
+    let req = h.take_offer(&sol, 1, long_lease());
     assert!(req.msg.options.has_reconfigure_accept());
-    h.deliver(reply(
-        &req,
-        1,
-        vec![
-            ia_pd(1, 1000, 1600, &[("2001:db8:1::/56", 2000, 3000)]),
-            rkap_key_option(KEY, 10),
-        ],
-    ));
+    let mut keyed = long_lease();
+    keyed.push(rkap_key_option(KEY, 10));
+    h.deliver_reply(&req, 1, keyed);
     assert!(h.c.status(h.now).reconfigure_key_held);
     h.advance(secs(5));
     h
@@ -1132,11 +949,7 @@ fn authenticated_reconfigure_triggers_renew_and_replays_are_refused() {
     let renew = h.last().clone();
     assert_eq!((renew.ty(), renew.at), (MessageType::Renew, h.now));
     assert_eq!(renew.msg.options.server_id(), Some(&server_duid(1)));
-    h.deliver(reply(
-        &renew,
-        1,
-        vec![ia_pd(1, 1000, 1600, &[("2001:db8:1::/56", 2000, 3000)])],
-    ));
+    h.deliver_reply(&renew, 1, long_lease());
     assert_eq!(state(&h), ClientStateKind::Bound);
     // The same message again is a replay.
     h.deliver_bytes(&good);
@@ -1147,12 +960,8 @@ fn authenticated_reconfigure_triggers_renew_and_replays_are_refused() {
 #[test]
 fn reconfigure_for_information_request() {
     let mut h = bind_with_key(32);
-    h.deliver_bytes(&reconfigure(
-        1,
-        MessageType::InformationRequest,
-        Some(KEY),
-        11,
-    ));
+    let what = MessageType::InformationRequest;
+    h.deliver_bytes(&reconfigure(1, what, Some(KEY), 11));
     let ir = h.last().clone();
     assert_eq!(ir.ty(), MessageType::InformationRequest);
     assert!(ir.msg.options.ia_pds().next().is_none());
@@ -1160,11 +969,8 @@ fn reconfigure_for_information_request() {
     assert!(
         oro.contains(&OptionCode::InformationRefreshTime) && oro.contains(&OptionCode::InfMaxRt)
     );
-    h.deliver(reply(
-        &ir,
-        1,
-        vec![DhcpOption::InformationRefreshTime(Lifetime::Finite(7200))],
-    ));
+    let refresh = DhcpOption::InformationRefreshTime(Lifetime::Finite(7200));
+    h.deliver_reply(&ir, 1, vec![refresh]);
     assert_eq!(state(&h), ClientStateKind::Bound);
     let l = h.leases().unwrap();
     assert_eq!(l.information_refresh, Some(secs(7200)));
@@ -1173,8 +979,7 @@ fn reconfigure_for_information_request() {
 
 #[test]
 fn reconfigure_without_key_or_accept_is_unauthenticated() {
-    let mut h = Harness::new(pd_config(), 33);
-    h.bind("2001:db8:1::/56", 1000, 1600, 2000, 3000);
+    let mut h = bound_long(33);
     h.deliver_bytes(&reconfigure(1, MessageType::Renew, Some(KEY), 11));
     assert_eq!(h.c.counters().dropped(DropReason::Unauthenticated), 1);
     assert_eq!(state(&h), ClientStateKind::Bound);
@@ -1184,8 +989,7 @@ fn reconfigure_without_key_or_accept_is_unauthenticated() {
 
 #[test]
 fn spurious_timeouts_do_nothing() {
-    let mut h = Harness::new(pd_config(), 34);
-    h.bind("2001:db8:1::/56", 100, 160, 200, 300);
+    let mut h = bound(34);
     h.take_events();
     let n = h.sent.len();
     for s in [0u64, 1, 5, 50, 99] {
@@ -1200,47 +1004,37 @@ fn spurious_timeouts_do_nothing() {
 
 #[test]
 fn renew_now_renews_when_bound() {
-    let mut h = Harness::new(pd_config(), 35);
-    h.bind("2001:db8:1::/56", 1000, 1600, 2000, 3000);
+    let mut h = bound_long(35);
     h.advance(secs(7));
-    h.c.renew_now(h.now);
-    h.drain();
+    h.command(Client::renew_now);
     assert_eq!((h.last().ty(), h.last().at), (MessageType::Renew, h.now));
 }
 
 #[test]
 fn reconfigure_adding_an_ia_pd_renews_with_it() {
-    let mut h = Harness::new(pd_config(), 36);
-    h.bind("2001:db8:1::/56", 1000, 1600, 2000, 3000);
+    let mut h = bound_long(36);
     let mut cfg = pd_config();
     cfg.ia_pds.push(IaPdConfig {
         iaid: 2,
         hint_len: Some(60),
         hint_prefix: None,
     });
-    h.c.reconfigure(h.now, cfg);
-    h.drain();
+    h.command(|c, now| c.reconfigure(now, cfg));
     let renew = h.last().clone();
     assert_eq!(renew.ty(), MessageType::Renew);
-    assert_eq!(
-        renew.pd_prefixes(1),
-        vec![(pfx("2001:db8:1::/56").addr(), 56)]
-    );
+    assert_eq!(renew.pd_prefixes(1), asked("2001:db8:1::/56"));
     assert_eq!(renew.pd_prefixes(2), vec![(Ipv6Addr::UNSPECIFIED, 60)]);
     // Removing it again forgets it without touching IA 1.
-    h.c.reconfigure(h.now, pd_config());
-    h.drain();
+    h.command(|c, now| c.reconfigure(now, pd_config()));
     assert_eq!(h.c.status(h.now).leases.prefixes.len(), 1);
 }
 
 #[test]
 fn changed_duid_starts_over() {
-    let mut h = Harness::new(pd_config(), 37);
-    h.bind("2001:db8:1::/56", 1000, 1600, 2000, 3000);
+    let mut h = bound_long(37);
     let mut cfg = pd_config();
     cfg.duid = server_duid(77);
-    h.c.reconfigure(h.now, cfg);
-    h.drain();
+    h.command(|c, now| c.reconfigure(now, cfg));
     assert!(h.leases().unwrap().prefixes.is_empty());
     h.advance(secs(1));
     let sol = h.last();
@@ -1252,15 +1046,8 @@ fn changed_duid_starts_over() {
 fn pd_exclude_is_reported_with_the_prefix() {
     // RFC 6603, RFC 7084 WPD-8: asked for in the ORO, reported per prefix.
     use v6edge_wire::dhcp6::{IaPrefix, NtpSuboption, PdExclude};
-    let mut h = Harness::new(pd_config(), 44);
-    let sol = h.start();
-    assert!(
-        sol.msg
-            .options
-            .oro()
-            .unwrap()
-            .contains(&OptionCode::PdExclude)
-    );
+    let (mut h, sol) = started(pd_config(), 44);
+    assert!(sol.asks_for(OptionCode::PdExclude));
     let p = pfx("2001:db8:1200::/56");
     let excluded = pfx("2001:db8:1200:ff::/64");
     let mut ip = IaPrefix::new(p.addr(), 56, Lifetime::Finite(100), Lifetime::Finite(200));
@@ -1269,22 +1056,10 @@ fn pd_exclude_is_reported_with_the_prefix() {
     ));
     let mut ia = IaPd::new(1, 0, 0);
     ia.options.push(DhcpOption::IaPrefix(ip));
-    h.deliver(advertise(
-        &sol,
-        1,
-        Some(255),
-        vec![DhcpOption::IaPd(ia.clone())],
-    ));
-    let req = h.last().clone();
+    let req = h.take_offer(&sol, 1, vec![DhcpOption::IaPd(ia.clone())]);
     let ntp: Ipv6Addr = "2001:db8::123".parse().unwrap();
-    h.deliver(reply(
-        &req,
-        1,
-        vec![
-            DhcpOption::IaPd(ia),
-            DhcpOption::NtpServer(vec![NtpSuboption::ServerAddress(ntp)]),
-        ],
-    ));
+    let ntp_option = DhcpOption::NtpServer(vec![NtpSuboption::ServerAddress(ntp)]);
+    h.deliver_reply(&req, 1, vec![DhcpOption::IaPd(ia), ntp_option]);
     let l = h.leases().unwrap();
     assert_eq!(l.prefixes[0].exclude, Some(excluded));
     assert_eq!(l.ntp_servers, vec![ntp]);
@@ -1292,8 +1067,7 @@ fn pd_exclude_is_reported_with_the_prefix() {
 
 #[test]
 fn prefix_with_host_bits_is_ignored() {
-    let mut h = Harness::new(pd_config(), 45);
-    let sol = h.start();
+    let (mut h, sol) = started(pd_config(), 45);
     let mut ia = IaPd::new(1, 0, 0);
     ia.options
         .push(DhcpOption::IaPrefix(v6edge_wire::dhcp6::IaPrefix::new(
@@ -1302,7 +1076,7 @@ fn prefix_with_host_bits_is_ignored() {
             Lifetime::Finite(100),
             Lifetime::Finite(200),
         )));
-    h.deliver(advertise(&sol, 1, Some(255), vec![DhcpOption::IaPd(ia)]));
+    h.take_offer(&sol, 1, vec![DhcpOption::IaPd(ia)]);
     assert_eq!(h.c.counters().dropped(DropReason::NothingOffered), 1);
     assert_eq!(state(&h), ClientStateKind::Soliciting);
 }

@@ -4,21 +4,17 @@
 //! Identifier rewritten to the client under test. Everything else, option
 //! order and server quirks included, stays as the server sent it.
 
+mod captures;
 mod common;
 
 use common::*;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
 use v6edge_dhcp6::client::{ClientConfig, ClientStateKind, DropReason, IaNaConfig, IaPdConfig};
 use v6edge_prefix::Prefix;
 use v6edge_wire::dhcp6::{ClientMessage, DhcpOption, Message, MessageType};
 
 fn fixture(name: &str) -> ClientMessage {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../wire/tests/fixtures/dhcp6")
-        .join(name);
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    match Message::parse(&bytes) {
+    match Message::parse(&captures::bytes(name)) {
         Ok(Message::Client(m)) => m,
         other => panic!("{name}: not a client/server message: {other:?}"),
     }

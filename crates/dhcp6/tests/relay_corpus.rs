@@ -3,75 +3,38 @@
 //! from ISC dhcrelay and WIDE dhcp6relay arriving from a further relay,
 //! and Kea's Relay-replies, one and two layers deep.
 
-use std::net::Ipv6Addr;
-use std::path::PathBuf;
-use v6edge_core::{Instant, KernelOp, Received, Transport};
+mod captures;
+mod relay_harness;
+
+use captures::{RELAY_FORWARDS, fixture};
+use relay_harness::*;
+use v6edge_core::{Instant, KernelOp};
 use v6edge_dhcp6::relay::{Downstream, Relay, RelayConfig, RelayOutput};
 use v6edge_wire::dhcp6::Message;
 
-const WAN: u32 = 2;
-const LAN: u32 = 3;
-
-fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../wire/tests/fixtures/dhcp6")
-}
-
-/// The bytes and the captured source address of a fixture.
-fn fixture(name: &str) -> (Vec<u8>, Ipv6Addr) {
-    let index = std::fs::read_to_string(dir().join("index.tsv")).expect("index.tsv");
-    let src = index
-        .lines()
-        .find_map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            (f.first() == Some(&name)).then(|| f[4].parse().expect("src column"))
-        })
-        .unwrap_or_else(|| panic!("{name} not in index.tsv"));
-    let bytes = std::fs::read(dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    (bytes, src)
-}
-
-fn drain(r: &mut Relay) -> Vec<RelayOutput> {
-    std::iter::from_fn(|| r.poll_output()).collect()
+/// A relay with the one downstream link `ds` and the one server `server`.
+fn relay_for(ds: Downstream, server: std::net::Ipv6Addr, now: Instant) -> Relay {
+    let mut c = RelayConfig::new(WAN);
+    c.downstream = vec![ds];
+    c.servers = vec![server];
+    Relay::new(c, now)
 }
 
 #[test]
 fn captured_relay_forwards_are_relayed_again_byte_exact_with_hop_plus_one() {
-    for name in [
-        "isc-relay-forw-solicit-ia_na-ia_pd.bin",
-        "wide-relay-forw-solicit-ia_na-ia_pd.bin",
-        "isc-relay-forw-x2-solicit-ia_na-ia_pd.bin",
-        "wide-relay-forw-x2-solicit-ia_na-ia_pd.bin",
-        "isc-relay-forw-request-ia_na-ia_pd.bin",
-        "wide-relay-forw-request-ia_na-ia_pd.bin",
-        "isc-relay-forw-x2-request-ia_na-ia_pd.bin",
-        "wide-relay-forw-x2-request-ia_na-ia_pd.bin",
-    ] {
+    for name in RELAY_FORWARDS {
         let (bytes, src) = fixture(name);
         let Ok(Message::Relay(captured)) = Message::parse(&bytes) else {
             panic!("{name}: not a relay message");
         };
-        let mut c = RelayConfig::new(WAN);
-        c.downstream = vec![Downstream::new(LAN, b"lan0".to_vec())];
-        c.servers = vec!["2001:db8:0:1::1".parse().unwrap()];
-        let mut r = Relay::new(c, Instant::from_secs(1));
-        r.handle_packet(
-            Instant::from_secs(1),
-            &Received {
-                ifindex: LAN,
-                src,
-                dst: "ff02::1:2".parse().unwrap(),
-                hop_limit: 64,
-                bytes: &bytes,
-            },
-        );
-        let outs = drain(&mut r);
+        let now = Instant::from_secs(1);
+        let mut r = relay_for(Downstream::new(LAN, b"lan0".to_vec()), SERVER, now);
+        let outs = deliver(&mut r, now, LAN, src, ALL_AGENTS, &bytes);
         let [RelayOutput::Transmit(t)] = outs.as_slice() else {
             panic!("{name}: expected one transmit, got {outs:?}");
         };
         assert_eq!(t.ifindex, WAN, "{name}");
-        let Ok(Message::Relay(f)) = Message::parse(&t.payload) else {
-            panic!("{name}: undecodable relay-forward");
-        };
+        let f = relayed(t);
         assert_eq!(f.hop_count, captured.hop_count + 1, "{name}");
         assert_eq!(f.peer_address, src, "{name}");
         assert_eq!(f.options.interface_id(), Some(&b"lan0"[..]), "{name}");
@@ -106,22 +69,10 @@ fn captured_kea_relay_replies_are_unwrapped_and_replies_snooped() {
             Some(id) => ds.interface_id = id.to_vec(),
             None => ds.link_address = Some(captured.link_address),
         }
-        let mut c = RelayConfig::new(WAN);
-        c.downstream = vec![ds];
-        c.servers = vec![src];
         let now = Instant::from_secs(10);
-        let mut r = Relay::new(c, now);
-        r.handle_packet(
-            now,
-            &Received {
-                ifindex: WAN,
-                src,
-                dst: "2001:db8::2".parse().unwrap(),
-                hop_limit: 64,
-                bytes: &bytes,
-            },
-        );
-        let outs = drain(&mut r);
+        let mut r = relay_for(ds, src, now);
+        let dst = "2001:db8::2".parse().expect("our upstream address");
+        let outs = deliver(&mut r, now, WAN, src, dst, &bytes);
         let RelayOutput::Transmit(t) = &outs[0] else {
             panic!("{name}: expected a transmit first, got {outs:?}");
         };
@@ -130,18 +81,11 @@ fn captured_kea_relay_replies_are_unwrapped_and_replies_snooped() {
         assert_eq!(t.dst, captured.peer_address, "{name}");
         assert_eq!(t.payload, inner.to_bytes(), "{name}");
         let port = if nested { 547 } else { 546 };
-        assert_eq!(
-            t.transport,
-            Transport::Udp {
-                src_port: 547,
-                dst_port: port
-            },
-            "{name}"
-        );
-        let routes: Vec<_> = outs
-            .iter()
-            .filter_map(|o| match o {
-                RelayOutput::Kernel(KernelOp::SetRoute(s)) => Some(s),
+        assert_eq!(t.transport, udp(547, port), "{name}");
+        let routes: Vec<_> = kernel(&outs)
+            .into_iter()
+            .filter_map(|k| match k {
+                KernelOp::SetRoute(s) => Some(s),
                 _ => None,
             })
             .collect();

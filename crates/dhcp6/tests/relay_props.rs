@@ -3,16 +3,14 @@
 //! datagram is either relayed or counted as dropped; every transmit
 //! decodes; outputs keep the contract's order.
 
+mod relay_harness;
+
 use proptest::prelude::*;
+use relay_harness::*;
 use std::net::Ipv6Addr;
-use v6edge_core::{Instant, Received};
+use v6edge_core::Instant;
 use v6edge_dhcp6::relay::{Downstream, Relay, RelayConfig, RelayOutput};
 use v6edge_wire::dhcp6::Message;
-
-const WAN: u32 = 2;
-const LAN: u32 = 3;
-const SERVER: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, 1);
-const LAN_ADDR: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xa1, 0, 0, 0, 0, 1);
 
 fn relay() -> Relay {
     let mut c = RelayConfig::new(WAN);
@@ -34,17 +32,7 @@ fn rank(o: &RelayOutput) -> u8 {
 /// Feeds one datagram and checks the invariants.
 fn feed(r: &mut Relay, ifindex: u32, src: Ipv6Addr, bytes: &[u8]) {
     let before = r.counters().clone();
-    r.handle_packet(
-        Instant::from_secs(2),
-        &Received {
-            ifindex,
-            src,
-            dst: LAN_ADDR,
-            hop_limit: 64,
-            bytes,
-        },
-    );
-    let outs: Vec<RelayOutput> = std::iter::from_fn(|| r.poll_output()).collect();
+    let outs = deliver(r, Instant::from_secs(2), ifindex, src, LAN_ADDR, bytes);
     let after = r.counters();
     let moved =
         after.forwarded_up + after.forwarded_down - before.forwarded_up - before.forwarded_down;

@@ -11,9 +11,19 @@ use v6edge_dhcp6::server::{
     DropReason, LeaseEvent, LeaseKind, LeaseOp, LifetimeEnds, LinkId, PrefixPool, Reservation,
     Server, ServerConfigError, ServerOutput,
 };
+use v6edge_prefix::Prefix;
 use v6edge_wire::dhcp6::{
     DhcpOption, IaTa, Message, MessageType, OptionCode, RelayMessage, StatusCode,
 };
+
+/// A server with [`config`] that has delegated a /56 to client 1's IA_PD 1
+/// (Solicit, Request).
+fn bound_one() -> (H, Client, Prefix) {
+    let mut h = H::new(config());
+    let cl = Client::new(1);
+    let p = the_prefix(&h.bind(&cl, vec![pd(1, &[])]), 1);
+    (h, cl, p)
+}
 
 // ------------------------------------------------------------- exchanges --
 
@@ -23,10 +33,7 @@ fn solicit_advertise_request_reply_delegates_and_routes() {
     c.preference = 200;
     let mut h = H::new(c);
     let cl = Client::new(1);
-    let outs = h.send(
-        &cl,
-        cl.msg(MessageType::Solicit, 0x10, vec![pd(1, &["::/56"])]),
-    );
+    let outs = h.solicit(&cl, 0x10, vec![pd(1, &["::/56"])]);
     // KAME X15: an Advertise commits nothing.
     assert!(
         outs.leases().is_empty() && outs.kernel().is_empty(),
@@ -47,14 +54,7 @@ fn solicit_advertise_request_reply_delegates_and_routes() {
     );
     assert_eq!(h.s.status().leases, 0);
 
-    let outs = h.send(
-        &cl,
-        cl.to_server(
-            MessageType::Request,
-            0x11,
-            vec![pd(1, &["2001:db8:100::/56"])],
-        ),
-    );
+    let outs = h.request(&cl, 0x11, vec![pd(1, &["2001:db8:100::/56"])]);
     let reply = outs.reply();
     assert_eq!(reply.msg_type, MessageType::Reply);
     assert_eq!(
@@ -126,17 +126,14 @@ fn request_is_idempotent_and_solicit_offers_the_binding() {
     let a = addresses(&r1, 2)[0].0;
     assert_eq!(a, addr("2001:db8:1::100"));
     // A retransmitted Request gets the same binding back, extended.
-    let outs = h.send(
-        &cl,
-        cl.to_server(MessageType::Request, 9, vec![pd(1, &[]), na(2, &[])]),
-    );
+    let outs = h.request(&cl, 9, vec![pd(1, &[]), na(2, &[])]);
     let r2 = outs.reply();
     assert_eq!(the_prefix(&r2, 1), p);
     assert_eq!(addresses(&r2, 2)[0].0, a);
     assert_eq!(h.s.status().leases, 2);
     assert_eq!(h.s.status().counters.leases_renewed, 2);
     // A new Solicit is offered the same, without touching the binding.
-    let outs = h.send(&cl, cl.msg(MessageType::Solicit, 10, vec![pd(1, &[])]));
+    let outs = h.solicit(&cl, 10, vec![pd(1, &[])]);
     assert!(outs.leases().is_empty());
     assert_eq!(the_prefix(&outs.reply(), 1), p);
 }
@@ -145,18 +142,11 @@ fn request_is_idempotent_and_solicit_offers_the_binding() {
 fn advertises_commit_nothing_and_offer_what_request_gets() {
     let mut h = H::new(config());
     let (a, b) = (Client::new(1), Client::new(2));
-    let adv_a = h
-        .send(
-            &a,
-            a.msg(MessageType::Solicit, 1, vec![pd(1, &[]), pd(2, &[])]),
-        )
-        .reply();
+    let adv_a = h.solicit(&a, 1, vec![pd(1, &[]), pd(2, &[])]).reply();
     // Two IA_PDs in one Solicit get two different offers.
     let (pa1, pa2) = (the_prefix(&adv_a, 1), the_prefix(&adv_a, 2));
     assert_ne!(pa1, pa2);
-    let adv_b = h
-        .send(&b, b.msg(MessageType::Solicit, 1, vec![pd(1, &[])]))
-        .reply();
+    let adv_b = h.solicit(&b, 1, vec![pd(1, &[])]).reply();
     assert_eq!(
         the_prefix(&adv_b, 1),
         pa1,
@@ -168,12 +158,7 @@ fn advertises_commit_nothing_and_offer_what_request_gets() {
         (0, 0)
     );
     // A Request without hints gets what the Advertise offered.
-    let rep = h
-        .send(
-            &a,
-            a.to_server(MessageType::Request, 2, vec![pd(1, &[]), pd(2, &[])]),
-        )
-        .reply();
+    let rep = h.request(&a, 2, vec![pd(1, &[]), pd(2, &[])]).reply();
     assert_eq!((the_prefix(&rep, 1), the_prefix(&rep, 2)), (pa1, pa2));
 }
 
@@ -206,9 +191,7 @@ fn rapid_commit_only_when_both_want_it() {
     // Without the client's Rapid Commit: an Advertise.
     let c2 = Client::new(2);
     assert_eq!(
-        h.send(&c2, c2.msg(MessageType::Solicit, 6, vec![pd(1, &[])]))
-            .reply()
-            .msg_type,
+        h.solicit(&c2, 6, vec![pd(1, &[])]).reply().msg_type,
         MessageType::Advertise
     );
 }
@@ -278,7 +261,7 @@ fn rfc8415_section16_validation_drops() {
             DropReason::UnknownType,
         ),
         (
-            RelayMessage::new(MessageType::RelayForw, 0, addr("2001:db8:a1::1"), cl.ll).into(),
+            RelayMessage::new(MessageType::RelayForw, 0, RELAY_LINK, cl.ll).into(),
             DropReason::RelayWithoutMessage,
         ),
     ];
@@ -358,25 +341,15 @@ fn unicast_discarded_or_told_to_multicast() {
 
 #[test]
 fn renew_extends_and_handles_unknown_and_foreign_leases() {
-    let mut h = H::new(config());
-    let cl = Client::new(1);
-    let p = the_prefix(&h.bind(&cl, vec![pd(1, &[])]), 1);
+    let (mut h, cl, p) = bound_one();
     h.advance(secs(900));
-    let outs = h.send(
-        &cl,
-        cl.to_server(
-            MessageType::Renew,
-            3,
-            vec![pd(
-                1,
-                &[
-                    &p.to_string(),
-                    "2001:db8:100:ff00::/56",
-                    "2001:db8:9999::/56",
-                ],
-            )],
-        ),
-    );
+    let held = p.to_string();
+    let asked = [
+        held.as_str(),
+        "2001:db8:100:ff00::/56",
+        "2001:db8:9999::/56",
+    ];
+    let outs = h.renew(&cl, 3, vec![pd(1, &asked)]);
     let r = outs.reply();
     let got = prefixes(&r, 1);
     // Ours extended; the other prefix in our pool (not this IA's) and the
@@ -393,14 +366,7 @@ fn renew_extends_and_handles_unknown_and_foreign_leases() {
     assert_eq!(h.s.status().counters.leases_renewed, 1);
     // An IA the server does not know: NoBinding (Renew creates nothing).
     let r = h
-        .send(
-            &cl,
-            cl.to_server(
-                MessageType::Renew,
-                4,
-                vec![pd(7, &["2001:db8:100:ff00::/56"])],
-            ),
-        )
+        .renew(&cl, 4, vec![pd(7, &["2001:db8:100:ff00::/56"])])
         .reply();
     assert_eq!(pd_status(&r, 7), Some(StatusCode::NoBinding));
     assert!(
@@ -412,28 +378,14 @@ fn renew_extends_and_handles_unknown_and_foreign_leases() {
 
 #[test]
 fn rebind_extends_recreates_zeroes_or_stays_silent() {
-    let mut h = H::new(config());
-    let cl = Client::new(1);
-    let p = the_prefix(&h.bind(&cl, vec![pd(1, &[])]), 1);
-    let r = h
-        .send(
-            &cl,
-            cl.msg(MessageType::Rebind, 3, vec![pd(1, &[&p.to_string()])]),
-        )
-        .reply();
+    let (mut h, cl, p) = bound_one();
+    let r = h.rebind(&cl, 3, vec![holding(1, p)]).reply();
     assert_eq!(prefixes(&r, 1), vec![(p, 1800, 3600)]);
 
     // A fresh server (state lost): a free prefix of this link is bound
     // again, one from elsewhere gets lifetimes 0.
     let mut h2 = H::new(config());
-    let outs = h2.send(
-        &cl,
-        cl.msg(
-            MessageType::Rebind,
-            4,
-            vec![pd(1, &[&p.to_string()]), pd(2, &["2001:db8:b000::/56"])],
-        ),
-    );
+    let outs = h2.rebind(&cl, 4, vec![holding(1, p), pd(2, &["2001:db8:b000::/56"])]);
     let r = outs.reply();
     assert_eq!(prefixes(&r, 1), vec![(p, 1800, 3600)]);
     assert_eq!(
@@ -445,12 +397,7 @@ fn rebind_extends_recreates_zeroes_or_stays_silent() {
     assert_eq!(outs.set_routes().len(), 1);
     // Held by someone else: lifetimes 0 for this client.
     let other = Client::new(2);
-    let r = h2
-        .send(
-            &other,
-            other.msg(MessageType::Rebind, 5, vec![pd(1, &[&p.to_string()])]),
-        )
-        .reply();
+    let r = h2.rebind(&other, 5, vec![holding(1, p)]).reply();
     assert_eq!(prefixes(&r, 1), vec![(p, 0, 0)]);
     assert_eq!(
         h2.s.leases()
@@ -460,10 +407,7 @@ fn rebind_extends_recreates_zeroes_or_stays_silent() {
         vec![cl.duid.clone()]
     );
     // Nothing to judge: no Reply at all.
-    let outs = h2.send(
-        &other,
-        other.msg(MessageType::Rebind, 6, vec![pd(3, &["::/56"])]),
-    );
+    let outs = h2.rebind(&other, 6, vec![pd(3, &["::/56"])]);
     assert!(outs.all.is_empty());
     assert_eq!(h2.s.counters().dropped(DropReason::RebindUnknown), 1);
 }
@@ -472,17 +416,8 @@ fn rebind_extends_recreates_zeroes_or_stays_silent() {
 
 #[test]
 fn release_removes_lease_and_route() {
-    let mut h = H::new(config());
-    let cl = Client::new(1);
-    let p = the_prefix(&h.bind(&cl, vec![pd(1, &[])]), 1);
-    let outs = h.send(
-        &cl,
-        cl.to_server(
-            MessageType::Release,
-            5,
-            vec![pd(1, &[&p.to_string()]), pd(9, &[])],
-        ),
-    );
+    let (mut h, cl, p) = bound_one();
+    let outs = h.release(&cl, 5, vec![holding(1, p), pd(9, &[])]);
     let r = outs.reply();
     assert_eq!(top_status(&r), Some(StatusCode::Success));
     assert_eq!(pd_status(&r, 9), Some(StatusCode::NoBinding));
@@ -505,10 +440,7 @@ fn decline_quarantines_the_address() {
     let mut h = H::new(config());
     let cl = Client::new(1);
     let a = addresses(&h.bind(&cl, vec![na(1, &[])]), 1)[0].0;
-    let outs = h.send(
-        &cl,
-        cl.to_server(MessageType::Decline, 5, vec![na(1, &[&a.to_string()])]),
-    );
+    let outs = h.decline(&cl, 5, vec![na(1, &[&a.to_string()])]);
     assert_eq!(top_status(&outs.reply()), Some(StatusCode::Success));
     assert_eq!(outs.removes(), vec![pfx(&format!("{a}/128"))]);
     assert!(outs.del_routes().is_empty(), "addresses have no route");
@@ -545,29 +477,17 @@ fn decline_quarantines_the_address() {
 fn confirm_success_not_on_link_or_silence() {
     let mut h = H::new(config());
     let cl = Client::new(1);
-    let r = h
-        .send(
-            &cl,
-            cl.msg(MessageType::Confirm, 1, vec![na(1, &["2001:db8:1::150"])]),
-        )
-        .reply();
+    let r = h.confirm(&cl, 1, vec![na(1, &["2001:db8:1::150"])]).reply();
     assert_eq!(top_status(&r), Some(StatusCode::Success));
     let r = h
-        .send(
+        .confirm(
             &cl,
-            cl.msg(
-                MessageType::Confirm,
-                2,
-                vec![na(1, &["2001:db8:1::150", "2001:db8:a1::150"])],
-            ),
+            2,
+            vec![na(1, &["2001:db8:1::150", "2001:db8:a1::150"])],
         )
         .reply();
     assert_eq!(top_status(&r), Some(StatusCode::NotOnLink));
-    assert!(
-        h.send(&cl, cl.msg(MessageType::Confirm, 3, vec![na(1, &[])]))
-            .all
-            .is_empty()
-    );
+    assert!(h.confirm(&cl, 3, vec![na(1, &[])]).all.is_empty());
     assert_eq!(h.s.counters().dropped(DropReason::ConfirmUndecidable), 1);
 }
 
@@ -582,18 +502,14 @@ fn information_request_only_what_the_oro_asks() {
     let mut h = H::new(c);
     let mut cl = Client::new(1);
     // KAME X21: no ORO, no options.
-    let r = h
-        .send(&cl, cl.msg(MessageType::InformationRequest, 1, vec![]))
-        .reply();
+    let r = h.information_request(&cl, 1, vec![]).reply();
     assert_eq!(r.options.len(), 2, "{r:?}");
     cl.oro = vec![
         OptionCode::DnsServers,
         OptionCode::InformationRefreshTime,
         OptionCode::InfMaxRt,
     ];
-    let r = h
-        .send(&cl, cl.msg(MessageType::InformationRequest, 2, vec![]))
-        .reply();
+    let r = h.information_request(&cl, 2, vec![]).reply();
     assert_eq!(r.options.dns_servers(), Some(&[addr("2001:db8::53")][..]));
     assert!(r.options.domain_list().is_none());
     assert_eq!(
@@ -616,9 +532,7 @@ fn information_request_only_what_the_oro_asks() {
         OptionCode::InformationRefreshTime,
         OptionCode::DomainList,
     ];
-    let r = h
-        .send(&cl, cl.msg(MessageType::Solicit, 4, vec![pd(1, &[])]))
-        .reply();
+    let r = h.solicit(&cl, 4, vec![pd(1, &[])]).reply();
     assert_eq!(r.options.sol_max_rt(), Some(7200));
     assert!(r.options.information_refresh_time().is_none());
     assert!(r.options.dns_servers().is_none());
@@ -633,44 +547,29 @@ fn information_request_only_what_the_oro_asks() {
 #[test]
 fn hints_exact_then_length_then_pool_length() {
     let mut c = config();
-    c.links[0].prefix_pools.push(PrefixPool {
-        prefix: pfx("2001:db8:200::/48"),
-        delegated_len: 60,
-        preferred: secs(1800),
-        valid: secs(3600),
-        exclude_first: None,
-        ends: None,
-    });
+    let sixties = prefix_pool("2001:db8:200::/48", 60);
+    c.links[0].prefix_pools.push(sixties);
     let mut h = H::new(c);
     let (a, b) = (Client::new(1), Client::new(2));
-    let r = h.bind(&a, vec![pd(1, &["2001:db8:100:4200::/56"])]);
+    // The prefix client `c` is bound to after hinting `hint` in IA_PD `iaid`.
+    let mut granted =
+        |c: &Client, iaid: u32, hint: &str| the_prefix(&h.bind(c, vec![pd(iaid, &[hint])]), iaid);
+    let hint = "2001:db8:100:4200::/56";
+    let exact = pfx(hint);
+    assert_eq!(granted(&a, 1, hint), exact, "free exact hint honoured");
+    assert_ne!(granted(&b, 1, hint), exact, "taken: another one");
+    let sixty = pfx("2001:db8:200::/60");
     assert_eq!(
-        the_prefix(&r, 1),
-        pfx("2001:db8:100:4200::/56"),
-        "free exact hint honoured"
-    );
-    let r = h.bind(&b, vec![pd(1, &["2001:db8:100:4200::/56"])]);
-    assert_ne!(
-        the_prefix(&r, 1),
-        pfx("2001:db8:100:4200::/56"),
-        "taken: another one"
-    );
-    let r = h.bind(&b, vec![pd(2, &["::/60"])]);
-    assert_eq!(
-        the_prefix(&r, 2),
-        pfx("2001:db8:200::/60"),
+        granted(&b, 2, "::/60"),
+        sixty,
         "the pool of the hinted length"
     );
-    let r = h.bind(&b, vec![pd(3, &["::/52"])]);
-    assert_eq!(
-        the_prefix(&r, 3).len(),
-        56,
-        "no /52 pool: the first pool's length"
-    );
+    let p3 = granted(&b, 3, "::/52");
+    assert_eq!(p3.len(), 56, "no /52 pool: the first pool's length");
     // An exact hint outside the link's pools is only a hint.
-    let r = h.bind(&b, vec![pd(4, &["2001:db8:b000::/56"])]);
-    assert_eq!(the_prefix(&r, 4).len(), 56);
-    assert!(pfx("2001:db8:100::/48").contains(&the_prefix(&r, 4)));
+    let p4 = granted(&b, 4, "2001:db8:b000::/56");
+    assert_eq!(p4.len(), 56);
+    assert!(pfx("2001:db8:100::/48").contains(&p4));
 }
 
 #[test]
@@ -697,30 +596,18 @@ fn exhausted_pools_answer_inside_the_ia() {
         h.bind(&cl, vec![pd(1, &[]), na(2, &[])]);
     }
     let cl = Client::new(3);
-    let outs = h.send(
-        &cl,
-        cl.msg(MessageType::Solicit, 1, vec![pd(1, &[]), na(2, &[])]),
-    );
+    let outs = h.solicit(&cl, 1, vec![pd(1, &[]), na(2, &[])]);
     let adv = outs.reply();
     // RFC 7550 §4.1: in the IA, not at top level (not KAME X16).
     assert_eq!(top_status(&adv), None);
     assert_eq!(pd_status(&adv, 1), Some(StatusCode::NoPrefixAvail));
     assert_eq!(na_status(&adv, 2), Some(StatusCode::NoAddrsAvail));
-    let r = h
-        .send(&cl, cl.to_server(MessageType::Request, 2, vec![pd(1, &[])]))
-        .reply();
+    let r = h.request(&cl, 2, vec![pd(1, &[])]).reply();
     assert_eq!(pd_status(&r, 1), Some(StatusCode::NoPrefixAvail));
     assert!(prefixes(&r, 1).is_empty());
     // IA_TA is not served.
     let r = h
-        .send(
-            &cl,
-            cl.msg(
-                MessageType::Solicit,
-                3,
-                vec![DhcpOption::IaTa(IaTa::new(5))],
-            ),
-        )
+        .solicit(&cl, 3, vec![DhcpOption::IaTa(IaTa::new(5))])
         .reply();
     let ta = r.options.ia_tas().next().expect("IA_TA answered");
     assert_eq!(ta.status().map(|s| s.code), Some(StatusCode::NoAddrsAvail));
@@ -731,10 +618,7 @@ fn request_for_an_off_link_address_gets_not_on_link() {
     let mut h = H::new(config());
     let cl = Client::new(1);
     let r = h
-        .send(
-            &cl,
-            cl.to_server(MessageType::Request, 1, vec![na(1, &["2001:db8:a1::150"])]),
-        )
+        .request(&cl, 1, vec![na(1, &["2001:db8:a1::150"])])
         .reply();
     assert_eq!(na_status(&r, 1), Some(StatusCode::NotOnLink));
     assert!(addresses(&r, 1).is_empty());
@@ -745,9 +629,7 @@ fn request_for_an_off_link_address_gets_not_on_link() {
 
 #[test]
 fn expiry_removes_and_the_same_prefix_comes_back() {
-    let mut h = H::new(config());
-    let cl = Client::new(1);
-    let p = the_prefix(&h.bind(&cl, vec![pd(1, &[])]), 1);
+    let (mut h, cl, p) = bound_one();
     assert!(
         h.advance(secs(3599)).all.is_empty(),
         "before the deadline nothing happens"
@@ -813,20 +695,13 @@ fn reservations_by_duid_and_by_link_layer_address() {
         address: vec![0x0a, 0xbb, 0xcc, 0xdd, 0xee, 0xff],
     };
     let adv = h
-        .send_relayed(
-            &relayed_owner,
-            relayed_owner.msg(MessageType::Solicit, 1, vec![pd(1, &[])]),
-            addr("2001:db8:a1::1"),
-            vec![lla.clone()],
-        )
+        .via(RELAY_LINK, vec![lla.clone()])
+        .solicit(&relayed_owner, 1, vec![pd(1, &[])])
         .reply();
     assert_eq!(the_prefix(&adv, 1), pfx("2001:db8:b000:4400::/56"));
-    let outs = h.send_relayed(
-        &relayed_owner,
-        relayed_owner.to_server(MessageType::Request, 2, vec![pd(1, &[])]),
-        addr("2001:db8:a1::1"),
-        vec![lla],
-    );
+    let outs = h
+        .via(RELAY_LINK, vec![lla])
+        .request(&relayed_owner, 2, vec![pd(1, &[])]);
     match &outs.leases()[0] {
         LeaseOp::Upsert(l) => assert_eq!(
             l.hw_addr.as_deref(),
@@ -837,16 +712,8 @@ fn reservations_by_duid_and_by_link_layer_address() {
     // Someone else hinting the reserved prefix on that link does not get it.
     let other = Client::new(20);
     let r = h
-        .send_relayed(
-            &other,
-            other.msg(
-                MessageType::Solicit,
-                3,
-                vec![pd(1, &["2001:db8:b000:4400::/56"])],
-            ),
-            addr("2001:db8:a1::1"),
-            vec![],
-        )
+        .via(RELAY_LINK, vec![])
+        .solicit(&other, 3, vec![pd(1, &["2001:db8:b000:4400::/56"])])
         .reply();
     assert_ne!(the_prefix(&r, 1), pfx("2001:db8:b000:4400::/56"));
 }
@@ -855,12 +722,10 @@ fn reservations_by_duid_and_by_link_layer_address() {
 fn config_validation_reports_problems() {
     let mut c = config();
     c.links[1].prefix_pools.push(PrefixPool {
-        prefix: pfx("2001:db8:b000:1000::/52"),
-        delegated_len: 60,
         preferred: secs(10),
         valid: secs(5),
         exclude_first: Some(56),
-        ends: None,
+        ..prefix_pool("2001:db8:b000:1000::/52", 60)
     });
     c.reservations.push(Reservation {
         duid: None,
@@ -895,12 +760,9 @@ fn config_validation_reports_problems() {
     );
     let mut c = config();
     c.links[0].prefix_pools.push(PrefixPool {
-        prefix: pfx("2001:db8:100:ff00::/56"),
-        delegated_len: 64,
         preferred: secs(1),
         valid: secs(2),
-        exclude_first: None,
-        ends: None,
+        ..prefix_pool("2001:db8:100:ff00::/56", 64)
     });
     assert!(matches!(
         &c.validate().unwrap_err()[..],
@@ -932,12 +794,7 @@ fn prefix_exclude_only_for_clients_that_ask() {
     let p = ia.prefixes().next().unwrap();
     assert_eq!(p.excluded_prefix(), Some((addr("2001:db8:100::"), 64)));
     // Renew carries it again (every message carrying the IAPREFIX).
-    let r = h
-        .send(
-            &cl,
-            cl.to_server(MessageType::Renew, 9, vec![pd(1, &["2001:db8:100::/56"])]),
-        )
-        .reply();
+    let r = h.renew(&cl, 9, vec![pd(1, &["2001:db8:100::/56"])]).reply();
     let p = r
         .options
         .ia_pds()
@@ -957,23 +814,16 @@ fn relayed_once_answer_is_wrapped_and_routed_via_the_relay() {
     let mut h = H::new(config());
     let cl = Client::new(1);
     let iface = DhcpOption::InterfaceId(b"port-7".to_vec());
-    let outs = h.send_relayed(
-        &cl,
-        cl.msg(MessageType::Solicit, 1, vec![pd(1, &[])]),
-        addr("2001:db8:a1::1"),
-        vec![iface.clone()],
-    );
+    let outs = h
+        .via(RELAY_LINK, vec![iface.clone()])
+        .solicit(&cl, 1, vec![pd(1, &[])]);
     let t = outs.transmits()[0].clone();
     assert_eq!((t.ifindex, t.dst), (RELAY_IF, RELAY_ADDR));
     assert!(udp_to(&t, 547));
-    let Message::Relay(rr) = outs.sent().unwrap() else {
-        panic!("not a Relay-reply")
-    };
-    assert_eq!(rr.msg_type, MessageType::RelayRepl);
-    assert_eq!(
-        (rr.hop_count, rr.link_address, rr.peer_address),
-        (0, addr("2001:db8:a1::1"), cl.ll)
-    );
+    let sent = outs.sent().unwrap();
+    let rr = as_relay(&sent);
+    let header = (MessageType::RelayRepl, 0, RELAY_LINK, cl.ll);
+    assert_eq!(relay_header(rr), header);
     assert_eq!(rr.options.interface_id(), Some(&b"port-7"[..]));
     let adv = outs.reply();
     assert_eq!(
@@ -981,12 +831,9 @@ fn relayed_once_answer_is_wrapped_and_routed_via_the_relay() {
         pfx("2001:db8:b000::/56"),
         "the relayed link's pool"
     );
-    let outs = h.send_relayed(
-        &cl,
-        cl.to_server(MessageType::Request, 2, vec![pd(1, &[])]),
-        addr("2001:db8:a1::1"),
-        vec![iface],
-    );
+    let outs = h
+        .via(RELAY_LINK, vec![iface])
+        .request(&cl, 2, vec![pd(1, &[])]);
     let r = outs.set_routes()[0].clone();
     assert_eq!(
         (r.dst, r.gateway, r.ifindex),
@@ -996,7 +843,7 @@ fn relayed_once_answer_is_wrapped_and_routed_via_the_relay() {
         LeaseOp::Upsert(l) => assert_eq!(
             l.link,
             LinkId::Relay {
-                link_address: addr("2001:db8:a1::1")
+                link_address: RELAY_LINK
             }
         ),
         other => panic!("{other:?}"),
@@ -1029,45 +876,32 @@ fn nested_relays_and_interface_id_link_selection() {
         SERVER_ADDR,
         &Message::Relay(outer).to_bytes(),
     );
-    let Message::Relay(o) = outs.sent().unwrap() else {
-        panic!()
-    };
+    let sent = outs.sent().unwrap();
+    let o = as_relay(&sent);
     assert_eq!(
         (o.hop_count, o.link_address, o.peer_address),
         (1, addr("2001:db8:a0::2"), addr("2001:db8:a9::1"))
     );
     assert_eq!(o.options.interface_id(), Some(&[0, 0, 0, 2][..]));
-    let Some(Message::Relay(i)) = o.relay_message() else {
-        panic!()
-    };
-    assert_eq!(
-        (i.msg_type, i.hop_count, i.link_address, i.peer_address),
-        (MessageType::RelayRepl, 0, addr("::"), cl.ll)
-    );
+    let i = as_relay(o.relay_message().unwrap());
+    let header = (MessageType::RelayRepl, 0, addr("::"), cl.ll);
+    assert_eq!(relay_header(i), header);
     assert_eq!(i.options.interface_id(), Some(&b"eth9"[..]));
     assert_eq!(the_prefix(&outs.reply(), 1), pfx("2001:db8:300::/64"));
     // A link nobody configured: dropped.
-    let outs = h.send_relayed(
-        &cl,
-        cl.msg(MessageType::Solicit, 2, vec![pd(1, &[])]),
-        addr("2001:db8:77::1"),
-        vec![],
-    );
+    let outs = h
+        .via(addr("2001:db8:77::1"), vec![])
+        .solicit(&cl, 2, vec![pd(1, &[])]);
     assert!(outs.all.is_empty());
     assert_eq!(h.s.counters().dropped(DropReason::UnknownLink), 1);
 }
 
 #[test]
 fn client_moving_to_another_link_gets_lifetimes_zero_and_a_new_prefix() {
-    let mut h = H::new(config());
-    let cl = Client::new(1);
-    let p = the_prefix(&h.bind(&cl, vec![pd(1, &[])]), 1);
-    let outs = h.send_relayed(
-        &cl,
-        cl.msg(MessageType::Rebind, 3, vec![pd(1, &[&p.to_string()])]),
-        addr("2001:db8:a1::1"),
-        vec![],
-    );
+    let (mut h, cl, p) = bound_one();
+    let outs = h
+        .via(RELAY_LINK, vec![])
+        .rebind(&cl, 3, vec![holding(1, p)]);
     let r = outs.reply();
     let got = prefixes(&r, 1);
     assert!(got.contains(&(p, 0, 0)), "{got:?}");
@@ -1094,25 +928,11 @@ fn restore_re_emits_routes_and_never_double_allocates() {
     stored.push(bogus);
     let now = h.now + secs(3000); // pa expired (at +3600 from 1000)
     let mut s = Server::restore(config(), stored, 9, now);
-    let mut outs = Vec::new();
-    while let Some(o) = s.poll_output() {
-        outs.push(o);
-    }
-    let removes: Vec<_> = outs
-        .iter()
-        .filter_map(|o| match o {
-            ServerOutput::Lease(LeaseOp::Remove { prefix, .. }) => Some(*prefix),
-            _ => None,
-        })
-        .collect();
-    let routes: Vec<_> = outs
-        .iter()
-        .filter_map(|o| match o {
-            ServerOutput::Kernel(KernelOp::SetRoute(r)) => Some(r.clone()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(removes, vec![pa, pb.subnet(60, 0).unwrap()]);
+    let outs = Outs {
+        all: std::iter::from_fn(|| s.poll_output()).collect(),
+    };
+    let routes = outs.set_routes();
+    assert_eq!(outs.removes(), vec![pa, pb.subnet(60, 0).unwrap()]);
     assert_eq!(routes.len(), 1);
     assert_eq!(
         (routes[0].dst, routes[0].gateway, routes[0].expires),
@@ -1123,20 +943,12 @@ fn restore_re_emits_routes_and_never_double_allocates() {
     let mut h2 = H { s, now };
     for n in 3..40 {
         let c = Client::new(n);
-        let r = h2.bind(
-            &c,
-            vec![pd(1, &[&pb.to_string()]), na(2, &[&ab.to_string()])],
-        );
+        let r = h2.bind(&c, vec![holding(1, pb), na(2, &[&ab.to_string()])]);
         assert_ne!(the_prefix(&r, 1), pb);
         assert_ne!(addresses(&r, 2)[0].0, ab);
     }
     // The restored client renews normally.
-    let r = h2
-        .send(
-            &b,
-            b.to_server(MessageType::Renew, 5, vec![pd(1, &[&pb.to_string()])]),
-        )
-        .reply();
+    let r = h2.renew(&b, 5, vec![holding(1, pb)]).reply();
     assert_eq!(prefixes(&r, 1), vec![(pb, 1800, 3600)]);
 }
 
@@ -1153,14 +965,7 @@ fn reconfigure_keeps_fitting_leases_and_revokes_the_rest() {
     // New config: the pool now delegates /60s from 2001:db8:100::/52; the
     // /56s no longer fit.
     let mut c = config();
-    c.links[0].prefix_pools[0] = PrefixPool {
-        prefix: pfx("2001:db8:100::/52"),
-        delegated_len: 60,
-        preferred: secs(1800),
-        valid: secs(3600),
-        exclude_first: None,
-        ends: None,
-    };
+    c.links[0].prefix_pools[0] = prefix_pool("2001:db8:100::/52", 60);
     h.s.reconfigure(h.now, c);
     let st = h.s.status();
     assert_eq!((st.leases, st.revoked), (2, 2));
@@ -1172,10 +977,7 @@ fn reconfigure_keeps_fitting_leases_and_revokes_the_rest() {
         "{pn} inside a revoked lease"
     );
     // a renews: lifetimes 0 for the old, a new /60 in the same Reply.
-    let outs = h.send(
-        &a,
-        a.to_server(MessageType::Renew, 7, vec![pd(1, &[&pa.to_string()])]),
-    );
+    let outs = h.renew(&a, 7, vec![holding(1, pa)]);
     let r = outs.reply();
     assert!(prefixes(&r, 1).contains(&(pa, 0, 0)));
     assert_eq!(the_prefix(&r, 1).len(), 60);
@@ -1190,7 +992,7 @@ fn proto_counters_by_type() {
     let mut h = H::new(config());
     let cl = Client::new(1);
     h.bind(&cl, vec![pd(1, &[])]);
-    let outs = h.send(&cl, cl.msg(MessageType::Solicit, 1, vec![pd(1, &[])]));
+    let outs = h.solicit(&cl, 1, vec![pd(1, &[])]);
     assert_eq!(outs.transmits().len(), 1);
     let c = h.s.counters();
     assert_eq!(
@@ -1227,30 +1029,14 @@ fn pool_ends_cap_lifetimes_at_each_grant_and_renewal() {
     let mut h = H::new(c);
     let a = Client::new(1);
     h.advance(secs(100));
-    let r = h.bind(&a, vec![pd(1, &[])]);
-    let got = prefixes(&r, 1);
-    assert_eq!(got.len(), 1);
-    assert_eq!(
-        (got[0].1, got[0].2),
-        (200, 500),
-        "ends 300/600 s after t=1000, granted at 1100"
-    );
+    let (p, pl, vl) = the_lease(&h.bind(&a, vec![pd(1, &[])]), 1);
+    let why = "ends 300/600 s after t=1000, granted at 1100";
+    assert_eq!((pl, vl), (200, 500), "{why}");
     // Later the cap is closer: a Renew gets what remains then, not what the
     // pool's configured lifetimes say.
     h.advance(secs(250));
-    let renew = h
-        .send(
-            &a,
-            a.to_server(MessageType::Renew, 9, vec![pd(1, &[&got[0].0.to_string()])]),
-        )
-        .reply();
-    let again = prefixes(&renew, 1);
-    assert_eq!(again.len(), 1);
-    assert_eq!(
-        (again[0].1, again[0].2),
-        (0, 250),
-        "preferred ended, 250 s of valid left"
-    );
+    let (_, pl, vl) = the_lease(&h.renew(&a, 9, vec![holding(1, p)]).reply(), 1);
+    assert_eq!((pl, vl), (0, 250), "preferred ended, 250 s of valid left");
     // The lease the machine keeps ends with the upstream delegation too.
     let lease = h.s.leases().next().expect("the lease");
     assert_eq!(lease.valid_until, at(1000) + secs(600));

@@ -14,9 +14,7 @@ mod harness;
 use harness::*;
 use std::time::Instant as WallClock;
 use v6edge_core::Received;
-use v6edge_dhcp6::server::{
-    AddressPool, LinkConfig, LinkSelector, PrefixPool, Server, ServerConfig,
-};
+use v6edge_dhcp6::server::{LinkSelector, Server, ServerConfig};
 use v6edge_wire::dhcp6::{Duid, Message, MessageType, OptionCode};
 
 #[test]
@@ -27,23 +25,11 @@ fn solicit_request_exchanges_per_second() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let mut c = ServerConfig::new(server_duid());
-    c.links = vec![LinkConfig {
-        id: LinkSelector::Interface(IF),
-        address_pools: vec![AddressPool {
-            range_start: addr("2001:db8:1::"),
-            range_end: addr("2001:db8:1::ffff:ffff"),
-            preferred: secs(3600),
-            valid: secs(7200),
-        }],
-        prefix_pools: vec![PrefixPool {
-            prefix: pfx("2001:db8:8000::/33"),
-            delegated_len: 56,
-            preferred: secs(1800),
-            valid: secs(3600),
-            exclude_first: None,
-            ends: None,
-        }],
-    }];
+    c.links = vec![link(
+        LinkSelector::Interface(IF),
+        &[("2001:db8:1::", "2001:db8:1::ffff:ffff")],
+        &[("2001:db8:8000::/33", 56)],
+    )];
     c.options.dns_servers = vec![addr("2001:db8::53")];
     let mut s = Server::new(c, 1, at(0));
 

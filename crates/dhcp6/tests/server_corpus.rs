@@ -5,32 +5,14 @@
 //! names the capture, source and destination). Messages addressed to the
 //! captured server get our Server Identifier; nothing else is changed.
 
+mod captures;
 #[path = "server_harness.rs"]
 mod harness;
 
+use captures::{RELAY_FORWARDS, fixture};
 use harness::*;
-use std::net::Ipv6Addr;
-use std::path::PathBuf;
-use v6edge_dhcp6::server::{AddressPool, LinkConfig, LinkSelector, PrefixPool, ServerConfig};
+use v6edge_dhcp6::server::{LinkSelector, ServerConfig};
 use v6edge_wire::dhcp6::{ClientMessage, DhcpOption, Message, MessageType, StatusCode};
-
-fn dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../wire/tests/fixtures/dhcp6")
-}
-
-/// The bytes and the captured source address of a fixture.
-fn fixture(name: &str) -> (Vec<u8>, Ipv6Addr) {
-    let index = std::fs::read_to_string(dir().join("index.tsv")).expect("index.tsv");
-    let src = index
-        .lines()
-        .find_map(|l| {
-            let f: Vec<&str> = l.split('\t').collect();
-            (f.first() == Some(&name)).then(|| f[4].parse().expect("src column"))
-        })
-        .unwrap_or_else(|| panic!("{name} not in index.tsv"));
-    let bytes = std::fs::read(dir().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    (bytes, src)
-}
 
 /// Puts our Server Identifier into the client message, at any depth.
 fn readdress(m: &mut Message) {
@@ -46,46 +28,23 @@ fn readdress(m: &mut Message) {
 /// Pools that hold what the captured clients ask for, so hints can be
 /// honoured: ISC's 2001:db8:0:1::/64 addresses and 2001:db8:1ff::/56,
 /// perfdhcp's 2001:db8:8000:200::/56, WIDE's 2001:db8:1200::/56, a /60 pool
-/// for the hint60 captures; the relays' link 2001:db8:a1::/64.
+/// for the hint60 captures; the relays' link 2001:db8:a1::/64 as in
+/// [`config`], and no link by Interface-ID.
 fn corpus_config() -> ServerConfig {
-    let pp = |p: &str, len: u8| PrefixPool {
-        prefix: pfx(p),
-        delegated_len: len,
-        preferred: secs(1800),
-        valid: secs(3600),
-        exclude_first: None,
-        ends: None,
-    };
-    let mut c = ServerConfig::new(server_duid());
+    let mut c = config();
     c.rapid_commit = true;
     c.options.dns_servers = vec![addr("2001:db8::53")];
-    c.links = vec![
-        LinkConfig {
-            id: LinkSelector::Interface(IF),
-            address_pools: vec![AddressPool {
-                range_start: addr("2001:db8:0:1::100"),
-                range_end: addr("2001:db8:0:1::1ff"),
-                preferred: secs(3600),
-                valid: secs(7200),
-            }],
-            prefix_pools: vec![
-                pp("2001:db8:100::/40", 56),
-                pp("2001:db8:8000::/40", 56),
-                pp("2001:db8:1200::/40", 56),
-                pp("2001:db8:9000::/40", 60),
-            ],
-        },
-        LinkConfig {
-            id: LinkSelector::RelayLinkAddress(pfx("2001:db8:a1::/64")),
-            address_pools: vec![AddressPool {
-                range_start: addr("2001:db8:a1::100"),
-                range_end: addr("2001:db8:a1::1ff"),
-                preferred: secs(3600),
-                valid: secs(7200),
-            }],
-            prefix_pools: vec![pp("2001:db8:b000::/40", 56)],
-        },
-    ];
+    c.links.truncate(2);
+    c.links[0] = link(
+        LinkSelector::Interface(IF),
+        &[("2001:db8:0:1::100", "2001:db8:0:1::1ff")],
+        &[
+            ("2001:db8:100::/40", 56),
+            ("2001:db8:8000::/40", 56),
+            ("2001:db8:1200::/40", 56),
+            ("2001:db8:9000::/40", 60),
+        ],
+    );
     c
 }
 
@@ -105,31 +64,25 @@ fn feed(h: &mut H, name: &str) -> (Message, Outs) {
 /// Every IA of `req` is answered in `ans` with the same IAID, holding a
 /// live lease or a status.
 fn every_ia_answered(name: &str, req: &ClientMessage, ans: &ClientMessage) {
-    for ia in req.options.ia_pds() {
-        let a = ans
-            .options
-            .ia_pds()
-            .find(|x| x.iaid == ia.iaid)
-            .unwrap_or_else(|| panic!("{name}: IA_PD {} missing", ia.iaid));
-        assert!(
-            a.prefixes().any(|p| !p.valid.is_zero()) || a.status().is_some(),
-            "{name}: {a:?}"
-        );
-    }
-    for ia in req.options.ia_nas() {
-        let a = ans
-            .options
-            .ia_nas()
-            .find(|x| x.iaid == ia.iaid)
-            .unwrap_or_else(|| panic!("{name}: IA_NA {} missing", ia.iaid));
-        assert!(
-            a.addresses().any(|p| !p.valid.is_zero()) || a.status().is_some(),
-            "{name}: {a:?}"
-        );
+    let got = &ans.options;
+    // (kind, IAID, whether the answer holds a live lease or a status, it).
+    let pds = req.options.ia_pds().map(|ia| {
+        let a = got.ia_pds().find(|x| x.iaid == ia.iaid);
+        let ok = a.map(|a| a.prefixes().any(|p| !p.valid.is_zero()) || a.status().is_some());
+        ("IA_PD", ia.iaid, ok, format!("{a:?}"))
+    });
+    let nas = req.options.ia_nas().map(|ia| {
+        let a = got.ia_nas().find(|x| x.iaid == ia.iaid);
+        let ok = a.map(|a| a.addresses().any(|p| !p.valid.is_zero()) || a.status().is_some());
+        ("IA_NA", ia.iaid, ok, format!("{a:?}"))
+    });
+    for (kind, iaid, ok, a) in pds.chain(nas) {
+        let ok = ok.unwrap_or_else(|| panic!("{name}: {kind} {iaid} missing"));
+        assert!(ok, "{name}: {a}");
     }
     assert_eq!(ans.xid, req.xid, "{name}");
-    assert_eq!(ans.options.client_id(), req.options.client_id(), "{name}");
-    assert_eq!(ans.options.server_id(), Some(&server_duid()), "{name}");
+    assert_eq!(got.client_id(), req.options.client_id(), "{name}");
+    assert_eq!(got.server_id(), Some(&server_duid()), "{name}");
 }
 
 #[test]
@@ -275,16 +228,7 @@ fn isc_client_lifecycle_from_captures() {
 
 #[test]
 fn captured_relay_forwards_are_answered_layer_for_layer() {
-    for name in [
-        "isc-relay-forw-solicit-ia_na-ia_pd.bin",
-        "wide-relay-forw-solicit-ia_na-ia_pd.bin",
-        "isc-relay-forw-x2-solicit-ia_na-ia_pd.bin",
-        "wide-relay-forw-x2-solicit-ia_na-ia_pd.bin",
-        "isc-relay-forw-request-ia_na-ia_pd.bin",
-        "wide-relay-forw-request-ia_na-ia_pd.bin",
-        "isc-relay-forw-x2-request-ia_na-ia_pd.bin",
-        "wide-relay-forw-x2-request-ia_na-ia_pd.bin",
-    ] {
+    for name in RELAY_FORWARDS {
         let mut h = H::new(corpus_config());
         let (_, src) = fixture(name);
         let (m, outs) = feed(&mut h, name);

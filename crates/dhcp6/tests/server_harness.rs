@@ -25,6 +25,9 @@ pub const RELAY_IF: u32 = 4;
 pub const ALL_SERVERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 1, 2);
 pub const SERVER_ADDR: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xa0, 0, 0, 0, 0, 1);
 pub const RELAY_ADDR: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xa0, 0, 0, 0, 0, 2);
+/// The link-address relays put in their Relay-forwards: the relayed link
+/// of [`config`].
+pub const RELAY_LINK: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xa1, 0, 0, 0, 0, 1);
 
 pub fn pfx(s: &str) -> Prefix {
     s.parse().expect("test prefix")
@@ -46,60 +49,62 @@ pub fn server_duid() -> Duid {
     Duid::new_ll(1, &[0x02, 0, 0, 0, 0x5e, 0x01])
 }
 
+/// A prefix pool delegating /`len`s from `prefix`, preferred 30 min and
+/// valid 1 h, no exclusion, no absolute end.
+pub fn prefix_pool(prefix: &str, len: u8) -> PrefixPool {
+    PrefixPool {
+        prefix: pfx(prefix),
+        delegated_len: len,
+        preferred: secs(1800),
+        valid: secs(3600),
+        exclude_first: None,
+        ends: None,
+    }
+}
+
+/// A link chosen by `id` with address pools `start..=end` (preferred 1 h,
+/// valid 2 h) and prefix pools (prefix, delegated length) as
+/// [`prefix_pool`] builds them.
+pub fn link(id: LinkSelector, addresses: &[(&str, &str)], prefixes: &[(&str, u8)]) -> LinkConfig {
+    LinkConfig {
+        id,
+        address_pools: addresses
+            .iter()
+            .map(|&(start, end)| AddressPool {
+                range_start: addr(start),
+                range_end: addr(end),
+                preferred: secs(3600),
+                valid: secs(7200),
+            })
+            .collect(),
+        prefix_pools: prefixes
+            .iter()
+            .map(|&(p, len)| prefix_pool(p, len))
+            .collect(),
+    }
+}
+
 /// The direct link: addresses 2001:db8:1::100-1ff (1 h / 2 h) and /56s
 /// from 2001:db8:100::/48 (30 min / 1 h). The relayed link 2001:db8:a1::/64
 /// (the link-address the captured relays use): addresses 2001:db8:a1::100-
 /// 1ff and /56s from 2001:db8:b000::/40. Link-address `::` with
 /// Interface-ID "eth9": /64s from 2001:db8:300::/56.
 pub fn config() -> ServerConfig {
+    let relayed = LinkSelector::RelayLinkAddress(pfx("2001:db8:a1::/64"));
+    let by_interface_id = LinkSelector::RelayInterfaceId(b"eth9".to_vec());
     let mut c = ServerConfig::new(server_duid());
     c.links = vec![
-        LinkConfig {
-            id: LinkSelector::Interface(IF),
-            address_pools: vec![AddressPool {
-                range_start: addr("2001:db8:1::100"),
-                range_end: addr("2001:db8:1::1ff"),
-                preferred: secs(3600),
-                valid: secs(7200),
-            }],
-            prefix_pools: vec![PrefixPool {
-                prefix: pfx("2001:db8:100::/48"),
-                delegated_len: 56,
-                preferred: secs(1800),
-                valid: secs(3600),
-                exclude_first: None,
-                ends: None,
-            }],
-        },
-        LinkConfig {
-            id: LinkSelector::RelayLinkAddress(pfx("2001:db8:a1::/64")),
-            address_pools: vec![AddressPool {
-                range_start: addr("2001:db8:a1::100"),
-                range_end: addr("2001:db8:a1::1ff"),
-                preferred: secs(3600),
-                valid: secs(7200),
-            }],
-            prefix_pools: vec![PrefixPool {
-                prefix: pfx("2001:db8:b000::/40"),
-                delegated_len: 56,
-                preferred: secs(1800),
-                valid: secs(3600),
-                exclude_first: None,
-                ends: None,
-            }],
-        },
-        LinkConfig {
-            id: LinkSelector::RelayInterfaceId(b"eth9".to_vec()),
-            address_pools: vec![],
-            prefix_pools: vec![PrefixPool {
-                prefix: pfx("2001:db8:300::/56"),
-                delegated_len: 64,
-                preferred: secs(1800),
-                valid: secs(3600),
-                exclude_first: None,
-                ends: None,
-            }],
-        },
+        link(
+            LinkSelector::Interface(IF),
+            &[("2001:db8:1::100", "2001:db8:1::1ff")],
+            &[("2001:db8:100::/48", 56)],
+        ),
+        link(
+            relayed,
+            &[("2001:db8:a1::100", "2001:db8:a1::1ff")],
+            &[("2001:db8:b000::/40", 56)],
+        ),
+        link(by_interface_id, &[], &[("2001:db8:300::/56", 64)]),
     ];
     c
 }
@@ -142,6 +147,48 @@ impl Client {
         opts.insert(0, DhcpOption::ServerId(server_duid()));
         self.msg(t, xid, opts)
     }
+
+    /// A message of type `t` as RFC 8415 §16 has a client send it: with
+    /// the Server Identifier in Request, Renew, Release and Decline only.
+    pub fn message(&self, t: MessageType, xid: u32, opts: Vec<DhcpOption>) -> ClientMessage {
+        match t {
+            MessageType::Request
+            | MessageType::Renew
+            | MessageType::Release
+            | MessageType::Decline => self.to_server(t, xid, opts),
+            _ => self.msg(t, xid, opts),
+        }
+    }
+}
+
+/// Typed senders for a type with `fn send(&mut self, &Client,
+/// ClientMessage) -> Outs`: `solicit(c, xid, opts)` and so on send client
+/// `c`'s message of that type as [`Client::message`] builds it.
+macro_rules! senders {
+    ($($name:ident => $t:ident),* $(,)?) => {
+        $(
+            pub fn $name(&mut self, c: &Client, xid: u32, opts: Vec<DhcpOption>) -> Outs {
+                self.send(c, c.message(MessageType::$t, xid, opts))
+            }
+        )*
+    };
+}
+
+/// The client-to-server message types, each sent as [`Client::message`]
+/// builds it.
+macro_rules! all_senders {
+    () => {
+        senders! {
+            solicit => Solicit,
+            request => Request,
+            renew => Renew,
+            rebind => Rebind,
+            release => Release,
+            decline => Decline,
+            confirm => Confirm,
+            information_request => InformationRequest,
+        }
+    };
 }
 
 /// IA_PD with prefixes ("2001:db8::/56") or length hints ("::/60").
@@ -157,6 +204,11 @@ pub fn pd(iaid: u32, prefixes: &[&str]) -> DhcpOption {
         )));
     }
     DhcpOption::IaPd(ia)
+}
+
+/// IA_PD `iaid` holding `p` (lifetimes zero, as a client sends it).
+pub fn holding(iaid: u32, p: Prefix) -> DhcpOption {
+    pd(iaid, &[&p.to_string()])
 }
 
 pub fn na(iaid: u32, addrs: &[&str]) -> DhcpOption {
@@ -356,11 +408,21 @@ impl H {
         self.rx(RELAY_IF, RELAY_ADDR, SERVER_ADDR, &bytes)
     }
 
+    all_senders!();
+
+    /// The same messages relayed once by a relay with link-address `link`
+    /// adding `relay_opts` (see [`H::send_relayed`]).
+    pub fn via(&mut self, link: Ipv6Addr, relay_opts: Vec<DhcpOption>) -> Via<'_> {
+        Via {
+            h: self,
+            link,
+            relay_opts,
+        }
+    }
+
     /// Solicit, Request: the prefixes and addresses granted.
     pub fn bind(&mut self, c: &Client, ias: Vec<DhcpOption>) -> ClientMessage {
-        let adv = self
-            .send(c, c.msg(MessageType::Solicit, 1, ias.clone()))
-            .reply();
+        let adv = self.solicit(c, 1, ias.clone()).reply();
         assert_eq!(adv.msg_type, MessageType::Advertise);
         let offered: Vec<DhcpOption> = adv
             .options
@@ -368,9 +430,24 @@ impl H {
             .filter(|o| matches!(o, DhcpOption::IaPd(_) | DhcpOption::IaNa(_)))
             .cloned()
             .collect();
-        let outs = self.send(c, c.to_server(MessageType::Request, 2, offered));
-        outs.reply()
+        self.request(c, 2, offered).reply()
     }
+}
+
+/// Client messages through one relay (from [`H::via`]).
+pub struct Via<'a> {
+    h: &'a mut H,
+    link: Ipv6Addr,
+    relay_opts: Vec<DhcpOption>,
+}
+
+impl Via<'_> {
+    pub fn send(&mut self, c: &Client, m: ClientMessage) -> Outs {
+        let relay_opts = self.relay_opts.clone();
+        self.h.send_relayed(c, m, self.link, relay_opts)
+    }
+
+    all_senders!();
 }
 
 /// (prefix, preferred, valid) of each IA Prefix in the IA_PD `iaid`.
@@ -389,6 +466,13 @@ pub fn prefixes(m: &ClientMessage, iaid: u32) -> Vec<(Prefix, u32, u32)> {
         .collect()
 }
 
+/// The one IA Prefix of IA_PD `iaid`: (prefix, preferred, valid).
+pub fn the_lease(m: &ClientMessage, iaid: u32) -> (Prefix, u32, u32) {
+    let all = prefixes(m, iaid);
+    assert_eq!(all.len(), 1, "IA_PD {iaid}: {m:?}");
+    all[0]
+}
+
 /// The single live prefix of IA_PD `iaid`.
 pub fn the_prefix(m: &ClientMessage, iaid: u32) -> Prefix {
     let live: Vec<_> = prefixes(m, iaid).into_iter().filter(|p| p.2 > 0).collect();
@@ -405,31 +489,41 @@ pub fn addresses(m: &ClientMessage, iaid: u32) -> Vec<(Ipv6Addr, u32, u32)> {
         .collect()
 }
 
+/// The status code in the first IA_PD `iaid`.
 pub fn pd_status(m: &ClientMessage, iaid: u32) -> Option<StatusCode> {
-    m.options
-        .ia_pds()
-        .find(|ia| ia.iaid == iaid)
-        .and_then(|ia| ia.status())
-        .map(|s| s.code)
+    let ia = m.options.ia_pds().find(|ia| ia.iaid == iaid)?;
+    ia.status().map(|s| s.code)
 }
 
+/// The status code in the first IA_NA `iaid`.
 pub fn na_status(m: &ClientMessage, iaid: u32) -> Option<StatusCode> {
-    m.options
-        .ia_nas()
-        .find(|ia| ia.iaid == iaid)
-        .and_then(|ia| ia.status())
-        .map(|s| s.code)
+    let ia = m.options.ia_nas().find(|ia| ia.iaid == iaid)?;
+    ia.status().map(|s| s.code)
 }
 
 pub fn top_status(m: &ClientMessage) -> Option<StatusCode> {
     m.options.status().map(|s| s.code)
 }
 
+/// The relay message `m` is; panics on a client message.
+pub fn as_relay(m: &Message) -> &RelayMessage {
+    match m {
+        Message::Relay(r) => r,
+        Message::Client(c) => panic!("expected a relay message, got {c:?}"),
+    }
+}
+
+/// (type, hop count, link-address, peer-address) of a relay message.
+pub fn relay_header(r: &RelayMessage) -> (MessageType, u8, Ipv6Addr, Ipv6Addr) {
+    (r.msg_type, r.hop_count, r.link_address, r.peer_address)
+}
+
+/// UDP from port `src_port` to `dst_port`.
+pub fn udp(src_port: u16, dst_port: u16) -> Transport {
+    Transport::Udp { src_port, dst_port }
+}
+
 /// True when the message's transport is UDP 547 → `port`.
 pub fn udp_to(t: &Transmit, port: u16) -> bool {
-    t.transport
-        == Transport::Udp {
-            src_port: 547,
-            dst_port: port,
-        }
+    t.transport == udp(547, port)
 }

@@ -170,6 +170,14 @@ impl World {
         outs
     }
 
+    /// Client `c` sends a `t` (as [`Client::message`] builds it, with the
+    /// current xid) and checks the answer as it learns from it.
+    fn exchange(&mut self, c: u16, t: MessageType, ias: Vec<DhcpOption>, relayed: bool) {
+        let m = self.clients[c as usize].message(t, self.xid, ias);
+        let outs = self.send(c, m, relayed);
+        self.learn(c, &outs);
+    }
+
     fn apply(&mut self, outs: &Outs) {
         for o in &outs.all {
             match o {
@@ -205,36 +213,19 @@ impl World {
                 if rapid {
                     ias.push(DhcpOption::RapidCommit);
                 }
-                let m = self.clients[c as usize].msg(MessageType::Solicit, xid, ias);
-                let outs = self.send(c, m, relayed);
-                self.learn(c, &outs);
+                self.exchange(c, MessageType::Solicit, ias, relayed);
             }
             Op::Request { c, hint, relayed } => {
-                let m = self.clients[c as usize].to_server(
-                    MessageType::Request,
-                    xid,
-                    self.ias(c, true, hint),
-                );
-                let outs = self.send(c, m, relayed);
-                self.learn(c, &outs);
+                let ias = self.ias(c, true, hint);
+                self.exchange(c, MessageType::Request, ias, relayed);
             }
             Op::Renew { c, relayed } => {
-                let m = self.clients[c as usize].to_server(
-                    MessageType::Renew,
-                    xid,
-                    self.ias(c, true, None),
-                );
-                let outs = self.send(c, m, relayed);
-                self.learn(c, &outs);
+                let ias = self.ias(c, true, None);
+                self.exchange(c, MessageType::Renew, ias, relayed);
             }
             Op::Rebind { c, relayed, extra } => {
-                let m = self.clients[c as usize].msg(
-                    MessageType::Rebind,
-                    xid,
-                    self.ias(c, true, extra),
-                );
-                let outs = self.send(c, m, relayed);
-                self.learn(c, &outs);
+                let ias = self.ias(c, true, extra);
+                self.exchange(c, MessageType::Rebind, ias, relayed);
             }
             Op::Release { c } | Op::Decline { c } => {
                 let t = if matches!(op, Op::Release { .. }) {
@@ -242,7 +233,7 @@ impl World {
                 } else {
                     MessageType::Decline
                 };
-                let m = self.clients[c as usize].to_server(t, xid, self.ias(c, true, None));
+                let m = self.clients[c as usize].message(t, xid, self.ias(c, true, None));
                 self.send(c, m, false);
                 self.held
                     .retain(|k, _| k.0 != c || (t == MessageType::Decline && k.2));

@@ -11,7 +11,7 @@ use harness::*;
 use proptest::prelude::*;
 use std::net::Ipv6Addr;
 use std::sync::Arc;
-use v6edge_core::{Instant, KernelOp, Received, Transmit, Transport};
+use v6edge_core::{Instant, Received, RouteSpec, Transmit};
 use v6edge_dhcp6::client::DropReason as ClientDrop;
 use v6edge_dhcp6::client::{Client as Dhcp6Client, ClientConfig, ClientStateKind, IaPdConfig};
 use v6edge_dhcp6::rkap;
@@ -93,7 +93,7 @@ fn accept() -> DhcpOption {
 fn bind_with(h: &mut H, cl: &Client, opts: Vec<DhcpOption>) -> ClientMessage {
     let mut ias = vec![pd(1, &["::/56"])];
     ias.extend(opts.clone());
-    let adv = h.send(cl, cl.msg(MessageType::Solicit, 1, ias)).reply();
+    let adv = h.solicit(cl, 1, ias).reply();
     assert_eq!(adv.msg_type, MessageType::Advertise);
     assert!(key_of(&adv).is_none(), "no key in an Advertise");
     let mut req: Vec<DhcpOption> = adv
@@ -103,8 +103,7 @@ fn bind_with(h: &mut H, cl: &Client, opts: Vec<DhcpOption>) -> ClientMessage {
         .cloned()
         .collect();
     req.extend(opts);
-    h.send(cl, cl.to_server(MessageType::Request, 2, req))
-        .reply()
+    h.request(cl, 2, req).reply()
 }
 
 fn reconfigures(outs: &[ServerOutput]) -> Vec<Transmit> {
@@ -160,22 +159,12 @@ fn same_key_on_later_replies_with_growing_replay_values() {
     let r = bind_with(&mut h, &cl, vec![accept()]);
     let (key, rd0) = key_of(&r).unwrap();
     let p = the_prefix(&r, 1);
-    let held = pd(1, &[&p.to_string()]);
+    let held = holding(1, p);
     h.now += secs(100);
-    let r = h
-        .send(
-            &cl,
-            cl.to_server(MessageType::Renew, 3, vec![held.clone(), accept()]),
-        )
-        .reply();
+    let r = h.renew(&cl, 3, vec![held.clone(), accept()]).reply();
     let (k1, rd1) = key_of(&r).expect("Renew Reply carries the key (deviation)");
     h.now += secs(100);
-    let r = h
-        .send(
-            &cl,
-            cl.msg(MessageType::Rebind, 4, vec![held.clone(), accept()]),
-        )
-        .reply();
+    let r = h.rebind(&cl, 4, vec![held.clone(), accept()]).reply();
     let (k2, rd2) = key_of(&r).expect("Rebind Reply carries the key");
     assert_eq!((k1, k2), (key, key), "one key per client");
     assert!(rd0 < rd1 && rd1 < rd2, "{rd0} {rd1} {rd2}");
@@ -186,13 +175,10 @@ fn same_key_on_later_replies_with_growing_replay_values() {
     drain(&mut h.s);
     let other = Client::new(2);
     let r = h
-        .send(
+        .solicit(
             &other,
-            other.msg(
-                MessageType::Solicit,
-                5,
-                vec![pd(1, &["::/56"]), DhcpOption::RapidCommit, accept()],
-            ),
+            5,
+            vec![pd(1, &["::/56"]), DhcpOption::RapidCommit, accept()],
         )
         .reply();
     assert_eq!(r.msg_type, MessageType::Reply);
@@ -207,10 +193,7 @@ fn withdrawing_reconfigure_accept_forgets_the_context() {
     let r = bind_with(&mut h, &cl, vec![accept()]);
     let p = the_prefix(&r, 1);
     h.now += secs(60);
-    let outs = h.send(
-        &cl,
-        cl.to_server(MessageType::Renew, 3, vec![pd(1, &[&p.to_string()])]),
-    );
+    let outs = h.renew(&cl, 3, vec![holding(1, p)]);
     assert!(key_of(&outs.reply()).is_none());
     assert!(h.s.leases().all(|l| l.reconfigure.is_none()));
     // The store learns it too.
@@ -295,13 +278,7 @@ impl Net {
                     continue;
                 };
                 assert_eq!((t.ifindex, t.dst), (IF, client_ll()));
-                assert_eq!(
-                    t.transport,
-                    Transport::Udp {
-                        src_port: 547,
-                        dst_port: 546
-                    }
-                );
+                assert_eq!(t.transport, udp(547, 546));
                 self.to_client.push((self.now, inner(&t.payload).msg_type));
                 if let Some(bytes) = (self.filter)(&t) {
                     self.c.handle_packet(
@@ -426,22 +403,11 @@ fn revocation_reconfigures_the_client_which_renews_onto_the_new_pool() {
         "Reconfigure and Reply at the same instant"
     );
     // The server: old route gone, new route set, nothing pending.
-    let del: Vec<Prefix> = n
-        .server_out
-        .iter()
-        .filter_map(|o| match o {
-            ServerOutput::Kernel(KernelOp::DelRoute(r)) => Some(r.dst),
-            _ => None,
-        })
-        .collect();
-    let set: Vec<Prefix> = n
-        .server_out
-        .iter()
-        .filter_map(|o| match o {
-            ServerOutput::Kernel(KernelOp::SetRoute(r)) => Some(r.dst),
-            _ => None,
-        })
-        .collect();
+    let out = Outs {
+        all: n.server_out.clone(),
+    };
+    let dsts = |routes: Vec<&RouteSpec>| routes.iter().map(|r| r.dst).collect::<Vec<Prefix>>();
+    let (del, set) = (dsts(out.del_routes()), dsts(out.set_routes()));
     assert_eq!((del, set), (vec![old], vec![new[0]]));
     assert_eq!(n.s.reconfigures_pending(), 0);
     assert_eq!(n.s.counters().sent(MessageType::Reconfigure), 1);
@@ -562,7 +528,7 @@ fn restore_keeps_the_context_and_the_replay_counter_grows() {
 fn relayed_reconfigure_is_wrapped_for_each_relay() {
     let mut h = H::new(rc_config());
     let cl = Client::new(1);
-    let inner_relay = addr("2001:db8:a1::1");
+    let inner_relay = RELAY_LINK;
     let outer_link = addr("2001:db8:a0::9");
     // Client → relay 1 (Interface-ID "eth1") → relay 2 ("up0") → server.
     let relay2 = |m: ClientMessage| {
@@ -615,30 +581,14 @@ fn relayed_reconfigure_is_wrapped_for_each_relay() {
     let t = &rcs[0];
     // RFC 8415 §18.3.11/§19.3: to the relay the messages came from, 547.
     assert_eq!((t.ifindex, t.dst), (RELAY_IF, RELAY_ADDR));
-    assert_eq!(
-        t.transport,
-        Transport::Udp {
-            src_port: 547,
-            dst_port: 547
-        }
-    );
-    let Message::Relay(outer) = Message::parse(&t.payload).unwrap() else {
-        panic!("a Relay-reply")
-    };
-    assert_eq!(outer.msg_type, MessageType::RelayRepl);
-    assert_eq!(
-        (outer.hop_count, outer.link_address, outer.peer_address),
-        (1, outer_link, inner_relay)
-    );
+    assert_eq!(t.transport, udp(547, 547));
+    let sent = Message::parse(&t.payload).unwrap();
+    let outer = as_relay(&sent);
+    let repl = MessageType::RelayRepl;
+    assert_eq!(relay_header(outer), (repl, 1, outer_link, inner_relay));
     assert_eq!(outer.options.interface_id(), Some(&b"up0"[..]));
-    let Some(Message::Relay(r1)) = outer.relay_message() else {
-        panic!("a second Relay-reply")
-    };
-    assert_eq!(r1.msg_type, MessageType::RelayRepl);
-    assert_eq!(
-        (r1.hop_count, r1.link_address, r1.peer_address),
-        (0, inner_relay, cl.ll)
-    );
+    let r1 = as_relay(outer.relay_message().expect("a second Relay-reply"));
+    assert_eq!(relay_header(r1), (repl, 0, inner_relay, cl.ll));
     assert_eq!(r1.options.interface_id(), Some(&b"eth1"[..]));
     let Some(m @ Message::Client(rc)) = r1.relay_message() else {
         panic!("the Reconfigure")
@@ -649,11 +599,7 @@ fn relayed_reconfigure_is_wrapped_for_each_relay() {
     assert!(rd > key_rd);
 
     // The client's Renew comes back through the relays: answered, stopped.
-    let renew = relay2(cl.to_server(
-        MessageType::Renew,
-        3,
-        vec![pd(1, &[&old.to_string()]), accept()],
-    ));
+    let renew = relay2(cl.to_server(MessageType::Renew, 3, vec![holding(1, old), accept()]));
     let reply = inner(&h.rx(RELAY_IF, RELAY_ADDR, SERVER_ADDR, &renew).transmits()[0].payload);
     assert_eq!(
         prefixes(&reply, 1)
@@ -743,31 +689,11 @@ fn renew_rebind_information_request_or_no_revoked_lease_stop_it() {
     assert_eq!(h.s.reconfigures_pending(), 4);
     h.now += secs(1);
     // 1: Renew; 2: Rebind; 3: Information-request; 4: Release.
-    h.send(
-        &cls[0],
-        cls[0].to_server(
-            MessageType::Renew,
-            10,
-            vec![pd(1, &[&ps[0].to_string()]), accept()],
-        ),
-    );
-    h.send(
-        &cls[1],
-        cls[1].msg(
-            MessageType::Rebind,
-            11,
-            vec![pd(1, &[&ps[1].to_string()]), accept()],
-        ),
-    );
-    h.send(
-        &cls[2],
-        cls[2].msg(MessageType::InformationRequest, 12, vec![]),
-    );
+    h.renew(&cls[0], 10, vec![holding(1, ps[0]), accept()]);
+    h.rebind(&cls[1], 11, vec![holding(1, ps[1]), accept()]);
+    h.information_request(&cls[2], 12, vec![]);
     assert_eq!(h.s.reconfigures_pending(), 1);
-    h.send(
-        &cls[3],
-        cls[3].to_server(MessageType::Release, 13, vec![pd(1, &[&ps[3].to_string()])]),
-    );
+    h.release(&cls[3], 13, vec![holding(1, ps[3])]);
     // Released: nothing revoked left for client 4; its deadline passes
     // without a transmission.
     h.now += secs(1);

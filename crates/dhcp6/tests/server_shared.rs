@@ -7,6 +7,7 @@ mod harness;
 use harness::*;
 use v6edge_core::KernelOp;
 use v6edge_dhcp6::server::{Lease, LeaseKind, LeaseOp, LinkId, ServerOutput};
+use v6edge_prefix::Prefix;
 use v6edge_wire::dhcp6::MessageType;
 
 /// The lease another server granted to `c` for `prefix`, as the store holds
@@ -27,6 +28,26 @@ fn foreign(h: &H, c: &Client, prefix: &str, valid: u64) -> Lease {
     }
 }
 
+/// The store reports another server's `lease` now: true when our own
+/// binding lost the race.
+fn report(h: &mut H, lease: Lease) -> bool {
+    let now = h.now;
+    h.s.foreign_lease(now, lease)
+}
+
+/// [`report`] of the lease [`foreign`] builds.
+fn report_foreign(h: &mut H, c: &Client, prefix: &str, valid: u64) -> bool {
+    let lease = foreign(h, c, prefix, valid);
+    report(h, lease)
+}
+
+/// The store reports now that another server's lease of `prefix` ended:
+/// true when that freed a foreign lease here.
+fn report_gone(h: &mut H, kind: LeaseKind, prefix: Prefix) -> bool {
+    let now = h.now;
+    h.s.foreign_lease_gone(now, kind, prefix)
+}
+
 fn lease_of<'a>(h: &'a H, prefix: &str) -> Option<&'a Lease> {
     h.s.leases().find(|l| l.prefix == pfx(prefix))
 }
@@ -42,11 +63,7 @@ fn lost_race_drops_our_binding_without_a_remove_and_adopts_the_holder() {
     // The store says another server's client holds it.
     let theirs = Client::new(2);
     let holder = foreign(&h, &theirs, "2001:db8:100::/56", 3000);
-    let now = h.now;
-    assert!(
-        h.s.foreign_lease(now, holder.clone()),
-        "our binding lost the race"
-    );
+    assert!(report(&mut h, holder.clone()), "our binding lost the race");
     let outs = h.drain();
     // No LeaseOp at all (a Remove would delete the winner's row), and the
     // route we set for our client is deleted.
@@ -66,10 +83,7 @@ fn lost_race_drops_our_binding_without_a_remove_and_adopts_the_holder() {
 
     // Our client retransmits its Request (it never got the Reply) and
     // gets another prefix; the taken one is skipped.
-    let outs = h.send(
-        &ours,
-        ours.to_server(MessageType::Request, 3, vec![pd(1, &["2001:db8:100::/56"])]),
-    );
+    let outs = h.request(&ours, 3, vec![pd(1, &["2001:db8:100::/56"])]);
     let got = the_prefix(&outs.reply(), 1);
     assert_ne!(got, granted);
     assert_eq!(outs.upserts(), vec![got]);
@@ -85,10 +99,9 @@ fn lost_race_drops_our_binding_without_a_remove_and_adopts_the_holder() {
 fn foreign_lease_not_held_is_skipped_by_the_pool_and_gone_frees_it() {
     let mut h = H::new(config());
     let theirs = Client::new(2);
-    let now = h.now;
     // The other server granted the first two prefixes of the pool.
     for p in ["2001:db8:100::/56", "2001:db8:100:100::/56"] {
-        assert!(!h.s.foreign_lease(now, foreign(&h, &theirs, p, 3000)));
+        assert!(!report_foreign(&mut h, &theirs, p, 3000));
     }
     let outs = h.drain();
     assert!(
@@ -100,17 +113,18 @@ fn foreign_lease_not_held_is_skipped_by_the_pool_and_gone_frees_it() {
     assert_eq!(got, pfx("2001:db8:100:200::/56"));
 
     // The other server released the first one: it is free again here.
-    let now = h.now;
-    assert!(h.s.foreign_lease_gone(now, LeaseKind::Prefix, pfx("2001:db8:100::/56")));
+    let prefix = LeaseKind::Prefix;
+    assert!(report_gone(&mut h, prefix, pfx("2001:db8:100::/56")));
     assert!(lease_of(&h, "2001:db8:100::/56").is_none());
     assert!(h.drain().all.is_empty(), "nothing to store or route");
     // Gone for a lease of OUR own is ignored (the store never deletes a
     // live lease of ours on another server's behalf), as is an unknown one
     // or the wrong kind.
-    assert!(!h.s.foreign_lease_gone(now, LeaseKind::Prefix, got));
+    assert!(!report_gone(&mut h, prefix, got));
     assert!(lease_of(&h, "2001:db8:100:200::/56").is_some());
-    assert!(!h.s.foreign_lease_gone(now, LeaseKind::Prefix, pfx("2001:db8:100:f00::/56")));
-    assert!(!h.s.foreign_lease_gone(now, LeaseKind::Address, pfx("2001:db8:100:100::/56")));
+    assert!(!report_gone(&mut h, prefix, pfx("2001:db8:100:f00::/56")));
+    let address = LeaseKind::Address;
+    assert!(!report_gone(&mut h, address, pfx("2001:db8:100:100::/56")));
     assert!(lease_of(&h, "2001:db8:100:100::/56").is_some());
 }
 
@@ -123,8 +137,7 @@ fn same_client_renewed_elsewhere_keeps_ours_with_the_later_lifetime() {
     // The client rebound through the other server, which extended it.
     let mut later = foreign(&h, &c, "2001:db8:100::/56", 7000);
     later.link = mine.link;
-    let now = h.now;
-    assert!(!h.s.foreign_lease(now, later.clone()));
+    assert!(!report(&mut h, later.clone()));
     let outs = h.drain();
     assert!(outs.leases().is_empty());
     // Our route is set again with the new expiry, still via our next hop.
@@ -137,7 +150,7 @@ fn same_client_renewed_elsewhere_keeps_ours_with_the_later_lifetime() {
     assert_eq!(kept.valid_until, later.valid_until);
     // An older report changes nothing.
     let older = foreign(&h, &c, "2001:db8:100::/56", 10);
-    assert!(!h.s.foreign_lease(now, older));
+    assert!(!report(&mut h, older));
     assert!(h.drain().all.is_empty());
     assert_eq!(
         lease_of(&h, "2001:db8:100::/56").expect("kept").valid_until,
@@ -152,10 +165,10 @@ fn expired_report_is_ignored_and_foreign_leases_expire_without_a_route() {
     let now = h.now;
     let mut stale = foreign(&h, &theirs, "2001:db8:100::/56", 100);
     stale.valid_until = now;
-    assert!(!h.s.foreign_lease(now, stale));
+    assert!(!report(&mut h, stale));
     assert_eq!(h.s.status().leases, 0);
 
-    assert!(!h.s.foreign_lease(now, foreign(&h, &theirs, "2001:db8:100::/56", 100)));
+    assert!(!report_foreign(&mut h, &theirs, "2001:db8:100::/56", 100));
     assert_eq!(h.s.poll_timeout(), Some(now + secs(100)));
     let outs = h.advance(secs(100));
     // Ended like any lease (the shared store decides whether the Remove
@@ -172,17 +185,9 @@ fn expired_report_is_ignored_and_foreign_leases_expire_without_a_route() {
 fn rebind_of_a_foreign_lease_extends_it_and_routes_it_here() {
     let mut h = H::new(config());
     let c = Client::new(5);
-    let now = h.now;
-    assert!(!h.s.foreign_lease(now, foreign(&h, &c, "2001:db8:100:500::/56", 3000)));
+    assert!(!report_foreign(&mut h, &c, "2001:db8:100:500::/56", 3000));
     // RFC 8415 §18.3.5: the other server is gone; the client rebinds here.
-    let outs = h.send(
-        &c,
-        c.msg(
-            MessageType::Rebind,
-            9,
-            vec![pd(1, &["2001:db8:100:500::/56"])],
-        ),
-    );
+    let outs = h.rebind(&c, 9, vec![pd(1, &["2001:db8:100:500::/56"])]);
     assert_eq!(outs.reply().msg_type, MessageType::Reply);
     assert_eq!(
         prefixes(&outs.reply(), 1),
@@ -202,7 +207,7 @@ fn rebind_of_a_foreign_lease_extends_it_and_routes_it_here() {
         other => panic!("unexpected outputs {other:?}"),
     }
     // Now ours: a report that it is gone does not free it.
-    let now = h.now;
-    assert!(!h.s.foreign_lease_gone(now, LeaseKind::Prefix, pfx("2001:db8:100:500::/56")));
+    let p = pfx("2001:db8:100:500::/56");
+    assert!(!report_gone(&mut h, LeaseKind::Prefix, p));
     assert!(lease_of(&h, "2001:db8:100:500::/56").is_some());
 }

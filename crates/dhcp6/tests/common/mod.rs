@@ -10,7 +10,7 @@ use v6edge_prefix::Prefix;
 use v6edge_wire::Lifetime;
 use v6edge_wire::dhcp6::{
     Authentication, ClientMessage, DhcpOption, DomainName, Duid, IaAddr, IaNa, IaPd, IaPrefix,
-    Message, MessageType, Status, StatusCode, Xid,
+    Message, MessageType, OptionCode, Status, StatusCode, Xid,
 };
 
 pub const IFINDEX: u32 = 2;
@@ -84,6 +84,10 @@ impl Sent {
     pub fn elapsed(&self) -> Option<u16> {
         self.msg.options.elapsed_time()
     }
+    /// Whether the Option Request option lists `code` (it must be there).
+    pub fn asks_for(&self, code: OptionCode) -> bool {
+        self.msg.options.oro().expect("ORO").contains(&code)
+    }
 }
 
 pub struct Harness {
@@ -146,6 +150,13 @@ impl Harness {
         self.advance_to(t);
     }
 
+    /// Runs a command of the client (release, stop, renew now,
+    /// reconfigure) at the current instant and collects what it caused.
+    pub fn command(&mut self, f: impl FnOnce(&mut Client, Instant)) {
+        f(&mut self.c, self.now);
+        self.drain();
+    }
+
     pub fn link(&mut self, up: bool) {
         self.c.handle_link(self.now, up);
         self.drain();
@@ -205,16 +216,40 @@ impl Harness {
     /// with `prefix`, T1/T2 and lifetimes as given.
     pub fn bind(&mut self, prefix: &str, t1: u32, t2: u32, pl: u32, vl: u32) {
         let sol = self.start();
-        self.deliver(advertise(
-            &sol,
-            1,
-            Some(255),
-            vec![ia_pd(1, t1, t2, &[(prefix, pl, vl)])],
-        ));
-        let req = self.last().clone();
+        let req = self.take_offer(&sol, 1, pd1(prefix, t1, t2, pl, vl));
         assert_eq!(req.ty(), MessageType::Request);
-        self.deliver(reply(&req, 1, vec![ia_pd(1, t1, t2, &[(prefix, pl, vl)])]));
+        self.deliver_reply(&req, 1, pd1(prefix, t1, t2, pl, vl));
         assert_eq!(self.c.status(self.now).state.as_str(), "bound");
+    }
+
+    /// Delivers server `server`'s Advertise answering `to`.
+    pub fn deliver_advertise(
+        &mut self,
+        to: &Sent,
+        server: u8,
+        preference: Option<u8>,
+        opts: Vec<DhcpOption>,
+    ) {
+        self.deliver(advertise(to, server, preference, opts));
+    }
+
+    /// Delivers server `server`'s Reply answering `to`.
+    pub fn deliver_reply(&mut self, to: &Sent, server: u8, opts: Vec<DhcpOption>) {
+        self.deliver(reply(to, server, opts));
+    }
+
+    /// Delivers an Advertise with preference 255 (RFC 8415 §18.2.1: taken
+    /// at once) and returns what the client sent last, the Request when
+    /// the offer was usable.
+    pub fn take_offer(&mut self, sol: &Sent, server: u8, opts: Vec<DhcpOption>) -> Sent {
+        self.deliver_advertise(sol, server, Some(255), opts);
+        self.last().clone()
+    }
+
+    /// Runs to `at` and returns what the client sent last.
+    pub fn sent_by(&mut self, at: Instant) -> Sent {
+        self.advance_to(at);
+        self.last().clone()
     }
 }
 
@@ -233,41 +268,39 @@ fn check_envelope(t: &Transmit) {
 
 pub fn ia_pd(iaid: u32, t1: u32, t2: u32, prefixes: &[(&str, u32, u32)]) -> DhcpOption {
     let mut ia = IaPd::new(iaid, t1, t2);
-    for (p, pl, vl) in prefixes {
-        let p = pfx(p);
-        ia.options.push(DhcpOption::IaPrefix(IaPrefix::new(
-            p.addr(),
-            p.len(),
-            Lifetime::from_wire(*pl),
-            Lifetime::from_wire(*vl),
-        )));
+    for &(p, pl, vl) in prefixes {
+        let (p, pl, vl) = (pfx(p), Lifetime::from_wire(pl), Lifetime::from_wire(vl));
+        let prefix = IaPrefix::new(p.addr(), p.len(), pl, vl);
+        ia.options.push(DhcpOption::IaPrefix(prefix));
     }
     DhcpOption::IaPd(ia)
 }
 
+/// IA_PD 1 with T1/T2 `t1`/`t2` holding `prefix` for `pl`/`vl` seconds:
+/// the usual single-prefix offer.
+pub fn pd1(prefix: &str, t1: u32, t2: u32, pl: u32, vl: u32) -> Vec<DhcpOption> {
+    vec![ia_pd(1, t1, t2, &[(prefix, pl, vl)])]
+}
+
 pub fn ia_pd_status(iaid: u32, code: StatusCode) -> DhcpOption {
     let mut ia = IaPd::new(iaid, 0, 0);
-    ia.options
-        .push(DhcpOption::StatusCode(Status::new(code, "test")));
+    ia.options.push(status(code));
     DhcpOption::IaPd(ia)
 }
 
 pub fn ia_na(iaid: u32, t1: u32, t2: u32, addrs: &[(Ipv6Addr, u32, u32)]) -> DhcpOption {
     let mut ia = IaNa::new(iaid, t1, t2);
-    for (a, pl, vl) in addrs {
-        ia.options.push(DhcpOption::IaAddr(IaAddr::new(
-            *a,
-            Lifetime::from_wire(*pl),
-            Lifetime::from_wire(*vl),
-        )));
-    }
+    let lease = |&(a, pl, vl): &(Ipv6Addr, u32, u32)| {
+        IaAddr::new(a, Lifetime::from_wire(pl), Lifetime::from_wire(vl))
+    };
+    ia.options
+        .extend(addrs.iter().map(lease).map(DhcpOption::IaAddr));
     DhcpOption::IaNa(ia)
 }
 
 pub fn ia_na_status(iaid: u32, code: StatusCode) -> DhcpOption {
     let mut ia = IaNa::new(iaid, 0, 0);
-    ia.options
-        .push(DhcpOption::StatusCode(Status::new(code, "test")));
+    ia.options.push(status(code));
     DhcpOption::IaNa(ia)
 }
 
@@ -314,9 +347,9 @@ pub fn status(code: StatusCode) -> DhcpOption {
     DhcpOption::StatusCode(Status::new(code, "test"))
 }
 
-pub fn rkap_key_option(key: [u8; 16], rd: u64) -> DhcpOption {
-    let mut info = vec![1u8];
-    info.extend_from_slice(&key);
+/// An RKAP Authentication option (RFC 8415 §20.4): protocol 3, algorithm
+/// 1 (HMAC-MD5), RDM 0, `info` as given.
+fn rkap_option(rd: u64, info: Vec<u8>) -> DhcpOption {
     DhcpOption::Authentication(Authentication {
         protocol: 3,
         algorithm: 1,
@@ -324,6 +357,13 @@ pub fn rkap_key_option(key: [u8; 16], rd: u64) -> DhcpOption {
         replay_detection: rd,
         info,
     })
+}
+
+/// The Reconfigure Key a server hands out in a Reply (type 1, the key).
+pub fn rkap_key_option(key: [u8; 16], rd: u64) -> DhcpOption {
+    let mut info = vec![1u8];
+    info.extend_from_slice(&key);
+    rkap_option(rd, info)
 }
 
 /// A Reconfigure asking for `what`, signed with `key` (None = unsigned:
@@ -335,13 +375,7 @@ pub fn reconfigure(server: u8, what: MessageType, key: Option<[u8; 16]>, rd: u64
         .with(DhcpOption::ServerId(server_duid(server)))
         .with(DhcpOption::ClientId(client_duid()))
         .with(DhcpOption::ReconfigureMessage(what))
-        .with(DhcpOption::Authentication(Authentication {
-            protocol: 3,
-            algorithm: 1,
-            rdm: 0,
-            replay_detection: rd,
-            info,
-        }));
+        .with(rkap_option(rd, info));
     let mut bytes = Message::Client(m).to_bytes();
     if let Some(k) = key {
         v6edge_dhcp6::rkap::sign(&mut bytes, &k).expect("RKAP option present");
