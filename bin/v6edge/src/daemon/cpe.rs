@@ -138,6 +138,19 @@ pub struct Cpe {
 }
 
 impl Cpe {
+    /// The DHCPv6 client's configuration on uplink `ifindex`, from the
+    /// uplink section, the stored IAIDs and the prefixes to hint.
+    fn client_config(&self, ifindex: IfIndex, duid: Duid) -> ClientConfig {
+        client_config(
+            &self.uplink_cfg,
+            &self.pd_iaids,
+            self.na_iaid,
+            &self.hints,
+            ifindex,
+            duid,
+        )
+    }
+
     /// Builds the requesting router, reading what the state directory
     /// holds. Fails only if the state directory cannot be read or written.
     pub fn new(
@@ -338,14 +351,7 @@ impl Cpe {
                 .as_ref()
                 .is_none_or(|c| c.config().ifindex != info.index);
             if rebuild {
-                let config = client_config(
-                    &self.uplink_cfg,
-                    &self.pd_iaids,
-                    self.na_iaid,
-                    &self.hints,
-                    info.index,
-                    duid.clone(),
-                );
+                let config = self.client_config(info.index, duid.clone());
                 let stored = match self.client.take() {
                     Some(old) => old.stored_binding(now),
                     None => self.restored.take(),
@@ -685,20 +691,13 @@ impl Cpe {
             }
             self.uplink = None;
             self.uplink_ready = false;
-        } else if let (Some(c), Some(duid), Some(info)) =
-            (&mut self.client, &self.duid, &self.uplink)
+        } else if let (true, Some(duid), Some(info)) =
+            (self.client.is_some(), &self.duid, &self.uplink)
         {
-            c.reconfigure(
-                now,
-                client_config(
-                    &self.uplink_cfg,
-                    &self.pd_iaids,
-                    self.na_iaid,
-                    &self.hints,
-                    info.index,
-                    duid.clone(),
-                ),
-            );
+            let config = self.client_config(info.index, duid.clone());
+            if let Some(c) = &mut self.client {
+                c.reconfigure(now, config);
+            }
         }
         // LANs: keep advertisers of interfaces that stay (with new settings),
         // stop those removed, rebuild the router with its persisted state.

@@ -286,13 +286,7 @@ impl Daemon {
             let names: Vec<String> = server.interface_names().map(str::to_owned).collect();
             let mut indices = std::collections::BTreeMap::new();
             for name in names {
-                let index = nl
-                    .link_by_name(&name)
-                    .await
-                    .ok()
-                    .flatten()
-                    .filter(|l| l.up)
-                    .map(|l| l.index);
+                let index = up_index(nl, &name).await;
                 indices.insert(name, index);
             }
             self.driver.sync_server(&indices, &self.metrics);
@@ -303,13 +297,7 @@ impl Daemon {
             let names: Vec<String> = relay.interface_names().map(str::to_owned).collect();
             let mut links = std::collections::BTreeMap::new();
             for name in names {
-                let ifindex = nl
-                    .link_by_name(&name)
-                    .await
-                    .ok()
-                    .flatten()
-                    .filter(|l| l.up)
-                    .map(|l| l.index);
+                let ifindex = up_index(nl, &name).await;
                 // RFC 8415 §19.1.1: a global address of the link as link-address.
                 let global = match ifindex {
                     Some(i) => nl.addresses(Some(i)).await.ok().and_then(|a| {
@@ -658,6 +646,16 @@ const SERVER_BATCH: usize = 256;
 /// a batch is being committed waits here (`Dhcp6Socket::set_recv_buffer`).
 /// 8 MiB of skb memory holds some 20 000 small DHCPv6 datagrams.
 const SERVER_RCVBUF: usize = 8 << 20;
+
+/// The index of interface `name` while it exists and is up.
+async fn up_index(nl: &Netlink, name: &str) -> Option<IfIndex> {
+    nl.link_by_name(name)
+        .await
+        .ok()
+        .flatten()
+        .filter(|l| l.up)
+        .map(|l| l.index)
+}
 
 async fn recv_server(sock: Option<&Dhcp6Socket>, buf: &mut [u8]) -> std::io::Result<RecvMeta> {
     match sock {
