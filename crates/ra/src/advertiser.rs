@@ -464,18 +464,23 @@ impl Advertiser {
         self.next_multicast = Some(self.next_multicast.map_or(at, |t| t.min(at)));
     }
 
+    /// What hosts were last told, seen at `now`, if it differs from what
+    /// we would say now (`None` too when nothing was told yet).
+    fn told_if_changed(&self, now: Instant) -> Option<View<'_>> {
+        let (config, content) = self.told.as_ref()?;
+        (*config != self.config || *content != self.content)
+            .then(|| View::new(config, content, now))
+    }
+
     /// If what hosts were last told and what we would say now differ
     /// urgently (both as of `now`), and the rate limit holds the multicast
     /// RA back, owes every known host a unicast RA (see the module docs).
     fn check_urgent(&mut self, now: Instant, current: &Signature) {
-        let Some((told_config, told_content)) = &self.told else {
-            // Nothing told yet: the first RA goes out at once anyway.
+        // Nothing told yet: the first RA goes out at once anyway.
+        let Some(told) = self.told_if_changed(now) else {
             return;
         };
-        if *told_config == self.config && *told_content == self.content {
-            return;
-        }
-        let told = View::new(told_config, told_content, now).signature();
+        let told = told.signature();
         let Some(change) = told.urgent_change(current) else {
             return;
         };
@@ -509,13 +514,9 @@ impl Advertiser {
     /// news. Without this a host loses its address between two RAs of a
     /// 200..600 s interval whenever the delegation's lifetimes are shorter.
     fn check_lengthened(&mut self, now: Instant) {
-        let Some((told_config, told_content)) = &self.told else {
+        let Some(told) = self.told_if_changed(now) else {
             return;
         };
-        if *told_config == self.config && *told_content == self.content {
-            return;
-        }
-        let told = View::new(told_config, told_content, now);
         let current = View::new(&self.config, &self.content, now);
         let Some(held) = content::lengthened(&told, &current).and_then(Lifetime::as_duration)
         else {

@@ -242,7 +242,14 @@ const FEED_PAGE: i64 = 50_000;
 
 /// The oldest transaction still running, as a number (`xid8` fits in
 /// `bigint` for the life of any database).
-const OLDEST_RUNNING: &str = "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint";
+fn oldest_running(client: &mut Client) -> Result<i64, postgres::Error> {
+    client
+        .query_one(
+            "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+            &[],
+        )
+        .and_then(|r| r.try_get(0))
+}
 
 /// Work for the connection thread.
 type Job = Box<dyn FnOnce(&mut Inner) + Send>;
@@ -365,10 +372,7 @@ impl PostgresStore {
         // the cursor are read again by the first scan; `load_all` has made
         // their holders known, so they are not reported.
         store.with(|inner, target| {
-            inner.feed.cursor = inner
-                .client
-                .query_one(OLDEST_RUNNING, &[])
-                .and_then(|r| r.try_get::<_, i64>(0))
+            inner.feed.cursor = oldest_running(&mut inner.client)
                 .map_err(|source| pg_err(target, "change cursor read", source))?;
             Ok(())
         })?;
@@ -703,11 +707,7 @@ impl LeaseStore for PostgresStore {
             let round = match inner.feed.unfinished.take() {
                 Some(r) => r,
                 None => Round {
-                    next_cursor: inner
-                        .client
-                        .query_one(OLDEST_RUNNING, &[])
-                        .and_then(|r| r.try_get::<_, i64>(0))
-                        .map_err(err)?,
+                    next_cursor: oldest_running(&mut inner.client).map_err(err)?,
                     after: i64::MIN,
                 },
             };

@@ -549,42 +549,14 @@ fn neighbours_of_an_interface() {
         return;
     }
     let (ns, idx) = ns_with_veth("neigh");
-    ns.ip(&[
-        "-6",
-        "neigh",
-        "add",
-        "fe80::1:2",
-        "lladdr",
-        "02:00:00:00:01:02",
-        "dev",
-        DEV,
-        "nud",
-        "stale",
-    ]);
-    ns.ip(&[
-        "-6",
-        "neigh",
-        "add",
-        "2001:db8::5",
-        "lladdr",
-        "02:00:00:00:01:05",
-        "dev",
-        DEV,
-        "nud",
-        "stale",
-    ]);
-    ns.ip(&[
-        "-6",
-        "neigh",
-        "add",
-        "fe80::9",
-        "lladdr",
-        "02:00:00:00:00:09",
-        "dev",
-        "d1",
-        "nud",
-        "stale",
-    ]);
+    let stale = |addr: &str, mac: &str, dev: &str| {
+        ns.ip(&[
+            "-6", "neigh", "add", addr, "lladdr", mac, "dev", dev, "nud", "stale",
+        ]);
+    };
+    stale("fe80::1:2", "02:00:00:00:01:02", DEV);
+    stale("2001:db8::5", "02:00:00:00:01:05", DEV);
+    stale("fe80::9", "02:00:00:00:00:09", "d1");
     ns.ip(&["-6", "neigh", "add", "fe80::7", "dev", DEV, "nud", "failed"]);
     let mut found = ns.run(move || async move {
         let nl = Netlink::connect().expect("netlink");
