@@ -36,8 +36,23 @@ pub fn parse_filter(directives: &str) -> Result<EnvFilter, String> {
         }
     }
     EnvFilter::builder()
-        .parse(directives)
+        .parse(quiet_dependencies(directives))
         .map_err(|e| e.to_string())
+}
+
+/// netlink-proto warns "netlink socket buffer full" on every lost batch of
+/// rtnetlink notifications, which neighbour churn on a LAN makes thousands
+/// of lines; the daemon reports those losses itself, counted and throttled
+/// (`netlink_overruns` in status). Its errors still show, and an operator
+/// who names the target gets what they ask for.
+fn quiet_dependencies(directives: &str) -> String {
+    if directives.contains("netlink_proto") {
+        return directives.to_owned();
+    }
+    match directives.trim() {
+        "" => "netlink_proto=error".to_owned(),
+        d => format!("{d},netlink_proto=error"),
+    }
 }
 
 /// Lets the daemon change the filter after a reload.
@@ -100,6 +115,20 @@ mod tests {
         assert!(parse_filter("info").is_ok());
         assert!(parse_filter("DEBUG").is_ok());
         assert!(parse_filter("warn,v6edge::control=debug").is_ok());
+    }
+
+    #[test]
+    fn netlink_proto_warnings_are_quiet_unless_asked_for() {
+        assert_eq!(
+            super::quiet_dependencies("debug"),
+            "debug,netlink_proto=error"
+        );
+        assert_eq!(
+            super::quiet_dependencies("debug,netlink_proto=trace"),
+            "debug,netlink_proto=trace"
+        );
+        let f = parse_filter("debug").unwrap().to_string();
+        assert!(f.contains("netlink_proto=error"), "{f}");
     }
 
     #[test]

@@ -23,6 +23,10 @@ pub struct Status {
     /// The delegating server, when `[server]` is configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<crate::daemon::server::ServerStatusDoc>,
+    /// Datagrams dropped outside the roles (rate limits, send and receive
+    /// failures), and the state of the daemon's defences.
+    #[serde(default)]
+    pub io: crate::daemon::guard::IoStatus,
 }
 
 /// What the uplink client is doing.
@@ -137,6 +141,7 @@ impl Status {
             lans: Vec::new(),
             dns: DnsStatus::default(),
             server: None,
+            io: Default::default(),
         }
     }
 }
@@ -271,7 +276,9 @@ mod tests {
       "lans": [ { "interface": "lan0", "ifindex": 3, "prefix": "2001:db8:1200::/64", "address": "2001:db8:1200::1", "subnet_id": 0,
                   "deprecated": [ { "prefix": "2001:db8:1300::/64", "valid": 7000 } ],
                   "ra": { "sent": 5, "rs_received": 1, "dropped": 0, "router_lifetime": 1800 } } ],
-      "dns": { "servers": ["2001:db8::53"], "domains": ["example.net"] }
+      "dns": { "servers": ["2001:db8::53"], "domains": ["example.net"] },
+      "io": { "dropped": { "dhcp6-server": { "rate-limited-link": 1200, "send-buffer-full": 3 } },
+              "tracked_sources": 17, "confirmed_neighbours": 4, "netlink_overruns": 0, "netlink_resyncs": 0 }
     }"#;
 
     #[test]
@@ -359,6 +366,7 @@ dns domains: example.net
             }],
             dns: DnsStatus::default(),
             server: None,
+            io: Default::default(),
         };
         let text = format_human(&status);
         assert!(

@@ -5,6 +5,7 @@
 //! what they return.
 
 pub mod action;
+pub mod limit;
 pub mod rng;
 pub mod time;
 

@@ -451,7 +451,14 @@ fn monitor_reports_links_addresses_routes() {
         // address would put it there): reported for the RA sender.
         ns.ip(&["-6", "neigh", "add", "2001:db8:5::77", "lladdr", "02:00:00:00:00:77", "dev", DEV, "nud", "stale"]);
         wait_event(&mut events, "neighbour", |e| {
-            *e == NetEvent::Neighbour { ifindex: idx, addr: ip6("2001:db8:5::77") }
+            matches!(e, NetEvent::Neighbour { ifindex, addr, confirmed: false } if *ifindex == idx && *addr == ip6("2001:db8:5::77"))
+        })
+        .await;
+        // One that answered our Neighbor Solicitation (REACHABLE) is
+        // reported as confirmed: the DHCPv6 and RS admission trust it more.
+        ns.ip(&["-6", "neigh", "add", "fe80::78", "lladdr", "02:00:00:00:00:78", "dev", DEV, "nud", "reachable"]);
+        wait_event(&mut events, "confirmed neighbour", |e| {
+            matches!(e, NetEvent::Neighbour { ifindex, addr, confirmed: true } if *ifindex == idx && *addr == ip6("fe80::78"))
         })
         .await;
 

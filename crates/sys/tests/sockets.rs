@@ -74,7 +74,7 @@ fn dhcp6_multicast_request_and_unicast_reply() {
             hop_limit: Some(7),
             payload: b"\x02advertise".to_vec(),
         };
-        sock.send(&reply).await.expect("send reply");
+        sock.send(&reply).expect("send reply");
     });
 
     // Client side (ns b): port 546, not tied to a device.
@@ -104,7 +104,7 @@ fn dhcp6_multicast_request_and_unicast_reply() {
             ..solicit.clone()
         };
         assert_eq!(
-            sock.send(&wrong).await.map_err(|e| e.kind()),
+            sock.send(&wrong).map_err(|e| e.kind()),
             Err(io::ErrorKind::InvalidInput)
         );
         assert_eq!(
@@ -112,11 +112,10 @@ fn dhcp6_multicast_request_and_unicast_reply() {
                 transport: Transport::Icmpv6,
                 ..solicit.clone()
             })
-            .await
             .map_err(|e| e.kind()),
             Err(io::ErrorKind::InvalidInput)
         );
-        sock.send(&solicit).await.expect("send solicit");
+        sock.send(&solicit).expect("send solicit");
 
         let mut buf = [0u8; 1500];
         let meta = recv_bounded("client recv", sock.recv(&mut buf)).await;
@@ -214,10 +213,10 @@ fn icmpv6_rs_and_ra_with_hop_limit_255() {
             ..ra.clone()
         };
         assert_eq!(
-            sock.send(&udp).await.map_err(|e| e.kind()),
+            sock.send(&udp).map_err(|e| e.kind()),
             Err(io::ErrorKind::InvalidInput)
         );
-        sock.send(&ra).await.expect("send RA");
+        sock.send(&ra).expect("send RA");
     });
 
     // Host side (ns b): RA only.
@@ -235,8 +234,8 @@ fn icmpv6_rs_and_ra_with_hop_limit_255() {
             hop_limit: None,
             payload: payload.to_vec(),
         };
-        sock.send(&to_routers(&ECHO)).await.expect("send echo");
-        sock.send(&to_routers(&RS)).await.expect("send RS");
+        sock.send(&to_routers(&ECHO)).expect("send echo");
+        sock.send(&to_routers(&RS)).expect("send RS");
 
         let mut buf = [0u8; 1500];
         // Only RAs pass this filter: the router's kernel answers the echo and
@@ -259,4 +258,63 @@ fn icmpv6_rs_and_ra_with_hop_limit_255() {
     });
     join(router);
     join(host);
+}
+
+/// Issue 14's stall, at the socket: answers to hosts that never resolve
+/// (made-up link-local sources) wait in the kernel for neighbour
+/// resolution, charged to the socket's send buffer. Once that is full a
+/// send must fail at once (`WouldBlock`, or the kernel's error for a full
+/// neighbour table), never wait: the daemon's one loop would stop for as
+/// long as the kernel keeps failing resolutions.
+#[test]
+fn send_to_unresolvable_neighbours_never_waits() {
+    if !can_run("send_to_unresolvable_neighbours_never_waits") {
+        return;
+    }
+    let p = Pair::new("nowait");
+    let if_a = p.if_a;
+    p.a.run(move || async move {
+        let sock = Dhcp6Socket::bind(DHCP6_SERVER_PORT, Some(IF_A)).expect("bind 547");
+        // A small buffer (the kernel's minimum is a few kB) fills after a
+        // handful of held datagrams.
+        sock.set_send_buffer(4096).expect("send buffer");
+        let started = std::time::Instant::now();
+        let (mut sent, mut refused) = (0u32, 0u32);
+        for n in 0..2000u32 {
+            // Nobody on the other end has these addresses: every datagram
+            // waits for a resolution that fails after 3 s.
+            let dst = Ipv6Addr::new(0xfe80, 0, 0, 0, 0x0200, 0x5eff, 0xfe00, n as u16 + 1);
+            let t = Transmit {
+                ifindex: if_a,
+                src: None,
+                dst,
+                transport: Transport::Udp {
+                    src_port: DHCP6_SERVER_PORT,
+                    dst_port: DHCP6_CLIENT_PORT,
+                },
+                hop_limit: None,
+                payload: vec![2u8; 200],
+            };
+            match sock.send(&t) {
+                Ok(()) => sent += 1,
+                Err(e) => {
+                    let full = e.kind() == io::ErrorKind::WouldBlock
+                        || e.raw_os_error() == Some(22) // neighbour table full
+                        || e.raw_os_error() == Some(105); // ENOBUFS
+                    assert!(full, "unexpected send error: {e}");
+                    refused += 1;
+                }
+            }
+        }
+        let took = started.elapsed();
+        assert!(sent > 0, "nothing was sent at all");
+        assert!(
+            refused > 0,
+            "the send buffer never filled ({sent} sent): the test proves nothing"
+        );
+        assert!(
+            took < std::time::Duration::from_secs(1),
+            "2000 sends took {took:?}: a send waited"
+        );
+    });
 }

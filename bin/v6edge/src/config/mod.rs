@@ -24,6 +24,7 @@
 //!
 //! Panic contract: parsing never panics, whatever the input.
 
+mod limits;
 mod raw;
 mod relay;
 mod server;
@@ -35,6 +36,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use v6edge_prefix::Prefix;
+
+pub use limits::LimitsConfig;
 
 /// Default state directory (contract: overridable by `[daemon] state-dir` and `--state-dir`).
 pub const DEFAULT_STATE_DIR: &str = "/var/lib/v6edge";
@@ -82,6 +85,8 @@ pub struct Config {
     /// The DHCPv6 relay agent; `None` when `[relay]` is absent. Never set
     /// together with `server` (both need UDP port 547).
     pub relay: Option<RelaySettings>,
+    /// `[limits]`: rate limits on unsolicited input (defaults when absent).
+    pub limits: LimitsConfig,
 }
 
 /// `[daemon]`: where the daemon keeps its files and how it logs.

@@ -26,6 +26,18 @@ pub(super) struct RawConfig {
     pub server: Option<Spanned<RawServer>>,
     #[serde(default)]
     pub relay: Option<Spanned<RawRelay>>,
+    #[serde(default)]
+    pub limits: Option<RawLimits>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawLimits {
+    pub dhcp6_per_source: Option<Spanned<i64>>,
+    pub dhcp6_per_link: Option<Spanned<i64>>,
+    pub dhcp6_per_link_confirmed: Option<Spanned<i64>>,
+    pub rs_per_source: Option<Spanned<i64>>,
+    pub rs_per_link: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -149,6 +149,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         reason: e.message().trim_end().to_owned(),
     })?;
     let daemon = daemon(&ctx, raw.daemon)?;
+    let limits = super::limits::limits(&ctx, raw.limits)?;
     let uplink = match raw.uplink {
         Some(u) => Some(uplink(&ctx, u.into_inner())?),
         None => None,
@@ -242,6 +243,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         lans,
         server,
         relay,
+        limits,
     })
 }
 

@@ -860,6 +860,7 @@ impl Cpe {
                 domains: leases.domains.clone(),
             },
             server: None,
+            io: Default::default(),
         }
     }
 }

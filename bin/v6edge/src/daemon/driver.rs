@@ -20,6 +20,7 @@ use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Received};
 
 pub use super::cpe::{Cpe, Effect, Facts, ND_TYPES};
+pub use super::guard::Guard;
 pub use super::relay::{RelayLink, RelayUnit};
 pub use super::server::{LeaseView, ServerUnit};
 use crate::config::Config;
@@ -33,6 +34,10 @@ pub struct Driver {
     cpe: Option<Cpe>,
     server: Option<ServerUnit>,
     relay: Option<RelayUnit>,
+    /// Admission of unsolicited input and drop accounting (issue 14).
+    guard: Guard,
+    /// Machine time zero, for the guard's clock.
+    origin: TokioInstant,
 }
 
 impl Driver {
@@ -61,7 +66,13 @@ impl Driver {
             Some(uplink) => Some(Cpe::new(uplink, &config.lans, state, origin)?),
             None => None,
         };
-        Ok(Driver { cpe, server, relay })
+        Ok(Driver {
+            cpe,
+            server,
+            relay,
+            guard: Guard::new(&config.limits),
+            origin,
+        })
     }
 
     /// The relay unit, if configured.
@@ -108,6 +119,9 @@ impl Driver {
     /// A datagram on UDP 547: for the server, or the relay (never both:
     /// validation refuses that).
     pub fn handle_dhcp6_server(&mut self, rx: &Received<'_>, metrics: &Metrics) {
+        if !self.guard.admit_dhcp6(self.now(), rx, metrics) {
+            return;
+        }
         if let Some(s) = &mut self.server {
             s.handle_packet(rx, metrics);
         } else if let Some(r) = &mut self.relay {
@@ -199,6 +213,43 @@ impl Driver {
         }
     }
 
+    /// A neighbour event from the kernel: the RA sender learns the host,
+    /// the guard learns whether it is confirmed.
+    pub fn note_neighbour(&mut self, ifindex: IfIndex, addr: std::net::Ipv6Addr, confirmed: bool) {
+        let now = self.now();
+        self.guard.note_neighbour(now, ifindex, addr, confirmed);
+        self.note_neighbours(ifindex, &[addr]);
+    }
+
+    /// The guard's clock (machine time since the daemon started).
+    fn now(&self) -> v6edge_core::Instant {
+        super::persist::machine_now(self.origin)
+    }
+
+    /// A datagram dropped by the loop (receive or send failure): counted,
+    /// and logged at most once per interval per kind.
+    pub fn dropped(
+        &mut self,
+        protocol: &'static str,
+        reason: &'static str,
+        metrics: &Metrics,
+        detail: &dyn std::fmt::Display,
+    ) {
+        let now = self.now();
+        self.guard.dropped(protocol, reason, now, metrics, detail);
+    }
+
+    /// rtnetlink notifications were lost; `Some(n)` when a log line is due
+    /// (see [`Guard::netlink_overrun`]).
+    pub fn netlink_overrun(&mut self, metrics: &Metrics) -> Option<u64> {
+        let now = self.now();
+        self.guard.netlink_overrun(now, metrics)
+    }
+
+    pub fn netlink_resynced(&mut self) {
+        self.guard.netlink_resynced();
+    }
+
     /// Hosts the kernel knows on a LAN (see `Cpe::note_neighbours`).
     pub fn note_neighbours(&mut self, ifindex: IfIndex, addrs: &[std::net::Ipv6Addr]) {
         if let Some(cpe) = &mut self.cpe {
@@ -207,6 +258,9 @@ impl Driver {
     }
 
     pub fn handle_icmp6(&mut self, rx: &Received<'_>, metrics: &Metrics) {
+        if !self.guard.admit_icmp6(self.now(), rx, metrics) {
+            return;
+        }
         if let Some(cpe) = &mut self.cpe {
             cpe.handle_icmp6(rx, metrics);
         }
@@ -264,6 +318,7 @@ impl Driver {
         if self.relay.is_some() != config.relay.is_some() {
             anyhow::bail!("adding or removing [relay] takes effect at the next restart");
         }
+        self.guard.reconfigure(&config.limits);
         if let (Some(r), Some(settings)) = (&mut self.relay, &config.relay) {
             r.reconfigure(settings, metrics);
         }
@@ -330,6 +385,7 @@ impl Driver {
             None => Status::empty(),
         };
         status.server = self.server.as_ref().map(ServerUnit::status);
+        status.io = self.guard.status();
         status
     }
 }

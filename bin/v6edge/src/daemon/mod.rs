@@ -15,6 +15,7 @@
 
 mod cpe;
 pub mod driver;
+pub mod guard;
 pub mod persist;
 pub mod relay;
 pub mod server;
@@ -147,6 +148,12 @@ impl Daemon {
                     tracing::warn!(error = %e, "cannot enlarge the server socket's receive buffer")
                 }
             }
+            match sock.set_send_buffer(SERVER_SNDBUF) {
+                Ok(got) => tracing::debug!(bytes = got, "server socket send buffer"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot enlarge the server socket's send buffer")
+                }
+            }
         }
         // A relay's Relay-forward to ff05::1:3 must reach servers beyond the
         // first router (site scope); 32 is the relay hop-count bound of old
@@ -176,11 +183,14 @@ impl Daemon {
         let mut srv_buf = vec![0u8; 65536];
         let mut icmp_buf = vec![0u8; 65536];
         let mut next_resync = Instant::now() + RESYNC_INTERVAL;
+        // When the resync owed to lost netlink notifications is due.
+        let mut overrun_resync: Option<Instant> = None;
         loop {
             let deadline = self
                 .driver
                 .next_deadline()
                 .map_or(next_resync, |d| d.min(next_resync));
+            let deadline = overrun_resync.map_or(deadline, |t| t.min(deadline));
             tokio::select! {
                 _ = sigterm.recv() => { tracing::info!("SIGTERM: stopping"); break; }
                 _ = sigint.recv() => { tracing::info!("SIGINT: stopping"); break; }
@@ -195,10 +205,7 @@ impl Daemon {
                 }
                 r = recv_dhcp6(io.dhcp6.as_ref(), &mut udp_buf) => match r {
                     Ok(meta) => self.driver.handle_dhcp6_client(&meta.received(&udp_buf), &self.metrics),
-                    Err(e) => {
-                        self.metrics.dropped("dhcp6", "receive-error");
-                        tracing::debug!(error = %e, "DHCPv6 receive error");
-                    }
+                    Err(e) => self.driver.dropped("dhcp6", "receive-error", &self.metrics, &e),
                 },
                 r = recv_server(io.server.as_ref(), &mut srv_buf) => {
                     self.server_datagram(r, &srv_buf);
@@ -215,15 +222,28 @@ impl Daemon {
                 }
                 r = io.icmp.recv(&mut icmp_buf) => match r {
                     Ok(meta) => self.driver.handle_icmp6(&meta.received(&icmp_buf), &self.metrics),
-                    Err(e) => {
-                        self.metrics.dropped("nd", "receive-error");
-                        tracing::debug!(error = %e, "ICMPv6 receive error");
-                    }
+                    Err(e) => self.driver.dropped("nd", "receive-error", &self.metrics, &e),
                 },
                 Some((name, ok)) = kernel_results.recv() => self.metrics.kernel_op(name, ok),
                 ev = events.next() => match ev {
-                    // A host seen on a LAN: told of urgent changes at once.
-                    Some(NetEvent::Neighbour { ifindex, addr }) => self.driver.note_neighbours(ifindex, &[addr]),
+                    // A host seen on a LAN: told of urgent changes at once;
+                    // a confirmed one is trusted more by the rate limits.
+                    Some(NetEvent::Neighbour { ifindex, addr, confirmed }) => {
+                        self.driver.note_neighbour(ifindex, addr, confirmed);
+                    }
+                    // Notifications were lost: re-read everything from dumps,
+                    // once the burst that overran the socket has passed
+                    // (a flood of neighbour churn overruns it again and
+                    // again; one resync per OVERRUN_RESYNC_DELAY serves).
+                    Some(NetEvent::Overrun) => {
+                        if let Some(held_back) = self.driver.netlink_overrun(&self.metrics) {
+                            tracing::warn!(
+                                overruns = held_back + 1,
+                                "rtnetlink notifications lost (socket buffer full); resynchronising from dumps"
+                            );
+                        }
+                        overrun_resync.get_or_insert(Instant::now() + OVERRUN_RESYNC_DELAY);
+                    }
                     Some(ev) if relevant(&ev) => self.resync(&mut io).await,
                     Some(_) => {}
                     None => {
@@ -235,6 +255,12 @@ impl Daemon {
                 () = tokio::time::sleep_until(deadline) => {
                     // Per style guide §3: trust the clock, not the timer
                     // future; the machines ignore early calls.
+                    if overrun_resync.is_some_and(|t| Instant::now() >= t) {
+                        overrun_resync = None;
+                        next_resync = Instant::now() + RESYNC_INTERVAL;
+                        self.resync(&mut io).await;
+                        self.driver.netlink_resynced();
+                    }
                     if Instant::now() >= next_resync {
                         next_resync = Instant::now() + RESYNC_INTERVAL;
                         self.resync(&mut io).await;
@@ -385,10 +411,9 @@ impl Daemon {
             Ok(meta) => self
                 .driver
                 .handle_dhcp6_server(&meta.received(buf), &self.metrics),
-            Err(e) => {
-                self.metrics.dropped("dhcp6-server", "receive-error");
-                tracing::debug!(error = %e, "DHCPv6 server receive error");
-            }
+            Err(e) => self
+                .driver
+                .dropped("dhcp6-server", "receive-error", &self.metrics, &e),
         }
     }
 
@@ -396,37 +421,47 @@ impl Daemon {
     /// durable first (the server contract's ordering rule).
     async fn execute(&mut self, io: &mut Io) {
         self.driver.commit(&self.metrics);
+        // Sends never wait (the kernel takes a datagram now or it is
+        // dropped and counted): a send buffer full of datagrams held for
+        // neighbours that never answer must not stop the loop (issue 14).
         while let Some(effect) = self.driver.next_effect() {
-            match effect {
+            let (protocol, sent) = match effect {
                 Effect::Dhcp6(t) => match &io.dhcp6 {
-                    Some((_, sock)) => {
-                        if let Err(e) = sock.send(&t).await {
-                            tracing::warn!(error = %e, "DHCPv6 send failed");
-                        }
+                    Some((_, sock)) => ("dhcp6", sock.send(&t).map_err(|e| (e, t.dst))),
+                    None => {
+                        tracing::debug!("no uplink socket: DHCPv6 message not sent");
+                        continue;
                     }
-                    None => tracing::debug!("no uplink socket: DHCPv6 message not sent"),
                 },
                 Effect::Dhcp6Server(t) => match &io.server {
-                    Some(sock) => {
-                        if let Err(e) = sock.send(&t).await {
-                            tracing::debug!(dst = %t.dst, error = %e, "DHCPv6 server send failed");
-                        }
+                    Some(sock) => ("dhcp6-server", sock.send(&t).map_err(|e| (e, t.dst))),
+                    None => {
+                        tracing::debug!("no server socket: reply not sent");
+                        continue;
                     }
-                    None => tracing::debug!("no server socket: reply not sent"),
                 },
-                Effect::Hook { program, env } => run_hook(program, env),
-                Effect::Icmp6(t) => {
-                    if let Err(e) = io.icmp.send(&t).await {
-                        tracing::debug!(ifindex = t.ifindex, error = %e, "RA send failed");
-                    }
+                Effect::Hook { program, env } => {
+                    run_hook(program, env);
+                    continue;
                 }
+                Effect::Icmp6(t) => ("nd", io.icmp.send(&t).map_err(|e| (e, t.dst))),
                 // In order, on the netlink worker: serving never waits for
                 // the kernel (a restart may restore a million routes).
                 Effect::Kernel(op) => {
                     if io.kernel.send(op).is_err() {
                         tracing::error!("the netlink worker is gone: kernel op lost");
                     }
+                    continue;
                 }
+            };
+            if let Err((e, dst)) = sent {
+                let detail = format!("to {dst}: {e}");
+                self.driver.dropped(
+                    protocol,
+                    guard::send_error_reason(&e),
+                    &self.metrics,
+                    &detail,
+                );
             }
         }
     }
@@ -638,6 +673,11 @@ fn spawn_netlink_worker() -> anyhow::Result<(
     Ok((tx, result_rx))
 }
 
+/// How long after lost rtnetlink notifications the loop re-reads the
+/// kernel's state: long enough for the burst that overran the socket to
+/// pass, short enough that nothing waits on a stale view for long.
+const OVERRUN_RESYNC_DELAY: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// At most this many more datagrams are read after one wakes the loop,
 /// before their lease changes are committed together.
 const SERVER_BATCH: usize = 256;
@@ -646,6 +686,13 @@ const SERVER_BATCH: usize = 256;
 /// a batch is being committed waits here (`Dhcp6Socket::set_recv_buffer`).
 /// 8 MiB of skb memory holds some 20 000 small DHCPv6 datagrams.
 const SERVER_RCVBUF: usize = 8 << 20;
+
+/// Send buffer of the server/relay socket. Answers to clients whose
+/// link-layer address the kernel is still resolving wait there for up to
+/// 3 s (RFC 4861 §7.3.3); 4 MiB holds thousands of them, more than the
+/// kernel's neighbour table admits (net.ipv6.neigh.default.gc_thresh3,
+/// 1024), so answers to resolved clients still find room.
+const SERVER_SNDBUF: usize = 4 << 20;
 
 /// The index of interface `name` while it exists and is up.
 async fn up_index(nl: &Netlink, name: &str) -> Option<IfIndex> {

@@ -12,6 +12,7 @@ use crate::SysError;
 use futures::Stream;
 use futures::channel::mpsc::UnboundedReceiver;
 use netlink_packet_core::{NetlinkMessage, NetlinkPayload};
+use netlink_packet_route::neighbour::NeighbourState;
 use netlink_packet_route::route::RouteHeader;
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::MulticastGroup;
@@ -46,6 +47,11 @@ pub enum NetEvent {
     Neighbour {
         ifindex: IfIndex,
         addr: std::net::Ipv6Addr,
+        /// The entry is REACHABLE: the host answered a Neighbor
+        /// Solicitation (RFC 4861 §7.3.3), so it exists. An entry made
+        /// from a Solicitation's or an RS's link-layer option alone (STALE)
+        /// proves nothing: anyone can send those from a made-up address.
+        confirmed: bool,
     },
     /// Notifications were lost (ENOBUFS): re-dump everything. Keep reading
     /// the stream too: until its backlog is read, the kernel treats the
@@ -159,6 +165,7 @@ fn translate(msg: NetlinkMessage<RouteNetlinkMessage>) -> Option<NetEvent> {
             .map(|addr| NetEvent::Neighbour {
                 ifindex: n.header.ifindex,
                 addr,
+                confirmed: n.header.state == NeighbourState::Reachable,
             }),
         _ => None,
     }

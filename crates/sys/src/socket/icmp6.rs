@@ -149,16 +149,16 @@ impl Icmp6Socket {
 
     /// Sends `t` (transport must be `Icmpv6`) out of `t.ifindex`; the kernel
     /// fills in the checksum.
-    pub async fn send(&self, t: &Transmit) -> io::Result<()> {
+    /// Never waits (see [`crate::Dhcp6Socket::send`]): `WouldBlock` when
+    /// the kernel cannot take the datagram now.
+    pub fn send(&self, t: &Transmit) -> io::Result<()> {
         if t.transport != Transport::Icmpv6 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!("{:?} cannot leave by {}", t.transport, self.target),
             ));
         }
-        self.fd
-            .async_io(Interest::WRITABLE, |s| pktinfo::send(s.as_raw_fd(), t, 0))
-            .await
+        pktinfo::send(self.fd.get_ref().as_raw_fd(), t, 0)
     }
 }
 

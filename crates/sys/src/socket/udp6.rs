@@ -99,7 +99,14 @@ impl Dhcp6Socket {
     /// its `Transport::Udp`. The source port is the bound port: a transmit
     /// naming another source port (or ICMPv6 transport) is refused with
     /// `InvalidInput`, since it was meant for another socket.
-    pub async fn send(&self, t: &Transmit) -> io::Result<()> {
+    ///
+    /// Never waits: a datagram the kernel cannot take now (send buffer
+    /// full, typically of datagrams held for unresolved neighbours) fails
+    /// with `WouldBlock`, and the caller drops and counts it. Waiting for
+    /// room would stop the daemon's one loop for as long as the kernel
+    /// keeps failing resolutions, which a flood of made-up sources makes
+    /// indefinitely long.
+    pub fn send(&self, t: &Transmit) -> io::Result<()> {
         let dst_port = match t.transport {
             Transport::Udp { src_port, dst_port } if src_port == self.port => dst_port,
             other => {
@@ -109,10 +116,23 @@ impl Dhcp6Socket {
                 ));
             }
         };
-        self.fd
-            .async_io(Interest::WRITABLE, |s| {
-                pktinfo::send(s.as_raw_fd(), t, dst_port)
-            })
-            .await
+        pktinfo::send(self.fd.get_ref().as_raw_fd(), t, dst_port)
+    }
+
+    /// Asks for a send buffer of `bytes` (SO_SNDBUFFORCE, else SO_SNDBUF
+    /// capped at net.core.wmem_max) and returns what the kernel granted.
+    /// Datagrams to a neighbour still being resolved wait in the kernel,
+    /// charged to this buffer, for up to the resolution time (3 s, RFC 4861
+    /// §7.3.3): a server answering many new clients at once needs room for
+    /// them, or its answers to everyone else are refused meanwhile.
+    pub fn set_send_buffer(&self, bytes: usize) -> Result<usize, SysError> {
+        use nix::sys::socket::{setsockopt, sockopt};
+        let sock = self.fd.get_ref();
+        if setsockopt(sock, sockopt::SndBufForce, &bytes).is_err() {
+            sock.set_send_buffer_size(bytes)
+                .map_err(sock_err("SO_SNDBUF", &self.target))?;
+        }
+        sock.send_buffer_size()
+            .map_err(sock_err("SO_SNDBUF", &self.target))
     }
 }
