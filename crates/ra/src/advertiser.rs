@@ -44,6 +44,7 @@ use std::collections::VecDeque;
 use std::net::Ipv6Addr;
 use std::time::Duration;
 
+use v6edge_core::limit::LogThrottle;
 use v6edge_core::{Instant, Received, Rng, Transmit, Transport};
 use v6edge_wire::Lifetime;
 use v6edge_wire::nd::{NdErrorKind, NdMessage, RouterAdvert, RouterSolicit};
@@ -103,7 +104,14 @@ pub struct Advertiser {
     told: Option<(AdvertiserConfig, AdvertContent)>,
     out: VecDeque<Transmit>,
     status: AdvertiserStatus,
+    /// Other routers' inconsistent RAs are logged at most once per
+    /// [`INCONSISTENT_LOG_INTERVAL`]: fake routers must not flood the log.
+    inconsistent_log: LogThrottle,
 }
+
+/// At most one "inconsistent RA" line per this interval (the count of
+/// those held back goes with it; `ra_inconsistent` counts them all).
+pub const INCONSISTENT_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 impl Advertiser {
     /// An advertiser with empty content that stays silent until [`start`].
@@ -117,6 +125,7 @@ impl Advertiser {
             config: config.sanitized(),
             content: AdvertContent::default(),
             rng: Rng::seed(seed),
+            inconsistent_log: LogThrottle::new(INCONSISTENT_LOG_INTERVAL),
             phase: AdvertiserPhase::Idle,
             initial_left: 0,
             next_multicast: None,
@@ -390,8 +399,17 @@ impl Advertiser {
             self.status.ra_inconsistent += 1;
             self.status.last_inconsistent_router = Some(rx.src);
             // RFC 4861 §6.2.7: log so the operator can fix it; the RA is
-            // otherwise ignored by a router.
-            tracing::warn!(ifindex = self.config.ifindex, router = %rx.src, fields = ?issues, "inconsistent RA from another router");
+            // otherwise ignored by a router. Throttled: anyone on the link
+            // can send RAs from any number of made-up routers.
+            if let Some(held_back) = self.inconsistent_log.allow(now) {
+                tracing::warn!(
+                    ifindex = self.config.ifindex,
+                    router = %rx.src,
+                    fields = ?issues,
+                    also_inconsistent_since_last_line = held_back,
+                    "inconsistent RA from another router"
+                );
+            }
         }
     }
 

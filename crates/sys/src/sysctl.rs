@@ -68,6 +68,18 @@ pub fn set_ipv6_conf(ifname: &str, key: Ipv6Conf, value: &str) -> Result<(), Sys
     set_sysctl(&ipv6_conf_path(ifname, key)?, value)
 }
 
+/// The kernel's IPv6 neighbour table limit (`net.ipv6.neigh.default.
+/// gc_thresh3`): past it no new neighbour entry can be made, so no datagram
+/// can leave toward a host not already in the table, and multicast sends
+/// that need an entry fail too. One table serves every network namespace.
+pub fn ipv6_neighbour_table_limit() -> Option<u32> {
+    std::fs::read_to_string("/proc/sys/net/ipv6/neigh/default/gc_thresh3")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

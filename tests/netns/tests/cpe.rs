@@ -107,3 +107,28 @@ fn cpe_check() {
     // `v6edge check` needs neither root nor namespaces.
     run_scenario("cpe-check.sh", &[], false, &["bash", "timeout"]);
 }
+
+/// Issue 14: a DHCPv6 flood from 20 000 made-up hosts on the LAN; the real
+/// host's Router Solicitations are answered (3 of 3 rdisc6 runs) and its
+/// DHCPv6 exchange completes during the flood; then RAs from made-up routers
+/// (a few log lines, not thousands) and neighbour churn.
+#[test]
+fn cpe_flood() {
+    let mut programs = programs_for("kea");
+    programs.extend(["dhcp6c", "/usr/bin/python3"]);
+    run_scenario("cpe-flood.sh", &[("ISP_IMPL", "kea")], true, &programs);
+}
+
+/// Issue 14: the CPE's rtnetlink notification socket is made tiny and a
+/// burst of 20 000 route changes overruns it, with the uplink's default
+/// route removed in the middle; the daemon counts the loss, resynchronises
+/// from dumps, and its view (status, the RAs' router lifetime) is right.
+#[test]
+fn cpe_netlink_overrun() {
+    run_scenario(
+        "cpe-netlink-overrun.sh",
+        &[("ISP_IMPL", "kea")],
+        true,
+        &programs_for("kea"),
+    );
+}

@@ -14,7 +14,9 @@ use super::validate::Ctx;
 
 /// Defaults, in messages per second.
 pub const DEFAULT_DHCP6_PER_SOURCE: u32 = 10;
-pub const DEFAULT_DHCP6_PER_LINK: u32 = 2_000;
+/// Used when `dhcp6-per-link` is not set and the kernel's neighbour table
+/// size cannot be read (see [`LimitsConfig::resolve`]).
+pub const DEFAULT_DHCP6_PER_LINK: u32 = 100;
 pub const DEFAULT_DHCP6_PER_LINK_CONFIRMED: u32 = 20_000;
 pub const DEFAULT_RS_PER_SOURCE: u32 = 1;
 pub const DEFAULT_RS_PER_LINK: u32 = 100;
@@ -28,6 +30,29 @@ pub struct LimitsConfig {
     pub dhcp6: AdmissionLimits,
     /// Router Solicitations on the LANs.
     pub rs: AdmissionLimits,
+    /// `dhcp6-per-link` was set; otherwise [`LimitsConfig::resolve`]
+    /// derives it from the kernel's neighbour table.
+    pub dhcp6_per_link_set: bool,
+}
+
+impl LimitsConfig {
+    /// The limits in force on a kernel whose IPv6 neighbour table holds
+    /// `neighbour_table` entries (`gc_thresh3`). Every answer to a host the
+    /// kernel has not resolved yet takes a neighbour entry for the 3 s a
+    /// resolution may last (RFC 4861 §7.3.3, MAX_MULTICAST_SOLICIT ×
+    /// RETRANS_TIMER); a flood of made-up sources turns each admitted
+    /// message into such an entry. Past the table's limit no datagram can
+    /// leave toward a new host, nor most multicast: our RAs included. So,
+    /// unless configured, unconfirmed sources get a tenth of the table per
+    /// second: at most about a third of it is ever taken by them.
+    pub fn resolve(&self, neighbour_table: Option<u32>) -> LimitsConfig {
+        let mut out = *self;
+        if !self.dhcp6_per_link_set {
+            let per_second = neighbour_table.map_or(DEFAULT_DHCP6_PER_LINK, |n| (n / 10).max(10));
+            out.dhcp6.per_link = rate(per_second);
+        }
+        out
+    }
 }
 
 impl Default for LimitsConfig {
@@ -45,6 +70,7 @@ impl Default for LimitsConfig {
                 // solicitations share the link's budget at the same rate.
                 per_link_confirmed: rate(DEFAULT_RS_PER_LINK),
             },
+            dhcp6_per_link_set: false,
         }
     }
 }
@@ -77,6 +103,7 @@ pub(super) fn limits(ctx: &Ctx<'_>, raw: Option<RawLimits>) -> Result<LimitsConf
         "dhcp6-per-link",
         &mut cfg.dhcp6.per_link,
     )?;
+    cfg.dhcp6_per_link_set = raw.dhcp6_per_link.is_some();
     get(
         &raw.dhcp6_per_link_confirmed,
         "dhcp6-per-link-confirmed",
@@ -86,4 +113,32 @@ pub(super) fn limits(ctx: &Ctx<'_>, raw: Option<RawLimits>) -> Result<LimitsConf
     get(&raw.rs_per_link, "rs-per-link", &mut cfg.rs.per_link)?;
     cfg.rs.per_link_confirmed = cfg.rs.per_link;
     Ok(cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unconfirmed_link_budget_follows_the_neighbour_table_unless_set() {
+        let default = LimitsConfig::default();
+        assert_eq!(
+            default.resolve(Some(1024)).dhcp6.per_link,
+            Rate::new(102, 204)
+        );
+        assert_eq!(
+            default.resolve(Some(65536)).dhcp6.per_link,
+            Rate::new(6553, 13106)
+        );
+        assert_eq!(default.resolve(Some(16)).dhcp6.per_link, Rate::new(10, 20));
+        assert_eq!(default.resolve(None).dhcp6.per_link, Rate::new(100, 200));
+        let set = LimitsConfig {
+            dhcp6_per_link_set: true,
+            ..default
+        };
+        assert_eq!(
+            set.resolve(Some(1024)).dhcp6.per_link,
+            default.dhcp6.per_link
+        );
+    }
 }

@@ -97,6 +97,10 @@ pub struct DaemonConfig {
     /// A tracing-subscriber `EnvFilter` directive (e.g. `info` or
     /// `info,v6edge::control=debug`), already checked to parse.
     pub log_level: String,
+    /// Receive buffer of the rtnetlink notification socket, bytes
+    /// (`netlink-receive-buffer`; BIRD's `netlink rx buffer`). Notifications
+    /// that do not fit are lost and the daemon re-reads the kernel's state.
+    pub netlink_receive_buffer: usize,
 }
 
 /// A network interface name, checked the way Linux checks it

@@ -46,6 +46,7 @@ pub(super) struct RawDaemon {
     pub state_dir: Option<Spanned<String>>,
     pub control_socket: Option<Spanned<String>>,
     pub log_level: Option<Spanned<String>>,
+    pub netlink_receive_buffer: Option<Spanned<i64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -45,6 +45,11 @@ const PREFIX_HINT_RANGE: RangeInclusive<i64> = 48..=64;
 pub(super) const LIFETIME_MAX: i64 = 0xffff_fffe;
 /// `sockaddr_un.sun_path` holds 108 bytes including the NUL.
 const SOCKET_PATH_MAX: usize = 107;
+/// The rtnetlink notification buffer: from what a quiet router needs to
+/// 1 GiB (the kernel caps what it grants anyway).
+const NETLINK_BUFFER_RANGE: RangeInclusive<i64> = 4096..=(1 << 30);
+/// 4 MiB holds the burst of a link going down with thousands of routes.
+pub const DEFAULT_NETLINK_RECEIVE_BUFFER: usize = 4 << 20;
 
 /// The error of a file that configures no role.
 const NOTHING_TO_RUN: &str = "nothing to run: configure [uplink] (requesting router), [server] (delegating server) or [relay] (relay agent)";
@@ -252,6 +257,7 @@ fn daemon(ctx: &Ctx<'_>, raw: Option<RawDaemon>) -> Result<DaemonConfig, ConfigE
         state_dir: None,
         control_socket: None,
         log_level: None,
+        netlink_receive_buffer: None,
     });
     let state_dir = match &raw.state_dir {
         Some(v) => ctx.absolute_path(v, "state-dir")?,
@@ -278,10 +284,16 @@ fn daemon(ctx: &Ctx<'_>, raw: Option<RawDaemon>) -> Result<DaemonConfig, ConfigE
         }
         None => DEFAULT_LOG_LEVEL.to_owned(),
     };
+    let netlink_receive_buffer = match &raw.netlink_receive_buffer {
+        // The range keeps it inside usize on every platform we build for.
+        Some(v) => ctx.int_in(v, "netlink-receive-buffer", NETLINK_BUFFER_RANGE)? as usize,
+        None => DEFAULT_NETLINK_RECEIVE_BUFFER,
+    };
     Ok(DaemonConfig {
         state_dir,
         control_socket,
         log_level,
+        netlink_receive_buffer,
     })
 }
 

@@ -49,6 +49,8 @@ pub struct Guard {
 
 impl Guard {
     pub fn new(limits: &LimitsConfig) -> Guard {
+        let limits = &limits.resolve(v6edge_sys::sysctl::ipv6_neighbour_table_limit());
+        tracing::debug!(?limits, "rate limits");
         Guard {
             dhcp6: Admission::new(limits.dhcp6),
             nd: Admission::new(limits.rs),
@@ -61,6 +63,7 @@ impl Guard {
 
     /// SIGHUP: new rates, buckets kept.
     pub fn reconfigure(&mut self, limits: &LimitsConfig) {
+        let limits = &limits.resolve(v6edge_sys::sysctl::ipv6_neighbour_table_limit());
         self.dhcp6.set_limits(limits.dhcp6);
         self.nd.set_limits(limits.rs);
     }

@@ -131,7 +131,9 @@ impl Daemon {
         let mut sigint = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
         let mut sighup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
         let netlink = Netlink::connect().context("cannot open rtnetlink")?;
-        let mut events = Netlink::monitor().context("cannot subscribe to rtnetlink events")?;
+        let netlink_buffer = self.config.daemon.netlink_receive_buffer;
+        let mut events = Netlink::monitor_with_buffer(netlink_buffer)
+            .context("cannot subscribe to rtnetlink events")?;
         let icmp =
             Icmp6Socket::new(&driver::ND_TYPES, None).context("cannot open the ICMPv6 socket")?;
         let server = match self.driver.needs_port_547() {
@@ -248,7 +250,8 @@ impl Daemon {
                     Some(_) => {}
                     None => {
                         tracing::error!("rtnetlink event stream ended; resubscribing");
-                        events = Netlink::monitor().context("cannot resubscribe to rtnetlink events")?;
+                        events = Netlink::monitor_with_buffer(netlink_buffer)
+                            .context("cannot resubscribe to rtnetlink events")?;
                         self.resync(&mut io).await;
                     }
                 },

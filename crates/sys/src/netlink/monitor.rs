@@ -97,7 +97,18 @@ impl Netlink {
                 what: "monitor socket",
                 source,
             })?;
-        if let Err(e) = conn.socket_mut().socket_mut().set_rx_buf_sz(rcvbuf) {
+        // SO_RCVBUFFORCE (CAP_NET_ADMIN) passes net.core.rmem_max, which
+        // would otherwise cap the buffer at ~200 KiB; without the
+        // capability SO_RCVBUF gets what the cap allows.
+        let sock = conn.socket_mut().socket_mut();
+        let forced = {
+            use nix::sys::socket::{setsockopt, sockopt};
+            use std::os::fd::{AsRawFd, BorrowedFd};
+            // SAFETY: the fd belongs to `sock`, which outlives this borrow.
+            let fd = unsafe { BorrowedFd::borrow_raw(sock.as_raw_fd()) };
+            setsockopt(&fd, sockopt::RcvBufForce, &rcvbuf).is_ok()
+        };
+        if !forced && let Err(e) = sock.set_rx_buf_sz(rcvbuf) {
             // Not fatal: a smaller buffer only makes overruns likelier.
             tracing::warn!(error = %e, "could not set the netlink monitor buffer size");
         }
