@@ -158,6 +158,20 @@ impl Metrics {
         self.dropped.get_or_create(&labels).inc();
     }
 
+    /// Brings a drop counter up to `total`, a role machine's own count
+    /// (the machines count their drops; the metrics follow at each scrape).
+    pub fn sync_dropped(&self, protocol: &str, reason: &str, total: u64) {
+        let labels = DropLabels {
+            protocol: protocol.to_owned(),
+            reason: reason.to_owned(),
+        };
+        let counter = self.dropped.get_or_create(&labels);
+        let now = counter.get();
+        if total > now {
+            counter.inc_by(total - now);
+        }
+    }
+
     pub fn ra_sent(&self, interface: &str) {
         self.ra_sent
             .get_or_create(&InterfaceLabels {

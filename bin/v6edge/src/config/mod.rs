@@ -357,6 +357,11 @@ pub struct ServerSettings {
     /// Fixed bindings; no two share an address or overlapping prefixes, nor
     /// the same client identification.
     pub reservations: Vec<ReservationConfig>,
+    /// Caps on leases (issue 14): per client link, and per client
+    /// link-layer address (RFC 6939 from the relay, else the DUID's).
+    /// `None`: no cap.
+    pub max_leases_per_link: Option<usize>,
+    pub max_leases_per_hw_address: Option<usize>,
 }
 
 /// Where leases are kept.

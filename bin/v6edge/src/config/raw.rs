@@ -140,6 +140,8 @@ pub(super) struct RawServer {
     pub hook: Option<Spanned<String>>,
     pub routes: Option<Spanned<bool>>,
     pub route_metric: Option<Spanned<i64>>,
+    pub max_leases_per_link: Option<Spanned<i64>>,
+    pub max_leases_per_hw_address: Option<Spanned<i64>>,
     #[serde(default)]
     pub link: Vec<Spanned<RawServerLink>>,
     #[serde(default)]

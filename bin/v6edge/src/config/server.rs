@@ -140,6 +140,17 @@ pub(super) fn server(
         (None, _) => DEFAULT_ROUTE_METRIC,
     };
 
+    let cap = |v: &Option<Spanned<i64>>, key: &str| -> Result<Option<usize>, ConfigError> {
+        match v {
+            // The range check keeps it inside usize.
+            Some(v) => Ok(Some(ctx.int_in(v, key, 1..=i64::from(u32::MAX))? as usize)),
+            None => Ok(None),
+        }
+    };
+    let max_leases_per_link = cap(&raw.max_leases_per_link, "max-leases-per-link")?;
+    let max_leases_per_hw_address =
+        cap(&raw.max_leases_per_hw_address, "max-leases-per-hw-address")?;
+
     let mut pools = PoolSpans::default();
     let mut links: Vec<ServerLink> = Vec::with_capacity(raw.link.len());
     // Selector of each link with the span of its value, for duplicate checks.
@@ -197,6 +208,8 @@ pub(super) fn server(
         route_metric,
         links,
         reservations,
+        max_leases_per_link,
+        max_leases_per_hw_address,
     })
 }
 

@@ -379,6 +379,26 @@ impl Driver {
         })
     }
 
+    /// Brings the metrics' drop counters up to what the role machines
+    /// counted themselves (called before the metrics are read).
+    pub fn export_counters(&self, metrics: &Metrics) {
+        if let Some(cpe) = &self.cpe {
+            for (protocol, reason, n) in cpe.dropped_counts() {
+                metrics.sync_dropped(protocol, &reason, n);
+            }
+        }
+        if let Some(s) = &self.server {
+            for (reason, n) in s.dropped_counts() {
+                metrics.sync_dropped("dhcp6-server", &reason, n);
+            }
+        }
+        if let Some(r) = &self.relay {
+            for (reason, n) in r.dropped_counts() {
+                metrics.sync_dropped("dhcp6-relay", &reason, n);
+            }
+        }
+    }
+
     pub fn status(&self) -> Status {
         let mut status = match &self.cpe {
             Some(cpe) => cpe.status(),

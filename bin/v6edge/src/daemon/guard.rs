@@ -8,7 +8,7 @@
 //!   input costs one token-bucket lookup; the roles never see it.
 //! - Drops: every datagram dropped outside the machines (refused, a receive
 //!   error, a send the kernel would not take) is counted by protocol and a
-//!   stable lowercase reason, in the metrics (`v6edge_dropped_total`) and in
+//!   stable lowercase reason, in the metrics (`v6edge_packets_dropped_total`) and in
 //!   `status` (`io.dropped`), and logged at most once per
 //!   [`DROP_LOG_INTERVAL`] per kind, with the count it stands for: a flood
 //!   cannot flood the log.
@@ -247,5 +247,52 @@ pub fn send_error_reason(e: &std::io::Error) -> &'static str {
         Some(nix::libc::ENODEV | nix::libc::ENXIO) => "interface-gone",
         _ if e.kind() == std::io::ErrorKind::InvalidInput => "wrong-socket",
         _ => "send-error",
+    }
+}
+
+/// The metric and status label of a machine's drop reason, from its
+/// variant name: `WrongServerId` → `wrong-server-id`. Lowercase and stable
+/// for as long as the variant keeps its name.
+pub fn reason_label(reason: &impl std::fmt::Debug) -> String {
+    let name = format!("{reason:?}");
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else {
+            // A variant with fields: its name is the label.
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reason_label;
+
+    #[derive(Debug)]
+    #[allow(dead_code, reason = "only their Debug names are used")]
+    enum Sample {
+        WrongServerId,
+        Parse,
+        IaInInformationRequest,
+        WithField(u8),
+    }
+
+    #[test]
+    fn labels_are_kebab_case_variant_names() {
+        assert_eq!(reason_label(&Sample::WrongServerId), "wrong-server-id");
+        assert_eq!(reason_label(&Sample::Parse), "parse");
+        assert_eq!(
+            reason_label(&Sample::IaInInformationRequest),
+            "ia-in-information-request"
+        );
+        assert_eq!(reason_label(&Sample::WithField(3)), "with-field");
     }
 }

@@ -476,7 +476,10 @@ impl Daemon {
                 Ok(data) => Response::ok(data),
                 Err(e) => Response::error(format!("cannot encode status: {e}")),
             },
-            Request::Metrics => Response::ok(json!({ "text": self.metrics.encode() })),
+            Request::Metrics => {
+                self.driver.export_counters(&self.metrics);
+                Response::ok(json!({ "text": self.metrics.encode() }))
+            }
             Request::Tree => Response::ok(self.driver.tree()),
             Request::Leases => match self.driver.leases() {
                 Ok(leases) => Response::ok(json!({ "leases": leases })),

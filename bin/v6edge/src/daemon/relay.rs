@@ -71,6 +71,19 @@ impl std::fmt::Debug for RelayUnit {
 }
 
 impl RelayUnit {
+    /// The relay machine's drop counts by reason label, for the metrics.
+    pub fn dropped_counts(&self) -> Vec<(String, u64)> {
+        match &self.relay {
+            Some(r) => r
+                .counters()
+                .dropped
+                .iter()
+                .map(|(reason, n)| (super::guard::reason_label(reason), *n))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
     pub fn new(settings: &RelaySettings, state: StateDir, origin: TokioInstant) -> RelayUnit {
         let names = std::iter::once(settings.upstream.to_string())
             .chain(settings.downstream.iter().map(|d| d.interface.to_string()));

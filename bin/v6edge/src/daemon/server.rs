@@ -93,6 +93,12 @@ pub struct CountersDoc {
     pub renewed: u64,
     pub released: u64,
     pub expired: u64,
+    /// New leases refused by `max-leases-per-link`.
+    #[serde(default)]
+    pub refused_link_cap: u64,
+    /// New leases refused by `max-leases-per-hw-address`.
+    #[serde(default)]
+    pub refused_hw_address_cap: u64,
 }
 
 /// The delegating server; see the module documentation.
@@ -343,6 +349,8 @@ impl ServerUnit {
         let mut c = ServerConfig::new(self.duid.clone());
         c.preference = s.preference;
         c.rapid_commit = s.rapid_commit;
+        c.max_leases_per_link = s.max_leases_per_link;
+        c.max_leases_per_link_layer_address = s.max_leases_per_hw_address;
         c.options = StatelessOptions {
             dns_servers: s.dns_servers.clone(),
             domains: s.domains.clone(),
@@ -890,13 +898,29 @@ impl ServerUnit {
                 dropped: c
                     .dropped
                     .iter()
-                    .map(|(r, n)| (format!("{r:?}"), *n))
+                    .map(|(r, n)| (super::guard::reason_label(r), *n))
                     .collect(),
                 granted: c.leases_granted,
                 renewed: c.leases_renewed,
                 released: c.leases_released,
                 expired: c.leases_expired,
+                refused_link_cap: c.refused_link_cap,
+                refused_hw_address_cap: c.refused_client_cap,
             },
+        }
+    }
+
+    /// The machine's drop counts by reason label, for the metrics.
+    pub fn dropped_counts(&self) -> Vec<(String, u64)> {
+        match &self.server {
+            Some(s) => s
+                .status()
+                .counters
+                .dropped
+                .iter()
+                .map(|(r, n)| (super::guard::reason_label(r), *n))
+                .collect(),
+            None => Vec::new(),
         }
     }
 

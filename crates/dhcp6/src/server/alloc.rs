@@ -19,7 +19,7 @@
 //! `position` or from placements made against the current pool list, and
 //! `rebuild` re-makes every placement when the list changes.
 
-use super::lease::{Lease, LeaseKind};
+use super::lease::{Lease, LeaseKind, LinkId};
 use super::{LinkConfig, Reservation, ServerConfigError, describe_prefix_pool, describe_range};
 use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -558,6 +558,10 @@ pub(crate) struct Bindings {
     declined: BTreeSet<(Instant, Prefix)>,
     last: LastLeases,
     revoked: usize,
+    /// Leases per client link and per client link-layer address, for the
+    /// caps of [`crate::server::ServerConfig`].
+    per_link: HashMap<LinkId, usize, SeededState>,
+    per_hw: HashMap<u64, usize, SeededState>,
 }
 
 impl Bindings {
@@ -574,6 +578,8 @@ impl Bindings {
             declined: BTreeSet::new(),
             last: LastLeases::new(memory, state),
             revoked: 0,
+            per_link: HashMap::with_hasher(state),
+            per_hw: HashMap::with_hasher(state),
         };
         b.take_reserved();
         b
@@ -588,6 +594,39 @@ impl Bindings {
                 self.pools[i].take(&p);
             }
         }
+    }
+
+    /// The key leases are counted under for the link-layer address cap:
+    /// the relay's RFC 6939 address, else the DUID's; `None` when neither
+    /// names one.
+    fn hw_key(&self, duid: &Duid, relay_hw: Option<&[u8]>) -> Option<u64> {
+        let hw = relay_hw.or_else(|| duid.link_layer_address())?;
+        Some(self.state.hash_one(hw))
+    }
+
+    fn count_lease(&mut self, lease: &Lease, delta: isize) {
+        let step = |n: &mut usize| *n = n.saturating_add_signed(delta);
+        step(self.per_link.entry(lease.link).or_insert(0));
+        if self.per_link.get(&lease.link) == Some(&0) {
+            self.per_link.remove(&lease.link);
+        }
+        if let Some(k) = self.hw_key(&lease.duid, lease.hw_addr.as_deref()) {
+            step(self.per_hw.entry(k).or_insert(0));
+            if self.per_hw.get(&k) == Some(&0) {
+                self.per_hw.remove(&k);
+            }
+        }
+    }
+
+    /// Leases held on client link `link`.
+    pub fn leases_on_link(&self, link: &LinkId) -> usize {
+        self.per_link.get(link).copied().unwrap_or(0)
+    }
+
+    /// Leases held by the client link-layer address of `who`, if it has one.
+    pub fn leases_of_hw(&self, who: &Who<'_>) -> Option<usize> {
+        let k = self.hw_key(who.duid, who.relay_hw)?;
+        Some(self.per_hw.get(&k).copied().unwrap_or(0))
     }
 
     pub fn ia_key(&self, duid: &Duid, iaid: u32, kind: LeaseKind) -> u64 {
@@ -805,11 +844,13 @@ impl Bindings {
         if matches!(place, Placement::Revoked(_)) {
             self.revoked += 1;
         }
+        self.count_lease(&lease, 1);
         if let Some(old) = self.leases.insert(p, Entry { lease, place }) {
             // Callers never insert over a live lease; keep the indices
             // consistent even so.
             warn!(prefix = %p, "lease replaced in place");
             self.expiry.remove(&(old.lease.valid_until, p));
+            self.count_lease(&old.lease, -1);
             if old.revoked() {
                 self.revoked -= 1;
             }
@@ -818,11 +859,17 @@ impl Bindings {
 
     /// New lifetimes and route for a lease; returns the updated lease.
     pub fn update(&mut self, p: &Prefix, f: impl FnOnce(&mut Lease)) -> Option<Lease> {
+        let old = self.leases.get(p)?.lease.clone();
         let e = self.leases.get_mut(p)?;
         let before = e.lease.valid_until;
         f(&mut e.lease);
         let after = e.lease.valid_until;
         let lease = e.lease.clone();
+        // The client may have moved link or relay (counted where it is now).
+        if old.link != lease.link || old.hw_addr != lease.hw_addr {
+            self.count_lease(&old, -1);
+            self.count_lease(&lease, 1);
+        }
         if before != after {
             self.expiry.remove(&(before, *p));
             self.expiry.insert((after, *p));
@@ -835,6 +882,7 @@ impl Bindings {
     pub fn remove(&mut self, p: &Prefix, how: Freed) -> Option<Lease> {
         let e = self.leases.remove(p)?;
         self.expiry.remove(&(e.lease.valid_until, *p));
+        self.count_lease(&e.lease, -1);
         let key = self.ia_key(&e.lease.duid, e.lease.iaid, e.lease.kind);
         if let Some(slots) = self.by_ia.get_mut(&key)
             && slots.remove(p)

@@ -113,6 +113,16 @@ pub struct ServerConfig {
     /// counter's floor (RFC 8415 §20.4). `None`: no new keys are handed
     /// out; clients that already hold one are still reconfigured.
     pub reconfigure: Option<ReconfigureAuth>,
+    /// At most this many leases per client link (the interface of a
+    /// directly attached link, or a relay's link); `None`: no cap. A new
+    /// lease past it is refused with NoAddrsAvail / NoPrefixAvail; leases
+    /// held are renewed as usual.
+    pub max_leases_per_link: Option<usize>,
+    /// At most this many leases per client link-layer address (RFC 6939
+    /// from the relay, else from a DUID-LL/LLT): one device cannot take a
+    /// pool by making up DUIDs. Clients whose link-layer address is unknown
+    /// are not capped by it. `None`: no cap.
+    pub max_leases_per_link_layer_address: Option<usize>,
 }
 
 impl ServerConfig {
@@ -132,6 +142,8 @@ impl ServerConfig {
             decline_probation: Duration::from_secs(86_400),
             last_lease_memory: 65_536,
             reconfigure: None,
+            max_leases_per_link: None,
+            max_leases_per_link_layer_address: None,
         }
     }
 
@@ -364,6 +376,10 @@ pub struct ServerCounters {
     pub leases_declined: u64,
     pub leases_expired: u64,
     pub leases_revoked: u64,
+    /// New leases refused by `max_leases_per_link`.
+    pub refused_link_cap: u64,
+    /// New leases refused by `max_leases_per_link_layer_address`.
+    pub refused_client_cap: u64,
 }
 
 impl ServerCounters {

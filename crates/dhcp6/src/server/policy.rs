@@ -355,6 +355,22 @@ impl Policy<'_> {
         }
     }
 
+    /// The counter of the cap a new lease for this client would break
+    /// (`max_leases_per_link`, `max_leases_per_link_layer_address`), if any.
+    fn over_cap(&mut self, ctx: &Ctx<'_>) -> Option<&mut u64> {
+        if let Some(cap) = self.cfg.max_leases_per_link
+            && self.b.leases_on_link(&ctx.link_id) >= cap
+        {
+            return Some(&mut self.counters.refused_link_cap);
+        }
+        if let Some(cap) = self.cfg.max_leases_per_link_layer_address
+            && self.b.leases_of_hw(&ctx.who).is_some_and(|n| n >= cap)
+        {
+            return Some(&mut self.counters.refused_client_cap);
+        }
+        None
+    }
+
     /// New lifetimes for a live lease of this client.
     fn extend(&mut self, ctx: &Ctx<'_>, p: &Prefix) -> LeaseOut {
         let (preferred, valid, _) = self.terms(p, &ctx.who, ctx.now);
@@ -467,6 +483,13 @@ impl Policy<'_> {
         out: &mut IaOut,
     ) {
         let kind = ia.ty.kind();
+        if let Some(cap) = self.over_cap(ctx) {
+            *cap += 1;
+            if !out.has_valid() && out.leases.is_empty() {
+                out.status = Some(ia.ty.none_available());
+            }
+            return;
+        }
         match self
             .b
             .take_new(kind, ctx.link, &ctx.who, ia.iaid, &ia.hints())
@@ -562,6 +585,11 @@ impl Policy<'_> {
                         // §18.3.5: a binding the server lost (restart
                         // without a store, another server's pool) is
                         // re-created when the lease is free.
+                        if let Some(cap) = self.over_cap(ctx) {
+                            *cap += 1;
+                            out.zero(a, l);
+                            continue;
+                        }
                         match self.b.take_exact(&p, kind, ctx.link, &ctx.who) {
                             Some(place) => {
                                 let l = self.grant(ctx, ia.iaid, kind, p, place);
