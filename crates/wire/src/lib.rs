@@ -11,8 +11,10 @@
 //! This crate depends on no other v6edge crate: a prefix on the wire is an
 //! address and a length as received; `v6edge-prefix` validates it.
 
+pub mod codec;
 pub mod dhcp6;
 mod lifetime;
 pub mod nd;
 
+pub use codec::constants;
 pub use lifetime::Lifetime;
