@@ -11,6 +11,7 @@
 //!   each protocol's own [`ErrorKind`] vocabulary.
 //! - `enum_with_unknown!`: code points as enums whose unknown values
 //!   survive parse and emit.
+//! - flag tables: one-bit flags packed and unpacked by one mask table.
 //! - [`DomainName`]: RFC 1035 uncompressed names for DHCPv6 and ND DNSSL.
 //! - [`constants`]: protocol numbers, ports and multicast groups.
 //! - the pseudo-header checksum of ICMPv6 and the Mobility Header.
@@ -23,13 +24,14 @@
 //! (reserved bits, unknown options, padding) is kept so an accepted input
 //! re-emits byte-identical.
 
-// Until nd and dhcp6 are ported onto the toolkit (the next commits).
+// Until dhcp6 is ported onto the toolkit (the next commit).
 #![allow(dead_code, unused_imports, unused_macros)]
 
 pub(crate) mod checksum;
 pub mod constants;
 pub(crate) mod domain;
 mod error;
+pub(crate) mod flags;
 pub(crate) mod macros;
 pub(crate) mod reader;
 pub(crate) mod writer;
