@@ -24,9 +24,6 @@
 //! (reserved bits, unknown options, padding) is kept so an accepted input
 //! re-emits byte-identical.
 
-// Until dhcp6 is ported onto the toolkit (the next commit).
-#![allow(dead_code, unused_imports, unused_macros)]
-
 pub(crate) mod checksum;
 pub mod constants;
 pub(crate) mod domain;

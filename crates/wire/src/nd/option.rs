@@ -25,6 +25,7 @@ use crate::Lifetime;
 use crate::codec::Writer;
 use crate::codec::domain::{DomainName, NameFault, dotted_wire_len, put_dotted};
 use crate::codec::flags::{pack_flags, unpack_flags};
+use crate::codec::writer::round_up;
 
 /// Offsets inside an option, counted from its Type octet.
 mod field {
@@ -534,7 +535,7 @@ impl NdOption {
 
 /// Rounds up to a whole number of 8-octet units, at least one.
 fn pad_to_unit(len: usize) -> usize {
-    len.max(1).div_ceil(UNIT) * UNIT
+    round_up(len.max(1), UNIT)
 }
 
 /// A closure for `filter_map`/`find_map` over options: `Some(value)` for
