@@ -1,5 +1,7 @@
 //! Wire formats for v6edge: DHCPv6 ([`dhcp6`]) and ICMPv6 Neighbor
-//! Discovery ([`nd`]).
+//! Discovery ([`nd`]), both written with one toolkit ([`codec`]: checked
+//! reader, writer, error shape, code-point enums, domain names,
+//! [`constants`]) that the next codecs (Mobility Header, RIPng) use too.
 //!
 //! # Panic contract
 //! Every `parse` function accepts any byte slice and returns `Ok` or `Err`;
