@@ -1,5 +1,7 @@
 //! Wire formats for v6edge: DHCPv6 ([`dhcp6`]) and ICMPv6 Neighbor
-//! Discovery ([`nd`]).
+//! Discovery ([`nd`]), both written with one toolkit ([`codec`]: checked
+//! reader, writer, error shape, code-point enums, domain names,
+//! [`constants`]) that the next codecs (Mobility Header, RIPng) use too.
 //!
 //! # Panic contract
 //! Every `parse` function accepts any byte slice and returns `Ok` or `Err`;
@@ -11,8 +13,10 @@
 //! This crate depends on no other v6edge crate: a prefix on the wire is an
 //! address and a length as received; `v6edge-prefix` validates it.
 
+pub mod codec;
 pub mod dhcp6;
 mod lifetime;
 pub mod nd;
 
+pub use codec::constants;
 pub use lifetime::Lifetime;

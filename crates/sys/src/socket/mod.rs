@@ -21,14 +21,13 @@ use std::io;
 use std::net::Ipv6Addr;
 use tokio::io::unix::AsyncFd;
 
-/// All_DHCP_Relay_Agents_and_Servers (RFC 8415 §7.1).
-pub const ALL_DHCP_RELAY_AGENTS_AND_SERVERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 1, 2);
-/// All_DHCP_Servers (RFC 8415 §7.1), site scope.
-pub const ALL_DHCP_SERVERS: Ipv6Addr = Ipv6Addr::new(0xff05, 0, 0, 0, 0, 1, 0, 3);
-/// All-nodes, link scope (RFC 4291 §2.7.1): unsolicited RAs go here.
-pub const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
-/// All-routers, link scope (RFC 4291 §2.7.1): RSs go here.
-pub const ALL_ROUTERS: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 2);
+/// The multicast groups the sockets join and send to, defined once in
+/// v6edge-wire: All_DHCP_Relay_Agents_and_Servers ff02::1:2 and
+/// All_DHCP_Servers ff05::1:3 (RFC 8415 §7.1), all-nodes ff02::1 and
+/// all-routers ff02::2 (RFC 4291 §2.7.1).
+pub use v6edge_wire::constants::{
+    ALL_DHCP_RELAY_AGENTS_AND_SERVERS, ALL_DHCP_SERVERS, ALL_NODES, ALL_ROUTERS,
+};
 
 /// Builds a nonblocking IPv6-only socket with the receive options every
 /// v6edge socket uses, optionally bound to a device.
@@ -98,4 +97,21 @@ fn leave(
             target: format!("{target} group {group} ifindex {ifindex}"),
             source,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multicast_groups_are_the_rfc_addresses() {
+        // RFC 8415 §7.1; this was once ff05::1:0:3, a group no server joins.
+        assert_eq!(ALL_DHCP_SERVERS, "ff05::1:3".parse::<Ipv6Addr>().unwrap());
+        assert_eq!(
+            ALL_DHCP_RELAY_AGENTS_AND_SERVERS,
+            "ff02::1:2".parse::<Ipv6Addr>().unwrap()
+        );
+        assert_eq!(ALL_NODES, "ff02::1".parse::<Ipv6Addr>().unwrap());
+        assert_eq!(ALL_ROUTERS, "ff02::2".parse::<Ipv6Addr>().unwrap());
+    }
 }

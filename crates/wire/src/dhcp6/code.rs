@@ -4,42 +4,7 @@
 //! Unknown code points are values, never errors: they convert losslessly in
 //! both directions, so they survive parse and emit unchanged.
 
-/// Declares a fieldless enum over an integer type, plus `Unknown(int)` and
-/// lossless `From` conversions both ways.
-macro_rules! enum_with_unknown {
-    (
-        $(#[$meta:meta])*
-        pub enum $name:ident($ty:ty) {
-            $( $(#[$vmeta:meta])* $variant:ident = $value:literal ),+ $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )+
-            /// A code point without a name here, kept as received.
-            Unknown($ty),
-        }
-
-        impl From<$ty> for $name {
-            fn from(value: $ty) -> Self {
-                match value {
-                    $( $value => $name::$variant, )+
-                    other => $name::Unknown(other),
-                }
-            }
-        }
-
-        impl From<$name> for $ty {
-            fn from(value: $name) -> $ty {
-                match value {
-                    $( $name::$variant => $value, )+
-                    $name::Unknown(other) => other,
-                }
-            }
-        }
-    };
-}
+use crate::codec::macros::enum_with_unknown;
 
 enum_with_unknown! {
     /// DHCPv6 message type (RFC 8415 §7.3).

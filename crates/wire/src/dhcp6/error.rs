@@ -1,46 +1,19 @@
-//! Decoding errors: a kind, where it was found, and in which option.
+//! Decoding errors: the toolkit's error shape (a kind, where it was found,
+//! and in which option) over DHCPv6's own kinds.
+
+use std::fmt;
 
 use thiserror::Error;
 
 use super::OptionCode;
+use crate::codec::{Error, ErrorKind};
 
 /// Why a DHCPv6 message was rejected, and where.
 ///
 /// `offset` counts octets from the start of the buffer given to
 /// [`Message::parse`](super::Message::parse), across relay layers. `option`
 /// names the innermost option being parsed (`None` for the message header).
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("{kind} at offset {offset}{}", option_suffix(*.option))]
-pub struct DecodeError {
-    pub kind: DecodeErrorKind,
-    pub offset: usize,
-    pub option: Option<OptionCode>,
-}
-
-fn option_suffix(option: Option<OptionCode>) -> String {
-    match option {
-        Some(code) => format!(" in option {} ({code:?})", u16::from(code)),
-        None => String::new(),
-    }
-}
-
-impl DecodeError {
-    pub(crate) fn new(kind: DecodeErrorKind, offset: usize) -> Self {
-        DecodeError {
-            kind,
-            offset,
-            option: None,
-        }
-    }
-
-    /// Attributes the error to `code` unless a deeper option already claimed it.
-    pub(crate) fn within(mut self, code: OptionCode) -> Self {
-        if self.option.is_none() {
-            self.option = Some(code);
-        }
-        self
-    }
-}
+pub type DecodeError = Error<DecodeErrorKind>;
 
 /// The kinds of DHCPv6 decoding failure. Syntax only: misplaced or
 /// duplicate options are protocol questions left to the state machines.
@@ -63,4 +36,17 @@ pub enum DecodeErrorKind {
     /// Nesting deeper than [`MAX_DEPTH`](super::MAX_DEPTH).
     #[error("nested deeper than {limit} levels")]
     TooDeep { limit: usize },
+}
+
+impl ErrorKind for DecodeErrorKind {
+    type Option = OptionCode;
+    const ERROR_NAME: &'static str = "DecodeError";
+
+    fn truncated(need: usize, have: usize) -> Self {
+        DecodeErrorKind::Truncated { need, have }
+    }
+
+    fn fmt_option(code: &OptionCode, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, " in option {} ({code:?})", u16::from(*code))
+    }
 }

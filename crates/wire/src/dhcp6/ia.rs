@@ -15,10 +15,11 @@ use std::net::Ipv6Addr;
 
 use crate::Lifetime;
 
+use super::Reader;
 use super::error::{DecodeError, DecodeErrorKind};
 use super::option::{Ctx, Options};
-use super::reader::{Reader, Writer};
 use super::status::Status;
+use crate::codec::Writer;
 
 /// IA_NA: non-temporary addresses (RFC 8415 §21.4).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -17,10 +17,11 @@
 use std::fmt;
 use std::net::Ipv6Addr;
 
+use super::Reader;
 use super::code::MessageType;
 use super::error::DecodeError;
 use super::option::{Ctx, DhcpOption, Options};
-use super::reader::{Reader, Writer};
+use crate::codec::Writer;
 
 mod field {
     //! Header layouts, octet ranges from the start of the message.

@@ -47,8 +47,9 @@ mod error;
 mod ia;
 mod message;
 mod option;
-mod reader;
 mod status;
+
+use crate::codec::constants;
 
 pub use code::{MessageType, OptionCode};
 pub use domain::{DomainName, DomainNameError};
@@ -59,6 +60,9 @@ pub use message::{ClientMessage, Message, RelayMessage, Xid};
 pub use option::{Authentication, DhcpOption, NtpSuboption, Options};
 pub use status::{Status, StatusCode};
 
+/// The toolkit's reader, reporting DHCPv6 errors.
+pub(crate) type Reader<'a> = crate::codec::Reader<'a, DecodeErrorKind>;
+
 /// The deepest nesting [`Message::parse`] accepts. Each Relay Message
 /// option and each option that carries options (IA_NA, IA_TA, IAADDR,
 /// IA_PD, IAPREFIX) opens one level. RFC 8415 §7.6 limits relay chains to
@@ -67,9 +71,11 @@ pub use status::{Status, StatusCode};
 pub const MAX_DEPTH: usize = 32;
 
 /// UDP port servers and relay agents listen on (RFC 8415 §7.2).
-pub const SERVER_PORT: u16 = 547;
+pub const SERVER_PORT: u16 = constants::DHCP6_SERVER_PORT;
 /// UDP port clients listen on (RFC 8415 §7.2).
-pub const CLIENT_PORT: u16 = 546;
+pub const CLIENT_PORT: u16 = constants::DHCP6_CLIENT_PORT;
 /// All_DHCP_Relay_Agents_and_Servers, ff02::1:2 (RFC 8415 §7.1).
 pub const ALL_RELAY_AGENTS_AND_SERVERS: std::net::Ipv6Addr =
-    std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 1, 2);
+    constants::ALL_DHCP_RELAY_AGENTS_AND_SERVERS;
+/// All_DHCP_Servers, ff05::1:3 (RFC 8415 §7.1).
+pub const ALL_DHCP_SERVERS: std::net::Ipv6Addr = constants::ALL_DHCP_SERVERS;

@@ -13,14 +13,15 @@ use std::net::Ipv6Addr;
 use crate::Lifetime;
 
 use super::MAX_DEPTH;
+use super::Reader;
 use super::code::{MessageType, OptionCode};
-use super::domain::DomainName;
+use super::domain::{DomainName, parse_name, parse_name_list};
 use super::duid::Duid;
 use super::error::{DecodeError, DecodeErrorKind};
 use super::ia::{IaAddr, IaNa, IaPd, IaPrefix, IaTa, PdExclude};
 use super::message::Message;
-use super::reader::{Reader, Writer};
 use super::status::Status;
+use crate::codec::Writer;
 
 /// One DHCPv6 option.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -372,7 +373,7 @@ impl DhcpOption {
                 DhcpOption::ReconfigureAccept
             }
             OptionCode::DnsServers => DhcpOption::DnsServers(addresses(r, start)?),
-            OptionCode::DomainList => DhcpOption::DomainList(DomainName::parse_list(r)?),
+            OptionCode::DomainList => DhcpOption::DomainList(parse_name_list(r)?),
             OptionCode::IaPd => DhcpOption::IaPd(IaPd::parse_body(r, start, ctx)?),
             OptionCode::IaPrefix => DhcpOption::IaPrefix(IaPrefix::parse_body(r, start, ctx)?),
             OptionCode::InformationRefreshTime => {
@@ -465,7 +466,7 @@ impl NtpSuboption {
             2 => NtpSuboption::MulticastAddress(Ipv6Addr::from(exact::<16>(&mut body, start)?)),
             3 => {
                 // RFC 5908 §4.3: exactly one FQDN fills the suboption.
-                let name = DomainName::parse(&mut body)?;
+                let name = parse_name(&mut body)?;
                 if !body.is_empty() {
                     return Err(bad_length(len, start));
                 }

@@ -6,8 +6,9 @@
 //! a message that is not UTF-8 is not an error: [`Status::message`] holds a
 //! lossy decoding and the original octets are kept and re-emitted.
 
+use super::Reader;
 use super::error::DecodeError;
-use super::reader::{Reader, Writer};
+use crate::codec::Writer;
 
 /// A DHCPv6 status code. The numbering is fixed by IANA; unknown codes are
 /// kept as [`StatusCode::Unknown`].

@@ -1,45 +1,19 @@
-//! Errors of the Neighbor Discovery codec: a kind plus where it was found.
+//! Errors of the Neighbor Discovery codec: the toolkit's error shape (a
+//! kind plus where it was found) over ND's own kinds.
+
+use std::fmt;
 
 use thiserror::Error;
+
+use super::Reader;
+use crate::codec::{Error, ErrorKind};
 
 /// Why an ICMPv6 Neighbor Discovery message was rejected, and where.
 ///
 /// `offset` counts octets from the ICMPv6 type byte. `option` names the
 /// option type whose parsing failed, `None` when the fixed message part
 /// (or the envelope) was at fault.
-#[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[non_exhaustive]
-#[error("{kind} at offset {offset}{}", option_suffix(*.option))]
-pub struct NdError {
-    pub kind: NdErrorKind,
-    pub offset: usize,
-    pub option: Option<u8>,
-}
-
-fn option_suffix(option: Option<u8>) -> String {
-    match option {
-        Some(kind) => format!(" (option type {kind})"),
-        None => String::new(),
-    }
-}
-
-impl NdError {
-    pub(crate) fn new(kind: NdErrorKind, offset: usize) -> Self {
-        NdError {
-            kind,
-            offset,
-            option: None,
-        }
-    }
-
-    pub(crate) fn in_option(kind: NdErrorKind, offset: usize, option: u8) -> Self {
-        NdError {
-            kind,
-            offset,
-            option: Some(option),
-        }
-    }
-}
+pub type NdError = Error<NdErrorKind>;
 
 /// The kinds of ND decoding failure. Syntax only: protocol checks that need
 /// the IPv6 header (hop limit 255, source address rules; RFC 4861 §6.1) are
@@ -71,4 +45,23 @@ pub enum NdErrorKind {
     /// 255-unit option length, an empty RDNSS).
     #[error("value cannot be encoded faithfully: {what}")]
     Unrepresentable { what: &'static str },
+}
+
+impl ErrorKind for NdErrorKind {
+    /// The option Type octet.
+    type Option = u8;
+    const ERROR_NAME: &'static str = "NdError";
+
+    fn truncated(need: usize, have: usize) -> Self {
+        NdErrorKind::Truncated { need, have }
+    }
+
+    fn fmt_option(option: &u8, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, " (option type {option})")
+    }
+}
+
+/// `BadValue` for the field `at` octets into `part`.
+pub(crate) fn bad_value(part: &Reader<'_>, field: &'static str, at: usize) -> NdError {
+    part.error_at(NdErrorKind::BadValue { field }, at)
 }

@@ -13,7 +13,9 @@
 //! Panic contract: none of these functions panics, for any input.
 
 use std::net::Ipv6Addr;
-use std::ops::Range;
+
+use crate::codec::checksum::{pseudo_header_checksum, pseudo_header_checksum_ok};
+use crate::codec::constants::{self, IPPROTO_ICMPV6};
 
 pub(crate) mod field {
     use std::ops::Range;
@@ -24,62 +26,18 @@ pub(crate) mod field {
     pub const BODY: usize = 4;
 }
 
-/// RFC 8200 §8.1: Next Header value of ICMPv6 in the pseudo-header.
-const NEXT_HEADER_ICMPV6: u32 = 58;
-
-pub(crate) const ROUTER_SOLICIT: u8 = 133;
-pub(crate) const ROUTER_ADVERT: u8 = 134;
-pub(crate) const NEIGHBOR_SOLICIT: u8 = 135;
-pub(crate) const NEIGHBOR_ADVERT: u8 = 136;
-pub(crate) const REDIRECT: u8 = 137;
-
-/// One's-complement sum of `bytes` as big-endian 16-bit words, skipping
-/// the octets in `skip` (treated as zero). An odd trailing octet is padded
-/// with zero on the right (RFC 1071 §4.1).
-fn sum_words(bytes: &[u8], skip: Range<usize>) -> u64 {
-    let mut sum = 0u64;
-    let mut chunks = bytes.chunks_exact(2);
-    let mut at = 0usize;
-    for pair in &mut chunks {
-        if !(skip.contains(&at) || skip.contains(&(at + 1))) {
-            sum += u64::from(u16::from_be_bytes([pair[0], pair[1]]));
-        }
-        at += 2;
-    }
-    if let [last] = chunks.remainder()
-        && !skip.contains(&at)
-    {
-        sum += u64::from(u16::from_be_bytes([*last, 0]));
-    }
-    sum
-}
-
-fn fold(mut sum: u64) -> u16 {
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    // The loop leaves at most 16 bits.
-    sum as u16
-}
-
-fn pseudo_header_sum(src: Ipv6Addr, dst: Ipv6Addr, len: usize) -> u64 {
-    let mut sum = sum_words(&src.octets(), 0..0) + sum_words(&dst.octets(), 0..0);
-    // RFC 8200 §8.1: 32-bit upper-layer packet length. An ICMPv6 message is
-    // never anywhere near 4 GiB; saturate rather than wrap if it were.
-    let len = u32::try_from(len).unwrap_or(u32::MAX);
-    sum += u64::from(len >> 16) + u64::from(len & 0xffff);
-    sum += u64::from(NEXT_HEADER_ICMPV6);
-    sum
-}
+pub(crate) const ROUTER_SOLICIT: u8 = constants::ICMPV6_ROUTER_SOLICIT;
+pub(crate) const ROUTER_ADVERT: u8 = constants::ICMPV6_ROUTER_ADVERT;
+pub(crate) const NEIGHBOR_SOLICIT: u8 = constants::ICMPV6_NEIGHBOR_SOLICIT;
+pub(crate) const NEIGHBOR_ADVERT: u8 = constants::ICMPV6_NEIGHBOR_ADVERT;
+pub(crate) const REDIRECT: u8 = constants::ICMPV6_REDIRECT;
 
 /// The ICMPv6 checksum of `icmp_bytes` (starting at the type byte) sent
 /// from `src` to `dst` (RFC 4443 §2.3). The checksum field itself (octets
 /// 2..4) is treated as zero, so this works on a message whatever that field
 /// holds. Buffers shorter than 4 octets are summed as they are.
 pub fn checksum(src: Ipv6Addr, dst: Ipv6Addr, icmp_bytes: &[u8]) -> u16 {
-    let sum =
-        pseudo_header_sum(src, dst, icmp_bytes.len()) + sum_words(icmp_bytes, field::CHECKSUM);
-    !fold(sum)
+    pseudo_header_checksum(src, dst, IPPROTO_ICMPV6, icmp_bytes, field::CHECKSUM)
 }
 
 /// True when the checksum field of `icmp_bytes` is correct for a message
@@ -90,8 +48,7 @@ pub fn verify_checksum(src: Ipv6Addr, dst: Ipv6Addr, icmp_bytes: &[u8]) -> bool 
     if icmp_bytes.len() < field::BODY {
         return false;
     }
-    let sum = pseudo_header_sum(src, dst, icmp_bytes.len()) + sum_words(icmp_bytes, 0..0);
-    fold(sum) == 0xffff
+    pseudo_header_checksum_ok(src, dst, IPPROTO_ICMPV6, icmp_bytes)
 }
 
 /// Writes the checksum of an already emitted message into its checksum

@@ -3,10 +3,12 @@
 
 use std::net::Ipv6Addr;
 
-use super::codec::{Fields, Writer, pack_flags, unpack_flags};
+use super::Reader;
 use super::error::{NdError, NdErrorKind};
 use super::icmpv6::{self, field as env};
 use super::option::{NdOption, NdOptions};
+use crate::codec::Writer;
+use crate::codec::flags::{pack_flags, unpack_flags};
 
 /// Offsets of the fixed parts, counted from the ICMPv6 type octet.
 mod field {
@@ -325,9 +327,9 @@ impl NdMessage {
     /// fixed part or option, and the option errors of [`NdOptions`]. The
     /// checksum is not checked.
     pub fn parse(bytes: &[u8]) -> Result<NdMessage, NdError> {
-        let message = Fields::new(bytes, 0);
+        let message = Reader::new(bytes);
         let Some(&icmp_type) = bytes.first() else {
-            return Err(message.truncated(0, env::BODY));
+            return Err(message.truncated_at(0, env::BODY));
         };
         let fixed = match icmp_type {
             icmpv6::ROUTER_SOLICIT => field::RS_OPTIONS,
@@ -336,38 +338,38 @@ impl NdMessage {
             icmpv6::REDIRECT => field::REDIRECT_OPTIONS,
             _ => {
                 return Err(
-                    message.error(NdErrorKind::NotNeighborDiscovery { icmp_type }, env::TYPE)
+                    message.error_at(NdErrorKind::NotNeighborDiscovery { icmp_type }, env::TYPE)
                 );
             }
         };
         // RFC 4861 §6.1.1, §6.1.2, §7.1.1, §7.1.2, §8.1: a non-zero code
         // makes the message invalid. A missing code is caught just below.
-        if let Ok(code) = message.u8(env::CODE)
+        if let Ok(code) = message.get_u8(env::CODE)
             && code != 0
         {
-            return Err(message.error(NdErrorKind::BadCode { code }, env::CODE));
+            return Err(message.error_at(NdErrorKind::BadCode { code }, env::CODE));
         }
         // RFC 4861 §6.1 etc.: "ICMP length ... is N or more octets".
         let (head, opts) = message.split(fixed)?;
         let options = NdOptions::parse(opts)?;
         // The fixed-field reads below cannot fail: `head` is `fixed` octets.
-        let word = head.u32(field::WORD)?;
+        let word = head.get_u32(field::WORD)?;
         Ok(match icmp_type {
             icmpv6::ROUTER_SOLICIT => NdMessage::RouterSolicit(RouterSolicit {
                 reserved: word,
                 options,
             }),
             icmpv6::ROUTER_ADVERT => NdMessage::RouterAdvert(RouterAdvert {
-                cur_hop_limit: head.u8(field::RA_HOP_LIMIT)?,
-                flags: RaFlags::from_bits(head.u8(field::RA_FLAGS)?),
-                router_lifetime: head.u16(field::RA_LIFETIME)?,
-                reachable_time: head.u32(field::RA_REACHABLE)?,
-                retrans_timer: head.u32(field::RA_RETRANS)?,
+                cur_hop_limit: head.get_u8(field::RA_HOP_LIMIT)?,
+                flags: RaFlags::from_bits(head.get_u8(field::RA_FLAGS)?),
+                router_lifetime: head.get_u16(field::RA_LIFETIME)?,
+                reachable_time: head.get_u32(field::RA_REACHABLE)?,
+                retrans_timer: head.get_u32(field::RA_RETRANS)?,
                 options,
             }),
             icmpv6::NEIGHBOR_SOLICIT => NdMessage::NeighborSolicit(NeighborSolicit {
                 reserved: word,
-                target: head.addr(field::TARGET)?,
+                target: head.get_ipv6(field::TARGET)?,
                 options,
             }),
             icmpv6::NEIGHBOR_ADVERT => {
@@ -377,14 +379,14 @@ impl NdMessage {
                     solicited,
                     override_flag,
                     reserved: word & NeighborAdvert::RESERVED,
-                    target: head.addr(field::TARGET)?,
+                    target: head.get_ipv6(field::TARGET)?,
                     options,
                 })
             }
             _ => NdMessage::Redirect(Redirect {
                 reserved: word,
-                target: head.addr(field::TARGET)?,
-                destination: head.addr(field::REDIRECT_DESTINATION)?,
+                target: head.get_ipv6(field::TARGET)?,
+                destination: head.get_ipv6(field::REDIRECT_DESTINATION)?,
                 options,
             }),
         })
@@ -437,34 +439,34 @@ impl NdMessage {
             buf.len()
         );
         let mut w = Writer::new(&mut buf[..len]);
-        w.u8(self.icmp_type());
-        w.u8(0); // code
-        w.u16(0); // checksum: filled by the kernel or emit_with_checksum
+        w.put_u8(self.icmp_type());
+        w.put_u8(0); // code
+        w.put_u16(0); // checksum: filled by the kernel or emit_with_checksum
         match self {
-            NdMessage::RouterSolicit(m) => w.u32(m.reserved),
+            NdMessage::RouterSolicit(m) => w.put_u32(m.reserved),
             NdMessage::RouterAdvert(m) => {
-                w.u8(m.cur_hop_limit);
-                w.u8(m.flags.to_bits());
-                w.u16(m.router_lifetime);
-                w.u32(m.reachable_time);
-                w.u32(m.retrans_timer);
+                w.put_u8(m.cur_hop_limit);
+                w.put_u8(m.flags.to_bits());
+                w.put_u16(m.router_lifetime);
+                w.put_u32(m.reachable_time);
+                w.put_u32(m.retrans_timer);
             }
             NdMessage::NeighborSolicit(m) => {
-                w.u32(m.reserved);
-                w.addr(m.target);
+                w.put_u32(m.reserved);
+                w.put_ipv6(m.target);
             }
             NdMessage::NeighborAdvert(m) => {
-                w.u32(m.word());
-                w.addr(m.target);
+                w.put_u32(m.word());
+                w.put_ipv6(m.target);
             }
             NdMessage::Redirect(m) => {
-                w.u32(m.reserved);
-                w.addr(m.target);
-                w.addr(m.destination);
+                w.put_u32(m.reserved);
+                w.put_ipv6(m.target);
+                w.put_ipv6(m.destination);
             }
         }
         self.options().emit(&mut w);
-        debug_assert_eq!(w.pos, len);
+        debug_assert_eq!(w.position(), len);
         len
     }
 

@@ -38,13 +38,15 @@
 //! faithfully (see [`NdMessage::validate`]) produce well-formed but
 //! different bytes, never a panic.
 
-mod codec;
 mod error;
 mod icmpv6;
 mod message;
 mod option;
 
 pub use error::{NdError, NdErrorKind};
+
+/// The toolkit's reader, reporting ND errors.
+pub(crate) type Reader<'a> = crate::codec::Reader<'a, NdErrorKind>;
 pub use icmpv6::{checksum, fill_checksum, verify_checksum};
 pub use message::{
     NdMessage, NeighborAdvert, NeighborSolicit, RaFlags, Redirect, RouterAdvert, RouterPreference,

@@ -18,10 +18,14 @@
 
 use std::net::Ipv6Addr;
 
-use super::codec::{Fields, Writer, pack_flags, unpack_flags};
-use super::error::{NdError, NdErrorKind};
+use super::Reader;
+use super::error::{NdError, NdErrorKind, bad_value};
 use super::message::RouterPreference;
 use crate::Lifetime;
+use crate::codec::Writer;
+use crate::codec::domain::{DomainName, NameFault, dotted_wire_len, put_dotted};
+use crate::codec::flags::{pack_flags, unpack_flags};
+use crate::codec::writer::round_up;
 
 /// Offsets inside an option, counted from its Type octet.
 mod field {
@@ -252,26 +256,10 @@ impl Dnssl {
         d
     }
 
-    /// Labels as emitted: empty labels dropped, each cut at 63 octets.
-    /// `validate` catches the cases where this changes the name.
-    fn labels(domain: &str) -> impl Iterator<Item = &[u8]> {
-        domain
-            .split('.')
-            .filter(|l| !l.is_empty())
-            .map(|l| &l.as_bytes()[..l.len().min(MAX_LABEL)])
-    }
-
     fn names_len(&self) -> usize {
-        self.domains
-            .iter()
-            .map(|d| Self::labels(d).map(|l| 1 + l.len()).sum::<usize>() + 1)
-            .sum()
+        self.domains.iter().map(|d| dotted_wire_len(d)).sum()
     }
 }
-
-/// RFC 1035 §2.3.4: labels are at most 63 octets, names 255.
-const MAX_LABEL: usize = 63;
-const MAX_NAME: usize = 255;
 
 /// A PREF64 option (RFC 8781 §4): the NAT64 prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -470,22 +458,22 @@ impl NdOption {
     /// octet can describe get a wrong Length (see `NdMessage::validate`).
     pub(crate) fn emit(&self, w: &mut Writer<'_>) {
         let total = self.buffer_len();
-        let start = w.pos;
-        w.u8(self.kind());
+        let start = w.position();
+        w.put_u8(self.kind());
         // Saturates only for options over 2040 octets, which validate rejects.
-        w.u8(u8::try_from(total / UNIT).unwrap_or(u8::MAX));
+        w.put_u8(u8::try_from(total / UNIT).unwrap_or(u8::MAX));
         match self {
             NdOption::SourceLla(d) | NdOption::TargetLla(d) | NdOption::RedirectedHeader(d) => {
-                w.put(d)
+                w.put_slice(d)
             }
-            NdOption::Unknown { data, .. } => w.put(data),
+            NdOption::Unknown { data, .. } => w.put_slice(data),
             NdOption::PrefixInfo(p) => {
-                w.u8(p.prefix_len);
-                w.u8(p.flags());
-                w.lifetime(p.valid);
-                w.lifetime(p.preferred);
-                w.u32(p.reserved2);
-                w.addr(p.prefix);
+                w.put_u8(p.prefix_len);
+                w.put_u8(p.flags());
+                w.put_lifetime(p.valid);
+                w.put_lifetime(p.preferred);
+                w.put_u32(p.reserved2);
+                w.put_ipv6(p.prefix);
             }
             NdOption::Mtu {
                 mtu: value,
@@ -495,60 +483,59 @@ impl NdOption {
                 interval_ms: value,
                 reserved,
             } => {
-                w.u16(*reserved);
-                w.u32(*value);
+                w.put_u16(*reserved);
+                w.put_u32(*value);
             }
             NdOption::HomeAgentInfo(h) => {
-                w.u16(h.reserved);
+                w.put_u16(h.reserved);
                 // RFC 6275 §7.4: two's complement on the wire.
-                w.u16(h.preference as u16);
-                w.u16(h.lifetime);
+                w.put_u16(h.preference as u16);
+                w.put_u16(h.lifetime);
             }
             NdOption::RouteInfo(r) => {
-                w.u8(r.prefix_len);
-                w.u8((r.reserved & !RouteInfo::PRF_MASK)
-                    | (r.preference.to_bits() << RouteInfo::PRF_SHIFT));
-                w.lifetime(r.lifetime);
-                w.addr_prefix(r.prefix, r.prefix_octets());
+                w.put_u8(r.prefix_len);
+                w.put_u8(
+                    (r.reserved & !RouteInfo::PRF_MASK)
+                        | (r.preference.to_bits() << RouteInfo::PRF_SHIFT),
+                );
+                w.put_lifetime(r.lifetime);
+                w.put_addr_prefix(r.prefix, r.prefix_octets());
             }
             NdOption::Rdnss(r) => {
-                w.u16(r.reserved);
-                w.lifetime(r.lifetime);
+                w.put_u16(r.reserved);
+                w.put_lifetime(r.lifetime);
                 for s in &r.servers {
-                    w.addr(*s);
+                    w.put_ipv6(*s);
                 }
             }
             NdOption::Dnssl(d) => {
-                w.u16(d.reserved);
-                w.lifetime(d.lifetime);
+                w.put_u16(d.reserved);
+                w.put_lifetime(d.lifetime);
                 for domain in &d.domains {
-                    for label in Dnssl::labels(domain) {
-                        // labels() caps a label at 63 octets.
-                        w.u8(label.len() as u8);
-                        w.put(label);
-                    }
-                    w.u8(0);
+                    // Empty labels dropped, long ones cut at 63 octets;
+                    // validate reports a domain that changes.
+                    put_dotted(w, domain);
                 }
             }
-            NdOption::CaptivePortal(c) => w.put(&c.uri),
+            NdOption::CaptivePortal(c) => w.put_slice(&c.uri),
             NdOption::Pref64(p) => {
-                w.u16(
+                w.put_u16(
                     (p.scaled_lifetime.min(Pref64::MAX_SCALED) << 3)
                         | (u16::from(p.plc) & Pref64::PLC_MASK),
                 );
                 // RFC 8781 §4: only the highest 96 bits travel.
-                w.addr_prefix(p.prefix, field::PREF64_PREFIX.len());
+                w.put_addr_prefix(p.prefix, field::PREF64_PREFIX.len());
             }
         }
         // Padding (RFC 4861 §4.6: to the 8-octet boundary) and the declared
         // padding of DNSSL / Captive Portal are zeros.
-        w.zeros(start + total - w.pos);
+        w.put_zeros(start + total - w.position());
     }
 }
 
 /// Rounds up to a whole number of 8-octet units, at least one.
 fn pad_to_unit(len: usize) -> usize {
-    len.max(1).div_ceil(UNIT) * UNIT
+    round_up(len.max(1), UNIT)
 }
 
 /// A closure for `filter_map`/`find_map` over options: `Some(value)` for
@@ -671,16 +658,16 @@ impl NdOptions {
 
     /// Parses the options area of a message (`area` knows its offset in
     /// the ICMPv6 message, for error reporting).
-    pub(crate) fn parse(area: Fields<'_>) -> Result<Self, NdError> {
+    pub(crate) fn parse(area: Reader<'_>) -> Result<Self, NdError> {
         let mut options = Vec::new();
         let mut rest = area;
         while !rest.is_empty() {
-            let [kind, units] = rest.array(field::TYPE)?;
+            let [kind, units] = rest.get_array(field::TYPE)?;
             let rest_as_option = rest.in_option(kind);
             // RFC 4861 §4.6: "Nodes MUST silently discard an ND packet that
             // contains an option with length zero."
             if units == 0 {
-                return Err(rest_as_option.error(NdErrorKind::ZeroLength, field::TYPE));
+                return Err(rest_as_option.error_at(NdErrorKind::ZeroLength, field::TYPE));
             }
             let (this, tail) = rest_as_option.split(usize::from(units) * UNIT)?;
             options.push(parse_one(kind, units, this)?);
@@ -720,10 +707,10 @@ impl IntoIterator for NdOptions {
 
 /// Decodes one option; `opt` is exactly `units * 8` octets (at least 8),
 /// Type first, and reports errors against this option.
-fn parse_one(kind: u8, units: u8, opt: Fields<'_>) -> Result<NdOption, NdError> {
-    debug_assert_eq!(opt.u8(field::TYPE), Ok(kind));
+fn parse_one(kind: u8, units: u8, opt: Reader<'_>) -> Result<NdOption, NdError> {
+    debug_assert_eq!(opt.get_u8(field::TYPE), Ok(kind));
     let data = opt.tail(field::DATA);
-    let bad_len = || opt.error(NdErrorKind::BadLength { units }, field::LENGTH);
+    let bad_len = || opt.error_at(NdErrorKind::BadLength { units }, field::LENGTH);
     match kind {
         NdOption::SOURCE_LLA => Ok(NdOption::SourceLla(data.to_vec())),
         NdOption::TARGET_LLA => Ok(NdOption::TargetLla(data.to_vec())),
@@ -733,11 +720,11 @@ fn parse_one(kind: u8, units: u8, opt: Fields<'_>) -> Result<NdOption, NdError> 
             if units != 4 {
                 return Err(bad_len());
             }
-            let prefix_len = opt.u8(field::pio::PREFIX_LEN)?;
+            let prefix_len = opt.get_u8(field::pio::PREFIX_LEN)?;
             if prefix_len > 128 {
-                return Err(opt.bad_value("prefix length", field::pio::PREFIX_LEN));
+                return Err(bad_value(&opt, "prefix length", field::pio::PREFIX_LEN));
             }
-            let flags = opt.u8(field::pio::FLAGS)?;
+            let flags = opt.get_u8(field::pio::FLAGS)?;
             let [on_link, autonomous, router_addr, pd_preferred] =
                 unpack_flags(flags, PrefixInfo::FLAGS);
             Ok(NdOption::PrefixInfo(PrefixInfo {
@@ -747,10 +734,10 @@ fn parse_one(kind: u8, units: u8, opt: Fields<'_>) -> Result<NdOption, NdError> 
                 router_addr,
                 pd_preferred,
                 reserved1: flags & PrefixInfo::RESERVED1,
-                valid: opt.lifetime(field::pio::VALID)?,
-                preferred: opt.lifetime(field::pio::PREFERRED)?,
-                reserved2: opt.u32(field::pio::RESERVED2)?,
-                prefix: opt.addr(field::pio::PREFIX)?,
+                valid: opt.get_lifetime(field::pio::VALID)?,
+                preferred: opt.get_lifetime(field::pio::PREFERRED)?,
+                reserved2: opt.get_u32(field::pio::RESERVED2)?,
+                prefix: opt.get_ipv6(field::pio::PREFIX)?,
             }))
         }
         NdOption::MTU | NdOption::ADV_INTERVAL | NdOption::HOME_AGENT_INFO => {
@@ -758,44 +745,44 @@ fn parse_one(kind: u8, units: u8, opt: Fields<'_>) -> Result<NdOption, NdError> 
             if units != 1 {
                 return Err(bad_len());
             }
-            let reserved = opt.u16(field::RESERVED16)?;
+            let reserved = opt.get_u16(field::RESERVED16)?;
             Ok(match kind {
                 NdOption::MTU => NdOption::Mtu {
-                    mtu: opt.u32(field::VALUE32)?,
+                    mtu: opt.get_u32(field::VALUE32)?,
                     reserved,
                 },
                 NdOption::ADV_INTERVAL => NdOption::AdvInterval {
-                    interval_ms: opt.u32(field::VALUE32)?,
+                    interval_ms: opt.get_u32(field::VALUE32)?,
                     reserved,
                 },
                 _ => NdOption::HomeAgentInfo(HomeAgentInfo {
                     reserved,
                     // RFC 6275 §7.4: signed, two's complement.
-                    preference: opt.u16(field::HA_PREFERENCE)? as i16,
-                    lifetime: opt.u16(field::HA_LIFETIME)?,
+                    preference: opt.get_u16(field::HA_PREFERENCE)? as i16,
+                    lifetime: opt.get_u16(field::HA_LIFETIME)?,
                 }),
             })
         }
         NdOption::ROUTE_INFO => {
-            let prefix_len = opt.u8(field::rio::PREFIX_LEN)?;
+            let prefix_len = opt.get_u8(field::rio::PREFIX_LEN)?;
             // RFC 4191 §2.3: Length is 1, 2 or 3; above /0 at least 2, above
             // /64 exactly 3. §3.1 says a host ignores such an option; we
             // report it instead of dropping it unseen.
             if prefix_len > 128 {
-                return Err(opt.bad_value("prefix length", field::rio::PREFIX_LEN));
+                return Err(bad_value(&opt, "prefix length", field::rio::PREFIX_LEN));
             }
             if units > 3 || units < RouteInfo::min_units(prefix_len) {
                 return Err(bad_len());
             }
-            let flags = opt.u8(field::rio::FLAGS)?;
+            let flags = opt.get_u8(field::rio::FLAGS)?;
             Ok(NdOption::RouteInfo(RouteInfo {
                 prefix_len,
                 preference: RouterPreference::from_bits(
                     (flags & RouteInfo::PRF_MASK) >> RouteInfo::PRF_SHIFT,
                 ),
-                lifetime: opt.lifetime(field::rio::LIFETIME)?,
+                lifetime: opt.get_lifetime(field::rio::LIFETIME)?,
                 // At most 16 octets: units <= 3 was checked above.
-                prefix: opt.addr_prefix(field::rio::PREFIX..opt.len())?,
+                prefix: opt.get_addr_prefix(field::rio::PREFIX..opt.len())?,
                 reserved: flags & !RouteInfo::PRF_MASK,
                 length: units,
             }))
@@ -809,9 +796,9 @@ fn parse_one(kind: u8, units: u8, opt: Fields<'_>) -> Result<NdOption, NdError> 
             // The length check leaves no partial address.
             let (servers, _) = opt.tail(field::DNS_DATA).as_chunks::<16>();
             Ok(NdOption::Rdnss(Rdnss {
-                lifetime: opt.lifetime(field::DNS_LIFETIME)?,
+                lifetime: opt.get_lifetime(field::DNS_LIFETIME)?,
                 servers: servers.iter().map(|&a| Ipv6Addr::from(a)).collect(),
-                reserved: opt.u16(field::RESERVED16)?,
+                reserved: opt.get_u16(field::RESERVED16)?,
             }))
         }
         NdOption::DNSSL => {
@@ -819,11 +806,11 @@ fn parse_one(kind: u8, units: u8, opt: Fields<'_>) -> Result<NdOption, NdError> 
             if units < 2 {
                 return Err(bad_len());
             }
-            let (domains, padding) = parse_domains(opt.sub(field::DNS_DATA))?;
+            let (domains, padding) = parse_domains(opt.view_from(field::DNS_DATA))?;
             Ok(NdOption::Dnssl(Dnssl {
-                lifetime: opt.lifetime(field::DNS_LIFETIME)?,
+                lifetime: opt.get_lifetime(field::DNS_LIFETIME)?,
                 domains,
-                reserved: opt.u16(field::RESERVED16)?,
+                reserved: opt.get_u16(field::RESERVED16)?,
                 padding,
             }))
         }
@@ -832,12 +819,12 @@ fn parse_one(kind: u8, units: u8, opt: Fields<'_>) -> Result<NdOption, NdError> 
             if units != 2 {
                 return Err(bad_len());
             }
-            let word = opt.u16(field::PREF64_LIFETIME_PLC)?;
+            let word = opt.get_u16(field::PREF64_LIFETIME_PLC)?;
             Ok(NdOption::Pref64(Pref64 {
                 scaled_lifetime: word >> 3,
                 // Masked to 3 bits.
                 plc: (word & Pref64::PLC_MASK) as u8,
-                prefix: opt.addr_prefix(field::PREF64_PREFIX)?,
+                prefix: opt.get_addr_prefix(field::PREF64_PREFIX)?,
             }))
         }
         NdOption::CAPTIVE_PORTAL => {
@@ -859,69 +846,64 @@ fn parse_one(kind: u8, units: u8, opt: Fields<'_>) -> Result<NdOption, NdError> 
 /// RFC 8106 §5.2: uncompressed DNS names (RFC 1035 §3.1), then zero
 /// padding, in `area` (the option from its names on). Returns the names as
 /// dotted strings and the padding length.
-fn parse_domains(area: Fields<'_>) -> Result<(Vec<String>, usize), NdError> {
-    let bytes = area.bytes();
+fn parse_domains(area: Reader<'_>) -> Result<(Vec<String>, usize), NdError> {
+    let mut names = area;
     let mut domains = Vec::new();
-    let mut pos = 0;
-    while let Some(&first) = bytes.get(pos) {
+    while let Ok(first) = names.peek_u8() {
         if first == 0 {
             // Everything from here on must be padding. A non-zero octet after
             // a zero would be a root name inside the list, which no dotted
             // string can carry.
-            if let Some(bad) = area.tail(pos).iter().position(|&b| b != 0) {
-                return Err(area.bad_value("DNSSL padding", pos + bad));
+            let start = names.offset();
+            let padding = names.rest();
+            if let Some(bad) = padding.iter().position(|&b| b != 0) {
+                let kind = NdErrorKind::BadValue {
+                    field: "DNSSL padding",
+                };
+                return Err(area.error_at_offset(kind, start + bad));
             }
-            return finish(area, domains, bytes.len() - pos);
+            return finish(area, domains, padding.len());
         }
-        let start = pos;
-        let mut name = String::new();
-        loop {
-            let Some(&len) = bytes.get(pos) else {
-                return Err(area.bad_value("DNSSL name runs past the option", start));
-            };
-            if len == 0 {
-                pos += 1;
-                break;
-            }
-            // Lengths 64..=255 are compression pointers or reserved label
-            // types (RFC 1035 §4.1.4); RFC 8106 §5.2 forbids compression.
-            if usize::from(len) > MAX_LABEL {
-                return Err(area.bad_value("DNSSL label length", pos));
-            }
-            let Some(label) = bytes.get(pos + 1..pos + 1 + usize::from(len)) else {
-                return Err(area.bad_value("DNSSL name runs past the option", pos));
-            };
-            // A dotted string cannot hold a '.' or an unprintable octet
-            // inside a label and still re-encode to the same octets.
-            if let Some(bad) = label
-                .iter()
-                .position(|&b| !(0x21..=0x7e).contains(&b) || b == b'.')
-            {
-                return Err(area.bad_value("DNSSL label character", pos + 1 + bad));
-            }
-            if !name.is_empty() {
-                name.push('.');
-            }
-            // Checked just above: printable ASCII only.
-            name.extend(label.iter().map(|&b| char::from(b)));
-            pos += 1 + usize::from(len);
-            if pos - start >= MAX_NAME {
-                return Err(area.bad_value("DNSSL name longer than 255 octets", start));
-            }
-        }
-        domains.push(name);
+        let name = DomainName::read(&mut names).map_err(|fault| name_error(&area, fault))?;
+        domains.push(name.into_string());
     }
     finish(area, domains, 0)
 }
 
+/// The error this codec reports for a bad DNSSL name: the first of "runs
+/// past the option", "label character", "longer than 255 octets" that
+/// holds, at the octet it concerns.
+fn name_error(area: &Reader<'_>, fault: NameFault) -> NdError {
+    let (field, offset) = match fault {
+        NameFault::Unterminated { name_start, .. } => {
+            ("DNSSL name runs past the option", name_start)
+        }
+        // Lengths 64..=255 are compression pointers or reserved label
+        // types (RFC 1035 §4.1.4); RFC 8106 §5.2 forbids compression.
+        NameFault::LabelLength { at } => ("DNSSL label length", at),
+        NameFault::Label {
+            runs_past: Some(_),
+            at,
+            ..
+        } => ("DNSSL name runs past the option", at),
+        NameFault::Label {
+            bad_octet: Some(octet),
+            ..
+        } => ("DNSSL label character", octet),
+        // Neither of the above: the name is too long.
+        NameFault::Label { name_start, .. } => ("DNSSL name longer than 255 octets", name_start),
+    };
+    area.error_at_offset(NdErrorKind::BadValue { field }, offset)
+}
+
 fn finish(
-    area: Fields<'_>,
+    area: Reader<'_>,
     domains: Vec<String>,
     padding: usize,
 ) -> Result<(Vec<String>, usize), NdError> {
     // RFC 8106 §5.2: "One or more domain names".
     if domains.is_empty() {
-        return Err(area.bad_value("DNSSL without a domain name", 0));
+        return Err(bad_value(&area, "DNSSL without a domain name", 0));
     }
     Ok((domains, padding))
 }
