@@ -303,6 +303,21 @@ fn zero_lifetimes_in_reply_to_request_bind_nothing_and_cycles_back_off() {
     assert!(sol.at <= bound_at + secs(201));
 }
 
+#[test]
+fn an_admin_renew_skips_the_hold_off() {
+    let (mut h, mut req) = requesting(122);
+    for _ in 0..3 {
+        h.deliver_reply(&req, 1, pd1("2001:db8:1::/56", 0, 0, 0, 0));
+        let sol = h.sent_by(h.c.poll_timeout().unwrap());
+        req = h.take_offer(&sol, 1, pd1("2001:db8:1::/56", 0, 0, 100, 200));
+    }
+    h.deliver_reply(&req, 1, pd1("2001:db8:1::/56", 0, 0, 0, 0));
+    // Four failed cycles: the next Solicit would wait 8 s or more.
+    assert!(h.c.poll_timeout().unwrap() >= h.now + secs(8));
+    h.command(v6edge_dhcp6::client::Client::renew_now);
+    assert_eq!((h.last().ty(), h.last().at), (MessageType::Solicit, h.now));
+}
+
 // -------------------------------------------------------------- prefixes --
 
 #[test]

@@ -414,6 +414,8 @@ impl Client {
     /// soliciting, start again after a Release.
     pub fn renew_now(&mut self, now: Instant) {
         self.expire(now);
+        // Asked to act now: no hold-off from earlier failed cycles.
+        self.failed_cycles = 0;
         match self.state {
             State::Bound(_) => self.begin_renew(now),
             State::Soliciting(_) => self.begin_solicit(now, false),
