@@ -16,11 +16,13 @@
 #     protocol dhcp6) count each reason.
 #  2. flood: 1500 Advertises from as many server DUIDs answer one Solicit;
 #     the Request goes to the one with the highest preference (RFC 8415
-#     §18.2.9).  Its Reply grants 2001:db8:ff00::/56 with infinite lifetimes
-#     and T1/T2 0, next to ::/0 and fe80::/64 in the same IA_PD.  The CPE
-#     holds only the /56, routes it unreachable (WPD-5) and nothing else,
-#     and the host hears PIO lifetimes within RFC 9096 L-16 (2700/5400 s)
-#     and autoconfigures with them.  Then a stray Reply and forged
+#     §18.2.9).  Its Reply grants, with infinite lifetimes and T1/T2 0,
+#     2001:db8:ee00::/80 and 2001:db8:ff00::/56, next to ::/0 and fe80::/64
+#     in the same IA_PD.  The CPE holds the /80 and the /56 only, numbers
+#     lan0 from the /56 (no /64 fits in the /80: RFC 7084 WPD-3), routes
+#     both unreachable (WPD-5) and nothing else, and the host hears PIO
+#     lifetimes within RFC 9096 L-16 (2700/5400 s) and autoconfigures with
+#     them.  Then a stray Reply and forged
 #     Reconfigures (no Authentication option, wrong HMAC, replayed counters,
 #     key type instead of HMAC, asking for a Solicit): no Renew, counted as
 #     bad-auth / reconfigure-invalid / wrong-xid; a correctly signed one
@@ -45,6 +47,7 @@ cpe_require
 ROGUE=("$LAB_PY" "$HERE/../lab/tools/rogue-dhcp6-server.py" eth0)
 TRIGGER=$LAB_DIR/rogue-reconfigure.go
 GOOD=2001:db8:ff00::/56
+TOO_LONG=2001:db8:ee00::/80
 
 # drops REASON: the CPE's count of DHCPv6 datagrams dropped for REASON.
 drops() {
@@ -136,13 +139,13 @@ lab_check "flood: the Request went to the best of 1501 Advertises (preference 25
     rogue_said rogue-flood 'best yes'
 lab_check "flood: bound to the best server ($BEST)" \
     test "$(lab_json 'd["uplink"]["server_duid"].replace(":", "")' <"$LAB_DIR/status-flood.json")" = "$BEST"
-lab_check "flood: holds exactly $GOOD (::/0 and fe80::/64 beside it ignored)" \
-    test "$(cpe_delegations | tr '\n' ' ')" = "$GOOD "
-lab_check "flood: the only unreachable route is $GOOD (WPD-5)" \
-    test "$(unreachable_routes | tr '\n' ' ')" = "$GOOD "
+lab_check "flood: holds exactly $TOO_LONG and $GOOD (::/0 and fe80::/64 beside them ignored)" \
+    test "$(cpe_delegations | sort | tr '\n' ' ')" = "$TOO_LONG $GOOD "
+lab_check "flood: the only unreachable routes are $TOO_LONG and $GOOD (WPD-5)" \
+    test "$(unreachable_routes | tr '\n' ' ')" = "$TOO_LONG $GOOD "
 lab_check "flood: no unreachable ::/0 from the grant" no_unreachable_default
 lab_check "flood: the default route via wan0 is intact" upstream_default
-lab_check "flood: lan0's only global address is 2001:db8:ff00::1/64, infinite like the grant" \
+lab_check "flood: lan0's only global address is 2001:db8:ff00::1/64, infinite like the grant (none from the /80)" \
     lan0_only_good
 read -r H_ADDR H_V H_P <<<"$(addr_in host eth0 "$GOOD" | head -1)"
 lab_check "flood: host autoconfigured ${H_ADDR:-nothing} with lifetimes within 5400/2700 (got ${H_V:-none}/${H_P:-none})" \

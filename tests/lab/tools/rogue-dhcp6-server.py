@@ -26,10 +26,11 @@ Modes:
 
   flood    the first Solicit gets --advertises (default 1500) Advertises
            from as many server DUIDs, preferences 0..249 and exactly one 250
-           (the best, sent in the middle).  A Request naming the best gets a
-           Reply granting 2001:db8:ff00::/56 with infinite lifetimes and
-           T1/T2 0, next to ::/0 and fe80::/64 in the same IA_PD, with a
-           reconfigure key (RKAP, replay counter 100).  Once FILE exists:
+           (the best, sent in the middle and again at the end).  A Request
+           naming the best gets a Reply granting, with infinite lifetimes and
+           T1/T2 0, 2001:db8:ee00::/80 first and 2001:db8:ff00::/56 next,
+           beside ::/0 and fe80::/64 in the same IA_PD, with a reconfigure
+           key (RKAP, replay counter 100).  Once FILE exists:
            a stray Reply to an xid never sent granting 2001:db8:aa06::/56,
            and forged Reconfigures (no Authentication option, a wrong HMAC
            with counter 10^9, a correct HMAC with the counter replayed (100
@@ -37,7 +38,7 @@ Modes:
            correctly signed one asking for a Solicit); it then waits 1 s,
            reports how many Renews it got, sends a correctly signed
            Reconfigure (Renew, counter 101) and answers the Renew by
-           withdrawing the prefix (lifetimes 0).  Then it exits.
+           withdrawing both prefixes (lifetimes 0).  Then it exits.
 
 Output, one "key value..." line per event (flushed), for scripts to grep:
 
@@ -74,6 +75,7 @@ from scapy.packet import Raw
 
 ALL_DHCP = "ff02::1:2"
 GOOD = "2001:db8:ff00::"
+TOO_LONG = "2001:db8:ee00::"   # granted as a /80: no /64 fits in it
 KEY = bytes(range(0x40, 0x50))
 KEY_RD = 100
 INFINITE = 0xFFFFFFFF
@@ -254,7 +256,8 @@ class Rogue:
         asked = bytes(req[DHCP6OptServerId].duid) if DHCP6OptServerId in req else b""
         out("request-server-duid", asked.hex(), "best", "yes" if asked == best_duid else "no")
         server = duid(0x1000 + best)
-        grant = ia_pd(iaid, 0, 0, [(GOOD, 56, INFINITE, INFINITE), ("::", 0, INFINITE, INFINITE),
+        grant = ia_pd(iaid, 0, 0, [(TOO_LONG, 80, INFINITE, INFINITE),
+                                   (GOOD, 56, INFINITE, INFINITE), ("::", 0, INFINITE, INFINITE),
                                    ("fe80::", 64, INFINITE, INFINITE)])
         reply = bytes(self.answer(DHCP6_Reply, req.trid, server, grant,
                                   DHCP6OptDNSServers(dnsservers=["2001:db8:0:1::53"])))
@@ -302,7 +305,7 @@ class Rogue:
         if renew is None:
             out("no-renew-after-valid")
             return False
-        gone = ia_pd(iaid, 0, 0, [(GOOD, 56, 0, 0)])
+        gone = ia_pd(iaid, 0, 0, [(TOO_LONG, 80, 0, 0), (GOOD, 56, 0, 0)])
         self.send(self.answer(DHCP6_Reply, renew.trid, server, gone))
         out("withdrawn", GOOD + "/56")
         return True

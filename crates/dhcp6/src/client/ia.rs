@@ -138,6 +138,7 @@ impl IaBinding {
     /// we hold, drop those with a valid lifetime of 0, and leave alone the
     /// ones the server did not mention. Then set T1/T2.
     pub(crate) fn apply(&mut self, offer: &IaOffer, now: Instant) {
+        let mut refused = 0usize;
         for lo in &offer.leases {
             let pos = self.leases.iter().position(|l| l.what.same(&lo.what));
             if lo.valid.is_zero() {
@@ -156,11 +157,12 @@ impl IaBinding {
                 Some(i) => self.leases[i] = lease,
                 // Bounded whatever a server sends over time (one message is
                 // already cut to the same bound by the codec).
-                None if self.leases.len() >= MAX_LEASES_PER_IA => {
-                    warn!(iaid = self.iaid, "IA full: lease not taken");
-                }
+                None if self.leases.len() >= MAX_LEASES_PER_IA => refused += 1,
                 None => self.leases.push(lease),
             }
+        }
+        if refused > 0 {
+            warn!(iaid = self.iaid, refused, "IA full: new leases not taken");
         }
         self.set_timers(offer.t1, offer.t2, now);
     }
