@@ -25,6 +25,17 @@
 //! Deviation: Server Unicast (RFC 8415 §21.12) is ignored; RFC 9915 has
 //! obsoleted it.
 //!
+//! # A broken or hostile server
+//! Local policy, beyond RFC 8415's own checks (tests in
+//! `tests/client_hostile.rs`): delegated prefixes and addresses outside
+//! global unicast and unique local space are ignored; an IA holds at most
+//! [`MAX_LEASES_PER_IA`] leases and each DNS/domain/NTP list
+//! [`MAX_INFO_ITEMS`] entries; only the best Advertise is kept while
+//! collecting; Solicit → Request cycles that bind nothing back off, IRT
+//! doubling per cycle up to the Solicit's MRT; T1/T2 of 0 with every
+//! lifetime infinite become 12 h / 19.2 h. Parts left out of accepted
+//! messages are counted by [`IgnoredReason`].
+//!
 //! # Panic contract
 //! No input from the network, the clock or the admin API makes the machine
 //! panic. Peer input that is malformed or breaks the protocol is counted
