@@ -118,7 +118,7 @@ fn lease_ok(preferred: Lifetime, valid: Lifetime, s: Option<&Status>) -> Result<
 /// unique local fc00::/7 (RFC 4193). Everything else (`::/0`, `::/1`,
 /// loopback, link-local, multicast, IPv4-mapped, ...) would put nonsense
 /// addresses on the LANs and routes over the default route.
-pub(crate) fn delegable(p: &Prefix) -> bool {
+fn delegable(p: &Prefix) -> bool {
     let top = p.addr().segments()[0];
     (p.len() >= 3 && top & 0xe000 == 0x2000) || (p.len() >= 7 && top & 0xfe00 == 0xfc00)
 }
