@@ -15,11 +15,17 @@
 //! LAN are persisted (RFC 9096 §3.5) so that stale ones are deprecated after
 //! a crash too.
 //!
+//! A broken or hostile upstream (issue 14): delegations outside global
+//! unicast and unique local space are ignored, at most [`MAX_DELEGATIONS`]
+//! are acted on, a preferred lifetime beyond the valid one is cut to it,
+//! and a delegation longer than /64 numbers no LAN (RFC 7084 WPD-3) without
+//! hiding a usable one; each is logged once per change, not per renewal.
+//!
 //! Panic contract: no method panics on any input.
 
 mod machine;
 
 pub use machine::{
-    AdvertisedRecord, Delegation, LanSpec, LanStatus, Persisted, Router, RouterConfig,
-    RouterOutput, UplinkAddress, UplinkView,
+    AdvertisedRecord, Delegation, LanSpec, LanStatus, MAX_DELEGATIONS, Persisted, Router,
+    RouterConfig, RouterOutput, UplinkAddress, UplinkView,
 };

@@ -19,6 +19,20 @@ const DEPRECATE_VALID_CAP: Duration = Duration::from_secs(2 * 3600);
 /// Each LAN gets a /64 (RFC 7084 L-2).
 const LINK_PREFIX_LEN: u8 = 64;
 
+/// The most delegations acted on at once: each costs an unreachable route
+/// and a Route Information Option in every RA. A server handing out more is
+/// broken or hostile; the first ones are kept.
+pub const MAX_DELEGATIONS: usize = 32;
+
+/// Whether a delegated prefix lies in space a router can number links from:
+/// global unicast 2000::/3 (RFC 4291 §2.4) or unique local fc00::/7 (RFC
+/// 4193). A `::/0`, `::/1`, link-local or multicast "delegation" would
+/// become an unreachable route over the default route, or `::1` on a LAN.
+fn delegable(p: &Prefix) -> bool {
+    let top = p.addr().segments()[0];
+    (p.len() >= 3 && top & 0xe000 == 0x2000) || (p.len() >= 7 && top & 0xfe00 == 0xfc00)
+}
+
 /// One downstream link.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LanSpec {
@@ -150,6 +164,9 @@ pub struct Router {
     /// Unreachable routes installed, with the expiry they were given.
     routes: BTreeMap<Prefix, Option<Instant>>,
     last_shortfalls: Vec<CarveShortfall>,
+    /// Delegations of the last uplink view left out (not delegable space,
+    /// or beyond [`MAX_DELEGATIONS`]), to log each change once.
+    ignored: Vec<Prefix>,
     last_persisted: Option<Persisted>,
     outputs: VecDeque<RouterOutput>,
 }
@@ -193,15 +210,58 @@ impl Router {
             pending_stale: Some(stale),
             routes: BTreeMap::new(),
             last_shortfalls: Vec::new(),
+            ignored: Vec::new(),
             last_persisted: None,
             outputs: VecDeque::new(),
         }
     }
 
     /// The uplink's leases changed (new, renewed, lost, renumbered).
+    /// Delegations no router can use are left out (see [`Router::ignored`]).
     pub fn handle_uplink(&mut self, now: Instant, view: UplinkView) {
-        self.view = view;
+        self.view = self.screen(view);
         self.recompute(now);
+    }
+
+    /// Keeps the delegations a router can act on: delegable space, each
+    /// prefix once, at most [`MAX_DELEGATIONS`], preferred lifetime not
+    /// beyond valid (RFC 8415 §21.22). Logs what was left out once per
+    /// change, not at every renewal.
+    fn screen(&mut self, mut view: UplinkView) -> UplinkView {
+        let mut kept: Vec<Delegation> = Vec::new();
+        let mut ignored = Vec::new();
+        for mut d in view.delegations.drain(..) {
+            if kept.iter().any(|k| k.prefix == d.prefix) {
+                continue;
+            }
+            if !delegable(&d.prefix) || kept.len() >= MAX_DELEGATIONS {
+                ignored.push(d.prefix);
+                continue;
+            }
+            if let Some(v) = d.valid_until {
+                d.preferred_until = Some(d.preferred_until.map_or(v, |p| p.min(v)));
+            }
+            kept.push(d);
+        }
+        if ignored != self.ignored {
+            if !ignored.is_empty() {
+                error!(count = ignored.len(), first = %ignored[0], "delegated prefixes ignored: not global unicast or unique local space, or too many");
+            }
+            self.ignored = ignored;
+        }
+        view.delegations = kept;
+        view
+    }
+
+    /// The delegations of the last uplink view that were left out.
+    pub fn ignored(&self) -> &[Prefix] {
+        &self.ignored
+    }
+
+    /// Why LANs got no /64 at the last carving (e.g. a delegation longer
+    /// than /64, RFC 7084 WPD-3).
+    pub fn shortfalls(&self) -> &[CarveShortfall] {
+        &self.last_shortfalls
     }
 
     /// Whether the uplink has a default router (RFC 7084 G-4/G-5).
@@ -362,7 +422,16 @@ impl Router {
     }
 
     fn carve_lans(&mut self, now: Instant) {
-        let primary = self.view.delegations.first().cloned();
+        // The first delegation a /64 can be carved from: one longer than
+        // /64 (RFC 7084 WPD-3: accepted, but it numbers no LAN) must not
+        // hide a usable one behind it.
+        let primary = self
+            .view
+            .delegations
+            .iter()
+            .find(|d| d.prefix.len() <= LINK_PREFIX_LEN)
+            .or(self.view.delegations.first())
+            .cloned();
         let carving = primary.as_ref().map(|d| {
             let links: Vec<LinkRequest> = self
                 .lans

@@ -430,8 +430,8 @@ impl Cpe {
         if let Some(t) = rx.bytes.first() {
             metrics.dhcp6_received(self.uplink_name(), message_name(*t));
         }
-        if let Some(client) = &mut self.client {
-            client.handle_packet(now, rx);
+        if let Some(reason) = self.client.as_mut().and_then(|c| c.handle_packet(now, rx)) {
+            metrics.dropped("dhcp6", reason.as_str());
         }
         self.pump(now, metrics);
     }

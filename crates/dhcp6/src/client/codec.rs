@@ -6,13 +6,18 @@
 //! Protocol checks made here (the codec checks syntax only):
 //! RFC 8415 §21.4/§21.21 (an IA with T1 > T2, T2 ≠ 0, is ignored),
 //! §21.6/§21.22 (a lease with preferred > valid is ignored), RFC 6603 §4.2
-//! (an exclude that does not fit its prefix is dropped).
+//! (an exclude that does not fit its prefix is dropped). Local policy
+//! against broken or hostile servers: delegated prefixes and addresses
+//! outside global unicast and unique local space are ignored, an IA keeps
+//! at most [`MAX_LEASES_PER_IA`] leases and each stateless list at most
+//! [`MAX_INFO_ITEMS`] entries, so one message costs bounded work
+//! downstream. Everything left out is reported in [`Incoming::ignored`].
 //!
 //! Panic contract: nothing here panics on any input.
 
-use super::DropReason;
 use super::ia::{IaKind, IaOffer, IaStatus, LeaseOffer, Leased};
 use super::state::IaRequest;
+use super::{DropReason, IgnoredReason, MAX_INFO_ITEMS, MAX_LEASES_PER_IA};
 use crate::rkap::{self, RkapAuth};
 use std::net::Ipv6Addr;
 use tracing::debug;
@@ -62,6 +67,8 @@ pub(crate) struct Incoming {
     pub reconfigure_msg: Option<MessageType>,
     /// An RKAP Authentication option (RFC 8415 §20.4), if one is present.
     pub auth: Option<RkapAuth>,
+    /// What the checks left out, one entry per IA, lease or list cut.
+    pub ignored: Vec<IgnoredReason>,
 }
 
 fn top_status(s: Option<&Status>) -> TopStatus {
@@ -86,82 +93,135 @@ fn ia_status(s: Option<&Status>) -> IaStatus {
 /// RFC 8415 §21.4/§21.21: "If a client receives an IA with T1 greater than
 /// T2 and both T1 and T2 are greater than 0, the client discards the IA
 /// option" (KAME X5).
-fn timers_ok(iaid: u32, t1: u32, t2: u32) -> bool {
+fn timers_ok(iaid: u32, t1: u32, t2: u32) -> Result<(), IgnoredReason> {
     if t2 != 0 && t1 > t2 {
         debug!(iaid, t1, t2, "IA ignored: T1 > T2");
-        return false;
+        return Err(IgnoredReason::T1AboveT2);
     }
-    true
+    Ok(())
 }
 
-/// RFC 8415 §21.6/§21.22: preferred above valid is discarded (KAME X6).
-fn lifetimes_ok(preferred: Lifetime, valid: Lifetime) -> bool {
-    preferred <= valid
+/// RFC 8415 §21.6/§21.22: preferred above valid is discarded (KAME X6);
+/// a lease with a failure status of its own is not granted.
+fn lease_ok(preferred: Lifetime, valid: Lifetime, s: Option<&Status>) -> Result<(), IgnoredReason> {
+    if preferred > valid {
+        return Err(IgnoredReason::PreferredAboveValid);
+    }
+    if s.is_some_and(|s| s.code != StatusCode::Success) {
+        return Err(IgnoredReason::LeaseStatus);
+    }
+    Ok(())
 }
 
-fn lease_status_ok(s: Option<&Status>) -> bool {
-    s.is_none_or(|s| s.code == StatusCode::Success)
+/// Whether a delegated prefix lies in space a requesting router can number
+/// its links from: global unicast 2000::/3 (RFC 4291 §2.4, RFC 3587) or
+/// unique local fc00::/7 (RFC 4193). Everything else (`::/0`, `::/1`,
+/// loopback, link-local, multicast, IPv4-mapped, ...) would put nonsense
+/// addresses on the LANs and routes over the default route.
+fn delegable(p: &Prefix) -> bool {
+    let top = p.addr().segments()[0];
+    (p.len() >= 3 && top & 0xe000 == 0x2000) || (p.len() >= 7 && top & 0xfe00 == 0xfc00)
 }
 
-fn prefix_offer(p: &IaPrefix) -> Option<LeaseOffer> {
-    if !lifetimes_ok(p.preferred, p.valid) || !lease_status_ok(p.status()) {
+/// A lease with a valid lifetime of 0 is a withdrawal of something we may
+/// hold (RFC 8415 §18.2.10.1): the space check does not apply to it.
+fn prefix_offer(p: &IaPrefix) -> Result<LeaseOffer, IgnoredReason> {
+    lease_ok(p.preferred, p.valid, p.status()).inspect_err(|_| {
         debug!(prefix = %p.prefix, len = p.prefix_len, "IA Prefix ignored: preferred > valid or failure status");
-        return None;
-    }
+    })?;
     let Ok(prefix) = Prefix::new(p.prefix, p.prefix_len) else {
         debug!(prefix = %p.prefix, len = p.prefix_len, "IA Prefix ignored: host bits set");
-        return None;
+        return Err(IgnoredReason::HostBits);
     };
-    if prefix.addr().is_unspecified() && !p.valid.is_zero() {
-        // A `::/len` hint echoed back with lifetimes delegates nothing.
-        debug!(len = p.prefix_len, "IA Prefix ignored: unspecified prefix");
-        return None;
+    if !p.valid.is_zero() && !delegable(&prefix) {
+        // Includes a `::/len` hint echoed back with lifetimes.
+        debug!(%prefix, "IA Prefix ignored: not global unicast or unique local space");
+        return Err(IgnoredReason::NotUnicast);
     }
     let exclude = p
         .excluded_prefix()
         .and_then(|(a, l)| Prefix::new(a, l).ok());
-    Some(LeaseOffer {
+    Ok(LeaseOffer {
         what: Leased::Prefix { prefix, exclude },
         preferred: p.preferred,
         valid: p.valid,
     })
 }
 
-fn addr_offer(a: &IaAddr) -> Option<LeaseOffer> {
-    if !lifetimes_ok(a.preferred, a.valid)
-        || !lease_status_ok(a.status())
-        || a.addr.is_unspecified()
-    {
-        debug!(addr = %a.addr, "IA Address ignored");
-        return None;
+fn addr_offer(a: &IaAddr) -> Result<LeaseOffer, IgnoredReason> {
+    lease_ok(a.preferred, a.valid, a.status()).inspect_err(|_| {
+        debug!(addr = %a.addr, "IA Address ignored: preferred > valid or failure status");
+    })?;
+    let usable = Prefix::new(a.addr, 128).is_ok_and(|p| delegable(&p));
+    if !a.valid.is_zero() && !usable {
+        debug!(addr = %a.addr, "IA Address ignored: not a global or unique local address");
+        return Err(IgnoredReason::NotUnicast);
     }
-    Some(LeaseOffer {
+    Ok(LeaseOffer {
         what: Leased::Address(a.addr),
         preferred: a.preferred,
         valid: a.valid,
     })
 }
 
-fn pd_offer(ia: &IaPd) -> Option<IaOffer> {
-    timers_ok(ia.iaid, ia.t1, ia.t2).then(|| IaOffer {
+/// The leases of one IA that pass the checks, at most
+/// [`MAX_LEASES_PER_IA`]; what was left out is added to `ignored`.
+fn leases_of<'a, T: 'a>(
+    items: impl Iterator<Item = &'a T>,
+    check: fn(&T) -> Result<LeaseOffer, IgnoredReason>,
+    ignored: &mut Vec<IgnoredReason>,
+) -> Vec<LeaseOffer> {
+    let mut out = Vec::new();
+    for item in items {
+        match check(item) {
+            Ok(_) if out.len() >= MAX_LEASES_PER_IA => ignored.push(IgnoredReason::TooManyLeases),
+            Ok(l) => out.push(l),
+            Err(r) => ignored.push(r),
+        }
+    }
+    out
+}
+
+fn pd_offer(ia: &IaPd, ignored: &mut Vec<IgnoredReason>) -> Option<IaOffer> {
+    if let Err(r) = timers_ok(ia.iaid, ia.t1, ia.t2) {
+        ignored.push(r);
+        return None;
+    }
+    Some(IaOffer {
         kind: IaKind::Pd,
         iaid: ia.iaid,
         t1: ia.t1,
         t2: ia.t2,
         status: ia_status(ia.status()),
-        leases: ia.prefixes().filter_map(prefix_offer).collect(),
+        leases: leases_of(ia.prefixes(), prefix_offer, ignored),
     })
 }
 
-fn na_offer(ia: &IaNa) -> Option<IaOffer> {
-    timers_ok(ia.iaid, ia.t1, ia.t2).then(|| IaOffer {
+fn na_offer(ia: &IaNa, ignored: &mut Vec<IgnoredReason>) -> Option<IaOffer> {
+    if let Err(r) = timers_ok(ia.iaid, ia.t1, ia.t2) {
+        ignored.push(r);
+        return None;
+    }
+    Some(IaOffer {
         kind: IaKind::Na,
         iaid: ia.iaid,
         t1: ia.t1,
         t2: ia.t2,
         status: ia_status(ia.status()),
-        leases: ia.addresses().filter_map(addr_offer).collect(),
+        leases: leases_of(ia.addresses(), addr_offer, ignored),
     })
+}
+
+/// The first [`MAX_INFO_ITEMS`] of a stateless option's list.
+fn capped<T: Clone>(items: &[T], ignored: &mut Vec<IgnoredReason>) -> Vec<T> {
+    if items.len() > MAX_INFO_ITEMS {
+        debug!(
+            count = items.len(),
+            "stateless option list cut to {MAX_INFO_ITEMS}"
+        );
+        ignored.push(IgnoredReason::TooManyInfoItems);
+    }
+    items.iter().take(MAX_INFO_ITEMS).cloned().collect()
 }
 
 fn rkap_auth(o: &Options) -> Option<RkapAuth> {
@@ -191,10 +251,11 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Incoming, DropReason> {
     };
     let o = &m.options;
     let mut ias = Vec::new();
+    let mut ignored = Vec::new();
     for opt in o.iter() {
         match opt {
-            DhcpOption::IaPd(ia) => ias.extend(pd_offer(ia)),
-            DhcpOption::IaNa(ia) => ias.extend(na_offer(ia)),
+            DhcpOption::IaPd(ia) => ias.extend(pd_offer(ia, &mut ignored)),
+            DhcpOption::IaNa(ia) => ias.extend(na_offer(ia, &mut ignored)),
             _ => {}
         }
     }
@@ -204,7 +265,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Incoming, DropReason> {
             DhcpOption::IaPd(_) | DhcpOption::IaNa(_) | DhcpOption::IaTa(_)
         )
     });
-    let ntp_servers = o
+    let ntp_servers: Vec<Ipv6Addr> = o
         .ntp_servers()
         .unwrap_or(&[])
         .iter()
@@ -213,6 +274,15 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Incoming, DropReason> {
             _ => None,
         })
         .collect();
+    let ntp_servers = capped(&ntp_servers, &mut ignored);
+    let dns_servers = capped(o.dns_servers().unwrap_or(&[]), &mut ignored);
+    let domains: Vec<String> = o
+        .domain_list()
+        .unwrap_or(&[])
+        .iter()
+        .map(|d| d.as_str().to_string())
+        .collect();
+    let domains = capped(&domains, &mut ignored);
     Ok(Incoming {
         msg_type: m.msg_type,
         xid: m.xid.as_u32(),
@@ -223,19 +293,15 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Incoming, DropReason> {
         rapid_commit: o.has_rapid_commit(),
         ias,
         has_ia_options,
-        dns_servers: o.dns_servers().unwrap_or(&[]).to_vec(),
-        domains: o
-            .domain_list()
-            .unwrap_or(&[])
-            .iter()
-            .map(|d| d.as_str().to_string())
-            .collect(),
+        dns_servers,
+        domains,
         ntp_servers,
         information_refresh: o.information_refresh_time().map(Lifetime::to_wire),
         sol_max_rt: o.sol_max_rt(),
         inf_max_rt: o.inf_max_rt(),
         reconfigure_msg: o.reconfigure_message(),
         auth: rkap_auth(o),
+        ignored,
     })
 }
 

@@ -7,12 +7,16 @@
 //!
 //! Panic contract: nothing here panics; arithmetic saturates.
 
+use super::MAX_LEASES_PER_IA;
 use std::net::Ipv6Addr;
 use std::time::Duration;
 use tracing::warn;
 use v6edge_core::Instant;
 use v6edge_prefix::Prefix;
 use v6edge_wire::Lifetime;
+
+/// What T1/T2 of 0 are derived from when every lease is infinite.
+const UNBOUNDED_TIMER_BASE: Duration = super::retrans::IRT_DEFAULT;
 
 /// Which kind of IA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -134,6 +138,7 @@ impl IaBinding {
     /// we hold, drop those with a valid lifetime of 0, and leave alone the
     /// ones the server did not mention. Then set T1/T2.
     pub(crate) fn apply(&mut self, offer: &IaOffer, now: Instant) {
+        let mut refused = 0usize;
         for lo in &offer.leases {
             let pos = self.leases.iter().position(|l| l.what.same(&lo.what));
             if lo.valid.is_zero() {
@@ -150,8 +155,14 @@ impl IaBinding {
             };
             match pos {
                 Some(i) => self.leases[i] = lease,
+                // Bounded whatever a server sends over time (one message is
+                // already cut to the same bound by the codec).
+                None if self.leases.len() >= MAX_LEASES_PER_IA => refused += 1,
                 None => self.leases.push(lease),
             }
+        }
+        if refused > 0 {
+            warn!(iaid = self.iaid, refused, "IA full: new leases not taken");
         }
         self.set_timers(offer.t1, offer.t2, now);
     }
@@ -160,8 +171,8 @@ impl IaBinding {
     ///
     /// RFC 8415 §21.21: 0 leaves the choice to the client, which takes 0.5
     /// and 0.8 of the shortest preferred lifetime (the server-side
-    /// recommendation of §21.4, applied by KAME too: X4); 0xffffffff is
-    /// infinity.
+    /// recommendation of §21.4, applied by KAME too: X4), or of a day when
+    /// every lifetime is infinite; 0xffffffff is infinity.
     pub(crate) fn set_timers(&mut self, t1: u32, t2: u32, now: Instant) {
         if !self.is_bound() {
             self.t1_at = None;
@@ -182,12 +193,17 @@ impl IaBinding {
             .map(|t| t - now)
             .min();
         // A deprecated lease (preferred 0) gives no base: fall back to the
-        // valid lifetime so a renewal still happens before it ends.
-        let base = shortest_preferred.or(shortest_valid);
+        // valid lifetime so a renewal still happens before it ends. With
+        // every lifetime infinite, a day (IRT_DEFAULT, the refresh period
+        // of RFC 8415 §21.23): a server that left the timers to us still
+        // hears from us, and a renumbering still reaches us.
+        let base = shortest_preferred
+            .or(shortest_valid)
+            .unwrap_or(UNBOUNDED_TIMER_BASE);
         let derive = |wire: u32, factor: f64| -> Option<Duration> {
             match wire {
                 u32::MAX => None,
-                0 => base.map(|b| b.mul_f64(factor)),
+                0 => Some(base.mul_f64(factor)),
                 s => Some(Duration::from_secs(u64::from(s))),
             }
         };

@@ -72,6 +72,11 @@ pub struct Client {
     events: VecDeque<ClientEvent>,
     last_reported: Leases,
     counters: ClientCounters,
+    /// The reason the packet being handled was dropped, if it was.
+    last_drop: Option<DropReason>,
+    /// Solicit → Request cycles in a row that ended with nothing bound: each
+    /// doubles the wait before the next Solicit.
+    failed_cycles: u32,
 }
 
 fn ias_for(config: &ClientConfig) -> Vec<IaBinding> {
@@ -113,6 +118,8 @@ impl Client {
             events: VecDeque::new(),
             last_reported: Leases::default(),
             counters: ClientCounters::default(),
+            last_drop: None,
+            failed_cycles: 0,
         }
     }
 
@@ -302,19 +309,27 @@ impl Client {
     }
 
     /// A datagram from the uplink socket. Never fails: anything unusable is
-    /// counted under a [`DropReason`] and ignored.
-    pub fn handle_packet(&mut self, now: Instant, rx: &Received<'_>) {
+    /// counted under a [`DropReason`] and ignored; that reason is returned
+    /// so the daemon can count it too.
+    pub fn handle_packet(&mut self, now: Instant, rx: &Received<'_>) -> Option<DropReason> {
+        self.last_drop = None;
+        self.handle_datagram(now, rx);
+        self.last_drop.take()
+    }
+
+    fn handle_datagram(&mut self, now: Instant, rx: &Received<'_>) {
         if rx.ifindex != self.config.ifindex {
             self.drop(DropReason::WrongInterface, None, "not our uplink");
             return;
         }
-        let msg = match codec::parse(rx.bytes) {
+        let mut msg = match codec::parse(rx.bytes) {
             Ok(m) => m,
             Err(reason) => {
                 self.drop(reason, None, "undecodable");
                 return;
             }
         };
+        let ignored = std::mem::take(&mut msg.ignored);
         *self
             .counters
             .received
@@ -330,6 +345,13 @@ impl Client {
                 Some(&msg),
                 "not a server-to-client message",
             ),
+        }
+        // Parts left out count when the message was ours to read: acted on,
+        // or dropped because nothing usable was left after them.
+        if matches!(self.last_drop, None | Some(DropReason::NothingOffered)) {
+            for r in ignored {
+                *self.counters.ignored.entry(r).or_insert(0) += 1;
+            }
         }
         self.run(now);
     }
@@ -392,6 +414,8 @@ impl Client {
     /// soliciting, start again after a Release.
     pub fn renew_now(&mut self, now: Instant) {
         self.expire(now);
+        // Asked to act now: no hold-off from earlier failed cycles.
+        self.failed_cycles = 0;
         match self.state {
             State::Bound(_) => self.begin_renew(now),
             State::Soliciting(_) => self.begin_solicit(now, false),
@@ -500,21 +524,30 @@ impl Client {
             self.state = State::WaitingLink;
             return;
         }
-        let delay = if delayed {
-            self.rng.duration_between(Duration::ZERO, SOL_MAX_DELAY)
-        } else {
-            Duration::ZERO
-        };
         let mut params = RetransParams::SOLICIT;
         if let Some(mrt) = self.sol_max_rt {
             // RFC 8415 §21.24: the server's SOL_MAX_RT replaces the default.
             params = params.with_mrt(mrt);
         }
+        let mut delay = if delayed {
+            self.rng.duration_between(Duration::ZERO, SOL_MAX_DELAY)
+        } else {
+            Duration::ZERO
+        };
+        if self.failed_cycles > 0 {
+            // A server that advertises but then grants nothing (or never
+            // answers the Request) must not hold us in a loop of fresh
+            // Solicits: back off as RFC 8415 §15 does within one exchange,
+            // IRT doubling per failed cycle, up to the Solicit's MRT.
+            let doublings = (self.failed_cycles - 1).min(16);
+            let holdoff = params.irt.saturating_mul(1 << doublings);
+            delay += params.mrt.map_or(holdoff, |mrt| holdoff.min(mrt));
+        }
         let ex = self.exchange(params, now + delay);
         info!(xid = ex.xid, delay = ?delay, "soliciting");
         self.state = State::Soliciting(Soliciting {
             ex,
-            candidates: Vec::new(),
+            best: None,
             next_order: 0,
         });
     }
@@ -711,7 +744,7 @@ impl Client {
         }
         // Advertise collection ends with the first RT (RFC 8415 §18.2.1).
         if let State::Soliciting(s) = &self.state
-            && !s.candidates.is_empty()
+            && s.best.is_some()
             && s.ex.retrans.first_rt_end().is_some_and(|t| t <= now)
         {
             self.select_advertise(now);
@@ -750,7 +783,11 @@ impl Client {
                 } else {
                     // RFC 8415 §18.2.2: REQ_MAX_RC reached; local policy is to
                     // look for a server again.
-                    warn!("Request unanswered: soliciting again");
+                    self.failed_cycles = self.failed_cycles.saturating_add(1);
+                    warn!(
+                        failed_cycles = self.failed_cycles,
+                        "Request unanswered: soliciting again"
+                    );
                     self.begin_solicit(now, false);
                 }
             }
@@ -786,21 +823,12 @@ impl Client {
         }
     }
 
-    /// RFC 8415 §18.2.9: the best Advertise by preference, then by how many
-    /// of our IAs it serves (KAME X29), then the first received.
+    /// Requests from the best Advertise kept (see [`Candidate::better_than`]).
     fn select_advertise(&mut self, now: Instant) {
         let State::Soliciting(s) = &mut self.state else {
             return;
         };
-        let candidates = std::mem::take(&mut s.candidates);
-        let best = candidates.into_iter().max_by(|a, b| {
-            (a.preference, a.usable, std::cmp::Reverse(a.order)).cmp(&(
-                b.preference,
-                b.usable,
-                std::cmp::Reverse(b.order),
-            ))
-        });
-        if let Some(c) = best {
+        if let Some(c) = s.best.take() {
             debug!(server = %c.server, preference = c.preference, "Advertise selected");
             self.begin_request(now, c.server, &c.offers);
         }
@@ -993,6 +1021,7 @@ impl Client {
 
     fn drop(&mut self, reason: DropReason, msg: Option<&Incoming>, why: &str) {
         *self.counters.dropped.entry(reason).or_insert(0) += 1;
+        self.last_drop = Some(reason);
         match msg {
             Some(m) => {
                 debug!(?reason, msg = ?m.msg_type, xid = m.xid, why, "dhcp6 client dropped a message")
@@ -1122,14 +1151,19 @@ impl Client {
         };
         let order = s.next_order;
         s.next_order = s.next_order.saturating_add(1);
-        debug!(server = %server, preference = msg.preference, usable, "Advertise kept");
-        s.candidates.push(Candidate {
+        let candidate = Candidate {
             server,
             preference: msg.preference,
             offers,
             usable,
             order,
-        });
+        };
+        if s.best.as_ref().is_none_or(|b| candidate.better_than(b)) {
+            debug!(server = %candidate.server, preference = msg.preference, usable, "Advertise kept as the best so far");
+            s.best = Some(candidate);
+        } else {
+            debug!(server = %candidate.server, preference = msg.preference, usable, "Advertise worse than one kept");
+        }
         let collecting = s.ex.retrans.first_rt_end().is_none_or(|t| now < t);
         // RFC 8415 §18.2.9: preference 255 ends collection at once; after
         // the first RT the first usable Advertise is taken.
@@ -1281,10 +1315,15 @@ impl Client {
         }
         if applied == 0 && !reestablish {
             // RFC 8415 §18.2.10.1: nothing granted; try the servers again.
-            warn!("Reply granted nothing: soliciting again");
+            self.failed_cycles = self.failed_cycles.saturating_add(1);
+            warn!(
+                failed_cycles = self.failed_cycles,
+                "Reply granted nothing: soliciting again"
+            );
             self.begin_solicit(now, true);
             return;
         }
+        self.failed_cycles = 0;
         self.take_info(&msg);
         self.take_key(&msg);
         if self.any_bound() {

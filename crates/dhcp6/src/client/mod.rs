@@ -25,6 +25,17 @@
 //! Deviation: Server Unicast (RFC 8415 §21.12) is ignored; RFC 9915 has
 //! obsoleted it.
 //!
+//! # A broken or hostile server
+//! Local policy, beyond RFC 8415's own checks (tests in
+//! `tests/client_hostile.rs`): delegated prefixes and addresses outside
+//! global unicast and unique local space are ignored; an IA holds at most
+//! [`MAX_LEASES_PER_IA`] leases and each DNS/domain/NTP list
+//! [`MAX_INFO_ITEMS`] entries; only the best Advertise is kept while
+//! collecting; Solicit → Request cycles that bind nothing back off, IRT
+//! doubling per cycle up to the Solicit's MRT; T1/T2 of 0 with every
+//! lifetime infinite become 12 h / 19.2 h. Parts left out of accepted
+//! messages are counted by [`IgnoredReason`].
+//!
 //! # Panic contract
 //! No input from the network, the clock or the admin API makes the machine
 //! panic. Peer input that is malformed or breaks the protocol is counted
@@ -281,12 +292,85 @@ pub enum DropReason {
     WrongServer,
 }
 
+impl DropReason {
+    /// A stable lower-case name, the `reason` label of the daemon's drop
+    /// metric. Names never change once released: dashboards key on them.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Parse => "parse",
+            DropReason::WrongInterface => "wrong-interface",
+            DropReason::UnexpectedType => "unexpected-type",
+            DropReason::UnexpectedInState => "unexpected-in-state",
+            DropReason::WrongXid => "wrong-xid",
+            DropReason::WrongClientId => "wrong-client-id",
+            DropReason::MissingServerId => "missing-server-id",
+            DropReason::StatusFailure => "status-failure",
+            DropReason::NothingOffered => "nothing-offered",
+            DropReason::RapidCommitUnexpected => "rapid-commit-unexpected",
+            DropReason::ReconfigureMulticast => "reconfigure-multicast",
+            DropReason::ReconfigureInvalid => "reconfigure-invalid",
+            DropReason::Unauthenticated => "unauthenticated",
+            DropReason::BadAuth => "bad-auth",
+            DropReason::WrongServer => "wrong-server",
+        }
+    }
+}
+
+/// Why a part of an accepted message (an IA, a lease, a stateless option
+/// value) was left out. The rest of the message is still acted on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum IgnoredReason {
+    /// RFC 8415 §21.4/§21.21: an IA with T1 > T2 (T2 ≠ 0).
+    T1AboveT2,
+    /// RFC 8415 §21.6/§21.22: a lease with preferred > valid lifetime.
+    PreferredAboveValid,
+    /// A lease with a failure status of its own.
+    LeaseStatus,
+    /// An IA Prefix whose address has bits set beyond its length.
+    HostBits,
+    /// A delegated prefix outside global unicast and unique local space
+    /// (`::/0`, link-local, multicast, ...), or an unusable address.
+    NotUnicast,
+    /// Leases of one IA beyond [`MAX_LEASES_PER_IA`].
+    TooManyLeases,
+    /// DNS servers, domains or NTP servers beyond [`MAX_INFO_ITEMS`].
+    TooManyInfoItems,
+}
+
+impl IgnoredReason {
+    /// A stable lower-case name, as [`DropReason::as_str`].
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IgnoredReason::T1AboveT2 => "t1-above-t2",
+            IgnoredReason::PreferredAboveValid => "preferred-above-valid",
+            IgnoredReason::LeaseStatus => "lease-status",
+            IgnoredReason::HostBits => "host-bits",
+            IgnoredReason::NotUnicast => "not-unicast",
+            IgnoredReason::TooManyLeases => "too-many-leases",
+            IgnoredReason::TooManyInfoItems => "too-many-info-items",
+        }
+    }
+}
+
+/// The most leases (prefixes or addresses) one IA holds or takes from one
+/// message. Servers hand out one per IA, two while renumbering; anything
+/// far beyond is a broken or hostile server, and each lease held costs
+/// kernel routes and RA options downstream.
+pub const MAX_LEASES_PER_IA: usize = 16;
+
+/// The most DNS servers, search domains and NTP servers taken from one
+/// message, each list on its own. They end up in every RA of every LAN.
+pub const MAX_INFO_ITEMS: usize = 8;
+
 /// Counters by message type (wire code) and drop reason.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClientCounters {
     pub received: BTreeMap<u8, u64>,
     pub sent: BTreeMap<u8, u64>,
     pub dropped: BTreeMap<DropReason, u64>,
+    /// Parts of otherwise accepted messages left out, by reason.
+    pub ignored: BTreeMap<IgnoredReason, u64>,
 }
 
 impl ClientCounters {
@@ -304,5 +388,9 @@ impl ClientCounters {
 
     pub fn dropped_total(&self) -> u64 {
         self.dropped.values().sum()
+    }
+
+    pub fn ignored(&self, r: IgnoredReason) -> u64 {
+        self.ignored.get(&r).copied().unwrap_or(0)
     }
 }

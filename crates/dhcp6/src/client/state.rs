@@ -18,7 +18,8 @@ pub(crate) struct Exchange {
     pub retrans: Retransmission,
 }
 
-/// An Advertise worth keeping while collecting (RFC 8415 §18.2.9).
+/// An Advertise worth keeping while collecting (RFC 8415 §18.2.9). Only
+/// the best so far is kept, so a flood of Advertises costs no memory.
 #[derive(Debug, Clone)]
 pub(crate) struct Candidate {
     pub server: Duid,
@@ -29,6 +30,18 @@ pub(crate) struct Candidate {
     pub usable: usize,
     /// Arrival order: the last tie-breaker, first received wins.
     pub order: u32,
+}
+
+impl Candidate {
+    /// RFC 8415 §18.2.9: the higher preference wins, then the Advertise
+    /// serving more of our IAs (KAME X29 looks only at preference), then
+    /// the first received: a later Advertise replaces the kept one only if
+    /// strictly better.
+    pub(crate) fn better_than(&self, other: &Candidate) -> bool {
+        (self.preference, self.usable) > (other.preference, other.usable)
+            || ((self.preference, self.usable) == (other.preference, other.usable)
+                && self.order < other.order)
+    }
 }
 
 /// What to put in one IA of an outgoing Request.
@@ -43,7 +56,8 @@ pub(crate) struct IaRequest {
 #[derive(Debug, Clone)]
 pub(crate) struct Soliciting {
     pub ex: Exchange,
-    pub candidates: Vec<Candidate>,
+    /// The best Advertise received so far.
+    pub best: Option<Candidate>,
     pub next_order: u32,
 }
 
