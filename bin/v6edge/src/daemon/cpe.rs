@@ -760,16 +760,11 @@ impl Cpe {
     }
 
     /// The status document.
-    /// Drop counts of the DHCPv6 client (`dhcp6`) and of the LANs' RA
-    /// senders together (`nd`), by reason label, for the metrics.
+    /// Drop counts of the LANs' RA senders together (`nd`), by reason
+    /// label, for the metrics. (The DHCPv6 client's drops are counted as
+    /// they happen, in `handle_dhcp6`.)
     pub fn dropped_counts(&self) -> Vec<(&'static str, String, u64)> {
-        let now = self.now();
         let mut out: Vec<(&'static str, String, u64)> = Vec::new();
-        if let Some(c) = &self.client {
-            for (reason, n) in &c.status(now).counters.dropped {
-                out.push(("dhcp6", super::guard::reason_label(reason), *n));
-            }
-        }
         let mut nd: std::collections::BTreeMap<String, u64> = Default::default();
         for adv in self.lans.iter().filter_map(|l| l.advertiser.as_ref()) {
             for (reason, n) in adv.status().dropped.iter() {
