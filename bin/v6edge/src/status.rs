@@ -254,6 +254,20 @@ pub fn format_human(status: &Status) -> String {
         list(status.dns.servers.iter().map(|s| s.to_string()).collect())
     );
     let _ = writeln!(out, "dns domains: {}", list(status.dns.domains.clone()));
+    if let Some(store) = status.server.as_ref().map(|s| &s.store) {
+        let tls = if store.tls { ", tls" } else { "" };
+        if store.available {
+            let _ = writeln!(out, "lease store: {}, available{tls}", store.kind);
+        } else {
+            let _ = writeln!(
+                out,
+                "lease store: {}, UNAVAILABLE since unix {}: {} (not granting; reconnecting)",
+                store.kind,
+                store.since,
+                store.last_error.as_deref().unwrap_or("unknown error")
+            );
+        }
+    }
     out
 }
 
