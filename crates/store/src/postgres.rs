@@ -94,7 +94,8 @@
 //! [`StoreError::PostgresUnavailable`], writing nothing, while the
 //! connection thread reconnects on its own: first after 0.1 s, the wait
 //! doubling up to 5 s, each attempt bounded by `connect_timeout` (2 s
-//! unless the connection string says otherwise). An idle connection is
+//! unless the connection string says otherwise); a connection lost within
+//! 10 s of being made keeps the wait growing (a flapping database). An idle connection is
 //! checked every second, so a loss shows without traffic. A lost
 //! connection is told from a refused statement by the error: closed, I/O,
 //! SQLSTATE class 08 or an operator shutdown (57P01 to 57P05); a constraint
@@ -283,6 +284,8 @@ struct Inner {
     /// [`BACKOFF_MAX`]).
     backoff: Duration,
     next_attempt: std::time::Instant,
+    /// When the current (or last) connection was made.
+    connected_at: std::time::Instant,
 }
 
 /// How to (re)connect: the client's configuration and the TLS connector.
@@ -388,6 +391,9 @@ fn unix_now() -> u64 {
 /// The first wait before reconnecting, and the longest.
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// A connection that lasted this long was not a flap: the next loss
+/// starts the backoff over.
+const STABLE: Duration = Duration::from_secs(10);
 /// An idle connection is checked this often, so a database that went away
 /// shows in the status (and comes back) without traffic.
 const KEEPALIVE: Duration = Duration::from_secs(1);
@@ -413,8 +419,17 @@ impl Inner {
         tracing::debug!(target_db = ?self.connector.config.get_dbname(), %reason, "lease database connection lost");
         self.conn = None;
         self.link.down(reason);
-        self.backoff = BACKOFF_MIN;
-        self.next_attempt = std::time::Instant::now() + BACKOFF_MIN;
+        let now = std::time::Instant::now();
+        // A connection that lasted starts the backoff over; one lost soon
+        // after it was made (a database that accepts, then fails) keeps
+        // doubling it, so a flapping database costs a reconnection (and a
+        // log line in the daemon) every few seconds at most.
+        self.backoff = if now.saturating_duration_since(self.connected_at) >= STABLE {
+            BACKOFF_MIN
+        } else {
+            (self.backoff * 2).min(BACKOFF_MAX)
+        };
+        self.next_attempt = now + self.backoff;
     }
 
     /// Checks an idle connection.
@@ -433,7 +448,7 @@ impl Inner {
             Ok((mut client, tls)) => match resume(&mut client, &mut self.state) {
                 Ok(()) => {
                     self.conn = Some(client);
-                    self.backoff = BACKOFF_MIN;
+                    self.connected_at = std::time::Instant::now();
                     self.link.up(true, tls);
                     return;
                 }
@@ -716,6 +731,7 @@ impl PostgresStore {
                     link: link.clone(),
                     backoff: BACKOFF_MIN,
                     next_attempt: std::time::Instant::now(),
+                    connected_at: std::time::Instant::now(),
                 };
                 let _ = ready_tx.send(Ok(link));
                 inner.run(queue);

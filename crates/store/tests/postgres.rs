@@ -11,6 +11,7 @@
 
 mod common;
 
+use std::io::{Read, Write};
 use std::net::Ipv6Addr;
 use std::net::Shutdown;
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -24,7 +25,7 @@ use common::{na_lease, pd_lease, remove_op, upserts};
 use proptest::prelude::*;
 use v6edge_store::postgres::{MIGRATIONS, SCHEMA_VERSION};
 use v6edge_store::{
-    Change, LeaseStore, MemoryStore, PostgresStore, StoreError, StoreOp, StoredLease,
+    Change, LeaseKind, LeaseStore, MemoryStore, PostgresStore, StoreError, StoreOp, StoredLease,
 };
 
 /// `let (db, s) = setup!("tag");` or return (skip).
@@ -588,8 +589,65 @@ fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
 struct Outage {
     dir: common::TempDir,
     port: u16,
-    up: Arc<AtomicBool>,
-    conns: Arc<Mutex<Vec<UnixStream>>>,
+    relay: Arc<Relay>,
+}
+
+/// The relay's state, shared with its threads.
+#[derive(Default)]
+struct Relay {
+    down: AtomicBool,
+    /// Cut everything right after forwarding the next COMMIT: the server
+    /// commits, the client never hears (a connection lost while committing).
+    cut_after_commit: AtomicBool,
+    /// Set from the COMMIT until the cut: the server's answers are dropped.
+    mute: AtomicBool,
+    conns: Mutex<Vec<UnixStream>>,
+}
+
+impl Relay {
+    fn cut(&self) {
+        self.down.store(true, Ordering::SeqCst);
+        for c in self.conns.lock().expect("relay list").drain(..) {
+            let _ = c.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// Copies one direction; the client's direction watches for COMMIT.
+    fn pipe(self: &Arc<Self>, mut from: UnixStream, mut to: UnixStream, from_client: bool) {
+        let relay = self.clone();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            loop {
+                let n = match from.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                let chunk = &buf[..n];
+                let commit = from_client
+                    && chunk.windows(6).any(|w| w == b"COMMIT")
+                    && relay.cut_after_commit.swap(false, Ordering::SeqCst);
+                if commit {
+                    // Nothing more reaches the client: not the answer.
+                    relay.mute.store(true, Ordering::SeqCst);
+                }
+                if !from_client && relay.mute.load(Ordering::SeqCst) {
+                    continue; // dropped; the cut ends the connection
+                }
+                if to.write_all(chunk).is_err() {
+                    break;
+                }
+                if commit {
+                    // Time for the server to commit before the cut.
+                    std::thread::sleep(Duration::from_millis(300));
+                    relay.cut();
+                    relay.mute.store(false, Ordering::SeqCst);
+                    break;
+                }
+            }
+            let _ = to.shutdown(Shutdown::Both);
+            let _ = from.shutdown(Shutdown::Both);
+        });
+    }
 }
 
 impl Outage {
@@ -608,46 +666,33 @@ impl Outage {
         let dir = common::TempDir::new("outage");
         let listener =
             UnixListener::bind(dir.0.join(format!(".s.PGSQL.{port}"))).expect("relay socket");
-        let up = Arc::new(AtomicBool::new(true));
-        let conns: Arc<Mutex<Vec<UnixStream>>> = Arc::default();
-        let (up2, conns2) = (up.clone(), conns.clone());
+        let relay = Arc::new(Relay::default());
+        let r = relay.clone();
         // Ends with the test process (blocked in accept); nothing to join.
         std::thread::spawn(move || {
             for client in listener.incoming() {
                 let Ok(client) = client else { continue };
-                if !up2.load(Ordering::SeqCst) {
+                if r.down.load(Ordering::SeqCst) {
                     drop(client); // refused: the client reads EOF
                     continue;
                 }
                 let Ok(server) = UnixStream::connect(&upstream) else {
                     continue;
                 };
-                let pipe = |mut from: UnixStream, mut to: UnixStream| {
-                    std::thread::spawn(move || {
-                        let _ = std::io::copy(&mut from, &mut to);
-                        let _ = to.shutdown(Shutdown::Both);
-                        let _ = from.shutdown(Shutdown::Both);
-                    });
-                };
-                let (Ok(c2), Ok(s2)) = (client.try_clone(), server.try_clone()) else {
+                let (Ok(c2), Ok(s2), Ok(c3), Ok(s3)) = (
+                    client.try_clone(),
+                    server.try_clone(),
+                    client.try_clone(),
+                    server.try_clone(),
+                ) else {
                     continue;
                 };
-                if let (Ok(mut list), Ok(c3), Ok(s3)) =
-                    (conns2.lock(), client.try_clone(), server.try_clone())
-                {
-                    list.push(c3);
-                    list.push(s3);
-                }
-                pipe(client, s2);
-                pipe(server, c2);
+                r.conns.lock().expect("relay list").extend([c3, s3]);
+                r.pipe(client, s2, true);
+                r.pipe(server, c2, false);
             }
         });
-        Some(Outage {
-            dir,
-            port,
-            up,
-            conns,
-        })
+        Some(Outage { dir, port, relay })
     }
 
     /// The test database's connection string, through the relay.
@@ -665,15 +710,57 @@ impl Outage {
 
     /// The database goes away: connections end, new ones are refused.
     fn cut(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        for c in self.conns.lock().expect("relay list").drain(..) {
-            let _ = c.shutdown(Shutdown::Both);
-        }
+        self.relay.cut();
+    }
+
+    /// The next COMMIT reaches the server, then the database goes away.
+    fn cut_after_commit(&self) {
+        self.relay.cut_after_commit.store(true, Ordering::SeqCst);
     }
 
     fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
+        self.relay.down.store(false, Ordering::SeqCst);
     }
+}
+
+#[test]
+fn batch_lost_while_committing_fails_and_its_keys_are_read_back() {
+    let Some(db) = TestDb::new("commit_lost") else {
+        return;
+    };
+    let Some(outage) = Outage::start(&db) else {
+        return;
+    };
+    let mut s = PostgresStore::open(&outage.conninfo(&db)).expect("open through the relay");
+    let other = db.open();
+    outage.cut_after_commit();
+    // Committed on the server, but the answer never came: reported failed,
+    // so the daemon withholds the Reply (never a lease acknowledged that
+    // is not known durable).
+    let err = s
+        .apply(&upserts([pd_lease(1)]))
+        .expect_err("no answer to COMMIT");
+    assert!(matches!(err, StoreError::PostgresCommit { .. }), "{err:?}");
+    assert_eq!(
+        other
+            .get(LeaseKind::Prefix, pd_lease(1).addr, 56)
+            .expect("get"),
+        Some(pd_lease(1)),
+        "the server did commit"
+    );
+    outage.restore();
+    assert!(
+        eventually(Duration::from_secs(10), || s.is_available()),
+        "reconnected: {:?}",
+        s.health()
+    );
+    // Read back after reconnecting: the handle knows the row is its own
+    // write, so it is no news from another server.
+    let changes = s.changes().expect("changes");
+    assert!(!changes.contains(&Change::Held(pd_lease(1))), "{changes:?}");
+    // The client's retransmission: the same grant again goes through.
+    let a = s.apply(&upserts([pd_lease(1)])).expect("same client again");
+    assert!(a.rejected.is_empty());
 }
 
 #[test]
