@@ -767,11 +767,27 @@ impl ServerUnit {
     /// a recovery once each, and keeps the metrics current.
     fn note_store(&mut self, metrics: &Metrics) {
         let available = self.store.is_available();
-        if available == self.store_seen.available && self.store_seen.initialised {
+        let now = self.now();
+        // The full state (a lock and a copy) when availability changed, and
+        // once a second otherwise: a loss the store repaired between two
+        // looks still counts.
+        if self.store_seen.initialised
+            && available == self.store_seen.available
+            && now.saturating_duration_since(self.store_seen.checked_at) < STORE_CHECK_INTERVAL
+        {
             return;
         }
         let h = self.store.health();
+        let now_unix = self.clock.to_unix(now);
         let seen = &mut self.store_seen;
+        if seen.initialised && h.available && seen.available && h.losses > seen.losses {
+            tracing::warn!(
+                store = self.store_kind,
+                losses = h.losses - seen.losses,
+                error = h.last_error.as_deref().unwrap_or("unknown"),
+                "lease store connection lost and re-established"
+            );
+        }
         if seen.initialised && h.available != seen.available {
             let error = h.last_error.as_deref().unwrap_or("unknown");
             if h.available {
@@ -784,6 +800,15 @@ impl ServerUnit {
                 );
                 // Leases other servers changed meanwhile: read them now.
                 self.last_shared_sync = None;
+                // Expiries the machine made while the store was away failed
+                // with their batch: sweep what has expired since.
+                match self.store.remove_expired(now_unix) {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(removed = n, "expired leases swept from the lease store")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot sweep expired leases"),
+                }
             } else {
                 tracing::error!(store = self.store_kind, %error, "lease store unavailable: not granting, renewing or releasing until it is back (reconnecting by itself)");
             }
@@ -796,6 +821,7 @@ impl ServerUnit {
         );
         *seen = StoreSeen {
             initialised: true,
+            checked_at: now,
             available: h.available,
             since_unix: h.since_unix,
             losses: h.losses,
@@ -1051,6 +1077,7 @@ impl ServerUnit {
 #[derive(Debug, Default)]
 struct StoreSeen {
     initialised: bool,
+    checked_at: Instant,
     available: bool,
     since_unix: u64,
     losses: u64,
