@@ -388,11 +388,6 @@ dns domains: example.net
     fn human_summary_tells_a_store_that_is_away() {
         use crate::daemon::server::{ServerStatusDoc, StoreDoc};
         let mut status = Status {
-            version: "0.1.0".into(),
-            uplink: None,
-            delegations: vec![],
-            lans: vec![],
-            dns: DnsStatus::default(),
             server: Some(ServerStatusDoc {
                 store: StoreDoc {
                     kind: "postgres".into(),
@@ -405,6 +400,7 @@ dns domains: example.net
                 },
                 ..ServerStatusDoc::default()
             }),
+            ..Status::empty()
         };
         let text = format_human(&status);
         assert!(
