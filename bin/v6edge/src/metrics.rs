@@ -53,6 +53,12 @@ pub struct ResultLabels {
     pub result: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StoreLabels {
+    /// `sqlite`, `postgres` or `memory`.
+    pub kind: String,
+}
+
 /// The registry and handles to every metric in it.
 #[derive(Debug)]
 pub struct Metrics {
@@ -66,6 +72,9 @@ pub struct Metrics {
     kernel_ops: Family<KernelOpLabels, Counter>,
     interface_present: Family<InterfaceLabels, Gauge>,
     reloads: Family<ResultLabels, Counter>,
+    store_available: Family<StoreLabels, Gauge>,
+    store_losses: Counter,
+    store_reconnects: Counter,
 }
 
 impl Default for Metrics {
@@ -88,6 +97,9 @@ impl Metrics {
             kernel_ops: Family::default(),
             interface_present: Family::default(),
             reloads: Family::default(),
+            store_available: Family::default(),
+            store_losses: Counter::default(),
+            store_reconnects: Counter::default(),
         };
         // Counters get the `_total` suffix from the encoder.
         registry.register(
@@ -131,7 +143,34 @@ impl Metrics {
             "Configuration reloads, by result",
             m.reloads.clone(),
         );
+        registry.register(
+            "store_available",
+            "1 while the lease store takes writes (a PostgreSQL store that lost its database: 0)",
+            m.store_available.clone(),
+        );
+        registry.register(
+            "store_connection_losses",
+            "Times the lease store lost its database connection",
+            m.store_losses.clone(),
+        );
+        registry.register(
+            "store_reconnects",
+            "Times the lease store re-established its database connection",
+            m.store_reconnects.clone(),
+        );
         Metrics { registry, ..m }
+    }
+
+    /// The lease store's state: whether it takes writes, and how many
+    /// losses and reconnections are new since the last call.
+    pub fn store(&self, kind: &str, available: bool, new_losses: u64, new_reconnects: u64) {
+        self.store_available
+            .get_or_create(&StoreLabels {
+                kind: kind.to_owned(),
+            })
+            .set(i64::from(available));
+        self.store_losses.inc_by(new_losses);
+        self.store_reconnects.inc_by(new_reconnects);
     }
 
     pub fn dhcp6_sent(&self, interface: &str, message_type: &str) {
@@ -270,6 +309,7 @@ mod tests {
         m.kernel_op("address-add", true);
         m.kernel_op("route-add", false);
         m.set_interface_present("wan0", false);
+        m.store("postgres", false, 1, 2);
         m.set_delegated_valid(1, "2001:db8:1200::/56", Some(7150));
         m.set_delegated_valid(2, "2001:db8:1300::/56", None);
         m.reload(false);
@@ -282,6 +322,9 @@ mod tests {
             r#"v6edge_rs_received_total{interface="lan0"} 1"#,
             r#"v6edge_kernel_ops_total{op="route-add",result="failed"} 1"#,
             r#"v6edge_interface_present{interface="wan0"} 0"#,
+            r#"v6edge_store_available{kind="postgres"} 0"#,
+            "v6edge_store_connection_losses_total 1",
+            "v6edge_store_reconnects_total 2",
             r#"v6edge_delegated_prefix_valid_seconds{iaid="1",prefix="2001:db8:1200::/56"} 7150"#,
             r#"v6edge_delegated_prefix_valid_seconds{iaid="2",prefix="2001:db8:1300::/56"} 4294967295"#,
             r#"v6edge_config_reloads_total{result="failed"} 1"#,

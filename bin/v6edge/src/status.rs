@@ -259,6 +259,20 @@ pub fn format_human(status: &Status) -> String {
         list(status.dns.servers.iter().map(|s| s.to_string()).collect())
     );
     let _ = writeln!(out, "dns domains: {}", list(status.dns.domains.clone()));
+    if let Some(store) = status.server.as_ref().map(|s| &s.store) {
+        let tls = if store.tls { ", tls" } else { "" };
+        if store.available {
+            let _ = writeln!(out, "lease store: {}, available{tls}", store.kind);
+        } else {
+            let _ = writeln!(
+                out,
+                "lease store: {}, UNAVAILABLE since unix {}: {} (not granting; reconnecting)",
+                store.kind,
+                store.since,
+                store.last_error.as_deref().unwrap_or("unknown error")
+            );
+        }
+    }
     out
 }
 
@@ -376,5 +390,46 @@ dns domains: example.net
         assert!(text.contains("delegated prefixes: none\n"), "{text}");
         assert!(text.contains("lan lan0 (absent): no prefix\n"), "{text}");
         assert!(text.contains("dns servers: none\n"), "{text}");
+    }
+
+    #[test]
+    fn human_summary_tells_a_store_that_is_away() {
+        use crate::daemon::server::{ServerStatusDoc, StoreDoc};
+        let mut status = Status {
+            server: Some(ServerStatusDoc {
+                store: StoreDoc {
+                    kind: "postgres".into(),
+                    available: false,
+                    since: 1_800_000_000,
+                    last_error: Some("connection closed".into()),
+                    losses: 1,
+                    reconnects: 0,
+                    tls: true,
+                },
+                ..ServerStatusDoc::default()
+            }),
+            ..Status::empty()
+        };
+        let text = format_human(&status);
+        assert!(
+            text.contains(
+                "lease store: postgres, UNAVAILABLE since unix 1800000000: connection closed \
+                 (not granting; reconnecting)\n"
+            ),
+            "{text}"
+        );
+        if let Some(s) = status.server.as_mut() {
+            s.store.available = true;
+        }
+        assert!(
+            format_human(&status).contains("lease store: postgres, available, tls\n"),
+            "{text}"
+        );
+        // The JSON document carries the same, and reads back.
+        let json = serde_json::to_value(&status).expect("serialises");
+        assert_eq!(json["server"]["store"]["kind"], "postgres");
+        assert_eq!(json["server"]["store"]["available"], true);
+        let back: Status = serde_json::from_value(json).expect("reads back");
+        assert_eq!(back, status);
     }
 }

@@ -425,6 +425,52 @@ pub enum StoreError {
     #[cfg(feature = "postgres")]
     #[error("{target}: the lease database connection thread is gone")]
     PostgresWorker { target: String },
+    /// The connection to the PostgreSQL server is lost (or the server did
+    /// not answer in time); the store reconnects by itself
+    /// ([`LeaseStore::health`]). Nothing was written by this call.
+    #[cfg(feature = "postgres")]
+    #[error("{target}: lease database unavailable ({reason}); reconnecting")]
+    PostgresUnavailable { target: String, reason: String },
+    /// The TLS settings of the connection string cannot be used (a
+    /// certificate file that is missing or unreadable, a bad `sslmode`).
+    #[cfg(feature = "postgres")]
+    #[error("{target}: TLS settings: {reason}")]
+    PostgresTls { target: String, reason: String },
+}
+
+/// What a store knows of its database connection ([`LeaseStore::health`]).
+/// A local store (SQLite, memory) is always available.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreHealth {
+    /// Writes can be attempted now. While false every [`LeaseStore::apply`]
+    /// fails at once (nothing is written) and the store tries to reconnect
+    /// on its own.
+    pub available: bool,
+    /// Unix seconds at which `available` last changed (the open, for a
+    /// store that never lost its database).
+    pub since_unix: u64,
+    /// Why the connection was last lost or a reconnection failed.
+    pub last_error: Option<String>,
+    /// Times the connection was lost.
+    pub losses: u64,
+    /// Times it was re-established.
+    pub reconnects: u64,
+    /// The connection is encrypted (TLS).
+    pub tls: bool,
+}
+
+impl StoreHealth {
+    /// A store with no connection to lose.
+    pub fn local() -> StoreHealth {
+        StoreHealth {
+            available: true,
+            since_unix: 0,
+            last_error: None,
+            losses: 0,
+            reconnects: 0,
+            tls: false,
+        }
+    }
 }
 
 /// A place leases become durable. Object safe: the daemon holds a
@@ -482,6 +528,17 @@ pub trait LeaseStore {
 
     /// How many leases the store holds.
     fn count(&self) -> Result<u64, StoreError>;
+
+    /// Whether the store can take writes now, and its connection's history.
+    /// Cheap (no round trip).
+    fn health(&self) -> StoreHealth {
+        StoreHealth::local()
+    }
+
+    /// `health().available`, without copying the rest: an atomic load.
+    fn is_available(&self) -> bool {
+        true
+    }
 
     /// Housekeeping at a quiet moment or at shutdown (SQLite: checkpoints the
     /// WAL into the main file). Durability never depends on it: `apply`

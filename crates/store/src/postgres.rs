@@ -81,8 +81,54 @@
 //! already running one (the daemon calls the store from its event loop).
 //! So the connection lives on a thread of its own (`v6edge-postgres`);
 //! every method sends it the work and blocks until the answer comes back,
-//! which is the same blocking, synchronous path as SQLite's fsync. The
+//! which is the same blocking, synchronous path as SQLite's fsync, but
+//! bounded: a call with no answer after [`OP_WAIT`] returns
+//! [`StoreError::PostgresUnavailable`] and marks the database away. The
 //! thread ends when the store is dropped.
+//!
+//! # Reconnecting
+//!
+//! A database restart, a failover or a network cut ends the connection.
+//! The store then reports itself unavailable ([`LeaseStore::health`], read
+//! without a round trip) and every call fails at once with
+//! [`StoreError::PostgresUnavailable`], writing nothing, while the
+//! connection thread reconnects on its own: first after 0.1 s, the wait
+//! doubling up to 5 s, each attempt bounded by `connect_timeout` (2 s
+//! unless the connection string says otherwise); a connection lost within
+//! 10 s of being made keeps the wait growing (a flapping database). An idle connection is
+//! checked every second, so a loss shows without traffic. A lost
+//! connection is told from a refused statement by the error: closed, I/O,
+//! SQLSTATE class 08 or an operator shutdown (57P01 to 57P05); a constraint
+//! violation fails its batch and keeps the connection.
+//!
+//! What a lost connection means for the batch at hand:
+//!
+//! - lost before `COMMIT` was sent: the server rolls the transaction back;
+//!   the batch did not happen ([`LeaseStore::apply`] returns `Err`).
+//! - lost while committing: the outcome is unknown. `apply` still returns
+//!   `Err`, so the daemon withholds the Replies and routes (a lease is
+//!   never acknowledged without being known durable). The machine keeps
+//!   the bindings in memory; if the batch did commit, the database and the
+//!   machine agree, and if it did not, the client's retransmission (RFC
+//!   8415 §15) makes the machine emit the same upsert again, which goes
+//!   through for the same DUID and IAID. The handle reads those keys back
+//!   after reconnecting, so who it believes holds them (what a Remove
+//!   checks) is what the database says.
+//!
+//! A new connection first checks the schema version is still
+//! [`SCHEMA_VERSION`], and that the oldest running transaction is not
+//! below the change cursor (transaction ids survive restarts; lower means
+//! another database, and the feed then rereads everything). A change scan
+//! cut short starts over. Changes other servers made while the connection
+//! was away were written by transactions at or after the cursor, so the
+//! next [`LeaseStore::changes`] reports them.
+//!
+//! # TLS
+//!
+//! libpq's `sslmode` (`disable`, `allow`, `prefer`, the default,
+//! `require`, `verify-ca`, `verify-full`), `sslrootcert`, `sslcert` and
+//! `sslkey`, through OpenSSL; see [`tls`]. [`StoreHealth::tls`] says
+//! whether the server reports the session encrypted (`pg_stat_ssl`).
 //!
 //! Panic contract: no method panics; rows that do not decode give
 //! [`StoreError::CorruptRow`]; a connection thread that is gone gives
@@ -91,16 +137,21 @@
 use std::collections::HashMap;
 use std::net::Ipv6Addr;
 use std::path::PathBuf;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use postgres::config::Host;
 use postgres::types::ToSql;
-use postgres::{Client, Config, GenericClient, NoTls, Row};
+use postgres::{Client, Config, GenericClient, Row};
+use postgres_openssl::MakeTlsConnector;
+
+pub mod tls;
 
 use crate::{
-    Applied, Change, LeaseKey, LeaseKind, LeaseStore, Rejected, StoreError, StoreOp, StoredLease,
-    check_schema_version, validate_ops,
+    Applied, Change, LeaseKey, LeaseKind, LeaseStore, Rejected, StoreError, StoreHealth, StoreOp,
+    StoredLease, check_schema_version, validate_ops,
 };
 
 /// The schema version this code reads and writes.
@@ -210,11 +261,323 @@ impl Owner {
     }
 }
 
-struct Inner {
-    client: Client,
+/// What the connection thread keeps across connections.
+#[derive(Default)]
+struct State {
     /// Holders as last seen by this handle (module docs: Remove).
     known: HashMap<LeaseKey, Owner>,
     feed: Feed,
+    /// Keys written by a batch whose COMMIT outcome is unknown (the
+    /// connection was lost while committing): read back after reconnecting
+    /// so `known` says who really holds them (module docs: Reconnecting).
+    uncertain: Vec<LeaseKey>,
+}
+
+/// The connection thread's side (module docs: Threading, Reconnecting).
+struct Inner {
+    /// `None` while the database is away.
+    conn: Option<Client>,
+    state: State,
+    connector: Connector,
+    link: Arc<Link>,
+    /// The wait before the next reconnection attempt (doubles up to
+    /// [`BACKOFF_MAX`]).
+    backoff: Duration,
+    next_attempt: std::time::Instant,
+    /// When the current (or last) connection was made.
+    connected_at: std::time::Instant,
+}
+
+/// How to (re)connect: the client's configuration and the TLS connector.
+struct Connector {
+    config: Config,
+    tls: MakeTlsConnector,
+}
+
+impl Connector {
+    /// Connects, and asks the server whether the session is encrypted
+    /// (`pg_stat_ssl`, so a status saying TLS is the server's word).
+    fn connect(&self) -> Result<(Client, bool), postgres::Error> {
+        let mut client = self.config.connect(self.tls.clone())?;
+        let tls = client
+            .query_one(
+                "SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)",
+                &[],
+            )
+            .and_then(|r| r.try_get(0))?;
+        Ok((client, tls))
+    }
+}
+
+/// The connection's state as the handle and the thread share it: the
+/// handle reads it before every call (no round trip) and marks the
+/// database away when a call gets no answer in time; the thread marks
+/// losses and reconnections.
+struct Link {
+    available: AtomicBool,
+    health: Mutex<StoreHealth>,
+}
+
+impl Link {
+    fn new(tls: bool) -> Link {
+        Link {
+            available: AtomicBool::new(true),
+            health: Mutex::new(StoreHealth {
+                since_unix: unix_now(),
+                tls,
+                ..StoreHealth::local()
+            }),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, StoreHealth> {
+        // A poisoned lock still holds a usable value (no panic path).
+        self.health.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn is_available(&self) -> bool {
+        self.available.load(Ordering::Acquire)
+    }
+
+    fn health(&self) -> StoreHealth {
+        self.lock().clone()
+    }
+
+    fn reason(&self) -> String {
+        self.lock()
+            .last_error
+            .clone()
+            .unwrap_or_else(|| "connection lost".to_owned())
+    }
+
+    /// Marks the database away (once per loss).
+    fn down(&self, reason: String) {
+        let mut h = self.lock();
+        if h.available {
+            h.available = false;
+            h.since_unix = unix_now();
+            h.losses += 1;
+        }
+        h.last_error = Some(reason);
+        self.available.store(false, Ordering::Release);
+    }
+
+    /// Marks the database back; `reconnected`: on a new connection.
+    fn up(&self, reconnected: bool, tls: bool) {
+        let mut h = self.lock();
+        if !h.available {
+            h.available = true;
+            h.since_unix = unix_now();
+        }
+        if reconnected {
+            h.reconnects += 1;
+            h.tls = tls;
+        }
+        self.available.store(true, Ordering::Release);
+    }
+
+    /// A reconnection attempt failed: the database stays away.
+    fn still_down(&self, reason: String) {
+        self.lock().last_error = Some(reason);
+    }
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// The first wait before reconnecting, and the longest.
+const BACKOFF_MIN: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+/// A connection that lasted this long was not a flap: the next loss
+/// starts the backoff over.
+const STABLE: Duration = Duration::from_secs(10);
+/// An idle connection is checked this often, so a database that went away
+/// shows in the status (and comes back) without traffic.
+const KEEPALIVE: Duration = Duration::from_secs(1);
+/// How long the keepalive query may take.
+const KEEPALIVE_WAIT: Duration = Duration::from_secs(2);
+/// Connection timeout when the connection string sets none: a reconnection
+/// attempt never holds the thread long.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// TCP user timeout when the connection string sets none: data unacknowledged
+/// this long ends the connection instead of hanging.
+const TCP_USER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a call waits for the connection thread before it reports the
+/// database unavailable (the daemon's event loop waits that long at most).
+const OP_WAIT: Duration = Duration::from_secs(5);
+/// What [`OP_WAIT`] grows by for each op of a batch.
+const OP_WAIT_PER_OP: Duration = Duration::from_millis(2);
+/// The same for the start-up work (migration, reading every lease).
+const STARTUP_WAIT: Duration = Duration::from_secs(120);
+
+impl Inner {
+    /// The connection is gone: drop it and plan the first attempt.
+    fn lost(&mut self, reason: String) {
+        tracing::debug!(target_db = ?self.connector.config.get_dbname(), %reason, "lease database connection lost");
+        self.conn = None;
+        self.link.down(reason);
+        let now = std::time::Instant::now();
+        // A connection that lasted starts the backoff over; one lost soon
+        // after it was made (a database that accepts, then fails) keeps
+        // doubling it, so a flapping database costs a reconnection (and a
+        // log line in the daemon) every few seconds at most.
+        self.backoff = if now.saturating_duration_since(self.connected_at) >= STABLE {
+            BACKOFF_MIN
+        } else {
+            (self.backoff * 2).min(BACKOFF_MAX)
+        };
+        self.next_attempt = now + self.backoff;
+    }
+
+    /// Checks an idle connection.
+    fn keepalive(&mut self) {
+        if let Some(c) = self.conn.as_mut()
+            && let Err(e) = c.is_valid(KEEPALIVE_WAIT)
+        {
+            self.lost(full_error(&e));
+        }
+    }
+
+    /// One reconnection attempt; on failure the next is planned with a
+    /// doubled wait.
+    fn reconnect(&mut self) {
+        match self.connector.connect() {
+            Ok((mut client, tls)) => match resume(&mut client, &mut self.state) {
+                Ok(()) => {
+                    self.conn = Some(client);
+                    self.connected_at = std::time::Instant::now();
+                    self.link.up(true, tls);
+                    return;
+                }
+                Err(reason) => self.link.still_down(reason),
+            },
+            Err(e) => self.link.still_down(full_error(&e)),
+        }
+        tracing::debug!(reason = %self.link.reason(), retry_in = ?self.backoff, "lease database reconnection failed");
+        self.next_attempt = std::time::Instant::now() + self.backoff;
+        self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+    }
+
+    /// The thread's loop: jobs, keepalives and reconnection attempts.
+    fn run(mut self, queue: mpsc::Receiver<Job>) {
+        loop {
+            let now = std::time::Instant::now();
+            if self.conn.is_none() && now >= self.next_attempt {
+                self.reconnect();
+            }
+            let wait = match self.conn {
+                Some(_) => KEEPALIVE,
+                None => self.next_attempt.saturating_duration_since(now),
+            };
+            match queue.recv_timeout(wait) {
+                Ok(job) => job(&mut self),
+                Err(mpsc::RecvTimeoutError::Timeout) => self.keepalive(),
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+    }
+}
+
+/// What a new connection does before it serves: the schema is still the
+/// one this code writes (a database restored or replaced meanwhile is not
+/// written blindly), the change cursor still makes sense, and the keys of
+/// a batch whose COMMIT outcome is unknown are read back.
+fn resume(client: &mut Client, st: &mut State) -> Result<(), String> {
+    let version: i64 = client
+        .query_one(
+            "SELECT version FROM schema_version WHERE singleton = 1",
+            &[],
+        )
+        .and_then(|r| r.try_get(0))
+        .map_err(|e| format!("schema check after reconnecting: {}", full_error(&e)))?;
+    if version != SCHEMA_VERSION {
+        return Err(format!(
+            "schema version is {version} after reconnecting, expected {SCHEMA_VERSION}:              restart v6edge to migrate"
+        ));
+    }
+    let oldest = oldest_running(client).map_err(|e| full_error(&e))?;
+    // Transaction ids only grow, restarts included. Lower than the cursor:
+    // another database (a restored backup): read every change again; the
+    // known holders keep reports to real news.
+    if oldest < st.feed.cursor {
+        tracing::warn!(
+            cursor = st.feed.cursor,
+            oldest,
+            "lease database transaction ids went back (restored or replaced?): rereading every change"
+        );
+        st.feed.cursor = 0;
+        st.feed.read.clear();
+    }
+    // A scan cut short starts over: it re-reads, never skips.
+    st.feed.unfinished = None;
+    for key in std::mem::take(&mut st.uncertain) {
+        match select_one(client, &key) {
+            Ok(Some(holder)) => {
+                st.known.insert(key, Owner::of(&holder));
+            }
+            Ok(None) => {
+                st.known.remove(&key);
+            }
+            Err(WriteError::Pg(e)) => return Err(full_error(&e)),
+            // A row that does not decode: whoever holds it, not us as far
+            // as a Remove should assume.
+            Err(WriteError::Store(_)) => {
+                st.known.remove(&key);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The error with its causes ("db error: FATAL: terminating connection due
+/// to administrator command"), for status and logs.
+fn full_error(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let c_text = c.to_string();
+        if !s.contains(&c_text) {
+            s.push_str(": ");
+            s.push_str(&c_text);
+        }
+        cause = c.source();
+    }
+    s
+}
+
+/// Whether an error means the connection is gone (rather than the database
+/// refusing a statement): closed, an I/O error, or an SQLSTATE of class 08
+/// (connection exception) or an operator shutdown (57P01 admin shutdown,
+/// 57P02 crash shutdown, 57P03 cannot connect now, 57P04/05).
+fn connection_lost(e: &postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(code) = e.code() {
+        let c = code.code();
+        return c.starts_with("08") || c.starts_with("57P");
+    }
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        if c.is::<std::io::Error>() {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
+}
+
+/// The database error inside a store error, if any.
+fn pg_source(e: &StoreError) -> Option<&postgres::Error> {
+    match e {
+        StoreError::Postgres { source, .. } | StoreError::PostgresCommit { source, .. } => {
+            Some(source)
+        }
+        _ => None,
+    }
 }
 
 /// Where [`LeaseStore::changes`] stands (module docs: Changes by others).
@@ -261,13 +624,14 @@ pub struct PostgresStore {
     jobs: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
     target: String,
+    link: Arc<Link>,
 }
 
 impl Drop for PostgresStore {
     fn drop(&mut self) {
         // Closing the queue ends the thread's loop; it finishes the job at
-        // hand (none: every call waits for its answer) and closes the
-        // connection.
+        // hand (none: every call waits for its answer, or a bounded time)
+        // and closes the connection.
         drop(self.jobs.take());
         if let Some(t) = self.thread.take() {
             let _ = t.join();
@@ -309,70 +673,98 @@ impl PostgresStore {
     /// `host=/var/run/postgresql dbname=v6edge user=v6edge`: a Unix-socket
     /// directory works from inside network namespaces) and brings the
     /// schema to [`SCHEMA_VERSION`]. Refuses a database from a newer v6edge
-    /// and a schema that is not a v6edge lease database. TLS is not
-    /// supported: use a Unix socket or a trusted network.
+    /// and a schema that is not a v6edge lease database. TLS as libpq's
+    /// `sslmode`, `sslrootcert`, `sslcert` and `sslkey` say ([`tls`]).
+    ///
+    /// The database must answer now (the leases to restore are there);
+    /// once open, the store reconnects by itself whenever the connection
+    /// is lost (module docs: Reconnecting).
     pub fn open(conninfo: &str) -> Result<Self, StoreError> {
-        let config: Config = conninfo.parse().map_err(|source| StoreError::Postgres {
+        let parse_err = |source| StoreError::Postgres {
             target: "(connection string)".to_owned(),
             what: "connection string parse",
             source,
-        })?;
+        };
+        let (tls, rest) =
+            tls::TlsSettings::split(conninfo).map_err(|reason| StoreError::PostgresTls {
+                target: "(connection string)".to_owned(),
+                reason,
+            })?;
+        let mut config: Config = rest.parse().map_err(parse_err)?;
+        config.ssl_mode(tls.client_mode());
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(TCP_USER_TIMEOUT);
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("v6edge");
+        }
         let target = describe(&config);
+        let connector = Connector {
+            tls: tls.connector().map_err(|reason| StoreError::PostgresTls {
+                target: target.clone(),
+                reason,
+            })?,
+            config,
+        };
+        // The client's runtime cannot start inside the caller's (the
+        // daemon's): connect on the connection thread too.
         let (jobs, queue) = mpsc::channel::<Job>();
-        let (ready_tx, ready) = mpsc::sync_channel::<Result<(), postgres::Error>>(1);
+        let (ready_tx, ready) = mpsc::sync_channel::<Result<Arc<Link>, postgres::Error>>(1);
         let thread = std::thread::Builder::new()
             .name("v6edge-postgres".to_owned())
             .spawn(move || {
-                let client = match config.connect(NoTls) {
-                    Ok(c) => {
-                        let _ = ready_tx.send(Ok(()));
-                        c
-                    }
+                let (client, tls_used) = match connector.connect() {
+                    Ok(c) => c,
                     Err(e) => {
                         let _ = ready_tx.send(Err(e));
                         return;
                     }
                 };
-                let mut inner = Inner {
-                    client,
-                    known: HashMap::new(),
-                    feed: Feed::default(),
+                let link = Arc::new(Link::new(tls_used));
+                let inner = Inner {
+                    conn: Some(client),
+                    state: State::default(),
+                    connector,
+                    link: link.clone(),
+                    backoff: BACKOFF_MIN,
+                    next_attempt: std::time::Instant::now(),
+                    connected_at: std::time::Instant::now(),
                 };
-                while let Ok(job) = queue.recv() {
-                    job(&mut inner);
-                }
+                let _ = ready_tx.send(Ok(link));
+                inner.run(queue);
             })
             .map_err(|_| StoreError::PostgresWorker {
                 target: target.clone(),
             })?;
-        let store = PostgresStore {
-            jobs: Some(jobs),
-            thread: Some(thread),
-            target,
-        };
-        match ready.recv() {
-            Ok(Ok(())) => {}
+        let link = match ready.recv() {
+            Ok(Ok(link)) => link,
             Ok(Err(source)) => {
+                let _ = thread.join();
                 return Err(StoreError::Postgres {
-                    target: store.target.clone(),
+                    target,
                     what: "connect",
                     source,
                 });
             }
-            Err(_) => {
-                return Err(StoreError::PostgresWorker {
-                    target: store.target.clone(),
-                });
-            }
-        }
+            Err(_) => return Err(StoreError::PostgresWorker { target }),
+        };
+        let store = PostgresStore {
+            jobs: Some(jobs),
+            thread: Some(thread),
+            target,
+            link,
+        };
         store.migrate()?;
         // Changes by others are reported from now on: what is already
         // there, the daemon reads with `load_all` at start.
         // Rows committed by then but written by a transaction at or after
         // the cursor are read again by the first scan; `load_all` has made
         // their holders known, so they are not reported.
-        store.with(|inner, target| {
-            inner.feed.cursor = oldest_running(&mut inner.client)
+        store.with(OP_WAIT, |client, st, target| {
+            st.feed.cursor = oldest_running(client)
                 .map_err(|source| pg_err(target, "change cursor read", source))?;
             Ok(())
         })?;
@@ -386,9 +778,8 @@ impl PostgresStore {
 
     /// The schema version stored in the database.
     pub fn schema_version(&self) -> Result<i64, StoreError> {
-        self.with(|inner, target| {
-            inner
-                .client
+        self.with(OP_WAIT, |client, _st, target| {
+            client
                 .query_one(
                     "SELECT version FROM schema_version WHERE singleton = 1",
                     &[],
@@ -398,32 +789,93 @@ impl PostgresStore {
         })
     }
 
-    /// Runs `f` on the connection thread and waits for its answer.
+    /// The server process of the store's current connection
+    /// (`pg_backend_pid()`): what an operator (or a test) sees in
+    /// `pg_stat_activity` and `pg_stat_ssl`.
+    pub fn backend_pid(&self) -> Result<i32, StoreError> {
+        self.with(OP_WAIT, |client, _st, target| {
+            client
+                .query_one("SELECT pg_backend_pid()", &[])
+                .and_then(|r| r.try_get::<_, i32>(0))
+                .map_err(|source| pg_err(target, "backend pid read", source))
+        })
+    }
+
+    /// Runs `f` on the connection thread and waits up to `wait` for its
+    /// answer. While the database is away, fails at once without sending
+    /// anything. No answer in time marks it away: the caller (the daemon's
+    /// event loop) is not held longer, and the thread marks it back once
+    /// the late answer shows the connection is fine.
     fn with<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Inner, &str) -> Result<T, StoreError> + Send + 'static,
+        wait: Duration,
+        f: impl FnOnce(&mut Client, &mut State, &str) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let gone = || StoreError::PostgresWorker {
             target: self.target.clone(),
         };
+        let unavailable = |reason| StoreError::PostgresUnavailable {
+            target: self.target.clone(),
+            reason,
+        };
+        if !self.link.is_available() {
+            return Err(unavailable(self.link.reason()));
+        }
         let (tx, rx) = mpsc::sync_channel(1);
         let target = self.target.clone();
         let job: Job = Box::new(move |inner| {
-            let _ = tx.send(f(inner, &target));
+            let result = match inner.conn.as_mut() {
+                Some(client) => f(client, &mut inner.state, &target),
+                None => Err(StoreError::PostgresUnavailable {
+                    target: target.clone(),
+                    reason: inner.link.reason(),
+                }),
+            };
+            let lost = match &result {
+                Err(e) => pg_source(e)
+                    .filter(|e| connection_lost(e))
+                    .map(|e| full_error(e)),
+                Ok(_) => None,
+            }
+            .or_else(|| {
+                inner
+                    .conn
+                    .as_ref()
+                    .filter(|c| c.is_closed())
+                    .map(|_| "connection closed".to_owned())
+            });
+            match lost {
+                Some(reason) => inner.lost(reason),
+                // A call the handle gave up on (no answer in time) ended
+                // well after all: the connection is fine.
+                None if inner.conn.is_some() && !inner.link.is_available() => {
+                    inner.link.up(false, false)
+                }
+                None => {}
+            }
+            let _ = tx.send(result);
         });
         self.jobs
             .as_ref()
             .ok_or_else(gone)?
             .send(job)
             .map_err(|_| gone())?;
-        rx.recv().map_err(|_| gone())?
+        match rx.recv_timeout(wait) {
+            Ok(result) => result,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let reason = format!("no answer within {} s", wait.as_secs());
+                self.link.down(reason.clone());
+                Err(unavailable(reason))
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(gone()),
+        }
     }
 
     fn migrate(&self) -> Result<(), StoreError> {
         let path = PathBuf::from(&self.target);
-        self.with(move |inner, target| {
+        self.with(STARTUP_WAIT, move |client, _st, target| {
             let err = |what| move |source| pg_err(target, what, source);
-            let mut tx = inner.client.transaction().map_err(err("migration begin"))?;
+            let mut tx = client.transaction().map_err(err("migration begin"))?;
             // Like SQLite's IMMEDIATE: two servers opening a fresh database
             // at once must not both run migration 1.
             tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
@@ -505,23 +957,25 @@ impl PostgresStore {
         params: Vec<Box<dyn ToSql + Sync + Send>>,
         remember: bool,
     ) -> Result<Vec<StoredLease>, StoreError> {
-        let leases = self.with(move |inner, target| {
-            let refs: Vec<&(dyn ToSql + Sync)> = params
-                .iter()
-                .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-                .collect();
-            let rows = inner
-                .client
-                .query(&sql, &refs)
-                .map_err(|source| pg_err(target, what, source))?;
-            let leases = rows.iter().map(decode_row).collect::<Result<Vec<_>, _>>()?;
-            if remember {
-                for l in &leases {
-                    inner.known.insert(l.key(), Owner::of(l));
+        let leases = self.with(
+            if remember { STARTUP_WAIT } else { OP_WAIT },
+            move |client, st, target| {
+                let refs: Vec<&(dyn ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                    .collect();
+                let rows = client
+                    .query(&sql, &refs)
+                    .map_err(|source| pg_err(target, what, source))?;
+                let leases = rows.iter().map(decode_row).collect::<Result<Vec<_>, _>>()?;
+                if remember {
+                    for l in &leases {
+                        st.known.insert(l.key(), Owner::of(l));
+                    }
                 }
-            }
-            Ok(leases)
-        })?;
+                Ok(leases)
+            },
+        )?;
         Ok(leases)
     }
 }
@@ -656,7 +1110,9 @@ impl LeaseStore for PostgresStore {
         // The connection thread needs the batch for as long as it works on
         // it; a copy is cheap next to the round trips.
         let ops = ops.to_vec();
-        self.with(move |inner, target| {
+        // Each op is a round trip: a big batch may take its time.
+        let per_op = OP_WAIT_PER_OP.saturating_mul(u32::try_from(ops.len()).unwrap_or(u32::MAX));
+        self.with(OP_WAIT.saturating_add(per_op), move |client, st, target| {
             let commit_err = |source| StoreError::PostgresCommit {
                 target: target.to_owned(),
                 ops: ops.len(),
@@ -667,12 +1123,12 @@ impl LeaseStore for PostgresStore {
             let mut staged: HashMap<LeaseKey, Option<Owner>> = HashMap::new();
             let mut applied = Applied::default();
             // Dropping `tx` on any error path rolls the whole batch back.
-            let mut tx = inner.client.transaction().map_err(commit_err)?;
+            let mut tx = client.transaction().map_err(commit_err)?;
             for (index, op) in ops.iter().enumerate() {
                 let key = op.key();
                 let seen = match staged.get(&key) {
                     Some(s) => s.as_ref(),
-                    None => inner.known.get(&key),
+                    None => st.known.get(&key),
                 };
                 let outcome = write_op(&mut tx, op, seen).map_err(|e| match e {
                     WriteError::Pg(source) => commit_err(source),
@@ -690,11 +1146,19 @@ impl LeaseStore for PostgresStore {
             }
             // synchronous_commit = on (the default): COMMIT returns once the
             // WAL is flushed on the database server.
-            tx.commit().map_err(commit_err)?;
+            if let Err(e) = tx.commit() {
+                // Lost while committing: the batch may or may not be in
+                // the database. The caller treats it as failed; the keys
+                // are read back after reconnecting (module docs).
+                if connection_lost(&e) {
+                    st.uncertain.extend(staged.into_keys());
+                }
+                return Err(commit_err(e));
+            }
             for (key, owner) in staged {
                 match owner {
-                    Some(o) => inner.known.insert(key, o),
-                    None => inner.known.remove(&key),
+                    Some(o) => st.known.insert(key, o),
+                    None => st.known.remove(&key),
                 };
             }
             Ok(applied)
@@ -702,26 +1166,24 @@ impl LeaseStore for PostgresStore {
     }
 
     fn changes(&mut self) -> Result<Vec<Change>, StoreError> {
-        self.with(|inner, target| {
+        self.with(OP_WAIT, |client, st, target| {
             let err = |source| pg_err(target, "change scan", source);
-            let round = match inner.feed.unfinished.take() {
+            let round = match st.feed.unfinished.take() {
                 Some(r) => r,
                 None => Round {
-                    next_cursor: oldest_running(&mut inner.client).map_err(err)?,
+                    next_cursor: oldest_running(client).map_err(err)?,
                     after: i64::MIN,
                 },
             };
-            let cursor = inner.feed.cursor.to_string();
+            let cursor = st.feed.cursor.to_string();
             let sql = format!(
                 "SELECT {COLUMNS}, change, txid::text::bigint FROM lease6 \
                  WHERE txid >= $1::text::xid8 AND change > $2 ORDER BY change LIMIT $3"
             );
-            let rows = inner
-                .client
+            let rows = client
                 .query(&sql, &[&cursor, &round.after, &FEED_PAGE])
                 .map_err(err)?;
-            let gone = inner
-                .client
+            let gone = client
                 .query(
                     "SELECT change, txid::text::bigint, kind, address, prefix_len FROM lease6_gone \
                      WHERE txid >= $1::text::xid8 AND change > $2 ORDER BY change LIMIT $3",
@@ -761,32 +1223,32 @@ impl LeaseStore for PostgresStore {
             all.sort_by_key(|(c, _, _)| *c);
             let mut out = Vec::new();
             for (change, txid, c) in all {
-                if inner.feed.read.insert(change, txid).is_some() {
+                if st.feed.read.insert(change, txid).is_some() {
                     continue;
                 }
                 match c {
                     Change::Held(l) => {
                         let owner = Owner::of(&l);
                         // Our own write, or one already seen: not news.
-                        if inner.known.get(&l.key()) == Some(&owner) {
+                        if st.known.get(&l.key()) == Some(&owner) {
                             continue;
                         }
-                        inner.known.insert(l.key(), owner);
+                        st.known.insert(l.key(), owner);
                         out.push(Change::Held(l));
                     }
                     Change::Gone(key) => {
                         // A key we do not know of was ours and removed by
                         // us, or never relevant: not news.
-                        if inner.known.remove(&key).is_some() {
+                        if st.known.remove(&key).is_some() {
                             out.push(Change::Gone(key));
                         }
                     }
                 }
             }
             match bound {
-                Some(after) => inner.feed.unfinished = Some(Round { after, ..round }),
+                Some(after) => st.feed.unfinished = Some(Round { after, ..round }),
                 None => {
-                    let feed = &mut inner.feed;
+                    let feed = &mut st.feed;
                     feed.cursor = feed.cursor.max(round.next_cursor);
                     let cursor = feed.cursor;
                     feed.read.retain(|_, txid| *txid >= cursor);
@@ -842,13 +1304,13 @@ impl LeaseStore for PostgresStore {
     }
 
     fn remove_expired(&mut self, now_unix: u64) -> Result<usize, StoreError> {
-        self.with(move |inner, target| {
+        self.with(OP_WAIT, move |client, st, target| {
             let commit_err = |source| StoreError::PostgresCommit {
                 target: target.to_owned(),
                 ops: 1,
                 source,
             };
-            let mut tx = inner.client.transaction().map_err(commit_err)?;
+            let mut tx = client.transaction().map_err(commit_err)?;
             let removed = tx
                 .query(
                     "WITH d AS (DELETE FROM lease6 WHERE valid_until <= $1 \
@@ -866,22 +1328,29 @@ impl LeaseStore for PostgresStore {
             .map_err(commit_err)?;
             tx.commit().map_err(commit_err)?;
             for r in &removed {
-                inner.known.remove(&decode_key(r, 0)?);
+                st.known.remove(&decode_key(r, 0)?);
             }
             Ok(removed.len())
         })
     }
 
     fn count(&self) -> Result<u64, StoreError> {
-        self.with(|inner, target| {
-            let n: i64 = inner
-                .client
+        self.with(OP_WAIT, |client, _st, target| {
+            let n: i64 = client
                 .query_one("SELECT count(*) FROM lease6", &[])
                 .and_then(|r| r.try_get(0))
                 .map_err(|source| pg_err(target, "lease count", source))?;
             // count(*) is never negative.
             Ok(u64::try_from(n).unwrap_or(0))
         })
+    }
+
+    fn health(&self) -> StoreHealth {
+        self.link.health()
+    }
+
+    fn is_available(&self) -> bool {
+        self.link.is_available()
     }
 
     fn flush(&mut self) -> Result<(), StoreError> {

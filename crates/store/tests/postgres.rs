@@ -11,14 +11,21 @@
 
 mod common;
 
+use std::io::{Read, Write};
 use std::net::Ipv6Addr;
+use std::net::Shutdown;
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use common::pg::TestDb;
 use common::{na_lease, pd_lease, remove_op, upserts};
 use proptest::prelude::*;
 use v6edge_store::postgres::{MIGRATIONS, SCHEMA_VERSION};
 use v6edge_store::{
-    Change, LeaseStore, MemoryStore, PostgresStore, StoreError, StoreOp, StoredLease,
+    Change, LeaseKind, LeaseStore, MemoryStore, PostgresStore, StoreError, StoreOp, StoredLease,
 };
 
 /// `let (db, s) = setup!("tag");` or return (skip).
@@ -560,6 +567,468 @@ fn unreachable_server_is_an_error_naming_the_database() {
         "{msg}"
     );
     assert!(PostgresStore::open("host='unterminated").is_err());
+}
+
+// ------------------------------------------- a database that goes away --
+
+/// Polls `cond` every 20 ms for up to `limit`; whether it came true.
+fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    cond()
+}
+
+/// A Unix-socket relay between the store and the test server, which the
+/// test can cut (every connection ended, new ones refused) and restore: the
+/// database going away and coming back, without touching the shared server.
+struct Outage {
+    dir: common::TempDir,
+    port: u16,
+    relay: Arc<Relay>,
+}
+
+/// The relay's state, shared with its threads.
+#[derive(Default)]
+struct Relay {
+    down: AtomicBool,
+    /// Cut everything right after forwarding the next COMMIT: the server
+    /// commits, the client never hears (a connection lost while committing).
+    cut_after_commit: AtomicBool,
+    /// Set from the COMMIT until the cut: the server's answers are dropped.
+    mute: AtomicBool,
+    conns: Mutex<Vec<UnixStream>>,
+}
+
+impl Relay {
+    fn cut(&self) {
+        self.down.store(true, Ordering::SeqCst);
+        for c in self.conns.lock().expect("relay list").drain(..) {
+            let _ = c.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// Copies one direction; the client's direction watches for COMMIT.
+    fn pipe(self: &Arc<Self>, mut from: UnixStream, mut to: UnixStream, from_client: bool) {
+        let relay = self.clone();
+        std::thread::spawn(move || {
+            let mut buf = vec![0u8; 65536];
+            loop {
+                let n = match from.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                let chunk = &buf[..n];
+                let commit = from_client
+                    && chunk.windows(6).any(|w| w == b"COMMIT")
+                    && relay.cut_after_commit.swap(false, Ordering::SeqCst);
+                if commit {
+                    // Nothing more reaches the client: not the answer.
+                    relay.mute.store(true, Ordering::SeqCst);
+                }
+                if !from_client && relay.mute.load(Ordering::SeqCst) {
+                    continue; // dropped; the cut ends the connection
+                }
+                if to.write_all(chunk).is_err() {
+                    break;
+                }
+                if commit {
+                    // Time for the server to commit before the cut.
+                    std::thread::sleep(Duration::from_millis(300));
+                    relay.cut();
+                    relay.mute.store(false, Ordering::SeqCst);
+                    break;
+                }
+            }
+            let _ = to.shutdown(Shutdown::Both);
+            let _ = from.shutdown(Shutdown::Both);
+        });
+    }
+}
+
+impl Outage {
+    /// `None` (after saying why) when the test server is not on a Unix
+    /// socket.
+    fn start(db: &TestDb) -> Option<Outage> {
+        let config: postgres::Config = db.conninfo().parse().expect("test conninfo");
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        let upstream = match config.get_hosts().first() {
+            Some(postgres::config::Host::Unix(dir)) => dir.join(format!(".s.PGSQL.{port}")),
+            _ => {
+                eprintln!("skipped: V6EDGE_TEST_POSTGRES does not name a Unix-socket directory");
+                return None;
+            }
+        };
+        let dir = common::TempDir::new("outage");
+        let listener =
+            UnixListener::bind(dir.0.join(format!(".s.PGSQL.{port}"))).expect("relay socket");
+        let relay = Arc::new(Relay::default());
+        let r = relay.clone();
+        // Ends with the test process (blocked in accept); nothing to join.
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { continue };
+                if r.down.load(Ordering::SeqCst) {
+                    drop(client); // refused: the client reads EOF
+                    continue;
+                }
+                let Ok(server) = UnixStream::connect(&upstream) else {
+                    continue;
+                };
+                let (Ok(c2), Ok(s2), Ok(c3), Ok(s3)) = (
+                    client.try_clone(),
+                    server.try_clone(),
+                    client.try_clone(),
+                    server.try_clone(),
+                ) else {
+                    continue;
+                };
+                r.conns.lock().expect("relay list").extend([c3, s3]);
+                r.pipe(client, s2, true);
+                r.pipe(server, c2, false);
+            }
+        });
+        Some(Outage { dir, port, relay })
+    }
+
+    /// The test database's connection string, through the relay.
+    fn conninfo(&self, db: &TestDb) -> String {
+        let config: postgres::Config = db.conninfo().parse().expect("test conninfo");
+        format!(
+            "host={} port={} user={} dbname={} options='-c search_path={}'",
+            self.dir.0.display(),
+            self.port,
+            config.get_user().expect("test conninfo names a user"),
+            config.get_dbname().expect("test conninfo names a database"),
+            db.schema
+        )
+    }
+
+    /// The database goes away: connections end, new ones are refused.
+    fn cut(&self) {
+        self.relay.cut();
+    }
+
+    /// The next COMMIT reaches the server, then the database goes away.
+    fn cut_after_commit(&self) {
+        self.relay.cut_after_commit.store(true, Ordering::SeqCst);
+    }
+
+    fn restore(&self) {
+        self.relay.down.store(false, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn batch_lost_while_committing_fails_and_its_keys_are_read_back() {
+    let Some(db) = TestDb::new("commit_lost") else {
+        return;
+    };
+    let Some(outage) = Outage::start(&db) else {
+        return;
+    };
+    let mut s = PostgresStore::open(&outage.conninfo(&db)).expect("open through the relay");
+    let other = db.open();
+    outage.cut_after_commit();
+    // Committed on the server, but the answer never came: reported failed,
+    // so the daemon withholds the Reply (never a lease acknowledged that
+    // is not known durable).
+    let err = s
+        .apply(&upserts([pd_lease(1)]))
+        .expect_err("no answer to COMMIT");
+    assert!(matches!(err, StoreError::PostgresCommit { .. }), "{err:?}");
+    assert_eq!(
+        other
+            .get(LeaseKind::Prefix, pd_lease(1).addr, 56)
+            .expect("get"),
+        Some(pd_lease(1)),
+        "the server did commit"
+    );
+    outage.restore();
+    assert!(
+        eventually(Duration::from_secs(10), || s.is_available()),
+        "reconnected: {:?}",
+        s.health()
+    );
+    // Read back after reconnecting: the handle knows the row is its own
+    // write, so it is no news from another server.
+    let changes = s.changes().expect("changes");
+    assert!(!changes.contains(&Change::Held(pd_lease(1))), "{changes:?}");
+    // The client's retransmission: the same grant again goes through.
+    let a = s.apply(&upserts([pd_lease(1)])).expect("same client again");
+    assert!(a.rejected.is_empty());
+}
+
+#[test]
+fn database_away_fails_every_write_then_the_store_reconnects_by_itself() {
+    let Some(db) = TestDb::new("away") else {
+        return;
+    };
+    let Some(outage) = Outage::start(&db) else {
+        return;
+    };
+    let mut s = PostgresStore::open(&outage.conninfo(&db)).expect("open through the relay");
+    let mut other = db.open(); // another server, on a connection that stays
+    let h = s.health();
+    assert!(h.available && h.losses == 0 && h.reconnects == 0, "{h:?}");
+    s.apply(&upserts([pd_lease(1)])).expect("before the outage");
+
+    outage.cut();
+    // The batch at hand fails: it must not be reported durable.
+    let err = s.apply(&upserts([pd_lease(2)])).expect_err("database away");
+    assert!(
+        matches!(
+            err,
+            StoreError::PostgresCommit { .. } | StoreError::PostgresUnavailable { .. }
+        ),
+        "{err:?}"
+    );
+    let h = s.health();
+    assert!(!h.available, "{h:?}");
+    assert_eq!(h.losses, 1);
+    assert!(h.last_error.is_some());
+    // While away, every call fails at once: the daemon's loop is not held.
+    for n in 3..8 {
+        let t = Instant::now();
+        let err = s.apply(&upserts([pd_lease(n)])).expect_err("still away");
+        assert!(
+            matches!(err, StoreError::PostgresUnavailable { .. }),
+            "{err:?}"
+        );
+        assert!(
+            t.elapsed() < Duration::from_millis(200),
+            "{:?}",
+            t.elapsed()
+        );
+        assert!(s.changes().is_err());
+    }
+    // Attempts go on, refused, with backoff: still away after a second.
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(!s.is_available());
+    // The other server writes meanwhile.
+    other.apply(&upserts([pd_lease(20)])).expect("other server");
+
+    outage.restore();
+    assert!(
+        eventually(Duration::from_secs(10), || s.is_available()),
+        "reconnected within 10 s: {:?}",
+        s.health()
+    );
+    let h = s.health();
+    assert_eq!((h.losses, h.reconnects), (1, 1), "{h:?}");
+    s.apply(&upserts([pd_lease(9)])).expect("after the outage");
+    // Nothing of the failed batches was written; everything acknowledged was.
+    let mut keys: Vec<_> = other
+        .load_all()
+        .expect("load")
+        .iter()
+        .map(StoredLease::key)
+        .collect();
+    keys.sort();
+    let mut expected: Vec<_> = [1, 9, 20].into_iter().map(|n| pd_lease(n).key()).collect();
+    expected.sort();
+    assert_eq!(keys, expected);
+    // What the other server did during the outage is reported after it.
+    let changes = s.changes().expect("changes");
+    assert!(changes.contains(&Change::Held(pd_lease(20))), "{changes:?}");
+}
+
+#[test]
+fn terminated_backend_is_replaced_and_no_write_is_acknowledged_falsely() {
+    let (mut db, mut s) = setup!("terminate");
+    s.apply(&upserts([pd_lease(0)])).expect("first write");
+    let first_pid = s.backend_pid().expect("pid");
+    // What an operator or a server restart does to the session; waits (up
+    // to 5 s) until the backend is gone.
+    db.sql(&format!("SELECT pg_terminate_backend({first_pid}, 5000)"));
+    let mut acknowledged = vec![0];
+    let mut failed = 0;
+    for n in 1..300 {
+        match s.apply(&upserts([pd_lease(n)])) {
+            Ok(a) => {
+                assert!(a.rejected.is_empty());
+                acknowledged.push(n);
+            }
+            Err(_) => failed += 1,
+        }
+        if acknowledged.len() >= 4 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(failed >= 1, "the write on the dead session failed");
+    assert_eq!(acknowledged.len(), 4, "writes went through again");
+    let h = s.health();
+    assert!(h.available && h.losses == 1 && h.reconnects == 1, "{h:?}");
+    assert_ne!(s.backend_pid().expect("pid"), first_pid);
+    let stored: Vec<_> = db
+        .open()
+        .load_all()
+        .expect("load")
+        .iter()
+        .map(StoredLease::key)
+        .collect();
+    for n in acknowledged {
+        assert!(stored.contains(&pd_lease(n).key()), "lease {n} is durable");
+    }
+    assert_eq!(stored.len(), 4, "no failed write was stored");
+}
+
+#[test]
+fn a_refused_statement_keeps_the_connection() {
+    let (mut db, mut s) = setup!("keep");
+    db.sql("ALTER TABLE lease6 ADD CONSTRAINT no_iaid_7 CHECK (iaid <> 7)");
+    let pid = s.backend_pid().expect("pid");
+    let mut bad = pd_lease(3);
+    bad.iaid = 7;
+    s.apply(&upserts([bad])).expect_err("constraint violated");
+    let h = s.health();
+    assert!(h.available && h.losses == 0, "{h:?}");
+    assert_eq!(s.backend_pid().expect("pid"), pid, "same session");
+}
+
+// ------------------------------------------------------------------ TLS --
+
+/// A private server of crates/store/tests/pg-cluster.sh (TLS on TCP, which
+/// the shared test server may not offer), removed on drop.
+struct PrivateCluster {
+    dir: PathBuf,
+    port: u16,
+}
+
+impl PrivateCluster {
+    /// `None` (after saying why) without root or the server binaries,
+    /// except under CI, where the TLS test must run.
+    fn start(tag: &str) -> Option<PrivateCluster> {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pg-cluster.sh");
+        // SAFETY: geteuid has no preconditions.
+        let root = unsafe { libc::geteuid() } == 0;
+        let binaries = std::fs::read_dir("/usr/lib/postgresql").is_ok();
+        if !root || !binaries {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must run the TLS test (root and the postgresql package)"
+            );
+            eprintln!("skipped: needs root and PostgreSQL's server binaries");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let dir = std::env::temp_dir().join(format!("v6edge-pg-{tag}-{}", std::process::id()));
+        let status = std::process::Command::new(&script)
+            .arg("start")
+            .arg(&dir)
+            .arg(port.to_string())
+            .status()
+            .expect("run pg-cluster.sh");
+        let cluster = PrivateCluster { dir, port };
+        assert!(status.success(), "pg-cluster.sh start failed");
+        Some(cluster)
+    }
+
+    fn tcp(&self, host: &str, tls: &str) -> String {
+        format!(
+            "host={host} port={} user=postgres dbname=postgres {tls}",
+            self.port
+        )
+    }
+
+    /// Whether the server sees the session of `pid` encrypted.
+    fn ssl_of(&self, pid: i32) -> bool {
+        let mut admin = postgres::Client::connect(
+            &format!(
+                "host={} port={} user=postgres dbname=postgres",
+                self.dir.display(),
+                self.port
+            ),
+            postgres::NoTls,
+        )
+        .expect("admin over the Unix socket");
+        admin
+            .query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = $1", &[&pid])
+            .and_then(|r| r.try_get(0))
+            .expect("pg_stat_ssl row")
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/pg-cluster.sh");
+        let _ = std::process::Command::new(script)
+            .arg("destroy")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+#[test]
+fn tls_as_sslmode_says() {
+    let Some(c) = PrivateCluster::start("tls") else {
+        return;
+    };
+    let ca = c.dir.join("ca.crt");
+    let other_ca = c.dir.join("other-ca.crt");
+    let opens = |conninfo: String| {
+        let s = PostgresStore::open(&conninfo).unwrap_or_else(|e| panic!("{conninfo}: {e:?}"));
+        let pid = s.backend_pid().expect("pid");
+        assert!(s.health().tls, "{conninfo}: the store says TLS");
+        assert!(c.ssl_of(pid), "{conninfo}: the server says TLS");
+        s
+    };
+    // prefer (the default) and require: encrypted, certificate not checked.
+    opens(c.tcp("127.0.0.1", ""));
+    let mut s = opens(c.tcp("127.0.0.1", "sslmode=require"));
+    s.apply(&upserts([pd_lease(1)])).expect("write over TLS");
+    // verify-full: signed by the CA, and the name is the host's.
+    opens(c.tcp(
+        "localhost",
+        &format!("sslmode=verify-full sslrootcert={}", ca.display()),
+    ));
+    // The URL form says the same.
+    opens(format!(
+        "postgresql://postgres@localhost:{}/postgres?sslmode=verify-full&sslrootcert={}",
+        c.port,
+        ca.display()
+    ));
+    // verify-ca checks the signature, not the name.
+    opens(c.tcp(
+        "127.0.0.1",
+        &format!("sslmode=verify-ca sslrootcert={}", ca.display()),
+    ));
+    // Refused: a name the certificate does not carry, a CA that did not sign
+    // it (also through require + sslrootcert, as libpq), and no TLS at all
+    // (the server rejects TCP in the clear: what worked above was TLS).
+    for refused in [
+        c.tcp(
+            "127.0.0.1",
+            &format!("sslmode=verify-full sslrootcert={}", ca.display()),
+        ),
+        c.tcp(
+            "localhost",
+            &format!("sslmode=verify-ca sslrootcert={}", other_ca.display()),
+        ),
+        c.tcp(
+            "localhost",
+            &format!("sslmode=require sslrootcert={}", other_ca.display()),
+        ),
+        c.tcp("127.0.0.1", "sslmode=disable"),
+    ] {
+        let err = PostgresStore::open(&refused).expect_err(&refused);
+        assert!(
+            matches!(err, StoreError::Postgres { .. }),
+            "{refused}: {err:?}"
+        );
+    }
+    // A verifying mode with no CA named is a configuration error.
+    let err = PostgresStore::open(&c.tcp("localhost", "sslmode=verify-full"))
+        .expect_err("no sslrootcert");
+    assert!(matches!(err, StoreError::PostgresTls { .. }), "{err:?}");
 }
 
 // ------------------------------------------------------------ property --

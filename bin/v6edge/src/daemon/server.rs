@@ -69,6 +69,25 @@ pub struct ServerStatusDoc {
     pub leases: BTreeMap<String, u64>,
     pub pools: Vec<PoolDoc>,
     pub counters: CountersDoc,
+    #[serde(default)]
+    pub store: StoreDoc,
+}
+
+/// The lease store's state in the status document: while `available` is
+/// false (a PostgreSQL store that lost its database) nothing is granted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+pub struct StoreDoc {
+    /// `sqlite`, `postgres` or `memory`.
+    pub kind: String,
+    pub available: bool,
+    /// Unix seconds of the last change of `available` (0: never changed
+    /// since the store was opened, for a local store).
+    pub since: u64,
+    pub last_error: Option<String>,
+    pub losses: u64,
+    pub reconnects: u64,
+    /// The database connection is encrypted (PostgreSQL, `pg_stat_ssl`).
+    pub tls: bool,
 }
 
 /// One pool's usage (contract.md): `prefix` is the pool prefix for a prefix
@@ -109,6 +128,11 @@ pub struct ServerUnit {
     seed: u64,
     duid: Duid,
     store: Box<dyn LeaseStore + Send>,
+    /// `sqlite`, `postgres` or `memory` (status and metrics).
+    store_kind: &'static str,
+    /// What the store said last: availability, losses and reconnections,
+    /// so each loss and recovery is logged and counted once.
+    store_seen: StoreSeen,
     /// Interface name → current ifindex (None while absent).
     interfaces: BTreeMap<String, Option<IfIndex>>,
     /// Created at the first sync, once interface indices are known (and,
@@ -175,6 +199,11 @@ impl ServerUnit {
             LeaseStoreKind::Postgres { conninfo } => open_postgres(conninfo)?,
         };
         let shared_store = matches!(settings.lease_store, LeaseStoreKind::Postgres { .. });
+        let store_kind = match settings.lease_store {
+            LeaseStoreKind::Memory => "memory",
+            LeaseStoreKind::Sqlite { .. } => "sqlite",
+            LeaseStoreKind::Postgres { .. } => "postgres",
+        };
         // One DUID per device (RFC 8415 §11): shared with the client role.
         let duid = state.duid_or_create(None, SystemTime::now())?;
         let duid = Duid::from_bytes(duid.as_bytes())
@@ -187,6 +216,8 @@ impl ServerUnit {
             seed,
             duid,
             store,
+            store_kind,
+            store_seen: StoreSeen::default(),
             interfaces: settings
                 .interfaces
                 .iter()
@@ -536,13 +567,32 @@ impl ServerUnit {
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.server.as_ref().and_then(Server::poll_timeout)
+        let machine = self.server.as_ref().and_then(Server::poll_timeout);
+        if self.store_seen.available || !self.store_seen.initialised {
+            return machine;
+        }
+        // While the store is away, wake up every second to notice (and
+        // log) its return even with no traffic; the machine ignores early
+        // timeouts.
+        let check = self.now() + STORE_CHECK_INTERVAL;
+        Some(machine.map_or(check, |m| m.min(check)))
     }
 
     pub fn handle_packet(&mut self, rx: &Received<'_>, metrics: &Metrics) {
         let now = self.now();
         if let Some(t) = rx.bytes.first() {
             metrics.dhcp6_received(self.ifname(rx.ifindex).unwrap_or("?"), message_name(*t));
+        }
+        // No grant, renewal or release can be made durable while the store
+        // is away: the machine does not see the packet (it would bind
+        // leases it cannot store), the client retransmits (RFC 8415 §15).
+        // Information-requests need no store.
+        if rx.bytes.first().copied() != Some(u8::from(MessageType::InformationRequest))
+            && !self.store.is_available()
+        {
+            self.note_store(metrics);
+            metrics.dropped("dhcp6-server", "store-unavailable");
+            return;
         }
         if let Some(s) = &mut self.server {
             s.handle_packet(now, rx);
@@ -676,6 +726,7 @@ impl ServerUnit {
     /// ([`Server::foreign_lease`]). Leases other servers changed are read
     /// here too, at most every [`SHARED_SYNC_INTERVAL`].
     pub fn commit(&mut self, metrics: &Metrics) {
+        self.note_store(metrics);
         if !self.pending.is_empty() {
             match self.store.apply(&self.pending) {
                 Ok(applied) => {
@@ -699,17 +750,91 @@ impl ServerUnit {
                 Err(e) => {
                     self.commit_failures += 1;
                     metrics.dropped("dhcp6-server", "store-commit-failed");
-                    tracing::error!(error = %e, ops = self.pending.len(), dropped = self.held.len(), "lease store commit failed: replies withheld");
+                    // A lost database is logged once by `note_store`.
+                    if self.store.is_available() {
+                        tracing::error!(error = %e, ops = self.pending.len(), dropped = self.held.len(), "lease store commit failed: replies withheld");
+                    } else {
+                        tracing::debug!(error = %e, ops = self.pending.len(), dropped = self.held.len(), "lease store commit failed: replies withheld");
+                    }
                     self.held.retain(|e| !matches!(e, Effect::Dhcp6Server(_)));
                     self.effects.extend(self.held.drain(..));
                 }
             }
             self.pending.clear();
             self.held_after.clear();
+            self.note_store(metrics);
         }
-        self.sync_shared(metrics);
+        if self.store_seen.available {
+            self.sync_shared(metrics);
+        }
         // What `foreign_lease` queued (routes of lost grants to delete).
         self.pump(metrics);
+    }
+
+    /// Compares the store's state with what was seen last: logs a loss and
+    /// a recovery once each, and keeps the metrics current.
+    fn note_store(&mut self, metrics: &Metrics) {
+        let available = self.store.is_available();
+        let now = self.now();
+        // The full state (a lock and a copy) when availability changed, and
+        // once a second otherwise: a loss the store repaired between two
+        // looks still counts.
+        if self.store_seen.initialised
+            && available == self.store_seen.available
+            && now.saturating_duration_since(self.store_seen.checked_at) < STORE_CHECK_INTERVAL
+        {
+            return;
+        }
+        let h = self.store.health();
+        let now_unix = self.clock.to_unix(now);
+        let seen = &mut self.store_seen;
+        if seen.initialised && h.available && seen.available && h.losses > seen.losses {
+            tracing::warn!(
+                store = self.store_kind,
+                losses = h.losses - seen.losses,
+                error = h.last_error.as_deref().unwrap_or("unknown"),
+                "lease store connection lost and re-established"
+            );
+        }
+        if seen.initialised && h.available != seen.available {
+            let error = h.last_error.as_deref().unwrap_or("unknown");
+            if h.available {
+                let away = h.since_unix.saturating_sub(seen.since_unix);
+                tracing::warn!(
+                    store = self.store_kind,
+                    away_secs = away,
+                    reconnects = h.reconnects,
+                    "lease store available again: serving"
+                );
+                // Leases other servers changed meanwhile: read them now.
+                self.last_shared_sync = None;
+                // Expiries the machine made while the store was away failed
+                // with their batch: sweep what has expired since.
+                match self.store.remove_expired(now_unix) {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(removed = n, "expired leases swept from the lease store")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot sweep expired leases"),
+                }
+            } else {
+                tracing::error!(store = self.store_kind, %error, "lease store unavailable: not granting, renewing or releasing until it is back (reconnecting by itself)");
+            }
+        }
+        metrics.store(
+            self.store_kind,
+            h.available,
+            h.losses.saturating_sub(seen.losses),
+            h.reconnects.saturating_sub(seen.reconnects),
+        );
+        *seen = StoreSeen {
+            initialised: true,
+            checked_at: now,
+            available: h.available,
+            since_unix: h.since_unix,
+            losses: h.losses,
+            reconnects: h.reconnects,
+        };
     }
 
     /// One op the shared store did not carry out: withholds what announced
@@ -849,9 +974,26 @@ impl ServerUnit {
         out
     }
 
+    /// The lease store's part of the status.
+    fn store_doc(&self) -> StoreDoc {
+        let h = self.store.health();
+        StoreDoc {
+            kind: self.store_kind.to_owned(),
+            available: h.available,
+            since: h.since_unix,
+            last_error: h.last_error,
+            losses: h.losses,
+            reconnects: h.reconnects,
+            tls: h.tls,
+        }
+    }
+
     pub fn status(&self) -> ServerStatusDoc {
         let Some(server) = &self.server else {
-            return ServerStatusDoc::default();
+            return ServerStatusDoc {
+                store: self.store_doc(),
+                ..ServerStatusDoc::default()
+            };
         };
         let st = server.status();
         // Both kinds always present, 0 included.
@@ -907,6 +1049,7 @@ impl ServerUnit {
                 refused_link_cap: c.refused_link_cap,
                 refused_hw_address_cap: c.refused_client_cap,
             },
+            store: self.store_doc(),
         }
     }
 
@@ -953,6 +1096,21 @@ impl ServerUnit {
         }
     }
 }
+
+/// The lease store as last seen by [`ServerUnit::note_store`].
+#[derive(Debug, Default)]
+struct StoreSeen {
+    initialised: bool,
+    checked_at: Instant,
+    available: bool,
+    since_unix: u64,
+    losses: u64,
+    reconnects: u64,
+}
+
+/// How often the daemon looks at a store that is away (the store itself
+/// retries on its own schedule).
+const STORE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 
 /// How often the leases other servers changed are read from a shared store.
 const SHARED_SYNC_INTERVAL: Duration = Duration::from_secs(2);
