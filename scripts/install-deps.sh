@@ -13,7 +13,8 @@
 #    forbids that during the install; an existing policy-rc.d is left alone.
 #    postgresql (the shared lease store's tests, crates/store/tests/postgres.rs
 #    and tests/scenarios/server-shared.sh) is one of them: its server is
-#    started by scripts/postgres-test.sh, not by the package.
+#    started by scripts/postgres-test.sh, not by the package. libssl-dev and
+#    pkg-config: the PostgreSQL store speaks TLS through OpenSSL (openssl-sys).
 # 2. cargo-fuzz, unless `cargo fuzz` already works (`cargo install --locked`).
 #
 # Usage (as root): scripts/install-deps.sh [--no-fuzz]
@@ -27,6 +28,7 @@ REQUIRED=(
     wide-dhcpv6-server wide-dhcpv6-client wide-dhcpv6-relay
     radvd ndisc6 tcpdump
     postgresql
+    libssl-dev pkg-config
 )
 OPTIONAL=(tshark)
 
