@@ -1,13 +1,11 @@
 //! [`Cpe`]: the requesting-router role (an `[uplink]` and its `[[lan]]`s).
 //!
-//! It owns the sans-IO machines of a requesting router and wires them
-//! together; it never touches a socket or netlink itself:
-//!
-//! ```text
-//!  UDP 546 ──► dhcp6::Client ──Changed(leases)──► router::Router ──Advert──► ra::Advertiser (per LAN) ──► ICMPv6
-//!                 │                                   │ KernelOp (LAN addresses, unreachable route)
-//!                 └──► Transmit (Solicit, ...)        └──► Persist (subnet ids, advertised prefixes)
-//! ```
+//! The decisions are the sans-IO [`Node`]'s (`v6edge-node`: DHCPv6 client →
+//! prefix carving → RA per LAN → the space the LAN server may delegate);
+//! this file is its wiring: configuration into the node's settings, kernel
+//! facts and packets in at tokio instants, [`NodeOutput`]s out as
+//! [`Effect`]s, persistence in the state directory, metrics and status.
+//! It never touches a socket or netlink itself.
 //!
 //! The daemon loop ([`super::Daemon::run`]), through [`super::Driver`],
 //! feeds it what the kernel and the network say ([`Cpe::sync`] with
@@ -30,13 +28,11 @@ use serde_json::json;
 use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Instant, KernelOp, Received, Transmit};
 use v6edge_dhcp6::client::{
-    Client, ClientConfig, ClientEvent, ClientStateKind, IaNaConfig, IaPdConfig, Leases,
-    StoredBinding,
+    ClientConfig, ClientStateKind, IaNaConfig, IaPdConfig, Leases, StoredBinding,
 };
-use v6edge_ra::{AdvertContent, Advertiser, AdvertiserConfig};
-use v6edge_router::{
-    Delegation, LanSpec, Persisted, Router, RouterConfig, RouterOutput, UplinkAddress, UplinkView,
-};
+use v6edge_node::{LeasesChange, Node, NodeLan, NodeOutput};
+use v6edge_ra::AdvertiserConfig;
+use v6edge_router::{LanSpec, Persisted};
 use v6edge_sys::LinkInfo;
 use v6edge_wire::dhcp6::{Duid, OptionCode};
 use v6edge_wire::nd::RouterPreference as NdPreference;
@@ -55,13 +51,6 @@ use crate::status::{
 /// ICMPv6 types the LAN side listens to: Router Solicitation, and Router
 /// Advertisements of other routers (RFC 4861 §6.2.7 consistency checks).
 pub const ND_TYPES: [u8; 2] = [133, 134];
-
-/// How long a LAN waits for something to advertise before its advertiser
-/// starts anyway. Starting at link-up with nothing to say would spend the
-/// first RA on an empty advertisement and hold back the one with the prefix
-/// for MIN_DELAY_BETWEEN_RAS (RFC 4861 §6.2.4); with a delegation at hand the
-/// advertiser starts at once.
-const ADVERTISE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// What the daemon loop read from the kernel.
 #[derive(Debug, Clone, Default)]
@@ -98,12 +87,6 @@ pub enum Effect {
 struct Lan {
     config: LanConfig,
     info: Option<LinkInfo>,
-    advertiser: Option<Advertiser>,
-    /// The latest content from the router, kept for when the advertiser
-    /// (re)starts.
-    content: Option<AdvertContent>,
-    /// While the advertiser waits for content: when it starts anyway.
-    start_at: Option<Instant>,
 }
 
 impl Lan {
@@ -120,20 +103,13 @@ pub struct Cpe {
     state: StateDir,
     origin: TokioInstant,
     clock: WallClock,
-    seed: u64,
     uplink: Option<LinkInfo>,
-    uplink_ready: bool,
     lans: Vec<Lan>,
     duid: Option<Duid>,
     pd_iaids: Vec<u32>,
     na_iaid: Option<u32>,
-    client: Option<Client>,
-    /// The binding read at start, used once to restore the client.
-    restored: Option<StoredBinding>,
     hints: HintsDoc,
-    router: Router,
-    default_router: bool,
-    leases: Leases,
+    node: Node,
     effects: VecDeque<Effect>,
 }
 
@@ -184,8 +160,7 @@ impl Cpe {
                 Persisted::default()
             }
         };
-        let router = Router::new(router_config(lans), persisted, now);
-        let seed = random_seed();
+        let node = Node::new(node_lans(lans), persisted, restored, random_seed(), now);
         if let Some(d) = &duid {
             tracing::info!(duid = %d, "client DUID loaded");
         }
@@ -195,28 +170,19 @@ impl Cpe {
             state,
             origin,
             clock,
-            seed,
             uplink: None,
-            uplink_ready: false,
             lans: lans
                 .iter()
                 .map(|l| Lan {
                     config: l.clone(),
                     info: None,
-                    advertiser: None,
-                    content: None,
-                    start_at: None,
                 })
                 .collect(),
             duid,
             pd_iaids,
             na_iaid,
-            client: None,
-            restored,
             hints: hints.unwrap_or_default(),
-            router,
-            default_router: false,
-            leases: Leases::default(),
+            node,
             effects: VecDeque::new(),
         })
     }
@@ -258,33 +224,9 @@ impl Cpe {
     }
 
     /// The space a delegating server on this router may hand out (RFC 9818
-    /// LPD-4): each delegated prefix minus the LAN /64s carved from it and
-    /// minus a prefix excluded upstream, with the delegation's lifetimes.
+    /// LPD-4), as the node decides it.
     pub fn delegable_space(&self) -> Vec<super::server::UplinkBlock> {
-        let now = self.now();
-        let lans: Vec<v6edge_prefix::Prefix> = self
-            .router
-            .status(now)
-            .iter()
-            .filter_map(|l| l.prefix)
-            .collect();
-        let mut out = Vec::new();
-        for d in self.router.delegations() {
-            let mut used: Vec<v6edge_prefix::Prefix> = lans
-                .iter()
-                .filter(|p| d.prefix.contains(p))
-                .copied()
-                .collect();
-            used.extend(d.exclude.filter(|x| d.prefix.contains(x)));
-            for block in v6edge_prefix::carve::remainder(d.prefix, &used) {
-                out.push(super::server::UplinkBlock {
-                    block,
-                    preferred_until: d.preferred_until,
-                    valid_until: d.valid_until,
-                });
-            }
-        }
-        out
+        self.node.delegable_space(self.now())
     }
 
     /// Whether the uplink should learn its default route from RAs.
@@ -295,25 +237,12 @@ impl Cpe {
     /// Prefixes of the unreachable routes the router wants; at start, other
     /// unreachable routes with our protocol number are stale.
     pub fn wanted_unreachable_routes(&self) -> BTreeSet<v6edge_prefix::Prefix> {
-        self.router.delegations().iter().map(|d| d.prefix).collect()
+        self.node.wanted_unreachable_routes()
     }
 
     /// When [`Driver::handle_timeout`] wants to be called next.
     pub fn next_deadline(&self) -> Option<TokioInstant> {
-        let client = self.client.as_ref().and_then(|c| c.poll_timeout());
-        let router = self.router.poll_timeout();
-        let ras = self
-            .lans
-            .iter()
-            .filter_map(|l| l.advertiser.as_ref().and_then(|a| a.poll_timeout()));
-        let starts = self.lans.iter().filter_map(|l| l.start_at);
-        client
-            .into_iter()
-            .chain(router)
-            .chain(ras)
-            .chain(starts)
-            .min()
-            .map(|t| self.to_tokio(t))
+        self.node.poll_timeout().map(|t| self.to_tokio(t))
     }
 
     pub fn next_effect(&mut self) -> Option<Effect> {
@@ -334,10 +263,8 @@ impl Cpe {
             }
         }
         self.uplink = facts.uplink.clone();
-        if uplink_changed {
-            self.router
-                .set_uplink_ifindex(now, self.uplink.as_ref().map(|i| i.index));
-        }
+        self.node
+            .set_uplink_ifindex(now, self.uplink.as_ref().map(|i| i.index));
         if self.duid.is_none()
             && let Some(info) = &self.uplink
         {
@@ -345,69 +272,27 @@ impl Cpe {
         }
         // A new or recreated uplink interface: the client follows it, keeping
         // its binding (the ifindex is part of its configuration).
-        if let (Some(info), Some(duid)) = (&self.uplink, &self.duid) {
-            let rebuild = self
-                .client
-                .as_ref()
-                .is_none_or(|c| c.config().ifindex != info.index);
-            if rebuild {
-                let config = self.client_config(info.index, duid.clone());
-                let stored = match self.client.take() {
-                    Some(old) => old.stored_binding(now),
-                    None => self.restored.take(),
-                };
-                self.client = Some(match stored {
-                    Some(stored) => {
-                        tracing::info!(
-                            prefixes = stored.prefixes.len(),
-                            "restoring the DHCPv6 binding: Rebind"
-                        );
-                        Client::restore(config, stored, self.seed, now)
-                    }
-                    None => Client::new(config, self.seed, now),
-                });
-                self.uplink_ready = false;
-            }
+        if let (Some(info), Some(duid)) = (&self.uplink, &self.duid)
+            && self.node.client_ifindex() != Some(info.index)
+        {
+            let config = self.client_config(info.index, duid.clone());
+            self.node.attach_client(now, config);
         }
         let ready =
             facts.uplink.as_ref().is_some_and(|i| i.up && i.running) && facts.uplink_link_local;
-        if let Some(client) = &mut self.client
-            && ready != self.uplink_ready
-        {
-            tracing::info!(ready, "uplink link state");
-            client.handle_link(now, ready);
-            self.uplink_ready = ready;
-        }
+        self.node.set_uplink_ready(now, ready);
 
         for (i, info) in facts.lans.into_iter().enumerate() {
             let Some(lan) = self.lans.get_mut(i) else {
                 break;
             };
             metrics.set_interface_present(lan.config.interface.as_str(), info.is_some());
-            let old_index = lan.usable().map(|i| i.index);
             lan.info = info;
-            let new_index = lan.usable().map(|i| i.index);
-            if old_index != new_index {
-                tracing::info!(lan = %lan.config.interface, ifindex = ?new_index, "LAN link state");
-                lan.advertiser = new_index.filter(|_| lan.config.advertise).map(|index| {
-                    let mac = lan.usable().and_then(|i| i.mac);
-                    Advertiser::new(
-                        advertiser_config(&lan.config, index, mac),
-                        self.seed ^ u64::from(index),
-                        now,
-                    )
-                });
-                lan.start_at = lan.advertiser.as_ref().map(|_| now + ADVERTISE_GRACE);
-                // The router re-emits the LAN address and the advert content.
-                self.router
-                    .set_lan_ifindex(now, lan.config.interface.as_str(), new_index);
-            }
+            let link = lan.usable().map(|i| (i.index, i.mac));
+            self.node.set_lan_link(now, i, link);
         }
-        if facts.default_router != self.default_router {
-            self.default_router = facts.default_router;
-            self.router.set_default_router(now, facts.default_router);
-        }
-        self.pump(now, metrics);
+        self.node.set_default_router(now, facts.default_router);
+        self.drain(now, metrics);
     }
 
     fn create_duid(&mut self, mac: Option<[u8; 6]>) {
@@ -430,25 +315,16 @@ impl Cpe {
         if let Some(t) = rx.bytes.first() {
             metrics.dhcp6_received(self.uplink_name(), message_name(*t));
         }
-        if let Some(reason) = self.client.as_mut().and_then(|c| c.handle_packet(now, rx)) {
+        if let Some(reason) = self.node.handle_dhcp6(now, rx) {
             metrics.dropped("dhcp6", reason.as_str());
         }
-        self.pump(now, metrics);
+        self.drain(now, metrics);
     }
 
     /// Our link-local address on LAN `ifindex`: the source of unicast RAs
     /// to hosts known by a global address (`Advertiser::set_source`).
     pub fn set_lan_source(&mut self, ifindex: IfIndex, source: Option<std::net::Ipv6Addr>) {
-        if let Some(adv) = self.advertiser_on(ifindex) {
-            adv.set_source(source);
-        }
-    }
-
-    fn advertiser_on(&mut self, ifindex: IfIndex) -> Option<&mut Advertiser> {
-        self.lans
-            .iter_mut()
-            .find(|l| l.usable().is_some_and(|i| i.index == ifindex))
-            .and_then(|l| l.advertiser.as_mut())
+        self.node.set_lan_source(ifindex, source);
     }
 
     /// Hosts the kernel's neighbour cache knows on LAN `ifindex`: the
@@ -456,135 +332,83 @@ impl Cpe {
     /// the hosts that solicited (`Advertiser::note_neighbor`).
     pub fn note_neighbours(&mut self, ifindex: IfIndex, addrs: &[std::net::Ipv6Addr]) {
         let now = self.now();
-        if let Some(adv) = self.advertiser_on(ifindex) {
-            for &addr in addrs {
-                adv.note_neighbor(now, addr);
-            }
-        }
+        // What the advertisers queue goes out with the next event's effects.
+        self.node.note_neighbours(now, ifindex, addrs);
     }
 
     /// An ICMPv6 datagram (RS, or another router's RA).
     pub fn handle_icmp6(&mut self, rx: &Received<'_>, metrics: &Metrics) {
         let now = self.now();
-        if let Some(lan) = self
-            .lans
-            .iter_mut()
-            .find(|l| l.usable().is_some_and(|i| i.index == rx.ifindex))
-            && let Some(adv) = &mut lan.advertiser
+        if let Some(lan) = self.node.lan_on(rx.ifindex)
+            && self.node.advertiser(lan).is_some()
+            && rx.bytes.first() == Some(&133)
+            && let Some(l) = self.lans.get(lan)
         {
-            if rx.bytes.first() == Some(&133) {
-                metrics.rs_received(lan.config.interface.as_str());
-            }
-            adv.handle_packet(now, rx);
+            metrics.rs_received(l.config.interface.as_str());
         }
-        self.pump(now, metrics);
+        self.node.handle_icmp6(now, rx);
+        self.drain(now, metrics);
     }
 
     /// Runs what is due; early or spurious calls do nothing.
     pub fn handle_timeout(&mut self, metrics: &Metrics) {
         let now = self.now();
-        if let Some(c) = &mut self.client {
-            c.handle_timeout(now);
-        }
-        self.router.handle_timeout(now);
-        for lan in &mut self.lans {
-            if let Some(a) = &mut lan.advertiser {
-                if lan.start_at.is_some_and(|t| t <= now) {
-                    lan.start_at = None;
-                    a.start(now);
-                }
-                a.handle_timeout(now);
-            }
-        }
-        self.pump(now, metrics);
+        self.node.handle_timeout(now);
+        self.drain(now, metrics);
     }
 
-    /// Drains every machine until none has anything more to say. Outputs of
-    /// one machine are inputs of the next, so this loops to a fixed point.
-    fn pump(&mut self, now: Instant, metrics: &Metrics) {
-        // Bounded: each round moves finite queues; a machine that kept
-        // producing forever would be a bug, not a reason to hang the daemon.
-        for _ in 0..64 {
-            let mut progress = false;
-            if let Some(client) = &mut self.client {
-                while let Some(t) = client.poll_transmit() {
-                    progress = true;
+    /// Turns what the node asks for into effects, persisting and counting
+    /// on the way.
+    fn drain(&mut self, now: Instant, metrics: &Metrics) {
+        while let Some(out) = self.node.poll_output() {
+            match out {
+                NodeOutput::Dhcp6(t) => {
                     if let Some(b) = t.payload.first() {
                         metrics.dhcp6_sent(self.uplink_cfg.interface.as_str(), message_name(*b));
                     }
                     self.effects.push_back(Effect::Dhcp6(t));
                 }
-                let mut changed = Vec::new();
-                while let Some(ev) = client.poll_event() {
-                    progress = true;
-                    if let ClientEvent::Changed(leases) = ev {
-                        changed.push((leases, client.stored_binding(now)));
+                NodeOutput::Icmp6 { lan, transmit } => {
+                    if let Some(l) = lan.and_then(|i| self.lans.get(i)) {
+                        metrics.ra_sent(l.config.interface.as_str());
+                    }
+                    self.effects.push_back(Effect::Icmp6(transmit));
+                }
+                NodeOutput::Kernel(op) => self.effects.push_back(Effect::Kernel(op)),
+                NodeOutput::Persist(p) => {
+                    let doc = LansDoc::from_persisted(&p, &self.clock);
+                    if let Err(e) = self.state.save(LANS_DOC, &doc) {
+                        tracing::error!(error = %e, "cannot save the LAN state");
                     }
                 }
-                for (leases, binding) in changed {
-                    self.on_leases(now, leases, binding, metrics);
+                NodeOutput::Leases(change) => {
+                    let LeasesChange {
+                        previous,
+                        current,
+                        binding,
+                    } = *change;
+                    self.on_leases(now, &previous, &current, binding, metrics)
                 }
-            }
-            while let Some(out) = self.router.poll_output() {
-                progress = true;
-                match out {
-                    RouterOutput::Kernel(op) => self.effects.push_back(Effect::Kernel(op)),
-                    RouterOutput::Advert { ifindex, content } => {
-                        if let Some(lan) = self
-                            .lans
-                            .iter_mut()
-                            .find(|l| l.usable().is_some_and(|i| i.index == ifindex))
-                        {
-                            let worth_it =
-                                !content.prefixes.is_empty() || !content.deprecated.is_empty();
-                            if let Some(a) = &mut lan.advertiser {
-                                a.set_content(now, content.clone());
-                                if worth_it && lan.start_at.take().is_some() {
-                                    a.start(now);
-                                }
-                            }
-                            lan.content = Some(content);
-                        }
-                    }
-                    RouterOutput::Persist(p) => {
-                        let doc = LansDoc::from_persisted(&p, &self.clock);
-                        if let Err(e) = self.state.save(LANS_DOC, &doc) {
-                            tracing::error!(error = %e, "cannot save the LAN state");
-                        }
-                    }
-                }
-            }
-            for lan in &mut self.lans {
-                if let Some(a) = &mut lan.advertiser {
-                    while let Some(t) = a.poll_transmit() {
-                        progress = true;
-                        metrics.ra_sent(lan.config.interface.as_str());
-                        self.effects.push_back(Effect::Icmp6(t));
-                    }
-                }
-            }
-            if !progress {
-                return;
             }
         }
-        tracing::error!("machines did not settle after 64 rounds");
     }
 
     fn on_leases(
         &mut self,
         now: Instant,
-        leases: Leases,
+        previous: &Leases,
+        leases: &Leases,
         binding: Option<StoredBinding>,
         metrics: &Metrics,
     ) {
-        for old in &self.leases.prefixes {
+        for old in &previous.prefixes {
             if !leases.prefixes.iter().any(|p| p.prefix == old.prefix) {
                 tracing::info!(prefix = %old.prefix, "delegated prefix gone");
                 metrics.remove_delegation(old.iaid, &old.prefix.to_string());
             }
         }
         for p in &leases.prefixes {
-            if !self.leases.prefixes.iter().any(|o| o.prefix == p.prefix) {
+            if !previous.prefixes.iter().any(|o| o.prefix == p.prefix) {
                 tracing::info!(prefix = %p.prefix, iaid = p.iaid, "delegated prefix obtained");
             }
             metrics.set_delegated_valid(
@@ -594,9 +418,6 @@ impl Cpe {
             );
             self.hints.insert(p.iaid.to_string(), p.prefix.to_string());
         }
-        let view = uplink_view(&leases);
-        self.leases = leases;
-        self.router.handle_uplink(now, view);
         let unix = self.clock.unix_now(now);
         let saved = match &binding {
             Some(b) => self
@@ -624,7 +445,7 @@ impl Cpe {
         metrics: &Metrics,
     ) -> Result<serde_json::Value, String> {
         let now = self.now();
-        let Some(client) = &mut self.client else {
+        if self.node.client().is_none() {
             return Err(format!(
                 "the uplink {} is not ready (no interface or no DUID yet)",
                 self.uplink_cfg.interface
@@ -634,11 +455,11 @@ impl Cpe {
             // RFC 8415 §18.2.7; the daemon stays up, idle, until `renew`.
             Request::Release => {
                 tracing::info!("release requested by operator");
-                client.release(now);
+                self.node.release(now);
             }
             Request::Renew => {
                 tracing::info!("renew requested by operator");
-                client.renew_now(now);
+                self.node.renew_now(now);
             }
             Request::Status
             | Request::Reload
@@ -648,24 +469,17 @@ impl Cpe {
                 return Err(format!("`{}` is not a driver command", request.name()));
             }
         }
-        let state = client.status(now).state;
-        self.pump(now, metrics);
-        Ok(json!({ "state": uplink_state(state).as_str() }))
+        let state = self.node.client().map(|c| c.status(now).state);
+        self.drain(now, metrics);
+        Ok(json!({ "state": state.map_or(UplinkState::WaitingLink, uplink_state).as_str() }))
     }
 
     /// Stop: final RAs with router lifetime 0 (RFC 4861 §6.2.5, RFC 7084
     /// G-5), and a Release only if configured (RFC 9096 WPD-9).
     pub fn shutdown(&mut self, metrics: &Metrics) {
         let now = self.now();
-        for lan in &mut self.lans {
-            if let Some(a) = &mut lan.advertiser {
-                a.stop(now);
-            }
-        }
-        if let Some(c) = &mut self.client {
-            c.stop(now);
-        }
-        self.pump(now, metrics);
+        self.node.stop(now);
+        self.drain(now, metrics);
     }
 
     /// Applies a reloaded configuration (SIGHUP). The binding, DUID and
@@ -686,55 +500,32 @@ impl Cpe {
         self.na_iaid = na_iaid;
         if uplink_changed {
             // A different interface: start over there, with the binding.
-            if let Some(old) = self.client.take() {
-                self.restored = old.stored_binding(now);
-            }
+            self.node.detach_uplink(now);
             self.uplink = None;
-            self.uplink_ready = false;
-        } else if let (true, Some(duid), Some(info)) =
-            (self.client.is_some(), &self.duid, &self.uplink)
-        {
+        } else if let (Some(duid), Some(info)) = (&self.duid, &self.uplink) {
             let config = self.client_config(info.index, duid.clone());
-            if let Some(c) = &mut self.client {
-                c.reconfigure(now, config);
-            }
+            self.node.reconfigure_client(now, config);
         }
-        // LANs: keep advertisers of interfaces that stay (with new settings),
-        // stop those removed, rebuild the router with its persisted state.
-        let mut old = std::mem::take(&mut self.lans);
-        for gone in old
-            .iter_mut()
+        // LANs: advertisers of interfaces that stay keep running with new
+        // settings, those removed stop; the router is rebuilt over its
+        // persisted state.
+        for gone in self
+            .lans
+            .iter()
             .filter(|l| !lans.iter().any(|n| n.interface == l.config.interface))
         {
-            if let Some(a) = &mut gone.advertiser {
-                a.stop(now);
-                while let Some(t) = a.poll_transmit() {
-                    self.effects.push_back(Effect::Icmp6(t));
-                }
-            }
             metrics.remove_interface(gone.config.interface.as_str());
         }
+        let mut old = std::mem::take(&mut self.lans);
         self.lans = lans
             .iter()
-            .map(
-                |l| match old.iter().position(|o| o.config.interface == l.interface) {
-                    Some(i) => {
-                        let mut kept = old.swap_remove(i);
-                        kept.config = l.clone();
-                        if let (Some(a), Some(info)) = (&mut kept.advertiser, &kept.info) {
-                            a.set_config(now, advertiser_config(l, info.index, info.mac));
-                        }
-                        kept
-                    }
-                    None => Lan {
-                        config: l.clone(),
-                        info: None,
-                        advertiser: None,
-                        content: None,
-                        start_at: None,
-                    },
-                },
-            )
+            .map(|l| Lan {
+                config: l.clone(),
+                info: old
+                    .iter()
+                    .position(|o| o.config.interface == l.interface)
+                    .and_then(|i| old.swap_remove(i).info),
+            })
             .collect();
         let persisted = self
             .state
@@ -743,19 +534,8 @@ impl Cpe {
             .flatten()
             .map(|d| d.to_persisted(&self.clock))
             .unwrap_or_default();
-        self.router = Router::new(router_config(lans), persisted, now);
-        for lan in &self.lans {
-            self.router.set_lan_ifindex(
-                now,
-                lan.config.interface.as_str(),
-                lan.usable().map(|i| i.index),
-            );
-        }
-        self.router.set_default_router(now, self.default_router);
-        self.router
-            .set_uplink_ifindex(now, self.uplink.as_ref().map(|i| i.index));
-        self.router.handle_uplink(now, uplink_view(&self.leases));
-        self.pump(now, metrics);
+        self.node.reconfigure_lans(now, node_lans(lans), persisted);
+        self.drain(now, metrics);
         Ok(())
     }
 
@@ -766,7 +546,7 @@ impl Cpe {
     pub fn dropped_counts(&self) -> Vec<(&'static str, String, u64)> {
         let mut out: Vec<(&'static str, String, u64)> = Vec::new();
         let mut nd: std::collections::BTreeMap<String, u64> = Default::default();
-        for adv in self.lans.iter().filter_map(|l| l.advertiser.as_ref()) {
+        for adv in (0..self.lans.len()).filter_map(|i| self.node.advertiser(i)) {
             for (reason, n) in adv.status().dropped.iter() {
                 *nd.entry(super::guard::reason_label(&reason)).or_insert(0) += n;
             }
@@ -777,7 +557,7 @@ impl Cpe {
 
     pub fn status(&self) -> Status {
         let now = self.now();
-        let client = self.client.as_ref().map(|c| c.status(now));
+        let client = self.node.client().map(|c| c.status(now));
         let state = match (&self.uplink, &client) {
             (None, _) | (_, None) => UplinkState::WaitingLink,
             (Some(_), Some(s)) => uplink_state(s.state),
@@ -807,17 +587,18 @@ impl Cpe {
                 }
             })
             .collect();
-        let routers = self.router.status(now);
+        let routers = self.node.router().status(now);
         let lans = self
             .lans
             .iter()
-            .map(|lan| {
+            .enumerate()
+            .map(|(i, lan)| {
                 let r = routers
                     .iter()
                     .find(|r| r.name == lan.config.interface.as_str());
-                let ra = lan
-                    .advertiser
-                    .as_ref()
+                let ra = self
+                    .node
+                    .advertiser(i)
                     .map(|a| a.status())
                     .unwrap_or_default();
                 LanStatus {
@@ -857,7 +638,7 @@ impl Cpe {
                 link_up: self.uplink.as_ref().is_some_and(|i| i.up && i.running),
                 state,
                 server_duid: leases.server_duid.as_ref().map(|d| d.to_string()),
-                default_router: self.default_router,
+                default_router: self.node.default_router(),
                 addresses: leases
                     .addresses
                     .iter()
@@ -918,33 +699,6 @@ fn client_config(
     c
 }
 
-/// What the router needs to know of the client's leases.
-fn uplink_view(leases: &Leases) -> UplinkView {
-    UplinkView {
-        delegations: leases
-            .prefixes
-            .iter()
-            .map(|p| Delegation {
-                prefix: p.prefix,
-                preferred_until: p.preferred_until,
-                valid_until: p.valid_until,
-                exclude: p.exclude,
-            })
-            .collect(),
-        addresses: leases
-            .addresses
-            .iter()
-            .map(|a| UplinkAddress {
-                addr: a.addr,
-                preferred_until: a.preferred_until,
-                valid_until: a.valid_until,
-            })
-            .collect(),
-        dns_servers: leases.dns_servers.clone(),
-        dns_domains: leases.domains.clone(),
-    }
-}
-
 fn assign_iaids(
     uplink: &UplinkConfig,
     state: &StateDir,
@@ -969,23 +723,22 @@ fn assign_iaids(
     Ok((pd, na))
 }
 
-fn router_config(lans: &[LanConfig]) -> RouterConfig {
-    RouterConfig {
-        lans: lans
-            .iter()
-            .map(|l| LanSpec {
+/// The node's LANs from ours: the router's view and the advertiser
+/// template (the node fills in the link when it appears).
+fn node_lans(lans: &[LanConfig]) -> Vec<NodeLan> {
+    lans.iter()
+        .map(|l| NodeLan {
+            spec: LanSpec {
                 name: l.interface.to_string(),
                 ifindex: None,
                 subnet_id: l.subnet_id.map(u128::from),
                 advertise: l.advertise,
                 dns_servers: l.ra.dns_servers.clone(),
                 dns_domains: l.ra.dns_domains.clone(),
-            })
-            .collect(),
-        // Each advertiser decides from its own `route-info` setting.
-        route_info: true,
-        host_id: 1,
-    }
+            },
+            advertiser: advertiser_config(l, 0, None),
+        })
+        .collect()
 }
 
 fn advertiser_config(lan: &LanConfig, ifindex: IfIndex, mac: Option<[u8; 6]>) -> AdvertiserConfig {

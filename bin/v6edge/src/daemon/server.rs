@@ -26,7 +26,7 @@ use serde::Serialize;
 use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Instant, KernelOp, Received, RouteSpec};
 use v6edge_dhcp6::server::{
-    AddressPool, Lease, LeaseEvent, LeaseKind, LeaseOp, LifetimeEnds, LinkConfig, LinkId,
+    AddressPool, Lease, LeaseEvent, LeaseKind, LeaseOp, LinkConfig, LinkId,
     LinkSelector as MachineSelector, PrefixPool, ReconfigureAuth, ReconfigureContext, Reservation,
     Server, ServerConfig, ServerNotice, ServerOutput, StatelessOptions,
 };
@@ -40,13 +40,7 @@ use crate::config::{LeaseStoreKind, LinkSelector, PoolSource, ServerSettings};
 use crate::metrics::Metrics;
 use crate::state::StateDir;
 
-/// Part of the uplink's delegation that this router may delegate further.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UplinkBlock {
-    pub block: Prefix,
-    pub preferred_until: Option<Instant>,
-    pub valid_until: Option<Instant>,
-}
+pub use v6edge_node::UplinkBlock;
 
 /// One lease as `v6edge leases --json` shows it (contract.md).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -332,46 +326,16 @@ impl ServerUnit {
         self.pump(metrics);
     }
 
-    /// Pools over the uplink's space for one `from-uplink` pool setting:
-    /// blocks that hold a whole `delegated_len` prefix delegate that length,
-    /// smaller leftovers delegate /64s; larger delegations are offered first.
+    /// Pools over the uplink's space for one `from-uplink` pool setting,
+    /// capped by what remains upstream (the node's policy, RFC 9096 L-17).
     fn uplink_pools(&self, p: &crate::config::PrefixPoolConfig) -> Vec<PrefixPool> {
-        let now = self.now();
-        let cap = |until: Option<Instant>, configured: Duration| match until {
-            None => configured,
-            Some(t) => configured.min(t - now),
+        let setting = v6edge_node::PoolSetting {
+            delegated_len: p.delegated_len,
+            preferred: p.preferred,
+            valid: p.valid,
         };
-        let mut pools: Vec<PrefixPool> = self
-            .space
-            .iter()
-            .flatten()
-            .filter_map(|b| {
-                let len = if b.block.len() <= p.delegated_len {
-                    p.delegated_len
-                } else if b.block.len() <= 64 {
-                    64
-                } else {
-                    return None;
-                };
-                let valid = cap(b.valid_until, p.valid);
-                // The machine caps again at each grant (RFC 9096 L-17): these
-                // lifetimes are as of now, the ends hold whenever it grants.
-                let ends = b.valid_until.map(|valid_until| LifetimeEnds {
-                    valid_until,
-                    preferred_until: b.preferred_until.unwrap_or(valid_until).min(valid_until),
-                });
-                (valid >= Duration::from_secs(1)).then(|| PrefixPool {
-                    prefix: b.block,
-                    delegated_len: len,
-                    preferred: cap(b.preferred_until, p.preferred).min(valid),
-                    valid,
-                    exclude_first: None,
-                    ends,
-                })
-            })
-            .collect();
-        pools.sort_by_key(|p| (p.delegated_len, p.prefix));
-        pools
+        let space = self.space.as_deref().unwrap_or_default();
+        v6edge_node::from_uplink_pools(space, setting, self.now())
     }
 
     /// Machine configuration from ours, with interface names resolved.
