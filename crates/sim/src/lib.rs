@@ -279,6 +279,11 @@ enum Machine {
     Relay {
         relay: Box<Relay>,
         snooped: BTreeSet<Prefix>,
+        /// The snooped table changed since the deadline was last read.
+        /// `Relay::poll_timeout` scans the whole table (O(bindings)); its
+        /// answer depends only on the table, so it is read again only when
+        /// the table changed or the timer ran.
+        table_changed: bool,
     },
     Router(Box<RouterNode>),
 }
@@ -425,6 +430,7 @@ impl Sim {
             sim.machines.push(Machine::Relay {
                 relay: Box::new(Relay::new(rc, now)),
                 snooped: BTreeSet::new(),
+                table_changed: true,
             });
             sim.ifaces.push(vec![None; 3]);
             sim.attach(id, UP_IF, up, true);
@@ -600,6 +606,12 @@ impl Sim {
     /// Queues the node's timer when its deadline moved; stale queue entries
     /// are skipped when they come up.
     fn reschedule(&mut self, id: u32) {
+        if let Some(Machine::Relay { table_changed, .. }) = self.machines.get_mut(id as usize) {
+            if !*table_changed {
+                return;
+            }
+            *table_changed = false;
+        }
         let due = self.deadline(id).map(|t| t.max(self.now));
         if due != self.scheduled[id as usize] {
             self.scheduled[id as usize] = due;
@@ -762,7 +774,13 @@ impl Sim {
                 RelayOutput::Transmit(t) => self.send(id, t),
                 RelayOutput::Kernel(op) => self.apply(id, op),
                 RelayOutput::Snoop(change) => {
-                    if let Machine::Relay { snooped, .. } = &mut self.machines[id as usize] {
+                    if let Machine::Relay {
+                        snooped,
+                        table_changed,
+                        ..
+                    } = &mut self.machines[id as usize]
+                    {
+                        *table_changed = true;
                         let p = match change {
                             SnoopChange::Upsert(s) => {
                                 snooped.insert(s.prefix);
@@ -1075,7 +1093,14 @@ impl Sim {
                 self.scheduled[node as usize] = None;
                 match &mut self.machines[node as usize] {
                     Machine::Server { server, .. } => server.handle_timeout(now),
-                    Machine::Relay { relay, .. } => relay.handle_timeout(now),
+                    Machine::Relay {
+                        relay,
+                        table_changed,
+                        ..
+                    } => {
+                        relay.handle_timeout(now);
+                        *table_changed = true;
+                    }
                     Machine::Router(r) => {
                         r.node.handle_timeout(now);
                         if let Some(s) = &mut r.lan_server {
