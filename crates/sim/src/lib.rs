@@ -24,15 +24,22 @@
 //! Invariants (see [`Violation`]) are checked incrementally after every
 //! step (one event and everything the machine it reached did with it), on
 //! the keys that step touched, so a step costs O(what it changed), not
-//! O(network): no prefix held by two nodes (nor overlapping prefixes held
-//! by nodes that did not delegate one to the other); every route backed by
-//! a lease of the machine that installed it; every prefix a node obtains
-//! routed hop by hop from the server to it (walked through the emulated
-//! tables when it is obtained, and for every held prefix by
-//! [`Sim::check_all`] at the end of a run); lifetimes never longer than
-//! the lifetime upstream (RFC 9096 L-17): a LAN server's lease never ends
-//! after the delegation it was carved from, and a LAN's advertised prefix
-//! never outlives its delegation.
+//! O(network):
+//! - no prefix held by two nodes, nor overlapping prefixes held by nodes
+//!   that did not delegate one to the other (on every lease change);
+//! - every route backed by a lease of the machine that installed it (on
+//!   every route or lease change);
+//! - every delegated prefix routed hop by hop from the server to its
+//!   holder, walking the emulated tables: when a router obtains it, when a
+//!   route covering it is withdrawn ([`REROUTE_GRACE`] later: the relay
+//!   withdraws on the lifetime-0 Reply a moment before the client reads
+//!   it), and for every holder by [`Sim::check_all`] at the end of a run.
+//!   "Delegated" means along the whole chain of leases (see
+//!   `Sim::delegated`): a client that missed the Reply ending its lease
+//!   (loss) holds a prefix nobody delegates any more, and is owed no route;
+//! - lifetimes never longer than the lifetime upstream (RFC 9096 L-17): a
+//!   LAN server's lease never ends after the delegation it is carved from,
+//!   and a LAN's advertised prefix never outlives its delegation.
 
 mod pcap;
 
@@ -365,9 +372,22 @@ pub struct Sim {
     messages: u64,
     violations: BTreeMap<Violation, u64>,
     violation_count: u64,
+    /// The first violations, with the simulated instant they were seen.
+    violation_log: Vec<(Instant, Violation)>,
     /// (node, prefix) whose route or backing lease the current step changed.
     dirty: Vec<(u32, Prefix)>,
+    /// Routes deleted: (when to look, prefix). The prefixes held inside
+    /// must still be routed by then (see [`REROUTE_GRACE`]).
+    rechecks: std::collections::VecDeque<(Instant, Prefix)>,
+    /// (holder, prefix) already counted as unrouted: counted once.
+    unrouted: BTreeSet<(u32, Prefix)>,
 }
+
+/// A route withdrawn upstream and the holder learning that its prefix is
+/// gone are different steps (the relay sees the lifetime-0 Reply before the
+/// client does): a held prefix left unrouted for longer than this is a
+/// violation. Far above the links' delay.
+pub const REROUTE_GRACE: Duration = Duration::from_secs(2);
 
 impl Sim {
     /// Builds the network; nothing runs yet.
@@ -409,7 +429,10 @@ impl Sim {
             messages: 0,
             violations: BTreeMap::new(),
             violation_count: 0,
+            violation_log: Vec::new(),
             dirty: Vec::new(),
+            rechecks: std::collections::VecDeque::new(),
+            unrouted: BTreeSet::new(),
             config,
         };
         sim.kernels.resize_with(total as usize, Kernel::default);
@@ -720,12 +743,16 @@ impl Sim {
             KernelOp::DelRoute(r) => {
                 k.del_route(r.dst);
                 self.dirty.push((node, r.dst));
+                self.rechecks.push_back((now + REROUTE_GRACE, r.dst));
             }
         }
     }
 
     fn violation(&mut self, v: Violation) {
         self.violation_count += 1;
+        if self.violation_log.len() < 1000 {
+            self.violation_log.push((self.now, v.clone()));
+        }
         *self.violations.entry(v).or_insert(0) += 1;
     }
 
@@ -943,10 +970,7 @@ impl Sim {
         }
         for &p in &new {
             if !self.routed(id, p) {
-                self.violation(Violation::Unrouted {
-                    node: id,
-                    prefix: p,
-                });
+                self.unrouted_violation(id, p);
             }
         }
         self.update_settled(id);
@@ -1041,12 +1065,66 @@ impl Sim {
         false
     }
 
+    /// Whether `p` is delegated to router `holder` along the whole chain:
+    /// its delegator (the server for a CPE, the router above otherwise)
+    /// has a lease for it, and the delegator's own prefix holding it is
+    /// delegated in turn. A client that has not yet heard that its lease
+    /// ended (a lost Reply) still holds a prefix no one delegates: routing
+    /// is owed to delegations, so that is no routing violation.
+    fn delegated(&self, holder: u32, p: Prefix) -> bool {
+        let Some((_, d)) = self.position(holder) else {
+            return false;
+        };
+        if d == 0 {
+            return matches!(&self.machines[0], Machine::Server { leases, .. } if leases.contains(&p));
+        }
+        let parent = holder - 1;
+        let Some(Machine::Router(up)) = self.machines.get(parent as usize) else {
+            return false;
+        };
+        up.lan_leases.contains(&p)
+            && up
+                .held
+                .iter()
+                .any(|&q| q.contains(&p) && self.delegated(parent, q))
+    }
+
     /// Whether a route at `node` for `p` is backed by a lease there.
     fn backed(&self, node: u32, p: &Prefix) -> bool {
         match &self.machines[node as usize] {
             Machine::Server { leases, .. } => leases.contains(p),
             Machine::Relay { snooped, .. } => snooped.contains(p),
             Machine::Router(r) => r.held.contains(p) || r.lan_leases.contains(p),
+        }
+    }
+
+    /// Counts a held prefix the tables do not lead to, once per holder and
+    /// prefix.
+    fn unrouted_violation(&mut self, node: u32, prefix: Prefix) {
+        if self.delegated(node, prefix) && self.unrouted.insert((node, prefix)) {
+            self.violation(Violation::Unrouted { node, prefix });
+        }
+    }
+
+    /// Routes deleted a grace period ago: every prefix held inside must
+    /// still be routed to its holder.
+    fn check_withdrawn(&mut self) {
+        while let Some(&(due, dst)) = self.rechecks.front() {
+            if due > self.now {
+                break;
+            }
+            self.rechecks.pop_front();
+            let inside: Vec<(u32, Prefix)> = self
+                .holders
+                .range(dst..)
+                .take_while(|(q, _)| dst.contains(q))
+                .map(|(&q, &h)| (h, q))
+                .collect();
+            for (holder, prefix) in inside {
+                if !self.routed(holder, prefix) {
+                    self.unrouted_violation(holder, prefix);
+                }
+            }
         }
     }
 
@@ -1156,6 +1234,7 @@ impl Sim {
             Machine::Router(_) => self.drain_router(node),
         }
         self.check_dirty();
+        self.check_withdrawn();
         self.reschedule(node);
         true
     }
@@ -1201,6 +1280,7 @@ impl Sim {
             self.step();
         }
         self.now = self.now.max(end);
+        self.check_withdrawn();
     }
 
     /// The whole-network check: every held prefix routed from the server to
@@ -1213,7 +1293,7 @@ impl Sim {
             .map(|(&p, &id)| (id, p))
             .collect();
         for &(node, prefix) in &bad {
-            self.violation(Violation::Unrouted { node, prefix });
+            self.unrouted_violation(node, prefix);
         }
         bad.len() as u64
     }
@@ -1231,6 +1311,11 @@ impl Sim {
 
     pub fn violations(&self) -> &BTreeMap<Violation, u64> {
         &self.violations
+    }
+
+    /// The first (up to 1000) violations and when they were seen.
+    pub fn violation_log(&self) -> &[(Instant, Violation)] {
+        &self.violation_log
     }
 
     pub fn now(&self) -> Instant {
@@ -1256,10 +1341,7 @@ impl Sim {
         if let Some((chain, d)) = self.position(id) {
             self.claim(id, chain, d, p);
             if !self.routed(id, p) {
-                self.violation(Violation::Unrouted {
-                    node: id,
-                    prefix: p,
-                });
+                self.unrouted_violation(id, p);
             }
         }
     }
@@ -1269,6 +1351,7 @@ impl Sim {
     pub fn inject_route_removal(&mut self, node: u32, p: Prefix) -> bool {
         let present = self.kernels[node as usize].routes.contains_key(&p);
         self.kernels[node as usize].del_route(p);
+        self.rechecks.push_back((self.now + REROUTE_GRACE, p));
         present
     }
 

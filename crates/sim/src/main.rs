@@ -67,8 +67,8 @@ fn main() -> anyhow::Result<()> {
     let report = sim.run();
     sim.finish()?;
     if args.explain {
-        for (v, n) in sim.violations() {
-            eprintln!("{n} × {v:?}");
+        for (at, v) in sim.violation_log() {
+            eprintln!("at {at:?}: {v:?}");
         }
     }
     println!(

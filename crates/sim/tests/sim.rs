@@ -89,6 +89,15 @@ fn a_route_removed_behind_the_nodes_back_is_counted() {
     // The relay (node 1 serves the even CPEs) forgets its route to the /56:
     // the CPE and the router below it become unreachable.
     assert!(sim.inject_route_removal(1, p));
+    // Seen while the network runs on, once the grace period has passed...
+    sim.advance(v6edge_sim::REROUTE_GRACE + std::time::Duration::from_secs(1));
+    assert_eq!(
+        sim.report(None, None).invariant_violations,
+        2,
+        "{:?}",
+        sim.violations()
+    );
+    // ...and by the whole-network check, each counted once.
     assert_eq!(sim.check_all(), 2);
     assert_eq!(sim.report(None, None).invariant_violations, 2);
 }
