@@ -164,7 +164,7 @@ fn access_prefix(relay: u32) -> Prefix {
 }
 
 /// The link-local address of `node` on `ifindex`; the simulator reads the
-/// node back from it ([`node_of`]).
+/// node back from it.
 pub fn link_local(node: u32, ifindex: IfIndex) -> Ipv6Addr {
     Ipv6Addr::new(
         0xfe80,
