@@ -68,6 +68,7 @@
 #   CRASH_ANSWER_WAIT, CRASH_ROUTE_WAIT   bounds in seconds (60, 60)
 #   V6EDGE_BIN     default: the release build (built here with cargo)
 #   BENCH_V6EDGE_LOG  RUST_LOG for the server (default warn)
+#   CRASH_KEEP_DB=1  copy the database as each kill left it to db-KILL/
 #   LAB_KEEP=1     keep the work dir (captures, logs, database)
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -165,12 +166,18 @@ RANDOM=$SEED
 RESULTS=$LAB_DIR/results.jsonl
 : >"$RESULTS"
 BAD_KILLS=0
+CAPTURE_BAD=0
 SELFTEST_OK=1
 for i in $(seq 1 "$KILLS"); do
     load=$(awk -v r="$RANDOM" 'BEGIN { printf "%.2f", 0.5 + 2.5 * r / 32767 }')
     cap=$LAB_DIR/cap-$i.pcap
     # The client side's view: every DHCPv6 message on cli:eth0.
-    lab_daemon cli "tcpdump-$i" tcpdump -i eth0 -n -U -B 32768 -s 1500 -w "$cap" 'udp and (port 546 or port 547)'
+    # --immediate-mode: without it libpcap hands packets over a ring-buffer
+    # block at a time, and the block still filling when tcpdump stops (up to
+    # a second of traffic) never reaches the file: the Releases sent just
+    # before the kill would be missing and their leases reported lost.
+    lab_daemon cli "tcpdump-$i" tcpdump -i eth0 -n --immediate-mode -U -B 32768 -s 1500 -w "$cap" \
+        'udp and (port 546 or port 547)'
     lab_wait 10 grep -q "listening on" "$LAB_DIR/tcpdump-$i.log" || lab_die "tcpdump did not start"
     lab_daemon cli "perf-$i" perfdhcp -6 -l eth0 -e "$MODE" -r "$RATE" -f $((RATE / 10)) -F $((RATE / 20)) \
         -R "$CLIENTS" $(duid_args "$i") -p 600 -g single all
@@ -179,13 +186,23 @@ for i in $(seq 1 "$KILLS"); do
     # Replies already on the wire reach the capture; then the client stops.
     sleep 0.2
     lab_stop "perf-$i"
+    # The link is quiet now; let tcpdump write what it has read, then stop it.
+    sleep 0.3
     lab_stop "tcpdump-$i"
     lab_wait 5 sh -c "! kill -0 $(cat "$LAB_DIR/tcpdump-$i.pid") 2>/dev/null"
-    drops=$(sed -n 's/^\([0-9]*\) packets* dropped by kernel.*/\1/p' "$LAB_DIR/tcpdump-$i.log" | tail -n 1)
+    # Every packet the filter took must be in the file: a capture with gaps
+    # would make the checks report Releases it missed as lost leases.
+    lost=$(awk '/packets captured/ {c = $1} /packets received by filter/ {r = $1}
+                /packets dropped by kernel/ {d = $1} END {print (r == "" || c == "") ? -1 : r - c + d}' \
+        "$LAB_DIR/tcpdump-$i.log")
     fig=$("$PY" "$CHECK" ingest "$STATE" "$cap") || lab_die "cannot read capture $cap"
     replies=$(field "$fig" replies)
     [ "${LAB_KEEP:-0}" = 1 ] || rm -f "$cap" "$LAB_DIR/tcpdump-$i.log" "$LAB_DIR/perf-$i.log"
 
+    # For diagnosis: the database as the killed server left it.
+    if [ "${CRASH_KEEP_DB:-0}" = 1 ]; then
+        mkdir -p "$LAB_DIR/db-$i" && cp "$DB"* "$LAB_DIR/db-$i/"
+    fi
     if [ "$SELF_TEST" = 1 ] && [ "$i" = 2 ]; then
         echo "  self-test: damaging the database: $("$PY" "$CHECK" sabotage "$STATE" "$DB")"
     fi
@@ -224,8 +241,8 @@ import json, sys
 r = json.load(sys.stdin)
 r.update(kill=int(sys.argv[1]), load=float(sys.argv[2]), replies=int(sys.argv[3]), answer=float(sys.argv[4]),
          routes_ready=None if sys.argv[5] == "never" else float(sys.argv[5]),
-         tcpdump_drops=int(sys.argv[6] or 0))
-print(json.dumps(r))' "$i" "$load" "$replies" "$answer" "$routes_s" "${drops:-0}" >>"$RESULTS"
+         capture_lost=int(sys.argv[6]))
+print(json.dumps(r))' "$i" "$load" "$replies" "$answer" "$routes_s" "$lost" >>"$RESULTS"
     other=$(echo "$res" | "$PY" -c '
 import json, sys
 r = json.load(sys.stdin)
@@ -234,7 +251,10 @@ bits = ["%s %d" % (k, r[k]) for k in keys if r[k]]
 if r.get("daemon_vs_db") and any(r["daemon_vs_db"].values()):
     bits.append("daemon/db differ %s" % r["daemon_vs_db"])
 print(", ".join(bits) or "-")')
-    [ "${drops:-0}" != 0 ] && other="$other; tcpdump dropped ${drops}"
+    if [ "$lost" != 0 ]; then
+        other="$other; CAPTURE INCOMPLETE ($lost packets not written, -1: no tcpdump statistics)"
+        CAPTURE_BAD=$(( CAPTURE_BAD + 1 ))
+    fi
     printf '%4d %5s %8s %8s %8s %7s %7s %5s %5s %6s %7s %7s  %s\n' "$i" "$load" "$replies" \
         "$(field "$res" acked_total)" "$(field "$res" claims_live)" "$(field "$res" in_store)" \
         "$(field "$res" missing)" "$(field "$res" duplicates)" "$(field "$res" routes)" \
@@ -293,7 +313,7 @@ print("  %-44s %s" % ("kills with any violation", sum(1 for r in rows if r["viol
 print("  %-44s median %s, max %s" % (("restart -> answers a Solicit",) + med_max("answer")))
 print("  %-44s median %s, max %s" % (("restart -> routes match the leases",) + med_max("routes_ready")))
 print("  %-44s %s" % ("routes never matched (kills)", sum(1 for r in rows if r["routes_ready"] is None)))
-print("  %-44s %s" % ("tcpdump drops (kernel)", sum(r["tcpdump_drops"] for r in rows)))
+print("  %-44s %s" % ("capture packets lost (must be 0)", sum(abs(r["capture_lost"]) for r in rows)))
 print("  %-44s %.0f s" % ("wall time", wall))
 PY
 if [ "$SELF_TEST" = 1 ]; then
@@ -304,6 +324,9 @@ if [ "$SELF_TEST" = 1 ]; then
     fi
     if [ "$SELFTEST_OK" = 1 ]; then echo "self-test PASSED: the checks report the damage"; exit 0; fi
     echo "self-test FAILED: some damage went unnoticed"; LAB_KEEP=1; exit 1
+fi
+if [ "$CAPTURE_BAD" != 0 ]; then
+    echo "FAIL: $CAPTURE_BAD captures incomplete: the checks cannot be trusted (work dir kept: $LAB_DIR)"; LAB_KEEP=1; exit 1
 fi
 if [ "$BAD_KILLS" != 0 ]; then
     echo "FAIL: violations after $BAD_KILLS of $KILLS kills (work dir kept: $LAB_DIR)"; LAB_KEEP=1; exit 1
