@@ -553,6 +553,18 @@ def unit():
     assert r["route_wrong"] == 1, r
     r = verify(st, {"leases": [lease]}, 7300.0, 7300.0, routes)
     assert r["claims_live"] == 0 and r["expired"] == 1 and r["violations"] == 0, r
+    # A fresh Request of the same IA bound to another prefix supersedes the
+    # old claim; a Renew's Reply listing another prefix does not.
+    st = new_state()
+    take_reply(st, 1.0, parse_dhcp6(msg(REPLY, 9, A, ia_pd(1, (p1, 7200)))), REQUEST)
+    take_reply(st, 2.0, parse_dhcp6(msg(REPLY, 10, A, ia_pd(1, (p2, 7200)))), RENEW)
+    assert set(st["claims"]) == {(PD, p1), (PD, p2)} and st["superseded"] == 0, st
+    take_reply(st, 3.0, parse_dhcp6(msg(REPLY, 11, A, ia_pd(1, (p2, 7200)))), REQUEST)
+    assert set(st["claims"]) == {(PD, p2)} and st["superseded"] == 1, st
+    # NoBinding to an IA with a live claim is counted.
+    nb = opt(OPT_IA_PD, struct.pack("!III", 1, 0, 0) + opt(OPT_STATUS_CODE, struct.pack("!H", STATUS_NOBINDING)))
+    take_reply(st, 4.0, parse_dhcp6(msg(REPLY, 12, A, nb)), RENEW)
+    assert st["nobinding"] == 1, st
     print("check-acked.py unit: all checks passed")
 
 
