@@ -202,6 +202,8 @@ for i in $(seq 1 "$KILLS"); do
         "$LAB_DIR/tcpdump-$i.log")
     fig=$("$PY" "$CHECK" ingest "$STATE" "$cap") || lab_die "cannot read capture $cap"
     replies=$(field "$fig" replies)
+    # A round without Replies checks nothing: perfdhcp or the capture broke.
+    [ "$replies" -gt 0 ] 2>/dev/null || lab_die "kill $i: no Replies captured (see $LAB_DIR/perf-$i.log, tcpdump-$i.log)"
     [ "${LAB_KEEP:-0}" = 1 ] || rm -f "$cap" "$LAB_DIR/tcpdump-$i.log" "$LAB_DIR/perf-$i.log"
 
     # For diagnosis: the database as the killed server left it.
