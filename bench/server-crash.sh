@@ -37,13 +37,16 @@
 # perfdhcp derives its clients' DUIDs from one base DUID (-b duid=; fixed in
 # odd rounds, so the same DUIDs come back and find the bindings the restarted
 # server restored; its own, time-based, in even rounds, so there are new
-# clients too): "two clients" means two DUIDs, and a client
-# that Requests again and gets another lease in the same IA has the old one
-# superseded (RFC 8415 §18.3.2 says the server returns the existing binding;
-# the count is in the summary).  perfdhcp does not retransmit; a Reply it sends again would
-# only acknowledge the same lease to the same client again.  Its Releases
-# (-F) end a claim as soon as they are sent: after a crash the server may
-# have missed one, and then still holding the lease is not an error.
+# clients too): "two clients" means two DUIDs, and a client that Requests
+# again and gets another lease in the same IA has the old one superseded
+# (RFC 8415 §18.3.2 says the server returns the existing binding; the count
+# is in the summary).  perfdhcp does not retransmit; a Reply sent again
+# would only acknowledge the same lease to the same client again.  Its
+# Releases (-F) end a claim as soon as they are sent: after a crash the
+# server may have missed one, and then still holding the lease is no error.
+# The capture must be complete (tcpdump's own count of packets the filter
+# took equals the packets written), or the run fails: a missed Release would
+# be reported as a lost lease.
 #
 # --self-test: KILLS defaults to 3 and every round has new clients; after
 # the 2nd kill, while the server is down, its database is damaged behind its
