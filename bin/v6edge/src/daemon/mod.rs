@@ -660,6 +660,10 @@ fn spawn_netlink_worker() -> anyhow::Result<(
     let (tx, mut rx) = mpsc::unbounded_channel::<v6edge_core::KernelOp>();
     let (result_tx, result_rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
+        // Failures are logged at most once per interval, with the count:
+        // the ops follow leases, which clients make.
+        let origin = Instant::now();
+        let mut failures = v6edge_core::limit::LogThrottle::new(guard::DROP_LOG_INTERVAL);
         while let Some(op) = rx.recv().await {
             let name = kernel_op_name(&op);
             let ok = match netlink.apply(&op).await {
@@ -668,7 +672,9 @@ fn spawn_netlink_worker() -> anyhow::Result<(
                     true
                 }
                 Err(e) => {
-                    tracing::warn!(?op, error = %e, "kernel op failed");
+                    if let Some(held_back) = failures.allow(persist::machine_now(origin)) {
+                        tracing::warn!(?op, error = %e, also_failed_since_last_line = held_back, "kernel op failed");
+                    }
                     false
                 }
             };
