@@ -6,6 +6,10 @@
 //! role's protocol number, a foreign protocol (`static`) and a stale one of
 //! the server's own number; after SIGTERM and a new start the hand-made
 //! ones survive, the lease's route is restored and the stale one is gone.
+//! Then the migration on a v6edge requesting router (the `cpe` client): a
+//! legacy proto-118 unreachable route for its delegation is adopted (one
+//! route, proto 120, after its restart), an unwanted legacy one removed, a
+//! home-agent-numbered one kept.
 //!
 //! v6edge only (`SERVER_IMPL` other than `v6edge` skips). `V6EDGE_BIN` as in
 //! `server.rs`. Skips (passes, with a message) when not root or when a
