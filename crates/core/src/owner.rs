@@ -166,8 +166,10 @@ pub struct RouteKey {
 /// each route the kernel has, whether it must go.
 ///
 /// A route is stale when its protocol is the number of a configured owner
-/// (or the legacy number and a configured owner adopts its kind) and no
-/// such owner wants it. Routes of owners that are not configured, and of
+/// that does not want it. For the legacy number 118: a unicast route is
+/// the server's, an unreachable one the requesting router's, and either is
+/// kept when any configured owner that adopts its kind (the relay too, for
+/// unicast) wants it. Routes of owners that are not configured, and of
 /// numbers that are not ours, are never stale.
 #[derive(Debug, Clone, Default)]
 pub struct Reconcile {
