@@ -68,7 +68,7 @@ for n in isp "${ROUTERS[@]}"; do
     echo
     echo "== $n: v6edge tree"
     lab_exec "$n" "$V6EDGE_BIN" tree --control "$LAB_DIR/$n.sock" | sed 's/^/   /'
-    echo "   routes: $(ip -n "$(lab_ns "$n")" -6 route show proto 118 | sed 's/ metric.*//' | paste -sd';' | sed 's/;/; /g')"
+    echo "   routes: $(ip -n "$(lab_ns "$n")" -6 route show | grep -E "proto (118|119|120)" | sed 's/ metric.*//' | paste -sd';' | sed 's/;/; /g')"
 done
 echo
 echo "== host: $H (SLAAC from r3's Router Advertisements)"

@@ -62,7 +62,7 @@ RLY_PD_POOL=2001:db8:200::/40
 RLY_PD_LEN=56
 RLY_NA_FIRST=2001:db8:a1::100
 RLY_NA_LAST=2001:db8:a1::1ff
-RLY_PROTO=118                      # contract: the relay's routes are proto 118
+RLY_PROTO=119                      # the relay's routes: proto 119 (v6edge_core::Owner::Relay)
 ALL_DHCP_SERVERS=ff05::1:3
 
 # XF_RLY_ROUTE: wide and isc relays install no route (lab scenario g).
@@ -354,7 +354,7 @@ rly_routes() { ip -n "$(lab_ns "$1")" -6 route show proto "$RLY_PROTO" 2>/dev/nu
 # rly_route NS PREFIX NEXT_HOP: NS has "PREFIX via NEXT_HOP dev lan0 proto 118".
 rly_route() { rly_routes "$1" | grep -q "^$2 via $3 dev lan0 "; }
 
-# rly_lacks_route NS PREFIX: NS has no proto 118 route for PREFIX.
+# rly_lacks_route NS PREFIX: NS has no proto $RLY_PROTO route for PREFIX.
 rly_lacks_route() { ! rly_routes "$1" | grep -q "^$2 "; }
 
 # rly_route_back NS PREFIX NEXT_HOP: the route wide/isc relays never add,

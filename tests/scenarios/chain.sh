@@ -75,7 +75,8 @@ ISP_CONFIG=$REPO_DIR/examples/isp-server.toml
 ISP_ADDR=2001:db8:0:1::1
 ISP_POOL=2001:db8:100::/40
 ISP_PD_LEN=56
-PROTO=118
+PROTO=118          # the delegating server's routes (v6edge_core::Owner)
+CPE_PROTO=120      # the requesting router's unreachable aggregate
 CHAIN_EXPECT_LEN=${CHAIN_EXPECT_LEN-60}
 CHAIN_LEVEL_WAIT=${CHAIN_LEVEL_WAIT:-30}
 ROUTERS=(r1 r2 r3)
@@ -156,8 +157,12 @@ disjoint() {
 # plen PREFIX: its length.
 plen() { echo "${1#*/}"; }
 
-# routes118 NS: NS's routes with v6edge's protocol number.
-routes118() { ip -n "$(lab_ns "$1")" -6 route show proto "$PROTO" 2>/dev/null; }
+# routes118 NS: NS's routes with v6edge's protocol numbers (server and
+# requesting router).
+routes118() {
+    ip -n "$(lab_ns "$1")" -6 route show proto "$PROTO" 2>/dev/null
+    ip -n "$(lab_ns "$1")" -6 route show proto "$CPE_PROTO" 2>/dev/null
+}
 
 # has_route NS PREFIX VIA DEV: NS has "PREFIX via VIA dev DEV" proto 118.
 has_route() { routes118 "$1" | grep -q "^$2 via $3 dev $4 "; }
@@ -398,6 +403,7 @@ lab_check "isp -> host ${HOST_ADDR:-none} (ping)" lab_ping isp "${HOST_ADDR:-::1
 if [ "${CHAIN_RESTART:-1}" = 1 ] && [ -n "$COLD" ] && [ -n "${PD[r2]:-}" ] && [ -n "${PD[r3]:-}" ]; then
     lab_kill9 r2 || lab_log "could not kill r2"
     ip -n "$(lab_ns r2)" -6 route flush proto "$PROTO" 2>/dev/null
+    ip -n "$(lab_ns r2)" -6 route flush proto "$CPE_PROTO" 2>/dev/null
     T_K=$(date +%s.%N)
     start_v6edge r2 r2 "$CHAIN_CPE_CONFIG"
     v6edge_wait_ready r2 10 || lab_die "r2 did not come back (log: $(tail -n 2 "$LAB_DIR/r2.log"))"

@@ -11,7 +11,7 @@
 # ends.  Checks: WIDE dhcp6c and ISC dhclient -6 -P, behind the relay, each
 # hold a /56 out of 2001:db8:200::/40 (the server chose the pool by the
 # relay's link-address); the relay has "<prefix> via <client wan0
-# link-local> dev lan0 proto 118" for each (wide/isc relays: expected
+# link-local> dev lan0 proto 119" for each (wide/isc relays: expected
 # failure, the test adds the route itself); a v6edge relay lists both in
 # `v6edge leases --json` with their next hops; a v6edge server routes each
 # prefix via the relay (Kea/dhcpd: the test adds it); srv pings

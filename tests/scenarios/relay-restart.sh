@@ -12,9 +12,9 @@
 # live snooped delegations from the state dir (relay-bindings.json) and
 # drops the rest.  Steps: wide, isc and wide2 get prefixes through the
 # relay; wide2 releases (its route goes); the relay is killed (-9) and its
-# proto 118 routes are flushed (a reboot loses them, a kill does not);
+# proto 119 routes are flushed (a reboot loses them, a kill does not);
 # restarted with the same state dir: the routes of wide and isc are back
-# with their next hops, and the relay holds no other proto 118 route
+# with their next hops, and the relay holds no other proto 119 route
 # (none for wide2's released prefix, none twice); `v6edge leases` lists
 # exactly those two; a new client (isc2) gets a prefix and a route through
 # the restarted relay, and srv still reaches wide's lan0.  wide/isc relays

@@ -273,6 +273,18 @@ pub fn format_human(status: &Status) -> String {
             );
         }
     }
+    // Drops outside the roles: only when there are some, one line each.
+    for (protocol, reasons) in &status.io.dropped {
+        let parts: Vec<String> = reasons.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        let _ = writeln!(out, "dropped ({protocol}): {}", parts.join(", "));
+    }
+    if status.io.netlink_overruns > 0 {
+        let _ = writeln!(
+            out,
+            "netlink: {} notification losses, {} resynchronisations",
+            status.io.netlink_overruns, status.io.netlink_resyncs
+        );
+    }
     out
 }
 
@@ -294,6 +306,22 @@ mod tests {
       "io": { "dropped": { "dhcp6-server": { "rate-limited-link": 1200, "send-buffer-full": 3 } },
               "tracked_sources": 17, "confirmed_neighbours": 4, "netlink_overruns": 0, "netlink_resyncs": 0 }
     }"#;
+
+    #[test]
+    fn human_summary_shows_drops_and_netlink_losses() {
+        let mut status: Status = serde_json::from_str(CONTRACT_EXAMPLE).unwrap();
+        status.io.netlink_overruns = 7;
+        status.io.netlink_resyncs = 2;
+        let text = format_human(&status);
+        assert!(
+            text.contains("dropped (dhcp6-server): rate-limited-link 1200, send-buffer-full 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains("netlink: 7 notification losses, 2 resynchronisations"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn contract_example_round_trips() {
@@ -351,6 +379,7 @@ lan lan0 (ifindex 3): 2001:db8:1200::/64  subnet-id 0  address 2001:db8:1200::1
   ra: sent 5, rs received 1, dropped 0, router lifetime 1800s
 dns servers: 2001:db8::53
 dns domains: example.net
+dropped (dhcp6-server): rate-limited-link 1200, send-buffer-full 3
 ";
         assert_eq!(text, expected);
     }

@@ -246,3 +246,50 @@ fn unreadable_file_has_no_line() {
         "{e}"
     );
 }
+
+/// Issue 14: `[limits]`, `[daemon] netlink-receive-buffer` and the server's
+/// lease caps are range-checked with FILE:LINE, and parse to what the
+/// daemon uses.
+#[test]
+fn limits_and_caps_are_checked_where_they_are_written() {
+    let e = error(&format!("{UPLINK}\n[limits]\ndhcp6-per-source = -1\n"));
+    assert!(
+        e.starts_with("cpe.toml:5: dhcp6-per-source = -1: must be between 0 and"),
+        "{e}"
+    );
+    let e = error(&format!("{UPLINK}\n[limits]\nrs-per-link = 99999999999\n"));
+    assert!(e.starts_with("cpe.toml:5: rs-per-link"), "{e}");
+    let e = error(&format!("{UPLINK}\n[limits]\nrs-per-lnk = 5\n"));
+    assert!(
+        e.starts_with("cpe.toml:5: unknown field `rs-per-lnk`"),
+        "{e}"
+    );
+    let e = error(&format!("[daemon]\nnetlink-receive-buffer = 100\n{UPLINK}"));
+    assert!(e.starts_with("cpe.toml:2: netlink-receive-buffer"), "{e}");
+    let server = "[server]\nmax-leases-per-link = 0\n[[server.link]]\ninterface = \"isp0\"\n";
+    let e = error(server);
+    assert!(e.starts_with("cpe.toml:2: max-leases-per-link"), "{e}");
+
+    let ok = Config::parse(
+        &format!(
+            "[daemon]\nnetlink-receive-buffer = 65536\n{UPLINK}\n[limits]\ndhcp6-per-source = 0\ndhcp6-per-link = 500\nrs-per-link = 7\n"
+        ),
+        Path::new("cpe.toml"),
+    )
+    .expect("valid");
+    assert_eq!(ok.daemon.netlink_receive_buffer, 65536);
+    assert!(ok.limits.dhcp6.per_source.is_unlimited());
+    assert_eq!(ok.limits.dhcp6.per_link.per_second, 500);
+    assert!(ok.limits.dhcp6_per_link_set);
+    assert_eq!(ok.limits.rs.per_link.per_second, 7);
+    let caps = Config::parse(
+        "[server]\nmax-leases-per-link = 5000\nmax-leases-per-hw-address = 4\n[[server.link]]\ninterface = \"isp0\"\n",
+        Path::new("cpe.toml"),
+    )
+    .expect("valid");
+    let s = caps.server.expect("server");
+    assert_eq!(
+        (s.max_leases_per_link, s.max_leases_per_hw_address),
+        (Some(5000), Some(4))
+    );
+}

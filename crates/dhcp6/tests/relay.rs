@@ -8,7 +8,7 @@ mod relay_harness;
 use relay_harness::*;
 use std::net::Ipv6Addr;
 use std::time::Duration;
-use v6edge_core::{Instant, KernelOp, RouteSpec, RouteType};
+use v6edge_core::{Instant, KernelOp, Owner, RouteSpec, RouteTable, RouteType};
 use v6edge_dhcp6::relay::{
     ALL_DHCP_SERVERS, Downstream, DropReason, Relay, RelayConfig, RelayOutput, SnoopChange, Snooped,
 };
@@ -170,6 +170,8 @@ impl Holder {
 /// The route to PREFIX via `via` on LAN, expiring in `secs`.
 fn lan_route(via: Ipv6Addr, secs: u64) -> RouteSpec {
     RouteSpec {
+        owner: Owner::Relay,
+        table: RouteTable::MAIN,
         dst: pfx(PREFIX),
         kind: RouteType::Unicast,
         gateway: Some(via),

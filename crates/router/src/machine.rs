@@ -5,7 +5,9 @@ use std::net::Ipv6Addr;
 use std::time::Duration;
 
 use tracing::{error, info};
-use v6edge_core::{AddressSpec, IfIndex, Instant, KernelOp, RouteSpec, RouteType};
+use v6edge_core::{
+    AddressSpec, IfIndex, Instant, KernelOp, Owner, RouteSpec, RouteTable, RouteType,
+};
 use v6edge_prefix::Prefix;
 use v6edge_prefix::carve::{CarveShortfall, LinkRequest, carve};
 use v6edge_ra::{AdvPrefix, AdvRoute, AdvertContent, DeprecatedPrefix};
@@ -410,6 +412,7 @@ impl Router {
                 self.uplink_addrs.insert(addr, (pref, valid));
                 self.outputs
                     .push_back(RouterOutput::Kernel(KernelOp::SetAddress(AddressSpec {
+                        owner: Owner::RequestingRouter,
                         ifindex,
                         addr,
                         prefix_len: 128,
@@ -495,6 +498,7 @@ impl Router {
                         lan.deprecated.push((old.prefix, until));
                         self.outputs
                             .push_back(RouterOutput::Kernel(KernelOp::SetAddress(AddressSpec {
+                                owner: Owner::RequestingRouter,
                                 ifindex,
                                 addr,
                                 prefix_len: LINK_PREFIX_LEN,
@@ -708,6 +712,7 @@ impl Router {
 /// delegation (RFC 9096 L-15).
 fn router_address(spec: &LanSpec, c: &Current, host_id: u128, now: Instant) -> Option<KernelOp> {
     Some(KernelOp::SetAddress(AddressSpec {
+        owner: Owner::RequestingRouter,
         ifindex: spec.ifindex?,
         addr: c.prefix.host(host_id)?,
         prefix_len: LINK_PREFIX_LEN,
@@ -719,6 +724,8 @@ fn router_address(spec: &LanSpec, c: &Current, host_id: u128, now: Instant) -> O
 
 fn unreachable(dst: Prefix, expires: Option<Duration>) -> RouteSpec {
     RouteSpec {
+        owner: Owner::RequestingRouter,
+        table: RouteTable::MAIN,
         dst,
         kind: RouteType::Unreachable,
         gateway: None,
@@ -804,6 +811,7 @@ mod tests {
         let out = drain(&mut r);
         let k = kernel(&out);
         assert!(k.contains(&KernelOp::SetAddress(AddressSpec {
+            owner: Owner::RequestingRouter,
             ifindex: 3,
             addr: "2001:db8:1200::1".parse().unwrap(),
             prefix_len: 64,
@@ -1002,6 +1010,7 @@ mod tests {
         r.handle_uplink(t(0), v);
         let k = kernel(&drain(&mut r));
         assert!(k.contains(&KernelOp::SetAddress(AddressSpec {
+            owner: Owner::RequestingRouter,
             ifindex: 2,
             addr: a,
             prefix_len: 128,

@@ -745,6 +745,9 @@ impl Sim {
                 self.dirty.push((node, r.dst));
                 self.rechecks.push_back((now + REROUTE_GRACE, r.dst));
             }
+            // The simulated roles ask for IPv6 addresses and routes only;
+            // IPv4, proxy neighbours, rules and TUN devices are not emulated.
+            _ => {}
         }
     }
 

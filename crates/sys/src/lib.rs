@@ -2,9 +2,10 @@
 //! against the real kernel, and feeds them what the kernel sees.
 //!
 //! - [`netlink`]: rtnetlink. [`Netlink::apply`] executes a
-//!   [`v6edge_core::KernelOp`] (addresses with lifetimes, routes stamped with
-//!   [`v6edge_core::ROUTE_PROTOCOL`]); dumps of links, IPv6 addresses and
-//!   routes; [`Netlink::monitor`] turns RTNLGRP_LINK / RTNLGRP_IPV6_IFADDR /
+//!   [`v6edge_core::KernelOp`] (addresses with lifetimes, IPv6 and IPv4
+//!   routes stamped with their owner's protocol number, proxy neighbours,
+//!   policy rules, TUN devices); dumps of each, by owner, and
+//!   [`Netlink::reconcile_routes`] (per owner); [`Netlink::monitor`] turns RTNLGRP_LINK / RTNLGRP_IPV6_IFADDR /
 //!   RTNLGRP_IPV6_ROUTE notifications into [`NetEvent`]s.
 //! - [`socket`]: [`Dhcp6Socket`] (UDP 546/547, RFC 8415 §7) and
 //!   [`Icmp6Socket`] (raw ICMPv6 for Neighbor Discovery, RFC 4861), both
@@ -14,7 +15,7 @@
 //! - [`sysctl`]: plain writes under `/proc/sys/net/ipv6/conf/<if>/`.
 //!
 //! This is the only v6edge crate allowed `unsafe`: one `setsockopt` for
-//! ICMP6_FILTER (libc has no wrapper) and the tokio `AsyncFd` registrations.
+//! ICMP6_FILTER (libc has no wrapper), the two TUN ioctls ([`tun`]) and the tokio `AsyncFd` registrations.
 //! Each block carries a SAFETY comment.
 //!
 //! Panic contract: nothing here panics on kernel or peer input; malformed
@@ -33,10 +34,12 @@ mod error;
 pub mod netlink;
 pub mod socket;
 pub mod sysctl;
+pub mod tun;
 
 pub use error::SysError;
 pub use netlink::{
-    AddrFlags, AddressInfo, LinkInfo, NetEvent, NetEvents, Netlink, RouteInfo, RouteKind,
+    AddrFlags, Address4Info, AddressInfo, LinkInfo, NetEvent, NetEvents, Netlink,
+    ProxyNeighbourInfo, Route4Info, RouteInfo, RouteKind, RuleInfo,
 };
 pub use socket::{Dhcp6Socket, Icmp6Socket, RecvMeta};
 pub use sysctl::{Ipv6Conf, ipv6_conf_path, set_ipv6_conf, set_sysctl};

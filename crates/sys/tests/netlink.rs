@@ -6,7 +6,10 @@ mod common;
 use common::{Netns, NsHandle, WAIT, can_run};
 use std::net::Ipv6Addr;
 use std::time::Duration;
-use v6edge_core::{AddressSpec, KernelOp, ROUTE_PROTOCOL, RouteSpec, RouteType};
+use v6edge_core::{
+    Address4Spec, AddressSpec, KernelOp, Owner, ProxyNeighbourSpec, Reconcile, Route4Spec,
+    RouteKey, RouteSpec, RouteTable, RouteType, RuleSpec, TunSpec,
+};
 use v6edge_sys::{NetEvent, Netlink, RouteKind, SysError};
 use v6edge_wire::Lifetime;
 
@@ -46,8 +49,12 @@ fn lifetimes(ns: &NsHandle, addr: &str) -> Option<(u64, u64, String)> {
     None
 }
 
+/// The protocol of the routes the first route test installs.
+const ROUTE_PROTOCOL: u8 = 120;
+
 fn address(addr: &str, preferred: u32, valid: u32) -> AddressSpec {
     AddressSpec {
+        owner: Owner::RequestingRouter,
         ifindex: 0,
         addr: ip6(addr),
         prefix_len: 64,
@@ -120,6 +127,8 @@ fn links_and_addresses() {
         assert_eq!(info.prefix_len, 64);
         assert!(info.flags.no_prefix_route() && info.flags.nodad() && !info.flags.permanent());
         assert!(info.usable());
+        // Stamped with the owner's protocol number (IFA_PROTO).
+        assert_eq!(info.protocol, Owner::RequestingRouter.protocol());
         assert!(
             matches!(info.valid, Lifetime::Finite(v) if (595..=600).contains(&v)),
             "{info:?}"
@@ -223,6 +232,8 @@ fn routes_with_our_protocol() {
         let ns = h;
         let nl = Netlink::connect().expect("netlink");
         let unreachable = RouteSpec {
+            owner: Owner::RequestingRouter,
+            table: RouteTable::MAIN,
             dst: "2001:db8:1200::/56".parse().expect("valid literal"),
             kind: RouteType::Unreachable,
             gateway: None,
@@ -231,6 +242,8 @@ fn routes_with_our_protocol() {
             expires: None,
         };
         let delegated = RouteSpec {
+            owner: Owner::RequestingRouter,
+            table: RouteTable::MAIN,
             dst: "2001:db8:1200:10::/60".parse().expect("valid literal"),
             kind: RouteType::Unicast,
             gateway: Some(ip6("fe80::2")),
@@ -342,6 +355,8 @@ fn routes_with_our_protocol() {
 
         // Deleting only ever touches our protocol: the static route stays.
         let foreign = RouteSpec {
+            owner: Owner::RequestingRouter,
+            table: RouteTable::MAIN,
             dst: "2001:db8:99::/48".parse().expect("valid literal"),
             kind: RouteType::Unicast,
             gateway: None,
@@ -432,6 +447,8 @@ fn monitor_reports_links_addresses_routes() {
         assert!(matches!(a.valid, Lifetime::Finite(v) if v <= 100 && v > 90), "{a:?}");
 
         let route = RouteSpec {
+            owner: Owner::RequestingRouter,
+            table: RouteTable::MAIN,
             dst: "2001:db8:77::/48".parse().expect("valid literal"),
             kind: RouteType::Unreachable,
             gateway: None,
@@ -575,4 +592,568 @@ fn neighbours_of_an_interface() {
         vec![ip6("2001:db8::5"), ip6("fe80::1:2")],
         "{found:?}"
     );
+}
+
+fn pfx(s: &str) -> v6edge_prefix::Prefix {
+    s.parse().expect("valid literal")
+}
+
+fn key(dst: &str, kind: RouteType) -> RouteKey {
+    let p = pfx(dst);
+    RouteKey {
+        table: RouteTable::MAIN,
+        dst: p.addr().into(),
+        dst_len: p.len(),
+        kind,
+    }
+}
+
+/// `ip -6 route show table all` lines (local table left out) mentioning
+/// `dst`.
+fn lines_for(ns: &NsHandle, family: &str, dst: &str) -> Vec<String> {
+    ns.ip(&[family, "route", "show", "table", "all"])
+        .lines()
+        .filter(|l| l.contains(dst) && !l.starts_with("local "))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Routes of two owners (and of other programs): reconciling one owner
+/// removes only that owner's routes it does not want; the other owner's,
+/// whether configured or not, and foreign protocols' routes survive.
+#[test]
+fn reconcile_is_per_owner() {
+    if !can_run("reconcile_is_per_owner") {
+        return;
+    }
+    let (ns, idx) = ns_with_veth("owners");
+    let h = ns.handle();
+    ns.run(move || async move {
+        let ns = h;
+        let nl = Netlink::connect().expect("netlink");
+        let server_route = |dst: &str, table: RouteTable| RouteSpec {
+            owner: Owner::DelegatingServer,
+            table,
+            dst: pfx(dst),
+            kind: RouteType::Unicast,
+            gateway: Some(ip6("fe80::2")),
+            ifindex: Some(idx),
+            metric: 1024,
+            expires: None,
+        };
+        let leased = server_route("2001:db8:100::/56", RouteTable::MAIN);
+        let stale = server_route("2001:db8:200::/56", RouteTable::MAIN);
+        let stale_other_table = server_route("2001:db8:300::/56", RouteTable(100));
+        let relayed = RouteSpec {
+            owner: Owner::Relay,
+            ..server_route("2001:db8:400::/56", RouteTable::MAIN)
+        };
+        for r in [&leased, &stale, &stale_other_table, &relayed] {
+            nl.apply(&KernelOp::SetRoute(r.clone()))
+                .await
+                .expect("set route");
+        }
+        // By hand: a home agent's route (another role's number), a static
+        // one, and an IPv4 route of the server's number and of another's.
+        let ha = Owner::HomeAgent.protocol().to_string();
+        ns.ip(&[
+            "-6",
+            "route",
+            "add",
+            "2001:db8:500::/56",
+            "dev",
+            DEV,
+            "proto",
+            &ha,
+        ]);
+        ns.ip(&[
+            "-6",
+            "route",
+            "add",
+            "2001:db8:600::/56",
+            "dev",
+            DEV,
+            "proto",
+            "static",
+        ]);
+        ns.ip(&["addr", "add", "192.0.2.1/24", "dev", DEV]);
+        ns.ip(&[
+            "route",
+            "add",
+            "198.51.100.0/24",
+            "via",
+            "192.0.2.9",
+            "proto",
+            "118",
+        ]);
+        ns.ip(&[
+            "route",
+            "add",
+            "203.0.113.0/24",
+            "via",
+            "192.0.2.9",
+            "proto",
+            &ha,
+        ]);
+
+        // The server runs and wants only its leased route.
+        let mut plan = Reconcile::new();
+        plan.role(
+            Owner::DelegatingServer,
+            [key("2001:db8:100::/56", RouteType::Unicast)],
+        );
+        let removed = nl.reconcile_routes(&plan).await.expect("reconcile");
+        let mut gone: Vec<String> = removed.iter().map(|r| r.dst.to_string()).collect();
+        gone.sort();
+        assert_eq!(
+            gone,
+            ["2001:db8:200::/56", "2001:db8:300::/56"],
+            "{removed:?}"
+        );
+        for dst in ["2001:db8:200::/56", "2001:db8:300::/56"] {
+            assert!(lines_for(&ns, "-6", dst).is_empty(), "{dst} still there");
+        }
+        for (dst, proto) in [
+            ("2001:db8:100::/56", "proto 118"),
+            ("2001:db8:400::/56", "proto 119"),
+            ("2001:db8:500::/56", "proto 121"),
+            ("2001:db8:600::/56", "proto static"),
+        ] {
+            let lines = lines_for(&ns, "-6", dst);
+            assert!(
+                lines.len() == 1 && lines[0].contains(proto),
+                "{dst}: {lines:?}"
+            );
+        }
+        assert!(
+            lines_for(&ns, "-4", "198.51.100.0/24").is_empty(),
+            "stale IPv4 route of 118 stays"
+        );
+        assert_eq!(lines_for(&ns, "-4", "203.0.113.0/24").len(), 1);
+
+        // Now the relay runs and wants nothing: its route goes, the
+        // server's stays.
+        let mut plan = Reconcile::new();
+        plan.role(Owner::Relay, []);
+        let removed = nl.reconcile_routes(&plan).await.expect("reconcile");
+        assert_eq!(removed.len(), 1, "{removed:?}");
+        assert_eq!(removed[0].dst, relayed.dst);
+        assert_eq!(lines_for(&ns, "-6", "2001:db8:100::/56").len(), 1);
+        assert_eq!(lines_for(&ns, "-6", "2001:db8:500::/56").len(), 1);
+
+        // The dump by owner sees every table.
+        let server = nl.routes_of(Owner::DelegatingServer).await.expect("dump");
+        assert_eq!(server.len(), 1, "{server:?}");
+        assert_eq!(
+            server[0].to_spec().map(|s| s.owner),
+            Some(Owner::DelegatingServer)
+        );
+        nl.apply(&KernelOp::SetRoute(stale_other_table.clone()))
+            .await
+            .expect("set route");
+        let server = nl.routes_of(Owner::DelegatingServer).await.expect("dump");
+        assert!(
+            server
+                .iter()
+                .any(|r| r.table == 100 && r.dst == stale_other_table.dst),
+            "{server:?}"
+        );
+        assert!(lines_for(&ns, "-6", "2001:db8:300::/56")[0].contains("table 100"));
+        // Deleting with another owner's protocol leaves the route alone.
+        nl.apply(&KernelOp::DelRoute(RouteSpec {
+            owner: Owner::Ripng,
+            ..leased.clone()
+        }))
+        .await
+        .expect("not Ripng's: nothing to delete");
+        assert_eq!(lines_for(&ns, "-6", "2001:db8:100::/56").len(), 1);
+    });
+    drop(ns);
+}
+
+/// Migration: a legacy protocol-118 unreachable route (the requesting
+/// router's before it had its own number) is kept by the reconcile when
+/// the requesting router wants it and taken over by its next installation
+/// (replace), one route, protocol 120; one it does not want is removed.
+#[test]
+fn legacy_routes_are_adopted() {
+    if !can_run("legacy_routes_are_adopted") {
+        return;
+    }
+    let (ns, _idx) = ns_with_veth("legacy");
+    let h = ns.handle();
+    ns.run(move || async move {
+        let ns = h;
+        let nl = Netlink::connect().expect("netlink");
+        ns.ip(&[
+            "-6",
+            "route",
+            "add",
+            "unreachable",
+            "2001:db8:1200::/56",
+            "proto",
+            "118",
+        ]);
+        ns.ip(&[
+            "-6",
+            "route",
+            "add",
+            "unreachable",
+            "2001:db8:1300::/56",
+            "proto",
+            "118",
+        ]);
+        // A server alone leaves legacy unreachable routes alone.
+        let mut server_only = Reconcile::new();
+        server_only.role(Owner::DelegatingServer, []);
+        assert!(
+            nl.reconcile_routes(&server_only)
+                .await
+                .expect("reconcile")
+                .is_empty()
+        );
+
+        let mut plan = Reconcile::new();
+        plan.role(
+            Owner::RequestingRouter,
+            [key("2001:db8:1200::/56", RouteType::Unreachable)],
+        );
+        let removed = nl.reconcile_routes(&plan).await.expect("reconcile");
+        assert_eq!(removed.len(), 1, "{removed:?}");
+        assert_eq!(removed[0].dst, pfx("2001:db8:1300::/56"));
+        nl.apply(&KernelOp::SetRoute(RouteSpec {
+            owner: Owner::RequestingRouter,
+            table: RouteTable::MAIN,
+            dst: pfx("2001:db8:1200::/56"),
+            kind: RouteType::Unreachable,
+            gateway: None,
+            ifindex: None,
+            metric: 1024,
+            expires: None,
+        }))
+        .await
+        .expect("set route");
+        let lines = lines_for(&ns, "-6", "2001:db8:1200::/56");
+        assert!(
+            lines.len() == 1 && lines[0].contains("proto 120"),
+            "{lines:?}"
+        );
+    });
+    drop(ns);
+}
+
+#[test]
+fn ipv4_addresses_and_routes() {
+    if !can_run("ipv4_addresses_and_routes") {
+        return;
+    }
+    let (ns, idx) = ns_with_veth("v4");
+    let h = ns.handle();
+    ns.run(move || async move {
+        let ns = h;
+        let nl = Netlink::connect().expect("netlink");
+        let addr = Address4Spec {
+            owner: Owner::MobileNode,
+            ifindex: idx,
+            addr: "192.0.2.1".parse().expect("literal"),
+            prefix_len: 24,
+        };
+        for _ in 0..2 {
+            nl.apply(&KernelOp::SetAddress4(addr.clone()))
+                .await
+                .expect("set address");
+        }
+        let out = ns.ip(&["-4", "addr", "show", "dev", DEV]);
+        assert_eq!(out.matches("inet 192.0.2.1/24").count(), 1, "{out}");
+        let dumped = nl.addresses4(Some(idx)).await.expect("dump");
+        assert_eq!(dumped.len(), 1, "{dumped:?}");
+        assert_eq!(dumped[0].protocol, Owner::MobileNode.protocol());
+
+        let via = Route4Spec {
+            owner: Owner::MobileNode,
+            table: RouteTable(100),
+            dst: "198.51.100.0/24".parse().expect("literal"),
+            kind: RouteType::Unicast,
+            gateway: Some("192.0.2.254".parse().expect("literal")),
+            ifindex: Some(idx),
+            metric: 0,
+        };
+        let unreachable = Route4Spec {
+            table: RouteTable::MAIN,
+            dst: "203.0.113.0/24".parse().expect("literal"),
+            kind: RouteType::Unreachable,
+            gateway: None,
+            ifindex: None,
+            ..via.clone()
+        };
+        for _ in 0..2 {
+            nl.apply(&KernelOp::SetRoute4(via.clone()))
+                .await
+                .expect("set route");
+            nl.apply(&KernelOp::SetRoute4(unreachable.clone()))
+                .await
+                .expect("set route");
+        }
+        let lines = lines_for(&ns, "-4", "198.51.100.0/24");
+        assert!(
+            lines.len() == 1 && lines[0].contains("via 192.0.2.254 dev d0 table 100 proto 122"),
+            "{lines:?}"
+        );
+        let lines = lines_for(&ns, "-4", "203.0.113.0/24");
+        assert!(
+            lines.len() == 1
+                && lines[0].starts_with("unreachable")
+                && lines[0].contains("proto 122"),
+            "{lines:?}"
+        );
+        let mine = nl.routes4_of(Owner::MobileNode).await.expect("dump");
+        assert_eq!(mine.len(), 2, "{mine:?}");
+
+        // Replace: a new gateway, still one route.
+        let moved = Route4Spec {
+            gateway: Some("192.0.2.253".parse().expect("literal")),
+            ..via.clone()
+        };
+        nl.apply(&KernelOp::SetRoute4(moved.clone()))
+            .await
+            .expect("replace");
+        let lines = lines_for(&ns, "-4", "198.51.100.0/24");
+        assert!(
+            lines.len() == 1 && lines[0].contains("via 192.0.2.253"),
+            "{lines:?}"
+        );
+
+        for op in [
+            KernelOp::DelRoute4(moved),
+            KernelOp::DelRoute4(unreachable),
+            KernelOp::DelAddress4(addr),
+        ] {
+            nl.apply(&op).await.expect("delete");
+            nl.apply(&op).await.expect("deleting what is gone is Ok");
+        }
+        assert!(
+            nl.routes4_of(Owner::MobileNode)
+                .await
+                .expect("dump")
+                .is_empty()
+        );
+        assert!(nl.addresses4(Some(idx)).await.expect("dump").is_empty());
+    });
+    drop(ns);
+}
+
+#[test]
+fn proxy_neighbours_v6_and_v4() {
+    if !can_run("proxy_neighbours_v6_and_v4") {
+        return;
+    }
+    let (ns, idx) = ns_with_veth("proxy");
+    let h = ns.handle();
+    ns.run(move || async move {
+        let ns = h;
+        let nl = Netlink::connect().expect("netlink");
+        let v6 = ProxyNeighbourSpec {
+            owner: Owner::HomeAgent,
+            ifindex: idx,
+            addr: "2001:db8:5::9".parse().expect("literal"),
+        };
+        let v4 = ProxyNeighbourSpec {
+            addr: "192.0.2.9".parse().expect("literal"),
+            ..v6.clone()
+        };
+        // Somebody else's entry on the same link.
+        ns.ip(&["-6", "neigh", "add", "proxy", "2001:db8:5::8", "dev", DEV]);
+        for _ in 0..2 {
+            nl.apply(&KernelOp::SetProxyNeighbour(v6.clone()))
+                .await
+                .expect("set");
+            nl.apply(&KernelOp::SetProxyNeighbour(v4.clone()))
+                .await
+                .expect("set");
+        }
+        let out6 = ns.ip(&["-6", "neigh", "show", "proxy"]);
+        assert_eq!(out6.matches("2001:db8:5::9 dev d0").count(), 1, "{out6}");
+        let out4 = ns.ip(&["-4", "neigh", "show", "proxy"]);
+        assert_eq!(out4.matches("192.0.2.9 dev d0").count(), 1, "{out4}");
+
+        let mut mine = nl
+            .proxy_neighbours(Some(Owner::HomeAgent))
+            .await
+            .expect("dump");
+        mine.sort_by_key(|p| p.addr);
+        assert_eq!(
+            mine.iter().map(|p| (p.addr, p.ifindex)).collect::<Vec<_>>(),
+            [(v4.addr, idx), (v6.addr, idx)],
+            "{mine:?}"
+        );
+        let all = nl.proxy_neighbours(None).await.expect("dump");
+        assert!(
+            all.iter()
+                .any(|p| p.addr.to_string() == "2001:db8:5::8" && p.protocol == 0),
+            "{all:?}"
+        );
+
+        for spec in [v6, v4] {
+            nl.apply(&KernelOp::DelProxyNeighbour(spec.clone()))
+                .await
+                .expect("delete");
+            nl.apply(&KernelOp::DelProxyNeighbour(spec))
+                .await
+                .expect("already gone is Ok");
+        }
+        assert!(
+            nl.proxy_neighbours(Some(Owner::HomeAgent))
+                .await
+                .expect("dump")
+                .is_empty()
+        );
+        assert!(
+            ns.ip(&["-6", "neigh", "show", "proxy"])
+                .contains("2001:db8:5::8")
+        );
+    });
+    drop(ns);
+}
+
+#[test]
+fn policy_rules() {
+    if !can_run("policy_rules") {
+        return;
+    }
+    let (ns, _idx) = ns_with_veth("rule");
+    let h = ns.handle();
+    ns.run(move || async move {
+        let ns = h;
+        let nl = Netlink::connect().expect("netlink");
+        let from_home = RuleSpec {
+            owner: Owner::MobileNode,
+            family_v6: true,
+            from: Some(("2001:db8:7::".parse().expect("literal"), 48)),
+            to: None,
+            table: RouteTable(100),
+            priority: 1000,
+        };
+        let to_v4 = RuleSpec {
+            family_v6: false,
+            from: None,
+            to: Some(("198.51.100.0".parse().expect("literal"), 24)),
+            table: RouteTable(1000),
+            priority: 1001,
+            ..from_home.clone()
+        };
+        for _ in 0..2 {
+            nl.apply(&KernelOp::SetRule(from_home.clone()))
+                .await
+                .expect("set rule");
+            nl.apply(&KernelOp::SetRule(to_v4.clone()))
+                .await
+                .expect("set rule");
+        }
+        let out6 = ns.ip(&["-6", "rule", "show"]);
+        let line: Vec<&str> = out6
+            .lines()
+            .filter(|l| l.contains("2001:db8:7::/48"))
+            .collect();
+        assert!(
+            line.len() == 1
+                && line[0].starts_with("1000:")
+                && line[0].contains("lookup 100")
+                && line[0].contains("proto 122"),
+            "{out6}"
+        );
+        let out4 = ns.ip(&["-4", "rule", "show"]);
+        assert_eq!(
+            out4.matches("to 198.51.100.0/24 lookup 1000 proto 122")
+                .count(),
+            1,
+            "{out4}"
+        );
+
+        let mut mine = nl.rules(Some(Owner::MobileNode)).await.expect("dump");
+        mine.sort_by_key(|r| r.priority);
+        let specs: Vec<RuleSpec> = mine.iter().filter_map(|r| r.to_spec()).collect();
+        assert_eq!(specs, [from_home.clone(), to_v4.clone()], "{mine:?}");
+        // The kernel's own rules are nobody's.
+        assert!(
+            nl.rules(None)
+                .await
+                .expect("dump")
+                .iter()
+                .any(|r| r.priority == 32766 && r.protocol != 122)
+        );
+
+        for spec in [from_home, to_v4] {
+            nl.apply(&KernelOp::DelRule(spec.clone()))
+                .await
+                .expect("delete");
+            nl.apply(&KernelOp::DelRule(spec))
+                .await
+                .expect("already gone is Ok");
+        }
+        assert!(
+            nl.rules(Some(Owner::MobileNode))
+                .await
+                .expect("dump")
+                .is_empty()
+        );
+    });
+    drop(ns);
+}
+
+#[test]
+fn tun_devices_as_kernel_ops() {
+    if !can_run("tun_devices_as_kernel_ops") {
+        return;
+    }
+    let (ns, _idx) = ns_with_veth("tunop");
+    let h = ns.handle();
+    ns.run(move || async move {
+        let ns = h;
+        let nl = Netlink::connect().expect("netlink");
+        let spec = TunSpec {
+            owner: Owner::HomeAgent,
+            name: "v6ha0".into(),
+            up: true,
+        };
+        for _ in 0..2 {
+            nl.apply(&KernelOp::SetTun(spec.clone()))
+                .await
+                .expect("set tun");
+        }
+        let out = ns.ip(&["-d", "link", "show", "v6ha0"]);
+        assert!(
+            out.contains("alias v6edge home-agent")
+                && out.contains("tun type tun")
+                && out.contains(",UP"),
+            "{out}"
+        );
+        assert!(out.contains("persist on"), "{out}");
+        assert_eq!(
+            nl.links_of(Owner::HomeAgent).await.expect("dump"),
+            ["v6ha0"]
+        );
+        // The role attaches to it.
+        let tun = v6edge_sys::tun::Tun::create("v6ha0").expect("attach");
+        drop(tun);
+        assert!(nl.link_by_name("v6ha0").await.expect("get").is_some());
+        // Another owner may not delete it.
+        let err = nl
+            .apply(&KernelOp::DelTun(TunSpec {
+                owner: Owner::MobileNode,
+                ..spec.clone()
+            }))
+            .await
+            .expect_err("not the mobile node's");
+        assert!(err.to_string().contains("left alone"), "{err}");
+        assert!(nl.link_by_name("v6ha0").await.expect("get").is_some());
+        nl.apply(&KernelOp::DelTun(spec.clone()))
+            .await
+            .expect("delete");
+        assert!(nl.link_by_name("v6ha0").await.expect("get").is_none());
+        nl.apply(&KernelOp::DelTun(spec))
+            .await
+            .expect("already gone is Ok");
+        let _ = ns;
+    });
+    drop(ns);
 }

@@ -606,45 +606,47 @@ impl Io {
         self.joined.retain(|i| lans.contains(i));
     }
 
-    /// At start: unreachable routes with our protocol number that the router
-    /// does not want are left over from an earlier run (RFC 8987-style
-    /// reconciliation). Unicast routes are left to the server and relay.
+    /// At start, per owner (`v6edge_core::owner`): each configured role
+    /// removes the routes with its own protocol number that its state does
+    /// not want (left over from an earlier run, RFC 8987-style
+    /// reconciliation); legacy protocol-118 routes are judged by the roles
+    /// that adopt their kind. Routes of roles not configured here, and of
+    /// any other protocol, are never touched.
     async fn reconcile_routes(&self, driver: &Driver) {
-        let wanted_unreachable = driver
-            .cpe()
-            .map(Cpe::wanted_unreachable_routes)
-            .unwrap_or_default();
-        let mut wanted_unicast = driver
-            .server()
-            .map(ServerUnit::wanted_routes)
-            .unwrap_or_default();
-        if let Some(r) = driver.relay() {
-            wanted_unicast.extend(r.wanted_routes());
+        use v6edge_core::{Owner, Reconcile, RouteKey, RouteTable, RouteType};
+        let keys = |set: std::collections::BTreeSet<v6edge_prefix::Prefix>, kind| {
+            set.into_iter().map(move |p| RouteKey {
+                table: RouteTable::MAIN,
+                dst: p.addr().into(),
+                dst_len: p.len(),
+                kind,
+            })
+        };
+        let mut plan = Reconcile::new();
+        if let Some(cpe) = driver.cpe() {
+            let wanted = cpe.wanted_unreachable_routes();
+            plan.role(
+                Owner::RequestingRouter,
+                keys(wanted, RouteType::Unreachable),
+            );
         }
-        let ours = match self.netlink.routes(Some(v6edge_core::ROUTE_PROTOCOL)).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot read routes to reconcile");
-                return;
-            }
-        };
-        let stale = |r: &&v6edge_sys::RouteInfo| match r.kind {
-            RouteKind::Unreachable => !wanted_unreachable.contains(&r.dst),
-            // Routes toward delegated prefixes: only a live lease keeps one.
-            RouteKind::Unicast => !wanted_unicast.contains(&r.dst),
-            _ => false,
-        };
-        for r in ours.iter().filter(stale) {
-            if let Some(spec) = r.to_spec() {
-                tracing::info!(prefix = %r.dst, kind = ?r.kind, "removing a stale route of ours");
-                if let Err(e) = self
-                    .netlink
-                    .apply(&v6edge_core::KernelOp::DelRoute(spec))
-                    .await
-                {
-                    tracing::warn!(prefix = %r.dst, error = %e, "cannot remove stale route");
+        if let Some(server) = driver.server() {
+            let wanted = server.wanted_routes();
+            plan.role(Owner::DelegatingServer, keys(wanted, RouteType::Unicast));
+        }
+        if let Some(relay) = driver.relay() {
+            plan.role(
+                Owner::Relay,
+                keys(relay.wanted_routes(), RouteType::Unicast),
+            );
+        }
+        match self.netlink.reconcile_routes(&plan).await {
+            Ok(removed) => {
+                for r in removed {
+                    tracing::info!(prefix = %r.dst, kind = ?r.kind, protocol = r.protocol, "removed a stale route of ours");
                 }
             }
+            Err(e) => tracing::warn!(error = %e, "cannot read routes to reconcile"),
         }
     }
 }
@@ -660,6 +662,10 @@ fn spawn_netlink_worker() -> anyhow::Result<(
     let (tx, mut rx) = mpsc::unbounded_channel::<v6edge_core::KernelOp>();
     let (result_tx, result_rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
+        // Failures are logged at most once per interval, with the count:
+        // the ops follow leases, which clients make.
+        let origin = Instant::now();
+        let mut failures = v6edge_core::limit::LogThrottle::new(guard::DROP_LOG_INTERVAL);
         while let Some(op) = rx.recv().await {
             let name = kernel_op_name(&op);
             let ok = match netlink.apply(&op).await {
@@ -668,7 +674,9 @@ fn spawn_netlink_worker() -> anyhow::Result<(
                     true
                 }
                 Err(e) => {
-                    tracing::warn!(?op, error = %e, "kernel op failed");
+                    if let Some(held_back) = failures.allow(persist::machine_now(origin)) {
+                        tracing::warn!(?op, error = %e, also_failed_since_last_line = held_back, "kernel op failed");
+                    }
                     false
                 }
             };
@@ -765,11 +773,5 @@ fn relevant(ev: &NetEvent) -> bool {
 }
 
 fn kernel_op_name(op: &v6edge_core::KernelOp) -> &'static str {
-    use v6edge_core::KernelOp;
-    match op {
-        KernelOp::SetAddress(_) => "set-address",
-        KernelOp::DelAddress { .. } => "del-address",
-        KernelOp::SetRoute(_) => "set-route",
-        KernelOp::DelRoute(_) => "del-route",
-    }
+    op.name()
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
 use std::time::Duration;
 use tracing::info;
-use v6edge_core::{IfIndex, Instant, KernelOp, RouteSpec, RouteType};
+use v6edge_core::{IfIndex, Instant, KernelOp, Owner, RouteSpec, RouteTable, RouteType};
 use v6edge_prefix::Prefix;
 use v6edge_wire::Lifetime;
 use v6edge_wire::dhcp6::{Duid, Xid};
@@ -52,9 +52,12 @@ pub(crate) fn valid_until(now: Instant, valid: Lifetime) -> Instant {
     }
 }
 
-/// The route for a record: `prefix via next_hop dev ifindex proto 118`.
+/// The route for a record: `prefix via next_hop dev ifindex proto 119`
+/// ([`Owner::Relay`]).
 pub(crate) fn route_of(s: &Snooped, now: Instant) -> RouteSpec {
     RouteSpec {
+        owner: Owner::Relay,
+        table: RouteTable::MAIN,
         dst: s.prefix,
         kind: RouteType::Unicast,
         gateway: Some(s.next_hop),

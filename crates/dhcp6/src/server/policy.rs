@@ -16,7 +16,7 @@ use std::net::Ipv6Addr;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing::{debug, info};
-use v6edge_core::{IfIndex, Instant, KernelOp, RouteSpec, RouteType, Transmit};
+use v6edge_core::{IfIndex, Instant, KernelOp, Owner, RouteSpec, RouteTable, RouteType, Transmit};
 use v6edge_prefix::Prefix;
 use v6edge_wire::Lifetime;
 use v6edge_wire::dhcp6::{ClientMessage, DhcpOption, Status, StatusCode};
@@ -241,6 +241,8 @@ pub(crate) fn route_of(lease: &Lease, now: Instant) -> Option<RouteSpec> {
         return None;
     }
     Some(RouteSpec {
+        owner: Owner::DelegatingServer,
+        table: RouteTable::MAIN,
         dst: lease.prefix,
         kind: RouteType::Unicast,
         gateway: Some(lease.next_hop?),

@@ -9,7 +9,8 @@ use super::{Netlink, is_missing};
 use crate::SysError;
 use netlink_packet_core::{NLM_F_CREATE, NLM_F_REPLACE};
 use netlink_packet_route::address::{
-    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope, CacheInfo,
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressProtocol,
+    AddressScope, CacheInfo,
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use std::fmt;
@@ -104,6 +105,8 @@ pub struct AddressInfo {
     pub preferred: Lifetime,
     /// Remaining valid lifetime at the time of the dump or event.
     pub valid: Lifetime,
+    /// IFA_PROTO: [`v6edge_core::Owner::protocol`] for ours, 0 when unset.
+    pub protocol: u8,
 }
 
 impl AddressInfo {
@@ -126,12 +129,14 @@ impl AddressInfo {
         let mut address = None;
         let mut local = None;
         let mut flags = None;
+        let mut protocol = 0;
         let mut lifetimes = (Lifetime::Infinite, Lifetime::Infinite);
         for attr in &msg.attributes {
             match attr {
                 AddressAttribute::Address(IpAddr::V6(a)) => address = Some(*a),
                 AddressAttribute::Local(IpAddr::V6(a)) => local = Some(*a),
                 AddressAttribute::Flags(f) => flags = Some(f.bits()),
+                AddressAttribute::Protocol(p) => protocol = u8::from(*p),
                 AddressAttribute::CacheInfo(ci) => {
                     lifetimes = (
                         Lifetime::from_wire(ci.ifa_preferred),
@@ -151,6 +156,7 @@ impl AddressInfo {
             flags: AddrFlags(flags.unwrap_or(u32::from(msg.header.flags.bits()))),
             preferred: lifetimes.0,
             valid: lifetimes.1,
+            protocol,
         })
     }
 }
@@ -200,6 +206,10 @@ impl Netlink {
         }
         msg.header.flags = AddressHeaderFlags::Nodad;
         msg.attributes.push(AddressAttribute::Flags(flags));
+        msg.attributes
+            .push(AddressAttribute::Protocol(AddressProtocol::from(
+                spec.owner.protocol(),
+            )));
         // RFC 4862 §5.5.3 (e): preferred never exceeds valid; the kernel
         // rejects such a pair with EINVAL, so clamp a machine's slip.
         let valid = spec.valid.to_wire();

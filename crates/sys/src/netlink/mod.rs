@@ -1,5 +1,6 @@
-//! rtnetlink: apply [`KernelOp`]s, dump links, IPv6 addresses and routes,
-//! and watch for changes.
+//! rtnetlink: apply [`KernelOp`]s, dump links, addresses, routes, proxy
+//! neighbours and rules (by owner, for reconciliation), and watch for
+//! changes.
 //!
 //! Requests are built here from `netlink-packet-route` messages and sent
 //! through an `rtnetlink` connection whose I/O task runs on the current
@@ -16,12 +17,18 @@ mod addr;
 mod link;
 mod monitor;
 mod neigh;
+mod proxy;
 mod route;
+mod rule;
+mod v4;
 
 pub use addr::{AddrFlags, AddressInfo};
-pub use link::LinkInfo;
+pub use link::{LinkInfo, owner_alias};
 pub use monitor::{NetEvent, NetEvents};
+pub use proxy::ProxyNeighbourInfo;
 pub use route::{RouteInfo, RouteKind};
+pub use rule::RuleInfo;
+pub use v4::{Address4Info, Route4Info};
 
 use crate::SysError;
 use futures::StreamExt;
@@ -100,8 +107,14 @@ impl Netlink {
     ///   §18.2.10.1: a lease with valid lifetime 0 is gone; the kernel
     ///   rejects valid_lft 0 with EINVAL).
     /// - `DelAddress`, `DelRoute`: missing is success.
-    /// - `SetRoute`: add or replace in the main table, protocol
-    ///   [`v6edge_core::ROUTE_PROTOCOL`].
+    /// - `SetRoute`: add or replace in the spec's table, protocol
+    ///   [`v6edge_core::Owner::protocol`] of its owner; `DelRoute` removes
+    ///   only a route of that protocol.
+    /// - IPv4 addresses and routes, proxy neighbours: the same add-or-
+    ///   replace and missing-is-success semantics.
+    /// - `SetRule`: added unless an identical rule exists.
+    /// - `SetTun`: a persistent TUN device, created unless it exists;
+    ///   `DelTun` deletes it only if its owner marked it.
     pub async fn apply(&self, op: &KernelOp) -> Result<(), SysError> {
         match op {
             KernelOp::SetAddress(spec) => self.set_address(spec).await,
@@ -112,6 +125,16 @@ impl Netlink {
             } => self.del_address(*ifindex, *addr, *prefix_len).await,
             KernelOp::SetRoute(spec) => self.set_route(spec).await,
             KernelOp::DelRoute(spec) => self.del_route(spec).await,
+            KernelOp::SetAddress4(spec) => self.set_address4(spec).await,
+            KernelOp::DelAddress4(spec) => self.del_address4(spec).await,
+            KernelOp::SetRoute4(spec) => self.set_route4(spec).await,
+            KernelOp::DelRoute4(spec) => self.del_route4(spec).await,
+            KernelOp::SetProxyNeighbour(spec) => self.set_proxy_neighbour(spec).await,
+            KernelOp::DelProxyNeighbour(spec) => self.del_proxy_neighbour(spec).await,
+            KernelOp::SetRule(spec) => self.set_rule(spec).await,
+            KernelOp::DelRule(spec) => self.del_rule(spec).await,
+            KernelOp::SetTun(spec) => self.set_tun(spec).await,
+            KernelOp::DelTun(spec) => self.del_tun(spec).await,
         }
     }
 

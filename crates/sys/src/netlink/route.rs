@@ -1,9 +1,9 @@
-//! IPv6 routes in the main table: RTM_NEWROUTE / RTM_DELROUTE / RTM_GETROUTE.
+//! IPv6 routes: RTM_NEWROUTE / RTM_DELROUTE / RTM_GETROUTE.
 //!
-//! Every route v6edge installs carries protocol
-//! [`v6edge_core::ROUTE_PROTOCOL`], so a restarted daemon finds exactly its
-//! own routes with [`Netlink::routes`]`(Some(ROUTE_PROTOCOL))` and
-//! reconciles them. Unreachable routes cover a delegated prefix that is not
+//! Every route v6edge installs carries its owner's protocol number
+//! ([`Owner::protocol`]), so a restarted daemon finds each role's routes
+//! with [`Netlink::routes_of`] and reconciles them per owner
+//! ([`Netlink::reconcile_routes`]), never touching another's. Unreachable routes cover a delegated prefix that is not
 //! assigned to a link (RFC 7084 WPD-5); unicast routes via the requesting
 //! router's link-local address serve prefixes we delegated (RFC 8415 §6.3).
 
@@ -17,12 +17,15 @@ use netlink_packet_route::route::{
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use std::net::Ipv6Addr;
 use std::time::Duration;
-use v6edge_core::{IfIndex, ROUTE_PROTOCOL, RouteSpec, RouteType};
+use v6edge_core::{IfIndex, Owner, Reconcile, RouteKey, RouteSpec, RouteTable, RouteType};
 use v6edge_prefix::Prefix;
 
 /// The kernel's clock_t unit for RTA_CACHEINFO expiry (USER_HZ, fixed at
 /// 100 in the Linux userspace ABI).
 const USER_HZ: u64 = 100;
+
+/// RT_TABLE_LOCAL: the kernel's own local and broadcast routes.
+const RT_TABLE_LOCAL: u32 = 255;
 
 /// What a route does with matching packets (rtm_type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -73,7 +76,7 @@ pub struct RouteInfo {
     /// next hop here).
     pub gateway: Option<Ipv6Addr>,
     pub oif: Option<IfIndex>,
-    /// rtm_protocol: [`ROUTE_PROTOCOL`] for ours, 9 (`ra`) for routes the
+    /// rtm_protocol: [`Owner::protocol`] for ours, 9 (`ra`) for routes the
     /// kernel learnt from Router Advertisements, 2 (`kernel`) for connected
     /// prefixes.
     pub protocol: u8,
@@ -86,12 +89,14 @@ pub struct RouteInfo {
 
 impl RouteInfo {
     /// The route as a machine would have asked for it; `None` for kinds
-    /// machines never request. Lets the daemon compare the kernel's routes
-    /// with what the machines want at start.
+    /// machines never request and for protocols no [`Owner`] stamps.
     pub fn to_spec(&self) -> Option<RouteSpec> {
         let kind = self.kind.as_core()?;
+        let owner = Owner::from_protocol(self.protocol)?;
         let unicast = kind == RouteType::Unicast;
         Some(RouteSpec {
+            owner,
+            table: RouteTable(self.table),
             dst: self.dst,
             kind,
             gateway: if unicast { self.gateway } else { None },
@@ -103,6 +108,17 @@ impl RouteInfo {
 
     /// Reads an RTM_NEWROUTE/RTM_DELROUTE; `None` for non-IPv6 messages,
     /// cloned (cache) entries and destinations with host bits set.
+    /// What identifies this route for [`Reconcile`]; `None` for kinds no
+    /// owner installs.
+    pub fn key(&self) -> Option<RouteKey> {
+        Some(RouteKey {
+            table: RouteTable(self.table),
+            dst: self.dst.addr().into(),
+            dst_len: self.dst.len(),
+            kind: self.kind.as_core()?,
+        })
+    }
+
     pub(crate) fn from_message(msg: &RouteMessage) -> Option<RouteInfo> {
         let h = &msg.header;
         if h.address_family != AddressFamily::Inet6 || h.flags.contains(RouteFlags::Cloned) {
@@ -170,8 +186,9 @@ fn route_message(spec: &RouteSpec) -> RouteMessage {
     let h = &mut msg.header;
     h.address_family = AddressFamily::Inet6;
     h.destination_prefix_length = spec.dst.len();
-    h.table = RouteHeader::RT_TABLE_MAIN;
-    h.protocol = RouteProtocol::from(ROUTE_PROTOCOL);
+    set_table(&mut msg, spec.table);
+    let h = &mut msg.header;
+    h.protocol = RouteProtocol::from(spec.owner.protocol());
     h.scope = RouteScope::Universe;
     h.kind = match spec.kind {
         RouteType::Unicast => NlRouteType::Unicast,
@@ -199,8 +216,24 @@ fn route_message(spec: &RouteSpec) -> RouteMessage {
     msg
 }
 
+/// rtm_table holds 8 bits; tables above 255 go in RTA_TABLE (the kernel
+/// reads the attribute when present).
+pub(super) fn set_table(msg: &mut RouteMessage, table: RouteTable) {
+    match u8::try_from(table.0) {
+        Ok(t) => msg.header.table = t,
+        Err(_) => {
+            msg.header.table = 252; // RT_TABLE_COMPAT
+            msg.attributes.push(RouteAttribute::Table(table.0));
+        }
+    }
+}
+
 fn target(spec: &RouteSpec) -> String {
     let mut s = format!("{:?} {}", spec.kind, spec.dst);
+    if spec.table != RouteTable::MAIN {
+        s.push_str(&format!(" table {}", spec.table.0));
+    }
+    s.push_str(&format!(" proto {}", spec.owner.protocol()));
     if let Some(gw) = spec.gateway {
         s.push_str(&format!(" via {gw}"));
     }
@@ -236,7 +269,8 @@ impl Netlink {
         .map_err(|f| f.into_error("set route", target(spec)))
     }
 
-    /// Deletes one of our routes (protocol [`ROUTE_PROTOCOL`] only); a
+    /// Deletes one of `spec.owner`'s routes (the kernel matches the
+    /// protocol: another owner's route with the same destination stays); a
     /// route already gone is Ok.
     pub(crate) async fn del_route(&self, spec: &RouteSpec) -> Result<(), SysError> {
         let msg = route_message(spec);
@@ -255,6 +289,106 @@ impl Netlink {
 
     /// IPv6 routes of the main table, all or those of one protocol.
     pub async fn routes(&self, protocol: Option<u8>) -> Result<Vec<RouteInfo>, SysError> {
+        Ok(self
+            .all_routes(protocol)
+            .await?
+            .into_iter()
+            .filter(|r| r.table == u32::from(RouteHeader::RT_TABLE_MAIN))
+            .collect())
+    }
+
+    /// `owner`'s IPv6 routes in every table.
+    pub async fn routes_of(&self, owner: Owner) -> Result<Vec<RouteInfo>, SysError> {
+        self.all_routes(Some(owner.protocol())).await
+    }
+
+    /// Deletes exactly the kernel route `route` as dumped (its protocol,
+    /// table, metric and next hop); already gone is Ok.
+    pub async fn delete_route(&self, route: &RouteInfo) -> Result<(), SysError> {
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = AddressFamily::Inet6;
+        msg.header.destination_prefix_length = route.dst.len();
+        set_table(&mut msg, RouteTable(route.table));
+        msg.header.protocol = RouteProtocol::from(route.protocol);
+        msg.header.scope = RouteScope::Universe;
+        msg.header.kind = match route.kind {
+            RouteKind::Unicast => NlRouteType::Unicast,
+            RouteKind::Unreachable => NlRouteType::Unreachable,
+            RouteKind::Blackhole => NlRouteType::BlackHole,
+            RouteKind::Prohibit => NlRouteType::Prohibit,
+            RouteKind::Throw => NlRouteType::Throw,
+            RouteKind::Local => NlRouteType::Local,
+            RouteKind::Anycast => NlRouteType::Anycast,
+            RouteKind::Multicast => NlRouteType::Multicast,
+            RouteKind::Other(t) => NlRouteType::from(t),
+        };
+        if route.dst.len() > 0 {
+            msg.attributes
+                .push(RouteAttribute::Destination(RouteAddress::Inet6(
+                    route.dst.addr(),
+                )));
+        }
+        if route.kind == RouteKind::Unicast {
+            if let Some(gw) = route.gateway {
+                msg.attributes
+                    .push(RouteAttribute::Gateway(RouteAddress::Inet6(gw)));
+            }
+            if let Some(oif) = route.oif {
+                msg.attributes.push(RouteAttribute::Oif(oif));
+            }
+        }
+        msg.attributes.push(RouteAttribute::Priority(route.metric));
+        let what = || format!("{:?} {} proto {}", route.kind, route.dst, route.protocol);
+        match self
+            .ack_request(RouteNetlinkMessage::DelRoute(msg), 0)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(f) if is_missing(f.errno()) => Ok(()),
+            Err(f) => Err(f.into_error("delete route", what())),
+        }
+    }
+
+    /// Per-owner reconciliation: removes every IPv6 and IPv4 route that `plan`
+    /// says is stale (an owner in `plan` runs, the route has that owner's
+    /// protocol, or the legacy one and a kind the owner adopts, and the
+    /// owner does not want it). Routes of any other protocol are not even
+    /// looked at. Returns the IPv6 routes removed; one that cannot be
+    /// removed is logged and skipped.
+    pub async fn reconcile_routes(&self, plan: &Reconcile) -> Result<Vec<RouteInfo>, SysError> {
+        let mut protocols: Vec<u8> = plan.owners().map(Owner::protocol).collect();
+        protocols.push(v6edge_core::LEGACY_PROTOCOL);
+        protocols.sort_unstable();
+        protocols.dedup();
+        let mut removed = Vec::new();
+        for protocol in protocols {
+            for route in self.all_routes(Some(protocol)).await? {
+                let Some(key) = route.key() else { continue };
+                if !plan.is_stale(protocol, &key) {
+                    continue;
+                }
+                match self.delete_route(&route).await {
+                    Ok(()) => removed.push(route),
+                    Err(e) => {
+                        tracing::warn!(prefix = %route.dst, error = %e, "cannot remove a stale route")
+                    }
+                }
+            }
+            for route in self.routes4(Some(protocol)).await? {
+                let Some(key) = route.key() else { continue };
+                if plan.is_stale(protocol, &key)
+                    && let Err(e) = self.delete_route4(&route).await
+                {
+                    tracing::warn!(prefix = %route.dst, error = %e, "cannot remove a stale route");
+                }
+            }
+        }
+        Ok(removed)
+    }
+
+    /// IPv6 routes of every table but `local`, all or those of one
+    /// protocol.
+    async fn all_routes(&self, protocol: Option<u8>) -> Result<Vec<RouteInfo>, SysError> {
         let mut msg = RouteMessage::default();
         msg.header.address_family = AddressFamily::Inet6;
         let answers = self
@@ -272,7 +406,7 @@ impl Netlink {
                 RouteNetlinkMessage::NewRoute(r) => RouteInfo::from_message(r),
                 _ => None,
             })
-            .filter(|r| r.table == u32::from(RouteHeader::RT_TABLE_MAIN))
+            .filter(|r| r.table != RT_TABLE_LOCAL)
             .filter(|r| protocol.is_none_or(|p| r.protocol == p))
             .collect())
     }
@@ -303,6 +437,8 @@ mod tests {
 
     fn spec(kind: RouteType) -> RouteSpec {
         RouteSpec {
+            owner: Owner::RequestingRouter,
+            table: RouteTable::MAIN,
             dst: "2001:db8:1200::/56".parse().expect("valid literal"),
             kind,
             gateway: Some("fe80::2".parse().expect("valid literal")),
@@ -316,7 +452,8 @@ mod tests {
     fn unreachable_routes_name_no_next_hop() {
         let msg = route_message(&spec(RouteType::Unreachable));
         assert_eq!(msg.header.kind, NlRouteType::Unreachable);
-        assert_eq!(u8::from(msg.header.protocol), ROUTE_PROTOCOL);
+        assert_eq!(u8::from(msg.header.protocol), 120);
+        assert_eq!(msg.header.table, RouteHeader::RT_TABLE_MAIN);
         assert!(!msg.attributes.iter().any(|a| matches!(
             a,
             RouteAttribute::Gateway(_) | RouteAttribute::Oif(_) | RouteAttribute::Priority(_)
