@@ -321,3 +321,111 @@ fn advertiser_config(
     c.route_info = false;
     c
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use v6edge_wire::Lifetime;
+    use v6edge_wire::nd::{NdMessage, RouterAdvert};
+
+    use super::*;
+    use crate::config::Config;
+
+    const LAN0: IfIndex = 7;
+
+    fn unit(text: &str) -> StaticRaUnit {
+        let config = Config::parse(text, Path::new("ra.toml")).unwrap_or_else(|e| panic!("{e}"));
+        StaticRaUnit::new(&config.static_ras, TokioInstant::now())
+    }
+
+    fn links(up: bool, link_local: Option<&str>) -> BTreeMap<String, StaticRaLink> {
+        let info = LinkInfo {
+            index: LAN0,
+            name: "lan0".into(),
+            up,
+            running: up,
+            mac: Some([2, 0, 0, 0, 0, 1]),
+            mtu: 1500,
+        };
+        BTreeMap::from([(
+            "lan0".to_owned(),
+            StaticRaLink {
+                info: Some(info),
+                link_local: link_local.map(|a| a.parse().expect("test address")),
+            },
+        )])
+    }
+
+    /// The RAs queued so far, decoded.
+    fn sent(unit: &mut StaticRaUnit) -> Vec<RouterAdvert> {
+        let mut out = Vec::new();
+        while let Some(effect) = unit.next_effect() {
+            let Effect::Icmp6(t) = effect else {
+                panic!("not an ICMPv6 send: {effect:?}");
+            };
+            assert_eq!((t.ifindex, t.dst), (LAN0, v6edge_ra::ALL_NODES));
+            match NdMessage::parse(&t.payload) {
+                Ok(NdMessage::RouterAdvert(ra)) => out.push(ra),
+                other => panic!("not an RA: {other:?}"),
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn advertises_the_configured_prefix_and_ends_with_a_final_ra() {
+        let metrics = Metrics::new();
+        let mut u = unit(
+            "[[ra]]\ninterface = \"lan0\"\nprefixes = [\"2001:db8:77::/64\"]\ndns-servers = [\"2001:db8::53\"]\n",
+        );
+        // Not before the link is up with a link-local address (RFC 4861 §6.1.2).
+        u.sync(&links(true, None), &metrics);
+        u.sync(&links(false, Some("fe80::1")), &metrics);
+        assert!(sent(&mut u).is_empty() && u.ifindices().is_empty());
+
+        u.sync(&links(true, Some("fe80::1")), &metrics);
+        assert_eq!(u.ifindices(), BTreeSet::from([LAN0]));
+        let ras = sent(&mut u);
+        assert_eq!(ras.len(), 1, "the first RA goes out at once (§6.2.4)");
+        let ra = &ras[0];
+        assert_eq!(ra.router_lifetime, 1800);
+        let pios: Vec<_> = ra.options.prefixes().collect();
+        assert_eq!(pios.len(), 1);
+        let pio = pios[0];
+        assert_eq!(
+            (pio.prefix, pio.prefix_len),
+            ("2001:db8:77::".parse().unwrap(), 64)
+        );
+        assert!(pio.on_link && pio.autonomous);
+        // Fixed lifetimes, beyond RFC 9096's limits for delegated prefixes.
+        assert_eq!(
+            (pio.valid, pio.preferred),
+            (Lifetime::Finite(86400), Lifetime::Finite(14400))
+        );
+        let rdnss: Vec<_> = ra.options.rdnss().flat_map(|r| r.servers.clone()).collect();
+        assert_eq!(rdnss, vec!["2001:db8::53".parse::<Ipv6Addr>().unwrap()]);
+        assert!(u.next_deadline().is_some());
+        assert_eq!(u.status()[0].sent, 1);
+
+        // RFC 4861 §6.2.5: the final RA says Router Lifetime 0.
+        u.shutdown(&metrics);
+        let ras = sent(&mut u);
+        assert_eq!(ras.len(), 1);
+        assert_eq!(ras[0].router_lifetime, 0);
+        assert_eq!(ras[0].options.prefixes().count(), 1);
+    }
+
+    #[test]
+    fn a_link_that_goes_away_stops_silently_and_restarts() {
+        let metrics = Metrics::new();
+        let mut u = unit("[[ra]]\ninterface = \"lan0\"\nprefixes = [\"2001:db8:77::/64\"]\n");
+        u.sync(&links(true, Some("fe80::1")), &metrics);
+        assert_eq!(sent(&mut u).len(), 1);
+        u.sync(&BTreeMap::new(), &metrics);
+        assert!(sent(&mut u).is_empty() && u.next_deadline().is_none());
+        assert!(!u.status()[0].advertising);
+        u.sync(&links(true, Some("fe80::1")), &metrics);
+        assert_eq!(sent(&mut u).len(), 1);
+    }
+}
