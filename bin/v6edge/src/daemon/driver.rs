@@ -440,10 +440,23 @@ impl Driver {
     /// Brings the metrics' drop counters up to what the role machines
     /// counted themselves (called before the metrics are read).
     pub fn export_counters(&self, metrics: &Metrics) {
+        // The LANs' and the [[ra]] interfaces' advertisers share "nd".
+        let mut nd = self
+            .static_ra
+            .as_ref()
+            .map(StaticRaUnit::dropped_counts)
+            .unwrap_or_default();
         if let Some(cpe) = &self.cpe {
             for (protocol, reason, n) in cpe.dropped_counts() {
-                metrics.sync_dropped(protocol, &reason, n);
+                if protocol == "nd" {
+                    *nd.entry(reason).or_insert(0) += n;
+                } else {
+                    metrics.sync_dropped(protocol, &reason, n);
+                }
             }
+        }
+        for (reason, n) in nd {
+            metrics.sync_dropped("nd", &reason, n);
         }
         if let Some(s) = &self.server {
             for (reason, n) in s.dropped_counts() {

@@ -49,6 +49,9 @@ struct Interface {
 #[derive(Debug)]
 pub struct StaticRaUnit {
     interfaces: Vec<Interface>,
+    /// Drops counted by advertisers since dropped (link gone, `[[ra]]`
+    /// removed), by reason label, so the metrics never go backwards.
+    retired_drops: BTreeMap<String, u64>,
     origin: TokioInstant,
     effects: VecDeque<Effect>,
 }
@@ -63,6 +66,7 @@ impl StaticRaUnit {
                     advertiser: None,
                 })
                 .collect(),
+            retired_drops: BTreeMap::new(),
             origin,
             effects: VecDeque::new(),
         }
@@ -94,6 +98,7 @@ impl StaticRaUnit {
     /// Starts, restarts or drops advertisers to match the links.
     pub fn sync(&mut self, links: &BTreeMap<String, StaticRaLink>, metrics: &Metrics) {
         let now = self.now();
+        let retired = &mut self.retired_drops;
         for iface in &mut self.interfaces {
             let link = links.get(iface.config.interface.as_str());
             let usable = link.and_then(|l| {
@@ -101,12 +106,14 @@ impl StaticRaUnit {
                 Some((info, l.link_local?))
             });
             match (usable, &mut iface.advertiser) {
-                (None, Some(_)) => {
+                (None, Some(a)) => {
                     tracing::info!(interface = %iface.config.interface, "link gone or down: not advertising");
+                    retire(retired, a);
                     iface.advertiser = None;
                 }
                 (Some((info, _)), Some(a)) if a.config().ifindex != info.index => {
                     // Same name, new link: start over on it.
+                    retire(retired, a);
                     iface.advertiser = None;
                 }
                 _ => {}
@@ -228,9 +235,20 @@ impl StaticRaUnit {
                     metrics.ra_sent(gone.config.interface.as_str());
                     self.effects.push_back(Effect::Icmp6(t));
                 }
+                retire(&mut self.retired_drops, a);
             }
         }
         self.drain(metrics);
+    }
+
+    /// ND datagrams the advertisers dropped (malformed, invalid, wrong
+    /// interface, ...), by reason label, since the daemon started.
+    pub fn dropped_counts(&self) -> BTreeMap<String, u64> {
+        let mut out = self.retired_drops.clone();
+        for a in self.interfaces.iter().filter_map(|i| i.advertiser.as_ref()) {
+            retire(&mut out, a);
+        }
+        out
     }
 
     pub fn status(&self) -> Vec<StaticRaStatus> {
@@ -265,6 +283,15 @@ impl StaticRaUnit {
                 }
             }
         }
+    }
+}
+
+/// Adds what `advertiser` dropped to `totals`.
+fn retire(totals: &mut BTreeMap<String, u64>, advertiser: &Advertiser) {
+    for (reason, n) in advertiser.status().dropped.iter() {
+        *totals
+            .entry(super::guard::reason_label(&reason))
+            .or_insert(0) += n;
     }
 }
 
@@ -427,5 +454,32 @@ mod tests {
         assert!(!u.status()[0].advertising);
         u.sync(&links(true, Some("fe80::1")), &metrics);
         assert_eq!(sent(&mut u).len(), 1);
+    }
+
+    #[test]
+    fn drops_are_counted_across_link_flaps() {
+        let metrics = Metrics::new();
+        let mut u = unit("[[ra]]\ninterface = \"lan0\"\nprefixes = [\"2001:db8:77::/64\"]\n");
+        u.sync(&links(true, Some("fe80::1")), &metrics);
+        sent(&mut u);
+        // An RS with hop limit 64: invalid (RFC 4861 §6.1.1 requires 255).
+        let rs = [133, 0, 0, 0, 0, 0, 0, 0];
+        let rx = Received {
+            ifindex: LAN0,
+            src: "fe80::2".parse().unwrap(),
+            dst: "ff02::2".parse().unwrap(),
+            hop_limit: 64,
+            bytes: &rs,
+        };
+        assert!(u.serves(LAN0) && !u.serves(LAN0 + 1));
+        u.handle_packet(&rx, &metrics);
+        assert!(sent(&mut u).is_empty(), "no answer to an invalid RS");
+        let total = |u: &StaticRaUnit| u.dropped_counts().values().sum::<u64>();
+        assert_eq!(total(&u), 1);
+        u.sync(&BTreeMap::new(), &metrics);
+        assert_eq!(total(&u), 1, "kept when the advertiser goes with its link");
+        u.sync(&links(true, Some("fe80::1")), &metrics);
+        u.handle_packet(&rx, &metrics);
+        assert_eq!(total(&u), 2);
     }
 }
