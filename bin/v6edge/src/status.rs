@@ -27,6 +27,23 @@ pub struct Status {
     /// failures), and the state of the daemon's defences.
     #[serde(default)]
     pub io: crate::daemon::guard::IoStatus,
+    /// The `[[ra]]` interfaces (static Router Advertisements), in file order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ra: Vec<StaticRaStatus>,
+}
+
+/// One `[[ra]]` interface.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StaticRaStatus {
+    pub interface: String,
+    /// The configured prefixes, as advertised.
+    pub prefixes: Vec<String>,
+    /// Up with a link-local address, so advertising.
+    pub advertising: bool,
+    /// RA packets sent (multicast and unicast) since it started advertising.
+    pub sent: u64,
+    /// Router Solicitations seen there.
+    pub rs_received: u64,
 }
 
 /// What the uplink client is doing.
@@ -142,6 +159,7 @@ impl Status {
             dns: DnsStatus::default(),
             server: None,
             io: Default::default(),
+            ra: Vec::new(),
         }
     }
 }
@@ -244,6 +262,25 @@ pub fn format_human(status: &Status) -> String {
             out,
             "  ra: sent {}, rs received {}, dropped {}, router lifetime {}s",
             lan.ra.sent, lan.ra.rs_received, lan.ra.dropped, lan.ra.router_lifetime
+        );
+    }
+    for ra in &status.ra {
+        let _ = writeln!(
+            out,
+            "ra {}: {}, prefixes {}, sent {}, rs received {}",
+            ra.interface,
+            if ra.advertising {
+                "advertising"
+            } else {
+                "waiting for the link"
+            },
+            if ra.prefixes.is_empty() {
+                "none".to_owned()
+            } else {
+                ra.prefixes.join(" ")
+            },
+            ra.sent,
+            ra.rs_received
         );
     }
     let list = |items: Vec<String>| {
@@ -410,6 +447,7 @@ dropped (dhcp6-server): rate-limited-link 1200, send-buffer-full 3
             dns: DnsStatus::default(),
             server: None,
             io: Default::default(),
+            ra: Vec::new(),
         };
         let text = format_human(&status);
         assert!(

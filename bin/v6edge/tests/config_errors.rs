@@ -38,7 +38,7 @@ fn unknown_key_points_at_the_key() {
 fn missing_uplink_and_interface() {
     assert_eq!(
         error("[daemon]\n"),
-        "cpe.toml:1: nothing to run: configure [uplink] (requesting router), [server] (delegating server) or [relay] (relay agent)"
+        "cpe.toml:1: nothing to run: configure [uplink] (requesting router), [server] (delegating server), [relay] (relay agent) or [[ra]] (Router Advertisements of configured prefixes)"
     );
     // A LAN's /64 comes out of the uplink's delegation.
     assert_eq!(

@@ -99,7 +99,7 @@ fn relay_alone_is_something_to_run_but_needs_a_downstream() {
     );
     assert_eq!(
         error("[daemon]\n"),
-        "relay.toml:1: nothing to run: configure [uplink] (requesting router), [server] (delegating server) or [relay] (relay agent)"
+        "relay.toml:1: nothing to run: configure [uplink] (requesting router), [server] (delegating server), [relay] (relay agent) or [[ra]] (Router Advertisements of configured prefixes)"
     );
 }
 

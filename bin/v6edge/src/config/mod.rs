@@ -21,10 +21,13 @@
 //! (HOP_COUNT_LIMIT), §9 and §19.1.1 (link-address, Interface-ID), §21.18
 //! (Interface-Id option), RFC 4649 §3 (Remote-ID), RFC 4580 §2
 //! (Subscriber-ID), RFC 8987 §4 (routes toward delegated prefixes).
+//! The `[[ra]]` tables (static Router Advertisements, issue 8): RFC 4861
+//! §4.6.2 and §6.2.1 (prefix flags and lifetimes), RFC 4862 §5.5.3.
 //!
 //! Panic contract: parsing never panics, whatever the input.
 
 mod limits;
+mod ra;
 mod raw;
 mod relay;
 mod server;
@@ -85,6 +88,9 @@ pub struct Config {
     /// The DHCPv6 relay agent; `None` when `[relay]` is absent. Never set
     /// together with `server` (both need UDP port 547).
     pub relay: Option<RelaySettings>,
+    /// `[[ra]]`: Router Advertisements of configured prefixes, in file
+    /// order; interfaces are unique and are neither the uplink nor a LAN.
+    pub static_ras: Vec<StaticRaConfig>,
     /// `[limits]`: rate limits on unsolicited input (defaults when absent).
     pub limits: LimitsConfig,
 }
@@ -294,6 +300,34 @@ impl RaSettings {
             pio_valid_limit: Duration::from_secs(validate::ND_VALID_LIMIT),
         }
     }
+}
+
+/// `[[ra]]`: one interface advertising configured prefixes (a plain RA
+/// daemon, like radvd), independent of any delegation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticRaConfig {
+    pub interface: InterfaceName,
+    /// In file order, no duplicates.
+    pub prefixes: Vec<StaticPrefix>,
+    /// The RA knobs; `dns_servers`/`dns_domains` `None` = no RDNSS/DNSSL
+    /// (there is no uplink to take them from). `route_info` is off and the
+    /// PIO limits are unused: each prefix has its own lifetimes.
+    pub ra: RaSettings,
+}
+
+/// A prefix of `[[ra]]`, advertised with fixed lifetimes (RFC 4861 §4.6.2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticPrefix {
+    /// Never link-local or multicast; a /64 when `autonomous`.
+    pub prefix: Prefix,
+    /// L flag.
+    pub on_link: bool,
+    /// A flag.
+    pub autonomous: bool,
+    /// 1 s ..= 0xfffffffe s.
+    pub valid: Duration,
+    /// ..= valid.
+    pub preferred: Duration,
 }
 
 /// RFC 4191 §2.2 Default Router Preference.

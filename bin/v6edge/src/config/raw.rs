@@ -26,6 +26,9 @@ pub(super) struct RawConfig {
     pub server: Option<Spanned<RawServer>>,
     #[serde(default)]
     pub relay: Option<Spanned<RawRelay>>,
+    /// `[[ra]]`: static Router Advertisements (see `ra.rs`).
+    #[serde(default)]
+    pub ra: Vec<Spanned<RawStaticRa>>,
     #[serde(default)]
     pub limits: Option<RawLimits>,
 }
@@ -227,4 +230,45 @@ pub(super) struct RawRemoteId {
     pub enterprise: Spanned<i64>,
     /// Text, or `hex:` followed by hex octets.
     pub id: Spanned<String>,
+}
+
+/// `[[ra]]`: Router Advertisements of configured prefixes on one interface
+/// (what radvd does), with the knobs of `[lan.ra]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawStaticRa {
+    pub interface: Spanned<String>,
+    #[serde(default)]
+    pub prefixes: Vec<Spanned<RawStaticPrefix>>,
+    pub min_interval: Option<Spanned<i64>>,
+    pub max_interval: Option<Spanned<i64>>,
+    pub mtu: Option<Spanned<i64>>,
+    pub managed: Option<bool>,
+    pub other_config: Option<bool>,
+    pub router_lifetime: Option<Spanned<i64>>,
+    pub dns_servers: Option<Vec<Spanned<String>>>,
+    pub dns_domains: Option<Vec<Spanned<String>>>,
+    pub rdnss_lifetime: Option<Spanned<i64>>,
+    pub preference: Option<RawPreference>,
+}
+
+/// One prefix of `[[ra]]`: `"2001:db8:77::/64"`, or a table with flags and
+/// lifetimes.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawStaticPrefix {
+    Text(String),
+    Table(RawStaticPrefixTable),
+}
+
+/// No `Spanned` inside: an untagged enum buffers its input, which loses
+/// spans; errors name the line of the whole item instead.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawStaticPrefixTable {
+    pub prefix: String,
+    pub on_link: Option<bool>,
+    pub autonomous: Option<bool>,
+    pub valid_lifetime: Option<i64>,
+    pub preferred_lifetime: Option<i64>,
 }

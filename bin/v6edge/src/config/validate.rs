@@ -16,7 +16,7 @@ use super::raw::{
 use super::{
     Config, ConfigError, DEFAULT_CONTROL_SOCKET, DEFAULT_LOG_LEVEL, DEFAULT_STATE_DIR,
     DaemonConfig, IaPdRequest, InterfaceName, LanConfig, RaSettings, RequestOption,
-    RouterPreference, UplinkConfig,
+    RouterPreference, StaticRaConfig, UplinkConfig,
 };
 
 /// RFC 4861 §6.2.1: MaxRtrAdvInterval default.
@@ -52,7 +52,7 @@ const NETLINK_BUFFER_RANGE: RangeInclusive<i64> = 4096..=(1 << 30);
 pub const DEFAULT_NETLINK_RECEIVE_BUFFER: usize = 4 << 20;
 
 /// The error of a file that configures no role.
-const NOTHING_TO_RUN: &str = "nothing to run: configure [uplink] (requesting router), [server] (delegating server) or [relay] (relay agent)";
+const NOTHING_TO_RUN: &str = "nothing to run: configure [uplink] (requesting router), [server] (delegating server), [relay] (relay agent) or [[ra]] (Router Advertisements of configured prefixes)";
 
 const DEFAULT_REQUEST_OPTIONS: [RequestOption; 4] = [
     RequestOption::Dns,
@@ -191,7 +191,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         None => None,
     };
     // Every role is optional, but a configuration must have one.
-    if uplink.is_none() && server.is_none() && relay.is_none() {
+    if uplink.is_none() && server.is_none() && relay.is_none() && raw.ra.is_empty() {
         // A [[lan]] alone gets the more precise message below.
         if raw.lan.is_empty() {
             return Err(ConfigError {
@@ -203,9 +203,12 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     }
     let mut lans: Vec<LanConfig> = Vec::with_capacity(raw.lan.len());
     let mut subnet_ids: HashSet<u32> = HashSet::new();
+    // Each LAN's interface line, for the [[ra]] that names it too.
+    let mut lan_lines: Vec<usize> = Vec::with_capacity(raw.lan.len());
     for raw_lan in raw.lan {
         let raw_lan = raw_lan.into_inner();
         let if_span = raw_lan.interface.span();
+        lan_lines.push(ctx.line_of(if_span.start));
         let subnet_span = raw_lan.subnet_id.as_ref().map(|s| s.span());
         let lan = lan(&ctx, raw_lan)?;
         // A LAN's /64 is carved out of the uplink's delegation; a LAN that
@@ -241,6 +244,44 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         }
         lans.push(lan);
     }
+    let mut static_ras: Vec<StaticRaConfig> = Vec::with_capacity(raw.ra.len());
+    let mut ra_lines: Vec<usize> = Vec::with_capacity(raw.ra.len());
+    for raw_ra in raw.ra {
+        let raw_ra = raw_ra.into_inner();
+        let if_span = raw_ra.interface.span();
+        let ra = super::ra::static_ra(&ctx, raw_ra)?;
+        let name = &ra.interface;
+        if uplink.as_ref().is_some_and(|u| u.interface == *name) {
+            return Err(ctx.err(
+                if_span,
+                format!("[[ra]] interface `{name}` is the uplink interface: RAs go to hosts, not to the ISP"),
+            ));
+        }
+        if let Some((_, line)) = lans
+            .iter()
+            .zip(&lan_lines)
+            .find(|(l, _)| l.interface == *name)
+        {
+            return Err(ctx.err(
+                if_span,
+                format!(
+                    "[[ra]] interface `{name}` is already advertised by the [[lan]] at line {line}"
+                ),
+            ));
+        }
+        if let Some((_, line)) = static_ras
+            .iter()
+            .zip(&ra_lines)
+            .find(|(r, _)| r.interface == *name)
+        {
+            return Err(ctx.err(
+                if_span,
+                format!("[[ra]] interface `{name}` is configured twice (line {line})"),
+            ));
+        }
+        ra_lines.push(ctx.line_of(if_span.start));
+        static_ras.push(ra);
+    }
     Ok(Config {
         path: path.to_owned(),
         daemon,
@@ -248,6 +289,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         lans,
         server,
         relay,
+        static_ras,
         limits,
     })
 }
@@ -419,7 +461,7 @@ pub(super) fn secs(v: i64) -> Duration {
     Duration::from_secs(v.unsigned_abs())
 }
 
-fn ra_settings(ctx: &Ctx<'_>, raw: RawRa) -> Result<RaSettings, ConfigError> {
+pub(super) fn ra_settings(ctx: &Ctx<'_>, raw: RawRa) -> Result<RaSettings, ConfigError> {
     let max_interval = match &raw.max_interval {
         Some(v) => secs(ctx.int_in(v, "max-interval", MAX_INTERVAL_RANGE)?),
         None => Duration::from_secs(DEFAULT_MAX_INTERVAL),

@@ -657,6 +657,7 @@ impl Cpe {
             },
             server: None,
             io: Default::default(),
+            ra: Vec::new(),
         }
     }
 }

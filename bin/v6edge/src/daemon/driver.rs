@@ -8,6 +8,7 @@
 //! | requesting router (DHCPv6 client, LAN /64s, Router Advertisements) | [`Cpe`] | `[uplink]`, `[[lan]]` |
 //! | delegating server (DHCPv6 server, lease store, routes to delegations) | [`ServerUnit`] | `[server]` |
 //! | relay agent (Relay-forward/-reply, routes to relayed delegations) | [`RelayUnit`] | `[relay]` |
+//! | RA daemon (Router Advertisements of configured prefixes) | [`StaticRaUnit`] | `[[ra]]` |
 //!
 //! Every unit queues [`Effect`]s (datagrams to send, kernel changes); the
 //! loop drains them with [`Driver::next_effect`] after each input.
@@ -23,6 +24,7 @@ pub use super::cpe::{Cpe, Effect, Facts, ND_TYPES};
 pub use super::guard::Guard;
 pub use super::relay::{RelayLink, RelayUnit};
 pub use super::server::{LeaseView, ServerUnit};
+pub use super::static_ra::{StaticRaLink, StaticRaUnit};
 use crate::config::Config;
 use crate::control::Request;
 use crate::metrics::Metrics;
@@ -34,6 +36,8 @@ pub struct Driver {
     cpe: Option<Cpe>,
     server: Option<ServerUnit>,
     relay: Option<RelayUnit>,
+    /// `None` when the file has no `[[ra]]`.
+    static_ra: Option<StaticRaUnit>,
     /// Admission of unsolicited input and drop accounting (issue 14).
     guard: Guard,
     /// Machine time zero, for the guard's clock.
@@ -66,10 +70,13 @@ impl Driver {
             Some(uplink) => Some(Cpe::new(uplink, &config.lans, state, origin)?),
             None => None,
         };
+        let static_ra =
+            (!config.static_ras.is_empty()).then(|| StaticRaUnit::new(&config.static_ras, origin));
         Ok(Driver {
             cpe,
             server,
             relay,
+            static_ra,
             guard: Guard::new(&config.limits),
             origin,
         })
@@ -83,6 +90,17 @@ impl Driver {
     pub fn sync_relay(&mut self, links: &BTreeMap<String, RelayLink>, metrics: &Metrics) {
         if let Some(r) = &mut self.relay {
             r.sync(links, metrics);
+        }
+    }
+
+    /// The `[[ra]]` unit, if configured.
+    pub fn static_ra(&self) -> Option<&StaticRaUnit> {
+        self.static_ra.as_ref()
+    }
+
+    pub fn sync_static_ra(&mut self, links: &BTreeMap<String, StaticRaLink>, metrics: &Metrics) {
+        if let Some(u) = &mut self.static_ra {
+            u.sync(links, metrics);
         }
     }
 
@@ -163,7 +181,15 @@ impl Driver {
             .relay
             .as_ref()
             .and_then(|r| r.next_deadline().map(|t| r.to_tokio(t)));
-        cpe.into_iter().chain(server).chain(relay).min()
+        let static_ra = self
+            .static_ra
+            .as_ref()
+            .and_then(StaticRaUnit::next_deadline);
+        cpe.into_iter()
+            .chain(server)
+            .chain(relay)
+            .chain(static_ra)
+            .min()
     }
 
     pub fn next_effect(&mut self) -> Option<Effect> {
@@ -173,15 +199,24 @@ impl Driver {
         if let Some(e) = self.server.as_mut().and_then(ServerUnit::next_effect) {
             return Some(e);
         }
-        self.relay.as_mut().and_then(RelayUnit::next_effect)
+        if let Some(e) = self.relay.as_mut().and_then(RelayUnit::next_effect) {
+            return Some(e);
+        }
+        self.static_ra.as_mut().and_then(StaticRaUnit::next_effect)
     }
 
-    /// LAN interfaces that are up (the ICMPv6 socket joins All-Routers there).
+    /// LAN and `[[ra]]` interfaces that are up (the ICMPv6 socket joins
+    /// All-Routers there).
     pub fn lan_ifindices(&self) -> BTreeSet<IfIndex> {
-        self.cpe
+        let mut s = self
+            .cpe
             .as_ref()
             .map(Cpe::lan_ifindices)
-            .unwrap_or_default()
+            .unwrap_or_default();
+        if let Some(u) = &self.static_ra {
+            s.extend(u.ifindices());
+        }
+        s
     }
 
     pub fn sync(&mut self, facts: Facts, metrics: &Metrics) {
@@ -218,6 +253,9 @@ impl Driver {
     pub fn note_neighbour(&mut self, ifindex: IfIndex, addr: std::net::Ipv6Addr, confirmed: bool) {
         let now = self.now();
         self.guard.note_neighbour(now, ifindex, addr, confirmed);
+        if let Some(u) = &mut self.static_ra {
+            u.note_neighbour(ifindex, addr);
+        }
         self.note_neighbours(ifindex, &[addr]);
     }
 
@@ -261,7 +299,12 @@ impl Driver {
         if !self.guard.admit_icmp6(self.now(), rx, metrics) {
             return;
         }
-        if let Some(cpe) = &mut self.cpe {
+        // Validation keeps [[ra]] interfaces apart from the LANs.
+        if let Some(u) = &mut self.static_ra
+            && u.serves(rx.ifindex)
+        {
+            u.handle_packet(rx, metrics);
+        } else if let Some(cpe) = &mut self.cpe {
             cpe.handle_icmp6(rx, metrics);
         }
     }
@@ -276,6 +319,9 @@ impl Driver {
         }
         if let Some(r) = &mut self.relay {
             r.handle_timeout(metrics);
+        }
+        if let Some(u) = &mut self.static_ra {
+            u.handle_timeout(metrics);
         }
     }
 
@@ -303,6 +349,9 @@ impl Driver {
         if let Some(s) = &mut self.server {
             s.shutdown(metrics);
         }
+        if let Some(u) = &mut self.static_ra {
+            u.shutdown(metrics);
+        }
     }
 
     /// SIGHUP. Adding or removing a role needs a restart; settings of a
@@ -318,7 +367,16 @@ impl Driver {
         if self.relay.is_some() != config.relay.is_some() {
             anyhow::bail!("adding or removing [relay] takes effect at the next restart");
         }
+        let has_static_ra = !config.static_ras.is_empty();
+        if self.static_ra.is_some() != has_static_ra {
+            anyhow::bail!(
+                "adding the first or removing the last [[ra]] takes effect at the next restart"
+            );
+        }
         self.guard.reconfigure(&config.limits);
+        if let Some(u) = &mut self.static_ra {
+            u.reconfigure(&config.static_ras, metrics);
+        }
         if let (Some(r), Some(settings)) = (&mut self.relay, &config.relay) {
             r.reconfigure(settings, metrics);
         }
@@ -382,10 +440,23 @@ impl Driver {
     /// Brings the metrics' drop counters up to what the role machines
     /// counted themselves (called before the metrics are read).
     pub fn export_counters(&self, metrics: &Metrics) {
+        // The LANs' and the [[ra]] interfaces' advertisers share "nd".
+        let mut nd = self
+            .static_ra
+            .as_ref()
+            .map(StaticRaUnit::dropped_counts)
+            .unwrap_or_default();
         if let Some(cpe) = &self.cpe {
             for (protocol, reason, n) in cpe.dropped_counts() {
-                metrics.sync_dropped(protocol, &reason, n);
+                if protocol == "nd" {
+                    *nd.entry(reason).or_insert(0) += n;
+                } else {
+                    metrics.sync_dropped(protocol, &reason, n);
+                }
             }
+        }
+        for (reason, n) in nd {
+            metrics.sync_dropped("nd", &reason, n);
         }
         if let Some(s) = &self.server {
             for (reason, n) in s.dropped_counts() {
@@ -406,6 +477,11 @@ impl Driver {
         };
         status.server = self.server.as_ref().map(ServerUnit::status);
         status.io = self.guard.status();
+        status.ra = self
+            .static_ra
+            .as_ref()
+            .map(StaticRaUnit::status)
+            .unwrap_or_default();
         status
     }
 }

@@ -19,6 +19,7 @@ pub mod guard;
 pub mod persist;
 pub mod relay;
 pub mod server;
+mod static_ra;
 
 use std::path::PathBuf;
 
@@ -340,6 +341,21 @@ impl Daemon {
             }
             self.driver.sync_relay(&links, &self.metrics);
             io.follow_server(&self.driver);
+        }
+        if let Some(unit) = self.driver.static_ra() {
+            let nl = &io.netlink;
+            let names: Vec<String> = unit.interface_names().map(str::to_owned).collect();
+            let mut links = std::collections::BTreeMap::new();
+            for name in names {
+                let info = nl.link_by_name(&name).await.ok().flatten();
+                let link_local = match &info {
+                    Some(i) => nl.link_local(i.index).await.ok().flatten(),
+                    None => None,
+                };
+                links.insert(name, driver::StaticRaLink { info, link_local });
+            }
+            self.driver.sync_static_ra(&links, &self.metrics);
+            io.follow_links(&self.driver);
         }
         let nl = &io.netlink;
         // What the requesting router needs to know: its interfaces.
