@@ -12,9 +12,19 @@ use std::net::Ipv6Addr;
 use serde::{Deserialize, Serialize};
 
 /// `data` of a `status` response.
+///
+/// `roles` holds one document per configured role. The top-level
+/// `uplink`, `delegations`, `lans`, `dns`, `server` and `ra` fields came
+/// before it and stay, with the same content, for the consumers that read
+/// them (scripts, the lab scenarios): new readers should use `roles`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Status {
     pub version: String,
+    /// One entry per configured role, by role name; roles that are not
+    /// configured are absent (and the whole object when none reports,
+    /// as from a daemon that predates it).
+    #[serde(default, skip_serializing_if = "Roles::is_empty")]
+    pub roles: Roles,
     /// `null` on a node with no `[uplink]` (a server or relay only).
     pub uplink: Option<UplinkStatus>,
     pub delegations: Vec<DelegationStatus>,
@@ -30,6 +40,134 @@ pub struct Status {
     /// The `[[ra]]` interfaces (static Router Advertisements), in file order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ra: Vec<StaticRaStatus>,
+}
+
+/// The status of each configured role, keyed by role name.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Roles {
+    /// `[uplink]`: the DHCPv6 client, its delegations and the LANs.
+    #[serde(
+        rename = "requesting-router",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub requesting_router: Option<RequestingRouterStatus>,
+    /// `[server]`.
+    #[serde(
+        rename = "delegating-server",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub delegating_server: Option<crate::daemon::server::ServerStatusDoc>,
+    /// `[relay]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relay: Option<RelayStatus>,
+    /// `[[ra]]`: the static advertisers, in file order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ra: Option<Vec<StaticRaStatus>>,
+}
+
+impl Roles {
+    pub fn is_empty(&self) -> bool {
+        self.requesting_router.is_none()
+            && self.delegating_server.is_none()
+            && self.relay.is_none()
+            && self.ra.is_none()
+    }
+
+    /// The roles a document without `roles` describes (a daemon that
+    /// predates it): what its top-level fields show. It has no relay.
+    fn from_top_level(status: &Status) -> Roles {
+        let cpe =
+            status.uplink.is_some() || !status.delegations.is_empty() || !status.lans.is_empty();
+        Roles {
+            requesting_router: cpe.then(|| RequestingRouterStatus::of(status)),
+            delegating_server: status.server.clone(),
+            relay: None,
+            ra: (!status.ra.is_empty()).then(|| status.ra.clone()),
+        }
+    }
+}
+
+/// The requesting router's document: the uplink's client, what it was
+/// delegated, the LANs it numbers and the DNS it learnt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestingRouterStatus {
+    pub uplink: Option<UplinkStatus>,
+    pub delegations: Vec<DelegationStatus>,
+    pub lans: Vec<LanStatus>,
+    pub dns: DnsStatus,
+}
+
+impl RequestingRouterStatus {
+    /// Its part of a document whose top-level fields it filled.
+    pub fn of(status: &Status) -> RequestingRouterStatus {
+        RequestingRouterStatus {
+            uplink: status.uplink.clone(),
+            delegations: status.delegations.clone(),
+            lans: status.lans.clone(),
+            dns: status.dns.clone(),
+        }
+    }
+}
+
+/// The relay agent's document.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RelayStatus {
+    /// The upstream and downstream interfaces, in file order (upstream first).
+    pub links: Vec<RelayLinkStatus>,
+    /// Where Relay-forwards go: the configured unicast servers, or
+    /// All_DHCP_Servers (ff05::1:3) when none is configured.
+    pub servers: Vec<Ipv6Addr>,
+    /// The upstream and at least one downstream exist, so it relays.
+    pub relaying: bool,
+    pub counters: RelayCountersStatus,
+    /// How many delegations it snooped (RFC 8987 §4); `bindings` lists them all.
+    pub snooped: u64,
+    pub bindings: Vec<RelayBindingStatus>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayLinkStatus {
+    pub interface: String,
+    /// `upstream` or `downstream`.
+    pub role: String,
+    /// Exists and is up.
+    pub up: bool,
+    pub ifindex: Option<u32>,
+    /// The link-address put in Relay-forwards from it (downstream only;
+    /// `null`: `::` with an Interface-ID, RFC 8415 §19.1.1).
+    pub link_address: Option<Ipv6Addr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RelayCountersStatus {
+    /// Client and relay messages relayed towards the servers.
+    pub forwarded_up: u64,
+    /// Relay-replies unwrapped towards clients or further relays.
+    pub forwarded_down: u64,
+    /// By lowercase reason label.
+    pub dropped: std::collections::BTreeMap<String, u64>,
+    /// Delegations in Replies not snooped (invalid, default, link-local or
+    /// multicast prefix, no Client Identifier).
+    pub snoop_rejected: u64,
+    pub routes_added: u64,
+    pub routes_updated: u64,
+    pub routes_removed: u64,
+}
+
+/// One snooped delegation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RelayBindingStatus {
+    pub prefix: String,
+    /// The requesting router's address on the downstream link (usually
+    /// link-local): the next hop of the route to `prefix`.
+    pub next_hop: Ipv6Addr,
+    pub interface: Option<String>,
+    pub duid: String,
+    pub iaid: u32,
+    /// Remaining seconds, `null` = infinite.
+    pub valid: Option<u32>,
 }
 
 /// One `[[ra]]` interface.
@@ -147,12 +285,12 @@ pub struct DnsStatus {
     pub domains: Vec<String>,
 }
 
-/// Remaining seconds as `1h02m03s`, `null` as `infinite`.
 impl Status {
     /// The document of a node with no role that reports anything.
     pub fn empty() -> Status {
         Status {
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            roles: Roles::default(),
             uplink: None,
             delegations: Vec::new(),
             lans: Vec::new(),
@@ -164,6 +302,7 @@ impl Status {
     }
 }
 
+/// Remaining seconds as `1h02m03s`, `null` as `infinite`.
 pub fn format_lifetime(secs: Option<u32>) -> String {
     let Some(s) = secs else {
         return "infinite".to_owned();
@@ -184,12 +323,86 @@ fn ifindex(index: Option<u32>) -> String {
     }
 }
 
-/// The readable summary printed by `v6edge status`.
+/// The readable summary printed by `v6edge status`: every configured role,
+/// then the drops outside the roles.
 pub fn format_human(status: &Status) -> String {
     let mut out = String::new();
     // Writing into a String cannot fail; the results are ignored for that reason.
     let _ = writeln!(out, "v6edge {}", status.version);
-    if let Some(up) = &status.uplink {
+    let legacy;
+    let roles = if status.roles.is_empty() {
+        legacy = Roles::from_top_level(status);
+        &legacy
+    } else {
+        &status.roles
+    };
+    if let Some(cpe) = &roles.requesting_router {
+        format_requesting_router(&mut out, cpe);
+    }
+    if let Some(server) = &roles.delegating_server {
+        format_server(&mut out, server);
+    }
+    if let Some(relay) = &roles.relay {
+        format_relay(&mut out, relay);
+    }
+    for ra in roles.ra.iter().flatten() {
+        let _ = writeln!(
+            out,
+            "ra {}: {}, prefixes {}, sent {}, rs received {}",
+            ra.interface,
+            if ra.advertising {
+                "advertising"
+            } else {
+                "waiting for the link"
+            },
+            list_or_none(ra.prefixes.clone()),
+            ra.sent,
+            ra.rs_received
+        );
+    }
+    // Drops outside the roles: only when there are some, one line each.
+    for (protocol, reasons) in &status.io.dropped {
+        let _ = writeln!(out, "dropped ({protocol}): {}", counts(reasons));
+    }
+    if status.io.netlink_overruns > 0 {
+        let _ = writeln!(
+            out,
+            "netlink: {} notification losses, {} resynchronisations",
+            status.io.netlink_overruns, status.io.netlink_resyncs
+        );
+    }
+    out
+}
+
+fn list_or_none(items: Vec<String>) -> String {
+    if items.is_empty() {
+        "none".to_owned()
+    } else {
+        items.join(" ")
+    }
+}
+
+/// `name n, name n` in key order, `none` when empty.
+fn counts(map: &std::collections::BTreeMap<String, u64>) -> String {
+    if map.is_empty() {
+        return "none".to_owned();
+    }
+    let parts: Vec<String> = map.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    parts.join(", ")
+}
+
+/// `used` of `total` as a percentage with one decimal, rounded down, so a
+/// pool shows 100.0 % only when it is full.
+fn percent(used: u64, total: u64) -> String {
+    if total == 0 {
+        return "-".to_owned();
+    }
+    let permille = u128::from(used) * 1000 / u128::from(total);
+    format!("{}.{} %", permille / 10, permille % 10)
+}
+
+fn format_requesting_router(out: &mut String, cpe: &RequestingRouterStatus) {
+    if let Some(up) = &cpe.uplink {
         let _ = writeln!(
             out,
             "uplink {} ({}, link {}): {}",
@@ -216,11 +429,11 @@ pub fn format_human(status: &Status) -> String {
             );
         }
     }
-    if status.delegations.is_empty() {
+    if cpe.delegations.is_empty() {
         let _ = writeln!(out, "delegated prefixes: none");
     } else {
         let _ = writeln!(out, "delegated prefixes:");
-        for d in &status.delegations {
+        for d in &cpe.delegations {
             let _ = writeln!(
                 out,
                 "  {}  iaid {}  preferred {}  valid {}  renew in {}  rebind in {}",
@@ -233,7 +446,7 @@ pub fn format_human(status: &Status) -> String {
             );
         }
     }
-    for lan in &status.lans {
+    for lan in &cpe.lans {
         let _ = write!(out, "lan {} ({}): ", lan.interface, ifindex(lan.ifindex));
         match &lan.prefix {
             Some(p) => {
@@ -264,65 +477,153 @@ pub fn format_human(status: &Status) -> String {
             lan.ra.sent, lan.ra.rs_received, lan.ra.dropped, lan.ra.router_lifetime
         );
     }
-    for ra in &status.ra {
-        let _ = writeln!(
-            out,
-            "ra {}: {}, prefixes {}, sent {}, rs received {}",
-            ra.interface,
-            if ra.advertising {
-                "advertising"
-            } else {
-                "waiting for the link"
-            },
-            if ra.prefixes.is_empty() {
-                "none".to_owned()
-            } else {
-                ra.prefixes.join(" ")
-            },
-            ra.sent,
-            ra.rs_received
-        );
-    }
-    let list = |items: Vec<String>| {
-        if items.is_empty() {
-            "none".to_owned()
-        } else {
-            items.join(" ")
-        }
-    };
     let _ = writeln!(
         out,
         "dns servers: {}",
-        list(status.dns.servers.iter().map(|s| s.to_string()).collect())
+        list_or_none(cpe.dns.servers.iter().map(|s| s.to_string()).collect())
     );
-    let _ = writeln!(out, "dns domains: {}", list(status.dns.domains.clone()));
-    if let Some(store) = status.server.as_ref().map(|s| &s.store) {
-        let tls = if store.tls { ", tls" } else { "" };
-        if store.available {
-            let _ = writeln!(out, "lease store: {}, available{tls}", store.kind);
-        } else {
-            let _ = writeln!(
-                out,
-                "lease store: {}, UNAVAILABLE since unix {}: {} (not granting; reconnecting)",
-                store.kind,
-                store.since,
-                store.last_error.as_deref().unwrap_or("unknown error")
-            );
-        }
+    let _ = writeln!(
+        out,
+        "dns domains: {}",
+        list_or_none(cpe.dns.domains.clone())
+    );
+}
+
+fn format_server(out: &mut String, server: &crate::daemon::server::ServerStatusDoc) {
+    let _ = writeln!(out, "delegating server:");
+    // Delegations first: they are what this role is for.
+    let mut leases: Vec<String> = ["pd", "na"]
+        .iter()
+        .map(|k| format!("{} {k}", server.leases.get(*k).copied().unwrap_or(0)))
+        .collect();
+    leases.extend(
+        server
+            .leases
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "pd" | "na"))
+            .map(|(k, n)| format!("{n} {k}")),
+    );
+    if server.revoked > 0 {
+        leases.push(format!("{} revoked", server.revoked));
     }
-    // Drops outside the roles: only when there are some, one line each.
-    for (protocol, reasons) in &status.io.dropped {
-        let parts: Vec<String> = reasons.iter().map(|(r, n)| format!("{r} {n}")).collect();
-        let _ = writeln!(out, "dropped ({protocol}): {}", parts.join(", "));
+    if server.declined > 0 {
+        leases.push(format!("{} declined", server.declined));
     }
-    if status.io.netlink_overruns > 0 {
+    let _ = writeln!(out, "  leases: {}", leases.join(", "));
+    if server.pools.is_empty() {
+        let _ = writeln!(out, "  pools: none (waiting for interfaces or the uplink)");
+    }
+    for p in &server.pools {
+        let size = p
+            .delegated_length
+            .map(|l| format!(" delegating /{l}"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "netlink: {} notification losses, {} resynchronisations",
-            status.io.netlink_overruns, status.io.netlink_resyncs
+            "  pool {} {} {}{size}: used {} of {} ({})",
+            p.link,
+            p.kind,
+            p.prefix,
+            p.used,
+            p.total,
+            percent(p.used, p.total)
         );
     }
-    out
+    let c = &server.counters;
+    let _ = writeln!(out, "  received: {}", counts(&c.received));
+    let _ = writeln!(out, "  sent: {}", counts(&c.sent));
+    let _ = write!(
+        out,
+        "  granted {}, renewed {}, released {}, expired {}",
+        c.granted, c.renewed, c.released, c.expired
+    );
+    if c.refused_link_cap > 0 || c.refused_hw_address_cap > 0 {
+        let _ = write!(
+            out,
+            ", refused by max-leases-per-link {}, by max-leases-per-hw-address {}",
+            c.refused_link_cap, c.refused_hw_address_cap
+        );
+    }
+    out.push('\n');
+    let _ = writeln!(out, "  dropped: {}", counts(&c.dropped));
+    let store = &server.store;
+    let tls = if store.tls { ", tls" } else { "" };
+    if store.available {
+        let _ = writeln!(out, "  lease store: {}, available{tls}", store.kind);
+    } else {
+        let _ = writeln!(
+            out,
+            "  lease store: {}, UNAVAILABLE since unix {}: {} (not granting; reconnecting)",
+            store.kind,
+            store.since,
+            store.last_error.as_deref().unwrap_or("unknown error")
+        );
+    }
+}
+
+/// How many snooped bindings `v6edge status` lists; `--json` has them all.
+const RELAY_BINDINGS_SHOWN: usize = 20;
+
+fn format_relay(out: &mut String, relay: &RelayStatus) {
+    let _ = writeln!(
+        out,
+        "relay: {}",
+        if relay.relaying {
+            "relaying"
+        } else {
+            "waiting for its interfaces"
+        }
+    );
+    for l in &relay.links {
+        let _ = write!(
+            out,
+            "  {} {} ({}, link {})",
+            l.role,
+            l.interface,
+            ifindex(l.ifindex),
+            if l.up { "up" } else { "down" }
+        );
+        if let Some(a) = l.link_address {
+            let _ = write!(out, "  link-address {a}");
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "  servers: {}",
+        list_or_none(relay.servers.iter().map(|s| s.to_string()).collect())
+    );
+    let c = &relay.counters;
+    let _ = writeln!(
+        out,
+        "  forwarded: {} up, {} down; routes added {}, updated {}, removed {}; snoop rejected {}",
+        c.forwarded_up,
+        c.forwarded_down,
+        c.routes_added,
+        c.routes_updated,
+        c.routes_removed,
+        c.snoop_rejected
+    );
+    let _ = writeln!(out, "  dropped: {}", counts(&c.dropped));
+    let _ = writeln!(out, "  snooped bindings: {}", relay.snooped);
+    for b in relay.bindings.iter().take(RELAY_BINDINGS_SHOWN) {
+        let _ = writeln!(
+            out,
+            "    {} via {} on {}  valid {}",
+            b.prefix,
+            b.next_hop,
+            b.interface.as_deref().unwrap_or("?"),
+            format_lifetime(b.valid)
+        );
+    }
+    let listed = relay.bindings.len().min(RELAY_BINDINGS_SHOWN);
+    let more = usize::try_from(relay.snooped)
+        .unwrap_or(usize::MAX)
+        .max(relay.bindings.len())
+        - listed;
+    if more > 0 {
+        let _ = writeln!(out, "    ... and {more} more");
+    }
 }
 
 #[cfg(test)]
@@ -425,6 +726,7 @@ dropped (dhcp6-server): rate-limited-link 1200, send-buffer-full 3
     fn human_summary_while_waiting() {
         let status = Status {
             version: "0.1.0".into(),
+            roles: Roles::default(),
             uplink: Some(UplinkStatus {
                 interface: "wan0".into(),
                 ifindex: None,
@@ -498,5 +800,229 @@ dropped (dhcp6-server): rate-limited-link 1200, send-buffer-full 3
         assert_eq!(json["server"]["store"]["available"], true);
         let back: Status = serde_json::from_value(json).expect("reads back");
         assert_eq!(back, status);
+    }
+
+    fn pool(
+        link: &str,
+        kind: &str,
+        prefix: &str,
+        len: Option<u8>,
+        used: u64,
+        total: u64,
+    ) -> crate::daemon::server::PoolDoc {
+        crate::daemon::server::PoolDoc {
+            link: link.into(),
+            kind: kind.into(),
+            prefix: prefix.into(),
+            delegated_length: len,
+            used,
+            total,
+        }
+    }
+
+    /// A node with `[server]` only, as the driver builds it.
+    fn server_only() -> Status {
+        use crate::daemon::server::{CountersDoc, ServerStatusDoc, StoreDoc};
+        let server = ServerStatusDoc {
+            leases: [("na".to_owned(), 1), ("pd".to_owned(), 3)].into(),
+            revoked: 1,
+            declined: 0,
+            pools: vec![
+                pool("lan0", "pd", "2001:db8:100::/40", Some(56), 3, 65_536),
+                pool(
+                    "relay 2001:db8:5::/64",
+                    "na",
+                    "2001:db8:5::100-2001:db8:5::1ff",
+                    None,
+                    1,
+                    256,
+                ),
+            ],
+            counters: CountersDoc {
+                received: [("solicit".to_owned(), 4), ("request".to_owned(), 4)].into(),
+                sent: [("advertise".to_owned(), 4), ("reply".to_owned(), 4)].into(),
+                dropped: [("malformed".to_owned(), 2)].into(),
+                granted: 4,
+                renewed: 7,
+                ..CountersDoc::default()
+            },
+            store: StoreDoc {
+                kind: "sqlite".into(),
+                available: true,
+                ..StoreDoc::default()
+            },
+        };
+        Status {
+            roles: Roles {
+                delegating_server: Some(server.clone()),
+                ..Roles::default()
+            },
+            server: Some(server),
+            ..Status::empty()
+        }
+    }
+
+    #[test]
+    fn human_summary_of_a_server_shows_pools_and_leases_not_the_uplink() {
+        let text = format_human(&server_only());
+        let expected_lines = [
+            "delegating server:\n",
+            "  leases: 3 pd, 1 na, 1 revoked\n",
+            "  pool lan0 pd 2001:db8:100::/40 delegating /56: used 3 of 65536 (0.0 %)\n",
+            "  pool relay 2001:db8:5::/64 na 2001:db8:5::100-2001:db8:5::1ff: used 1 of 256 (0.3 %)\n",
+            "  received: request 4, solicit 4\n",
+            "  sent: advertise 4, reply 4\n",
+            "  granted 4, renewed 7, released 0, expired 0\n",
+            "  dropped: malformed 2\n",
+            "  lease store: sqlite, available\n",
+        ];
+        for line in expected_lines {
+            assert!(text.contains(line), "missing {line:?} in:\n{text}");
+        }
+        // Those describe an uplink, which this node does not have.
+        assert!(!text.contains("delegated prefixes"), "{text}");
+        assert!(!text.contains("dns "), "{text}");
+        assert!(!text.contains("uplink"), "{text}");
+    }
+
+    #[test]
+    fn pool_usage_rounds_down_and_survives_an_empty_pool() {
+        assert_eq!(percent(0, 0), "-");
+        assert_eq!(percent(3, 256), "1.1 %");
+        assert_eq!(percent(255, 256), "99.6 %");
+        assert_eq!(percent(256, 256), "100.0 %");
+        assert_eq!(percent(u64::MAX, u64::MAX), "100.0 %");
+    }
+
+    fn relay_status(bindings: usize) -> RelayStatus {
+        RelayStatus {
+            links: vec![
+                RelayLinkStatus {
+                    interface: "up0".into(),
+                    role: "upstream".into(),
+                    up: true,
+                    ifindex: Some(2),
+                    link_address: None,
+                },
+                RelayLinkStatus {
+                    interface: "lan0".into(),
+                    role: "downstream".into(),
+                    up: false,
+                    ifindex: None,
+                    link_address: Some("2001:db8:5::1".parse().unwrap()),
+                },
+            ],
+            servers: vec!["2001:db8::547".parse().unwrap()],
+            relaying: true,
+            counters: RelayCountersStatus {
+                forwarded_up: 10,
+                forwarded_down: 9,
+                dropped: [("hop-limit".to_owned(), 1)].into(),
+                routes_added: bindings as u64,
+                ..RelayCountersStatus::default()
+            },
+            snooped: bindings as u64,
+            bindings: (0..bindings)
+                .map(|i| RelayBindingStatus {
+                    prefix: format!("2001:db8:{:x}00::/56", 0x10 + i),
+                    next_hop: "fe80::2".parse().unwrap(),
+                    interface: Some("lan0".into()),
+                    duid: "00:03:00:01:02:00:00:00:00:01".into(),
+                    iaid: 1,
+                    valid: if i == 0 { None } else { Some(7200) },
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn human_summary_of_a_relay_lists_links_counters_and_bindings() {
+        let status = Status {
+            roles: Roles {
+                relay: Some(relay_status(2)),
+                ..Roles::default()
+            },
+            ..Status::empty()
+        };
+        let text = format_human(&status);
+        let expected = format!(
+            "\
+v6edge {}
+relay: relaying
+  upstream up0 (ifindex 2, link up)
+  downstream lan0 (absent, link down)  link-address 2001:db8:5::1
+  servers: 2001:db8::547
+  forwarded: 10 up, 9 down; routes added 2, updated 0, removed 0; snoop rejected 0
+  dropped: hop-limit 1
+  snooped bindings: 2
+    2001:db8:1000::/56 via fe80::2 on lan0  valid infinite
+    2001:db8:1100::/56 via fe80::2 on lan0  valid 2h00m00s
+",
+            env!("CARGO_PKG_VERSION")
+        );
+        assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn human_summary_of_a_relay_caps_the_bindings_listed() {
+        let status = Status {
+            roles: Roles {
+                relay: Some(relay_status(25)),
+                ..Roles::default()
+            },
+            ..Status::empty()
+        };
+        let text = format_human(&status);
+        assert_eq!(text.matches(" via fe80::2 on lan0").count(), 20, "{text}");
+        assert!(text.contains("  snooped bindings: 25\n"), "{text}");
+        assert!(text.ends_with("    ... and 5 more\n"), "{text}");
+        assert!(!text.contains("delegated prefixes"), "{text}");
+    }
+
+    #[test]
+    fn roles_round_trip_and_absent_roles_stay_absent() {
+        let mut status = server_only();
+        status.roles.relay = Some(relay_status(1));
+        let json = serde_json::to_value(&status).expect("serialises");
+        let roles = json["roles"].as_object().expect("roles is an object");
+        let keys: Vec<&str> = roles.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["delegating-server", "relay"]);
+        assert_eq!(json["roles"]["delegating-server"]["pools"][0]["used"], 3);
+        assert_eq!(
+            json["roles"]["delegating-server"]["pools"],
+            json["server"]["pools"]
+        );
+        assert_eq!(json["roles"]["relay"]["counters"]["forwarded_up"], 10);
+        assert_eq!(
+            json["roles"]["relay"]["bindings"][0]["valid"],
+            serde_json::Value::Null
+        );
+        // The old top-level fields are still there.
+        assert!(json["uplink"].is_null());
+        assert_eq!(json["server"]["counters"]["dropped"]["malformed"], 2);
+        let back: Status = serde_json::from_value(json).expect("reads back");
+        assert_eq!(back, status);
+    }
+
+    #[test]
+    fn a_document_without_roles_prints_what_its_top_level_fields_say() {
+        // A daemon that predates `roles`: the CPE and the server still print.
+        let mut status: Status = serde_json::from_str(CONTRACT_EXAMPLE).unwrap();
+        assert!(status.roles.is_empty());
+        status.server = server_only().server;
+        let text = format_human(&status);
+        assert!(
+            text.contains("uplink wan0 (ifindex 2, link up): bound\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  pool lan0 pd 2001:db8:100::/40 delegating /56: used 3 of 65536"),
+            "{text}"
+        );
+        // With `roles`, it is what is printed.
+        status.roles.delegating_server = status.server.clone();
+        let text = format_human(&status);
+        assert!(!text.contains("uplink wan0"), "{text}");
+        assert!(text.contains("used 3 of 65536"), "{text}");
     }
 }

@@ -632,6 +632,8 @@ impl Cpe {
             .collect();
         Status {
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            // The driver files this document under `roles` too.
+            roles: Default::default(),
             uplink: Some(UplinkStatus {
                 interface: self.uplink_cfg.interface.to_string(),
                 ifindex: self.uplink.as_ref().map(|i| i.index),

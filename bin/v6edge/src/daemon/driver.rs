@@ -29,7 +29,7 @@ use crate::config::Config;
 use crate::control::Request;
 use crate::metrics::Metrics;
 use crate::state::StateDir;
-use crate::status::Status;
+use crate::status::{RequestingRouterStatus, Roles, Status};
 
 #[derive(Debug)]
 pub struct Driver {
@@ -482,6 +482,17 @@ impl Driver {
             .as_ref()
             .map(StaticRaUnit::status)
             .unwrap_or_default();
+        // The same documents by role (the top-level fields stay for the
+        // consumers that read them).
+        status.roles = Roles {
+            requesting_router: self
+                .cpe
+                .as_ref()
+                .map(|_| RequestingRouterStatus::of(&status)),
+            delegating_server: status.server.clone(),
+            relay: self.relay.as_ref().map(RelayUnit::status),
+            ra: self.static_ra.as_ref().map(|_| status.ra.clone()),
+        };
         status
     }
 }

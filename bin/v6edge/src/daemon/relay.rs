@@ -16,7 +16,9 @@ use std::time::SystemTime;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Instant, KernelOp, Received, RouteSpec};
-use v6edge_dhcp6::relay::{Downstream, Relay, RelayConfig, RelayOutput, SnoopChange, Snooped};
+use v6edge_dhcp6::relay::{
+    ALL_DHCP_SERVERS, Downstream, Relay, RelayConfig, RelayOutput, SnoopChange, Snooped,
+};
 use v6edge_prefix::Prefix;
 use v6edge_wire::dhcp6::Duid;
 
@@ -26,6 +28,7 @@ use super::server::LeaseView;
 use crate::config::RelaySettings;
 use crate::metrics::Metrics;
 use crate::state::StateDir;
+use crate::status::{RelayBindingStatus, RelayCountersStatus, RelayLinkStatus, RelayStatus};
 
 const BINDINGS_DOC: &str = "relay-bindings";
 
@@ -329,6 +332,79 @@ impl RelayUnit {
                 interface: self.ifname(s.ifindex).map(str::to_owned),
             })
             .collect()
+    }
+
+    /// The relay's part of the status document: its links, where it
+    /// relays to, its counters and every snooped binding.
+    pub fn status(&self) -> RelayStatus {
+        let now = self.now();
+        let s = &self.settings;
+        let link = |name: &str, role: &str, link_address: Option<Ipv6Addr>| {
+            let l = self.links.get(name).copied().unwrap_or_default();
+            RelayLinkStatus {
+                interface: name.to_owned(),
+                role: role.to_owned(),
+                // The loop reads an index only for an interface that is up.
+                up: l.ifindex.is_some(),
+                ifindex: l.ifindex,
+                link_address,
+            }
+        };
+        let links = std::iter::once(link(s.upstream.as_str(), "upstream", None))
+            .chain(s.downstream.iter().map(|d| {
+                let global = self.links.get(d.interface.as_str()).and_then(|l| l.global);
+                // As machine_config chooses it (RFC 8415 §19.1.1).
+                link(
+                    d.interface.as_str(),
+                    "downstream",
+                    d.link_address.or(global),
+                )
+            }))
+            .collect();
+        let counters = match &self.relay {
+            Some(r) => {
+                let c = r.counters();
+                RelayCountersStatus {
+                    forwarded_up: c.forwarded_up,
+                    forwarded_down: c.forwarded_down,
+                    dropped: c
+                        .dropped
+                        .iter()
+                        .map(|(reason, n)| (super::guard::reason_label(reason), *n))
+                        .collect(),
+                    snoop_rejected: c.snoop_rejected,
+                    routes_added: c.routes_added,
+                    routes_updated: c.routes_updated,
+                    routes_removed: c.routes_removed,
+                }
+            }
+            None => RelayCountersStatus::default(),
+        };
+        let bindings = self
+            .snooped
+            .values()
+            .map(|b| RelayBindingStatus {
+                prefix: b.prefix.to_string(),
+                next_hop: b.next_hop,
+                interface: self.ifname(b.ifindex).map(str::to_owned),
+                duid: b.client_duid.to_string(),
+                iaid: b.iaid,
+                valid: (b.valid_until != Instant::from_micros(u64::MAX))
+                    .then(|| (b.valid_until - now).as_secs().min(u64::from(u32::MAX - 1)) as u32),
+            })
+            .collect();
+        RelayStatus {
+            links,
+            servers: if s.servers.is_empty() {
+                vec![ALL_DHCP_SERVERS]
+            } else {
+                s.servers.clone()
+            },
+            relaying: self.relay.is_some(),
+            counters,
+            snooped: self.snooped.len() as u64,
+            bindings,
+        }
     }
 
     /// SIGHUP: new settings; the machine is rebuilt with what it snooped.

@@ -60,7 +60,15 @@ pub struct LeaseView {
 /// The server part of the status document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
 pub struct ServerStatusDoc {
+    /// Leases by kind (`na`, `pd`), both always present.
     pub leases: BTreeMap<String, u64>,
+    /// Of those, leases that no longer fit the configuration, kept until
+    /// the client is told (lifetimes 0) or they expire.
+    #[serde(default)]
+    pub revoked: u64,
+    /// Declined addresses still held back (RFC 8415 §18.3.8).
+    #[serde(default)]
+    pub declined: u64,
     pub pools: Vec<PoolDoc>,
     pub counters: CountersDoc,
     #[serde(default)]
@@ -973,6 +981,8 @@ impl ServerUnit {
         };
         ServerStatusDoc {
             leases,
+            revoked: u64::try_from(st.revoked).unwrap_or(u64::MAX),
+            declined: u64::try_from(st.declined).unwrap_or(u64::MAX),
             pools: st
                 .pools
                 .iter()
