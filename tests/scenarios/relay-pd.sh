@@ -13,7 +13,8 @@
 # relay's link-address); the relay has "<prefix> via <client wan0
 # link-local> dev lan0 proto 119" for each (wide/isc relays: expected
 # failure, the test adds the route itself); a v6edge relay lists both in
-# `v6edge leases --json` with their next hops; a v6edge server routes each
+# `v6edge leases --json` with their next hops, and in its status (JSON
+# roles.relay bindings and the human list); a v6edge server routes each
 # prefix via the relay (Kea/dhcpd: the test adds it); srv pings
 # <prefix>::1 on each client's lan0 through the relay; each client releases
 # (dhcp6c SIGTERM, dhclient -r) and the relay's route goes.
@@ -80,6 +81,19 @@ if [ "$RELAY_IMPL" = v6edge ]; then
         lab_check "relay leases: ${PD[$role]:-none} ($role) with next_hop ${LL[$role]} on lan0" \
             rly_has_lease "$LAB_DIR/rly-leases.json" "${PD[$role]:-none}" "${LL[$role]}"
     done
+    v6edge_status_json "$RLY" >"$LAB_DIR/rly-status.json"
+    v6edge_ctl "$RLY" status >"$LAB_DIR/rly-status.txt"
+    sed 's/^/  | /' "$LAB_DIR/rly-status.txt"
+    for role in "${ROLES[@]}"; do
+        lab_check "relay status: roles.relay binds ${PD[$role]:-none} via ${LL[$role]} on lan0" \
+            json_true "[b for b in d['roles']['relay']['bindings'] if b['prefix'] == '${PD[$role]:-none}' and b['next_hop'] == '${LL[$role]}' and b['interface'] == 'lan0']" \
+            "$LAB_DIR/rly-status.json"
+        lab_check "relay human status: ${PD[$role]:-none} via ${LL[$role]} on lan0" \
+            grep -qF "${PD[$role]:-none} via ${LL[$role]} on lan0" "$LAB_DIR/rly-status.txt"
+    done
+    lab_check "relay status: relaying, ${#ROLES[@]} snooped, forwarded both ways" \
+        json_true "d['roles']['relay']['relaying'] and d['roles']['relay']['snooped'] == ${#ROLES[@]} and d['roles']['relay']['counters']['forwarded_up'] > 0 and d['roles']['relay']['counters']['forwarded_down'] > 0" \
+        "$LAB_DIR/rly-status.json"
 fi
 
 # The server's side of the path: a v6edge server routes the relayed

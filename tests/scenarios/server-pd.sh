@@ -15,7 +15,8 @@
 # proto 118" for each (Kea: expected failure, the test adds the route itself
 # so the pings still run); srv pings <prefix>::1 on each client's lan0;
 # `leases --json` lists the three prefixes with their next hops (Kea: no next
-# hop, expected failure); v6edge's status counts them in its pool.  Then each
+# hop, expected failure); v6edge's status counts them in its pool (JSON, under
+# roles too, and the human "used 3 of" line).  Then each
 # client releases (dhcp6c SIGTERM, dhclient -r, `v6edge release`): its lease
 # leaves `leases` and its route leaves srv; the pool is empty again.
 set -u
@@ -87,6 +88,15 @@ if [ "$SERVER_IMPL" = v6edge ]; then
     lab_check "status: pool isp0 $SRV_PD_POOL /$SRV_PD_LEN has 3 used of 65536" \
         json_true "[p for p in d['server']['pools'] if p['link'] == 'isp0' and p['prefix'] == '$SRV_PD_POOL' and p['delegated_length'] == $SRV_PD_LEN and p['used'] == 3 and p['total'] == 65536]" \
         "$LAB_DIR/status.json"
+    lab_check "status: roles has delegating-server alone, with the same pools (pd pool used 3)" \
+        json_true "sorted(d['roles']) == ['delegating-server'] and d['roles']['delegating-server']['pools'] == d['server']['pools'] and [p for p in d['roles']['delegating-server']['pools'] if p['type'] == 'pd' and p['used'] == 3]" \
+        "$LAB_DIR/status.json"
+    v6edge_ctl srv-v6edge status >"$LAB_DIR/status.txt"
+    sed 's/^/  | /' "$LAB_DIR/status.txt"
+    lab_check "human status: pool isp0 pd $SRV_PD_POOL delegating /$SRV_PD_LEN: used 3 of 65536" \
+        grep -qF "pool isp0 pd $SRV_PD_POOL delegating /$SRV_PD_LEN: used 3 of 65536" "$LAB_DIR/status.txt"
+    lab_check "human status: no uplink lines (delegated prefixes, dns) on a server-only node" \
+        sh -c '! grep -qE "^(delegated prefixes|dns )" "$1"' _ "$LAB_DIR/status.txt"
 fi
 
 # Release, one client at a time: dhcp6c on SIGTERM, dhclient -r, v6edge release.
