@@ -575,14 +575,12 @@ fn format_relay(out: &mut String, relay: &RelayStatus) {
         }
     );
     for l in &relay.links {
-        let _ = write!(
-            out,
-            "  {} {} ({}, link {})",
-            l.role,
-            l.interface,
-            ifindex(l.ifindex),
-            if l.up { "up" } else { "down" }
-        );
+        // The daemon reads an index only for a link that is up.
+        let state = match (l.up, l.ifindex) {
+            (true, Some(i)) => format!("ifindex {i}, link up"),
+            _ => "down or absent".to_owned(),
+        };
+        let _ = write!(out, "  {} {} ({state})", l.role, l.interface);
         if let Some(a) = l.link_address {
             let _ = write!(out, "  link-address {a}");
         }
@@ -950,7 +948,7 @@ dropped (dhcp6-server): rate-limited-link 1200, send-buffer-full 3
 v6edge {}
 relay: relaying
   upstream up0 (ifindex 2, link up)
-  downstream lan0 (absent, link down)  link-address 2001:db8:5::1
+  downstream lan0 (down or absent)  link-address 2001:db8:5::1
   servers: 2001:db8::547
   forwarded: 10 up, 9 down; routes added 2, updated 0, removed 0; snoop rejected 0
   dropped: hop-limit 1
@@ -983,10 +981,27 @@ relay: relaying
     fn roles_round_trip_and_absent_roles_stay_absent() {
         let mut status = server_only();
         status.roles.relay = Some(relay_status(1));
+        status.ra = vec![StaticRaStatus {
+            interface: "lan1".into(),
+            prefixes: vec!["2001:db8:77::/64".into()],
+            advertising: true,
+            sent: 3,
+            rs_received: 1,
+        }];
+        status.roles.ra = Some(status.ra.clone());
+        let text = format_human(&status);
+        assert!(
+            text.contains(
+                "ra lan1: advertising, prefixes 2001:db8:77::/64, sent 3, rs received 1\n"
+            ),
+            "{text}"
+        );
         let json = serde_json::to_value(&status).expect("serialises");
         let roles = json["roles"].as_object().expect("roles is an object");
         let keys: Vec<&str> = roles.keys().map(String::as_str).collect();
-        assert_eq!(keys, ["delegating-server", "relay"]);
+        // (serde_json::Map sorts its keys.)
+        assert_eq!(keys, ["delegating-server", "ra", "relay"]);
+        assert_eq!(json["roles"]["ra"], json["ra"]);
         assert_eq!(json["roles"]["delegating-server"]["pools"][0]["used"], 3);
         assert_eq!(
             json["roles"]["delegating-server"]["pools"],
