@@ -19,7 +19,7 @@
 //! - retransmissions of one exchange come at least 0.9 s apart (RFC 8415
 //!   §15: RT >= IRT - 10 %), a Request is sent at most REQ_MAX_RC = 10
 //!   times and a Release at most REL_MAX_RC = 4 times;
-//! - the lease set stays bounded (`MAX_LEASES`).
+//! - no IA holds more leases than a Renew can name (`MAX_LEASES_PER_IA`).
 
 #![no_main]
 
@@ -43,9 +43,11 @@ const UPLINK: u32 = 2;
 const ALL_DHCP: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 1, 2);
 const SERVER_ADDR: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x547);
 const OUR_ADDR: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xff, 0, 0, 0, 0, 0x546);
-/// Bound on held leases. A hostile server can offer a fresh set in every
-/// Reply; the client must not keep piling them up.
-const MAX_LEASES: usize = 4096;
+/// Bound on the leases one IA holds. A hostile server can offer a fresh
+/// set in every Reply; Renew and Rebind name every lease held (RFC 8415
+/// §18.2.4), and an IA_PD option holds at most (65535 - 12) / 29 = 2259
+/// prefixes, so an IA holding more could not even be renewed.
+const MAX_LEASES_PER_IA: usize = 2048;
 
 fn our_duid() -> Duid {
     Duid::new_ll(1, &[2, 0, 0, 0, 0xc1, 1])
@@ -287,11 +289,16 @@ fn check(m: &mut Machine, w: &mut World, now: Instant) {
     }
     let st = c.status(now);
     let leases = &st.leases;
-    assert!(
-        leases.prefixes.len() + leases.addresses.len() <= MAX_LEASES,
-        "{} leases held",
-        leases.prefixes.len() + leases.addresses.len()
-    );
+    let mut per_ia: HashMap<(bool, u32), usize> = HashMap::new();
+    for p in &leases.prefixes {
+        *per_ia.entry((true, p.iaid)).or_insert(0) += 1;
+    }
+    for a in &leases.addresses {
+        *per_ia.entry((false, a.iaid)).or_insert(0) += 1;
+    }
+    for (ia, n) in per_ia {
+        assert!(n <= MAX_LEASES_PER_IA, "IA {ia:?} holds {n} leases");
+    }
     let lifetimes = leases
         .prefixes
         .iter()
