@@ -3,10 +3,13 @@
 //!
 //! The input decodes (`arbitrary`) into a client configuration and a
 //! sequence of events: time steps (the harness wakes the machine at every
-//! deadline on the way, as the daemon does), raw datagrams, server messages
-//! built to answer what the client just sent (its xid and Client
-//! Identifier, so they pass validation, then optionally damaged), signed
-//! Reconfigures, link changes and the admin commands.
+//! deadline on the way, as the daemon does), raw datagrams, well-formed
+//! answers to what the client just sent (its xid, Client and Server
+//! Identifiers and IAs echoed, so they pass validation and bind), server
+//! messages built from their parts with that xid and Client Identifier
+//! (any type, status, IAs, lifetimes, thousands of prefixes), both
+//! optionally damaged, signed Reconfigures, link changes and the admin
+//! commands.
 //!
 //! Checked after every step, beyond "no panic":
 //! - the machine never asks to be woken at or before the instant it was
@@ -142,6 +145,26 @@ struct Answer {
     damage: Option<Damage>,
 }
 
+/// A well-formed answer to the client's last message: Advertise to a
+/// Solicit (Reply with Rapid Commit if asked), Reply otherwise, echoing
+/// its xid, Client Identifier and Server Identifier, and granting every
+/// IA it named (hints kept, `::/len` filled in) with these lifetimes. The
+/// fuzzer reaches the bound states in a few events, then mutates from there.
+#[derive(Arbitrary, Debug, Clone)]
+struct Serve {
+    server: u8,
+    preference: Option<u8>,
+    rapid_commit: bool,
+    preferred: Life,
+    valid: Life,
+    t1: Life,
+    t2: Life,
+    /// Fresh prefixes added to each IA_PD beyond what it named: 0 to 3.
+    extra: u8,
+    key: Option<[u8; 16]>,
+    damage: Option<Damage>,
+}
+
 #[derive(Arbitrary, Debug, Clone)]
 struct Reconfigure {
     server: u8,
@@ -166,6 +189,7 @@ enum ConfigChange {
 #[derive(Arbitrary, Debug)]
 enum Event {
     Wait(Step),
+    Serve(Serve),
     Answer(Answer),
     Raw(Vec<u8>),
     Reconfigure(Reconfigure),
@@ -288,6 +312,14 @@ fn check(m: &mut Machine, w: &mut World, now: Instant) {
         w.sent.clear();
     }
     let st = c.status(now);
+    if v6edge_fuzz::tracing() {
+        eprintln!(
+            "state {} prefixes {} addresses {}",
+            st.state.as_str(),
+            st.leases.prefixes.len(),
+            st.leases.addresses.len()
+        );
+    }
     let leases = &st.leases;
     let mut per_ia: HashMap<(bool, u32), usize> = HashMap::new();
     for p in &leases.prefixes {
@@ -518,6 +550,97 @@ fn encode(m: Message) -> Vec<u8> {
     m.to_bytes()
 }
 
+fn serve(v: &Serve, w: &World) -> Vec<u8> {
+    let Some(last) = w.last_sent.as_ref() else {
+        return Vec::new();
+    };
+    let asked_rapid = last.options.has_rapid_commit();
+    let msg_type = if last.msg_type == MessageType::Solicit && !(v.rapid_commit && asked_rapid) {
+        MessageType::Advertise
+    } else {
+        MessageType::Reply
+    };
+    let server = last
+        .options
+        .server_id()
+        .cloned()
+        .unwrap_or_else(|| server_duid(v.server));
+    let mut m = ClientMessage::new(msg_type, last.xid)
+        .with(DhcpOption::ClientId(our_duid()))
+        .with(DhcpOption::ServerId(server));
+    if let Some(p) = v.preference {
+        m = m.with(DhcpOption::Preference(p));
+    }
+    if msg_type == MessageType::Reply && last.msg_type == MessageType::Solicit {
+        m = m.with(DhcpOption::RapidCommit);
+    }
+    if let Some(key) = v.key {
+        let mut info = vec![rkap::INFO_TYPE_KEY];
+        info.extend_from_slice(&key);
+        m = m.with(DhcpOption::Authentication(Authentication {
+            protocol: rkap::PROTOCOL_RKAP,
+            algorithm: rkap::ALGORITHM_HMAC_MD5,
+            rdm: rkap::RDM_MONOTONIC,
+            replay_detection: 1,
+            info,
+        }));
+    }
+    if last.msg_type == MessageType::InformationRequest {
+        m = m.with(DhcpOption::DnsServers(vec![Ipv6Addr::new(
+            0x2001, 0xdb8, 0xd, 0, 0, 0, 0, 1,
+        )]));
+    }
+    let (pl, vl) = (v.preferred.lifetime(), v.valid.lifetime());
+    if last.msg_type != MessageType::Release {
+        for (n, o) in last.options.iter().enumerate() {
+            match o {
+                DhcpOption::IaPd(asked) => {
+                    let mut pd = IaPd::new(asked.iaid, v.t1.wire(), v.t2.wire());
+                    let mut k = 0u32;
+                    for h in asked.prefixes() {
+                        let len = if h.prefix_len == 0 { 56 } else { h.prefix_len };
+                        let addr = if h.prefix.is_unspecified() {
+                            k += 1;
+                            doc_prefix(n as u32 * 16 + k, len)
+                        } else {
+                            h.prefix
+                        };
+                        pd.options
+                            .push(DhcpOption::IaPrefix(IaPrefix::new(addr, len, pl, vl)));
+                    }
+                    for e in 0..u32::from(v.extra % 4) {
+                        let addr = doc_prefix(0x8000 + n as u32 * 16 + e, 60);
+                        pd.options
+                            .push(DhcpOption::IaPrefix(IaPrefix::new(addr, 60, pl, vl)));
+                    }
+                    m = m.with(DhcpOption::IaPd(pd));
+                }
+                DhcpOption::IaNa(asked) => {
+                    let mut na = IaNa::new(asked.iaid, v.t1.wire(), v.t2.wire());
+                    let mut any = false;
+                    for a in asked.addresses() {
+                        any = true;
+                        na.options
+                            .push(DhcpOption::IaAddr(IaAddr::new(a.addr, pl, vl)));
+                    }
+                    if !any {
+                        let addr = Ipv6Addr::new(0x2001, 0xdb8, 0xff, 0, 0, 0, 0, n as u16 + 1);
+                        na.options
+                            .push(DhcpOption::IaAddr(IaAddr::new(addr, pl, vl)));
+                    }
+                    m = m.with(DhcpOption::IaNa(na));
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut bytes = encode(Message::Client(m));
+    if let Some(d) = &v.damage {
+        d.apply(&mut bytes);
+    }
+    bytes
+}
+
 fn build_reconfigure(r: &Reconfigure, w: &World) -> Vec<u8> {
     let mut m = ClientMessage::new(MessageType::Reconfigure, Xid::new(0))
         .with(DhcpOption::ServerId(server_duid(r.server)))
@@ -572,6 +695,14 @@ fuzz_target!(|input: Input| {
                 advance(&mut m, &mut now, step.duration(), |m, at| {
                     check(m, &mut w, at)
                 });
+                continue;
+            }
+            Event::Serve(v) => {
+                if let Some(k) = v.key {
+                    w.key = Some(k);
+                }
+                let bytes = serve(v, &w);
+                deliver(&mut m, &mut w, now, &bytes, false);
                 continue;
             }
             Event::Answer(a) => {

@@ -285,7 +285,19 @@ fn check(m: &mut Machine, w: &mut World, now: Instant) {
             s.prefix
         );
     }
-    assert!(r.status().pending_releases <= PENDING_MAX);
+    let st = r.status();
+    if v6edge_fuzz::tracing() {
+        eprintln!(
+            "snooped {} pending {} up {} down {} routes +{} -{}",
+            st.snooped,
+            st.pending_releases,
+            st.counters.forwarded_up,
+            st.counters.forwarded_down,
+            st.counters.routes_added,
+            st.counters.routes_removed
+        );
+    }
+    assert!(st.pending_releases <= PENDING_MAX);
     assert_no_spin(r.poll_timeout(), now);
 }
 

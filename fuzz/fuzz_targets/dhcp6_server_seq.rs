@@ -313,6 +313,20 @@ fn check(m: &mut Machine, w: &mut World, cfg: &ServerConfig, now: Instant) {
         .flat_map(|l| l.address_pools.iter().map(|a| (a.range_start, a.range_end)))
         .collect();
     let status = s.status();
+    if v6edge_fuzz::tracing() {
+        eprintln!(
+            "leases {} revoked {} declined {} routes {} answers {:?}",
+            status.leases,
+            status.revoked,
+            status.declined,
+            w.routes.len(),
+            answers
+                .iter()
+                .filter_map(innermost)
+                .map(|m| m.msg_type)
+                .collect::<Vec<_>>()
+        );
+    }
     // Revoked leases (after a shrinking reconfiguration) stay until the
     // client is told; they lie outside the new pools.
     let revoked = status.revoked > 0;

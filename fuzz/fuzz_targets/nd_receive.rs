@@ -320,6 +320,18 @@ fn check(m: &mut Machine, w: &mut World, now: Instant, final_ra: bool) {
         rounds.len()
     );
     let st = a.status();
+    if v6edge_fuzz::tracing() {
+        eprintln!(
+            "phase {:?} hosts {} pending {} multicast {} unicast {} urgent {} inconsistent {}",
+            st.phase,
+            st.known_hosts,
+            st.pending_unicast,
+            st.ra_sent_multicast,
+            st.ra_sent_unicast,
+            st.urgent_unicast,
+            st.ra_inconsistent
+        );
+    }
     assert!(
         st.known_hosts <= MAX_KNOWN_HOSTS,
         "{} known hosts",

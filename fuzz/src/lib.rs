@@ -16,6 +16,14 @@ use v6edge_wire::dhcp6::{
     OptionCode, RelayMessage, Status, StatusCode, Xid,
 };
 
+/// True when FUZZ_TRACE is set: the targets then print the machine's
+/// state after every step (replay a corpus with it to see how deep the
+/// inputs reach: `FUZZ_TRACE=1 target/.../dhcp6_client fuzz/corpus/dhcp6_client/*`).
+pub fn tracing() -> bool {
+    static TRACE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TRACE.get_or_init(|| std::env::var_os("FUZZ_TRACE").is_some())
+}
+
 /// How many timer deadlines one time step may run through before the
 /// harness jumps the rest (a long sleep of a machine with short timers).
 pub const MAX_TIMER_STEPS: usize = 512;
