@@ -22,7 +22,8 @@
 //! - retransmissions of one exchange come at least 0.9 s apart (RFC 8415
 //!   §15: RT >= IRT - 10 %), a Request is sent at most REQ_MAX_RC = 10
 //!   times and a Release at most REL_MAX_RC = 4 times;
-//! - no IA holds more leases than a Renew can name (`MAX_LEASES_PER_IA`).
+//! - no IA holds more than `MAX_LEASES_PER_IA` leases, no stateless list
+//!   more than `MAX_INFO_ITEMS` entries, whatever the server sends.
 
 #![no_main]
 
@@ -34,6 +35,7 @@ use std::time::Duration;
 use v6edge_core::{Instant, Received};
 use v6edge_dhcp6::client::{
     Client, ClientConfig, ClientEvent, ClientStateKind, IaNaConfig, IaPdConfig, Leases,
+    MAX_INFO_ITEMS, MAX_LEASES_PER_IA,
 };
 use v6edge_dhcp6::rkap;
 use v6edge_fuzz::{Damage, Life, Step, Timed, advance, assert_no_spin, doc_prefix, status};
@@ -46,11 +48,6 @@ const UPLINK: u32 = 2;
 const ALL_DHCP: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 1, 2);
 const SERVER_ADDR: Ipv6Addr = Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0x547);
 const OUR_ADDR: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0xff, 0, 0, 0, 0, 0x546);
-/// Bound on the leases one IA holds. A hostile server can offer a fresh
-/// set in every Reply; Renew and Rebind name every lease held (RFC 8415
-/// §18.2.4), and an IA_PD option holds at most (65535 - 12) / 29 = 2259
-/// prefixes, so an IA holding more could not even be renewed.
-const MAX_LEASES_PER_IA: usize = 2048;
 
 fn our_duid() -> Duid {
     Duid::new_ll(1, &[2, 0, 0, 0, 0xc1, 1])
@@ -328,8 +325,18 @@ fn check(m: &mut Machine, w: &mut World, now: Instant) {
     for a in &leases.addresses {
         *per_ia.entry((false, a.iaid)).or_insert(0) += 1;
     }
+    // A hostile server can offer a fresh set in every Reply; Renew and
+    // Rebind name every lease held (RFC 8415 §18.2.4), so the client's
+    // bound also keeps every Renew encodable.
     for (ia, n) in per_ia {
         assert!(n <= MAX_LEASES_PER_IA, "IA {ia:?} holds {n} leases");
+    }
+    for (what, n) in [
+        ("DNS servers", leases.dns_servers.len()),
+        ("domains", leases.domains.len()),
+        ("NTP servers", leases.ntp_servers.len()),
+    ] {
+        assert!(n <= MAX_INFO_ITEMS, "{n} {what} kept");
     }
     let lifetimes = leases
         .prefixes
@@ -426,7 +433,7 @@ fn build_answer(a: &Answer, w: &World) -> Vec<u8> {
         ));
     }
     if a.dns > 0 {
-        let servers = (0..a.dns % 8)
+        let servers = (0..a.dns % 32)
             .map(|i| Ipv6Addr::new(0x2001, 0xdb8, 0xd, 0, 0, 0, 0, u16::from(i)))
             .collect();
         m = m.with(DhcpOption::DnsServers(servers));
@@ -668,7 +675,8 @@ fn build_reconfigure(r: &Reconfigure, w: &World) -> Vec<u8> {
 }
 
 fn deliver(m: &mut Machine, w: &mut World, now: Instant, bytes: &[u8], multicast: bool) {
-    m.0.handle_packet(
+    // The drop reason it returns is for the daemon's counters.
+    let _ = m.0.handle_packet(
         now,
         &Received {
             ifindex: UPLINK,
@@ -690,6 +698,9 @@ fuzz_target!(|input: Input| {
     m.0.handle_link(now, true);
     check(&mut m, &mut w, now);
     for ev in input.events.iter().take(256) {
+        if v6edge_fuzz::tracing() {
+            eprintln!("at {now:?}: {ev:?}");
+        }
         match ev {
             Event::Wait(step) => {
                 advance(&mut m, &mut now, step.duration(), |m, at| {
