@@ -22,6 +22,10 @@
 //! - every transmit is a valid RA of at most MAX_RA_LEN octets, hop limit
 //!   255, from a link-local source (RFC 4861 §6.1.2);
 //! - the final RA has Router Lifetime 0 (§6.2.5);
+//! - every valid RS is answered within MIN_DELAY_BETWEEN_RAS +
+//!   MAX_RA_DELAY_TIME (§6.2.6), by a multicast RA or a unicast one (RFC
+//!   7772), unless that host had a unicast RA in the last
+//!   MIN_DELAY_BETWEEN_RAS;
 //! - the machine never asks to be woken at or before the instant it was
 //!   just called at.
 
@@ -37,8 +41,8 @@ use v6edge_fuzz::{Damage, Life, Step, Timed, advance, assert_no_spin};
 use v6edge_prefix::Prefix;
 use v6edge_ra::{
     ALL_NODES, AdvPrefix, AdvRoute, AdvertContent, Advertiser, AdvertiserConfig, AdvertiserPhase,
-    DeprecatedPrefix, MAX_KNOWN_HOSTS, MAX_RA_LEN, MIN_DELAY_BETWEEN_RAS, RouterPreference,
-    URGENT_UNICAST_INTERVAL,
+    DeprecatedPrefix, MAX_KNOWN_HOSTS, MAX_RA_DELAY_TIME, MAX_RA_LEN, MIN_DELAY_BETWEEN_RAS,
+    RouterPreference, URGENT_UNICAST_INTERVAL,
 };
 use v6edge_wire::nd::{
     NdMessage, NdOption, NeighborAdvert, NeighborSolicit, PrefixInfo, RaFlags, RouterAdvert,
@@ -251,6 +255,29 @@ struct World {
     last_multicast: Option<Instant>,
     /// Per destination: the instants of its last two RA rounds.
     unicast: HashMap<Ipv6Addr, (Option<Instant>, Instant)>,
+    /// Valid RSs received while advertising, not yet answered: (source,
+    /// received at).
+    owed: Vec<(Ipv6Addr, Instant)>,
+}
+
+impl World {
+    /// A valid RS from `src` at `now` while advertising: RFC 4861 §6.2.6
+    /// answers it within MIN_DELAY_BETWEEN_RAS + MAX_RA_DELAY_TIME, by a
+    /// multicast RA or (RFC 7772) a unicast one, unless it was rate-limited
+    /// because that host had a unicast RA in the last MIN_DELAY_BETWEEN_RAS.
+    fn owe(&mut self, src: Ipv6Addr, now: Instant) {
+        if self.owed.len() < 4096 {
+            self.owed.push((src, now));
+        }
+    }
+
+    fn answered(&self, src: Ipv6Addr, since: Instant) -> bool {
+        self.last_multicast.is_some_and(|t| t >= since)
+            || self
+                .unicast
+                .get(&src)
+                .is_some_and(|&(_, t)| t + MIN_DELAY_BETWEEN_RAS >= since)
+    }
 }
 
 fn is_link_local(a: Ipv6Addr) -> bool {
@@ -322,14 +349,15 @@ fn check(m: &mut Machine, w: &mut World, now: Instant, final_ra: bool) {
     let st = a.status();
     if v6edge_fuzz::tracing() {
         eprintln!(
-            "phase {:?} hosts {} pending {} multicast {} unicast {} urgent {} inconsistent {}",
+            "phase {:?} hosts {} pending {} multicast {} unicast {} urgent {} inconsistent {} owed {}",
             st.phase,
             st.known_hosts,
             st.pending_unicast,
             st.ra_sent_multicast,
             st.ra_sent_unicast,
             st.urgent_unicast,
-            st.ra_inconsistent
+            st.ra_inconsistent,
+            w.owed.len()
         );
     }
     assert!(
@@ -347,7 +375,29 @@ fn check(m: &mut Machine, w: &mut World, now: Instant, final_ra: bool) {
     }
     if st.phase == AdvertiserPhase::Advertising {
         assert_no_spin(a.poll_timeout(), now);
+        let owed = std::mem::take(&mut w.owed);
+        for (src, since) in owed {
+            if w.answered(src, since) {
+                continue;
+            }
+            assert!(
+                now <= since + MIN_DELAY_BETWEEN_RAS + MAX_RA_DELAY_TIME,
+                "RS from {src} at {since:?} still unanswered at {now:?}"
+            );
+            w.owed.push((src, since));
+        }
+    } else {
+        // Stopped: nothing is owed any more.
+        w.owed.clear();
     }
+}
+
+/// Whether an RS we built is one the advertiser must answer (RFC 4861
+/// §6.1.1: hop limit 255, no SLLA from the unspecified address).
+fn owed_answer(m: &Machine, src: Ipv6Addr, hop_limit: u8, lla: Option<&[u8]>) -> bool {
+    m.0.status().phase == AdvertiserPhase::Advertising
+        && hop_limit == 255
+        && !(src.is_unspecified() && lla.is_some())
 }
 
 fn encode(msg: NdMessage, damage: &Option<Damage>) -> Vec<u8> {
@@ -395,19 +445,22 @@ fuzz_target!(|input: Input| {
                     NdMessage::RouterSolicit(RouterSolicit::new(lla)),
                     &rs.damage,
                 );
-                receive(
-                    &mut m,
-                    now,
-                    rs.src.addr(),
-                    rs.hop_limit.unwrap_or(255),
-                    &bytes,
-                );
+                let (src, hop_limit) = (rs.src.addr(), rs.hop_limit.unwrap_or(255));
+                // An SLLA option must fit its length field (RFC 4861 §4.6.1).
+                let valid = rs.damage.is_none() && lla.is_none_or(|l| l.len() <= 2040);
+                if valid && owed_answer(&m, src, hop_limit, lla) {
+                    w.owe(src, now);
+                }
+                receive(&mut m, now, src, hop_limit, &bytes);
             }
             Event::Flood { first, count } => {
                 for i in 0..*count {
                     let src = Source::LinkLocal(first.wrapping_add(u16::from(i))).addr();
                     let lla = [2, 0, 0, 0, (i >> 4), i];
                     let bytes = NdMessage::RouterSolicit(RouterSolicit::new(Some(&lla))).to_bytes();
+                    if owed_answer(&m, src, 255, Some(&lla)) {
+                        w.owe(src, now);
+                    }
                     receive(&mut m, now, src, 255, &bytes);
                 }
             }
