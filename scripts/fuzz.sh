@@ -208,6 +208,8 @@ wait || true
         execs=0 wall=0 crashes=0
         for j in $(seq 1 "$jobs"); do
             log=$WORK/$t.$j.log
+            # A process killed before it could note its time counts as failed.
+            [ -f "$WORK/$t.$j.time" ] || echo "0 0 1" >"$WORK/$t.$j.time"
             read -r start end rc <"$WORK/$t.$j.time"
             n=$(sed -n 's/^stat::number_of_executed_units: *\([0-9]*\).*/\1/p' "$log" | tail -n 1)
             [ -n "$n" ] || n=$(sed -n 's/^Done \([0-9]*\) runs in.*/\1/p' "$log" | tail -n 1)
