@@ -763,6 +763,21 @@ fn stop_does_not_release_unless_configured() {
     assert_eq!(h.last().ty(), MessageType::Release);
 }
 
+/// Found by fuzz/fuzz_targets/dhcp6_client.rs: stopped without Release,
+/// the leases ran out, and `renew_now` started soliciting with them gone
+/// but never said so, so the daemon kept routing and advertising them.
+#[test]
+fn leases_that_ran_out_while_stopped_are_reported_gone() {
+    let mut h = bound(27);
+    h.command(Client::stop);
+    h.take_events();
+    h.advance(secs(400));
+    h.command(Client::renew_now);
+    let l = h.leases().expect("a Changed event for the expired lease");
+    assert!(l.prefixes.is_empty(), "{l:?}");
+    assert_eq!(state(&h), ClientStateKind::Soliciting);
+}
+
 // ------------------------------------------------------------ hostile input --
 
 #[test]

@@ -851,6 +851,29 @@ fn relayed_once_answer_is_wrapped_and_routed_via_the_relay() {
     assert_eq!(h.s.counters().relayed, 2);
 }
 
+/// Found by fuzz/fuzz_targets/dhcp6_server_seq.rs: a relayed Solicit
+/// with 3000 IA_NAs (48 kB) drew an Advertise of about 100 kB, and wrapping
+/// it in a Relay-reply panicked in the codec (Relay Message option body over
+/// 65535 octets). Such an answer is now counted and not sent.
+#[test]
+fn answer_too_large_for_a_datagram_is_dropped_not_a_panic() {
+    let mut h = H::new(config());
+    let cl = Client::new(1);
+    let ias: Vec<DhcpOption> = (0..3000u32)
+        .map(|iaid| DhcpOption::IaNa(v6edge_wire::dhcp6::IaNa::new(iaid, 0, 0)))
+        .collect();
+    let outs = h.via(RELAY_LINK, vec![]).solicit(&cl, 1, ias.clone());
+    assert!(outs.transmits().is_empty(), "{:?}", outs.transmits().len());
+    assert_eq!(h.s.counters().dropped(DropReason::AnswerTooLarge), 1);
+    // Directly, too: the datagram could not be sent.
+    let outs = h.solicit(&cl, 2, ias);
+    assert!(outs.transmits().is_empty());
+    assert_eq!(h.s.counters().dropped(DropReason::AnswerTooLarge), 2);
+    // The server still answers a sensible Solicit.
+    let outs = h.via(RELAY_LINK, vec![]).solicit(&cl, 3, vec![pd(1, &[])]);
+    assert_eq!(outs.reply().msg_type, MessageType::Advertise);
+}
+
 #[test]
 fn nested_relays_and_interface_id_link_selection() {
     let mut h = H::new(config());

@@ -115,6 +115,14 @@ impl HostTable {
                 .min_by_key(|(_, e)| e.host.last_heard)
                 .map(|(i, _)| i)
         {
+            // Evicted and learnt again, a host would come back without its
+            // rate limit and could get a second urgent RA within
+            // URGENT_UNICAST_INTERVAL: while the one to evict is inside its
+            // interval, the newcomer is not kept (it still gets its
+            // solicited answer).
+            if self.entries[oldest].urgent_due() > now {
+                return false;
+            }
             let gone = self.entries.swap_remove(oldest);
             tracing::debug!(host = %gone.host.addr, "known-host table full, least recently heard forgotten");
         }
@@ -211,6 +219,36 @@ mod tests {
             t.iter().next().unwrap().link_layer_addr.as_deref(),
             Some(&[2u8, 0, 0, 0, 0, 1][..])
         );
+    }
+
+    /// Found by fuzz/fuzz_targets/nd_receive.rs: an RS flood evicted a
+    /// host just told of an urgent change; learnt again as a new entry it
+    /// got another urgent RA at the same instant.
+    #[test]
+    fn a_full_table_keeps_hosts_inside_their_urgent_interval() {
+        let mut t = HostTable::default();
+        let t0 = Instant::from_secs(10);
+        for n in 0..MAX_KNOWN_HOSTS as u16 {
+            assert!(t.learn(t0, ll(n), None));
+        }
+        t.mark_all_pending();
+        assert_eq!(t.take_due(t0).len(), MAX_KNOWN_HOSTS);
+        assert!(
+            !t.learn(t0, ll(9999), None),
+            "no eviction inside the interval"
+        );
+        assert_eq!(t.len(), MAX_KNOWN_HOSTS);
+        t.mark_all_pending();
+        assert!(
+            t.take_due(t0).is_empty(),
+            "nobody twice within the interval"
+        );
+        let later = t0 + URGENT_UNICAST_INTERVAL;
+        assert!(
+            t.learn(later, ll(9999), None),
+            "evicts once the interval is over"
+        );
+        assert_eq!(t.len(), MAX_KNOWN_HOSTS);
     }
 
     #[test]

@@ -689,12 +689,14 @@ impl Client {
                 self.report();
                 self.begin_solicit(now, true);
             }
-            State::WaitingLink => {
+            // Stopped without Release (RFC 9096 WPD-9) the leases are kept
+            // for the restart, but once they have run out (noticed when a
+            // command or a datagram comes in) the daemon must hear of it.
+            State::WaitingLink | State::Released => {
                 self.drop_binding();
                 self.report();
             }
-            State::Soliciting(_) | State::Requesting(_) | State::Releasing(_) | State::Released => {
-            }
+            State::Soliciting(_) | State::Requesting(_) | State::Releasing(_) => {}
         }
     }
 

@@ -12,8 +12,8 @@ use super::pipeline::{self, Answer, Encoded, Inbound, Unicast};
 use super::policy::{Batch, Ctx, IaType, Policy, ias_of, route_of};
 use super::reconf::{self, REC_MAX_RC, ReconfigureContext};
 use super::{
-    DropReason, LeaseEvent, LinkSelector, PoolUsage, ServerConfig, ServerCounters, ServerOutput,
-    ServerStatus,
+    DropReason, LeaseEvent, LinkSelector, MAX_DATAGRAM, PoolUsage, ServerConfig, ServerCounters,
+    ServerOutput, ServerStatus,
 };
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv6Addr;
@@ -712,15 +712,26 @@ impl Server {
             self.config.t1_ratio,
             self.config.t2_ratio,
         );
-        *self.counters.sent.entry(u8::from(a.msg_type)).or_insert(0) += 1;
-        let (dst_port, payload) = if inbound.relays.is_empty() {
-            (DHCP6_CLIENT_PORT, Message::Client(reply).to_bytes())
+        let (dst_port, message) = if inbound.relays.is_empty() {
+            (DHCP6_CLIENT_PORT, Message::Client(reply))
         } else {
-            (
-                DHCP6_SERVER_PORT,
-                pipeline::wrap(reply, &inbound.relays).to_bytes(),
-            )
+            (DHCP6_SERVER_PORT, pipeline::wrap(reply, &inbound.relays))
         };
+        // An answer to thousands of IAs outgrows a datagram, and once
+        // relayed the 16-bit length of the Relay Message option (RFC 8415
+        // §21.10), which the codec refuses to emit: send nothing, as if
+        // the answer were lost. What it committed stays committed; the
+        // client's retransmission finds the same bindings.
+        if message.buffer_len() > MAX_DATAGRAM {
+            self.drop_msg(
+                DropReason::AnswerTooLarge,
+                Some(inbound.msg),
+                "answer larger than a UDP datagram",
+            );
+            return;
+        }
+        *self.counters.sent.entry(u8::from(a.msg_type)).or_insert(0) += 1;
+        let payload = message.to_bytes();
         batch.transmit = Some(Transmit {
             ifindex: rx.ifindex,
             src: None,

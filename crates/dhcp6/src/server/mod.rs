@@ -355,7 +355,14 @@ pub enum DropReason {
     /// Rebind for IAs the server knows nothing about and cannot judge
     /// (RFC 8415 §18.3.5).
     RebindUnknown,
+    /// The answer would not fit in one UDP datagram ([`MAX_DATAGRAM`]
+    /// octets), e.g. to a relayed message with thousands of IAs: not sent.
+    AnswerTooLarge,
 }
+
+/// The most a UDP datagram over IPv6 carries without jumbograms: 65535
+/// octets less the 8-octet UDP header (RFC 768, RFC 8200 §5).
+pub const MAX_DATAGRAM: usize = 65_527;
 
 /// Counters by message type (wire code of the client's message, for
 /// relayed ones the innermost), by drop reason, and by lease event.
