@@ -9,7 +9,9 @@
 //! driver reports ([`crate::Advertiser::note_neighbor`]).
 //!
 //! The table is bounded ([`MAX_KNOWN_HOSTS`], the least recently heard is
-//! evicted) and forgets hosts not heard from for [`KNOWN_HOST_TTL`], so a
+//! evicted, unless it is inside its urgent-RA interval: then the newcomer
+//! is not remembered, so eviction cannot reset a host's rate limit) and
+//! forgets hosts not heard from for [`KNOWN_HOST_TTL`], so a
 //! link full of hosts or a spoofing one cannot make it grow without bound,
 //! and an urgent change costs at most [`MAX_KNOWN_HOSTS`] RAs. Each host
 //! gets at most one urgent RA per [`URGENT_UNICAST_INTERVAL`], so a
@@ -27,7 +29,7 @@ use v6edge_core::Instant;
 use crate::config::MAX_LINK_LAYER_ADDR_LEN;
 
 /// At most this many hosts are remembered; learning one more evicts the
-/// least recently heard.
+/// least recently heard (unless that one is inside its urgent-RA interval).
 pub const MAX_KNOWN_HOSTS: usize = 256;
 /// A host not heard from for this long is forgotten.
 pub const KNOWN_HOST_TTL: Duration = Duration::from_secs(3600);
