@@ -745,7 +745,16 @@ fn node_lans(lans: &[LanConfig]) -> Vec<NodeLan> {
 }
 
 fn advertiser_config(lan: &LanConfig, ifindex: IfIndex, mac: Option<[u8; 6]>) -> AdvertiserConfig {
-    let ra = &lan.ra;
+    ra_advertiser_config(&lan.ra, ifindex, mac)
+}
+
+/// The advertiser settings of a `[lan.ra]` (or an `[[ra]]`, which has the
+/// same keys) on `ifindex`.
+pub(super) fn ra_advertiser_config(
+    ra: &crate::config::RaSettings,
+    ifindex: IfIndex,
+    mac: Option<[u8; 6]>,
+) -> AdvertiserConfig {
     let mut c = AdvertiserConfig::new(ifindex);
     c.link_layer_addr = mac.map(|m| m.to_vec());
     c.min_interval = ra.min_interval;

@@ -22,10 +22,9 @@ use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Instant, Received};
 use v6edge_ra::{AdvPrefix, AdvertContent, Advertiser, AdvertiserConfig};
 use v6edge_sys::LinkInfo;
-use v6edge_wire::nd::RouterPreference as NdPreference;
 
 use super::cpe::Effect;
-use crate::config::{RouterPreference, StaticRaConfig};
+use crate::config::StaticRaConfig;
 use crate::metrics::Metrics;
 use crate::status::StaticRaStatus;
 
@@ -327,24 +326,12 @@ fn advertiser_config(
     ifindex: IfIndex,
     mac: Option<[u8; 6]>,
 ) -> AdvertiserConfig {
-    let ra = &config.ra;
-    let mut c = AdvertiserConfig::new(ifindex);
-    c.link_layer_addr = mac.map(|m| m.to_vec());
-    c.min_interval = ra.min_interval;
-    c.max_interval = ra.max_interval;
-    c.router_lifetime = ra.router_lifetime;
-    c.mtu = ra.mtu;
-    c.managed = ra.managed;
-    c.other_config = ra.other_config;
-    c.preference = match ra.preference {
-        RouterPreference::Low => NdPreference::Low,
-        RouterPreference::Medium => NdPreference::Medium,
-        RouterPreference::High => NdPreference::High,
-    };
+    let mut c = super::cpe::ra_advertiser_config(&config.ra, ifindex, mac);
+    // Configured lifetimes are sent as written: the RFC 9096 limits are
+    // for delegated prefixes.
     let unlimited = Duration::from_secs(0xffff_fffe);
     c.pio_preferred_limit = unlimited;
     c.pio_valid_limit = unlimited;
-    c.rdnss_lifetime = ra.rdnss_lifetime;
     c.route_info = false;
     c
 }
