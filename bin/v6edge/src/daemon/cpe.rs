@@ -37,6 +37,7 @@ use v6edge_sys::LinkInfo;
 use v6edge_wire::dhcp6::{Duid, OptionCode};
 use v6edge_wire::nd::RouterPreference as NdPreference;
 
+use super::link::LinkFacts;
 use super::persist::{BINDING_DOC, BindingDoc, HINTS_DOC, HintsDoc, LANS_DOC, LansDoc, WallClock};
 use super::server::message_name;
 use crate::config::{LanConfig, RouterPreference, UplinkConfig};
@@ -60,7 +61,7 @@ pub struct Facts {
     /// DHCPv6 messages are sent from (RFC 8415 §13.1).
     pub uplink_link_local: bool,
     /// One entry per configured LAN, in configuration order.
-    pub lans: Vec<Option<LinkInfo>>,
+    pub lans: Vec<LinkFacts>,
     /// The uplink has a default route (from the ISP's RAs), RFC 7084 G-4.
     pub default_router: bool,
 }
@@ -86,13 +87,7 @@ pub enum Effect {
 #[derive(Debug)]
 struct Lan {
     config: LanConfig,
-    info: Option<LinkInfo>,
-}
-
-impl Lan {
-    fn usable(&self) -> Option<&LinkInfo> {
-        self.info.as_ref().filter(|i| i.up)
-    }
+    link: LinkFacts,
 }
 
 /// The requesting router; see the module documentation.
@@ -175,7 +170,7 @@ impl Cpe {
                 .iter()
                 .map(|l| Lan {
                     config: l.clone(),
-                    info: None,
+                    link: LinkFacts::default(),
                 })
                 .collect(),
             duid,
@@ -214,7 +209,7 @@ impl Cpe {
     pub fn lan_ifindices(&self) -> BTreeSet<IfIndex> {
         self.lans
             .iter()
-            .filter_map(|l| l.usable().map(|i| i.index))
+            .filter_map(|l| l.link.usable().map(|(i, _)| i.index))
             .collect()
     }
 
@@ -282,14 +277,18 @@ impl Cpe {
             facts.uplink.as_ref().is_some_and(|i| i.up && i.running) && facts.uplink_link_local;
         self.node.set_uplink_ready(now, ready);
 
-        for (i, info) in facts.lans.into_iter().enumerate() {
+        for (i, link) in facts.lans.into_iter().enumerate() {
             let Some(lan) = self.lans.get_mut(i) else {
                 break;
             };
-            metrics.set_interface_present(lan.config.interface.as_str(), info.is_some());
-            lan.info = info;
-            let link = lan.usable().map(|i| (i.index, i.mac));
-            self.node.set_lan_link(now, i, link);
+            metrics.set_interface_present(lan.config.interface.as_str(), link.info.is_some());
+            lan.link = link;
+            let usable = lan.link.usable();
+            self.node
+                .set_lan_link(now, i, usable.map(|(info, _)| (info.index, info.mac)));
+            if let Some((info, link_local)) = usable {
+                self.node.set_lan_source(info.index, Some(link_local));
+            }
         }
         self.node.set_default_router(now, facts.default_router);
         self.drain(now, metrics);
@@ -319,12 +318,6 @@ impl Cpe {
             metrics.dropped("dhcp6", reason.as_str());
         }
         self.drain(now, metrics);
-    }
-
-    /// Our link-local address on LAN `ifindex`: the source of unicast RAs
-    /// to hosts known by a global address (`Advertiser::set_source`).
-    pub fn set_lan_source(&mut self, ifindex: IfIndex, source: Option<std::net::Ipv6Addr>) {
-        self.node.set_lan_source(ifindex, source);
     }
 
     /// Hosts the kernel's neighbour cache knows on LAN `ifindex`: the
@@ -521,10 +514,11 @@ impl Cpe {
             .iter()
             .map(|l| Lan {
                 config: l.clone(),
-                info: old
+                link: old
                     .iter()
                     .position(|o| o.config.interface == l.interface)
-                    .and_then(|i| old.swap_remove(i).info),
+                    .map(|i| old.swap_remove(i).link)
+                    .unwrap_or_default(),
             })
             .collect();
         let persisted = self
@@ -603,7 +597,7 @@ impl Cpe {
                     .unwrap_or_default();
                 LanStatus {
                     interface: lan.config.interface.to_string(),
-                    ifindex: lan.info.as_ref().map(|i| i.index),
+                    ifindex: lan.link.info.as_ref().map(|i| i.index),
                     prefix: r.and_then(|r| r.prefix).map(|p| p.to_string()),
                     address: r.and_then(|r| r.address),
                     subnet_id: r

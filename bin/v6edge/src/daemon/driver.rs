@@ -22,9 +22,10 @@ use v6edge_core::{IfIndex, Received};
 
 pub use super::cpe::{Cpe, Effect, Facts, ND_TYPES};
 pub use super::guard::Guard;
+pub use super::link::LinkFacts;
 pub use super::relay::{RelayLink, RelayUnit};
 pub use super::server::{LeaseView, ServerUnit};
-pub use super::static_ra::{StaticRaLink, StaticRaUnit};
+pub use super::static_ra::StaticRaUnit;
 use crate::config::Config;
 use crate::control::Request;
 use crate::metrics::Metrics;
@@ -98,7 +99,7 @@ impl Driver {
         self.static_ra.as_ref()
     }
 
-    pub fn sync_static_ra(&mut self, links: &BTreeMap<String, StaticRaLink>, metrics: &Metrics) {
+    pub fn sync_static_ra(&mut self, links: &BTreeMap<String, LinkFacts>, metrics: &Metrics) {
         if let Some(u) = &mut self.static_ra {
             u.sync(links, metrics);
         }
@@ -239,13 +240,6 @@ impl Driver {
             cpe.handle_dhcp6(rx, metrics);
         }
         self.feed_server(metrics);
-    }
-
-    /// Our link-local address on a LAN (see `Cpe::set_lan_source`).
-    pub fn set_lan_source(&mut self, ifindex: IfIndex, source: Option<std::net::Ipv6Addr>) {
-        if let Some(cpe) = &mut self.cpe {
-            cpe.set_lan_source(ifindex, source);
-        }
     }
 
     /// A neighbour event from the kernel: the RA sender learns the host,

@@ -16,6 +16,7 @@
 mod cpe;
 pub mod driver;
 pub mod guard;
+mod link;
 pub mod persist;
 pub mod relay;
 pub mod server;
@@ -347,12 +348,8 @@ impl Daemon {
             let names: Vec<String> = unit.interface_names().map(str::to_owned).collect();
             let mut links = std::collections::BTreeMap::new();
             for name in names {
-                let info = nl.link_by_name(&name).await.ok().flatten();
-                let link_local = match &info {
-                    Some(i) => nl.link_local(i.index).await.ok().flatten(),
-                    None => None,
-                };
-                links.insert(name, driver::StaticRaLink { info, link_local });
+                let facts = link_facts(nl, &name).await;
+                links.insert(name, facts);
             }
             self.driver.sync_static_ra(&links, &self.metrics);
             io.follow_links(&self.driver);
@@ -376,7 +373,7 @@ impl Daemon {
         };
         let mut lans = Vec::new();
         for name in lan_names {
-            lans.push(nl.link_by_name(&name).await.ok().flatten());
+            lans.push(link_facts(nl, &name).await);
         }
         let default_router = match &uplink {
             Some(i) => nl
@@ -391,9 +388,7 @@ impl Daemon {
         };
         let lan_indices: Vec<IfIndex> = lans
             .iter()
-            .flatten()
-            .filter(|l| l.up)
-            .map(|l| l.index)
+            .filter_map(|l| l.usable().map(|(info, _)| info.index))
             .collect();
         self.driver.sync(
             Facts {
@@ -407,7 +402,6 @@ impl Daemon {
         io.follow_links(&self.driver);
         // Hosts that never solicited us still hear urgent changes at once.
         for index in lan_indices {
-            let source = io.netlink.link_local(index).await.ok().flatten();
             match io.netlink.neighbours(index).await {
                 Ok(addrs) => {
                     tracing::trace!(
@@ -415,7 +409,6 @@ impl Daemon {
                         neighbours = addrs.len(),
                         "LAN neighbours from the kernel"
                     );
-                    self.driver.set_lan_source(index, source);
                     self.driver.note_neighbours(index, &addrs);
                 }
                 Err(e) => {
@@ -790,4 +783,15 @@ fn relevant(ev: &NetEvent) -> bool {
 
 fn kernel_op_name(op: &v6edge_core::KernelOp) -> &'static str {
     op.name()
+}
+
+/// Reads one interface and its usable link-local address; a read that
+/// fails counts as absent until the next resynchronisation.
+async fn link_facts(nl: &Netlink, name: &str) -> driver::LinkFacts {
+    let info = nl.link_by_name(name).await.ok().flatten();
+    let link_local = match &info {
+        Some(i) => nl.link_local(i.index).await.ok().flatten(),
+        None => None,
+    };
+    driver::LinkFacts { info, link_local }
 }

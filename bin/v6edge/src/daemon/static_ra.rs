@@ -21,20 +21,12 @@ use std::time::Duration;
 use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Instant, Received};
 use v6edge_ra::{AdvPrefix, AdvertContent, Advertiser, AdvertiserConfig};
-use v6edge_sys::LinkInfo;
 
 use super::cpe::Effect;
+use super::link::LinkFacts;
 use crate::config::StaticRaConfig;
 use crate::metrics::Metrics;
 use crate::status::StaticRaStatus;
-
-/// What the loop read of one `[[ra]]` interface.
-#[derive(Debug, Clone, Default)]
-pub struct StaticRaLink {
-    pub info: Option<LinkInfo>,
-    /// A usable link-local address of the interface.
-    pub link_local: Option<Ipv6Addr>,
-}
 
 #[derive(Debug)]
 struct Interface {
@@ -95,15 +87,12 @@ impl StaticRaUnit {
     }
 
     /// Starts, restarts or drops advertisers to match the links.
-    pub fn sync(&mut self, links: &BTreeMap<String, StaticRaLink>, metrics: &Metrics) {
+    pub fn sync(&mut self, links: &BTreeMap<String, LinkFacts>, metrics: &Metrics) {
         let now = self.now();
         let retired = &mut self.retired_drops;
         for iface in &mut self.interfaces {
             let link = links.get(iface.config.interface.as_str());
-            let usable = link.and_then(|l| {
-                let info = l.info.as_ref().filter(|i| i.up)?;
-                Some((info, l.link_local?))
-            });
+            let usable = link.and_then(LinkFacts::usable);
             match (usable, &mut iface.advertiser) {
                 (None, Some(a)) => {
                     tracing::info!(interface = %iface.config.interface, "link gone or down: not advertising");
@@ -339,6 +328,7 @@ fn advertiser_config(
 #[cfg(test)]
 mod tests {
     use std::path::Path;
+    use v6edge_sys::LinkInfo;
 
     use v6edge_wire::Lifetime;
     use v6edge_wire::nd::{NdMessage, RouterAdvert};
@@ -353,7 +343,7 @@ mod tests {
         StaticRaUnit::new(&config.static_ras, TokioInstant::now())
     }
 
-    fn links(up: bool, link_local: Option<&str>) -> BTreeMap<String, StaticRaLink> {
+    fn links(up: bool, link_local: Option<&str>) -> BTreeMap<String, LinkFacts> {
         let info = LinkInfo {
             index: LAN0,
             name: "lan0".into(),
@@ -364,7 +354,7 @@ mod tests {
         };
         BTreeMap::from([(
             "lan0".to_owned(),
-            StaticRaLink {
+            LinkFacts {
                 info: Some(info),
                 link_local: link_local.map(|a| a.parse().expect("test address")),
             },

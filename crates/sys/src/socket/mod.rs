@@ -75,13 +75,18 @@ fn register(sock: Socket, target: &str) -> Result<AsyncFd<Socket>, SysError> {
 }
 
 fn join(fd: &AsyncFd<Socket>, group: Ipv6Addr, ifindex: u32, target: &str) -> Result<(), SysError> {
-    fd.get_ref()
-        .join_multicast_v6(&group, ifindex)
-        .map_err(|source| SysError::Socket {
-            op: "IPV6_JOIN_GROUP",
-            target: format!("{target} group {group} ifindex {ifindex}"),
-            source,
-        })
+    match fd.get_ref().join_multicast_v6(&group, ifindex) {
+        // Already a member: a membership outlives its link going down (the
+        // kernel drops it only with the interface), so rejoining after a
+        // flap finds it in place.
+        Err(e) if e.raw_os_error() == Some(libc::EADDRINUSE) => Ok(()),
+        r => r,
+    }
+    .map_err(|source| SysError::Socket {
+        op: "IPV6_JOIN_GROUP",
+        target: format!("{target} group {group} ifindex {ifindex}"),
+        source,
+    })
 }
 
 fn leave(

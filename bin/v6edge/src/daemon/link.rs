@@ -1,0 +1,26 @@
+//! What the loop reads of one interface, shared by the roles that send on
+//! it.
+
+use std::net::Ipv6Addr;
+
+use v6edge_sys::LinkInfo;
+
+/// One interface as the kernel last described it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkFacts {
+    /// `None` while the interface does not exist.
+    pub info: Option<LinkInfo>,
+    /// A usable (non-tentative) link-local address of the interface.
+    pub link_local: Option<Ipv6Addr>,
+}
+
+impl LinkFacts {
+    /// The link is up and has a link-local address that has passed DAD.
+    /// Router Advertisements must come from one (RFC 4861 §4.2) and so do
+    /// DHCPv6 replies on the link (RFC 8415 §13.1): until then a send fails
+    /// with EADDRNOTAVAIL and the RA meant for the link's return is lost.
+    pub fn usable(&self) -> Option<(&LinkInfo, Ipv6Addr)> {
+        let info = self.info.as_ref().filter(|i| i.up)?;
+        Some((info, self.link_local?))
+    }
+}
