@@ -6,6 +6,7 @@
 //!
 //! Panic contract: nothing here panics.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::Ipv6Addr;
 
@@ -32,7 +33,7 @@ pub struct Status {
     pub dns: DnsStatus,
     /// The delegating server, when `[server]` is configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server: Option<crate::daemon::server::ServerStatusDoc>,
+    pub server: Option<ServerStatusDoc>,
     /// Datagrams dropped outside the roles (rate limits, send and receive
     /// failures), and the state of the daemon's defences.
     #[serde(default)]
@@ -40,6 +41,86 @@ pub struct Status {
     /// The `[[ra]]` interfaces (static Router Advertisements), in file order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ra: Vec<StaticRaStatus>,
+}
+
+/// One lease as `v6edge leases --json` shows it (contract.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeaseView {
+    pub duid: String,
+    pub iaid: u32,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub prefix: String,
+    /// Remaining seconds; null where unknown (a relay's snooped bindings).
+    pub preferred: Option<u32>,
+    pub valid: Option<u32>,
+    pub next_hop: Option<Ipv6Addr>,
+    pub interface: Option<String>,
+}
+
+/// The server part of the status document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+pub struct ServerStatusDoc {
+    /// Leases by kind (`na`, `pd`), both always present.
+    pub leases: BTreeMap<String, u64>,
+    /// Of those, leases that no longer fit the configuration, kept until
+    /// the client is told (lifetimes 0) or they expire.
+    #[serde(default)]
+    pub revoked: u64,
+    /// Declined addresses still held back (RFC 8415 §18.3.8).
+    #[serde(default)]
+    pub declined: u64,
+    pub pools: Vec<PoolDoc>,
+    pub counters: CountersDoc,
+    #[serde(default)]
+    pub store: StoreDoc,
+}
+
+/// The lease store's state in the status document: while `available` is
+/// false (a PostgreSQL store that lost its database) nothing is granted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+pub struct StoreDoc {
+    /// `sqlite`, `postgres` or `memory`.
+    pub kind: String,
+    pub available: bool,
+    /// Unix seconds of the last change of `available` (0: never changed
+    /// since the store was opened, for a local store).
+    pub since: u64,
+    pub last_error: Option<String>,
+    pub losses: u64,
+    pub reconnects: u64,
+    /// The database connection is encrypted (PostgreSQL, `pg_stat_ssl`).
+    pub tls: bool,
+}
+
+/// One pool's usage (contract.md): `prefix` is the pool prefix for a prefix
+/// pool and the range `start-end` for an address pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct PoolDoc {
+    pub link: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub prefix: String,
+    pub delegated_length: Option<u8>,
+    pub used: u64,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+pub struct CountersDoc {
+    pub received: BTreeMap<String, u64>,
+    pub sent: BTreeMap<String, u64>,
+    pub dropped: BTreeMap<String, u64>,
+    pub granted: u64,
+    pub renewed: u64,
+    pub released: u64,
+    pub expired: u64,
+    /// New leases refused by `max-leases-per-link`.
+    #[serde(default)]
+    pub refused_link_cap: u64,
+    /// New leases refused by `max-leases-per-hw-address`.
+    #[serde(default)]
+    pub refused_hw_address_cap: u64,
 }
 
 /// The status of each configured role, keyed by role name.
@@ -58,7 +139,7 @@ pub struct Roles {
         default,
         skip_serializing_if = "Option::is_none"
     )]
-    pub delegating_server: Option<crate::daemon::server::ServerStatusDoc>,
+    pub delegating_server: Option<ServerStatusDoc>,
     /// `[relay]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub relay: Option<RelayStatus>,
@@ -489,7 +570,7 @@ fn format_requesting_router(out: &mut String, cpe: &RequestingRouterStatus) {
     );
 }
 
-fn format_server(out: &mut String, server: &crate::daemon::server::ServerStatusDoc) {
+fn format_server(out: &mut String, server: &ServerStatusDoc) {
     let _ = writeln!(out, "delegating server:");
     // Delegations first: they are what this role is for.
     let mut leases: Vec<String> = ["pd", "na"]
@@ -761,7 +842,7 @@ dropped (dhcp6-server): rate-limited-link 1200, send-buffer-full 3
 
     #[test]
     fn human_summary_tells_a_store_that_is_away() {
-        use crate::daemon::server::{ServerStatusDoc, StoreDoc};
+        use super::{ServerStatusDoc, StoreDoc};
         let mut status = Status {
             server: Some(ServerStatusDoc {
                 store: StoreDoc {
@@ -807,8 +888,8 @@ dropped (dhcp6-server): rate-limited-link 1200, send-buffer-full 3
         len: Option<u8>,
         used: u64,
         total: u64,
-    ) -> crate::daemon::server::PoolDoc {
-        crate::daemon::server::PoolDoc {
+    ) -> PoolDoc {
+        PoolDoc {
             link: link.into(),
             kind: kind.into(),
             prefix: prefix.into(),
@@ -820,7 +901,7 @@ dropped (dhcp6-server): rate-limited-link 1200, send-buffer-full 3
 
     /// A node with `[server]` only, as the driver builds it.
     fn server_only() -> Status {
-        use crate::daemon::server::{CountersDoc, ServerStatusDoc, StoreDoc};
+        use super::{CountersDoc, ServerStatusDoc, StoreDoc};
         let server = ServerStatusDoc {
             leases: [("na".to_owned(), 1), ("pd".to_owned(), 3)].into(),
             revoked: 1,

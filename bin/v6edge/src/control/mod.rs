@@ -50,6 +50,17 @@ impl Request {
             Request::Tree => "tree",
         }
     }
+
+    /// What must be configured for the command to have something to act
+    /// on, for the error when nothing is (the daemon answers the others
+    /// itself).
+    pub fn needs(self) -> &'static str {
+        match self {
+            Request::Release | Request::Renew => "an [uplink]",
+            Request::Leases => "a [server] or [relay]",
+            Request::Status | Request::Reload | Request::Metrics | Request::Tree => "nothing more",
+        }
+    }
 }
 
 /// The answer to one request.

@@ -26,63 +26,30 @@ use std::time::SystemTime;
 
 use serde_json::json;
 use tokio::time::Instant as TokioInstant;
-use v6edge_core::{IfIndex, Instant, KernelOp, Received, Transmit};
+use v6edge_core::{IfIndex, Instant, Received};
 use v6edge_dhcp6::client::{
     ClientConfig, ClientStateKind, IaNaConfig, IaPdConfig, Leases, StoredBinding,
 };
-use v6edge_node::{LeasesChange, Node, NodeLan, NodeOutput};
+use v6edge_node::{LeasesChange, Node, NodeLan, NodeOutput, UplinkBlock};
 use v6edge_ra::AdvertiserConfig;
 use v6edge_router::{LanSpec, Persisted};
 use v6edge_sys::LinkInfo;
 use v6edge_wire::dhcp6::{Duid, OptionCode};
 use v6edge_wire::nd::RouterPreference as NdPreference;
 
-use super::link::LinkFacts;
 use super::persist::{BINDING_DOC, BindingDoc, HINTS_DOC, HintsDoc, LANS_DOC, LansDoc, WallClock};
-use super::server::message_name;
-use crate::config::{LanConfig, RouterPreference, UplinkConfig};
+use super::role::{
+    Effect, Facts, Interest, LinkFacts, Needs, OwnedRoutes, Port, Role, RoleMessage, message_name,
+    random_seed,
+};
+use crate::config::{Config, LanConfig, RouterPreference, UplinkConfig};
 use crate::control::Request;
 use crate::metrics::Metrics;
 use crate::state::StateDir;
 use crate::status::{
-    AddressStatus, DelegationStatus, DeprecatedPrefix, DnsStatus, LanStatus, RaCounters, Status,
-    UplinkState, UplinkStatus,
+    AddressStatus, DelegationStatus, DeprecatedPrefix, DnsStatus, LanStatus, RaCounters,
+    RequestingRouterStatus, Status, UplinkState, UplinkStatus,
 };
-
-/// ICMPv6 types the LAN side listens to: Router Solicitation, and Router
-/// Advertisements of other routers (RFC 4861 §6.2.7 consistency checks).
-pub const ND_TYPES: [u8; 2] = [133, 134];
-
-/// What the daemon loop read from the kernel.
-#[derive(Debug, Clone, Default)]
-pub struct Facts {
-    pub uplink: Option<LinkInfo>,
-    /// The uplink has a usable (non-tentative) link-local address, which
-    /// DHCPv6 messages are sent from (RFC 8415 §13.1).
-    pub uplink_link_local: bool,
-    /// One entry per configured LAN, in configuration order.
-    pub lans: Vec<LinkFacts>,
-    /// The uplink has a default route (from the ISP's RAs), RFC 7084 G-4.
-    pub default_router: bool,
-}
-
-/// What the daemon loop must carry out, in order.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    /// Send on the uplink's DHCPv6 client socket.
-    Dhcp6(Transmit),
-    /// Send on the DHCPv6 server socket (UDP 547).
-    Dhcp6Server(Transmit),
-    /// Run a lease hook program with these environment variables; the loop
-    /// never waits for it.
-    Hook {
-        program: std::path::PathBuf,
-        env: Vec<(String, String)>,
-    },
-    /// Send on the ICMPv6 socket (Router Advertisements).
-    Icmp6(Transmit),
-    Kernel(KernelOp),
-}
 
 #[derive(Debug)]
 struct Lan {
@@ -106,6 +73,9 @@ pub struct Cpe {
     hints: HintsDoc,
     node: Node,
     effects: VecDeque<Effect>,
+    /// The delegable space last told to the other roles
+    /// ([`RoleMessage::DelegableSpace`]); `None` before the first time.
+    space_told: Option<Vec<UplinkBlock>>,
 }
 
 impl Cpe {
@@ -179,6 +149,7 @@ impl Cpe {
             hints: hints.unwrap_or_default(),
             node,
             effects: VecDeque::new(),
+            space_told: None,
         })
     }
 
@@ -189,11 +160,6 @@ impl Cpe {
 
     fn to_tokio(&self, t: Instant) -> TokioInstant {
         super::persist::tokio_instant(self.origin, t)
-    }
-
-    /// The IAIDs of the configured IA_PDs, in config order.
-    pub fn pd_iaids(&self) -> &[u32] {
-        &self.pd_iaids
     }
 
     /// The interface names the loop must read for [`Facts`].
@@ -220,7 +186,7 @@ impl Cpe {
 
     /// The space a delegating server on this router may hand out (RFC 9818
     /// LPD-4), as the node decides it.
-    pub fn delegable_space(&self) -> Vec<super::server::UplinkBlock> {
+    pub fn delegable_space(&self) -> Vec<UplinkBlock> {
         self.node.delegable_space(self.now())
     }
 
@@ -229,35 +195,26 @@ impl Cpe {
         self.uplink_cfg.accept_ra_default_route
     }
 
-    /// Prefixes of the unreachable routes the router wants; at start, other
-    /// unreachable routes with our protocol number are stale.
-    pub fn wanted_unreachable_routes(&self) -> BTreeSet<v6edge_prefix::Prefix> {
-        self.node.wanted_unreachable_routes()
-    }
-
     /// When [`Driver::handle_timeout`] wants to be called next.
     pub fn next_deadline(&self) -> Option<TokioInstant> {
         self.node.poll_timeout().map(|t| self.to_tokio(t))
     }
 
-    pub fn next_effect(&mut self) -> Option<Effect> {
-        self.effects.pop_front()
-    }
-
     /// Brings the machines in line with what the kernel says about links
     /// and routes.
-    pub fn sync(&mut self, facts: Facts, metrics: &Metrics) {
+    pub fn sync(&mut self, facts: &Facts, metrics: &Metrics) {
         let now = self.now();
-        metrics.set_interface_present(self.uplink_name(), facts.uplink.is_some());
+        let uplink = facts.link(self.uplink_name());
+        metrics.set_interface_present(self.uplink_name(), uplink.info.is_some());
         let uplink_changed =
-            self.uplink.as_ref().map(|i| i.index) != facts.uplink.as_ref().map(|i| i.index);
+            self.uplink.as_ref().map(|i| i.index) != uplink.info.as_ref().map(|i| i.index);
         if uplink_changed {
-            match &facts.uplink {
+            match &uplink.info {
                 Some(i) => tracing::info!(interface = %i.name, ifindex = i.index, "uplink present"),
                 None => tracing::warn!(interface = %self.uplink_name(), "uplink interface absent"),
             }
         }
-        self.uplink = facts.uplink.clone();
+        self.uplink = uplink.info.clone();
         self.node
             .set_uplink_ifindex(now, self.uplink.as_ref().map(|i| i.index));
         if self.duid.is_none()
@@ -273,24 +230,34 @@ impl Cpe {
             let config = self.client_config(info.index, duid.clone());
             self.node.attach_client(now, config);
         }
+        // DHCPv6 messages are sent from a usable link-local address (RFC
+        // 8415 §13.1).
         let ready =
-            facts.uplink.as_ref().is_some_and(|i| i.up && i.running) && facts.uplink_link_local;
+            uplink.info.as_ref().is_some_and(|i| i.up && i.running) && uplink.link_local.is_some();
         self.node.set_uplink_ready(now, ready);
 
-        for (i, link) in facts.lans.into_iter().enumerate() {
-            let Some(lan) = self.lans.get_mut(i) else {
-                break;
-            };
-            metrics.set_interface_present(lan.config.interface.as_str(), link.info.is_some());
+        for i in 0..self.lans.len() {
+            let name = self.lans[i].config.interface.as_str();
+            let link = facts.link(name);
+            metrics.set_interface_present(name, link.info.is_some());
+            let lan = &mut self.lans[i];
             lan.link = link;
             let usable = lan.link.usable();
             self.node
                 .set_lan_link(now, i, usable.map(|(info, _)| (info.index, info.mac)));
             if let Some((info, link_local)) = usable {
                 self.node.set_lan_source(info.index, Some(link_local));
+                // Hosts that never solicited us still hear urgent changes
+                // at once.
+                self.node
+                    .note_neighbours(now, info.index, &self.lans[i].link.neighbours);
             }
         }
-        self.node.set_default_router(now, facts.default_router);
+        let default_router = self
+            .uplink
+            .as_ref()
+            .is_some_and(|i| facts.default_routes.contains(&i.index));
+        self.node.set_default_router(now, default_router);
         self.drain(now, metrics);
     }
 
@@ -785,18 +752,123 @@ fn remaining_secs(until: Option<Instant>, now: Instant) -> Option<u32> {
     until.map(|t| (t - now).as_secs().min(u64::from(u32::MAX - 1)) as u32)
 }
 
-/// A seed for the machines' jitter and transaction ids: distinct per run so
-/// two routers started together do not retransmit in lockstep.
-pub(super) fn random_seed() -> u64 {
-    let mut bytes = [0u8; 8];
-    if std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
-        .is_ok()
-    {
-        return u64::from_ne_bytes(bytes);
+impl Role for Cpe {
+    fn name(&self) -> &'static str {
+        "requesting-router"
     }
-    let t = SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    t.as_nanos() as u64 ^ u64::from(std::process::id())
+
+    fn needs(&self) -> Needs {
+        let mut needs = Needs {
+            default_routes: true,
+            dhcp6_client: self.uplink_link().map(|(i, n)| (i, n.to_owned())),
+            all_routers: self.lan_ifindices(),
+            forwarding: true,
+            ..Needs::default()
+        };
+        needs
+            .interfaces
+            .insert(self.uplink_name().to_owned(), Interest::default());
+        for name in self.lan_names() {
+            let interest = Interest {
+                neighbours: true,
+                ..Interest::default()
+            };
+            needs.interfaces.insert(name.to_owned(), interest);
+        }
+        if self.accept_ra_default_route() {
+            needs.accept_ra.insert(self.uplink_name().to_owned());
+        }
+        needs
+    }
+
+    fn sync(&mut self, facts: &Facts, metrics: &Metrics) {
+        Cpe::sync(self, facts, metrics);
+    }
+
+    fn accepts(&self, port: Port, ifindex: IfIndex) -> bool {
+        match port {
+            Port::Dhcp6Client => true,
+            Port::Icmp6 => self.node.lan_on(ifindex).is_some(),
+            Port::Dhcp6Server => false,
+        }
+    }
+
+    fn handle_datagram(&mut self, port: Port, rx: &Received<'_>, metrics: &Metrics) {
+        match port {
+            Port::Dhcp6Client => self.handle_dhcp6(rx, metrics),
+            Port::Icmp6 => self.handle_icmp6(rx, metrics),
+            Port::Dhcp6Server => {}
+        }
+    }
+
+    fn note_neighbours(&mut self, ifindex: IfIndex, addrs: &[std::net::Ipv6Addr]) {
+        Cpe::note_neighbours(self, ifindex, addrs);
+    }
+
+    fn next_message(&mut self) -> Option<RoleMessage> {
+        let space = self.delegable_space();
+        if self.space_told.as_ref() == Some(&space) {
+            return None;
+        }
+        self.space_told = Some(space.clone());
+        Some(RoleMessage::DelegableSpace(space))
+    }
+
+    fn handle_timeout(&mut self, metrics: &Metrics) {
+        Cpe::handle_timeout(self, metrics);
+    }
+
+    fn next_deadline(&self) -> Option<TokioInstant> {
+        Cpe::next_deadline(self)
+    }
+
+    fn next_effect(&mut self) -> Option<Effect> {
+        self.effects.pop_front()
+    }
+
+    /// The unreachable routes toward the delegations (RFC 7084 WPD-5); at
+    /// start, other unreachable routes with our protocol number are stale.
+    fn owned_routes(&self) -> Option<OwnedRoutes> {
+        Some(OwnedRoutes {
+            owner: v6edge_core::Owner::RequestingRouter,
+            kind: v6edge_core::RouteType::Unreachable,
+            prefixes: self.node.wanted_unreachable_routes(),
+        })
+    }
+
+    /// The top-level fields (kept for the consumers that read them) and
+    /// `roles.requesting-router`.
+    fn status(&self, status: &mut Status) {
+        let own = Cpe::status(self);
+        status.uplink = own.uplink;
+        status.delegations = own.delegations;
+        status.lans = own.lans;
+        status.dns = own.dns;
+        status.roles.requesting_router = Some(RequestingRouterStatus::of(status));
+    }
+
+    /// `release` and `renew` act on the requesting router.
+    fn handle_control(
+        &mut self,
+        request: &Request,
+        metrics: &Metrics,
+    ) -> Option<Result<serde_json::Value, String>> {
+        matches!(request, Request::Release | Request::Renew)
+            .then(|| Cpe::handle_control(self, *request, metrics))
+    }
+
+    fn dropped_counts(&self) -> Vec<(&'static str, String, u64)> {
+        Cpe::dropped_counts(self)
+    }
+
+    fn reconfigure(&mut self, config: &Config, metrics: &Metrics) -> anyhow::Result<()> {
+        match &config.uplink {
+            Some(uplink) => Cpe::reconfigure(self, uplink, &config.lans, metrics),
+            None => Ok(()),
+        }
+    }
+
+    fn shutdown(&mut self, metrics: &Metrics) {
+        Cpe::shutdown(self, metrics);
+    }
 }

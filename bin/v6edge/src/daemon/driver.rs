@@ -1,44 +1,36 @@
 //! [`Driver`]: the one place where the daemon's protocol state lives.
 //!
-//! It holds one unit per configured role and routes inputs to them; the
-//! daemon loop ([`super::Daemon::run`]) talks only to the driver:
-//!
-//! | role | unit | configured by |
-//! |---|---|---|
-//! | requesting router (DHCPv6 client, LAN /64s, Router Advertisements) | [`Cpe`] | `[uplink]`, `[[lan]]` |
-//! | delegating server (DHCPv6 server, lease store, routes to delegations) | [`ServerUnit`] | `[server]` |
-//! | relay agent (Relay-forward/-reply, routes to relayed delegations) | [`RelayUnit`] | `[relay]` |
-//! | RA daemon (Router Advertisements of configured prefixes) | [`StaticRaUnit`] | `[[ra]]` |
-//!
-//! Every unit queues [`Effect`]s (datagrams to send, kernel changes); the
-//! loop drains them with [`Driver::next_effect`] after each input.
+//! It holds the configured roles ([`Role`], built from the registrations
+//! in `super::roles`) and the [`Guard`], and routes every input to them
+//! without knowing which roles they are: link facts to all, a datagram to
+//! the first role that accepts its port and interface, neighbour sightings
+//! and timeouts to all, operator commands to the role that takes them.
+//! After each input it hands the roles' [`RoleMessage`]s to the other
+//! roles. The daemon loop ([`super::Daemon::run`]) talks only to the
+//! driver, and drains the roles' [`Effect`]s with [`Driver::next_effect`].
 //!
 //! Panic contract: nothing here panics.
-
-use std::collections::{BTreeMap, BTreeSet};
 
 use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Received};
 
-pub use super::cpe::{Cpe, Effect, Facts, ND_TYPES};
 pub use super::guard::Guard;
-pub use super::link::LinkFacts;
-pub use super::relay::{RelayLink, RelayUnit};
-pub use super::server::{LeaseView, ServerUnit};
-pub use super::static_ra::StaticRaUnit;
+use super::role::RoleMessage;
+pub use super::role::{Effect, Facts, LinkFacts, Needs, OwnedRoutes, Port, Role, RoleContext};
 use crate::config::Config;
 use crate::control::Request;
 use crate::metrics::Metrics;
 use crate::state::StateDir;
-use crate::status::{RequestingRouterStatus, Roles, Status};
+use crate::status::{LeaseView, Status};
+
+/// Rounds of message passing after one input: a message may prompt an
+/// answer, but a chain longer than this is a loop between roles.
+const MESSAGE_ROUNDS: usize = 8;
 
 #[derive(Debug)]
 pub struct Driver {
-    cpe: Option<Cpe>,
-    server: Option<ServerUnit>,
-    relay: Option<RelayUnit>,
-    /// `None` when the file has no `[[ra]]`.
-    static_ra: Option<StaticRaUnit>,
+    /// In registration order.
+    roles: Vec<Box<dyn Role>>,
     /// Admission of unsolicited input and drop accounting (issue 14).
     guard: Guard,
     /// Machine time zero, for the guard's clock.
@@ -46,211 +38,138 @@ pub struct Driver {
 }
 
 impl Driver {
-    /// Builds the units `config` asks for. Fails only if the state
-    /// directory cannot be read or written.
+    /// Builds the roles `config` turns on. Fails only if a role cannot
+    /// read or write its state (the state directory, the lease store).
     pub fn new(
         config: &Config,
         state: StateDir,
         _metrics: &Metrics,
         origin: TokioInstant,
     ) -> anyhow::Result<Driver> {
-        let server = match &config.server {
-            Some(settings) => Some(ServerUnit::new(
-                settings,
-                &state,
-                origin,
-                super::cpe::random_seed(),
-            )?),
-            None => None,
-        };
-        let relay = config
-            .relay
-            .as_ref()
-            .map(|r| RelayUnit::new(r, state.clone(), origin));
-        let cpe = match &config.uplink {
-            Some(uplink) => Some(Cpe::new(uplink, &config.lans, state, origin)?),
-            None => None,
-        };
-        let static_ra =
-            (!config.static_ras.is_empty()).then(|| StaticRaUnit::new(&config.static_ras, origin));
+        let context = RoleContext { state, origin };
+        let mut roles = Vec::new();
+        for registration in super::roles::ROLES {
+            if (registration.configured)(config) {
+                roles.push((registration.build)(config, &context)?);
+            }
+        }
         Ok(Driver {
-            cpe,
-            server,
-            relay,
-            static_ra,
+            roles,
             guard: Guard::new(&config.limits),
             origin,
         })
     }
 
-    /// The relay unit, if configured.
-    pub fn relay(&self) -> Option<&RelayUnit> {
-        self.relay.as_ref()
+    /// The names of the roles running, in registration order.
+    pub fn role_names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.roles.iter().map(|r| r.name())
     }
 
-    pub fn sync_relay(&mut self, links: &BTreeMap<String, RelayLink>, metrics: &Metrics) {
-        if let Some(r) = &mut self.relay {
-            r.sync(links, metrics);
+    /// What the roles need from the loop, together.
+    pub fn needs(&self) -> Needs {
+        let mut needs = Needs::default();
+        for role in &self.roles {
+            needs.merge(role.needs());
         }
+        needs
     }
 
-    /// The `[[ra]]` unit, if configured.
-    pub fn static_ra(&self) -> Option<&StaticRaUnit> {
-        self.static_ra.as_ref()
-    }
-
-    pub fn sync_static_ra(&mut self, links: &BTreeMap<String, LinkFacts>, metrics: &Metrics) {
-        if let Some(u) = &mut self.static_ra {
-            u.sync(links, metrics);
+    /// What the loop read from the kernel for [`Driver::needs`]. Every role
+    /// sees the facts before any message flows, so a message never meets
+    /// a role that has not seen the links yet.
+    pub fn sync(&mut self, facts: &Facts, metrics: &Metrics) {
+        for role in &mut self.roles {
+            role.sync(facts, metrics);
         }
+        self.route_messages(metrics);
     }
 
-    /// Whether UDP 547 is needed (server or relay).
-    pub fn needs_port_547(&self) -> bool {
-        self.server.is_some() || self.relay.is_some()
-    }
-
-    /// Interfaces where UDP 547 must hear ff02::1:2.
-    pub fn port_547_ifindices(&self) -> BTreeSet<IfIndex> {
-        let mut s = self
-            .server
-            .as_ref()
-            .map(ServerUnit::ifindices)
-            .unwrap_or_default();
-        if let Some(r) = &self.relay {
-            s.extend(r.listen_ifindices());
-        }
-        s
-    }
-
-    /// The delegating-server unit, if configured.
-    pub fn server(&self) -> Option<&ServerUnit> {
-        self.server.as_ref()
-    }
-
-    /// Server interface indices as the loop read them.
-    pub fn sync_server(&mut self, indices: &BTreeMap<String, Option<IfIndex>>, metrics: &Metrics) {
-        if let Some(s) = &mut self.server {
-            s.sync(indices, metrics);
-        }
-    }
-
-    /// A datagram on UDP 547: for the server, or the relay (never both:
-    /// validation refuses that).
-    pub fn handle_dhcp6_server(&mut self, rx: &Received<'_>, metrics: &Metrics) {
-        if !self.guard.admit_dhcp6(self.now(), rx, metrics) {
+    /// A datagram on one of the loop's sockets. Unsolicited input (UDP 547,
+    /// RS/RA) passes the guard first; then the first role that accepts the
+    /// port and interface gets it.
+    pub fn handle_datagram(&mut self, port: Port, rx: &Received<'_>, metrics: &Metrics) {
+        let now = self.now();
+        let admitted = match port {
+            Port::Dhcp6Server => self.guard.admit_dhcp6(now, rx, metrics),
+            Port::Icmp6 => self.guard.admit_icmp6(now, rx, metrics),
+            // Answers to our own transactions on the uplink, checked by
+            // the client machine.
+            Port::Dhcp6Client => true,
+        };
+        if !admitted {
             return;
         }
-        if let Some(s) = &mut self.server {
-            s.handle_packet(rx, metrics);
-        } else if let Some(r) = &mut self.relay {
-            r.handle_packet(rx, metrics);
+        if let Some(role) = self.roles.iter_mut().find(|r| r.accepts(port, rx.ifindex)) {
+            role.handle_datagram(port, rx, metrics);
         }
+        self.route_messages(metrics);
     }
 
-    /// Group commit: makes the lease changes of everything handled since the
-    /// last call durable, releasing the replies and routes that wait on them.
-    /// The loop calls it before carrying out effects.
-    pub fn commit(&mut self, metrics: &Metrics) {
-        if let Some(s) = &mut self.server {
-            s.commit(metrics);
-        }
-    }
-
-    pub fn leases(&self) -> Result<Vec<LeaseView>, String> {
-        match (&self.server, &self.relay) {
-            (Some(s), _) => Ok(s.leases()),
-            (None, Some(r)) => Ok(r.leases()),
-            (None, None) => {
-                Err("`leases` needs a [server] or [relay] in the configuration".to_owned())
+    /// Hands every role's messages to the other roles until none is left
+    /// (bounded by [`MESSAGE_ROUNDS`]).
+    fn route_messages(&mut self, metrics: &Metrics) {
+        for _ in 0..MESSAGE_ROUNDS {
+            let mut sent: Vec<(usize, RoleMessage)> = Vec::new();
+            for (i, role) in self.roles.iter_mut().enumerate() {
+                while let Some(m) = role.next_message() {
+                    sent.push((i, m));
+                }
+            }
+            if sent.is_empty() {
+                return;
+            }
+            for (from, message) in &sent {
+                for (i, role) in self.roles.iter_mut().enumerate() {
+                    if i != *from {
+                        role.receive(message, metrics);
+                    }
+                }
             }
         }
+        tracing::warn!("roles kept messaging each other; the rest waits for the next input");
     }
 
-    /// The requesting-router unit, if configured.
-    pub fn cpe(&self) -> Option<&Cpe> {
-        self.cpe.as_ref()
+    /// Group commit: makes the state changes of everything handled since
+    /// the last call durable, releasing what waits on them. The loop calls
+    /// it before carrying out effects.
+    pub fn commit(&mut self, metrics: &Metrics) {
+        for role in &mut self.roles {
+            role.commit(metrics);
+        }
+    }
+
+    /// Every role's leases (a server's, a relay's snooped bindings).
+    pub fn leases(&self) -> Result<Vec<LeaseView>, String> {
+        let mut all: Option<Vec<LeaseView>> = None;
+        for leases in self.roles.iter().filter_map(|r| r.leases()) {
+            all.get_or_insert_with(Vec::new).extend(leases);
+        }
+        all.ok_or_else(|| {
+            format!(
+                "`leases` needs {} in the configuration",
+                Request::Leases.needs()
+            )
+        })
     }
 
     pub fn next_deadline(&self) -> Option<TokioInstant> {
-        let cpe = self.cpe.as_ref().and_then(Cpe::next_deadline);
-        let server = self
-            .server
-            .as_ref()
-            .and_then(|s| s.next_deadline().map(|t| s.to_tokio(t)));
-        let relay = self
-            .relay
-            .as_ref()
-            .and_then(|r| r.next_deadline().map(|t| r.to_tokio(t)));
-        let static_ra = self
-            .static_ra
-            .as_ref()
-            .and_then(StaticRaUnit::next_deadline);
-        cpe.into_iter()
-            .chain(server)
-            .chain(relay)
-            .chain(static_ra)
-            .min()
+        self.roles.iter().filter_map(|r| r.next_deadline()).min()
     }
 
+    /// The next effect, roles in registration order.
     pub fn next_effect(&mut self) -> Option<Effect> {
-        if let Some(e) = self.cpe.as_mut().and_then(Cpe::next_effect) {
-            return Some(e);
-        }
-        if let Some(e) = self.server.as_mut().and_then(ServerUnit::next_effect) {
-            return Some(e);
-        }
-        if let Some(e) = self.relay.as_mut().and_then(RelayUnit::next_effect) {
-            return Some(e);
-        }
-        self.static_ra.as_mut().and_then(StaticRaUnit::next_effect)
+        self.roles.iter_mut().find_map(|r| r.next_effect())
     }
 
-    /// LAN and `[[ra]]` interfaces that are up (the ICMPv6 socket joins
-    /// All-Routers there).
-    pub fn lan_ifindices(&self) -> BTreeSet<IfIndex> {
-        let mut s = self
-            .cpe
-            .as_ref()
-            .map(Cpe::lan_ifindices)
-            .unwrap_or_default();
-        if let Some(u) = &self.static_ra {
-            s.extend(u.ifindices());
-        }
-        s
-    }
-
-    pub fn sync(&mut self, facts: Facts, metrics: &Metrics) {
-        if let Some(cpe) = &mut self.cpe {
-            cpe.sync(facts, metrics);
-        }
-        self.feed_server(metrics);
-    }
-
-    /// The requesting router's delegations feed the server's `from-uplink`
-    /// pools (issue 4: delegation at any depth).
-    fn feed_server(&mut self, metrics: &Metrics) {
-        if let (Some(cpe), Some(server)) = (&self.cpe, &mut self.server) {
-            server.set_uplink_space(cpe.delegable_space(), metrics);
-        }
-    }
-
-    pub fn handle_dhcp6_client(&mut self, rx: &Received<'_>, metrics: &Metrics) {
-        if let Some(cpe) = &mut self.cpe {
-            cpe.handle_dhcp6(rx, metrics);
-        }
-        self.feed_server(metrics);
-    }
-
-    /// A neighbour event from the kernel: the RA sender learns the host,
-    /// the guard learns whether it is confirmed.
+    /// A neighbour event from the kernel: the roles learn the host (RA
+    /// senders tell it urgent changes), the guard learns whether it is
+    /// confirmed.
     pub fn note_neighbour(&mut self, ifindex: IfIndex, addr: std::net::Ipv6Addr, confirmed: bool) {
         let now = self.now();
         self.guard.note_neighbour(now, ifindex, addr, confirmed);
-        if let Some(u) = &mut self.static_ra {
-            u.note_neighbour(ifindex, addr);
+        for role in &mut self.roles {
+            role.note_neighbours(ifindex, &[addr]);
         }
-        self.note_neighbours(ifindex, &[addr]);
     }
 
     /// The guard's clock (machine time since the daemon started).
@@ -282,69 +201,40 @@ impl Driver {
         self.guard.netlink_resynced();
     }
 
-    /// Hosts the kernel knows on a LAN (see `Cpe::note_neighbours`).
-    pub fn note_neighbours(&mut self, ifindex: IfIndex, addrs: &[std::net::Ipv6Addr]) {
-        if let Some(cpe) = &mut self.cpe {
-            cpe.note_neighbours(ifindex, addrs);
-        }
-    }
-
-    pub fn handle_icmp6(&mut self, rx: &Received<'_>, metrics: &Metrics) {
-        if !self.guard.admit_icmp6(self.now(), rx, metrics) {
-            return;
-        }
-        // Validation keeps [[ra]] interfaces apart from the LANs.
-        if let Some(u) = &mut self.static_ra
-            && u.serves(rx.ifindex)
-        {
-            u.handle_packet(rx, metrics);
-        } else if let Some(cpe) = &mut self.cpe {
-            cpe.handle_icmp6(rx, metrics);
-        }
-    }
-
     pub fn handle_timeout(&mut self, metrics: &Metrics) {
-        if let Some(cpe) = &mut self.cpe {
-            cpe.handle_timeout(metrics);
-        }
-        self.feed_server(metrics);
-        if let Some(s) = &mut self.server {
-            s.handle_timeout(metrics);
-        }
-        if let Some(r) = &mut self.relay {
-            r.handle_timeout(metrics);
-        }
-        if let Some(u) = &mut self.static_ra {
-            u.handle_timeout(metrics);
+        for i in 0..self.roles.len() {
+            self.roles[i].handle_timeout(metrics);
+            // What a role's timer changed reaches the others before their
+            // own timers run (the requesting router's renewal before the
+            // LAN server's pools).
+            self.route_messages(metrics);
         }
     }
 
-    /// `release` and `renew` act on the requesting router.
+    /// An operator command for the roles (`release`, `renew`): the first
+    /// role that takes it answers.
     pub fn handle_control(
         &mut self,
         request: Request,
         metrics: &Metrics,
     ) -> Result<serde_json::Value, String> {
-        let result = match &mut self.cpe {
-            Some(cpe) => cpe.handle_control(request, metrics),
-            None => Err(format!(
-                "`{}` needs an [uplink] in the configuration",
-                request.name()
-            )),
-        };
-        self.feed_server(metrics);
-        result
+        let answer = self
+            .roles
+            .iter_mut()
+            .find_map(|r| r.handle_control(&request, metrics));
+        self.route_messages(metrics);
+        answer.unwrap_or_else(|| {
+            Err(format!(
+                "`{}` needs {} in the configuration",
+                request.name(),
+                request.needs()
+            ))
+        })
     }
 
     pub fn shutdown(&mut self, metrics: &Metrics) {
-        if let Some(cpe) = &mut self.cpe {
-            cpe.shutdown(metrics);
-        }
-        if let Some(s) = &mut self.server {
-            s.shutdown(metrics);
-        }
-        if let Some(u) = &mut self.static_ra {
-            u.shutdown(metrics);
+        for role in &mut self.roles {
+            role.shutdown(metrics);
         }
     }
 
@@ -352,36 +242,26 @@ impl Driver {
     /// running role are applied in place.
     pub fn reconfigure(&mut self, config: &Config, metrics: &Metrics) -> anyhow::Result<()> {
         // Refuse role changes before applying anything.
-        if self.cpe.is_some() != config.uplink.is_some() {
-            anyhow::bail!("adding or removing [uplink] takes effect at the next restart");
-        }
-        if self.server.is_some() != config.server.is_some() {
-            anyhow::bail!("adding or removing [server] takes effect at the next restart");
-        }
-        if self.relay.is_some() != config.relay.is_some() {
-            anyhow::bail!("adding or removing [relay] takes effect at the next restart");
-        }
-        let has_static_ra = !config.static_ras.is_empty();
-        if self.static_ra.is_some() != has_static_ra {
-            anyhow::bail!(
-                "adding the first or removing the last [[ra]] takes effect at the next restart"
-            );
+        for registration in super::roles::ROLES {
+            let running = self.roles.iter().any(|r| r.name() == registration.name);
+            if running != (registration.configured)(config) {
+                anyhow::bail!(
+                    "adding or removing {} takes effect at the next restart",
+                    registration.section
+                );
+            }
         }
         self.guard.reconfigure(&config.limits);
-        if let Some(u) = &mut self.static_ra {
-            u.reconfigure(&config.static_ras, metrics);
+        for role in &mut self.roles {
+            role.reconfigure(config, metrics)?;
         }
-        if let (Some(r), Some(settings)) = (&mut self.relay, &config.relay) {
-            r.reconfigure(settings, metrics);
-        }
-        if let (Some(cpe), Some(uplink)) = (&mut self.cpe, &config.uplink) {
-            cpe.reconfigure(uplink, &config.lans, metrics)?;
-        }
-        if let (Some(s), Some(settings)) = (&mut self.server, &config.server) {
-            s.reconfigure(settings, metrics);
-        }
-        self.feed_server(metrics);
+        self.route_messages(metrics);
         Ok(())
+    }
+
+    /// The routes each role owns, for the reconciliation at start.
+    pub fn owned_routes(&self) -> Vec<OwnedRoutes> {
+        self.roles.iter().filter_map(|r| r.owned_routes()).collect()
     }
 
     /// The delegation hierarchy this router knows (issue 4): what it holds
@@ -432,61 +312,233 @@ impl Driver {
     }
 
     /// Brings the metrics' drop counters up to what the role machines
-    /// counted themselves (called before the metrics are read).
+    /// counted themselves (called before the metrics are read). Roles that
+    /// share a protocol label (the LANs' and the `[[ra]]` advertisers'
+    /// `nd`) are added up.
     pub fn export_counters(&self, metrics: &Metrics) {
-        // The LANs' and the [[ra]] interfaces' advertisers share "nd".
-        let mut nd = self
-            .static_ra
-            .as_ref()
-            .map(StaticRaUnit::dropped_counts)
-            .unwrap_or_default();
-        if let Some(cpe) = &self.cpe {
-            for (protocol, reason, n) in cpe.dropped_counts() {
-                if protocol == "nd" {
-                    *nd.entry(reason).or_insert(0) += n;
-                } else {
-                    metrics.sync_dropped(protocol, &reason, n);
-                }
+        let mut totals: std::collections::BTreeMap<(&'static str, String), u64> =
+            Default::default();
+        for role in &self.roles {
+            for (protocol, reason, n) in role.dropped_counts() {
+                *totals.entry((protocol, reason)).or_insert(0) += n;
             }
         }
-        for (reason, n) in nd {
-            metrics.sync_dropped("nd", &reason, n);
-        }
-        if let Some(s) = &self.server {
-            for (reason, n) in s.dropped_counts() {
-                metrics.sync_dropped("dhcp6-server", &reason, n);
-            }
-        }
-        if let Some(r) = &self.relay {
-            for (reason, n) in r.dropped_counts() {
-                metrics.sync_dropped("dhcp6-relay", &reason, n);
-            }
+        for ((protocol, reason), n) in totals {
+            metrics.sync_dropped(protocol, &reason, n);
         }
     }
 
     pub fn status(&self) -> Status {
-        let mut status = match &self.cpe {
-            Some(cpe) => cpe.status(),
-            None => Status::empty(),
-        };
-        status.server = self.server.as_ref().map(ServerUnit::status);
+        let mut status = Status::empty();
+        for role in &self.roles {
+            role.status(&mut status);
+        }
         status.io = self.guard.status();
-        status.ra = self
-            .static_ra
-            .as_ref()
-            .map(StaticRaUnit::status)
-            .unwrap_or_default();
-        // The same documents by role (the top-level fields stay for the
-        // consumers that read them).
-        status.roles = Roles {
-            requesting_router: self
-                .cpe
-                .as_ref()
-                .map(|_| RequestingRouterStatus::of(&status)),
-            delegating_server: status.server.clone(),
-            relay: self.relay.as_ref().map(RelayUnit::status),
-            ra: self.static_ra.as_ref().map(|_| status.ra.clone()),
-        };
         status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::net::Ipv6Addr;
+    use std::rc::Rc;
+
+    use super::*;
+    use crate::daemon::role::RoleMessage;
+
+    /// What a test role saw, shared with the test.
+    #[derive(Debug, Default)]
+    struct Seen {
+        datagrams: Vec<(Port, IfIndex)>,
+        messages: Vec<RoleMessage>,
+        neighbours: Vec<Ipv6Addr>,
+        synced: usize,
+    }
+
+    /// A role that accepts one port on one interface, answers every
+    /// datagram with an effect and a message, and records what it sees.
+    #[derive(Debug)]
+    struct TestRole {
+        name: &'static str,
+        port: Port,
+        ifindex: IfIndex,
+        seen: Rc<RefCell<Seen>>,
+        outbox: Vec<RoleMessage>,
+        effects: std::collections::VecDeque<Effect>,
+    }
+
+    impl TestRole {
+        fn new(name: &'static str, port: Port, ifindex: IfIndex) -> (TestRole, Rc<RefCell<Seen>>) {
+            let seen = Rc::new(RefCell::new(Seen::default()));
+            let role = TestRole {
+                name,
+                port,
+                ifindex,
+                seen: seen.clone(),
+                outbox: Vec::new(),
+                effects: Default::default(),
+            };
+            (role, seen)
+        }
+    }
+
+    impl Role for TestRole {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn needs(&self) -> Needs {
+            let mut needs = Needs::default();
+            needs
+                .interfaces
+                .insert(self.name.to_owned(), Default::default());
+            needs.all_routers.insert(self.ifindex);
+            needs
+        }
+        fn sync(&mut self, _facts: &Facts, _metrics: &Metrics) {
+            self.seen.borrow_mut().synced += 1;
+        }
+        fn accepts(&self, port: Port, ifindex: IfIndex) -> bool {
+            port == self.port && ifindex == self.ifindex
+        }
+        fn handle_datagram(&mut self, port: Port, rx: &Received<'_>, _metrics: &Metrics) {
+            self.seen.borrow_mut().datagrams.push((port, rx.ifindex));
+            self.effects.push_back(Effect::Hook {
+                program: self.name.into(),
+                env: Vec::new(),
+            });
+            self.outbox.push(RoleMessage::DelegableSpace(Vec::new()));
+        }
+        fn note_neighbours(&mut self, _ifindex: IfIndex, addrs: &[Ipv6Addr]) {
+            self.seen.borrow_mut().neighbours.extend_from_slice(addrs);
+        }
+        fn receive(&mut self, message: &RoleMessage, _metrics: &Metrics) {
+            self.seen.borrow_mut().messages.push(message.clone());
+        }
+        fn next_message(&mut self) -> Option<RoleMessage> {
+            self.outbox.pop()
+        }
+        fn handle_timeout(&mut self, _metrics: &Metrics) {}
+        fn next_deadline(&self) -> Option<TokioInstant> {
+            None
+        }
+        fn next_effect(&mut self) -> Option<Effect> {
+            self.effects.pop_front()
+        }
+        fn status(&self, _status: &mut Status) {}
+        fn reconfigure(&mut self, _config: &Config, _metrics: &Metrics) -> anyhow::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn driver(roles: Vec<Box<dyn Role>>) -> Driver {
+        Driver {
+            roles,
+            guard: Guard::new(&Default::default()),
+            origin: TokioInstant::now(),
+        }
+    }
+
+    fn datagram(ifindex: IfIndex) -> Received<'static> {
+        Received {
+            src: "fe80::1".parse().expect("address"),
+            dst: "ff02::2".parse().expect("address"),
+            ifindex,
+            hop_limit: 255,
+            bytes: &[133, 0, 0, 0, 0, 0, 0, 0],
+        }
+    }
+
+    #[test]
+    fn datagrams_reach_the_role_that_accepts_them_and_messages_the_others() {
+        let (a, seen_a) = TestRole::new("a", Port::Icmp6, 2);
+        let (b, seen_b) = TestRole::new("b", Port::Icmp6, 3);
+        let mut d = driver(vec![Box::new(a), Box::new(b)]);
+        let metrics = Metrics::new();
+        d.handle_datagram(Port::Icmp6, &datagram(3), &metrics);
+        assert_eq!(seen_b.borrow().datagrams, vec![(Port::Icmp6, 3)]);
+        assert!(seen_a.borrow().datagrams.is_empty());
+        // b's message reached a, not b itself.
+        assert_eq!(seen_a.borrow().messages.len(), 1);
+        assert!(seen_b.borrow().messages.is_empty());
+        // Nobody accepts ifindex 9: dropped without a call.
+        d.handle_datagram(Port::Icmp6, &datagram(9), &metrics);
+        assert_eq!(
+            seen_a.borrow().datagrams.len() + seen_b.borrow().datagrams.len(),
+            1
+        );
+        assert!(d.next_effect().is_some());
+        assert!(d.next_effect().is_none());
+    }
+
+    #[test]
+    fn needs_are_merged_and_facts_and_neighbours_reach_every_role() {
+        let (a, seen_a) = TestRole::new("a", Port::Icmp6, 2);
+        let (b, seen_b) = TestRole::new("b", Port::Dhcp6Server, 3);
+        let mut d = driver(vec![Box::new(a), Box::new(b)]);
+        let needs = d.needs();
+        assert_eq!(
+            needs
+                .interfaces
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            vec!["a", "b"]
+        );
+        assert_eq!(
+            needs.all_routers.into_iter().collect::<Vec<_>>(),
+            vec![2, 3]
+        );
+        let metrics = Metrics::new();
+        d.sync(&Facts::default(), &metrics);
+        let host: Ipv6Addr = "fe80::99".parse().expect("address");
+        d.note_neighbour(2, host, true);
+        for seen in [&seen_a, &seen_b] {
+            assert_eq!(seen.borrow().synced, 1);
+            assert_eq!(seen.borrow().neighbours, vec![host]);
+        }
+    }
+
+    #[test]
+    fn effects_leave_in_registration_order() {
+        let (a, _) = TestRole::new("a", Port::Icmp6, 2);
+        let (b, _) = TestRole::new("b", Port::Icmp6, 3);
+        let mut d = driver(vec![Box::new(a), Box::new(b)]);
+        let metrics = Metrics::new();
+        // b queues first, a second: a's effect still leaves first.
+        d.handle_datagram(Port::Icmp6, &datagram(3), &metrics);
+        d.handle_datagram(Port::Icmp6, &datagram(2), &metrics);
+        let order: Vec<String> = std::iter::from_fn(|| d.next_effect())
+            .map(|e| match e {
+                Effect::Hook { program, .. } => program.display().to_string(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(order, vec!["a", "b"]);
+    }
+
+    #[test]
+    fn a_reload_that_adds_or_removes_a_role_is_refused() {
+        let path = std::path::Path::new("ra.toml");
+        let ra_only = "[[ra]]\ninterface = \"lan0\"\nprefixes = [\"2001:db8:77::/64\"]\n";
+        let config = Config::parse(ra_only, path).expect("config");
+        let dir = std::env::temp_dir().join(format!("v6edge-driver-{}", std::process::id()));
+        let state = StateDir::open(&dir).expect("state dir");
+        let metrics = Metrics::new();
+        let mut d = Driver::new(&config, state, &metrics, TokioInstant::now()).expect("driver");
+        assert_eq!(d.role_names().collect::<Vec<_>>(), vec!["ra"]);
+        let with_relay = format!(
+            "{ra_only}[relay]\nupstream = \"wan0\"\n[[relay.downstream]]\ninterface = \"lan1\"\n"
+        );
+        let bigger = Config::parse(&with_relay, path).expect("config with a relay");
+        let e = d
+            .reconfigure(&bigger, &metrics)
+            .expect_err("a new role needs a restart");
+        assert!(e.to_string().contains("[relay]"), "{e}");
+        let other = "[[ra]]\ninterface = \"lan1\"\nprefixes = [\"2001:db8:78::/64\"]\n";
+        let other = Config::parse(other, path).expect("config");
+        d.reconfigure(&other, &metrics)
+            .expect("same roles, new settings");
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -12,6 +12,12 @@ pub struct LinkFacts {
     pub info: Option<LinkInfo>,
     /// A usable (non-tentative) link-local address of the interface.
     pub link_local: Option<Ipv6Addr>,
+    /// A usable global address, when a role asked for it
+    /// (`Interest::global_address`).
+    pub global: Option<Ipv6Addr>,
+    /// The kernel's neighbour cache there, when a role asked for it
+    /// (`Interest::neighbours`).
+    pub neighbours: Vec<Ipv6Addr>,
 }
 
 impl LinkFacts {

@@ -18,8 +18,10 @@ pub mod driver;
 pub mod guard;
 mod link;
 pub mod persist;
-pub mod relay;
-pub mod server;
+mod relay;
+pub mod role;
+mod roles;
+mod server;
 mod static_ra;
 
 use std::path::PathBuf;
@@ -36,9 +38,11 @@ use crate::control::{Request, Response};
 use crate::logging::LogHandle;
 use crate::metrics::Metrics;
 use crate::state::StateDir;
-pub use driver::{Cpe, Driver, Effect, Facts, ServerUnit};
+pub use driver::{Driver, Effect, Facts};
+use role::{Needs, Port};
 
 use futures::FutureExt as _;
+use role::Interest;
 use std::collections::BTreeSet;
 use v6edge_core::{DHCP6_CLIENT_PORT, DHCP6_SERVER_PORT, IfIndex};
 use v6edge_sys::{Dhcp6Socket, Icmp6Socket, Ipv6Conf, NetEvent, Netlink, RecvMeta, RouteKind};
@@ -137,8 +141,9 @@ impl Daemon {
         let mut events = Netlink::monitor_with_buffer(netlink_buffer)
             .context("cannot subscribe to rtnetlink events")?;
         let icmp =
-            Icmp6Socket::new(&driver::ND_TYPES, None).context("cannot open the ICMPv6 socket")?;
-        let server = match self.driver.needs_port_547() {
+            Icmp6Socket::new(&role::ND_TYPES, None).context("cannot open the ICMPv6 socket")?;
+        let needs = self.driver.needs();
+        let server = match needs.port_547 {
             true => Some(
                 Dhcp6Socket::bind(DHCP6_SERVER_PORT, None)
                     .context("cannot bind the DHCPv6 server/relay socket (UDP 547)")?,
@@ -158,14 +163,11 @@ impl Daemon {
                     tracing::warn!(error = %e, "cannot enlarge the server socket's send buffer")
                 }
             }
-        }
-        // A relay's Relay-forward to ff05::1:3 must reach servers beyond the
-        // first router (site scope); 32 is the relay hop-count bound of old
-        // (RFC 3315 HOP_COUNT_LIMIT) and plenty for a site.
-        if let (Some(sock), Some(_)) = (&server, self.driver.relay())
-            && let Err(e) = sock.set_multicast_hops(32)
-        {
-            tracing::warn!(error = %e, "cannot raise the multicast hop limit for ff05::1:3");
+            if let Some(hops) = needs.port_547_multicast_hops
+                && let Err(e) = sock.set_multicast_hops(hops)
+            {
+                tracing::warn!(error = %e, "cannot raise the multicast hop limit of UDP 547");
+            }
         }
         let (kernel, kernel_results) = spawn_netlink_worker()?;
         let mut kernel_results = kernel_results;
@@ -178,7 +180,7 @@ impl Daemon {
             server_joined: BTreeSet::new(),
             kernel,
         };
-        self.prepare_uplink();
+        prepare_interfaces(&needs);
         self.resync(&mut io).await;
         io.reconcile_routes(&self.driver).await;
         self.execute(&mut io).await;
@@ -207,27 +209,21 @@ impl Daemon {
                     // The client may have gone away; nothing to do then.
                     let _ = reply.send(response);
                 }
-                r = recv_dhcp6(io.dhcp6.as_ref(), &mut udp_buf) => match r {
-                    Ok(meta) => self.driver.handle_dhcp6_client(&meta.received(&udp_buf), &self.metrics),
-                    Err(e) => self.driver.dropped("dhcp6", "receive-error", &self.metrics, &e),
-                },
+                r = recv_dhcp6(io.dhcp6.as_ref(), &mut udp_buf) => self.datagram(Port::Dhcp6Client, r, &udp_buf),
                 r = recv_server(io.server.as_ref(), &mut srv_buf) => {
-                    self.server_datagram(r, &srv_buf);
+                    self.datagram(Port::Dhcp6Server, r, &srv_buf);
                     // Group commit: take whatever else is already queued on
                     // the socket (bounded), so one store transaction covers
                     // them all.
                     for _ in 0..SERVER_BATCH {
                         let Some(sock) = io.server.as_ref() else { break };
                         match sock.recv(&mut srv_buf).now_or_never() {
-                            Some(r) => self.server_datagram(r, &srv_buf),
+                            Some(r) => self.datagram(Port::Dhcp6Server, r, &srv_buf),
                             None => break,
                         }
                     }
                 }
-                r = io.icmp.recv(&mut icmp_buf) => match r {
-                    Ok(meta) => self.driver.handle_icmp6(&meta.received(&icmp_buf), &self.metrics),
-                    Err(e) => self.driver.dropped("nd", "receive-error", &self.metrics, &e),
-                },
+                r = io.icmp.recv(&mut icmp_buf) => self.datagram(Port::Icmp6, r, &icmp_buf),
                 Some((name, ok)) = kernel_results.recv() => self.metrics.kernel_op(name, ok),
                 ev = events.next() => match ev {
                     // A host seen on a LAN: told of urgent changes at once;
@@ -290,142 +286,43 @@ impl Daemon {
         Ok(())
     }
 
-    /// RFC 7084 W-3: the uplink learns its default route from the ISP's RAs.
-    /// A forwarding interface ignores RAs unless accept_ra is 2.
-    fn prepare_uplink(&self) {
-        let Some(cpe) = self.driver.cpe() else { return };
-        let name = cpe.uplink_name();
-        if cpe.accept_ra_default_route()
-            && let Err(e) = v6edge_sys::set_ipv6_conf(name, Ipv6Conf::AcceptRa, "2")
-        {
-            tracing::warn!(interface = name, error = %e, "cannot set accept_ra=2 on the uplink");
-        }
-        let forwarding =
-            std::fs::read_to_string("/proc/sys/net/ipv6/conf/all/forwarding").unwrap_or_default();
-        if forwarding.trim() != "1" {
-            tracing::warn!(
-                "net.ipv6.conf.all.forwarding is not 1: LAN hosts will not reach the uplink"
-            );
-        }
-    }
-
-    /// Reads links, the uplink's link-local address and default routes, and
-    /// hands them to the driver.
+    /// Reads what the roles need from the kernel ([`Needs`]), hands it to
+    /// the driver, and brings the sockets' bindings and memberships in line
+    /// with what the roles need after it.
     async fn resync(&mut self, io: &mut Io) {
-        if let Some(server) = self.driver.server() {
-            let nl = &io.netlink;
-            let names: Vec<String> = server.interface_names().map(str::to_owned).collect();
-            let mut indices = std::collections::BTreeMap::new();
-            for name in names {
-                let index = up_index(nl, &name).await;
-                indices.insert(name, index);
-            }
-            self.driver.sync_server(&indices, &self.metrics);
-            io.follow_server(&self.driver);
-        }
-        if let Some(relay) = self.driver.relay() {
-            let nl = &io.netlink;
-            let names: Vec<String> = relay.interface_names().map(str::to_owned).collect();
-            let mut links = std::collections::BTreeMap::new();
-            for name in names {
-                let ifindex = up_index(nl, &name).await;
-                // RFC 8415 §19.1.1: a global address of the link as link-address.
-                let global = match ifindex {
-                    Some(i) => nl.addresses(Some(i)).await.ok().and_then(|a| {
-                        a.into_iter()
-                            .find(|a| a.usable() && !a.is_link_local() && !a.addr.is_loopback())
-                            .map(|a| a.addr)
-                    }),
-                    None => None,
-                };
-                links.insert(name, driver::RelayLink { ifindex, global });
-            }
-            self.driver.sync_relay(&links, &self.metrics);
-            io.follow_server(&self.driver);
-        }
-        if let Some(unit) = self.driver.static_ra() {
-            let nl = &io.netlink;
-            let names: Vec<String> = unit.interface_names().map(str::to_owned).collect();
-            let mut links = std::collections::BTreeMap::new();
-            for name in names {
-                let facts = link_facts(nl, &name).await;
-                links.insert(name, facts);
-            }
-            self.driver.sync_static_ra(&links, &self.metrics);
-            io.follow_links(&self.driver);
-        }
+        let needs = self.driver.needs();
         let nl = &io.netlink;
-        // What the requesting router needs to know: its interfaces.
-        let (uplink_name, lan_names) = match self.driver.cpe() {
-            Some(cpe) => (
-                cpe.uplink_name().to_owned(),
-                cpe.lan_names().map(str::to_owned).collect::<Vec<_>>(),
-            ),
-            None => return,
-        };
-        let uplink = nl.link_by_name(&uplink_name).await.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "cannot read the uplink");
-            None
-        });
-        let uplink_link_local = match &uplink {
-            Some(i) => nl.link_local(i.index).await.ok().flatten().is_some(),
-            None => false,
-        };
-        let mut lans = Vec::new();
-        for name in lan_names {
-            lans.push(link_facts(nl, &name).await);
+        let mut facts = Facts::default();
+        for (name, interest) in &needs.interfaces {
+            facts
+                .links
+                .insert(name.clone(), link_facts(nl, name, *interest).await);
         }
-        let default_router = match &uplink {
-            Some(i) => nl
-                .default_routes()
-                .await
-                .map(|rs| {
-                    rs.iter()
-                        .any(|r| r.oif == Some(i.index) && r.kind == RouteKind::Unicast)
-                })
-                .unwrap_or(false),
-            None => false,
-        };
-        let lan_indices: Vec<IfIndex> = lans
-            .iter()
-            .filter_map(|l| l.usable().map(|(info, _)| info.index))
-            .collect();
-        self.driver.sync(
-            Facts {
-                uplink,
-                uplink_link_local,
-                lans,
-                default_router,
-            },
-            &self.metrics,
-        );
-        io.follow_links(&self.driver);
-        // Hosts that never solicited us still hear urgent changes at once.
-        for index in lan_indices {
-            match io.netlink.neighbours(index).await {
-                Ok(addrs) => {
-                    tracing::trace!(
-                        ifindex = index,
-                        neighbours = addrs.len(),
-                        "LAN neighbours from the kernel"
-                    );
-                    self.driver.note_neighbours(index, &addrs);
+        if needs.default_routes {
+            match nl.default_routes().await {
+                Ok(routes) => {
+                    facts.default_routes = routes
+                        .iter()
+                        .filter(|r| r.kind == RouteKind::Unicast)
+                        .filter_map(|r| r.oif)
+                        .collect()
                 }
-                Err(e) => {
-                    tracing::debug!(ifindex = index, error = %e, "cannot read the neighbour cache")
-                }
+                Err(e) => tracing::debug!(error = %e, "cannot read the default routes"),
             }
         }
+        self.driver.sync(&facts, &self.metrics);
+        io.follow(&self.driver.needs());
     }
 
-    fn server_datagram(&mut self, r: std::io::Result<RecvMeta>, buf: &[u8]) {
+    /// A datagram (or a receive error) on one of the loop's sockets.
+    fn datagram(&mut self, port: Port, r: std::io::Result<RecvMeta>, buf: &[u8]) {
         match r {
             Ok(meta) => self
                 .driver
-                .handle_dhcp6_server(&meta.received(buf), &self.metrics),
+                .handle_datagram(port, &meta.received(buf), &self.metrics),
             Err(e) => self
                 .driver
-                .dropped("dhcp6-server", "receive-error", &self.metrics, &e),
+                .dropped(port.protocol(), "receive-error", &self.metrics, &e),
         }
     }
 
@@ -560,37 +457,16 @@ struct Io {
 }
 
 impl Io {
-    /// The server socket joins ff02::1:2 on every server interface that is up.
-    fn follow_server(&mut self, driver: &Driver) {
-        let Some(sock) = &self.server else { return };
-        let wanted = driver.port_547_ifindices();
-        for index in wanted.difference(&self.server_joined.clone()) {
-            match sock.join_multicast(
-                v6edge_sys::socket::ALL_DHCP_RELAY_AGENTS_AND_SERVERS,
-                *index,
-            ) {
-                Ok(()) => {
-                    self.server_joined.insert(*index);
-                }
-                Err(e) => tracing::warn!(ifindex = index, error = %e, "cannot join ff02::1:2"),
-            }
-        }
-        self.server_joined.retain(|i| wanted.contains(i));
-    }
-
-    /// Keeps the sockets in step with the links: the DHCPv6 socket follows
-    /// the uplink, the ICMPv6 socket joins All-Routers on every LAN that is up.
-    fn follow_links(&mut self, driver: &Driver) {
-        let uplink = driver
-            .cpe()
-            .and_then(Cpe::uplink_link)
-            .map(|(i, n)| (i, n.to_owned()));
-        match (&self.dhcp6, uplink) {
-            (Some((i, _)), Some((j, _))) if *i == j => {}
-            (_, Some((index, name))) => match Dhcp6Socket::bind(DHCP6_CLIENT_PORT, Some(&name)) {
+    /// Keeps the sockets in step with what the roles need: the DHCPv6
+    /// client socket follows the uplink, UDP 547 joins ff02::1:2 and the
+    /// ICMPv6 socket ff02::2 where the roles listen.
+    fn follow(&mut self, needs: &Needs) {
+        match (&self.dhcp6, &needs.dhcp6_client) {
+            (Some((i, _)), Some((j, _))) if i == j => {}
+            (_, Some((index, name))) => match Dhcp6Socket::bind(DHCP6_CLIENT_PORT, Some(name)) {
                 Ok(sock) => {
                     tracing::info!(interface = %name, "DHCPv6 client socket bound");
-                    self.dhcp6 = Some((index, sock));
+                    self.dhcp6 = Some((*index, sock));
                 }
                 Err(e) => {
                     tracing::warn!(interface = %name, error = %e, "cannot bind the DHCPv6 client socket");
@@ -599,20 +475,23 @@ impl Io {
             },
             (_, None) => self.dhcp6 = None,
         }
-        let lans = driver.lan_ifindices();
-        for index in lans.difference(&self.joined.clone()) {
-            match self
-                .icmp
-                .join_multicast(v6edge_sys::socket::ALL_ROUTERS, *index)
-            {
-                Ok(()) => {
-                    self.joined.insert(*index);
-                }
-                Err(e) => tracing::warn!(ifindex = index, error = %e, "cannot join ff02::2"),
-            }
+        if let Some(sock) = &self.server {
+            join_where_needed(
+                &mut self.server_joined,
+                &needs.port_547_groups,
+                "ff02::1:2",
+                |index| {
+                    sock.join_multicast(
+                        v6edge_sys::socket::ALL_DHCP_RELAY_AGENTS_AND_SERVERS,
+                        index,
+                    )
+                },
+            );
         }
-        // Interfaces that went away drop their memberships in the kernel.
-        self.joined.retain(|i| lans.contains(i));
+        let icmp = &self.icmp;
+        join_where_needed(&mut self.joined, &needs.all_routers, "ff02::2", |index| {
+            icmp.join_multicast(v6edge_sys::socket::ALL_ROUTERS, index)
+        });
     }
 
     /// At start, per owner (`v6edge_core::owner`): each configured role
@@ -622,7 +501,7 @@ impl Io {
     /// that adopt their kind. Routes of roles not configured here, and of
     /// any other protocol, are never touched.
     async fn reconcile_routes(&self, driver: &Driver) {
-        use v6edge_core::{Owner, Reconcile, RouteKey, RouteTable, RouteType};
+        use v6edge_core::{Reconcile, RouteKey, RouteTable};
         let keys = |set: std::collections::BTreeSet<v6edge_prefix::Prefix>, kind| {
             set.into_iter().map(move |p| RouteKey {
                 table: RouteTable::MAIN,
@@ -632,22 +511,8 @@ impl Io {
             })
         };
         let mut plan = Reconcile::new();
-        if let Some(cpe) = driver.cpe() {
-            let wanted = cpe.wanted_unreachable_routes();
-            plan.role(
-                Owner::RequestingRouter,
-                keys(wanted, RouteType::Unreachable),
-            );
-        }
-        if let Some(server) = driver.server() {
-            let wanted = server.wanted_routes();
-            plan.role(Owner::DelegatingServer, keys(wanted, RouteType::Unicast));
-        }
-        if let Some(relay) = driver.relay() {
-            plan.role(
-                Owner::Relay,
-                keys(relay.wanted_routes(), RouteType::Unicast),
-            );
+        for owned in driver.owned_routes() {
+            plan.role(owned.owner, keys(owned.prefixes, owned.kind));
         }
         match self.netlink.reconcile_routes(&plan).await {
             Ok(removed) => {
@@ -717,16 +582,6 @@ const SERVER_RCVBUF: usize = 8 << 20;
 /// 1024), so answers to resolved clients still find room.
 const SERVER_SNDBUF: usize = 4 << 20;
 
-/// The index of interface `name` while it exists and is up.
-async fn up_index(nl: &Netlink, name: &str) -> Option<IfIndex> {
-    nl.link_by_name(name)
-        .await
-        .ok()
-        .flatten()
-        .filter(|l| l.up)
-        .map(|l| l.index)
-}
-
 async fn recv_server(sock: Option<&Dhcp6Socket>, buf: &mut [u8]) -> std::io::Result<RecvMeta> {
     match sock {
         Some(s) => s.recv(buf).await,
@@ -785,13 +640,80 @@ fn kernel_op_name(op: &v6edge_core::KernelOp) -> &'static str {
     op.name()
 }
 
-/// Reads one interface and its usable link-local address; a read that
-/// fails counts as absent until the next resynchronisation.
-async fn link_facts(nl: &Netlink, name: &str) -> driver::LinkFacts {
-    let info = nl.link_by_name(name).await.ok().flatten();
-    let link_local = match &info {
-        Some(i) => nl.link_local(i.index).await.ok().flatten(),
-        None => None,
+/// Reads one interface, its usable link-local address and what `interest`
+/// asks for; a read that fails counts as absent until the next
+/// resynchronisation.
+async fn link_facts(nl: &Netlink, name: &str, interest: Interest) -> driver::LinkFacts {
+    let mut facts = driver::LinkFacts {
+        info: nl.link_by_name(name).await.ok().flatten(),
+        ..Default::default()
     };
-    driver::LinkFacts { info, link_local }
+    let Some(index) = facts.info.as_ref().filter(|i| i.up).map(|i| i.index) else {
+        return facts;
+    };
+    match nl.addresses(Some(index)).await {
+        Ok(addrs) => {
+            facts.link_local = addrs
+                .iter()
+                .find(|a| a.is_link_local() && a.usable())
+                .map(|a| a.addr);
+            if interest.global_address {
+                facts.global = addrs
+                    .iter()
+                    .find(|a| a.usable() && !a.is_link_local() && !a.addr.is_loopback())
+                    .map(|a| a.addr);
+            }
+        }
+        Err(e) => tracing::debug!(interface = name, error = %e, "cannot read addresses"),
+    }
+    if interest.neighbours && facts.link_local.is_some() {
+        match nl.neighbours(index).await {
+            Ok(addrs) => facts.neighbours = addrs,
+            Err(e) => {
+                tracing::debug!(ifindex = index, error = %e, "cannot read the neighbour cache")
+            }
+        }
+    }
+    facts
+}
+
+/// Joins `group` on every interface in `wanted` not yet joined, and
+/// forgets interfaces no longer wanted (the kernel drops their
+/// memberships with them).
+fn join_where_needed(
+    joined: &mut BTreeSet<IfIndex>,
+    wanted: &BTreeSet<IfIndex>,
+    group: &str,
+    join: impl Fn(IfIndex) -> Result<(), v6edge_sys::SysError>,
+) {
+    for &index in wanted.difference(&joined.clone()) {
+        match join(index) {
+            Ok(()) => {
+                joined.insert(index);
+            }
+            Err(e) => tracing::warn!(ifindex = index, error = %e, "cannot join {group}"),
+        }
+    }
+    joined.retain(|i| wanted.contains(i));
+}
+
+/// Interface settings the roles need from the start: RAs accepted while
+/// forwarding (RFC 7084 W-3: the uplink learns its default route from the
+/// ISP's RAs; a forwarding interface ignores RAs unless accept_ra is 2),
+/// and a warning when a forwarding role runs with forwarding off.
+fn prepare_interfaces(needs: &Needs) {
+    for name in &needs.accept_ra {
+        if let Err(e) = v6edge_sys::set_ipv6_conf(name, Ipv6Conf::AcceptRa, "2") {
+            tracing::warn!(interface = %name, error = %e, "cannot set accept_ra=2");
+        }
+    }
+    if needs.forwarding {
+        let forwarding =
+            std::fs::read_to_string("/proc/sys/net/ipv6/conf/all/forwarding").unwrap_or_default();
+        if forwarding.trim() != "1" {
+            tracing::warn!(
+                "net.ipv6.conf.all.forwarding is not 1: hosts behind this router will not reach beyond it"
+            );
+        }
+    }
 }

@@ -22,13 +22,14 @@ use v6edge_dhcp6::relay::{
 use v6edge_prefix::Prefix;
 use v6edge_wire::dhcp6::Duid;
 
-use super::cpe::Effect;
 use super::persist::WallClock;
-use super::server::LeaseView;
-use crate::config::RelaySettings;
+use super::role::{Effect, Facts, Interest, Needs, OwnedRoutes, Port, Role, message_name};
+use crate::config::{Config, RelaySettings};
 use crate::metrics::Metrics;
 use crate::state::StateDir;
-use crate::status::{RelayBindingStatus, RelayCountersStatus, RelayLinkStatus, RelayStatus};
+use crate::status::{
+    LeaseView, RelayBindingStatus, RelayCountersStatus, RelayLinkStatus, RelayStatus, Status,
+};
 
 const BINDINGS_DOC: &str = "relay-bindings";
 
@@ -266,10 +267,7 @@ impl RelayUnit {
             match o {
                 RelayOutput::Transmit(t) => {
                     if let Some(b) = t.payload.first() {
-                        metrics.dhcp6_sent(
-                            self.ifname(t.ifindex).unwrap_or("?"),
-                            super::server::message_name(*b),
-                        );
+                        metrics.dhcp6_sent(self.ifname(t.ifindex).unwrap_or("?"), message_name(*b));
                     }
                     self.effects.push_back(Effect::Dhcp6Server(t));
                 }
@@ -426,6 +424,100 @@ impl RelayUnit {
             ));
         }
         self.pump(metrics);
+    }
+}
+
+impl Role for RelayUnit {
+    fn name(&self) -> &'static str {
+        "relay"
+    }
+
+    fn needs(&self) -> Needs {
+        let interest = Interest {
+            global_address: true,
+            ..Interest::default()
+        };
+        Needs {
+            interfaces: self
+                .interface_names()
+                .map(|n| (n.to_owned(), interest))
+                .collect(),
+            port_547: true,
+            port_547_groups: self.listen_ifindices(),
+            // Relay-forwards to ff05::1:3 must reach servers beyond the
+            // first router (site scope); 32 is the relay hop-count bound of
+            // old (RFC 3315 HOP_COUNT_LIMIT) and plenty for a site.
+            port_547_multicast_hops: Some(32),
+            forwarding: true,
+            ..Needs::default()
+        }
+    }
+
+    fn sync(&mut self, facts: &Facts, metrics: &Metrics) {
+        let links: BTreeMap<String, RelayLink> = self
+            .interface_names()
+            .map(|n| {
+                let ifindex = facts.up_index(n);
+                // RFC 8415 §19.1.1: a global address of the link as
+                // link-address.
+                let global = ifindex.and_then(|_| facts.links.get(n)?.global);
+                (n.to_owned(), RelayLink { ifindex, global })
+            })
+            .collect();
+        RelayUnit::sync(self, &links, metrics);
+    }
+
+    /// Everything on UDP 547: Relay-replies come from the servers, whatever
+    /// the interface, and the machine judges the rest.
+    fn accepts(&self, port: Port, _ifindex: IfIndex) -> bool {
+        port == Port::Dhcp6Server
+    }
+
+    fn handle_datagram(&mut self, _port: Port, rx: &Received<'_>, metrics: &Metrics) {
+        self.handle_packet(rx, metrics);
+    }
+
+    fn handle_timeout(&mut self, metrics: &Metrics) {
+        RelayUnit::handle_timeout(self, metrics);
+    }
+
+    fn next_deadline(&self) -> Option<TokioInstant> {
+        RelayUnit::next_deadline(self).map(|t| self.to_tokio(t))
+    }
+
+    fn next_effect(&mut self) -> Option<Effect> {
+        RelayUnit::next_effect(self)
+    }
+
+    /// Routes toward the delegations it relayed (RFC 8987 §4).
+    fn owned_routes(&self) -> Option<OwnedRoutes> {
+        Some(OwnedRoutes {
+            owner: v6edge_core::Owner::Relay,
+            kind: v6edge_core::RouteType::Unicast,
+            prefixes: self.wanted_routes(),
+        })
+    }
+
+    fn status(&self, status: &mut Status) {
+        status.roles.relay = Some(RelayUnit::status(self));
+    }
+
+    fn leases(&self) -> Option<Vec<LeaseView>> {
+        Some(RelayUnit::leases(self))
+    }
+
+    fn dropped_counts(&self) -> Vec<(&'static str, String, u64)> {
+        RelayUnit::dropped_counts(self)
+            .into_iter()
+            .map(|(reason, n)| ("dhcp6-relay", reason, n))
+            .collect()
+    }
+
+    fn reconfigure(&mut self, config: &Config, metrics: &Metrics) -> anyhow::Result<()> {
+        if let Some(settings) = &config.relay {
+            RelayUnit::reconfigure(self, settings, metrics);
+        }
+        Ok(())
     }
 }
 

@@ -19,10 +19,8 @@
 //! Panic contract: nothing here panics.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::net::Ipv6Addr;
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
 use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Instant, KernelOp, Received, RouteSpec};
 use v6edge_dhcp6::server::{
@@ -34,93 +32,14 @@ use v6edge_prefix::Prefix;
 use v6edge_store::{LeaseStore, MemoryStore, SqliteStore, StoreOp, StoredLease};
 use v6edge_wire::dhcp6::{Duid, MessageType};
 
-use super::cpe::Effect;
 use super::persist::WallClock;
-use crate::config::{LeaseStoreKind, LinkSelector, PoolSource, ServerSettings};
+use super::role::{Effect, Facts, Needs, OwnedRoutes, Port, Role, RoleMessage, message_name};
+use crate::config::{Config, LeaseStoreKind, LinkSelector, PoolSource, ServerSettings};
 use crate::metrics::Metrics;
 use crate::state::StateDir;
+use crate::status::{CountersDoc, LeaseView, PoolDoc, ServerStatusDoc, Status, StoreDoc};
 
-pub use v6edge_node::UplinkBlock;
-
-/// One lease as `v6edge leases --json` shows it (contract.md).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct LeaseView {
-    pub duid: String,
-    pub iaid: u32,
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub prefix: String,
-    /// Remaining seconds; null where unknown (a relay's snooped bindings).
-    pub preferred: Option<u32>,
-    pub valid: Option<u32>,
-    pub next_hop: Option<Ipv6Addr>,
-    pub interface: Option<String>,
-}
-
-/// The server part of the status document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
-pub struct ServerStatusDoc {
-    /// Leases by kind (`na`, `pd`), both always present.
-    pub leases: BTreeMap<String, u64>,
-    /// Of those, leases that no longer fit the configuration, kept until
-    /// the client is told (lifetimes 0) or they expire.
-    #[serde(default)]
-    pub revoked: u64,
-    /// Declined addresses still held back (RFC 8415 §18.3.8).
-    #[serde(default)]
-    pub declined: u64,
-    pub pools: Vec<PoolDoc>,
-    pub counters: CountersDoc,
-    #[serde(default)]
-    pub store: StoreDoc,
-}
-
-/// The lease store's state in the status document: while `available` is
-/// false (a PostgreSQL store that lost its database) nothing is granted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
-pub struct StoreDoc {
-    /// `sqlite`, `postgres` or `memory`.
-    pub kind: String,
-    pub available: bool,
-    /// Unix seconds of the last change of `available` (0: never changed
-    /// since the store was opened, for a local store).
-    pub since: u64,
-    pub last_error: Option<String>,
-    pub losses: u64,
-    pub reconnects: u64,
-    /// The database connection is encrypted (PostgreSQL, `pg_stat_ssl`).
-    pub tls: bool,
-}
-
-/// One pool's usage (contract.md): `prefix` is the pool prefix for a prefix
-/// pool and the range `start-end` for an address pool.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct PoolDoc {
-    pub link: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub prefix: String,
-    pub delegated_length: Option<u8>,
-    pub used: u64,
-    pub total: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
-pub struct CountersDoc {
-    pub received: BTreeMap<String, u64>,
-    pub sent: BTreeMap<String, u64>,
-    pub dropped: BTreeMap<String, u64>,
-    pub granted: u64,
-    pub renewed: u64,
-    pub released: u64,
-    pub expired: u64,
-    /// New leases refused by `max-leases-per-link`.
-    #[serde(default)]
-    pub refused_link_cap: u64,
-    /// New leases refused by `max-leases-per-hw-address`.
-    #[serde(default)]
-    pub refused_hw_address_cap: u64,
-}
+use v6edge_node::UplinkBlock;
 
 /// The delegating server; see the module documentation.
 pub struct ServerUnit {
@@ -1071,6 +990,103 @@ impl ServerUnit {
     }
 }
 
+impl Role for ServerUnit {
+    fn name(&self) -> &'static str {
+        "delegating-server"
+    }
+
+    fn needs(&self) -> Needs {
+        Needs {
+            interfaces: self
+                .interface_names()
+                .map(|n| (n.to_owned(), Default::default()))
+                .collect(),
+            port_547: true,
+            port_547_groups: self.ifindices(),
+            ..Needs::default()
+        }
+    }
+
+    fn sync(&mut self, facts: &Facts, metrics: &Metrics) {
+        let indices: BTreeMap<String, Option<IfIndex>> = self
+            .interface_names()
+            .map(|n| (n.to_owned(), facts.up_index(n)))
+            .collect();
+        ServerUnit::sync(self, &indices, metrics);
+    }
+
+    /// Everything on UDP 547 (validation refuses a relay beside a server);
+    /// the machine judges the interface.
+    fn accepts(&self, port: Port, _ifindex: IfIndex) -> bool {
+        port == Port::Dhcp6Server
+    }
+
+    fn handle_datagram(&mut self, _port: Port, rx: &Received<'_>, metrics: &Metrics) {
+        self.handle_packet(rx, metrics);
+    }
+
+    fn receive(&mut self, message: &RoleMessage, metrics: &Metrics) {
+        match message {
+            RoleMessage::DelegableSpace(space) => self.set_uplink_space(space.clone(), metrics),
+        }
+    }
+
+    fn handle_timeout(&mut self, metrics: &Metrics) {
+        ServerUnit::handle_timeout(self, metrics);
+    }
+
+    fn next_deadline(&self) -> Option<TokioInstant> {
+        ServerUnit::next_deadline(self).map(|t| self.to_tokio(t))
+    }
+
+    fn next_effect(&mut self) -> Option<Effect> {
+        ServerUnit::next_effect(self)
+    }
+
+    fn commit(&mut self, metrics: &Metrics) {
+        ServerUnit::commit(self, metrics);
+    }
+
+    /// A route toward every delegated prefix (RFC 9818 LPD-5).
+    fn owned_routes(&self) -> Option<OwnedRoutes> {
+        Some(OwnedRoutes {
+            owner: v6edge_core::Owner::DelegatingServer,
+            kind: v6edge_core::RouteType::Unicast,
+            prefixes: self.wanted_routes(),
+        })
+    }
+
+    /// `roles.delegating-server`, and the top-level `server` kept for the
+    /// consumers that read it.
+    fn status(&self, status: &mut Status) {
+        let doc = ServerUnit::status(self);
+        status.server = Some(doc.clone());
+        status.roles.delegating_server = Some(doc);
+    }
+
+    fn leases(&self) -> Option<Vec<LeaseView>> {
+        Some(ServerUnit::leases(self))
+    }
+
+    fn dropped_counts(&self) -> Vec<(&'static str, String, u64)> {
+        ServerUnit::dropped_counts(self)
+            .into_iter()
+            .map(|(reason, n)| (Port::Dhcp6Server.protocol(), reason, n))
+            .collect()
+    }
+
+    fn reconfigure(&mut self, config: &Config, metrics: &Metrics) -> anyhow::Result<()> {
+        if let Some(settings) = &config.server {
+            ServerUnit::reconfigure(self, settings, metrics);
+        }
+        Ok(())
+    }
+
+    fn shutdown(&mut self, metrics: &Metrics) {
+        ServerUnit::shutdown(self, metrics);
+    }
+}
+
 /// The lease store as last seen by [`ServerUnit::note_store`].
 #[derive(Debug, Default)]
 struct StoreSeen {
@@ -1160,23 +1176,4 @@ fn kind_name(k: LeaseKind) -> &'static str {
 
 fn secs(d: Duration) -> u32 {
     d.as_secs().min(u64::from(u32::MAX - 1)) as u32
-}
-
-pub(super) fn message_name(t: u8) -> &'static str {
-    match MessageType::from(t) {
-        MessageType::Solicit => "solicit",
-        MessageType::Advertise => "advertise",
-        MessageType::Request => "request",
-        MessageType::Confirm => "confirm",
-        MessageType::Renew => "renew",
-        MessageType::Rebind => "rebind",
-        MessageType::Reply => "reply",
-        MessageType::Release => "release",
-        MessageType::Decline => "decline",
-        MessageType::Reconfigure => "reconfigure",
-        MessageType::InformationRequest => "information-request",
-        MessageType::RelayForw => "relay-forward",
-        MessageType::RelayRepl => "relay-reply",
-        _ => "unknown",
-    }
 }

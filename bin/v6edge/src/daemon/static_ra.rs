@@ -22,11 +22,10 @@ use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Instant, Received};
 use v6edge_ra::{AdvPrefix, AdvertContent, Advertiser, AdvertiserConfig};
 
-use super::cpe::Effect;
-use super::link::LinkFacts;
-use crate::config::StaticRaConfig;
+use super::role::{Effect, Facts, LinkFacts, Needs, Port, Role, random_seed};
+use crate::config::{Config, StaticRaConfig};
 use crate::metrics::Metrics;
-use crate::status::StaticRaStatus;
+use crate::status::{StaticRaStatus, Status};
 
 #[derive(Debug)]
 struct Interface {
@@ -109,7 +108,7 @@ impl StaticRaUnit {
             if let Some((info, link_local)) = usable {
                 let a = iface.advertiser.get_or_insert_with(|| {
                     let config = advertiser_config(&iface.config, info.index, info.mac);
-                    let mut a = Advertiser::new(config, super::cpe::random_seed(), now);
+                    let mut a = Advertiser::new(config, random_seed(), now);
                     a.set_content(now, content(&iface.config, now));
                     a.start(now);
                     a
@@ -170,10 +169,6 @@ impl StaticRaUnit {
             .filter_map(|i| i.advertiser.as_ref().and_then(Advertiser::poll_timeout))
             .min()
             .map(|t| super::persist::tokio_instant(self.origin, t))
-    }
-
-    pub fn next_effect(&mut self) -> Option<Effect> {
-        self.effects.pop_front()
     }
 
     /// RFC 4861 §6.2.5: a final RA with Router Lifetime 0 on every
@@ -274,6 +269,77 @@ impl StaticRaUnit {
     }
 }
 
+impl Role for StaticRaUnit {
+    fn name(&self) -> &'static str {
+        "ra"
+    }
+
+    fn needs(&self) -> Needs {
+        Needs {
+            interfaces: self
+                .interface_names()
+                .map(|n| (n.to_owned(), Default::default()))
+                .collect(),
+            all_routers: self.ifindices(),
+            ..Needs::default()
+        }
+    }
+
+    fn sync(&mut self, facts: &Facts, metrics: &Metrics) {
+        StaticRaUnit::sync(self, &facts.links, metrics);
+    }
+
+    fn accepts(&self, port: Port, ifindex: IfIndex) -> bool {
+        port == Port::Icmp6 && self.serves(ifindex)
+    }
+
+    fn handle_datagram(&mut self, _port: Port, rx: &Received<'_>, metrics: &Metrics) {
+        self.handle_packet(rx, metrics);
+    }
+
+    fn note_neighbours(&mut self, ifindex: IfIndex, addrs: &[Ipv6Addr]) {
+        for &addr in addrs {
+            self.note_neighbour(ifindex, addr);
+        }
+    }
+
+    fn handle_timeout(&mut self, metrics: &Metrics) {
+        StaticRaUnit::handle_timeout(self, metrics);
+    }
+
+    fn next_deadline(&self) -> Option<TokioInstant> {
+        StaticRaUnit::next_deadline(self)
+    }
+
+    fn next_effect(&mut self) -> Option<Effect> {
+        self.effects.pop_front()
+    }
+
+    /// `roles.ra`, and the top-level `ra` kept for the consumers that read
+    /// it.
+    fn status(&self, status: &mut Status) {
+        let interfaces = StaticRaUnit::status(self);
+        status.ra = interfaces.clone();
+        status.roles.ra = Some(interfaces);
+    }
+
+    fn dropped_counts(&self) -> Vec<(&'static str, String, u64)> {
+        StaticRaUnit::dropped_counts(self)
+            .into_iter()
+            .map(|(reason, n)| (Port::Icmp6.protocol(), reason, n))
+            .collect()
+    }
+
+    fn reconfigure(&mut self, config: &Config, metrics: &Metrics) -> anyhow::Result<()> {
+        StaticRaUnit::reconfigure(self, &config.static_ras, metrics);
+        Ok(())
+    }
+
+    fn shutdown(&mut self, metrics: &Metrics) {
+        StaticRaUnit::shutdown(self, metrics);
+    }
+}
+
 /// Adds what `advertiser` dropped to `totals`.
 fn retire(totals: &mut BTreeMap<String, u64>, advertiser: &Advertiser) {
     for (reason, n) in advertiser.status().dropped.iter() {
@@ -357,6 +423,7 @@ mod tests {
             LinkFacts {
                 info: Some(info),
                 link_local: link_local.map(|a| a.parse().expect("test address")),
+                ..LinkFacts::default()
             },
         )])
     }

@@ -1,0 +1,328 @@
+//! The role contract: what every role (requesting router, delegating
+//! server, relay, RA daemon, and the ones to come) gives the daemon, and
+//! the vocabulary they share.
+//!
+//! The model is BIRD's protocol hooks: the daemon loop owns the sockets,
+//! netlink and timers and knows no role by name; each role is a [`Role`]
+//! that says what it needs ([`Needs`]: interfaces to watch, sockets and
+//! multicast groups), takes the kernel's facts ([`Facts`]), datagrams by
+//! [`Port`], neighbour sightings, timeouts and messages from other roles
+//! ([`RoleMessage`]), and queues [`Effect`]s (datagrams, kernel changes,
+//! hooks) that the loop carries out in order. The kernel objects a role
+//! owns carry its [`Owner`]; [`Role::owned_routes`] is what it wants kept
+//! when the daemon reconciles at start.
+//!
+//! Roles never call into each other: a flow between two roles (the
+//! requesting router telling the LAN's delegating server what it may
+//! delegate) is a typed [`RoleMessage`] that the driver hands from one
+//! to the others.
+//!
+//! Panic contract: nothing here panics.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::Ipv6Addr;
+use std::time::SystemTime;
+
+use tokio::time::Instant as TokioInstant;
+use v6edge_core::{IfIndex, KernelOp, Owner, Received, RouteType, Transmit};
+use v6edge_node::UplinkBlock;
+use v6edge_prefix::Prefix;
+use v6edge_wire::dhcp6::MessageType;
+
+pub use super::link::LinkFacts;
+use crate::config::Config;
+use crate::control::Request;
+use crate::metrics::Metrics;
+use crate::state::StateDir;
+use crate::status::{LeaseView, Status};
+
+/// What the daemon loop must carry out, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Send on the DHCPv6 client socket ([`Port::Dhcp6Client`]).
+    Dhcp6(Transmit),
+    /// Send on the DHCPv6 server socket, UDP 547 ([`Port::Dhcp6Server`]).
+    Dhcp6Server(Transmit),
+    /// Run a lease hook program with these environment variables; the loop
+    /// never waits for it.
+    Hook {
+        program: std::path::PathBuf,
+        env: Vec<(String, String)>,
+    },
+    /// Send on the ICMPv6 socket ([`Port::Icmp6`]: Router Advertisements).
+    Icmp6(Transmit),
+    Kernel(KernelOp),
+}
+
+/// The sockets the loop owns and shares among the roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Port {
+    /// UDP 546 bound to one interface ([`Needs::dhcp6_client`]).
+    Dhcp6Client,
+    /// UDP 547 on every interface ([`Needs::port_547`]).
+    Dhcp6Server,
+    /// ICMPv6 Router Solicitations and Advertisements ([`ND_TYPES`]).
+    Icmp6,
+}
+
+impl Port {
+    /// The protocol label of the port's drop counters and metrics.
+    pub fn protocol(self) -> &'static str {
+        match self {
+            Port::Dhcp6Client => "dhcp6",
+            Port::Dhcp6Server => "dhcp6-server",
+            Port::Icmp6 => "nd",
+        }
+    }
+}
+
+/// ICMPv6 types the ICMPv6 socket listens to: Router Solicitation, and
+/// Router Advertisements of other routers (RFC 4861 §6.2.7 consistency
+/// checks).
+pub const ND_TYPES: [u8; 2] = [133, 134];
+
+/// What the loop reads about one interface for a role, beyond its link
+/// and link-local address.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Interest {
+    /// A global address of the interface (a relay's link-address).
+    pub global_address: bool,
+    /// The hosts in the kernel's neighbour cache there (told of urgent RA
+    /// changes by unicast).
+    pub neighbours: bool,
+}
+
+impl Interest {
+    fn merge(&mut self, other: Interest) {
+        self.global_address |= other.global_address;
+        self.neighbours |= other.neighbours;
+    }
+}
+
+/// What a role needs from the loop; asked again after every change of
+/// facts, so it may follow the links.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Interfaces to read into [`Facts::links`], by name.
+    pub interfaces: BTreeMap<String, Interest>,
+    /// Read which interfaces have a default route ([`Facts::default_routes`]).
+    pub default_routes: bool,
+    /// The DHCPv6 client socket, bound to this interface.
+    pub dhcp6_client: Option<(IfIndex, String)>,
+    /// UDP 547 (server, relay); opened at start only.
+    pub port_547: bool,
+    /// Interfaces where UDP 547 joins All_DHCP_Relay_Agents_and_Servers.
+    pub port_547_groups: BTreeSet<IfIndex>,
+    /// Hop limit of multicast sent on UDP 547 (a relay reaching ff05::1:3
+    /// beyond the first router).
+    pub port_547_multicast_hops: Option<u32>,
+    /// Interfaces where the ICMPv6 socket joins All-Routers (ff02::2) to
+    /// hear Router Solicitations (RFC 4861 §6.2.6).
+    pub all_routers: BTreeSet<IfIndex>,
+    /// Interfaces that must accept RAs while forwarding (accept_ra = 2,
+    /// RFC 7084 W-3), set once at start.
+    pub accept_ra: BTreeSet<String>,
+    /// The role forwards between interfaces (the loop warns when IPv6
+    /// forwarding is off).
+    pub forwarding: bool,
+}
+
+impl Needs {
+    /// The union of two roles' needs.
+    pub fn merge(&mut self, other: Needs) {
+        for (name, interest) in other.interfaces {
+            self.interfaces.entry(name).or_default().merge(interest);
+        }
+        self.default_routes |= other.default_routes;
+        // Validation allows one uplink per node: the first claim stands.
+        if self.dhcp6_client.is_none() {
+            self.dhcp6_client = other.dhcp6_client;
+        }
+        self.port_547 |= other.port_547;
+        self.port_547_groups.extend(other.port_547_groups);
+        self.port_547_multicast_hops = self
+            .port_547_multicast_hops
+            .max(other.port_547_multicast_hops);
+        self.all_routers.extend(other.all_routers);
+        self.accept_ra.extend(other.accept_ra);
+        self.forwarding |= other.forwarding;
+    }
+}
+
+/// What the loop read from the kernel for the roles' [`Needs`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// Every interface some role named, by name (absent interfaces have
+    /// `info: None`).
+    pub links: BTreeMap<String, LinkFacts>,
+    /// Interfaces with a unicast default route (RFC 7084 G-4).
+    pub default_routes: BTreeSet<IfIndex>,
+}
+
+impl Facts {
+    /// The facts of `name` (all empty when it was not read).
+    pub fn link(&self, name: &str) -> LinkFacts {
+        self.links.get(name).cloned().unwrap_or_default()
+    }
+
+    /// The index of `name` while it exists and is up.
+    pub fn up_index(&self, name: &str) -> Option<IfIndex> {
+        self.links
+            .get(name)
+            .and_then(|l| l.info.as_ref())
+            .filter(|i| i.up)
+            .map(|i| i.index)
+    }
+}
+
+/// A message from one role to the others (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleMessage {
+    /// What the requesting router may delegate further (RFC 9818 LPD-4),
+    /// with lifetimes capped upstream (RFC 9096 L-17): the `from-uplink`
+    /// pools of a delegating server follow it. Sent whenever it changes,
+    /// and once at start even when empty.
+    DelegableSpace(Vec<UplinkBlock>),
+}
+
+/// Routes a role owns, kept when the daemon reconciles the kernel's routes
+/// with its state at start (`v6edge_core::Reconcile`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedRoutes {
+    pub owner: Owner,
+    pub kind: RouteType,
+    pub prefixes: BTreeSet<Prefix>,
+}
+
+/// What a role needs when it is built.
+#[derive(Debug, Clone)]
+pub struct RoleContext {
+    pub state: StateDir,
+    /// Machine time zero: the roles' machines count from it.
+    pub origin: TokioInstant,
+}
+
+/// One role of the daemon; see the module documentation. Every method but
+/// the essential ones has a default that does nothing, so a role only
+/// writes what it uses.
+pub trait Role: std::fmt::Debug {
+    /// The role's name: its key under `roles` in status, in logs.
+    fn name(&self) -> &'static str;
+
+    /// What the role needs from the loop now.
+    fn needs(&self) -> Needs;
+
+    /// The kernel's facts, read for every role's needs.
+    fn sync(&mut self, facts: &Facts, metrics: &Metrics);
+
+    /// Whether a datagram on `port` and interface `ifindex` is this role's.
+    /// The first role that accepts it gets it; validation keeps roles that
+    /// share a port on distinct interfaces.
+    fn accepts(&self, port: Port, ifindex: IfIndex) -> bool;
+
+    /// A datagram this role accepted (after the guard admitted it).
+    fn handle_datagram(&mut self, port: Port, rx: &Received<'_>, metrics: &Metrics);
+
+    /// Hosts the kernel knows on `ifindex`.
+    fn note_neighbours(&mut self, _ifindex: IfIndex, _addrs: &[Ipv6Addr]) {}
+
+    /// A message another role sent.
+    fn receive(&mut self, _message: &RoleMessage, _metrics: &Metrics) {}
+
+    /// The next message for the other roles.
+    fn next_message(&mut self) -> Option<RoleMessage> {
+        None
+    }
+
+    fn handle_timeout(&mut self, metrics: &Metrics);
+
+    fn next_deadline(&self) -> Option<TokioInstant>;
+
+    fn next_effect(&mut self) -> Option<Effect>;
+
+    /// Makes state changes durable before the effects that depend on them
+    /// leave (the server's group commit); called before effects are
+    /// carried out.
+    fn commit(&mut self, _metrics: &Metrics) {}
+
+    /// The routes this role owns and wants kept.
+    fn owned_routes(&self) -> Option<OwnedRoutes> {
+        None
+    }
+
+    /// Fills in this role's part of the status document.
+    fn status(&self, status: &mut Status);
+
+    /// The leases this role holds or relayed, when it has any.
+    fn leases(&self) -> Option<Vec<LeaseView>> {
+        None
+    }
+
+    /// An operator command; `None` when the role does not handle it.
+    fn handle_control(
+        &mut self,
+        _request: &Request,
+        _metrics: &Metrics,
+    ) -> Option<Result<serde_json::Value, String>> {
+        None
+    }
+
+    /// Drops the role's machines counted themselves: (protocol, reason,
+    /// total).
+    fn dropped_counts(&self) -> Vec<(&'static str, String, u64)> {
+        Vec::new()
+    }
+
+    /// New settings (SIGHUP); the role takes its own sections of `config`.
+    /// An error leaves the role as it was.
+    fn reconfigure(&mut self, config: &Config, metrics: &Metrics) -> anyhow::Result<()>;
+
+    fn shutdown(&mut self, _metrics: &Metrics) {}
+}
+
+/// A role the daemon can run: how a configuration turns it on and builds
+/// it. The list is in `super::roles`.
+pub struct Registration {
+    /// [`Role::name`] of the role it builds.
+    pub name: &'static str,
+    /// The configuration section that turns it on, for messages.
+    pub section: &'static str,
+    pub configured: fn(&Config) -> bool,
+    pub build: fn(&Config, &RoleContext) -> anyhow::Result<Box<dyn Role>>,
+}
+
+/// The metric label of a DHCPv6 message type (RFC 8415 §7.3 names).
+pub fn message_name(t: u8) -> &'static str {
+    match MessageType::from(t) {
+        MessageType::Solicit => "solicit",
+        MessageType::Advertise => "advertise",
+        MessageType::Request => "request",
+        MessageType::Confirm => "confirm",
+        MessageType::Renew => "renew",
+        MessageType::Rebind => "rebind",
+        MessageType::Reply => "reply",
+        MessageType::Release => "release",
+        MessageType::Decline => "decline",
+        MessageType::Reconfigure => "reconfigure",
+        MessageType::InformationRequest => "information-request",
+        MessageType::RelayForw => "relay-forward",
+        MessageType::RelayRepl => "relay-reply",
+        _ => "unknown",
+    }
+}
+
+/// A seed for the machines' jitter and transaction ids: distinct per run so
+/// two routers started together do not retransmit in lockstep.
+pub fn random_seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    if std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        .is_ok()
+    {
+        return u64::from_ne_bytes(bytes);
+    }
+    let t = SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    t.as_nanos() as u64 ^ u64::from(std::process::id())
+}
