@@ -17,6 +17,8 @@
 //! - RFC 9096 §4: L-13 (deprecated prefixes with a real-time countdown),
 //!   L-15/L-16 (PIO lifetimes ≤ remaining delegation and ≤ 2700/5400 s).
 //! - RFC 7084: G-4, G-5, L-3, L-4, L-5, ULA-5 (Router Lifetime 0 rules).
+//! - RFC 6275 §7.1–§7.4: H flag and Home Agent Information option,
+//!   R-flag PIO with the router's address, Advertisement Interval option.
 //!
 //! Every RA fits in 1240 octets (1280-octet minimum MTU less the IPv6
 //! header); content that does not fit is split over several complete RAs.
@@ -48,7 +50,7 @@ pub use config::{
     MAX_REACHABLE_TIME_MS, MAX_ROUTER_LIFETIME, MIN_DELAY_BETWEEN_RAS, ND_PREFERRED_LIMIT,
     ND_VALID_LIMIT,
 };
-pub use content::{AdvPrefix, AdvRoute, AdvertContent, DeprecatedPrefix, MAX_RA_LEN};
+pub use content::{AdvHomeAgent, AdvPrefix, AdvRoute, AdvertContent, DeprecatedPrefix, MAX_RA_LEN};
 pub use hosts::{KNOWN_HOST_TTL, KnownHost, MAX_KNOWN_HOSTS, URGENT_UNICAST_INTERVAL};
 pub use status::{AdvertiserPhase, AdvertiserStatus, DropCounts, DropReason};
 pub use v6edge_wire::nd::RouterPreference;
