@@ -19,6 +19,8 @@
 //! - RFC 7084: G-4, G-5, L-3, L-4, L-5, ULA-5 (Router Lifetime 0 rules).
 //! - RFC 6275 §7.1–§7.4: H flag and Home Agent Information option,
 //!   R-flag PIO with the router's address, Advertisement Interval option.
+//! - RA as a per-link service: [`LinkContributions`] merges what several
+//!   roles want advertised on one link into one [`AdvertContent`].
 //!
 //! Every RA fits in 1240 octets (1280-octet minimum MTU less the IPv6
 //! header); content that does not fit is split over several complete RAs.
@@ -41,6 +43,7 @@ mod advertiser;
 mod config;
 mod content;
 mod hosts;
+mod merge;
 mod status;
 
 pub use advertiser::{ALL_NODES, Advertiser};
@@ -52,5 +55,6 @@ pub use config::{
 };
 pub use content::{AdvHomeAgent, AdvPrefix, AdvRoute, AdvertContent, DeprecatedPrefix, MAX_RA_LEN};
 pub use hosts::{KNOWN_HOST_TTL, KnownHost, MAX_KNOWN_HOSTS, URGENT_UNICAST_INTERVAL};
+pub use merge::LinkContributions;
 pub use status::{AdvertiserPhase, AdvertiserStatus, DropCounts, DropReason};
 pub use v6edge_wire::nd::RouterPreference;
