@@ -73,7 +73,7 @@ pub struct AdvertContent {
 /// Lifetime §7.4 forbids. The final RA (RFC 4861 §6.2.5) keeps the H flag
 /// and leaves the option out: receivers then take the Router Lifetime, 0,
 /// as the home agent's lifetime and drop it from their home agents lists
-/// (§10.5.1, §11.4.1) without us ever sending the forbidden 0.
+/// (§10.5.1; mobility.md HA-16) without us ever sending the forbidden 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AdvHomeAgent {
     /// Home Agent Preference: higher is more preferable (§7.4; default 0).

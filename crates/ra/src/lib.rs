@@ -36,6 +36,12 @@
 //! own multicast RAs back (IPV6_MULTICAST_LOOP off), or they are checked as
 //! another router's.
 //!
+//! When several roles advertise on one link, keep one
+//! [`LinkContributions`] beside the link's one advertiser:
+//! [`LinkContributions::set`] each role's content as it changes (or
+//! [`LinkContributions::remove`] it), and when `set` reports a change pass
+//! [`LinkContributions::merged`] to [`Advertiser::set_content`].
+//!
 //! # Panic contract
 //! No public function panics, for any bytes, content, config or instants.
 
