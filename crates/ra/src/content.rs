@@ -72,8 +72,9 @@ pub struct AdvertContent {
 /// router (Router Lifetime 0) always sends it, since 0 is the one Home Agent
 /// Lifetime §7.4 forbids. The final RA (RFC 4861 §6.2.5) keeps the H flag
 /// and leaves the option out: receivers then take the Router Lifetime, 0,
-/// as the home agent's lifetime and drop it from their home agents lists
-/// (§10.5.1; mobility.md HA-16) without us ever sending the forbidden 0.
+/// as the home agent's lifetime (§7.4's default) and drop it from their
+/// home agents lists (mobility.md HA-16: lifetime 0 removes) without us
+/// ever sending the forbidden 0.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AdvHomeAgent {
     /// Home Agent Preference: higher is more preferable (§7.4; default 0).
