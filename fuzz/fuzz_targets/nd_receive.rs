@@ -236,6 +236,7 @@ fn content(c: &ContentChoice, now: Instant) -> AdvertContent {
             .map(|d| format!("lan{d}.example"))
             .collect(),
         default_router: c.default_router,
+        ..AdvertContent::default()
     }
 }
 

@@ -450,10 +450,12 @@ impl Advertiser {
             .flat_map(|p| p.options.prefixes().cloned())
             .collect();
         for theirs in ra.options.prefixes() {
-            let Some(mine) = ours
-                .iter()
-                .find(|m| m.prefix == theirs.prefix && m.prefix_len == theirs.prefix_len)
-            else {
+            // With the R flag (RFC 6275 §7.2) the field holds a router's
+            // whole address: compare the prefixes it carries.
+            let Some(mine) = ours.iter().find(|m| {
+                m.prefix_len == theirs.prefix_len
+                    && masked(m.prefix, m.prefix_len) == masked(theirs.prefix, theirs.prefix_len)
+            }) else {
                 continue;
             };
             if !lifetimes_agree(mine.valid, theirs.valid) {
@@ -668,6 +670,15 @@ impl Advertiser {
         tracing::debug!(ifindex = self.config.ifindex, dst = %dst, router_lifetime = built.router_lifetime, final_ra, "RA sent");
         count
     }
+}
+
+/// The first `len` bits of `addr` (all of it from 128 on).
+fn masked(addr: Ipv6Addr, len: u8) -> Ipv6Addr {
+    let bits = u128::from(addr);
+    let mask = u128::MAX
+        .checked_shl(128 - u32::from(len.min(128)))
+        .unwrap_or(0);
+    Ipv6Addr::from(bits & mask)
 }
 
 fn lifetimes_agree(a: Lifetime, b: Lifetime) -> bool {

@@ -5,7 +5,10 @@
 //! §5.1–§5.2 (RDNSS, DNSSL), RFC 9096 §4 L-16 (PIO lifetimes capped by
 //! ND_PREFERRED_LIMIT / ND_VALID_LIMIT and by what remains of the
 //! delegation, L-15), L-13 (deprecated prefixes with a valid lifetime
-//! counting down), RFC 7084 G-4 / L-4 / ULA-5 (when Router Lifetime is 0).
+//! counting down), RFC 7084 G-4 / L-4 / ULA-5 (when Router Lifetime is 0),
+//! RFC 6275 §7.1–§7.4 (a home agent's H flag and Home Agent Information
+//! option, the R-flag PIO carrying the router's address, the Advertisement
+//! Interval option).
 //!
 //! Lifetimes are computed from the absolute instants at the moment an RA is
 //! built and rounded down to whole seconds, so an advertised lifetime never
@@ -20,7 +23,8 @@ use v6edge_core::Instant;
 use v6edge_prefix::Prefix;
 use v6edge_wire::Lifetime;
 use v6edge_wire::nd::{
-    Dnssl, NdMessage, NdOption, PrefixInfo, Rdnss, RouteInfo, RouterAdvert, RouterPreference,
+    Dnssl, HomeAgentInfo, NdMessage, NdOption, PrefixInfo, Rdnss, RouteInfo, RouterAdvert,
+    RouterPreference,
 };
 
 use crate::config::AdvertiserConfig;
@@ -43,6 +47,73 @@ pub struct AdvertContent {
     pub dns_domains: Vec<String>,
     /// False → Router Lifetime 0 (RFC 7084 G-4: no upstream default route).
     pub default_router: bool,
+    /// We are a Mobile IPv6 home agent on this link: the H flag (RFC 6275
+    /// §7.1) and, when needed, the Home Agent Information option (§7.4;
+    /// see [`AdvHomeAgent`]).
+    pub home_agent: Option<AdvHomeAgent>,
+    /// Send the Advertisement Interval option (RFC 6275 §7.3). Its value is
+    /// the configured MaxRtrAdvInterval, as §7.3 requires, so it is a switch
+    /// here rather than a number that could disagree with the schedule.
+    pub advertisement_interval: bool,
+    /// One of our global addresses, sent whole with the R flag in the PIO
+    /// of the first live prefix that contains it (RFC 6275 §7.2: a home
+    /// agent SHOULD, so that mobile nodes learn its address; mobile nodes
+    /// also use it to tell links apart). Ignored while no live prefix
+    /// contains it; dropped at `set_content` unless global unicast.
+    pub router_address: Option<Ipv6Addr>,
+}
+
+/// What a home agent says about itself (RFC 6275 §7.4).
+///
+/// The Home Agent Information option goes into every RA but the final one,
+/// unless both values are their defaults (preference 0, lifetime equal to
+/// the RA's Router Lifetime) and `mobile_routers` is off: §7.4 says the
+/// option SHOULD NOT be sent then. So a home agent that is not a default
+/// router (Router Lifetime 0) always sends it, since 0 is the one Home Agent
+/// Lifetime §7.4 forbids. The final RA (RFC 4861 §6.2.5) keeps the H flag
+/// and leaves the option out: receivers then take the Router Lifetime, 0,
+/// as the home agent's lifetime (§7.4's default) and drop it from their
+/// home agents lists (mobility.md HA-16: lifetime 0 removes) without us
+/// ever sending the forbidden 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AdvHomeAgent {
+    /// Home Agent Preference: higher is more preferable (§7.4; default 0).
+    pub preference: i16,
+    /// Home Agent Lifetime. Sent in whole seconds, clamped to 1..=65535
+    /// (§7.4: 16 bits, 0 MUST NOT be used).
+    pub lifetime: Duration,
+    /// The RFC 3963 §7.1 R bit of the option: we accept mobile router
+    /// (NEMO) registrations.
+    pub mobile_routers: bool,
+}
+
+impl AdvHomeAgent {
+    /// RFC 3963 §7.1: the Mobile Router Support flag, the top bit of the
+    /// option's Reserved field.
+    const MOBILE_ROUTER_BIT: u16 = 0x8000;
+
+    /// The lifetime as the option carries it.
+    fn lifetime_secs(&self) -> u16 {
+        let secs = self.lifetime.as_secs().clamp(1, u64::from(u16::MAX));
+        // Clamped into u16 range just above.
+        u16::try_from(secs).unwrap_or(u16::MAX)
+    }
+
+    /// The option for an RA with `router_lifetime`, or `None` when §7.4
+    /// says to leave it out.
+    fn option(&self, router_lifetime: u16) -> Option<HomeAgentInfo> {
+        let lifetime = self.lifetime_secs();
+        let defaults = self.preference == 0 && lifetime == router_lifetime && !self.mobile_routers;
+        (!defaults).then_some(HomeAgentInfo {
+            reserved: if self.mobile_routers {
+                Self::MOBILE_ROUTER_BIT
+            } else {
+                0
+            },
+            preference: self.preference,
+            lifetime,
+        })
+    }
 }
 
 /// A live prefix. `None` lifetimes are infinite (still capped by the
@@ -164,7 +235,21 @@ pub(crate) fn sanitize(mut content: AdvertContent) -> (AdvertContent, u64) {
         }
     }
     content.dns_domains = domains;
+    // RFC 6275 §7.2: "a complete IP address assigned to the sending
+    // router", which mobile nodes use off-link: a global unicast address.
+    if let Some(a) = content.router_address
+        && !is_global_unicast(a)
+    {
+        tracing::warn!(address = %a, "router address not global unicast, dropped");
+        content.router_address = None;
+        dropped += 1;
+    }
     (content, dropped)
+}
+
+/// Neither unspecified, loopback, multicast nor link-local.
+fn is_global_unicast(a: Ipv6Addr) -> bool {
+    !(a.is_unspecified() || a.is_loopback() || a.is_multicast() || a.is_unicast_link_local())
 }
 
 /// Whether the codec carries `name` unchanged (labels of 1..=63 octets,
@@ -190,6 +275,12 @@ pub(crate) struct Signature {
     domains: Vec<String>,
     /// Router Lifetime non-zero: hosts may use us as a default router.
     default_router: bool,
+    /// RFC 6275 §7: the home agent service, the Advertisement Interval
+    /// option and the R-flag address; mobile nodes act on these, so a
+    /// change is announced by fast RAs like any other.
+    home_agent: Option<AdvHomeAgent>,
+    advertisement_interval: bool,
+    router_address: Option<Ipv6Addr>,
 }
 
 /// What a prefix is, as hosts see it.
@@ -314,27 +405,50 @@ impl<'a> View<'a> {
     /// PIOs of live prefixes: RFC 9096 L-16, preferred = min(remaining
     /// preferred, limit), valid = min(remaining valid, limit). A prefix
     /// with no whole second of validity left is no longer advertised.
+    /// RFC 6275 §7.2: the first of them that contains
+    /// `content.router_address` carries that address whole, with R set.
     fn live_pios(&self) -> impl Iterator<Item = (&'a AdvPrefix, PrefixInfo)> + '_ {
-        self.content.prefixes.iter().filter_map(|p| {
-            let valid = capped(
+        let router_address = self.content.router_address;
+        let carrier = router_address
+            .and_then(|a| self.live_prefixes().position(|p| p.prefix.contains_addr(a)));
+        self.live_prefixes().enumerate().map(move |(i, p)| {
+            let mut pio = self.pio(p);
+            if let (Some(a), true) = (router_address, carrier == Some(i)) {
+                pio.prefix = a;
+                pio.router_addr = true;
+            }
+            (p, pio)
+        })
+    }
+
+    /// The live prefixes with a whole second of validity left.
+    fn live_prefixes(&self) -> impl Iterator<Item = &'a AdvPrefix> + '_ {
+        self.content.prefixes.iter().filter(|p| {
+            !capped(
                 remaining_secs(p.valid_until, self.now),
                 self.config.pio_valid_limit,
-            );
-            if valid.is_zero() {
-                return None;
-            }
-            let preferred = capped(
-                remaining_secs(p.preferred_until, self.now),
-                self.config.pio_preferred_limit,
-            );
-            // RFC 4862 §5.5.3(c): a host ignores a PIO whose preferred
-            // lifetime exceeds its valid lifetime.
-            let preferred = preferred.min(valid);
-            let mut pio = PrefixInfo::new(p.prefix.addr(), p.prefix.len(), valid, preferred);
-            pio.on_link = p.on_link;
-            pio.autonomous = p.autonomous;
-            Some((p, pio))
+            )
+            .is_zero()
         })
+    }
+
+    /// The PIO of a live prefix, lifetimes as `live_pios` says.
+    fn pio(&self, p: &AdvPrefix) -> PrefixInfo {
+        let valid = capped(
+            remaining_secs(p.valid_until, self.now),
+            self.config.pio_valid_limit,
+        );
+        let preferred = capped(
+            remaining_secs(p.preferred_until, self.now),
+            self.config.pio_preferred_limit,
+        );
+        // RFC 4862 §5.5.3(c): a host ignores a PIO whose preferred
+        // lifetime exceeds its valid lifetime.
+        let preferred = preferred.min(valid);
+        let mut pio = PrefixInfo::new(p.prefix.addr(), p.prefix.len(), valid, preferred);
+        pio.on_link = p.on_link;
+        pio.autonomous = p.autonomous;
+        pio
     }
 
     /// RFC 9096 L-13: preferred 0, valid counting down (and, as every PIO,
@@ -376,7 +490,7 @@ impl<'a> View<'a> {
     /// default route → not a default router), ULA-5 (only ULA prefixes →
     /// not a default router).
     fn is_default_router(&self) -> bool {
-        self.content.default_router && self.live_pios().any(|(p, _)| !is_ula(&p.prefix))
+        self.content.default_router && self.live_prefixes().any(|p| !is_ula(&p.prefix))
     }
 
     /// The Router Lifetime field of a regular (not final) RA, seconds.
@@ -426,6 +540,9 @@ impl<'a> View<'a> {
             dns: self.content.dns_servers.clone(),
             domains: self.content.dns_domains.clone(),
             default_router: self.router_lifetime() != 0,
+            home_agent: self.content.home_agent,
+            advertisement_interval: self.content.advertisement_interval,
+            router_address: self.content.router_address,
         }
     }
 
@@ -485,6 +602,22 @@ impl<'a> View<'a> {
         }
         if let Some(mtu) = cfg.mtu {
             head.options.push(NdOption::mtu(mtu));
+        }
+        // RFC 6275 §7.1, §7.4 (see `AdvHomeAgent` for when the option goes).
+        // In the head, so that every RA of a split set says the same.
+        if let Some(ha) = &self.content.home_agent {
+            head.flags.home_agent = true;
+            if let Some(info) = ha.option(router_lifetime).filter(|_| !final_ra) {
+                head.options.push(NdOption::HomeAgentInfo(info));
+            }
+        }
+        if self.content.advertisement_interval {
+            // RFC 6275 §7.3: MaxRtrAdvInterval in milliseconds.
+            let interval_ms = u32::try_from(cfg.max_interval.as_millis()).unwrap_or(u32::MAX);
+            head.options.push(NdOption::AdvInterval {
+                interval_ms,
+                reserved: 0,
+            });
         }
         let room = MAX_RA_LEN.saturating_sub(RA_HEADER_LEN + head.options.buffer_len());
 

@@ -17,6 +17,10 @@
 //! - RFC 9096 §4: L-13 (deprecated prefixes with a real-time countdown),
 //!   L-15/L-16 (PIO lifetimes ≤ remaining delegation and ≤ 2700/5400 s).
 //! - RFC 7084: G-4, G-5, L-3, L-4, L-5, ULA-5 (Router Lifetime 0 rules).
+//! - RFC 6275 §7.1–§7.4: H flag and Home Agent Information option,
+//!   R-flag PIO with the router's address, Advertisement Interval option.
+//! - RA as a per-link service: [`LinkContributions`] merges what several
+//!   roles want advertised on one link into one [`AdvertContent`].
 //!
 //! Every RA fits in 1240 octets (1280-octet minimum MTU less the IPv6
 //! header); content that does not fit is split over several complete RAs.
@@ -32,6 +36,12 @@
 //! own multicast RAs back (IPV6_MULTICAST_LOOP off), or they are checked as
 //! another router's.
 //!
+//! When several roles advertise on one link, keep one
+//! [`LinkContributions`] beside the link's one advertiser:
+//! [`LinkContributions::set`] each role's content as it changes (or
+//! [`LinkContributions::remove`] it), and when `set` reports a change pass
+//! [`LinkContributions::merged`] to [`Advertiser::set_content`].
+//!
 //! # Panic contract
 //! No public function panics, for any bytes, content, config or instants.
 
@@ -39,6 +49,7 @@ mod advertiser;
 mod config;
 mod content;
 mod hosts;
+mod merge;
 mod status;
 
 pub use advertiser::{ALL_NODES, Advertiser};
@@ -48,7 +59,8 @@ pub use config::{
     MAX_REACHABLE_TIME_MS, MAX_ROUTER_LIFETIME, MIN_DELAY_BETWEEN_RAS, ND_PREFERRED_LIMIT,
     ND_VALID_LIMIT,
 };
-pub use content::{AdvPrefix, AdvRoute, AdvertContent, DeprecatedPrefix, MAX_RA_LEN};
+pub use content::{AdvHomeAgent, AdvPrefix, AdvRoute, AdvertContent, DeprecatedPrefix, MAX_RA_LEN};
 pub use hosts::{KNOWN_HOST_TTL, KnownHost, MAX_KNOWN_HOSTS, URGENT_UNICAST_INTERVAL};
+pub use merge::LinkContributions;
 pub use status::{AdvertiserPhase, AdvertiserStatus, DropCounts, DropReason};
 pub use v6edge_wire::nd::RouterPreference;

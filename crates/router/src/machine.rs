@@ -661,6 +661,7 @@ impl Router {
                     .clone()
                     .unwrap_or_else(|| self.view.dns_domains.clone()),
                 default_router: self.default_router,
+                ..AdvertContent::default()
             };
             if lan.last_content.as_ref() != Some(&content) {
                 lan.last_content = Some(content.clone());

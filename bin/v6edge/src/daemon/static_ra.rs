@@ -370,6 +370,7 @@ fn content(config: &StaticRaConfig, now: Instant) -> AdvertContent {
         dns_servers: config.ra.dns_servers.clone().unwrap_or_default(),
         dns_domains: config.ra.dns_domains.clone().unwrap_or_default(),
         default_router: true,
+        ..AdvertContent::default()
     }
 }
 
