@@ -259,6 +259,10 @@ pub struct StaticRaStatus {
     pub prefixes: Vec<String>,
     /// Up with a link-local address, so advertising.
     pub advertising: bool,
+    /// The interface is a `[[lan]]`: the prefixes and DNS options go out in
+    /// that LAN's RAs (see `lans`), not from an advertiser of their own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub joins_lan: bool,
     /// RA packets sent (multicast and unicast) since it started advertising.
     pub sent: u64,
     /// Router Solicitations seen there.
@@ -427,6 +431,15 @@ pub fn format_human(status: &Status) -> String {
         format_relay(&mut out, relay);
     }
     for ra in roles.ra.iter().flatten() {
+        if ra.joins_lan {
+            let _ = writeln!(
+                out,
+                "ra {}: in the LAN's RAs, prefixes {}",
+                ra.interface,
+                list_or_none(ra.prefixes.clone())
+            );
+            continue;
+        }
         let _ = writeln!(
             out,
             "ra {}: {}, prefixes {}, sent {}, rs received {}",
@@ -1066,6 +1079,7 @@ relay: relaying
             interface: "lan1".into(),
             prefixes: vec!["2001:db8:77::/64".into()],
             advertising: true,
+            joins_lan: false,
             sent: 3,
             rs_received: 1,
         }];

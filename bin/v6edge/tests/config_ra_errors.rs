@@ -155,12 +155,29 @@ fn interface_conflicts() {
         error("[uplink]\ninterface = \"wan0\"\n[[ra]]\ninterface = \"wan0\"\n"),
         "ra.toml:4: [[ra]] interface `wan0` is the uplink interface: RAs go to hosts, not to the ISP"
     );
+    // On a [[lan]], an [[ra]] only adds prefixes and DNS options to the
+    // LAN's RAs: how the link is advertised is the LAN's [lan.ra].
+    let on_lan = "[uplink]\ninterface = \"wan0\"\n[[lan]]\ninterface = \"lan0\"\n[[ra]]\ninterface = \"lan0\"\n";
+    assert_eq!(
+        error(&format!("{on_lan}max-interval = 30\n")),
+        "ra.toml:7: [[ra]] on `lan0` adds prefixes and DNS options to the RAs of the [[lan]] at line 4; `max-interval` is how that LAN advertises: set it in its [lan.ra]"
+    );
+    assert_eq!(
+        error(&format!("{on_lan}managed = true\n")),
+        "ra.toml:6: [[ra]] on `lan0` adds prefixes and DNS options to the RAs of the [[lan]] at line 4; `managed` is how that LAN advertises: set it in its [lan.ra]"
+    );
     assert_eq!(
         error(
-            "[uplink]\ninterface = \"wan0\"\n[[lan]]\ninterface = \"lan0\"\n[[ra]]\ninterface = \"lan0\"\n"
+            "[uplink]\ninterface = \"wan0\"\n[[lan]]\ninterface = \"lan0\"\nadvertise = false\n[[ra]]\ninterface = \"lan0\"\n"
         ),
-        "ra.toml:6: [[ra]] interface `lan0` is already advertised by the [[lan]] at line 4"
+        "ra.toml:7: [[ra]] on `lan0` adds to the RAs of the [[lan]] at line 4, which does not advertise (advertise = false)"
     );
+    let c = Config::parse(
+        &format!("{on_lan}prefixes = [\"2001:db8:77::/64\"]\ndns-servers = [\"2001:db8::53\"]\n"),
+        Path::new("ra.toml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.static_ras[0].on_lan);
     let e = error("[[ra]]\nprefixes = []\n");
     assert!(e.contains("missing field `interface`"), "{e}");
     // Beside a LAN of the requesting router, on another interface: fine.
@@ -170,6 +187,7 @@ fn interface_conflicts() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((c.lans.len(), c.static_ras.len()), (1, 1));
+    assert!(!c.static_ras[0].on_lan);
 }
 
 /// The contract: examples/ra.toml advertises 2001:db8:77::/64 (on-link,

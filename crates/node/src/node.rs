@@ -4,10 +4,10 @@ use std::collections::{BTreeSet, VecDeque};
 use std::net::Ipv6Addr;
 use std::time::Duration;
 
-use v6edge_core::{IfIndex, Instant, KernelOp, Received, Transmit};
+use v6edge_core::{IfIndex, Instant, KernelOp, Owner, Received, Transmit};
 use v6edge_dhcp6::client::{Client, ClientConfig, ClientEvent, DropReason, Leases, StoredBinding};
 use v6edge_prefix::Prefix;
-use v6edge_ra::{AdvertContent, Advertiser, AdvertiserConfig};
+use v6edge_ra::{AdvertContent, Advertiser, AdvertiserConfig, LinkContributions};
 use v6edge_router::{
     Delegation, LanSpec, Persisted, Router, RouterConfig, RouterOutput, UplinkAddress, UplinkView,
 };
@@ -70,6 +70,10 @@ struct Lan {
     advertiser: Option<Advertiser>,
     /// While the advertiser waits for content: when it starts anyway.
     start_at: Option<Instant>,
+    /// What is advertised here: the router's content
+    /// ([`Owner::RequestingRouter`]) and what other roles add
+    /// ([`Node::set_lan_contribution`]); the advertiser sends the merge.
+    contributions: LinkContributions<Owner>,
 }
 
 impl Lan {
@@ -80,6 +84,20 @@ impl Lan {
             link: None,
             advertiser: None,
             start_at: None,
+            contributions: LinkContributions::new(),
+        }
+    }
+
+    /// Hands the merged content to the advertiser; one waiting for
+    /// something worth saying starts at once.
+    fn refresh_advertiser(&mut self, now: Instant) {
+        let content = self.contributions.merged();
+        let worth_it = !content.prefixes.is_empty() || !content.deprecated.is_empty();
+        if let Some(a) = &mut self.advertiser {
+            a.set_content(now, content);
+            if worth_it && self.start_at.take().is_some() {
+                a.start(now);
+            }
         }
     }
 
@@ -368,6 +386,34 @@ impl Node {
         }
     }
 
+    /// What another role advertises on the LAN named `lan` (`None`:
+    /// nothing any more), merged with the router's own content (RFC 4861
+    /// §6.2.3: one RA per link; see `v6edge_ra::LinkContributions` for the
+    /// rules). Kept across link changes and reconfigurations of the LAN.
+    /// The router's own key ([`Owner::RequestingRouter`]) is not taken.
+    pub fn set_lan_contribution(
+        &mut self,
+        now: Instant,
+        lan: &str,
+        contributor: Owner,
+        content: Option<AdvertContent>,
+    ) {
+        if contributor == Owner::RequestingRouter {
+            return;
+        }
+        let Some(l) = self.lans.iter_mut().find(|l| l.spec.name == lan) else {
+            return;
+        };
+        let changed = match content {
+            Some(c) => l.contributions.set(contributor, c),
+            None => l.contributions.remove(contributor).is_some(),
+        };
+        if changed {
+            l.refresh_advertiser(now);
+        }
+        self.pump(now);
+    }
+
     /// Hosts known on LAN `ifindex`: told about urgent changes by unicast RA.
     pub fn note_neighbours(&mut self, now: Instant, ifindex: IfIndex, addrs: &[Ipv6Addr]) {
         if let Some(adv) = self.advertiser_on(ifindex) {
@@ -543,18 +589,12 @@ impl Node {
         tracing::error!("machines did not settle after 64 rounds");
     }
 
-    /// New content for the LAN on `ifindex`: an advertiser waiting for
-    /// something worth saying starts at once.
+    /// New router content for the LAN on `ifindex`.
     fn advertise(&mut self, now: Instant, ifindex: IfIndex, content: AdvertContent) {
         let Some(lan) = self.lans.iter_mut().find(|l| l.ifindex() == Some(ifindex)) else {
             return;
         };
-        let worth_it = !content.prefixes.is_empty() || !content.deprecated.is_empty();
-        if let Some(a) = &mut lan.advertiser {
-            a.set_content(now, content);
-            if worth_it && lan.start_at.take().is_some() {
-                a.start(now);
-            }
-        }
+        lan.contributions.set(Owner::RequestingRouter, content);
+        lan.refresh_advertiser(now);
     }
 }

@@ -250,3 +250,73 @@ fn renumbering_deprecates_the_old_lan_prefix() {
             .all(|b| new.contains(&b.block))
     );
 }
+
+/// Issue 8 item 4: another role's content joins the LAN's RAs (one
+/// advertiser per link) and leaves them when withdrawn; the router's own
+/// key cannot be taken over.
+#[test]
+fn other_roles_content_joins_the_lan_ras_and_leaves_on_withdrawal() {
+    use v6edge_core::Owner;
+    use v6edge_ra::{AdvPrefix, AdvertContent};
+    let t0 = Instant::from_secs(100);
+    let mut s = Server::new(server_config("2001:db8:100::/48"), 1, t0);
+    let mut n = node(t0);
+    let static_pfx = pfx("2001:db8:77::/64");
+    let dns: Ipv6Addr = "2001:db8::53".parse().unwrap();
+    let extra = AdvertContent {
+        prefixes: vec![AdvPrefix {
+            prefix: static_pfx,
+            preferred_until: Some(t0 + Duration::from_secs(14_400)),
+            valid_until: Some(t0 + Duration::from_secs(86_400)),
+            on_link: true,
+            autonomous: true,
+        }],
+        dns_servers: vec![dns],
+        ..AdvertContent::default()
+    };
+    // Before any delegation: the static prefix alone is worth advertising,
+    // so the advertiser does not wait for the grace period.
+    n.set_lan_contribution(t0, "lan0", Owner::Static, Some(extra.clone()));
+    let outs = drain(&mut n);
+    assert!(
+        outs.iter()
+            .any(|o| matches!(o, NodeOutput::Icmp6 { lan: Some(0), .. })),
+        "an RA at once: {outs:?}"
+    );
+    let (now, _) = bind(&mut n, &mut s, t0);
+    let lan64 = n.router().status(now)[0].prefix.expect("a LAN /64");
+    let content = n.advertiser(0).unwrap().content();
+    let advertised: Vec<Prefix> = content.prefixes.iter().map(|p| p.prefix).collect();
+    assert!(
+        advertised.contains(&lan64) && advertised.contains(&static_pfx),
+        "{advertised:?}"
+    );
+    assert!(content.dns_servers.contains(&dns));
+
+    // A contribution under the router's own key is refused.
+    n.set_lan_contribution(now, "lan0", Owner::RequestingRouter, None);
+    assert!(
+        n.advertiser(0)
+            .unwrap()
+            .content()
+            .prefixes
+            .iter()
+            .any(|p| p.prefix == lan64)
+    );
+    // An unknown LAN changes nothing.
+    n.set_lan_contribution(now, "lan9", Owner::Static, None);
+
+    // Withdrawn: the delegated /64 stays, the static prefix goes.
+    n.set_lan_contribution(now, "lan0", Owner::Static, None);
+    let content = n.advertiser(0).unwrap().content();
+    let advertised: Vec<Prefix> = content.prefixes.iter().map(|p| p.prefix).collect();
+    assert_eq!(advertised, vec![lan64]);
+    assert!(!content.dns_servers.contains(&dns));
+
+    // Kept across the link going away and coming back.
+    n.set_lan_contribution(now, "lan0", Owner::Static, Some(extra));
+    n.set_lan_link(now, 0, None);
+    n.set_lan_link(now, 0, Some((LAN, Some([2, 0, 0, 0, 0, 3]))));
+    let content = n.advertiser(0).expect("advertiser back").content();
+    assert!(content.prefixes.iter().any(|p| p.prefix == static_pfx));
+}

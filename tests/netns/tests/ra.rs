@@ -30,3 +30,34 @@ fn ra_static() {
     }
     run_scenario_script(label, "ra-static.sh", &[]);
 }
+
+/// `tests/scenarios/cpe-ra-merge.sh`: an `[[ra]]` on a requesting router's
+/// LAN joins the LAN's own RAs (issue 8 item 4: one advertiser per link).
+/// Kea delegates; rdisc6 on the host sees one RA with the delegated /64,
+/// the configured 2001:db8:77::/64 and RDNSS 2001:db8::53; the host
+/// autoconfigures in both; a reload without the `[[ra]]` withdraws the
+/// static prefix. About 8 s.
+#[test]
+fn cpe_ra_merge() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let label = "cpe-ra-merge.sh";
+    let programs = [
+        "ip",
+        "bash",
+        "timeout",
+        "python3",
+        "rdisc6",
+        "kea-dhcp6",
+        "radvd",
+        "tcpdump",
+        "ss",
+        "ping",
+    ];
+    if let Some(reason) = skip_reason(true, &programs) {
+        report_skip(label, &reason);
+        return;
+    }
+    run_scenario_script(label, "cpe-ra-merge.sh", &[]);
+}

@@ -313,6 +313,9 @@ pub struct StaticRaConfig {
     /// (there is no uplink to take them from). `route_info` is off and the
     /// PIO limits are unused: each prefix has its own lifetimes.
     pub ra: RaSettings,
+    /// The interface is a `[[lan]]`: the prefixes and DNS options join
+    /// that LAN's RAs (its `[lan.ra]` says how it advertises).
+    pub on_lan: bool,
 }
 
 /// A prefix of `[[ra]]`, advertised with fixed lifetimes (RFC 4861 §4.6.2).

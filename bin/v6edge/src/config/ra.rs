@@ -9,8 +9,9 @@
 //! link-local prefixes are ignored by hosts), RFC 8106 (RDNSS/DNSSL).
 //! The RA knobs are those of `[lan.ra]`, checked by the same code.
 //!
-//! Which interfaces may carry an `[[ra]]` (not the uplink, not a `[[lan]]`,
-//! once each) is decided by the caller (`validate.rs`), which knows them.
+//! Which interfaces may carry an `[[ra]]` (not the uplink, once each; on a
+//! `[[lan]]` it only adds prefixes and DNS options to that LAN's RAs) is
+//! decided by the caller (`validate.rs`), which knows them.
 //!
 //! Panic contract: nothing here panics, whatever the input.
 
@@ -72,7 +73,38 @@ pub(super) fn static_ra(ctx: &Ctx<'_>, raw: RawStaticRa) -> Result<StaticRaConfi
         interface,
         prefixes: prefixes.into_iter().map(|(p, _)| p).collect(),
         ra,
+        on_lan: false,
     })
+}
+
+/// The first key of `raw` that sets how the interface advertises (rather
+/// than what), with its span where the parser keeps one: on a `[[lan]]`
+/// those belong to the LAN's `[lan.ra]`.
+pub(super) fn advertiser_knob(raw: &RawStaticRa) -> Option<(&'static str, Option<Range<usize>>)> {
+    let spanned = [
+        ("min-interval", raw.min_interval.as_ref().map(|v| v.span())),
+        ("max-interval", raw.max_interval.as_ref().map(|v| v.span())),
+        ("mtu", raw.mtu.as_ref().map(|v| v.span())),
+        (
+            "router-lifetime",
+            raw.router_lifetime.as_ref().map(|v| v.span()),
+        ),
+        (
+            "rdnss-lifetime",
+            raw.rdnss_lifetime.as_ref().map(|v| v.span()),
+        ),
+    ];
+    if let Some((key, span)) = spanned.into_iter().find(|(_, s)| s.is_some()) {
+        return Some((key, span));
+    }
+    [
+        ("managed", raw.managed.is_some()),
+        ("other-config", raw.other_config.is_some()),
+        ("preference", raw.preference.is_some()),
+    ]
+    .into_iter()
+    .find(|(_, set)| *set)
+    .map(|(key, _)| (key, None))
 }
 
 fn prefix(

@@ -249,7 +249,8 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     for raw_ra in raw.ra {
         let raw_ra = raw_ra.into_inner();
         let if_span = raw_ra.interface.span();
-        let ra = super::ra::static_ra(&ctx, raw_ra)?;
+        let knob = super::ra::advertiser_knob(&raw_ra);
+        let mut ra = super::ra::static_ra(&ctx, raw_ra)?;
         let name = &ra.interface;
         if uplink.as_ref().is_some_and(|u| u.interface == *name) {
             return Err(ctx.err(
@@ -257,17 +258,31 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 format!("[[ra]] interface `{name}` is the uplink interface: RAs go to hosts, not to the ISP"),
             ));
         }
-        if let Some((_, line)) = lans
+        // On a LAN, the LAN's advertiser sends the [[ra]]'s prefixes and DNS
+        // options with its own (one RA per link); how it advertises is the
+        // LAN's [lan.ra].
+        if let Some((lan, line)) = lans
             .iter()
             .zip(&lan_lines)
             .find(|(l, _)| l.interface == *name)
         {
-            return Err(ctx.err(
-                if_span,
-                format!(
-                    "[[ra]] interface `{name}` is already advertised by the [[lan]] at line {line}"
-                ),
-            ));
+            if let Some((key, span)) = knob {
+                return Err(ctx.err(
+                    span.unwrap_or(if_span),
+                    format!(
+                        "[[ra]] on `{name}` adds prefixes and DNS options to the RAs of the [[lan]] at line {line}; `{key}` is how that LAN advertises: set it in its [lan.ra]"
+                    ),
+                ));
+            }
+            if !lan.advertise {
+                return Err(ctx.err(
+                    if_span,
+                    format!(
+                        "[[ra]] on `{name}` adds to the RAs of the [[lan]] at line {line}, which does not advertise (advertise = false)"
+                    ),
+                ));
+            }
+            ra.on_lan = true;
         }
         if let Some((_, line)) = static_ras
             .iter()

@@ -805,6 +805,21 @@ impl Role for Cpe {
         Cpe::note_neighbours(self, ifindex, addrs);
     }
 
+    /// Another role's RA content for one of the LANs joins the LAN's RAs.
+    fn receive(&mut self, message: &RoleMessage, metrics: &Metrics) {
+        if let RoleMessage::RaContribution {
+            interface,
+            contributor,
+            content,
+        } = message
+        {
+            let now = self.now();
+            self.node
+                .set_lan_contribution(now, interface, *contributor, content.clone());
+            self.drain(now, metrics);
+        }
+    }
+
     fn next_message(&mut self) -> Option<RoleMessage> {
         let space = self.delegable_space();
         if self.space_told.as_ref() == Some(&space) {

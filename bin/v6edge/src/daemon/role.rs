@@ -27,6 +27,7 @@ use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, KernelOp, Owner, Received, RouteType, Transmit};
 use v6edge_node::UplinkBlock;
 use v6edge_prefix::Prefix;
+use v6edge_ra::AdvertContent;
 use v6edge_wire::dhcp6::MessageType;
 
 pub use super::link::LinkFacts;
@@ -183,6 +184,15 @@ pub enum RoleMessage {
     /// pools of a delegating server follow it. Sent whenever it changes,
     /// and once at start even when empty.
     DelegableSpace(Vec<UplinkBlock>),
+    /// What `contributor` wants advertised on `interface` besides what the
+    /// link's advertiser says itself (issue 8 item 4: one advertiser per
+    /// link, `v6edge_ra::LinkContributions` merges); `None` withdraws it.
+    /// The role that advertises on the interface takes it.
+    RaContribution {
+        interface: String,
+        contributor: Owner,
+        content: Option<AdvertContent>,
+    },
 }
 
 /// Routes a role owns, kept when the daemon reconciles the kernel's routes

@@ -22,7 +22,7 @@ use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Instant, Received};
 use v6edge_ra::{AdvPrefix, AdvertContent, Advertiser, AdvertiserConfig};
 
-use super::role::{Effect, Facts, LinkFacts, Needs, Port, Role, random_seed};
+use super::role::{Effect, Facts, LinkFacts, Needs, Port, Role, RoleMessage, random_seed};
 use crate::config::{Config, StaticRaConfig};
 use crate::metrics::Metrics;
 use crate::status::{StaticRaStatus, Status};
@@ -31,9 +31,17 @@ use crate::status::{StaticRaStatus, Status};
 struct Interface {
     config: StaticRaConfig,
     /// The advertising interface; `None` while the link is absent, down or
-    /// without a link-local address.
+    /// without a link-local address, and always on a `[[lan]]`.
     advertiser: Option<Advertiser>,
+    /// On a `[[lan]]` (`StaticRaConfig::on_lan`): when the content was last
+    /// handed to the LAN's advertiser.
+    told_at: Option<Instant>,
 }
+
+/// How often the content given to a LAN's advertiser is renewed. It
+/// carries absolute expiry instants (`valid_until = now + valid`), so
+/// between renewals the advertised lifetimes count down by at most this.
+const CONTRIBUTION_REFRESH: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The `[[ra]]` role; see the module documentation.
 #[derive(Debug)]
@@ -44,6 +52,8 @@ pub struct StaticRaUnit {
     retired_drops: BTreeMap<String, u64>,
     origin: TokioInstant,
     effects: VecDeque<Effect>,
+    /// Contributions to LANs' RAs, for the other roles.
+    messages: VecDeque<RoleMessage>,
 }
 
 impl StaticRaUnit {
@@ -54,11 +64,13 @@ impl StaticRaUnit {
                 .map(|c| Interface {
                     config: c.clone(),
                     advertiser: None,
+                    told_at: None,
                 })
                 .collect(),
             retired_drops: BTreeMap::new(),
             origin,
             effects: VecDeque::new(),
+            messages: VecDeque::new(),
         }
     }
 
@@ -90,6 +102,13 @@ impl StaticRaUnit {
         let now = self.now();
         let retired = &mut self.retired_drops;
         for iface in &mut self.interfaces {
+            if iface.config.on_lan {
+                if iface.told_at.is_none() {
+                    self.messages.push_back(contribution(&iface.config, now));
+                    iface.told_at = Some(now);
+                }
+                continue;
+            }
             let link = links.get(iface.config.interface.as_str());
             let usable = link.and_then(LinkFacts::usable);
             match (usable, &mut iface.advertiser) {
@@ -153,6 +172,13 @@ impl StaticRaUnit {
     pub fn handle_timeout(&mut self, metrics: &Metrics) {
         let now = self.now();
         for iface in &mut self.interfaces {
+            if iface
+                .told_at
+                .is_some_and(|t| t + CONTRIBUTION_REFRESH <= now)
+            {
+                self.messages.push_back(contribution(&iface.config, now));
+                iface.told_at = Some(now);
+            }
             if let Some(a) = &mut iface.advertiser
                 && a.poll_timeout().is_some_and(|t| t <= now)
             {
@@ -164,9 +190,14 @@ impl StaticRaUnit {
     }
 
     pub fn next_deadline(&self) -> Option<TokioInstant> {
+        let refresh = self
+            .interfaces
+            .iter()
+            .filter_map(|i| i.told_at.map(|t| t + CONTRIBUTION_REFRESH));
         self.interfaces
             .iter()
             .filter_map(|i| i.advertiser.as_ref().and_then(Advertiser::poll_timeout))
+            .chain(refresh)
             .min()
             .map(|t| super::persist::tokio_instant(self.origin, t))
     }
@@ -194,7 +225,26 @@ impl StaticRaUnit {
                 .iter()
                 .position(|i| i.config.interface == config.interface)
                 .map(|at| old.swap_remove(at));
+            let told_at = kept.as_ref().and_then(|i| i.told_at);
             let mut advertiser = kept.and_then(|i| i.advertiser);
+            if config.on_lan
+                && let Some(mut a) = advertiser.take()
+            {
+                // The interface became a [[lan]]: its advertiser takes over.
+                a.stop(now);
+                while let Some(t) = a.poll_transmit() {
+                    metrics.ra_sent(config.interface.as_str());
+                    self.effects.push_back(Effect::Icmp6(t));
+                }
+                retire(&mut self.retired_drops, &a);
+            }
+            if config.on_lan {
+                self.messages.push_back(contribution(config, now));
+            } else if told_at.is_some() {
+                // No longer on a [[lan]]: withdrawn there, advertised on its
+                // own from the next sync.
+                self.messages.push_back(withdrawal(config));
+            }
             if let Some(a) = &mut advertiser {
                 let ac = a.config();
                 let new_config = advertiser_config(config, ac.ifindex, None);
@@ -208,9 +258,13 @@ impl StaticRaUnit {
             self.interfaces.push(Interface {
                 config: config.clone(),
                 advertiser,
+                told_at: config.on_lan.then_some(now),
             });
         }
         for gone in &mut old {
+            if gone.told_at.is_some() {
+                self.messages.push_back(withdrawal(&gone.config));
+            }
             if let Some(a) = &mut gone.advertiser {
                 tracing::info!(interface = %gone.config.interface, "[[ra]] removed: final RA");
                 a.stop(now);
@@ -248,6 +302,7 @@ impl StaticRaUnit {
                         .map(|p| p.prefix.to_string())
                         .collect(),
                     advertising: i.advertiser.is_some(),
+                    joins_lan: i.config.on_lan,
                     sent: s
                         .as_ref()
                         .map_or(0, |s| s.ra_sent_multicast + s.ra_sent_unicast),
@@ -303,6 +358,10 @@ impl Role for StaticRaUnit {
         }
     }
 
+    fn next_message(&mut self) -> Option<RoleMessage> {
+        self.messages.pop_front()
+    }
+
     fn handle_timeout(&mut self, metrics: &Metrics) {
         StaticRaUnit::handle_timeout(self, metrics);
     }
@@ -352,6 +411,28 @@ fn retire(totals: &mut BTreeMap<String, u64>, advertiser: &Advertiser) {
 /// The RA content of `config` as seen at `now`: every prefix with its
 /// configured lifetimes counted from now (fixed lifetimes), the DNS lists,
 /// and the default-router role (Router Lifetime as configured).
+/// The content of an `[[ra]]` on a `[[lan]]`, for the LAN's advertiser:
+/// prefixes and DNS options only; whether hosts get a default route is the
+/// LAN's to say (RFC 7084 G-4).
+fn contribution(config: &StaticRaConfig, now: Instant) -> RoleMessage {
+    RoleMessage::RaContribution {
+        interface: config.interface.to_string(),
+        contributor: v6edge_core::Owner::Static,
+        content: Some(AdvertContent {
+            default_router: false,
+            ..content(config, now)
+        }),
+    }
+}
+
+fn withdrawal(config: &StaticRaConfig) -> RoleMessage {
+    RoleMessage::RaContribution {
+        interface: config.interface.to_string(),
+        contributor: v6edge_core::Owner::Static,
+        content: None,
+    }
+}
+
 fn content(config: &StaticRaConfig, now: Instant) -> AdvertContent {
     AdvertContent {
         prefixes: config
@@ -526,5 +607,68 @@ mod tests {
         u.sync(&links(true, Some("fe80::1")), &metrics);
         u.handle_packet(&rx, &metrics);
         assert_eq!(total(&u), 2);
+    }
+
+    /// Issue 8 item 4: on a [[lan]], the prefixes and DNS servers go to the
+    /// LAN's advertiser as a contribution (no advertiser of its own, no
+    /// default-router claim), renewed before its lifetimes count down far,
+    /// and withdrawn when the [[ra]] goes.
+    #[tokio::test(start_paused = true)]
+    async fn on_a_lan_it_contributes_to_the_lan_ras_instead_of_advertising() {
+        let text = "[uplink]\ninterface = \"wan0\"\n[[lan]]\ninterface = \"lan0\"\n\
+                    [[ra]]\ninterface = \"lan0\"\nprefixes = [\"2001:db8:77::/64\"]\n\
+                    dns-servers = [\"2001:db8::53\"]\n";
+        let config = Config::parse(text, Path::new("ra.toml")).unwrap_or_else(|e| panic!("{e}"));
+        assert!(config.static_ras[0].on_lan);
+        let mut unit = StaticRaUnit::new(&config.static_ras, TokioInstant::now());
+        let metrics = Metrics::new();
+        unit.sync(&links(true, Some("fe80::1")), &metrics);
+        assert!(unit.ifindices().is_empty(), "no advertiser of its own");
+        assert!(sent(&mut unit).is_empty());
+        let told = |m: Option<RoleMessage>| match m {
+            Some(RoleMessage::RaContribution {
+                interface,
+                contributor,
+                content,
+            }) => {
+                assert_eq!(interface, "lan0");
+                assert_eq!(contributor, v6edge_core::Owner::Static);
+                content
+            }
+            other => panic!("expected a contribution, got {other:?}"),
+        };
+        let content = told(unit.next_message()).expect("content");
+        assert_eq!(content.prefixes.len(), 1);
+        assert_eq!(content.prefixes[0].prefix.to_string(), "2001:db8:77::/64");
+        assert_eq!(
+            content.dns_servers,
+            vec!["2001:db8::53".parse::<Ipv6Addr>().unwrap()]
+        );
+        assert!(
+            !content.default_router,
+            "the LAN says whether it is a default router"
+        );
+        assert!(unit.next_message().is_none(), "told once per change");
+        unit.sync(&links(true, Some("fe80::1")), &metrics);
+        assert!(unit.next_message().is_none());
+
+        // Renewed after CONTRIBUTION_REFRESH, with later expiry instants.
+        let first_until = content.prefixes[0].valid_until;
+        let deadline = unit.next_deadline().expect("a renewal is due");
+        tokio::time::advance(CONTRIBUTION_REFRESH).await;
+        assert!(deadline <= TokioInstant::now());
+        unit.handle_timeout(&metrics);
+        let renewed = told(unit.next_message()).expect("content");
+        assert!(renewed.prefixes[0].valid_until > first_until);
+
+        // The [[ra]] goes away: withdrawn.
+        let without = Config::parse(
+            "[uplink]\ninterface = \"wan0\"\n[[lan]]\ninterface = \"lan0\"\n\
+             [[ra]]\ninterface = \"lan1\"\nprefixes = [\"2001:db8:78::/64\"]\n",
+            Path::new("ra.toml"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        unit.reconfigure(&without.static_ras, &metrics);
+        assert_eq!(told(unit.next_message()), None);
     }
 }
