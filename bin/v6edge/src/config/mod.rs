@@ -27,6 +27,7 @@
 //! Panic contract: parsing never panics, whatever the input.
 
 mod limits;
+mod mobility;
 mod ra;
 mod raw;
 mod relay;
@@ -89,10 +90,15 @@ pub struct Config {
     /// together with `server` (both need UDP port 547).
     pub relay: Option<RelaySettings>,
     /// `[[ra]]`: Router Advertisements of configured prefixes, in file
-    /// order; interfaces are unique and are neither the uplink nor a LAN.
+    /// order; interfaces are unique and never the uplink (on a LAN, see
+    /// `StaticRaConfig::on_lan`).
     pub static_ras: Vec<StaticRaConfig>,
     /// `[limits]`: rate limits on unsolicited input (defaults when absent).
     pub limits: LimitsConfig,
+    /// `[home-agent]`: Mobile IPv6 home agent.
+    pub home_agent: Option<HomeAgentConfig>,
+    /// `[mobile-node]`: Mobile IPv6 mobile node.
+    pub mobile_node: Option<MobileNodeConfig>,
 }
 
 /// `[daemon]`: where the daemon keeps its files and how it logs.
@@ -316,6 +322,96 @@ pub struct StaticRaConfig {
     /// The interface is a `[[lan]]`: the prefixes and DNS options join
     /// that LAN's RAs (its `[lan.ra]` says how it advertises).
     pub on_lan: bool,
+}
+
+/// `[home-agent]`: a Mobile IPv6 home agent (RFC 6275 §10) on one home
+/// link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HomeAgentConfig {
+    /// The home link.
+    pub interface: InterfaceName,
+    /// This home agent's address on the home link, inside `prefixes`.
+    pub address: Ipv6Addr,
+    /// The home prefixes served (HaServedPrefix), none overlapping.
+    pub prefixes: Vec<Prefix>,
+    /// Lifetimes granted are capped here (RFC 6275 §10.3.1), ≤ 262 140 s.
+    pub max_binding_lifetime: Duration,
+    /// Home Agent Information option preference (RFC 6275 §7.4).
+    pub preference: i16,
+    pub security: MobilitySecurity,
+    /// Keep the binding cache in the state directory, so a restart
+    /// restores routes, proxies and tunnels before the next refresh.
+    pub persist_bindings: bool,
+    /// One security association per home address (RFC 4285 §5).
+    pub mobile_nodes: Vec<MobilitySa>,
+}
+
+/// `[mobile-node]`: a Mobile IPv6 mobile node (RFC 6275 §11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MobileNodeConfig {
+    /// Interfaces it attaches through (care-of addresses come from them).
+    pub interfaces: Vec<InterfaceName>,
+    pub home_address: Ipv6Addr,
+    /// The home link's prefix (the home address's /64 by default).
+    pub home_prefix: Prefix,
+    pub home_agent: HomeAgentChoice,
+    /// Requested in Binding Updates (RFC 6275 §11.7.1).
+    pub binding_lifetime: Duration,
+    pub security: MobilitySecurity,
+    /// `None` only with `security = "none"`.
+    pub sa: Option<MobilitySa>,
+}
+
+/// How a mobile node knows its home agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HomeAgentChoice {
+    Address(Ipv6Addr),
+    /// Dynamic Home Agent Address Discovery (RFC 6275 §11.4.1).
+    Dhaad,
+}
+
+/// How Binding Updates and Acknowledgements are protected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MobilitySecurity {
+    /// RFC 4285 MN-HA authentication option with timestamp replay
+    /// protection: the default.
+    Rfc4285,
+    /// Nothing: only with `insecure-lab = true`.
+    None,
+}
+
+/// An MN-HA security association (RFC 4285 §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MobilitySa {
+    pub home_address: Ipv6Addr,
+    /// ≥ 256 (0–255 are reserved).
+    pub spi: u32,
+    pub key: MobilityKey,
+    /// Where the key came from, for messages (never the key itself).
+    pub key_file: PathBuf,
+    /// Timestamps further apart than this are replays (RFC 4285 §6).
+    pub replay_window: Duration,
+}
+
+/// A 16-octet MN-HA key. Its `Debug` never shows it: configurations are
+/// logged and printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MobilityKey([u8; 16]);
+
+impl MobilityKey {
+    pub fn new(key: [u8; 16]) -> MobilityKey {
+        MobilityKey(key)
+    }
+
+    pub fn bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for MobilityKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MobilityKey(<16 octets, not shown>)")
+    }
 }
 
 /// A prefix of `[[ra]]`, advertised with fixed lifetimes (RFC 4861 §4.6.2).

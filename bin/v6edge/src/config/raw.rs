@@ -31,6 +31,62 @@ pub(super) struct RawConfig {
     pub ra: Vec<Spanned<RawStaticRa>>,
     #[serde(default)]
     pub limits: Option<RawLimits>,
+    /// `[home-agent]`: Mobile IPv6 home agent (see `mobility.rs`).
+    #[serde(default)]
+    pub home_agent: Option<Spanned<RawHomeAgent>>,
+    /// `[mobile-node]`: Mobile IPv6 mobile node (see `mobility.rs`).
+    #[serde(default)]
+    pub mobile_node: Option<Spanned<RawMobileNode>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawHomeAgent {
+    pub interface: Spanned<String>,
+    pub address: Spanned<String>,
+    #[serde(default)]
+    pub prefixes: Vec<Spanned<String>>,
+    pub max_binding_lifetime: Option<Spanned<i64>>,
+    pub preference: Option<Spanned<i64>>,
+    pub security: Option<Spanned<RawSecurity>>,
+    pub insecure_lab: Option<bool>,
+    pub persist_bindings: Option<bool>,
+    #[serde(default)]
+    pub mobile_node: Vec<Spanned<RawHomeAgentMobileNode>>,
+}
+
+/// `[[home-agent.mobile-node]]`: one MN-HA security association.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawHomeAgentMobileNode {
+    pub home_address: Spanned<String>,
+    pub spi: Spanned<i64>,
+    pub key_file: Spanned<String>,
+    pub replay_window: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawMobileNode {
+    #[serde(default)]
+    pub interfaces: Vec<Spanned<String>>,
+    pub home_address: Spanned<String>,
+    pub home_prefix_length: Option<Spanned<i64>>,
+    pub home_agent: Option<Spanned<String>>,
+    pub binding_lifetime: Option<Spanned<i64>>,
+    pub security: Option<Spanned<RawSecurity>>,
+    pub insecure_lab: Option<bool>,
+    pub spi: Option<Spanned<i64>>,
+    pub key_file: Option<Spanned<String>>,
+    pub replay_window: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum RawSecurity {
+    /// RFC 4285 MN-HA authentication with timestamp replay protection.
+    Rfc4285,
+    None,
 }
 
 #[derive(Debug, Deserialize)]

@@ -126,6 +126,20 @@ impl Ctx<'_> {
             .map_err(|reason| self.err(value.span(), format!("{key}: {reason}")))
     }
 
+    /// A file named relative to the configuration file's directory (or
+    /// absolute).
+    pub(super) fn relative_path(
+        &self,
+        value: &Spanned<String>,
+        key: &str,
+    ) -> Result<PathBuf, ConfigError> {
+        let s = value.get_ref();
+        if s.is_empty() {
+            return Err(self.err(value.span(), format!("{key} is empty")));
+        }
+        Ok(super::mobility::resolve(self.path, s))
+    }
+
     pub(super) fn absolute_path(
         &self,
         value: &Spanned<String>,
@@ -190,8 +204,30 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         )?),
         None => None,
     };
+    let home_agent = match &raw.home_agent {
+        Some(h) => Some(super::mobility::home_agent(
+            &ctx,
+            h,
+            uplink.as_ref().map(|u| &u.interface),
+        )?),
+        None => None,
+    };
+    let mobile_node = match &raw.mobile_node {
+        Some(m) => Some(super::mobility::mobile_node(
+            &ctx,
+            m,
+            uplink.as_ref().map(|u| &u.interface),
+        )?),
+        None => None,
+    };
     // Every role is optional, but a configuration must have one.
-    if uplink.is_none() && server.is_none() && relay.is_none() && raw.ra.is_empty() {
+    if uplink.is_none()
+        && server.is_none()
+        && relay.is_none()
+        && raw.ra.is_empty()
+        && home_agent.is_none()
+        && mobile_node.is_none()
+    {
         // A [[lan]] alone gets the more precise message below.
         if raw.lan.is_empty() {
             return Err(ConfigError {
@@ -306,6 +342,8 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         relay,
         static_ras,
         limits,
+        home_agent,
+        mobile_node,
     })
 }
 

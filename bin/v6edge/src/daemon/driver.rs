@@ -46,6 +46,7 @@ impl Driver {
         _metrics: &Metrics,
         origin: TokioInstant,
     ) -> anyhow::Result<Driver> {
+        refuse_unrunnable(config)?;
         let context = RoleContext { state, origin };
         let mut roles = Vec::new();
         for registration in super::roles::ROLES {
@@ -242,6 +243,7 @@ impl Driver {
     /// running role are applied in place.
     pub fn reconfigure(&mut self, config: &Config, metrics: &Metrics) -> anyhow::Result<()> {
         // Refuse role changes before applying anything.
+        refuse_unrunnable(config)?;
         for registration in super::roles::ROLES {
             let running = self.roles.iter().any(|r| r.name() == registration.name);
             if running != (registration.configured)(config) {
@@ -335,6 +337,15 @@ impl Driver {
         }
         status.io = self.guard.status();
         status
+    }
+}
+
+fn refuse_unrunnable(config: &Config) -> anyhow::Result<()> {
+    match super::roles::not_yet_runnable(config) {
+        Some(section) => anyhow::bail!(
+            "{section} is valid but this build of v6edge does not run it yet (Mobile IPv6 is in progress): remove it to run the other roles"
+        ),
+        None => Ok(()),
     }
 }
 
@@ -539,6 +550,36 @@ mod tests {
         let other = Config::parse(other, path).expect("config");
         d.reconfigure(&other, &metrics)
             .expect("same roles, new settings");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    /// Mobile IPv6 sections pass `check` before their roles exist: the
+    /// daemon refuses them (at start and on reload) instead of ignoring
+    /// them.
+    #[test]
+    fn sections_without_a_role_yet_are_refused_not_ignored() {
+        let path = std::path::Path::new("ha.toml");
+        let ha = "[home-agent]\ninterface = \"home0\"\naddress = \"2001:db8:1::1\"\n\
+                  prefixes = [\"2001:db8:1::/64\"]\nsecurity = \"none\"\ninsecure-lab = true\n";
+        let config = Config::parse(ha, path).expect("valid for check");
+        let dir = std::env::temp_dir().join(format!("v6edge-driver-ha-{}", std::process::id()));
+        let state = StateDir::open(&dir).expect("state dir");
+        let metrics = Metrics::new();
+        let e = Driver::new(&config, state.clone(), &metrics, TokioInstant::now())
+            .expect_err("not runnable yet");
+        assert!(e.to_string().contains("[home-agent]"), "{e}");
+        let ra = "[[ra]]\ninterface = \"lan0\"\nprefixes = [\"2001:db8:77::/64\"]\n";
+        let mut d = Driver::new(
+            &Config::parse(ra, path).expect("config"),
+            state,
+            &metrics,
+            TokioInstant::now(),
+        )
+        .expect("driver");
+        let with_ha = Config::parse(&format!("{ra}{ha}"), path).expect("config");
+        let e = d
+            .reconfigure(&with_ha, &metrics)
+            .expect_err("not runnable yet");
+        assert!(e.to_string().contains("[home-agent]"), "{e}");
         let _ = std::fs::remove_dir_all(dir);
     }
 }

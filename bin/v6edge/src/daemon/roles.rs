@@ -65,3 +65,17 @@ pub const ROLES: &[Registration] = &[
 fn boxed(role: impl Role + 'static) -> Box<dyn Role> {
     Box::new(role)
 }
+
+/// Sections `v6edge check` validates whose role this build cannot run yet
+/// (Mobile IPv6, issue 9: the configuration and its checks came first). A
+/// daemon given one refuses to start, or to reload into it, rather than
+/// ignore it.
+pub fn not_yet_runnable(config: &Config) -> Option<&'static str> {
+    if config.home_agent.is_some() {
+        Some("[home-agent]")
+    } else if config.mobile_node.is_some() {
+        Some("[mobile-node]")
+    } else {
+        None
+    }
+}

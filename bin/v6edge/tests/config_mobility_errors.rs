@@ -1,0 +1,214 @@
+//! `[home-agent]` and `[mobile-node]` (Mobile IPv6, issue 9): the examples
+//! validate, keys are read relative to the file and never shown, and each
+//! error names FILE:LINE of the offending value.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use v6edge::config::{Config, HomeAgentChoice, MobilitySecurity};
+
+const KEY_HEX: &str = "00112233445566778899aabbccddeeff";
+
+/// A directory of its own per test, with `ha.key` in it, removed on drop.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Dir {
+        let dir = std::env::temp_dir().join(format!("v6edge-mip6-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        std::fs::write(dir.join("ha.key"), format!("# a test key\n{KEY_HEX}\n")).expect("key");
+        Dir(dir)
+    }
+
+    /// Writes `text` as `mip6.toml` here and loads it.
+    fn load(&self, text: &str) -> Result<Config, String> {
+        let path = self.0.join("mip6.toml");
+        std::fs::write(&path, text).expect("config");
+        Config::load(&path).map_err(|e| {
+            // Messages name the file by the path given; keep them short.
+            e.to_string().replace(&format!("{}/", self.0.display()), "")
+        })
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+const HA: &str = "[home-agent]\ninterface = \"home0\"\naddress = \"2001:db8:1::1\"\nprefixes = [\"2001:db8:1::/64\"]\n";
+const MN_ENTRY: &str = "[[home-agent.mobile-node]]\nhome-address = \"2001:db8:1::200\"\nspi = 1000\nkey-file = \"ha.key\"\n";
+
+fn examples() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples")
+}
+
+/// The contract of issue 9: home0, 2001:db8:1::/64, 2001:db8:1::1, one
+/// mobile node 2001:db8:1::200 with SPI 1000 and the demo key; the mobile
+/// node on eth0 with the same home address, home agent, SPI and key.
+#[test]
+fn the_examples_match_the_contract() {
+    let ha = Config::load(&examples().join("home-agent.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let ha = ha.home_agent.expect("[home-agent]");
+    assert_eq!(ha.interface.as_str(), "home0");
+    assert_eq!(
+        ha.address,
+        "2001:db8:1::1".parse::<std::net::Ipv6Addr>().unwrap()
+    );
+    assert_eq!(ha.prefixes, vec!["2001:db8:1::/64".parse().unwrap()]);
+    assert_eq!(ha.security, MobilitySecurity::Rfc4285);
+    assert_eq!(ha.max_binding_lifetime, Duration::from_secs(262_140));
+    let sa = &ha.mobile_nodes[0];
+    assert_eq!(
+        (sa.home_address.to_string().as_str(), sa.spi),
+        ("2001:db8:1::200", 1000)
+    );
+    assert!(
+        sa.key_file.ends_with("examples/mip6-demo.key"),
+        "{:?}",
+        sa.key_file
+    );
+
+    let mn = Config::load(&examples().join("mobile-node.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let mn = mn.mobile_node.expect("[mobile-node]");
+    assert_eq!(
+        mn.interfaces.iter().map(|i| i.as_str()).collect::<Vec<_>>(),
+        vec!["eth0"]
+    );
+    assert_eq!(mn.home_address, sa.home_address);
+    assert_eq!(mn.home_prefix, "2001:db8:1::/64".parse().unwrap());
+    assert_eq!(mn.home_agent, HomeAgentChoice::Address(ha.address));
+    let mn_sa = mn.sa.expect("a security association");
+    assert_eq!(mn_sa.spi, 1000);
+    assert_eq!(mn_sa.key, sa.key, "both sides read the same demo key");
+}
+
+#[test]
+fn keys_are_read_relative_to_the_file_and_never_shown() {
+    let dir = Dir::new("key");
+    let c = dir
+        .load(&format!("{HA}{MN_ENTRY}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let sa = &c.home_agent.as_ref().expect("[home-agent]").mobile_nodes[0];
+    assert_eq!(sa.key.bytes()[..4], [0x00, 0x11, 0x22, 0x33]);
+    assert_eq!(sa.key_file, dir.0.join("ha.key"));
+    let shown = format!("{c:?}");
+    assert!(
+        !shown.contains("0x11") && !shown.contains("17, 34"),
+        "key in Debug: {shown}"
+    );
+    assert!(shown.contains("not shown"));
+}
+
+#[test]
+fn home_agent_errors_name_the_line() {
+    let dir = Dir::new("ha");
+    let err = |text: &str| dir.load(text).expect_err("rejected");
+    assert_eq!(
+        err(&format!("{HA}security = \"none\"\n")),
+        "mip6.toml:5: security = \"none\" accepts Binding Updates from anyone, who can then take over a home address's traffic: for a lab, confirm with insecure-lab = true"
+    );
+    let lab = dir
+        .load(&format!("{HA}security = \"none\"\ninsecure-lab = true\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(lab.home_agent.unwrap().security, MobilitySecurity::None);
+    assert_eq!(
+        err(HA),
+        "mip6.toml:1: [home-agent] accepts no mobile node: add a [[home-agent.mobile-node]] with its home-address, spi and key-file"
+    );
+    assert_eq!(
+        err(&MN_ENTRY
+            .replace("spi = 1000", "spi = 255")
+            .replace("[[", &format!("{HA}[["))),
+        "mip6.toml:7: spi = 255: must be between 256 and 4294967295"
+    );
+    assert_eq!(
+        err(&format!(
+            "{HA}{}",
+            MN_ENTRY.replace("2001:db8:1::200", "2001:db8:2::200")
+        )),
+        "mip6.toml:6: home-address 2001:db8:2::200 is not inside a served prefix"
+    );
+    assert_eq!(
+        err(&format!(
+            "{HA}{MN_ENTRY}{}",
+            MN_ENTRY.replace("::200", "::201")
+        )),
+        "mip6.toml:11: spi 1000 is used already (line 7)"
+    );
+    assert_eq!(
+        err(&format!(
+            "{HA}{MN_ENTRY}{}",
+            MN_ENTRY.replace("1000", "1001")
+        )),
+        "mip6.toml:10: home-address 2001:db8:1::200 has a security association already (line 6): one per home address (RFC 4285 §5)"
+    );
+    assert_eq!(
+        err(&format!("{HA}max-binding-lifetime = 1001\n{MN_ENTRY}")),
+        "mip6.toml:5: max-binding-lifetime = 1001: Binding Updates carry lifetimes in units of 4 s (RFC 6275 §6.1.7): use 1000 or 1004"
+    );
+    assert_eq!(
+        err(&format!(
+            "{}{MN_ENTRY}",
+            HA.replace("2001:db8:1::1\"", "2001:db8:9::1\"")
+        )),
+        "mip6.toml:3: address 2001:db8:9::1 is not inside a served prefix: mobile nodes reach their home agent on the home link"
+    );
+    assert_eq!(
+        err(&format!("{}{MN_ENTRY}", HA.replace("/64", "/96"))),
+        "mip6.toml:4: prefixes: `2001:db8:1::/96` is longer than /64: a home link numbers its hosts in a /64 at most"
+    );
+    let missing = err(&format!("{HA}{}", MN_ENTRY.replace("ha.key", "nope.key")));
+    assert!(
+        missing.starts_with("mip6.toml:8: key-file `nope.key`: cannot read:"),
+        "{missing}"
+    );
+    std::fs::write(dir.0.join("short.key"), "0011\n").expect("key");
+    assert_eq!(
+        err(&format!("{HA}{}", MN_ENTRY.replace("ha.key", "short.key"))),
+        "mip6.toml:8: key-file `short.key`: must hold a 16-octet key as 32 hex digits (comment lines start with #)"
+    );
+    assert_eq!(
+        err(&format!("[uplink]\ninterface = \"home0\"\n{HA}{MN_ENTRY}")),
+        "mip6.toml:4: [home-agent] interface `home0` is the uplink: the home link is where the home addresses live"
+    );
+}
+
+#[test]
+fn mobile_node_errors_name_the_line() {
+    let dir = Dir::new("mn");
+    let err = |text: &str| dir.load(text).expect_err("rejected");
+    let mn = "[mobile-node]\ninterfaces = [\"eth0\"]\nhome-address = \"2001:db8:1::200\"\n";
+    assert_eq!(
+        err(mn),
+        "mip6.toml:1: [mobile-node] needs spi and key-file: the home agent accepts only authenticated Binding Updates (RFC 4285)"
+    );
+    assert_eq!(
+        err(&format!("{mn}spi = 1000\n")),
+        "mip6.toml:4: spi is given without key-file"
+    );
+    assert_eq!(
+        err(&format!(
+            "{mn}home-agent = \"2001:db8:2::1\"\nspi = 1000\nkey-file = \"ha.key\"\n"
+        )),
+        "mip6.toml:4: home-agent 2001:db8:2::1 is not on the home link 2001:db8:1::/64 (or write \"dhaad\" to find it by Dynamic Home Agent Address Discovery)"
+    );
+    assert_eq!(
+        err(
+            "[mobile-node]\ninterfaces = [\"eth0\", \"eth0\"]\nhome-address = \"2001:db8:1::200\"\n"
+        ),
+        "mip6.toml:2: interfaces lists `eth0` twice (line 2)"
+    );
+    assert_eq!(
+        err("[mobile-node]\ninterfaces = [\"eth0\"]\nhome-address = \"fe80::1\"\n"),
+        "mip6.toml:3: home-address: `fe80::1` is not a global unicast address"
+    );
+    let c = dir
+        .load(&format!("{mn}spi = 1000\nkey-file = \"ha.key\"\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let m = c.mobile_node.expect("[mobile-node]");
+    assert_eq!(m.home_agent, HomeAgentChoice::Dhaad, "no home-agent: DHAAD");
+    assert_eq!(m.binding_lifetime, Duration::from_secs(3600));
+}
