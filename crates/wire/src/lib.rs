@@ -15,7 +15,9 @@
 
 pub mod codec;
 pub mod dhcp6;
+pub mod ip6;
 mod lifetime;
+pub mod mh;
 pub mod nd;
 
 pub use codec::constants;
