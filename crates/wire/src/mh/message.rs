@@ -417,12 +417,19 @@ pub struct MobilityHeader {
 }
 
 impl MobilityHeader {
-    /// A message with no options.
+    /// A message with no options but the padding to the 8-octet boundary
+    /// (a BU or BA: 4 octets of PadN), so the value is what it emits.
     pub fn new(body: impl Into<MhBody>) -> Self {
+        let body = body.into();
+        let mut options = MhOptions::new();
+        if !matches!(body, MhBody::Unknown { .. }) {
+            let fixed = body.fixed_len();
+            options.push_padding(round_up(fixed, UNIT) - fixed);
+        }
         MobilityHeader {
             reserved: 0,
-            body: body.into(),
-            options: MhOptions::new(),
+            body,
+            options,
         }
     }
 
