@@ -261,3 +261,42 @@ fn every_vector_decodes() {
         }
     }
 }
+
+#[test]
+fn scapy_default_option_lengths_disagree_with_the_rfc_and_are_rejected() {
+    // Interop: Scapy 2.5.0 gives MIP6OptNonceIndices and
+    // MIP6OptBindingAuthData a default olen of 16, where RFC 6275 §6.2.6
+    // and §6.2.7 have 4 and 12 (the data Scapy writes). The option then
+    // claims octets the message does not have.
+    // raw(MIP6MH_BU(options=[MIP6OptNonceIndices(hni=1, coni=2)]))
+    let nonce = "3b02050000000000d0000003041000010002010400000000";
+    // raw(MIP6MH_BU(options=[MIP6OptBindingAuthData(authenticator=1)]))
+    let bad = "3b03050000000000d00000030104000000000510000000000000000000000001";
+    for hex in [nonce, bad] {
+        let v = vectors::Vector {
+            name: "default",
+            src: HOA,
+            dst: HA,
+            hex,
+        };
+        let e = MobilityHeader::parse(&v.bytes()).unwrap_err();
+        assert!(matches!(e.kind, mh::MhErrorKind::Truncated { .. }), "{e}");
+        assert_eq!(e.option.map(|o| o == 4 || o == 5), Some(true));
+    }
+    // With the RFC length given explicitly it decodes.
+    // raw(MIP6MH_BU(options=[MIP6OptNonceIndices(olen=4, hni=1, coni=2)]))
+    let v = vectors::Vector {
+        name: "explicit",
+        src: HOA,
+        dst: HA,
+        hex: "3b02050000000000d0000003040400010002010400000000",
+    };
+    let m = MobilityHeader::parse(&v.bytes()).unwrap();
+    assert_eq!(m.options.nonce_indices(), Some((1, 2)));
+    // Scapy's default BU flags are "KHA": K set, which our mobile node
+    // never sends (the IPsec SA does not survive movement here).
+    let MhBody::BindingUpdate(bu) = m.body else {
+        panic!("BU");
+    };
+    assert!(bu.flags.key_management && bu.flags.home_registration && bu.flags.ack);
+}
