@@ -178,7 +178,7 @@ impl MhOption {
     }
 
     /// An RFC 4285 MN-HA authentication option with a zero authenticator
-    /// of 96 bits, to be filled in by [`super::auth::fill_authenticator`]
+    /// of 96 bits, to be filled in with [`super::auth::AuthInput::fill`]
     /// once the message is emitted.
     pub fn mn_ha_placeholder(spi: u32) -> MhOption {
         MhOption::Authentication(MobilityAuth {
