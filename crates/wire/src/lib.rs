@@ -1,7 +1,9 @@
-//! Wire formats for v6edge: DHCPv6 ([`dhcp6`]) and ICMPv6 Neighbor
-//! Discovery ([`nd`]), both written with one toolkit ([`codec`]: checked
-//! reader, writer, error shape, code-point enums, domain names,
-//! [`constants`]) that the next codecs (Mobility Header, RIPng) use too.
+//! Wire formats for v6edge: DHCPv6 ([`dhcp6`]), ICMPv6 Neighbor Discovery
+//! and the Mobile IPv6 ICMPv6 messages ([`nd`]), the Mobility Header
+//! ([`mh`]) and the Mobile IPv6 extension headers ([`ip6`]), all written
+//! with one toolkit ([`codec`]: checked reader, writer, error shape,
+//! code-point enums, domain names, [`constants`]) that the next codecs
+//! (RIPng) use too.
 //!
 //! # Panic contract
 //! Every `parse` function accepts any byte slice and returns `Ok` or `Err`;
@@ -15,7 +17,9 @@
 
 pub mod codec;
 pub mod dhcp6;
+pub mod ip6;
 mod lifetime;
+pub mod mh;
 pub mod nd;
 
 pub use codec::constants;

@@ -41,6 +41,7 @@
 mod error;
 mod icmpv6;
 mod message;
+pub mod mobility;
 mod option;
 
 pub use error::{NdError, NdErrorKind};
@@ -52,6 +53,7 @@ pub use message::{
     NdMessage, NeighborAdvert, NeighborSolicit, RaFlags, Redirect, RouterAdvert, RouterPreference,
     RouterSolicit,
 };
+pub use mobility::{HaadReply, HaadRequest, MobilePrefixAdvert, MobilePrefixSolicit, MobilityIcmp};
 pub use option::{
     CaptivePortal, Dnssl, HomeAgentInfo, NdOption, NdOptions, Pref64, PrefixInfo, Rdnss, RouteInfo,
 };
