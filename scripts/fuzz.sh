@@ -98,6 +98,7 @@ seeds_for() {
     case $1 in
         dhcp6*) fixture=crates/wire/tests/fixtures/dhcp6; shared=../shared/lab/corpus/dhcpv6 ;;
         nd*)    fixture=crates/wire/tests/fixtures/nd;    shared=../shared/lab/corpus/ndisc ;;
+        mh*)    fixture=crates/wire/tests/mh_vectors;     shared= ;;
         *)      return 0 ;;
     esac
     if [ -d "$fixture" ]; then echo "$ROOT/$fixture"

@@ -83,7 +83,6 @@ impl<'a, K: ErrorKind> Reader<'a, K> {
     // ----- the view -----
 
     /// Every octet of the view, read or not.
-    #[allow(dead_code, reason = "for the Mobility Header and RIPng codecs")]
     pub(crate) fn bytes(&self) -> &'a [u8] {
         self.buf
     }
@@ -164,7 +163,7 @@ impl<'a, K: ErrorKind> Reader<'a, K> {
     }
 
     /// Skips `n` octets (reserved fields, padding).
-    #[allow(dead_code, reason = "for the Mobility Header and RIPng codecs")]
+    #[allow(dead_code, reason = "for the RIPng codec")]
     pub(crate) fn skip(&mut self, n: usize) -> Result<(), Error<K>> {
         self.take(n).map(|_| ())
     }
@@ -218,7 +217,7 @@ impl<'a, K: ErrorKind> Reader<'a, K> {
     }
 
     /// A 32-bit lifetime, 0xffffffff meaning infinity.
-    #[allow(dead_code, reason = "for the Mobility Header and RIPng codecs")]
+    #[allow(dead_code, reason = "for the RIPng codec")]
     pub(crate) fn lifetime(&mut self) -> Result<Lifetime, Error<K>> {
         self.u32().map(Lifetime::from_wire)
     }
@@ -228,7 +227,7 @@ impl<'a, K: ErrorKind> Reader<'a, K> {
     /// is a view of one record; an incomplete last record is one
     /// `Truncated` error, after which the iteration ends. `size` 0 yields
     /// nothing.
-    #[allow(dead_code, reason = "for the Mobility Header and RIPng codecs")]
+    #[allow(dead_code, reason = "for the RIPng codec")]
     pub(crate) fn records(&mut self, size: usize) -> Records<'_, 'a, K> {
         Records { reader: self, size }
     }
@@ -239,7 +238,6 @@ impl<'a, K: ErrorKind> Reader<'a, K> {
     /// length octet counting the data octets that follow. Returns the type
     /// and a view of the data (empty for Pad1) whose errors name the
     /// option.
-    #[allow(dead_code, reason = "for the Mobility Header and RIPng codecs")]
     pub(crate) fn tlv8_option(&mut self) -> Result<(u8, Reader<'a, K>), Error<K>>
     where
         K::Option: From<u8>,
@@ -343,7 +341,6 @@ impl<'a, K: ErrorKind> Reader<'a, K> {
 }
 
 /// Iterator of [`Reader::records`].
-#[allow(dead_code, reason = "for the Mobility Header and RIPng codecs")]
 pub(crate) struct Records<'r, 'a, K: ErrorKind> {
     reader: &'r mut Reader<'a, K>,
     size: usize,

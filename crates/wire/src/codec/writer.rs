@@ -20,10 +20,8 @@ pub(crate) struct Writer<'a> {
 /// Pad1 option type (RFC 6275 §6.2.2; the same layout as the IPv6
 /// Hop-by-Hop and Destination options of RFC 8200 §4.2): one octet, no
 /// length.
-#[allow(dead_code, reason = "for the Mobility Header and RIPng codecs")]
 pub(crate) const PAD1: u8 = 0;
 /// PadN option type (RFC 6275 §6.2.3): type, length, `length` zero octets.
-#[allow(dead_code, reason = "for the Mobility Header and RIPng codecs")]
 pub(crate) const PADN: u8 = 1;
 
 impl<'a> Writer<'a> {
@@ -83,7 +81,6 @@ impl<'a> Writer<'a> {
     /// PadN otherwise (RFC 6275 §6.2.2-§6.2.3, RFC 8200 §4.2). `n` is at
     /// most 7 in practice (alignment to 8); a larger `n` is written as PadN
     /// options of at most 257 octets each.
-    #[allow(dead_code, reason = "for the Mobility Header and RIPng codecs")]
     pub(crate) fn put_pad_options(&mut self, mut n: usize) {
         while n > 0 {
             if n == 1 {
@@ -114,7 +111,6 @@ pub(crate) fn round_up(len: usize, unit: usize) -> usize {
 /// `n * x + y` (the alignment requirements of RFC 6275 §6.2 and RFC 8200
 /// §4.2, written "xn+y": e.g. 8n+6 for the Alternate Care-of Address
 /// option). `x` 0 asks for no alignment.
-#[allow(dead_code, reason = "for the Mobility Header and RIPng codecs")]
 pub(crate) fn align_padding(offset: usize, x: usize, y: usize) -> usize {
     if x == 0 {
         return 0;
