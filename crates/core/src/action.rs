@@ -30,6 +30,12 @@ pub enum Transport {
     },
     /// Raw ICMPv6; the kernel fills in the checksum.
     Icmpv6,
+    /// A raw Mobility Header (RFC 6275 §6.1) whose payload carries its own
+    /// checksum; with `home_address`, in a packet with a Home Address
+    /// destination option (§6.3), the checksum then taken over it.
+    MobilityHeader {
+        home_address: Option<Ipv6Addr>,
+    },
 }
 
 /// A datagram to send out of one interface.

@@ -657,7 +657,7 @@ impl Sim {
         };
         let (dst_port, src_port) = match t.transport {
             Transport::Udp { src_port, dst_port } => (Some(dst_port), Some(src_port)),
-            Transport::Icmpv6 => (None, None),
+            Transport::Icmpv6 | Transport::MobilityHeader { .. } => (None, None),
         };
         let packet = Rc::new(Packet {
             src: t.src.unwrap_or_else(|| link_local(node, t.ifindex)),

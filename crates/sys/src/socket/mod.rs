@@ -7,10 +7,12 @@
 //! SO_BINDTODEVICE.
 
 mod icmp6;
+mod mh;
 mod pktinfo;
 mod udp6;
 
 pub use icmp6::{Icmp6Filter, Icmp6Socket};
+pub use mh::{MhSocket, RawIpv6Sender};
 pub use pktinfo::RecvMeta;
 pub use udp6::Dhcp6Socket;
 
