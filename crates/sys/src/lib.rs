@@ -41,5 +41,5 @@ pub use netlink::{
     AddrFlags, Address4Info, AddressInfo, LinkInfo, NetEvent, NetEvents, Netlink,
     ProxyNeighbourInfo, Route4Info, RouteInfo, RouteKind, RuleInfo,
 };
-pub use socket::{Dhcp6Socket, Icmp6Socket, MhSocket, RawIpv6Sender, RecvMeta};
+pub use socket::{Dhcp6Socket, Icmp6Socket, MhSocket, RawIpv6Sender, RecvMeta, TunnelSocket};
 pub use sysctl::{Ipv6Conf, ipv6_conf_path, set_ipv6_conf, set_sysctl};

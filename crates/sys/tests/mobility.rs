@@ -206,3 +206,117 @@ fn raw_sender_carries_a_type_2_routing_header() {
     );
     assert_eq!(&invoking[48..64], &hoa.octets(), "the home address");
 }
+
+/// RFC 4443 §2.3 checksum of an ICMPv6 message (checksum field zero).
+fn icmpv6_checksum(src: Ipv6Addr, dst: Ipv6Addr, msg: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    let mut add = |b: &[u8]| {
+        for c in b.chunks(2) {
+            sum += u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
+        }
+    };
+    add(&src.octets());
+    add(&dst.octets());
+    add(&u32::try_from(msg.len()).expect("small").to_be_bytes());
+    add(&[0, 0, 0, 58]);
+    add(msg);
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// An IPv6 packet carrying an ICMPv6 echo (request 128, reply 129).
+fn echo(kind: u8, src: Ipv6Addr, dst: Ipv6Addr, id: u16, seq: u16) -> Vec<u8> {
+    let mut msg = vec![kind, 0, 0, 0];
+    msg.extend_from_slice(&id.to_be_bytes());
+    msg.extend_from_slice(&seq.to_be_bytes());
+    msg.extend_from_slice(b"through the tunnel");
+    let sum = icmpv6_checksum(src, dst, &msg);
+    msg[2..4].copy_from_slice(&sum.to_be_bytes());
+    let len = u16::try_from(msg.len()).expect("small");
+    let mut packet = Ipv6Header::new(src, dst, 58, 64, len).to_bytes();
+    packet.extend_from_slice(&msg);
+    packet
+}
+
+/// The default Mobile IPv6 data plane, both ends in userspace: a home
+/// agent tunnels a correspondent's echo request for the home address to
+/// the care-of address (TunnelSocket); the mobile node takes the inner
+/// packet, checks the outer source is its home agent and writes it into
+/// its TUN device, where the kernel answers from the home address; the
+/// reply, routed into the TUN, goes back through the reverse tunnel and
+/// reaches the home agent as sent by the home address.
+#[test]
+fn a_ping_through_the_userspace_tunnel_and_a_tun_device() {
+    if !can_run("a_ping_through_the_userspace_tunnel_and_a_tun_device") {
+        return;
+    }
+    let p = with_globals("tnl");
+    let (ha, coa, hoa) = (addr(A_GLOBAL), addr(B_GLOBAL), addr(HOME_ADDRESS));
+    let cn = addr("2001:db8:c::1");
+    let mn = p.b.handle();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+
+    let mobile = p.b.spawn(move || async move {
+        let tun = v6edge_sys::tun::Tun::create("v6mip").expect("tun");
+        mn.ip(&["link", "set", "v6mip", "up"]);
+        mn.ip(&[
+            "-6",
+            "addr",
+            "add",
+            &format!("{HOME_ADDRESS}/128"),
+            "dev",
+            "v6mip",
+            "nodad",
+        ]);
+        mn.ip(&["-6", "route", "add", "2001:db8:c::/64", "dev", "v6mip"]);
+        let tunnel = v6edge_sys::TunnelSocket::bind(coa).expect("tunnel socket");
+        assert_eq!(tunnel.local(), coa);
+        ready_tx.send(()).expect("home agent waiting");
+        let mut buf = [0u8; 2048];
+        let meta = recv_within("tunnelled request", tunnel.recv(&mut buf)).await;
+        assert_eq!(*meta.src.ip(), ha, "outer source: the home agent");
+        assert_eq!(meta.dst, coa);
+        let inner = buf[..meta.len].to_vec();
+        assert_eq!(inner, echo(128, cn, hoa, 7, 1), "the inner packet intact");
+        tun.send(&inner).await.expect("into the TUN");
+        // What the kernel routes into the TUN: the reply (skip anything
+        // else the new interface sends, e.g. MLD reports), bounded.
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let n = timeout(deadline - tokio::time::Instant::now(), tun.recv(&mut buf))
+                .await
+                .expect("a reply within the bound")
+                .expect("tun read");
+            let packet = buf[..n].to_vec();
+            if packet.get(40) == Some(&129) {
+                tunnel.send(&packet, ha).expect("reverse tunnel");
+                return packet;
+            }
+        }
+    });
+
+    let home_agent = p.a.run(move || async move {
+        let tunnel = v6edge_sys::TunnelSocket::bind(ha).expect("tunnel socket");
+        ready_rx.recv_timeout(WAIT).expect("mobile node ready");
+        tunnel
+            .send(&echo(128, cn, hoa, 7, 1), coa)
+            .expect("tunnel the request");
+        let mut buf = [0u8; 2048];
+        let meta = recv_within("tunnelled reply", tunnel.recv(&mut buf)).await;
+        assert_eq!(*meta.src.ip(), coa, "outer source: the care-of address");
+        buf[..meta.len].to_vec()
+    });
+    let sent_back = common::join(mobile);
+    assert_eq!(
+        home_agent, sent_back,
+        "the home agent got what the mobile node sent"
+    );
+    let reply = Ipv6Header::parse(&home_agent).expect("an IPv6 packet");
+    assert_eq!((reply.src, reply.dst, reply.next_header), (hoa, cn, 58));
+    let msg = &home_agent[40..];
+    assert_eq!(msg[0], 129, "an echo reply");
+    assert_eq!(&msg[4..8], &[0, 7, 0, 1], "to our identifier and sequence");
+    assert_eq!(icmpv6_checksum(hoa, cn, msg), 0, "checksum valid");
+}

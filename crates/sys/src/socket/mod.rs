@@ -9,11 +9,13 @@
 mod icmp6;
 mod mh;
 mod pktinfo;
+mod tunnel;
 mod udp6;
 
 pub use icmp6::{Icmp6Filter, Icmp6Socket};
 pub use mh::{MhSocket, RawIpv6Sender};
 pub use pktinfo::RecvMeta;
+pub use tunnel::TunnelSocket;
 pub use udp6::Dhcp6Socket;
 
 use crate::SysError;
