@@ -41,5 +41,7 @@ pub use netlink::{
     AddrFlags, Address4Info, AddressInfo, LinkInfo, NetEvent, NetEvents, Netlink,
     ProxyNeighbourInfo, Route4Info, RouteInfo, RouteKind, RuleInfo,
 };
-pub use socket::{Dhcp6Socket, Icmp6Socket, MhSocket, RawIpv6Sender, RecvMeta, TunnelSocket};
+pub use socket::{
+    Dhcp6Socket, Icmp6Socket, MhSocket, MobilityCapture, RawIpv6Sender, RecvMeta, TunnelSocket,
+};
 pub use sysctl::{Ipv6Conf, ipv6_conf_path, set_ipv6_conf, set_sysctl};

@@ -320,3 +320,79 @@ fn a_ping_through_the_userspace_tunnel_and_a_tun_device() {
     assert_eq!(&msg[4..8], &[0, 7, 0, 1], "to our identifier and sequence");
     assert_eq!(icmpv6_checksum(hoa, cn, msg), 0, "checksum valid");
 }
+
+/// The interception the HA needs on a MIP6-less kernel (mobility.md §2.2
+/// option B): a Binding Update with a Home Address option, which the kernel
+/// drops before any socket, is captured whole on the home agent's link; a
+/// plain ping before it is not (the BPF filter passes only Destination
+/// Options and type-2 Routing headers), and the captured packet walks to
+/// the MH with the home address as checksum source (RFC 6275 §6.1.1).
+#[test]
+fn capture_sees_the_binding_update_the_kernel_drops() {
+    if !can_run("capture_sees_the_binding_update_the_kernel_drops") {
+        return;
+    }
+    let p = with_globals("cap");
+    let (a_global, b_global, hoa) = (addr(A_GLOBAL), addr(B_GLOBAL), addr(HOME_ADDRESS));
+    let (if_a, if_b) = (p.if_a, p.if_b);
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+
+    let home_agent = p.b.spawn(move || async move {
+        let capture = v6edge_sys::MobilityCapture::open(if_b).expect("AF_PACKET capture");
+        assert_eq!(capture.ifindex(), if_b);
+        ready_tx.send(()).expect("sender waiting");
+        let mut buf = [0u8; 2048];
+        let n = timeout(WAIT, capture.recv(&mut buf))
+            .await
+            .expect("a packet within the bound")
+            .expect("capture read");
+        buf[..n].to_vec()
+    });
+
+    p.a.run(move || async move {
+        let mh = MhSocket::new(Some(IF_A)).expect("raw MH socket");
+        let icmp = Icmp6Socket::new(&[129], Some(IF_A)).expect("raw icmpv6");
+        ready_rx.recv_timeout(WAIT).expect("capture ready");
+        // A ping without extension headers first: filtered out.
+        let ping = Transmit {
+            ifindex: if_a,
+            src: Some(a_global),
+            dst: b_global,
+            transport: Transport::Icmpv6,
+            hop_limit: None,
+            payload: echo(128, a_global, b_global, 9, 9)[40..].to_vec(),
+        };
+        icmp.send(&ping).expect("ping");
+        let mut buf = [0u8; 256];
+        recv_within("echo reply", icmp.recv(&mut buf)).await;
+        let bu = binding_update(5).to_bytes_with_checksum(hoa, b_global);
+        mh.send(&Transmit {
+            ifindex: if_a,
+            src: Some(a_global),
+            dst: b_global,
+            transport: Transport::MobilityHeader {
+                home_address: Some(hoa),
+            },
+            hop_limit: None,
+            payload: bu,
+        })
+        .expect("send BU with HAO");
+    });
+    let packet = common::join(home_agent);
+    let headers = v6edge_wire::ip6::walk(&packet).expect("an IPv6 packet");
+    assert_eq!((headers.ipv6.src, headers.ipv6.dst), (a_global, b_global));
+    assert_eq!(headers.home_address, Some(hoa), "the Home Address option");
+    assert_eq!(headers.upper_protocol, 135, "a Mobility Header after it");
+    let mh_bytes = &packet[headers.upper_offset..];
+    assert!(
+        verify_checksum(headers.pseudo_src(), headers.pseudo_dst(), mh_bytes),
+        "checksum over the home address"
+    );
+    match MobilityHeader::parse(mh_bytes)
+        .expect("a Mobility Header")
+        .body
+    {
+        v6edge_wire::mh::MhBody::BindingUpdate(bu) => assert_eq!(bu.sequence, 5),
+        other => panic!("not a BU: {other:?}"),
+    }
+}

@@ -6,12 +6,14 @@
 //! its RAs, as if a peer sent them). Each can be tied to one interface with
 //! SO_BINDTODEVICE.
 
+mod capture;
 mod icmp6;
 mod mh;
 mod pktinfo;
 mod tunnel;
 mod udp6;
 
+pub use capture::MobilityCapture;
 pub use icmp6::{Icmp6Filter, Icmp6Socket};
 pub use mh::{MhSocket, RawIpv6Sender};
 pub use pktinfo::RecvMeta;
