@@ -754,6 +754,20 @@ fn ha15_expiry_removes_everything() {
     assert_eq!(ha.poll_timeout(), None);
 }
 
+#[test]
+fn ha15_icmp_errors_never_remove_a_home_registration() {
+    let mut ha = agent();
+    let (_, at) = register(&mut ha, &Bu::new(1, 150, Instant::ZERO), Instant::ZERO);
+    // Destination Unreachable and Parameter Problem quoting our BA.
+    for icmp_type in [1u8, 4] {
+        let mut bytes = vec![icmp_type, 0, 0, 0, 0, 0, 0, 0];
+        bytes.extend_from_slice(&[0x60; 48]);
+        ha.handle_icmp6(at, &icmp6(OUTSIDE_IF, coa(), ha_addr(), 64, &bytes));
+    }
+    assert!(drain(&mut ha).is_empty());
+    assert_eq!(ha.status(at).bindings[0].state, BindingState::Bound);
+}
+
 // --------------------------------------------------------------- HA-17 --
 
 fn anycast() -> Ipv6Addr {
