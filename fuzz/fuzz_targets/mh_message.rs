@@ -1,12 +1,14 @@
 //! Fuzz target for the Mobility Header codec
 //! (`v6edge_wire::mh::MobilityHeader`): any input must parse without
 //! panicking; accepted input must re-emit to the same bytes (checksum
-//! octets aside: emit leaves them 0, and with the checksum when the input's
-//! verifies, up to the two spellings of a zero sum), parse back to an equal value, and give the authenticator
-//! helpers a range inside the message.
+//! octets aside: emit leaves them 0; with the checksum when the input's
+//! verifies, up to the two spellings of a zero sum), parse back to an
+//! equal value, and give the authenticator helpers a range inside the
+//! message.
 //!
-//! Run: `cd fuzz && cargo fuzz run mh_message -s none <seed dir>`, seeded
-//! with the Scapy vectors of crates/wire/tests/mh_vectors/.
+//! Run: `cd fuzz && cargo fuzz run mh_message -s none <corpus dir>
+//! ../crates/wire/tests/mh_vectors`, seeded with the Scapy vectors
+//! (mh_vectors/*.bin).
 
 #![no_main]
 

@@ -19,7 +19,7 @@ use std::process::Command;
 
 use v6edge_wire::Lifetime;
 use v6edge_wire::codec::constants::{IPPROTO_ICMPV6, IPPROTO_MOBILITY};
-use v6edge_wire::ip6::{DestinationOptions, Type2RoutingHeader};
+use v6edge_wire::ip6::{self, DestinationOptions, Ipv6Header, Type2RoutingHeader};
 use v6edge_wire::mh::{
     BaFlags, BaStatus, BeStatus, BindingAck, BindingError, BindingRefreshRequest, BindingUpdate,
     BuFlags, FourSeconds, Ipv4AddressAck, Ipv4HomeAddressRequest, MhBody, MhOption, MnIdSubtype,
@@ -427,16 +427,41 @@ impl Case {
             Route::HomeAddress => (DestinationOptions::home_address(proto, HOA).to_bytes(), 60),
             Route::Type2 => (Type2RoutingHeader::new(proto, HOA).to_bytes(), 43),
         };
-        let payload_len = ext.len() + upper.len();
-        let mut p = vec![0x60, 0, 0, 0];
-        p.extend_from_slice(&(payload_len as u16).to_be_bytes());
-        p.push(first);
-        p.push(64);
-        p.extend_from_slice(&self.src.octets());
-        p.extend_from_slice(&self.dst.octets());
+        let payload_len = (ext.len() + upper.len()) as u16;
+        let mut p = Ipv6Header::new(self.src, self.dst, first, 64, payload_len).to_bytes();
         p.extend_from_slice(&ext);
         p.extend_from_slice(&upper);
         p
+    }
+}
+
+#[test]
+fn our_walker_finds_the_headers_we_built() {
+    for case in cases() {
+        let p = case.packet();
+        let found = ip6::walk(&p).unwrap_or_else(|e| panic!("{}: {e}", case.name));
+        assert_eq!(
+            (found.pseudo_src(), found.pseudo_dst()),
+            case.pseudo(),
+            "{}",
+            case.name
+        );
+        let upper = &p[found.upper_offset..];
+        match &case.upper {
+            Upper::Mh(m) => {
+                assert_eq!(found.upper_protocol, IPPROTO_MOBILITY);
+                assert_eq!(MobilityHeader::parse(upper).as_ref(), Ok(m));
+                assert!(v6edge_wire::mh::verify_checksum(
+                    found.pseudo_src(),
+                    found.pseudo_dst(),
+                    upper
+                ));
+            }
+            Upper::Icmp(m) => {
+                assert_eq!(found.upper_protocol, IPPROTO_ICMPV6);
+                assert_eq!(MobilityIcmp::parse(upper).as_ref(), Ok(m));
+            }
+        }
     }
 }
 

@@ -314,6 +314,36 @@ proptest! {
         let _ = MobilityIcmp::parse(&bytes);
         let _ = DestinationOptions::parse(&bytes);
         let _ = Type2RoutingHeader::parse(&bytes);
+        let _ = v6edge_wire::ip6::walk(&bytes);
+    }
+
+    #[test]
+    fn walking_ipv6_shaped_packets_never_panics(
+        first in prop_oneof![Just(0u8), Just(43), Just(60), Just(44), Just(135)],
+        chain in vec((prop_oneof![Just(0u8), Just(43), Just(60), Just(135)], 0u8..4, 0u8..4), 0..4),
+        fill in bytes(24),
+    ) {
+        // A chain of extension headers with plausible next-header and
+        // length octets, routing types 2 or others, filled with noise.
+        let mut payload = Vec::new();
+        for (next, units, routing_type) in chain {
+            let start = payload.len();
+            payload.resize(start + (usize::from(units) + 1) * 8, 0);
+            for (i, b) in payload[start + 2..].iter_mut().enumerate() {
+                *b = fill.get(i % fill.len().max(1)).copied().unwrap_or(0);
+            }
+            payload[start] = next;
+            payload[start + 1] = units;
+            payload[start + 2] = routing_type;
+        }
+        let mut p = v6edge_wire::ip6::Ipv6Header::new(
+            Ipv6Addr::LOCALHOST, Ipv6Addr::LOCALHOST, first, 64, payload.len() as u16,
+        ).to_bytes();
+        p.extend_from_slice(&payload);
+        if let Ok(found) = v6edge_wire::ip6::walk(&p) {
+            prop_assert!(found.upper_offset <= p.len());
+            prop_assert!(found.home_address_options <= payload.len() / 18);
+        }
     }
 
     #[test]

@@ -300,3 +300,28 @@ fn scapy_default_option_lengths_disagree_with_the_rfc_and_are_rejected() {
     };
     assert!(bu.flags.key_management && bu.flags.home_registration && bu.flags.ack);
 }
+
+#[test]
+fn fuzz_seeds_are_the_vectors() {
+    // mh_vectors/NAME.bin seed the mh_message fuzz target; they must stay
+    // the Mobility Header vectors octet for octet.
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mh_vectors");
+    let mut seeds = 0;
+    for v in vectors::VECTORS.iter().filter(|v| v.is_mh()) {
+        let file = dir.join(format!("{}.bin", v.name));
+        let bytes = std::fs::read(&file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        assert_eq!(bytes, v.bytes(), "{}", v.name);
+        seeds += 1;
+    }
+    let on_disk = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "bin")
+        })
+        .count();
+    assert_eq!(on_disk, seeds, "every seed is a vector");
+}

@@ -24,6 +24,9 @@ pub enum Ip6ErrorKind {
     /// than 16).
     #[error("length {len} not allowed")]
     BadLength { len: u8 },
+    /// An IP version other than 6.
+    #[error("IP version {version} is not 6")]
+    Version { version: u8 },
     /// A routing header of another type: not malformed, just not Type 2.
     #[error("routing type {routing_type} is not 2")]
     RoutingType { routing_type: u8 },

@@ -8,6 +8,9 @@
 //!   byte-exact; [`DestinationOptions::home_address`] builds the usual
 //!   24-octet header.
 //! - [`Type2RoutingHeader`]: the Type 2 Routing Header (RFC 6275 §6.4).
+//! - [`Ipv6Header`]: the fixed header (RFC 8200 §3), and [`walk`]: the
+//!   extension headers of a whole packet, with the HAO, the RH2, the
+//!   upper layer's offset and its checksum pseudo-header addresses.
 //!
 //! Each `parse` reads one header from the start of its input and ignores
 //! what follows (the next header); `buffer_len()` says how many octets it
@@ -20,14 +23,18 @@
 
 mod destination;
 mod error;
+mod header;
 mod routing;
+mod walk;
 
 /// The toolkit's reader, reporting extension-header errors.
 pub(crate) type Reader<'a> = crate::codec::Reader<'a, Ip6ErrorKind>;
 
 pub use destination::{DestOption, DestinationOptions};
 pub use error::{Ip6Error, Ip6ErrorKind};
+pub use header::Ipv6Header;
 pub use routing::Type2RoutingHeader;
+pub use walk::{PacketHeaders, walk};
 
 /// RFC 8200 §4.3-§4.6: Hdr Ext Len counts 8-octet units after the first.
 const UNIT: usize = 8;

@@ -287,9 +287,11 @@ impl MobilityIcmp {
     }
 
     /// [`MobilityIcmp::emit`], then the RFC 4443 §2.3 checksum for
-    /// `src` → `dst` (for an MPA, the home address carried in the Type 2
-    /// Routing Header is the destination that counts, RFC 6275 §6.1.1's
-    /// rule applied by RFC 8200 §8.1).
+    /// the pseudo-header addresses `src` → `dst`: for an MPS sent with a
+    /// Home Address option the source is the home address (RFC 6275
+    /// §6.3), for an MPA sent with a Type 2 Routing Header the
+    /// destination is the home address (RFC 8200 §8.1: the final
+    /// destination).
     ///
     /// # Panics
     /// If `buf` is shorter than `buffer_len()`.
