@@ -12,9 +12,11 @@ use v6edge_mip6::dataplane::BindingOp;
 use v6edge_mip6::ha::{
     AclAction, AclRule, BindingState, DropReason, HaOutput, PeerHomeAgent, Security, ServedPrefix,
 };
+use v6edge_wire::Lifetime;
 use v6edge_wire::mh::{BeStatus, MhBody, MhOption, MobilityHeader, fill_checksum};
 use v6edge_wire::nd::{
-    HaadRequest, MobilityIcmp, NdMessage, NdOption, NeighborAdvert, NeighborSolicit,
+    HaadRequest, HomeAgentInfo, MobilityIcmp, NdMessage, NdOption, NeighborAdvert, NeighborSolicit,
+    PrefixInfo, RouterAdvert,
 };
 
 fn dropped(ha: &v6edge_mip6::ha::HomeAgent, reason: DropReason) -> u64 {
@@ -840,29 +842,79 @@ fn ha17_dhaad_reply_lists_home_agents_by_preference() {
     assert_eq!(first_of_ties.len(), 3, "ties shuffled by the seeded RNG");
 }
 
+fn home_agent_ra(h_flag: bool, info: Option<(i16, u16)>, router_lifetime: u16) -> Vec<u8> {
+    let mut ra = RouterAdvert::new(64, router_lifetime);
+    ra.flags.home_agent = h_flag;
+    let mut pio = PrefixInfo::new(
+        ip("2001:db8:1::2"),
+        64,
+        Lifetime::Finite(86400),
+        Lifetime::Finite(14400),
+    );
+    pio.router_addr = true;
+    ra.options.push(NdOption::PrefixInfo(pio));
+    if let Some((preference, lifetime)) = info {
+        ra.options.push(NdOption::HomeAgentInfo(HomeAgentInfo {
+            reserved: 0,
+            preference,
+            lifetime,
+        }));
+    }
+    NdMessage::RouterAdvert(ra).to_bytes()
+}
+
 #[test]
-fn ha17_learnt_home_agents_join_and_leave_the_list() {
+fn ha16_home_agents_learnt_from_ras_join_and_leave_the_dhaad_list() {
     let mut ha = agent();
-    ha.learn_home_agent(
+    let peer_ll = ip("fe80::2");
+    let ra = home_agent_ra(true, Some((50, 30)), 1800);
+    // From off-link (hop limit) or a global source: ignored.
+    ha.handle_icmp6(
         Instant::ZERO,
-        HOME_IF,
-        ip("fe80::2"),
-        50,
-        Duration::from_secs(30),
-        false,
+        &icmp6(HOME_IF, peer_ll, ip("ff02::1"), 64, &ra),
+    );
+    ha.handle_icmp6(
+        Instant::ZERO,
+        &icmp6(HOME_IF, ip("2001:db8:1::2"), ip("ff02::1"), 255, &ra),
+    );
+    assert_eq!(dhaad_reply(&mut ha, false).unwrap().1, vec![ha_addr()]);
+    ha.handle_icmp6(
+        Instant::ZERO,
+        &icmp6(HOME_IF, peer_ll, ip("ff02::1"), 255, &ra),
     );
     assert_eq!(
         dhaad_reply(&mut ha, false).unwrap().1,
-        vec![ip("fe80::2"), ha_addr()]
+        vec![ip("2001:db8:1::2"), ha_addr()],
+        "the R-flag PIO address, by preference"
     );
-    ha.learn_home_agent(
+    // HA Information lifetime 0, or no H flag: gone.
+    let gone = home_agent_ra(true, Some((50, 0)), 1800);
+    ha.handle_icmp6(
         Instant::ZERO,
-        HOME_IF,
-        ip("fe80::2"),
-        50,
-        Duration::ZERO,
-        false,
+        &icmp6(HOME_IF, peer_ll, ip("ff02::1"), 255, &gone),
     );
+    assert_eq!(dhaad_reply(&mut ha, false).unwrap().1, vec![ha_addr()]);
+    ha.handle_icmp6(
+        Instant::ZERO,
+        &icmp6(HOME_IF, peer_ll, ip("ff02::1"), 255, &ra),
+    );
+    let plain = home_agent_ra(false, None, 1800);
+    ha.handle_icmp6(
+        Instant::ZERO,
+        &icmp6(HOME_IF, peer_ll, ip("ff02::1"), 255, &plain),
+    );
+    assert_eq!(dhaad_reply(&mut ha, false).unwrap().1, vec![ha_addr()]);
+    // Without the option: preference 0, the router lifetime; it expires.
+    let bare = home_agent_ra(true, None, 20);
+    ha.handle_icmp6(
+        Instant::ZERO,
+        &icmp6(HOME_IF, peer_ll, ip("ff02::1"), 255, &bare),
+    );
+    assert_eq!(
+        dhaad_reply(&mut ha, false).unwrap().1,
+        vec![ha_addr(), ip("2001:db8:1::2")]
+    );
+    ha.handle_timeout(secs(20.0));
     assert_eq!(dhaad_reply(&mut ha, false).unwrap().1, vec![ha_addr()]);
     // Only mobile-router home agents asked for, none known: no reply.
     assert_eq!(dhaad_reply(&mut ha, true), None);

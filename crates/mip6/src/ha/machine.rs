@@ -38,9 +38,15 @@ struct SaState {
     last_replay: Option<u64>,
 }
 
+/// Bounds on what home link RAs can make us remember.
+const MAX_LEARNED_HOME_AGENTS: usize = 256;
+const MAX_ADDRESSES_PER_HOME_AGENT: usize = 4;
+
 /// A home agent learnt from the home link's RAs (HA-16).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Learned {
+    /// Its global addresses (R-flag PIOs).
+    addresses: Vec<Ipv6Addr>,
     preference: i16,
     mobile_router: bool,
     expires_at: Instant,
@@ -345,6 +351,7 @@ impl HomeAgent {
     /// reveal that another node holds the home address (HA-9).
     pub fn handle_icmp6(&mut self, now: Instant, r: &Received<'_>) {
         match r.bytes.first() {
+            Some(134) => self.handle_ra(now, r),
             Some(135 | 136) => self.handle_nd(now, r),
             Some(144) => match MobilityIcmp::parse(r.bytes) {
                 Ok(MobilityIcmp::HaadRequest(req)) => self.handle_dhaad(now, r, req),
@@ -411,29 +418,42 @@ impl HomeAgent {
         }
     }
 
-    /// A home agent seen in a home link RA (HA-16: Home Agent Information
-    /// option); lifetime 0 forgets it.
+    /// Another home agent on a home link (HA-16, RFC 6275 §10.5.1): the
+    /// router's link-local address keys it, `addresses` are its global
+    /// addresses (from R-flag PIOs), listed in DHAAD replies until
+    /// `lifetime` runs out; lifetime 0 or no global address forgets it.
+    /// [`HomeAgent::handle_icmp6`] calls this for every RA with the H flag
+    /// on a home link; a driver with its own RA listener may call it.
+    #[allow(clippy::too_many_arguments)]
     pub fn learn_home_agent(
         &mut self,
         now: Instant,
         ifindex: IfIndex,
-        address: Ipv6Addr,
+        router: Ipv6Addr,
+        addresses: Vec<Ipv6Addr>,
         preference: i16,
         lifetime: Duration,
         mobile_router: bool,
     ) {
-        let ours = self.config.home_links.iter().any(|l| l.address == address);
-        if ours || lifetime.is_zero() {
-            self.learned.remove(&(ifindex, address));
+        let ours = |a: &Ipv6Addr| self.config.home_links.iter().any(|l| l.address == *a);
+        let addresses: Vec<_> = addresses
+            .into_iter()
+            .filter(|a| is_unicast(*a) && !is_link_local(*a) && !ours(a))
+            .take(MAX_ADDRESSES_PER_HOME_AGENT)
+            .collect();
+        let key = (ifindex, router);
+        if addresses.is_empty() || lifetime.is_zero() {
+            self.learned.remove(&key);
             return;
         }
-        // Bounded: one entry per address the link's RAs named.
-        if self.learned.len() >= 1024 && !self.learned.contains_key(&(ifindex, address)) {
+        // Bounded whatever a link's RAs claim.
+        if self.learned.len() >= MAX_LEARNED_HOME_AGENTS && !self.learned.contains_key(&key) {
             return;
         }
         self.learned.insert(
-            (ifindex, address),
+            key,
             Learned {
+                addresses,
                 preference,
                 mobile_router,
                 expires_at: now + lifetime,
@@ -834,6 +854,61 @@ impl HomeAgent {
         Ok(())
     }
 
+    // ------------------------------------------------ home agents list --
+
+    /// HA-16, RFC 6275 §10.5.1: an RA with the H flag on a home link names
+    /// a home agent (preference and lifetime from its Home Agent
+    /// Information option, else 0 and the router lifetime); without the H
+    /// flag its sender is no home agent (any more).
+    fn handle_ra(&mut self, now: Instant, r: &Received<'_>) {
+        if !self
+            .config
+            .home_links
+            .iter()
+            .any(|l| l.ifindex == r.ifindex)
+        {
+            return self.drop(DropReason::Icmp6Ignored);
+        }
+        // RFC 4861 §6.1.2: hop limit 255, link-local source.
+        if r.hop_limit != 255 {
+            return self.drop(DropReason::HopLimit);
+        }
+        if !is_link_local(r.src) {
+            return self.drop(DropReason::Malformed);
+        }
+        let ra = match NdMessage::parse(r.bytes) {
+            Ok(NdMessage::RouterAdvert(ra)) => ra,
+            _ => return self.drop(DropReason::Malformed),
+        };
+        if !ra.flags.home_agent {
+            self.learned.remove(&(r.ifindex, r.src));
+            return;
+        }
+        let info = ra.options.iter().find_map(|o| match o {
+            NdOption::HomeAgentInfo(h) => Some(h.clone()),
+            _ => None,
+        });
+        let (preference, lifetime, mobile_router) = match &info {
+            Some(h) => (h.preference, h.lifetime, h.mobile_router()),
+            None => (0, ra.router_lifetime, false),
+        };
+        let addresses = ra
+            .options
+            .prefixes()
+            .filter(|p| p.router_addr)
+            .map(|p| p.prefix)
+            .collect();
+        self.learn_home_agent(
+            now,
+            r.ifindex,
+            r.src,
+            addresses,
+            preference,
+            Duration::from_secs(u64::from(lifetime)),
+            mobile_router,
+        );
+    }
+
     // ------------------------------------------------------- proxy DAD --
 
     fn handle_nd(&mut self, now: Instant, r: &Received<'_>) {
@@ -958,7 +1033,12 @@ impl HomeAgent {
             .range((link.ifindex, Ipv6Addr::UNSPECIFIED)..)
             .take_while(|((i, _), _)| *i == link.ifindex)
             .filter(|(_, l)| l.expires_at > now)
-            .map(|((_, a), l)| (*a, l.preference, l.mobile_router));
+            .flat_map(|(_, l)| {
+                l.addresses
+                    .iter()
+                    .map(|a| (*a, l.preference, l.mobile_router))
+            })
+            .collect::<Vec<_>>();
         let mut seen = vec![link.address];
         for (address, preference, mobile_router) in peers.chain(learned) {
             if seen.contains(&address) || (req.mobile_router && !mobile_router) {
