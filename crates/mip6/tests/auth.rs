@@ -213,3 +213,61 @@ fn au3_configuration_refuses_reserved_spis_and_shared_principals() {
     assert!(!shown.contains("48, 49, 50"), "key octets as numbers");
     let _ = NtpTimestamp::default();
 }
+
+#[test]
+fn au3_a_binding_changes_only_under_the_sa_that_made_it() {
+    let mut cfg = config();
+    cfg.security_associations.push(SecurityAssociation {
+        spi: 777,
+        key: MnHaKey::new([7; 16]),
+        principal: Principal::MnId(b"other@example.net".to_vec()),
+        replay: ReplayMode::default(),
+    });
+    let mut ha = agent_with(cfg.clone());
+    let (_, at) = register(&mut ha, &Bu::new(1, 150, Instant::ZERO), Instant::ZERO);
+    // The MN-ID SA's holder claims our mobile node's home address.
+    let mut thief = Bu::new(9, 150, at);
+    thief.spi = Some(777);
+    thief.key = [7; 16];
+    thief.mn_id = Some(b"other@example.net".to_vec());
+    thief.alt_coa = Some(ip("2001:db8:66::6"));
+    thief.src = ip("2001:db8:66::6");
+    let out = thief.feed(&mut ha, at);
+    assert!(out.iter().all(|o| matches!(o, HaOutput::Mh(_))), "{out:#?}");
+    assert_eq!(ba(&out).status(), 129);
+    let st = ha.status(at);
+    assert_eq!(
+        (st.bindings[0].care_of, st.bindings[0].sequence),
+        (coa(), 1)
+    );
+    // Lab mode does not let an unauthenticated BU take it over either.
+    cfg.security = v6edge_mip6::ha::Security::InsecureLabMode;
+    let mut ha = agent_with(cfg);
+    let (_, at) = register(&mut ha, &Bu::new(1, 150, Instant::ZERO), Instant::ZERO);
+    let mut bare = Bu::new(2, 0, at);
+    bare.spi = None;
+    bare.replay = None;
+    let out = bare.feed(&mut ha, at);
+    assert_eq!(ba(&out).status(), 129);
+    assert!(
+        !out.iter()
+            .any(|o| matches!(o, HaOutput::Kernel(_) | HaOutput::DataPlane(_)))
+    );
+    assert_eq!(ha.status(at).bindings.len(), 1);
+}
+
+#[test]
+fn au3_restore_drops_bindings_whose_sa_is_gone_or_moved() {
+    let mut ha = agent();
+    register(&mut ha, &Bu::new(1, 150, Instant::ZERO), Instant::ZERO);
+    let records = ha.bindings();
+    // The SA now speaks for another address.
+    let mut cfg = config();
+    cfg.security_associations = vec![sa(SPI, KEY, ip("2001:db8:1::999"))];
+    assert_eq!(agent_with(cfg).restore(records.clone(), secs(2.0)), 0);
+    // No SA at all.
+    let mut cfg = config();
+    cfg.security_associations.clear();
+    assert_eq!(agent_with(cfg).restore(records.clone(), secs(2.0)), 0);
+    assert_eq!(agent().restore(records, secs(2.0)), 1);
+}

@@ -189,8 +189,16 @@ impl HomeAgent {
             if served_prefix(link, r.home_address, now).is_none() {
                 continue;
             }
+            // The SA must still exist and, if it names a home address,
+            // name this one.
             let sa_index = match r.spi {
-                Some(spi) => match self.sas.iter().position(|s| s.sa.spi == spi) {
+                Some(spi) => match self.sas.iter().position(|s| {
+                    s.sa.spi == spi
+                        && match &s.sa.principal {
+                            Principal::HomeAddress(a) => *a == r.home_address,
+                            Principal::MnId(_) => true,
+                        }
+                }) {
                     Some(i) => Some(i),
                     None => continue,
                 },
@@ -588,6 +596,13 @@ impl HomeAgent {
         if existing.as_ref().is_some_and(|e| e.ticket().is_some()) {
             return Err(Refusal::Drop(DropReason::AwaitingKernel));
         }
+        // A binding changes only under the SA that made it: an MN-ID SA
+        // may name any home address, and lab mode any at all, but neither
+        // may take over another node's binding.
+        let spi = authn.sa.map(|i| self.sas[i].sa.spi);
+        if existing.as_ref().is_some_and(|e| e.spi != spi) {
+            return refuse(BaStatus::AdministrativelyProhibited, &reply);
+        }
         // HA-6: the home address must be on the home link's prefixes (and
         // not one of our own addresses).
         let Some(prefix_valid_until) = served_prefix(&link, hoa, now) else {
@@ -643,7 +658,6 @@ impl HomeAgent {
             return refuse(BaStatus::NotHomeSubnet, &reply);
         }
         let lifetime = units.as_duration();
-        let spi = authn.sa.map(|i| self.sas[i].sa.spi);
         match existing {
             None => self.register(now, &link, bu, reply, lifetime, spi),
             Some(entry) => self.refresh(now, entry, reply, lifetime, spi),
