@@ -12,7 +12,7 @@
 //!   Protection option carries a 64-bit NTP-format timestamp. The home
 //!   agent accepts it within a window of its own clock and only if it is
 //!   newer than the last one accepted on the SA (a replay inside the
-//!   window is dropped). [R] Outside the window it answers status 144 with
+//!   window is dropped). \[R\] Outside the window it answers status 144 with
 //!   a timestamp whose high 32 bits are its own seconds and whose low 32
 //!   bits are copied from the request, so the mobile node can match the
 //!   answer and resynchronise (the Mobile IPv4 rule RFC 4285 borrows; the
@@ -233,7 +233,7 @@ pub fn check_replay(
                 return ReplayVerdict::NoClock;
             };
             if NtpTimestamp(value).distance(now) > window {
-                // [R] High 32 bits ours, low 32 bits the request's.
+                // [R]: high 32 bits ours, low 32 bits the request's.
                 let ha_timestamp = NtpTimestamp((now.0 & !0xffff_ffff) | (value & 0xffff_ffff));
                 return ReplayVerdict::OutOfWindow { ha_timestamp };
             }

@@ -7,13 +7,16 @@
 //!   timestamps need the time of day; the machine never reads a clock).
 //! - Input: [`HomeAgent::handle_mh`] (a Mobility Header message with its
 //!   IPv6 metadata), [`HomeAgent::handle_icmp6`] (Home Agent Address
-//!   Discovery Requests, and the Neighbor Solicitations and Advertisements
-//!   that reveal a proxy DAD conflict), [`HomeAgent::handle_applied`] (the
+//!   Discovery Requests; the home link's Router Advertisements, which name
+//!   the other home agents, HA-16; the Neighbor Solicitations and
+//!   Advertisements that reveal a proxy DAD conflict),
+//!   [`HomeAgent::learn_home_agent`], [`HomeAgent::handle_applied`] (the
 //!   driver carried out the outputs before a [`HaOutput::Barrier`]),
 //!   [`HomeAgent::handle_timeout`].
 //! - Output: [`HomeAgent::poll_output`] until `None`, in order;
 //!   [`HomeAgent::poll_timeout`].
-//! - Getters: [`HomeAgent::status`], [`HomeAgent::bindings`],
+//! - Getters: [`HomeAgent::status`] (takes `now` for the remaining
+//!   lifetimes), [`HomeAgent::bindings`] (records to persist),
 //!   [`HomeAgent::counters`].
 //!
 //! # HA-20: a Binding Acknowledgement waits for its kernel changes
