@@ -358,7 +358,8 @@ fn sa(
         )
     })?;
     let replay_window = match replay_window {
-        Some(v) => Duration::from_secs(ctx.int_in(v, "replay-window", 1..=3600)? as u64),
+        // RFC 4285 §6: more than 3 s, for clocks that are not in step.
+        Some(v) => Duration::from_secs(ctx.int_in(v, "replay-window", 4..=3600)? as u64),
         None => DEFAULT_REPLAY_WINDOW,
     };
     Ok(MobilitySa {

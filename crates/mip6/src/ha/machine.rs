@@ -1,0 +1,1290 @@
+//! The home agent machine. See the module docs of [`crate::ha`] for the
+//! method grammar, HA-20 and the decisions.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::Ipv6Addr;
+use std::time::Duration;
+
+use tracing::{debug, info};
+use v6edge_core::limit::TokenBucket;
+use v6edge_core::{
+    IfIndex, Instant, KernelOp, Owner, ProxyNeighbourSpec, Received, Rng, RouteSpec, RouteTable,
+    RouteType, Transmit, Transport,
+};
+use v6edge_prefix::Prefix;
+use v6edge_wire::mh::{
+    AuthSubtype, BaFlags, BaStatus, BeStatus, BindingAck, BindingError, BindingUpdate, FourSeconds,
+    MhBody, MhErrorKind, MhOption, MnIdSubtype, MobilityHeader, auth as mh_auth, fill_checksum,
+    verify_checksum,
+};
+use v6edge_wire::nd::{
+    HaadReply, HaadRequest, MobilityIcmp, NdMessage, NdOption, NeighborAdvert, NeighborSolicit,
+};
+
+use super::cache::{BindingRecord, BindingState, BindingStatus, Entry, EntryState, Reply};
+use super::dhaad::{self, Candidate};
+use super::{
+    AclAction, ApplyTicket, DropReason, HaConfig, HaConfigError, HaCounters, HaOutput, HaStatus,
+    HomeLink, MAX_BINDING_LIFETIME, MhReceived, MhTransmit,
+};
+use crate::auth::{self, NtpTimestamp, Principal, ReplayVerdict, SecurityAssociation};
+use crate::dataplane::BindingOp;
+use crate::seq;
+
+/// An SA and the last replay protection value accepted on it.
+#[derive(Debug)]
+struct SaState {
+    sa: SecurityAssociation,
+    last_replay: Option<u64>,
+}
+
+/// Bounds on what home link RAs can make us remember.
+const MAX_LEARNED_HOME_AGENTS: usize = 256;
+const MAX_ADDRESSES_PER_HOME_AGENT: usize = 4;
+
+/// A home agent learnt from the home link's RAs (HA-16).
+#[derive(Debug, Clone)]
+struct Learned {
+    /// Its global addresses (R-flag PIOs).
+    addresses: Vec<Ipv6Addr>,
+    preference: i16,
+    mobile_router: bool,
+    expires_at: Instant,
+}
+
+/// How a BU was authenticated.
+#[derive(Debug, Clone, Copy)]
+struct Authenticated {
+    /// Index into `sas`; `None` in lab mode without an option.
+    sa: Option<usize>,
+}
+
+/// Why a BU gets no binding.
+enum Refusal {
+    /// Silently, counted.
+    Drop(DropReason),
+    /// With a BA of this status; `authenticated` says whether the BA may
+    /// carry the SA's options and skip the reply budget.
+    Ba {
+        status: BaStatus,
+        reply: Reply,
+        authenticated: bool,
+        /// Status 135: the sequence number to send (the last accepted).
+        sequence: Option<u16>,
+    },
+}
+
+/// A Mobile IPv6 home agent.
+#[derive(Debug)]
+pub struct HomeAgent {
+    config: HaConfig,
+    sas: Vec<SaState>,
+    cache: BTreeMap<Ipv6Addr, Entry>,
+    /// Deregistration BAs waiting for their removal to be applied (HA-20).
+    held: BTreeMap<ApplyTicket, Reply>,
+    learned: BTreeMap<(IfIndex, Ipv6Addr), Learned>,
+    out: VecDeque<HaOutput>,
+    counters: HaCounters,
+    rng: Rng,
+    replies: TokenBucket,
+    /// (instant, NTP time at that instant), for RFC 4285 timestamps.
+    wall: Option<(Instant, NtpTimestamp)>,
+    next_ticket: u64,
+}
+
+impl HomeAgent {
+    /// A home agent with an empty binding cache.
+    pub fn new(config: HaConfig, seed: u64, now: Instant) -> Result<HomeAgent, HaConfigError> {
+        auth::validate(&config.security_associations)?;
+        let mut config = config;
+        for (i, link) in config.home_links.iter().enumerate() {
+            if config.home_links[..i]
+                .iter()
+                .any(|l| l.ifindex == link.ifindex)
+            {
+                return Err(HaConfigError::DuplicateLink {
+                    ifindex: link.ifindex,
+                });
+            }
+            if !link
+                .prefixes
+                .iter()
+                .any(|p| p.prefix.contains_addr(link.address))
+            {
+                return Err(HaConfigError::AddressOutsidePrefixes {
+                    ifindex: link.ifindex,
+                    address: link.address,
+                });
+            }
+        }
+        if config.tunnel_mtu < 1280 {
+            return Err(HaConfigError::TunnelMtu {
+                mtu: config.tunnel_mtu,
+            });
+        }
+        // A lifetime under one 4-second unit would be sent as 0, which
+        // means "deleted".
+        config.max_binding_lifetime = config
+            .max_binding_lifetime
+            .clamp(Duration::from_secs(4), MAX_BINDING_LIFETIME);
+        config.refresh_percent = config.refresh_percent.min(100);
+        let sas = config
+            .security_associations
+            .iter()
+            .cloned()
+            .map(|sa| SaState {
+                sa,
+                last_replay: None,
+            })
+            .collect();
+        debug!(links = config.home_links.len(), at = ?now, "home agent created");
+        Ok(HomeAgent {
+            replies: TokenBucket::new(config.reply_rate, now),
+            config,
+            sas,
+            cache: BTreeMap::new(),
+            held: BTreeMap::new(),
+            learned: BTreeMap::new(),
+            out: VecDeque::new(),
+            counters: HaCounters::default(),
+            rng: Rng::seed(seed),
+            wall: None,
+            next_ticket: 1,
+        })
+    }
+
+    /// Tells the machine the time of day: `ntp` is the NTP time at `now`.
+    /// Call at start and whenever the system clock is stepped; RFC 4285
+    /// timestamp checks refuse every BU until it has been called.
+    pub fn set_wall_clock(&mut self, now: Instant, ntp: NtpTimestamp) {
+        self.wall = Some((now, ntp));
+    }
+
+    /// Warm start from a persisted binding cache (§3.2 last bullet: UMIP
+    /// ignored its own): each record still alive at `now`, on a configured
+    /// home link, in a served prefix, with its SA still configured (or lab
+    /// mode), becomes a bound entry again and its proxy entries, route and
+    /// data-plane entry are emitted again (no barrier: nothing waits on
+    /// them). Records for a home address already in the cache, and the
+    /// rest, are dropped; kernel leftovers of dropped records are the
+    /// daemon's per-owner reconciliation's. Returns how many were adopted.
+    pub fn restore(&mut self, records: Vec<BindingRecord>, now: Instant) -> usize {
+        let mut adopted = 0;
+        for r in records {
+            if r.expires_at <= now
+                || self.cache.contains_key(&r.home_address)
+                || r.care_of == r.home_address
+                || !self.is_valid_care_of(r.care_of, r.home_address)
+            {
+                continue;
+            }
+            let Some(link) = self
+                .config
+                .home_links
+                .iter()
+                .find(|l| l.ifindex == r.ifindex)
+            else {
+                continue;
+            };
+            if served_prefix(link, r.home_address, now).is_none() {
+                continue;
+            }
+            // The SA must still exist and, if it names a home address,
+            // name this one.
+            let sa_index = match r.spi {
+                Some(spi) => match self.sas.iter().position(|s| {
+                    s.sa.spi == spi
+                        && match &s.sa.principal {
+                            Principal::HomeAddress(a) => *a == r.home_address,
+                            Principal::MnId(_) => true,
+                        }
+                }) {
+                    Some(i) => Some(i),
+                    None => continue,
+                },
+                None if self.config.security == super::Security::Rfc4285 => continue,
+                None => None,
+            };
+            if let (Some(i), Some(v)) = (sa_index, r.last_replay) {
+                let last = &mut self.sas[i].last_replay;
+                *last = Some(last.map_or(v, |l| l.max(v)));
+            }
+            let entry = Entry {
+                hoa: r.home_address,
+                care_of: r.care_of,
+                ifindex: r.ifindex,
+                link_local: r
+                    .link_local
+                    .then(|| super::cache::link_local_of(r.home_address)),
+                sequence: r.sequence,
+                lifetime: r.lifetime,
+                spi: r.spi,
+                state: EntryState::Bound {
+                    expires_at: r.expires_at,
+                },
+                pending: None,
+                installed: true,
+            };
+            self.emit_install(&entry);
+            self.cache.insert(entry.hoa, entry);
+            adopted += 1;
+        }
+        info!(adopted, "home agent binding cache restored");
+        adopted
+    }
+
+    // ----------------------------------------------------------- getters --
+
+    /// The bound entries, for persistence.
+    pub fn bindings(&self) -> Vec<BindingRecord> {
+        self.cache
+            .values()
+            .filter_map(|e| {
+                let EntryState::Bound { expires_at } = e.state else {
+                    return None;
+                };
+                Some(BindingRecord {
+                    home_address: e.hoa,
+                    care_of: e.care_of,
+                    ifindex: e.ifindex,
+                    link_local: e.link_local.is_some(),
+                    sequence: e.sequence,
+                    lifetime: e.lifetime,
+                    expires_at,
+                    spi: e.spi,
+                    last_replay: e.spi.and_then(|spi| {
+                        self.sas
+                            .iter()
+                            .find(|s| s.sa.spi == spi)
+                            .and_then(|s| s.last_replay)
+                    }),
+                })
+            })
+            .collect()
+    }
+
+    /// The binding cache and counters; `now` gives the remaining lifetimes.
+    pub fn status(&self, now: Instant) -> HaStatus {
+        let bindings = self
+            .cache
+            .values()
+            .map(|e| {
+                let (state, remaining) = match e.state {
+                    EntryState::Dad { ba_at } => (BindingState::Dad { ba_at }, e.lifetime),
+                    EntryState::Installing { .. } => (BindingState::Installing, e.lifetime),
+                    EntryState::Bound { expires_at } => (
+                        BindingState::Bound,
+                        expires_at.saturating_duration_since(now),
+                    ),
+                };
+                BindingStatus {
+                    home_address: e.hoa,
+                    care_of: e.care_of,
+                    ifindex: e.ifindex,
+                    link_local: e.link_local.is_some(),
+                    sequence: e.sequence,
+                    lifetime: e.lifetime,
+                    remaining,
+                    spi: e.spi,
+                    state,
+                }
+            })
+            .collect();
+        HaStatus {
+            bindings,
+            counters: self.counters.clone(),
+        }
+    }
+
+    pub fn counters(&self) -> &HaCounters {
+        &self.counters
+    }
+
+    pub fn config(&self) -> &HaConfig {
+        &self.config
+    }
+
+    /// The next DAD end or binding expiry.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.cache
+            .values()
+            .filter_map(|e| match e.state {
+                EntryState::Dad { ba_at } => Some(ba_at),
+                EntryState::Bound { expires_at } => Some(expires_at),
+                EntryState::Installing { .. } => None,
+            })
+            .min()
+    }
+
+    pub fn poll_output(&mut self) -> Option<HaOutput> {
+        self.out.pop_front()
+    }
+
+    // ------------------------------------------------------------ inputs --
+
+    /// A Mobility Header message (HA-1 … HA-12).
+    pub fn handle_mh(&mut self, now: Instant, m: &MhReceived<'_>) {
+        if let Some(&t) = m.bytes.get(2) {
+            *self.counters.received.entry(t).or_default() += 1;
+        }
+        // HA-1, RFC 6275 §6.1.1: the pseudo-header holds the home address
+        // when a HAO travels, the final destination when an RH2 does.
+        let pseudo_src = m.hao.unwrap_or(m.src);
+        let pseudo_dst = m.rh2.unwrap_or(m.dst);
+        if !verify_checksum(pseudo_src, pseudo_dst, m.bytes) {
+            return self.drop(DropReason::BadChecksum);
+        }
+        let message = match MobilityHeader::parse(m.bytes) {
+            Ok(message) => message,
+            Err(e) => {
+                return self.drop(match e.kind {
+                    MhErrorKind::PayloadProto { .. } => DropReason::PayloadProto,
+                    MhErrorKind::HeaderLength { .. } => DropReason::HeaderLength,
+                    _ => DropReason::Malformed,
+                });
+            }
+        };
+        match message.body {
+            MhBody::BindingUpdate(bu) => self.handle_bu(now, m, &message, bu),
+            // RFC 6275 §9.2: an unrecognised MH Type → Binding Error 2.
+            MhBody::Unknown { .. } => {
+                self.binding_error(now, m, BeStatus::UnrecognizedMhType);
+            }
+            _ => self.drop(DropReason::NotForHomeAgent),
+        }
+    }
+
+    /// ICMPv6 from a home link or the outside: DHAAD Requests (HA-17), and
+    /// Neighbor Solicitations / Advertisements, which during proxy DAD
+    /// reveal that another node holds the home address (HA-9).
+    pub fn handle_icmp6(&mut self, now: Instant, r: &Received<'_>) {
+        match r.bytes.first() {
+            Some(134) => self.handle_ra(now, r),
+            Some(135 | 136) => self.handle_nd(now, r),
+            Some(144) => match MobilityIcmp::parse(r.bytes) {
+                Ok(MobilityIcmp::HaadRequest(req)) => self.handle_dhaad(now, r, req),
+                _ => self.drop(DropReason::Malformed),
+            },
+            _ => self.drop(DropReason::Icmp6Ignored),
+        }
+    }
+
+    /// The driver carried out every output before `Barrier(ticket)`;
+    /// `ok` is false when any of them failed (HA-20).
+    pub fn handle_applied(&mut self, now: Instant, ticket: ApplyTicket, ok: bool) {
+        if let Some(reply) = self.held.remove(&ticket) {
+            // A deregistration: its BA leaves once the entries are gone
+            // (whatever the outcome: the binding is gone from the cache).
+            self.send_ba(now, &reply, BaStatus::Accepted, Duration::ZERO, None);
+            return;
+        }
+        let Some(hoa) = self
+            .cache
+            .values()
+            .find(|e| e.ticket() == Some(ticket))
+            .map(|e| e.hoa)
+        else {
+            return;
+        };
+        let Some(mut entry) = self.cache.remove(&hoa) else {
+            return;
+        };
+        let reply = entry.pending.take();
+        if !ok {
+            // Undo whatever part did get applied; status 143.
+            info!(hoa = %hoa, "home agent: forwarding setup failed, binding removed");
+            self.emit_uninstall(&entry);
+            if let Some(reply) = reply {
+                self.send_ba(
+                    now,
+                    &reply,
+                    BaStatus::ForwardingSetupFailed,
+                    Duration::ZERO,
+                    None,
+                );
+            }
+            return;
+        }
+        let first = !entry.installed;
+        entry.installed = true;
+        entry.state = EntryState::Bound {
+            expires_at: now + entry.lifetime,
+        };
+        if first {
+            self.announce(&entry);
+        }
+        info!(hoa = %hoa, coa = %entry.care_of, lifetime = ?entry.lifetime, "home agent: binding registered");
+        let lifetime = entry.lifetime;
+        self.cache.insert(hoa, entry);
+        if let Some(reply) = reply {
+            let status = if reply.prefix_limited {
+                BaStatus::AcceptedPrefixDiscoveryNecessary
+            } else {
+                BaStatus::Accepted
+            };
+            self.send_ba(now, &reply, status, lifetime, None);
+        }
+    }
+
+    /// Another home agent on a home link (HA-16, RFC 6275 §10.5.1): the
+    /// router's link-local address keys it, `addresses` are its global
+    /// addresses (from R-flag PIOs), listed in DHAAD replies until
+    /// `lifetime` runs out; lifetime 0 or no global address forgets it.
+    /// [`HomeAgent::handle_icmp6`] calls this for every RA with the H flag
+    /// on a home link; a driver with its own RA listener may call it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn learn_home_agent(
+        &mut self,
+        now: Instant,
+        ifindex: IfIndex,
+        router: Ipv6Addr,
+        addresses: Vec<Ipv6Addr>,
+        preference: i16,
+        lifetime: Duration,
+        mobile_router: bool,
+    ) {
+        let ours = |a: &Ipv6Addr| self.config.home_links.iter().any(|l| l.address == *a);
+        let addresses: Vec<_> = addresses
+            .into_iter()
+            .filter(|a| is_unicast(*a) && !is_link_local(*a) && !ours(a))
+            .take(MAX_ADDRESSES_PER_HOME_AGENT)
+            .collect();
+        let key = (ifindex, router);
+        if addresses.is_empty() || lifetime.is_zero() {
+            self.learned.remove(&key);
+            return;
+        }
+        // Bounded whatever a link's RAs claim.
+        if self.learned.len() >= MAX_LEARNED_HOME_AGENTS && !self.learned.contains_key(&key) {
+            return;
+        }
+        self.learned.insert(
+            key,
+            Learned {
+                addresses,
+                preference,
+                mobile_router,
+                expires_at: now + lifetime,
+            },
+        );
+    }
+
+    /// DAD ends (HA-9) and expiries (HA-15); early calls do nothing.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        let due: Vec<Ipv6Addr> = self
+            .cache
+            .values()
+            .filter(|e| match e.state {
+                EntryState::Dad { ba_at } => ba_at <= now,
+                EntryState::Bound { expires_at } => expires_at <= now,
+                EntryState::Installing { .. } => false,
+            })
+            .map(|e| e.hoa)
+            .collect();
+        for hoa in due {
+            let Some(mut entry) = self.cache.remove(&hoa) else {
+                continue;
+            };
+            match entry.state {
+                EntryState::Dad { .. } => {
+                    // No conflict reported: install, the BA follows the
+                    // driver's confirmation.
+                    let ticket = self.install_with_barrier(&entry);
+                    entry.state = EntryState::Installing { ticket };
+                    self.cache.insert(hoa, entry);
+                }
+                EntryState::Bound { .. } => {
+                    info!(hoa = %hoa, "home agent: binding expired");
+                    self.counters.expired += 1;
+                    self.emit_uninstall(&entry);
+                }
+                EntryState::Installing { .. } => {
+                    self.cache.insert(hoa, entry);
+                }
+            }
+        }
+        self.learned.retain(|_, l| l.expires_at > now);
+    }
+
+    // ------------------------------------------------------ Binding Update --
+
+    fn handle_bu(
+        &mut self,
+        now: Instant,
+        m: &MhReceived<'_>,
+        message: &MobilityHeader,
+        bu: BindingUpdate,
+    ) {
+        match self.process_bu(now, m, message, bu) {
+            Ok(()) => {}
+            Err(Refusal::Drop(reason)) => self.drop(reason),
+            Err(Refusal::Ba {
+                status,
+                reply,
+                authenticated,
+                sequence,
+            }) => {
+                if !authenticated && !self.replies.try_take(now) {
+                    return self.drop(DropReason::RateLimited);
+                }
+                debug!(hoa = %reply.hoa, status = u8::from(status), "home agent: BU refused");
+                self.send_ba(now, &reply, status, Duration::ZERO, sequence);
+            }
+        }
+    }
+
+    fn process_bu(
+        &mut self,
+        now: Instant,
+        m: &MhReceived<'_>,
+        message: &MobilityHeader,
+        bu: BindingUpdate,
+    ) -> Result<(), Refusal> {
+        // RFC 6275 §6.1: only a BA may come with a Type 2 Routing Header.
+        if m.rh2.is_some() {
+            return Err(Refusal::Drop(DropReason::RoutingHeader));
+        }
+        let hoa = m.hao.unwrap_or(m.src);
+        if !is_unicast(hoa) || !is_unicast(m.src) {
+            return Err(Refusal::Drop(DropReason::BadHomeAddress));
+        }
+        // HA-4: no Binding Authorization Data in a home registration.
+        if bu.flags.home_registration && message.options.binding_authorization_data().is_some() {
+            return Err(Refusal::Drop(DropReason::AuthorizationData));
+        }
+        // HA-3: the Alternate Care-of Address option wins over the source.
+        let care_of = message.options.alternate_care_of().unwrap_or(m.src);
+        let mut reply = Reply {
+            ha_address: m.dst,
+            reply_to: m.src,
+            hoa,
+            care_of,
+            sequence: bu.sequence,
+            spi: None,
+            replay: None,
+            prefix_limited: false,
+        };
+
+        // HA-2, AU-1, AU-2: before anything that looks at state.
+        let authn = self.authenticate(now, m, message, &mut reply)?;
+
+        let refuse = |status, reply: &Reply| {
+            Err(Refusal::Ba {
+                status,
+                reply: reply.clone(),
+                authenticated: true,
+                sequence: None,
+            })
+        };
+        let existing = self.cache.get(&hoa).cloned();
+        // HA-6: not a home agent for this address.
+        let Some(link) = self
+            .config
+            .home_links
+            .iter()
+            .find(|l| l.address == m.dst)
+            .cloned()
+        else {
+            return refuse(BaStatus::HomeRegistrationNotSupported, &reply);
+        };
+        if !bu.flags.home_registration {
+            return match existing {
+                Some(_) => refuse(BaStatus::RegistrationTypeChangeDisallowed, &reply),
+                None => Err(Refusal::Drop(DropReason::NotHomeRegistration)),
+            };
+        }
+        if existing.as_ref().is_some_and(|e| e.ticket().is_some()) {
+            return Err(Refusal::Drop(DropReason::AwaitingKernel));
+        }
+        // A binding changes only under the SA that made it: an MN-ID SA
+        // may name any home address, and lab mode any at all, but neither
+        // may take over another node's binding.
+        let spi = authn.sa.map(|i| self.sas[i].sa.spi);
+        if existing.as_ref().is_some_and(|e| e.spi != spi) {
+            return refuse(BaStatus::AdministrativelyProhibited, &reply);
+        }
+        // HA-6: the home address must be on the home link's prefixes (and
+        // not one of our own addresses).
+        let Some(prefix_valid_until) = served_prefix(&link, hoa, now) else {
+            return refuse(BaStatus::NotHomeSubnet, &reply);
+        };
+        if self.config.home_links.iter().any(|l| l.address == hoa) {
+            return refuse(BaStatus::NotHomeSubnet, &reply);
+        }
+        // HA-5: the sequence number, modulo 2^16.
+        if let Some(e) = &existing
+            && !seq::is_newer(bu.sequence, e.sequence)
+        {
+            return Err(Refusal::Ba {
+                status: BaStatus::SequenceNumberOutOfWindow,
+                reply,
+                authenticated: true,
+                sequence: Some(e.sequence),
+            });
+        }
+        // HA-12: deregistration.
+        if bu.lifetime.0 == 0 || care_of == hoa {
+            return self.deregister(now, existing, reply);
+        }
+        if bu.flags.mobile_router {
+            return refuse(BaStatus::MobileRouterOperationNotPermitted, &reply);
+        }
+        // HA-3: a usable care-of address.
+        if !self.is_valid_care_of(care_of, hoa) {
+            return refuse(BaStatus::InvalidCareOfAddress, &reply);
+        }
+        // HA-7: policy, then resources.
+        if self.acl_action(hoa) == AclAction::Deny {
+            return refuse(BaStatus::AdministrativelyProhibited, &reply);
+        }
+        if existing.is_none() && self.cache.len() >= self.config.max_bindings {
+            return refuse(BaStatus::InsufficientResources, &reply);
+        }
+        // HA-8: no longer than asked, than configured, than the prefix.
+        let mut lifetime = bu
+            .lifetime
+            .as_duration()
+            .min(self.config.max_binding_lifetime);
+        if let Some(until) = prefix_valid_until {
+            let left = until.saturating_duration_since(now);
+            if left < lifetime {
+                lifetime = left;
+                reply.prefix_limited = true;
+            }
+        }
+        // Whole 4-second units: what the BA can say.
+        let units = FourSeconds::from_secs(u32::try_from(lifetime.as_secs()).unwrap_or(u32::MAX));
+        if units.0 == 0 {
+            return refuse(BaStatus::NotHomeSubnet, &reply);
+        }
+        let lifetime = units.as_duration();
+        match existing {
+            None => self.register(now, &link, bu, reply, lifetime, spi),
+            Some(entry) => self.refresh(now, entry, reply, lifetime, spi),
+        }
+        Ok(())
+    }
+
+    /// HA-2, AU-1, AU-2 (RFC 4285 §5-§6). Fills the reply's SA and replay
+    /// value once the authenticator checks out, so refusals after that are
+    /// authenticated too.
+    fn authenticate(
+        &mut self,
+        now: Instant,
+        m: &MhReceived<'_>,
+        message: &MobilityHeader,
+        reply: &mut Reply,
+    ) -> Result<Authenticated, Refusal> {
+        let unauthenticated = |reply: &Reply| Refusal::Ba {
+            status: BaStatus::AuthFailed,
+            reply: reply.clone(),
+            authenticated: false,
+            sequence: None,
+        };
+        let Some(option) = message.options.authentication() else {
+            if self.config.security == super::Security::InsecureLabMode {
+                return Ok(Authenticated { sa: None });
+            }
+            self.counters.auth_failures += 1;
+            return Err(unauthenticated(reply));
+        };
+        let index = self
+            .sas
+            .iter()
+            .position(|s| s.sa.spi == option.spi)
+            .filter(|_| option.subtype == AuthSubtype::MnHa);
+        let Some(index) = index else {
+            self.counters.auth_failures += 1;
+            return Err(unauthenticated(reply));
+        };
+        let sa = &self.sas[index].sa;
+        let input = mh_auth::mobility_message_auth_input(reply.care_of, reply.hoa, m.bytes);
+        let verified = match input {
+            Ok(Some(input)) => auth::verify(&sa.key, &input.data, input.received(m.bytes)),
+            _ => false,
+        };
+        // AU-3: the SA must speak for this home address or MN-ID.
+        let authorised = match &sa.principal {
+            Principal::HomeAddress(a) => *a == reply.hoa,
+            Principal::MnId(id) => {
+                message.options.mn_identifier() == Some((MnIdSubtype::Nai, id.as_slice()))
+            }
+        };
+        if !verified || !authorised {
+            self.counters.auth_failures += 1;
+            return Err(unauthenticated(reply));
+        }
+        // From here the BU is the SA holder's: refusals carry the SA.
+        reply.spi = Some(sa.spi);
+        let mode = sa.replay;
+        let Some(value) = message.options.replay_protection() else {
+            self.counters.auth_failures += 1;
+            return Err(Refusal::Ba {
+                status: BaStatus::MessageIdRequired,
+                reply: reply.clone(),
+                authenticated: true,
+                sequence: None,
+            });
+        };
+        reply.replay = Some(value);
+        let clock = self.ntp_now(now);
+        match auth::check_replay(mode, value, self.sas[index].last_replay, clock) {
+            ReplayVerdict::Fresh => {
+                self.sas[index].last_replay = Some(value);
+                Ok(Authenticated { sa: Some(index) })
+            }
+            ReplayVerdict::OutOfWindow { ha_timestamp } => {
+                self.counters.auth_failures += 1;
+                reply.replay = Some(ha_timestamp.0);
+                Err(Refusal::Ba {
+                    status: BaStatus::IdMismatch,
+                    reply: reply.clone(),
+                    authenticated: true,
+                    sequence: None,
+                })
+            }
+            ReplayVerdict::Replayed => {
+                self.counters.auth_failures += 1;
+                Err(Refusal::Drop(DropReason::Replayed))
+            }
+            ReplayVerdict::NoClock => Err(Refusal::Drop(DropReason::NoWallClock)),
+        }
+    }
+
+    /// A new binding: proxy DAD first (HA-9), or straight to installing.
+    fn register(
+        &mut self,
+        now: Instant,
+        link: &HomeLink,
+        bu: BindingUpdate,
+        reply: Reply,
+        lifetime: Duration,
+        spi: Option<u32>,
+    ) {
+        let hoa = reply.hoa;
+        let mut entry = Entry {
+            hoa,
+            care_of: reply.care_of,
+            ifindex: link.ifindex,
+            link_local: bu
+                .flags
+                .link_local_compat
+                .then(|| super::cache::link_local_of(hoa)),
+            sequence: reply.sequence,
+            lifetime,
+            spi,
+            state: EntryState::Dad { ba_at: now },
+            pending: Some(reply),
+            installed: false,
+        };
+        match self.config.dad_delay {
+            Some(delay) => {
+                entry.state = EntryState::Dad { ba_at: now + delay };
+                for target in std::iter::once(hoa).chain(entry.link_local) {
+                    self.solicit_for_dad(link.ifindex, target);
+                }
+                debug!(hoa = %hoa, "home agent: proxy DAD started");
+            }
+            None => {
+                let ticket = self.install_with_barrier(&entry);
+                entry.state = EntryState::Installing { ticket };
+            }
+        }
+        self.cache.insert(hoa, entry);
+    }
+
+    /// HA-11 (and HA-9's "updates during DAD only change the care-of
+    /// address and the sequence number").
+    fn refresh(
+        &mut self,
+        now: Instant,
+        mut entry: Entry,
+        reply: Reply,
+        lifetime: Duration,
+        spi: Option<u32>,
+    ) {
+        let moved = entry.care_of != reply.care_of;
+        entry.care_of = reply.care_of;
+        entry.sequence = reply.sequence;
+        entry.lifetime = lifetime;
+        entry.spi = spi;
+        match entry.state {
+            EntryState::Dad { .. } => {
+                entry.pending = Some(reply);
+                self.cache.insert(entry.hoa, entry);
+            }
+            EntryState::Bound { .. } | EntryState::Installing { .. } if moved => {
+                // The data plane must follow before the BA says so.
+                self.out.push_back(HaOutput::DataPlane(BindingOp::Upsert {
+                    hoa: entry.hoa,
+                    care_of: entry.care_of,
+                    mtu: self.config.tunnel_mtu,
+                }));
+                let ticket = self.barrier();
+                entry.state = EntryState::Installing { ticket };
+                entry.pending = Some(reply);
+                self.cache.insert(entry.hoa, entry);
+            }
+            EntryState::Bound { .. } | EntryState::Installing { .. } => {
+                entry.state = EntryState::Bound {
+                    expires_at: now + lifetime,
+                };
+                let status = if reply.prefix_limited {
+                    BaStatus::AcceptedPrefixDiscoveryNecessary
+                } else {
+                    BaStatus::Accepted
+                };
+                self.cache.insert(entry.hoa, entry);
+                self.send_ba(now, &reply, status, lifetime, None);
+            }
+        }
+    }
+
+    /// HA-12: lifetime 0 or care-of = home address.
+    fn deregister(
+        &mut self,
+        now: Instant,
+        existing: Option<Entry>,
+        reply: Reply,
+    ) -> Result<(), Refusal> {
+        let Some(entry) = existing else {
+            return Err(Refusal::Ba {
+                status: BaStatus::NotHomeAgentForThisMobileNode,
+                reply,
+                authenticated: true,
+                sequence: None,
+            });
+        };
+        self.cache.remove(&entry.hoa);
+        info!(hoa = %entry.hoa, "home agent: binding deregistered");
+        if entry.installed {
+            self.emit_uninstall(&entry);
+            let ticket = self.barrier();
+            self.held.insert(ticket, reply);
+        } else {
+            // Still in DAD: nothing was installed.
+            self.send_ba(now, &reply, BaStatus::Accepted, Duration::ZERO, None);
+        }
+        Ok(())
+    }
+
+    // ------------------------------------------------ home agents list --
+
+    /// HA-16, RFC 6275 §10.5.1: an RA with the H flag on a home link names
+    /// a home agent (preference and lifetime from its Home Agent
+    /// Information option, else 0 and the router lifetime); without the H
+    /// flag its sender is no home agent (any more).
+    fn handle_ra(&mut self, now: Instant, r: &Received<'_>) {
+        if !self
+            .config
+            .home_links
+            .iter()
+            .any(|l| l.ifindex == r.ifindex)
+        {
+            return self.drop(DropReason::Icmp6Ignored);
+        }
+        // RFC 4861 §6.1.2: hop limit 255, link-local source.
+        if r.hop_limit != 255 {
+            return self.drop(DropReason::HopLimit);
+        }
+        if !is_link_local(r.src) {
+            return self.drop(DropReason::Malformed);
+        }
+        let ra = match NdMessage::parse(r.bytes) {
+            Ok(NdMessage::RouterAdvert(ra)) => ra,
+            _ => return self.drop(DropReason::Malformed),
+        };
+        if !ra.flags.home_agent {
+            self.learned.remove(&(r.ifindex, r.src));
+            return;
+        }
+        let info = ra.options.iter().find_map(|o| match o {
+            NdOption::HomeAgentInfo(h) => Some(h.clone()),
+            _ => None,
+        });
+        let (preference, lifetime, mobile_router) = match &info {
+            Some(h) => (h.preference, h.lifetime, h.mobile_router()),
+            None => (0, ra.router_lifetime, false),
+        };
+        let addresses = ra
+            .options
+            .prefixes()
+            .filter(|p| p.router_addr)
+            .map(|p| p.prefix)
+            .collect();
+        self.learn_home_agent(
+            now,
+            r.ifindex,
+            r.src,
+            addresses,
+            preference,
+            Duration::from_secs(u64::from(lifetime)),
+            mobile_router,
+        );
+    }
+
+    // ------------------------------------------------------- proxy DAD --
+
+    fn handle_nd(&mut self, now: Instant, r: &Received<'_>) {
+        // RFC 4861 §7.1.1-§7.1.2: ND from off-link is forged.
+        if r.hop_limit != 255 {
+            return self.drop(DropReason::HopLimit);
+        }
+        let target = match NdMessage::parse(r.bytes) {
+            Ok(NdMessage::NeighborAdvert(na)) => na.target,
+            // Another node's DAD probe for the address (source ::), or any
+            // solicitation from an address it holds, is a conflict only in
+            // the DAD case: a resolution (unicast source) is not.
+            Ok(NdMessage::NeighborSolicit(ns)) if r.src.is_unspecified() => ns.target,
+            Ok(_) => return,
+            Err(_) => return self.drop(DropReason::Malformed),
+        };
+        let conflict = self
+            .cache
+            .values()
+            .find(|e| {
+                matches!(e.state, EntryState::Dad { .. })
+                    && e.ifindex == r.ifindex
+                    && (e.hoa == target || e.link_local == Some(target))
+            })
+            .map(|e| e.hoa);
+        let Some(hoa) = conflict else {
+            return;
+        };
+        if let Some(entry) = self.cache.remove(&hoa) {
+            info!(hoa = %hoa, "home agent: proxy DAD conflict, binding refused");
+            self.counters.dad_conflicts += 1;
+            if let Some(reply) = entry.pending {
+                self.send_ba(
+                    now,
+                    &reply,
+                    BaStatus::DuplicateAddressDetectionFailed,
+                    Duration::ZERO,
+                    None,
+                );
+            }
+        }
+    }
+
+    fn solicit_for_dad(&mut self, ifindex: IfIndex, target: Ipv6Addr) {
+        // RFC 4862 §5.4.2: from ::, to the solicited-node multicast group.
+        let group = solicited_node(target);
+        let ns = NdMessage::NeighborSolicit(NeighborSolicit::new(target));
+        self.out.push_back(HaOutput::Icmp6(Transmit {
+            ifindex,
+            src: Some(Ipv6Addr::UNSPECIFIED),
+            dst: group,
+            transport: Transport::Icmpv6,
+            hop_limit: Some(255),
+            payload: ns.to_bytes_with_checksum(Ipv6Addr::UNSPECIFIED, group),
+        }));
+    }
+
+    /// HA-10: unsolicited NA (override) for the home address (and the
+    /// link-local one under L) to all nodes, so neighbours' caches point
+    /// at us at once (RFC 6275 §10.4.1).
+    fn announce(&mut self, entry: &Entry) {
+        let Some(link) = self
+            .config
+            .home_links
+            .iter()
+            .find(|l| l.ifindex == entry.ifindex)
+        else {
+            return;
+        };
+        let all_nodes = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+        let lla = link.link_layer_address.clone();
+        for target in std::iter::once(entry.hoa).chain(entry.link_local) {
+            let mut na = NeighborAdvert::new(target, false, false, true);
+            if let Some(lla) = &lla {
+                na.options.push(NdOption::TargetLla(lla.clone()));
+            }
+            self.out.push_back(HaOutput::Icmp6(Transmit {
+                ifindex: entry.ifindex,
+                src: None,
+                dst: all_nodes,
+                transport: Transport::Icmpv6,
+                hop_limit: Some(255),
+                payload: NdMessage::NeighborAdvert(na).to_bytes(),
+            }));
+        }
+    }
+
+    // ------------------------------------------------------------ DHAAD --
+
+    fn handle_dhaad(&mut self, now: Instant, r: &Received<'_>, req: HaadRequest) {
+        let Some(link) = self
+            .config
+            .home_links
+            .iter()
+            .find(|l| l.ifindex == r.ifindex)
+            .cloned()
+        else {
+            return self.drop(DropReason::DhaadNotAnycast);
+        };
+        let to_anycast = link.prefixes.iter().any(|p| {
+            p.valid_until.is_none_or(|t| t > now)
+                && dhaad::home_agents_anycast(&p.prefix) == Some(r.dst)
+        });
+        if !to_anycast || !is_unicast(r.src) {
+            return self.drop(DropReason::DhaadNotAnycast);
+        }
+        // RFC 3963 §7.3: a mobile router wants home agents that serve
+        // mobile routers; this one does not (yet).
+        let mut candidates = Vec::new();
+        if !req.mobile_router {
+            candidates.push(Candidate {
+                address: link.address,
+                preference: link.preference,
+            });
+        }
+        let peers = link
+            .peers
+            .iter()
+            .map(|p| (p.address, p.preference, p.mobile_router));
+        let learned = self
+            .learned
+            .range((link.ifindex, Ipv6Addr::UNSPECIFIED)..)
+            .take_while(|((i, _), _)| *i == link.ifindex)
+            .filter(|(_, l)| l.expires_at > now)
+            .flat_map(|(_, l)| {
+                l.addresses
+                    .iter()
+                    .map(|a| (*a, l.preference, l.mobile_router))
+            })
+            .collect::<Vec<_>>();
+        let mut seen = vec![link.address];
+        for (address, preference, mobile_router) in peers.chain(learned) {
+            if seen.contains(&address) || (req.mobile_router && !mobile_router) {
+                continue;
+            }
+            seen.push(address);
+            candidates.push(Candidate {
+                address,
+                preference,
+            });
+        }
+        if candidates.is_empty() {
+            return;
+        }
+        if !self.replies.try_take(now) {
+            return self.drop(DropReason::RateLimited);
+        }
+        let home_agents = dhaad::order(candidates, &mut self.rng, dhaad::MAX_REPLY_ADDRESSES);
+        let reply = MobilityIcmp::HaadReply(HaadReply {
+            identifier: req.identifier,
+            mobile_router: req.mobile_router,
+            reserved: 0,
+            home_agents,
+        });
+        self.counters.dhaad_replies += 1;
+        self.out.push_back(HaOutput::Icmp6(Transmit {
+            ifindex: link.ifindex,
+            src: Some(link.address),
+            dst: r.src,
+            transport: Transport::Icmpv6,
+            hop_limit: None,
+            payload: reply.to_bytes_with_checksum(link.address, r.src),
+        }));
+    }
+
+    // ------------------------------------------------------------ output --
+
+    fn drop(&mut self, reason: DropReason) {
+        debug!(reason = reason.label(), "home agent: input dropped");
+        *self.counters.dropped.entry(reason).or_default() += 1;
+    }
+
+    fn barrier(&mut self) -> ApplyTicket {
+        let ticket = ApplyTicket(self.next_ticket);
+        self.next_ticket = self.next_ticket.wrapping_add(1);
+        self.out.push_back(HaOutput::Barrier(ticket));
+        ticket
+    }
+
+    fn proxy_specs(&self, entry: &Entry) -> Vec<ProxyNeighbourSpec> {
+        std::iter::once(entry.hoa)
+            .chain(entry.link_local)
+            .map(|a| ProxyNeighbourSpec {
+                owner: Owner::HomeAgent,
+                ifindex: entry.ifindex,
+                addr: a.into(),
+            })
+            .collect()
+    }
+
+    fn route_spec(&self, entry: &Entry) -> Option<RouteSpec> {
+        let ifindex = self.config.tunnel_ifindex?;
+        Some(RouteSpec {
+            owner: Owner::HomeAgent,
+            table: RouteTable::MAIN,
+            dst: Prefix::new(entry.hoa, 128).ok()?,
+            kind: RouteType::Unicast,
+            gateway: None,
+            ifindex: Some(ifindex),
+            metric: 1024,
+            expires: None,
+        })
+    }
+
+    /// HA-10's kernel and data-plane part, in order: proxy entries, the
+    /// route to the tunnel, the data-plane binding.
+    fn emit_install(&mut self, entry: &Entry) {
+        for p in self.proxy_specs(entry) {
+            self.out
+                .push_back(HaOutput::Kernel(KernelOp::SetProxyNeighbour(p)));
+        }
+        if let Some(r) = self.route_spec(entry) {
+            self.out.push_back(HaOutput::Kernel(KernelOp::SetRoute(r)));
+        }
+        self.out.push_back(HaOutput::DataPlane(BindingOp::Upsert {
+            hoa: entry.hoa,
+            care_of: entry.care_of,
+            mtu: self.config.tunnel_mtu,
+        }));
+    }
+
+    fn install_with_barrier(&mut self, entry: &Entry) -> ApplyTicket {
+        self.emit_install(entry);
+        self.barrier()
+    }
+
+    /// HA-12, HA-15: everything of HA-10 removed, proxy entries first so
+    /// a BA to a mobile node back home is not answered by our own proxy.
+    fn emit_uninstall(&mut self, entry: &Entry) {
+        for p in self.proxy_specs(entry) {
+            self.out
+                .push_back(HaOutput::Kernel(KernelOp::DelProxyNeighbour(p)));
+        }
+        if let Some(r) = self.route_spec(entry) {
+            self.out.push_back(HaOutput::Kernel(KernelOp::DelRoute(r)));
+        }
+        self.out
+            .push_back(HaOutput::DataPlane(BindingOp::Remove { hoa: entry.hoa }));
+    }
+
+    /// Builds and queues a BA (RFC 6275 §6.1.8, §9.5.4): to the BU's
+    /// source, with an RH2 for the home address unless that source is the
+    /// home address itself; Binding Refresh Advice on acceptance; the SA's
+    /// replay protection and authentication options (AU-1).
+    fn send_ba(
+        &mut self,
+        _now: Instant,
+        reply: &Reply,
+        status: BaStatus,
+        lifetime: Duration,
+        sequence: Option<u16>,
+    ) {
+        let units = FourSeconds::from_secs(u32::try_from(lifetime.as_secs()).unwrap_or(u32::MAX));
+        let mut message = MobilityHeader::new(BindingAck {
+            status,
+            flags: BaFlags::default(),
+            sequence: sequence.unwrap_or(reply.sequence),
+            lifetime: units,
+        });
+        if status.is_accepted() && units.0 > 0 && self.config.refresh_percent > 0 {
+            let advice = (u32::from(units.0) * u32::from(self.config.refresh_percent) / 100).max(1);
+            message.push_option(MhOption::BindingRefreshAdvice(FourSeconds(
+                u16::try_from(advice).unwrap_or(u16::MAX),
+            )));
+        }
+        let sa = reply
+            .spi
+            .and_then(|spi| self.sas.iter().find(|s| s.sa.spi == spi))
+            .map(|s| s.sa.clone());
+        if let Some(sa) = &sa {
+            if let Some(v) = reply.replay {
+                message.push_option(MhOption::ReplayProtection(v));
+            }
+            message.push_option(MhOption::mn_ha_placeholder(sa.spi));
+        }
+        let mut bytes = message.to_bytes();
+        if let Some(sa) = &sa
+            && let Ok(Some(input)) =
+                mh_auth::mobility_message_auth_input(reply.care_of, reply.hoa, &bytes)
+        {
+            let mac = auth::authenticator(&sa.key, &input.data);
+            input.fill(&mut bytes, &mac);
+        }
+        // RFC 6275 §6.1.1: the destination in the pseudo-header is the
+        // final one: the home address, through the RH2 or directly.
+        fill_checksum(reply.ha_address, reply.hoa, &mut bytes);
+        let rh2 = (reply.reply_to != reply.hoa).then_some(reply.hoa);
+        *self.counters.ba_sent.entry(u8::from(status)).or_default() += 1;
+        self.out.push_back(HaOutput::Mh(MhTransmit {
+            src: reply.ha_address,
+            dst: reply.reply_to,
+            rh2,
+            payload: bytes,
+        }));
+    }
+
+    /// RFC 6275 §9.3.3: a Binding Error to the packet's source,
+    /// rate-limited, never to a multicast address.
+    fn binding_error(&mut self, now: Instant, m: &MhReceived<'_>, status: BeStatus) {
+        if !is_unicast(m.src) || m.dst.is_multicast() {
+            return self.drop(DropReason::NotOurAddress);
+        }
+        if !self.replies.try_take(now) {
+            return self.drop(DropReason::RateLimited);
+        }
+        let message = MobilityHeader::new(BindingError {
+            status,
+            reserved: 0,
+            home_address: m.hao.unwrap_or(Ipv6Addr::UNSPECIFIED),
+        });
+        *self.counters.be_sent.entry(u8::from(status)).or_default() += 1;
+        self.out.push_back(HaOutput::Mh(MhTransmit {
+            src: m.dst,
+            dst: m.src,
+            rh2: None,
+            payload: message.to_bytes_with_checksum(m.dst, m.src),
+        }));
+    }
+
+    // ----------------------------------------------------------- helpers --
+
+    fn ntp_now(&self, now: Instant) -> Option<NtpTimestamp> {
+        let (at, ntp) = self.wall?;
+        Some(ntp.after(now.saturating_duration_since(at)))
+    }
+
+    fn acl_action(&self, hoa: Ipv6Addr) -> AclAction {
+        self.config
+            .acl
+            .iter()
+            .find(|r| r.home_addresses.contains_addr(hoa))
+            .map_or(self.config.default_action, |r| r.action)
+    }
+
+    /// HA-3: global unicast, not ours, not another binding's home address.
+    fn is_valid_care_of(&self, care_of: Ipv6Addr, hoa: Ipv6Addr) -> bool {
+        is_unicast(care_of)
+            && !is_link_local(care_of)
+            && !self.config.home_links.iter().any(|l| l.address == care_of)
+            && (care_of == hoa || !self.cache.contains_key(&care_of))
+    }
+}
+
+/// The valid-until of the served prefix holding `hoa` on `link` (outer
+/// `None`: none serves it now; inner `None`: infinite).
+fn served_prefix(link: &HomeLink, hoa: Ipv6Addr, now: Instant) -> Option<Option<Instant>> {
+    link.prefixes
+        .iter()
+        .find(|p| p.prefix.contains_addr(hoa) && p.valid_until.is_none_or(|t| t > now))
+        .map(|p| p.valid_until)
+}
+
+fn is_unicast(a: Ipv6Addr) -> bool {
+    !(a.is_unspecified() || a.is_loopback() || a.is_multicast() || a.to_ipv4_mapped().is_some())
+}
+
+fn is_link_local(a: Ipv6Addr) -> bool {
+    a.segments()[0] & 0xffc0 == 0xfe80
+}
+
+/// RFC 4291 §2.7.1: ff02::1:ffXX:XXXX.
+fn solicited_node(a: Ipv6Addr) -> Ipv6Addr {
+    let low = u128::from(a) & 0x00ff_ffff;
+    Ipv6Addr::from(0xff02_0000_0000_0000_0000_0001_ff00_0000u128 | low)
+}

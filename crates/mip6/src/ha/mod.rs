@@ -1,0 +1,345 @@
+//! The home agent (RFC 6275 §10, mobility.md §1.6 HA-1…HA-20): a sans-IO
+//! machine over the Mobility Header codec of `v6edge_wire::mh`.
+//!
+//! # Method grammar (style.md §3)
+//! - [`HomeAgent::new`]`(config, seed, now)`, [`HomeAgent::restore`] for a
+//!   persisted binding cache, [`HomeAgent::set_wall_clock`] (RFC 4285
+//!   timestamps need the time of day; the machine never reads a clock).
+//! - Input: [`HomeAgent::handle_mh`] (a Mobility Header message with its
+//!   IPv6 metadata), [`HomeAgent::handle_icmp6`] (Home Agent Address
+//!   Discovery Requests; the home link's Router Advertisements, which name
+//!   the other home agents, HA-16; the Neighbor Solicitations and
+//!   Advertisements that reveal a proxy DAD conflict),
+//!   [`HomeAgent::learn_home_agent`], [`HomeAgent::handle_applied`] (the
+//!   driver carried out the outputs before a [`HaOutput::Barrier`]),
+//!   [`HomeAgent::handle_timeout`].
+//! - Output: [`HomeAgent::poll_output`] until `None`, in order;
+//!   [`HomeAgent::poll_timeout`].
+//! - Getters: [`HomeAgent::status`] (takes `now` for the remaining
+//!   lifetimes), [`HomeAgent::bindings`] (records to persist),
+//!   [`HomeAgent::counters`].
+//!
+//! # HA-20: a Binding Acknowledgement waits for its kernel changes
+//! Accepting a binding emits the kernel and data-plane changes, then a
+//! [`HaOutput::Barrier`] with a ticket. The driver carries out everything
+//! before the barrier in order and then calls
+//! [`HomeAgent::handle_applied`]`(now, ticket, ok)`; only then does the
+//! machine emit the unsolicited Neighbor Advertisement and the BA. So a BA
+//! with status 0 never leaves before the proxy entry, the route and the
+//! data-plane entry exist, a deregistration BA never leaves before they
+//! are gone, and a failure the driver reports becomes BA status 143 with
+//! everything undone instead of a BA that lies. (Emitting in order and
+//! trusting the driver to hold the BA would let it send a BA 0 for a
+//! binding whose tunnel could not be set up, and the machine would never
+//! know.) A Binding Update for a home address whose changes are still
+//! awaited is dropped (`AwaitingKernel`): the mobile node retransmits.
+//!
+//! # Decisions
+//! - Only home registrations are served: a BU without the H flag and no
+//!   binding is dropped (no correspondent node role here); with a binding,
+//!   status 139 (HA-6).
+//! - Unauthenticated input creates no state: SA lookup, authenticator and
+//!   replay checks come before anything else, and a BU whose checks fail
+//!   changes nothing. Replies to input that did not authenticate (BA 146,
+//!   Binding Errors, DHAAD replies) share one token bucket.
+//! - Mobile routers (R flag, RFC 3963) are refused with 140: NEMO is not
+//!   implemented here yet.
+//! - Parameter Problem for a bad Payload Proto or Header Len (RFC 6275
+//!   §9.2) needs the invoking packet's IPv6 header, which the driver has:
+//!   the machine drops and counts those (`PayloadProto`, `HeaderLength`)
+//!   and leaves the ICMPv6 error to the driver.
+//!
+//! Panic contract: no input, instant or configuration makes the machine
+//! panic; instant arithmetic saturates.
+
+mod cache;
+mod dhaad;
+mod machine;
+
+use std::collections::BTreeMap;
+use std::net::Ipv6Addr;
+use std::time::Duration;
+
+use v6edge_core::limit::Rate;
+use v6edge_core::{IfIndex, Instant, KernelOp, Transmit};
+use v6edge_prefix::Prefix;
+
+use crate::auth::SecurityAssociation;
+use crate::dataplane::BindingOp;
+
+pub use cache::{BindingRecord, BindingState, BindingStatus};
+pub use machine::HomeAgent;
+
+/// Maximum binding lifetime (mobility.md §1.4: 65535 × 4 s).
+pub const MAX_BINDING_LIFETIME: Duration = Duration::from_secs(262_140);
+
+/// How Binding Updates must be protected (mobility.md §3.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Security {
+    /// RFC 4285 MN-HA authentication with replay protection, required.
+    #[default]
+    Rfc4285,
+    /// Unauthenticated Binding Updates accepted (an authentication option
+    /// that is present is still checked). For labs only: anyone on the
+    /// path can then steal any home address.
+    InsecureLabMode,
+}
+
+/// A prefix of the home link the home agent serves (RFC 6275 §10.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServedPrefix {
+    pub prefix: Prefix,
+    /// End of the prefix's valid lifetime on the home link; `None`:
+    /// infinite. Bindings are granted no longer (HA-8).
+    pub valid_until: Option<Instant>,
+}
+
+/// Another home agent on the home link, for DHAAD replies (HA-17).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerHomeAgent {
+    pub address: Ipv6Addr,
+    /// RFC 6275 §7.4 Home Agent Preference (higher first).
+    pub preference: i16,
+    /// Supports mobile routers (RFC 3963 §7.3).
+    pub mobile_router: bool,
+}
+
+/// One home link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HomeLink {
+    pub ifindex: IfIndex,
+    /// The home agent's global address on the link: where Binding Updates
+    /// go, and the source of DHAAD replies.
+    pub address: Ipv6Addr,
+    /// Our link-layer address: the Target Link-Layer Address of the
+    /// unsolicited Neighbor Advertisements for home addresses (HA-10).
+    pub link_layer_address: Option<Vec<u8>>,
+    pub prefixes: Vec<ServedPrefix>,
+    /// Our Home Agent Preference (RFC 6275 §7.4).
+    pub preference: i16,
+    /// Other home agents configured for this link (those learnt from RAs
+    /// come through [`HomeAgent::learn_home_agent`]).
+    pub peers: Vec<PeerHomeAgent>,
+}
+
+/// What an access-control rule does (HA-7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum AclAction {
+    #[default]
+    Allow,
+    Deny,
+}
+
+/// A binding ACL rule: the first whose prefix holds the home address
+/// decides (UMIP `BindingAclPolicy`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AclRule {
+    pub home_addresses: Prefix,
+    pub action: AclAction,
+}
+
+/// The home agent's configuration (the daemon builds it from `[mobility]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HaConfig {
+    pub home_links: Vec<HomeLink>,
+    pub security: Security,
+    pub security_associations: Vec<SecurityAssociation>,
+    /// Longest lifetime granted (HA-8); at most [`MAX_BINDING_LIFETIME`].
+    pub max_binding_lifetime: Duration,
+    /// More bindings than this: status 130 (HA-7).
+    pub max_bindings: usize,
+    /// How long the BA of a new binding is held for proxy DAD (HA-9);
+    /// `None` skips DAD.
+    pub dad_delay: Option<Duration>,
+    /// The inner MTU of the tunnel to each care-of address.
+    pub tunnel_mtu: u32,
+    /// When set, each binding gets `HoA/128 dev <this>` (the TUN device of
+    /// the data plane); back ends that route by themselves leave it unset.
+    pub tunnel_ifindex: Option<IfIndex>,
+    /// Binding Refresh Advice as a percentage of the granted lifetime
+    /// (RFC 6275 §10.3.1); 0 leaves the option out.
+    pub refresh_percent: u8,
+    pub acl: Vec<AclRule>,
+    pub default_action: AclAction,
+    /// Budget for replies to unauthenticated input: BA 146, Binding
+    /// Errors, DHAAD replies (HA-1, RFC 6275 §9.3.3).
+    pub reply_rate: Rate,
+}
+
+impl Default for HaConfig {
+    fn default() -> HaConfig {
+        HaConfig {
+            home_links: Vec::new(),
+            security: Security::Rfc4285,
+            security_associations: Vec::new(),
+            max_binding_lifetime: MAX_BINDING_LIFETIME,
+            max_bindings: 4096,
+            dad_delay: Some(Duration::from_secs(1)),
+            tunnel_mtu: 1460,
+            tunnel_ifindex: None,
+            refresh_percent: 80,
+            acl: Vec::new(),
+            default_action: AclAction::Allow,
+            reply_rate: Rate::new(10, 20),
+        }
+    }
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum HaConfigError {
+    #[error(transparent)]
+    SecurityAssociation(#[from] crate::auth::SaError),
+    #[error("home link {ifindex}: address {address} is not in one of its served prefixes")]
+    AddressOutsidePrefixes { ifindex: IfIndex, address: Ipv6Addr },
+    #[error("home link {ifindex} is configured twice")]
+    DuplicateLink { ifindex: IfIndex },
+    #[error("tunnel MTU {mtu} below the IPv6 minimum of 1280")]
+    TunnelMtu { mtu: u32 },
+}
+
+/// A Mobility Header message as the driver received it (mobility.md §3.2
+/// `MhReceived`), from the Payload Proto octet on.
+#[derive(Debug, Clone, Copy)]
+pub struct MhReceived<'a> {
+    pub ifindex: IfIndex,
+    /// The IPv6 source (a care-of address when a HAO travels).
+    pub src: Ipv6Addr,
+    /// The IPv6 destination (one of our home agent addresses).
+    pub dst: Ipv6Addr,
+    /// The Home Address destination option's address, if there was one.
+    pub hao: Option<Ipv6Addr>,
+    /// The address of a Type 2 Routing Header, if there was one.
+    pub rh2: Option<Ipv6Addr>,
+    pub bytes: &'a [u8],
+}
+
+/// A Mobility Header message to send, checksum filled in (RFC 6275
+/// §6.1.1: the pseudo-header destination is `rh2` when present). The sys
+/// layer builds the packet: `IPPROTO_RAW` when `rh2` is set (Linux without
+/// MIP6 refuses RH2 through the socket API), else the raw MH socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MhTransmit {
+    pub src: Ipv6Addr,
+    pub dst: Ipv6Addr,
+    /// The Type 2 Routing Header's address (the home address).
+    pub rh2: Option<Ipv6Addr>,
+    pub payload: Vec<u8>,
+}
+
+/// A token naming the outputs before a [`HaOutput::Barrier`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ApplyTicket(pub u64);
+
+/// What the home agent asks of its driver, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HaOutput {
+    /// Proxy neighbour entries and routes, owned by `Owner::HomeAgent`.
+    Kernel(KernelOp),
+    DataPlane(BindingOp),
+    /// ICMPv6 (raw socket, the kernel may recompute the checksum, which
+    /// is filled in anyway): proxy DAD Neighbor Solicitations (source `::`
+    /// given explicitly as `Some(::)`: send it as such, not "kernel's
+    /// choice"), unsolicited Neighbor Advertisements, DHAAD replies.
+    Icmp6(Transmit),
+    Mh(MhTransmit),
+    /// Carry out every output before this one, then call
+    /// [`HomeAgent::handle_applied`] with the ticket and whether all of
+    /// them succeeded (HA-20).
+    Barrier(ApplyTicket),
+}
+
+/// Why an input was dropped, for counters and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum DropReason {
+    /// HA-1: checksum wrong for the pseudo-header of RFC 6275 §6.1.1.
+    BadChecksum,
+    /// HA-1: Payload Proto not 59 (Parameter Problem pointer 0 is the
+    /// driver's).
+    PayloadProto,
+    /// HA-1: Header Len below the type's minimum (pointer 1).
+    HeaderLength,
+    /// Any other decoding failure (truncation, a bad option length, an
+    /// option after one that must be last: HA-4).
+    Malformed,
+    /// A known MH type a home agent does not take (BA, BE, HoTI, ...).
+    NotForHomeAgent,
+    /// A BU carried a Type 2 Routing Header (RFC 6275 §6.1: only a BA may).
+    RoutingHeader,
+    /// HA-4: Binding Authorization Data in a home registration.
+    AuthorizationData,
+    /// A BU without the H flag for an address with no binding.
+    NotHomeRegistration,
+    /// The home address is not unicast (multicast, unspecified, ...).
+    BadHomeAddress,
+    /// AU-2: replay protection value not newer than the last accepted.
+    Replayed,
+    /// RFC 4285 timestamps without a wall clock (`set_wall_clock`).
+    NoWallClock,
+    /// The reply budget is spent (HA-1 rate limit).
+    RateLimited,
+    /// HA-20: the home address's kernel changes are still awaited.
+    AwaitingKernel,
+    /// The BU's destination is none of our home agent addresses and it
+    /// did not authenticate.
+    NotOurAddress,
+    /// An ICMPv6 message that is not a DHAAD Request, NS or NA for us.
+    Icmp6Ignored,
+    /// A DHAAD Request not sent to the anycast address of a served prefix.
+    DhaadNotAnycast,
+    /// ND with a hop limit other than 255 (RFC 4861 §7.1).
+    HopLimit,
+}
+
+impl DropReason {
+    /// A stable kebab-case label for metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            DropReason::BadChecksum => "bad-checksum",
+            DropReason::PayloadProto => "payload-proto",
+            DropReason::HeaderLength => "header-length",
+            DropReason::Malformed => "malformed",
+            DropReason::NotForHomeAgent => "not-for-home-agent",
+            DropReason::RoutingHeader => "routing-header",
+            DropReason::AuthorizationData => "authorization-data",
+            DropReason::NotHomeRegistration => "not-home-registration",
+            DropReason::BadHomeAddress => "bad-home-address",
+            DropReason::Replayed => "replayed",
+            DropReason::NoWallClock => "no-wall-clock",
+            DropReason::RateLimited => "rate-limited",
+            DropReason::AwaitingKernel => "awaiting-kernel",
+            DropReason::NotOurAddress => "not-our-address",
+            DropReason::Icmp6Ignored => "icmp6-ignored",
+            DropReason::DhaadNotAnycast => "dhaad-not-anycast",
+            DropReason::HopLimit => "hop-limit",
+        }
+    }
+}
+
+/// Counters for metrics (mobility.md §3.6 last row).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HaCounters {
+    /// Mobility Header messages received, by MH Type (decoded or not).
+    pub received: BTreeMap<u8, u64>,
+    /// Binding Acknowledgements sent, by status.
+    pub ba_sent: BTreeMap<u8, u64>,
+    /// Binding Errors sent, by status.
+    pub be_sent: BTreeMap<u8, u64>,
+    pub dropped: BTreeMap<DropReason, u64>,
+    /// BUs refused for authentication (AU-2: 144, 145, 146, replays).
+    pub auth_failures: u64,
+    pub dhaad_replies: u64,
+    /// Bindings removed because their lifetime ran out (HA-15).
+    pub expired: u64,
+    /// Proxy DAD conflicts (HA-9, status 134).
+    pub dad_conflicts: u64,
+}
+
+/// Plain data for the control socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HaStatus {
+    pub bindings: Vec<BindingStatus>,
+    pub counters: HaCounters,
+}
