@@ -146,6 +146,13 @@ pub struct Roles {
     /// `[[ra]]`: the static advertisers, in file order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ra: Option<Vec<StaticRaStatus>>,
+    /// `[home-agent]`: the binding cache and counters.
+    #[serde(
+        rename = "home-agent",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub home_agent: Option<HomeAgentStatus>,
 }
 
 impl Roles {
@@ -154,6 +161,7 @@ impl Roles {
             && self.delegating_server.is_none()
             && self.relay.is_none()
             && self.ra.is_none()
+            && self.home_agent.is_none()
     }
 
     /// The roles a document without `roles` describes (a daemon that
@@ -166,6 +174,7 @@ impl Roles {
             delegating_server: status.server.clone(),
             relay: None,
             ra: (!status.ra.is_empty()).then(|| status.ra.clone()),
+            home_agent: None,
         }
     }
 }
@@ -267,6 +276,57 @@ pub struct StaticRaStatus {
     pub sent: u64,
     /// Router Solicitations seen there.
     pub rs_received: u64,
+}
+
+/// The Mobile IPv6 home agent's document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HomeAgentStatus {
+    /// The home link.
+    pub interface: String,
+    pub address: Ipv6Addr,
+    /// False until the home link and the tunnel device exist.
+    pub running: bool,
+    /// The binding cache, by home address.
+    pub bindings: Vec<HomeAgentBindingStatus>,
+    /// Mobility Header messages received, by MH Type number.
+    pub received: BTreeMap<String, u64>,
+    /// Binding Acknowledgements sent, by status code.
+    pub ba_sent: BTreeMap<String, u64>,
+    /// Binding Updates refused for authentication or replay (RFC 4285).
+    pub auth_failures: u64,
+    /// Bindings removed because their lifetime ran out.
+    pub expired: u64,
+}
+
+impl Default for HomeAgentStatus {
+    fn default() -> HomeAgentStatus {
+        HomeAgentStatus {
+            interface: String::new(),
+            address: Ipv6Addr::UNSPECIFIED,
+            running: false,
+            bindings: Vec::new(),
+            received: BTreeMap::new(),
+            ba_sent: BTreeMap::new(),
+            auth_failures: 0,
+            expired: 0,
+        }
+    }
+}
+
+/// One binding cache entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HomeAgentBindingStatus {
+    pub home_address: Ipv6Addr,
+    pub care_of: Ipv6Addr,
+    /// `dad` (proxy DAD running), `installing` (kernel changes pending),
+    /// `bound`.
+    pub state: String,
+    pub sequence: u16,
+    /// Granted lifetime, seconds.
+    pub lifetime: u64,
+    /// Seconds left.
+    pub remaining: u64,
+    pub spi: Option<u32>,
 }
 
 /// What the uplink client is doing.
@@ -453,6 +513,28 @@ pub fn format_human(status: &Status) -> String {
             ra.sent,
             ra.rs_received
         );
+    }
+    if let Some(ha) = &roles.home_agent {
+        let _ = writeln!(
+            out,
+            "home agent {} on {}: {}, {} binding(s), {} authentication failure(s)",
+            ha.address,
+            ha.interface,
+            if ha.running {
+                "running"
+            } else {
+                "waiting for the home link"
+            },
+            ha.bindings.len(),
+            ha.auth_failures
+        );
+        for b in &ha.bindings {
+            let _ = writeln!(
+                out,
+                "  {} via {}: {}, sequence {}, {} s of {} s left",
+                b.home_address, b.care_of, b.state, b.sequence, b.remaining, b.lifetime
+            );
+        }
     }
     // Drops outside the roles: only when there are some, one line each.
     for (protocol, reasons) in &status.io.dropped {

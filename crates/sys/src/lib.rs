@@ -42,6 +42,7 @@ pub use netlink::{
     ProxyNeighbourInfo, Route4Info, RouteInfo, RouteKind, RuleInfo,
 };
 pub use socket::{
-    Dhcp6Socket, Icmp6Socket, MhSocket, MobilityCapture, RawIpv6Sender, RecvMeta, TunnelSocket,
+    Captured, Dhcp6Socket, Icmp6Socket, MhSocket, MobilityCapture, RawIpv6Sender, RecvMeta,
+    TunnelSocket,
 };
 pub use sysctl::{Ipv6Conf, ipv6_conf_path, set_ipv6_conf, set_sysctl};

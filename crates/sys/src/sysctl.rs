@@ -21,6 +21,9 @@ pub enum Ipv6Conf {
     AcceptDad,
     /// `disable_ipv6`.
     DisableIpv6,
+    /// `proxy_ndp`: 1 on a home link, where the kernel answers Neighbor
+    /// Solicitations for the proxy entries of away mobile nodes.
+    ProxyNdp,
 }
 
 impl Ipv6Conf {
@@ -30,6 +33,7 @@ impl Ipv6Conf {
             Ipv6Conf::AcceptRa => "accept_ra",
             Ipv6Conf::AcceptDad => "accept_dad",
             Ipv6Conf::DisableIpv6 => "disable_ipv6",
+            Ipv6Conf::ProxyNdp => "proxy_ndp",
         }
     }
 }

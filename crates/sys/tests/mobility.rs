@@ -342,11 +342,12 @@ fn capture_sees_the_binding_update_the_kernel_drops() {
         assert_eq!(capture.ifindex(), if_b);
         ready_tx.send(()).expect("sender waiting");
         let mut buf = [0u8; 2048];
-        let n = timeout(WAIT, capture.recv(&mut buf))
+        let got = timeout(WAIT, capture.recv(&mut buf))
             .await
             .expect("a packet within the bound")
             .expect("capture read");
-        buf[..n].to_vec()
+        assert_eq!(got.ifindex, if_b, "the arrival interface");
+        buf[..got.len].to_vec()
     });
 
     p.a.run(move || async move {

@@ -785,11 +785,15 @@ impl Role for Cpe {
         Cpe::sync(self, facts, metrics);
     }
 
-    fn accepts(&self, port: Port, ifindex: IfIndex) -> bool {
+    /// Its DHCPv6 client socket; RS and RAs on its LANs.
+    fn accepts(&self, port: Port, rx: &Received<'_>) -> bool {
         match port {
             Port::Dhcp6Client => true,
-            Port::Icmp6 => self.node.lan_on(ifindex).is_some(),
-            Port::Dhcp6Server => false,
+            Port::Icmp6 => {
+                matches!(rx.bytes.first(), Some(133 | 134))
+                    && self.node.lan_on(rx.ifindex).is_some()
+            }
+            _ => false,
         }
     }
 
@@ -797,7 +801,7 @@ impl Role for Cpe {
         match port {
             Port::Dhcp6Client => self.handle_dhcp6(rx, metrics),
             Port::Icmp6 => self.handle_icmp6(rx, metrics),
-            Port::Dhcp6Server => {}
+            _ => {}
         }
     }
 

@@ -86,21 +86,22 @@ impl Driver {
     }
 
     /// A datagram on one of the loop's sockets. Unsolicited input (UDP 547,
-    /// RS/RA) passes the guard first; then the first role that accepts the
-    /// port and interface gets it.
+    /// ICMPv6) passes the guard first; then every role that accepts it
+    /// gets it.
     pub fn handle_datagram(&mut self, port: Port, rx: &Received<'_>, metrics: &Metrics) {
         let now = self.now();
         let admitted = match port {
             Port::Dhcp6Server => self.guard.admit_dhcp6(now, rx, metrics),
             Port::Icmp6 => self.guard.admit_icmp6(now, rx, metrics),
             // Answers to our own transactions on the uplink, checked by
-            // the client machine.
-            Port::Dhcp6Client => true,
+            // the client machine; Mobility Headers, checked (authenticated)
+            // by the home agent machine before they cost anything.
+            Port::Dhcp6Client | Port::Mobility | Port::MobilityCapture => true,
         };
         if !admitted {
             return;
         }
-        if let Some(role) = self.roles.iter_mut().find(|r| r.accepts(port, rx.ifindex)) {
+        for role in self.roles.iter_mut().filter(|r| r.accepts(port, rx)) {
             role.handle_datagram(port, rx, metrics);
         }
         self.route_messages(metrics);
@@ -137,6 +138,14 @@ impl Driver {
         for role in &mut self.roles {
             role.commit(metrics);
         }
+    }
+
+    /// The effects before `role`'s barrier `ticket` were carried out.
+    pub fn handle_applied(&mut self, role: &str, ticket: u64, ok: bool, metrics: &Metrics) {
+        if let Some(r) = self.roles.iter_mut().find(|r| r.name() == role) {
+            r.handle_applied(ticket, ok, metrics);
+        }
+        self.route_messages(metrics);
     }
 
     /// Every role's leases (a server's, a relay's snooped bindings).
@@ -409,8 +418,8 @@ mod tests {
         fn sync(&mut self, _facts: &Facts, _metrics: &Metrics) {
             self.seen.borrow_mut().synced += 1;
         }
-        fn accepts(&self, port: Port, ifindex: IfIndex) -> bool {
-            port == self.port && ifindex == self.ifindex
+        fn accepts(&self, port: Port, rx: &Received<'_>) -> bool {
+            port == self.port && rx.ifindex == self.ifindex
         }
         fn handle_datagram(&mut self, port: Port, rx: &Received<'_>, _metrics: &Metrics) {
             self.seen.borrow_mut().datagrams.push((port, rx.ifindex));
@@ -552,21 +561,21 @@ mod tests {
             .expect("same roles, new settings");
         let _ = std::fs::remove_dir_all(dir);
     }
-    /// Mobile IPv6 sections pass `check` before their roles exist: the
-    /// daemon refuses them (at start and on reload) instead of ignoring
-    /// them.
+    /// A section that passes `check` before its role exists (the mobile
+    /// node): the daemon refuses it (at start and on reload) instead of
+    /// ignoring it.
     #[test]
     fn sections_without_a_role_yet_are_refused_not_ignored() {
         let path = std::path::Path::new("ha.toml");
-        let ha = "[home-agent]\ninterface = \"home0\"\naddress = \"2001:db8:1::1\"\n\
-                  prefixes = [\"2001:db8:1::/64\"]\nsecurity = \"none\"\ninsecure-lab = true\n";
+        let ha = "[mobile-node]\ninterfaces = [\"eth0\"]\nhome-address = \"2001:db8:1::200\"\n\
+                  security = \"none\"\ninsecure-lab = true\n";
         let config = Config::parse(ha, path).expect("valid for check");
         let dir = std::env::temp_dir().join(format!("v6edge-driver-ha-{}", std::process::id()));
         let state = StateDir::open(&dir).expect("state dir");
         let metrics = Metrics::new();
         let e = Driver::new(&config, state.clone(), &metrics, TokioInstant::now())
             .expect_err("not runnable yet");
-        assert!(e.to_string().contains("[home-agent]"), "{e}");
+        assert!(e.to_string().contains("[mobile-node]"), "{e}");
         let ra = "[[ra]]\ninterface = \"lan0\"\nprefixes = [\"2001:db8:77::/64\"]\n";
         let mut d = Driver::new(
             &Config::parse(ra, path).expect("config"),
@@ -579,7 +588,7 @@ mod tests {
         let e = d
             .reconfigure(&with_ha, &metrics)
             .expect_err("not runnable yet");
-        assert!(e.to_string().contains("[home-agent]"), "{e}");
+        assert!(e.to_string().contains("[mobile-node]"), "{e}");
         let _ = std::fs::remove_dir_all(dir);
     }
 }

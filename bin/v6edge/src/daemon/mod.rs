@@ -14,8 +14,10 @@
 //! Panic contract: nothing here panics.
 
 mod cpe;
+mod dataplane;
 pub mod driver;
 pub mod guard;
+mod home_agent;
 mod link;
 pub mod persist;
 mod relay;
@@ -45,7 +47,10 @@ use futures::FutureExt as _;
 use role::Interest;
 use std::collections::BTreeSet;
 use v6edge_core::{DHCP6_CLIENT_PORT, DHCP6_SERVER_PORT, IfIndex};
-use v6edge_sys::{Dhcp6Socket, Icmp6Socket, Ipv6Conf, NetEvent, Netlink, RecvMeta, RouteKind};
+use v6edge_sys::{
+    Dhcp6Socket, Icmp6Socket, Ipv6Conf, MhSocket, MobilityCapture, NetEvent, Netlink,
+    RawIpv6Sender, RecvMeta, RouteKind,
+};
 
 /// How often links and routes are re-read even without netlink events (a
 /// safety net: events can be lost, see [`NetEvent::Overrun`]).
@@ -108,6 +113,8 @@ pub struct Daemon {
     metrics: Metrics,
     driver: Driver,
     control: mpsc::Receiver<ControlRequest>,
+    /// The tunnel data plane's handle, for its drop counters.
+    data_plane: Option<dataplane::DataPlane>,
 }
 
 impl Daemon {
@@ -128,6 +135,7 @@ impl Daemon {
             metrics,
             driver,
             control,
+            data_plane: None,
         })
     }
 
@@ -140,9 +148,25 @@ impl Daemon {
         let netlink_buffer = self.config.daemon.netlink_receive_buffer;
         let mut events = Netlink::monitor_with_buffer(netlink_buffer)
             .context("cannot subscribe to rtnetlink events")?;
-        let icmp =
-            Icmp6Socket::new(&role::ND_TYPES, None).context("cannot open the ICMPv6 socket")?;
         let needs = self.driver.needs();
+        let mut icmp_types: BTreeSet<u8> = role::ND_TYPES.into_iter().collect();
+        icmp_types.extend(&needs.icmp6_types);
+        let icmp_types: Vec<u8> = icmp_types.into_iter().collect();
+        let icmp = Icmp6Socket::new(&icmp_types, None).context("cannot open the ICMPv6 socket")?;
+        let mobility = match needs.mobility {
+            true => Some(MobilityIo {
+                mh: MhSocket::new(None).context("cannot open the Mobility Header socket")?,
+                capture: MobilityCapture::open(0)
+                    .context("cannot open the capture of Mobile IPv6 extension headers")?,
+                raw: RawIpv6Sender::new().context("cannot open the raw IPv6 sender")?,
+            }),
+            false => None,
+        };
+        let data_plane = match &needs.data_plane {
+            Some(need) => Some(dataplane::DataPlane::start(&netlink, need).await?),
+            None => None,
+        };
+        self.data_plane = data_plane.clone();
         let server = match needs.port_547 {
             true => Some(
                 Dhcp6Socket::bind(DHCP6_SERVER_PORT, None)
@@ -176,9 +200,12 @@ impl Daemon {
             icmp,
             dhcp6: None,
             joined: BTreeSet::new(),
+            anycast_joined: BTreeSet::new(),
             server,
             server_joined: BTreeSet::new(),
             kernel,
+            mobility,
+            data_plane,
         };
         prepare_interfaces(&needs);
         self.resync(&mut io).await;
@@ -188,6 +215,8 @@ impl Daemon {
         let mut udp_buf = vec![0u8; 65536];
         let mut srv_buf = vec![0u8; 65536];
         let mut icmp_buf = vec![0u8; 65536];
+        let mut mh_buf = vec![0u8; 65536];
+        let mut capture_buf = vec![0u8; 65536];
         let mut next_resync = Instant::now() + RESYNC_INTERVAL;
         // When the resync owed to lost netlink notifications is due.
         let mut overrun_resync: Option<Instant> = None;
@@ -224,7 +253,17 @@ impl Daemon {
                     }
                 }
                 r = io.icmp.recv(&mut icmp_buf) => self.datagram(Port::Icmp6, r, &icmp_buf),
-                Some((name, ok)) = kernel_results.recv() => self.metrics.kernel_op(name, ok),
+                r = recv_mh(io.mobility.as_ref(), &mut mh_buf) => self.datagram(Port::Mobility, r, &mh_buf),
+                r = recv_capture(io.mobility.as_ref(), &mut capture_buf) => match r {
+                    Ok(got) => self.captured(got, &capture_buf),
+                    Err(e) => self.driver.dropped("mobility", "receive-error", &self.metrics, &e),
+                },
+                Some(report) = kernel_results.recv() => match report {
+                    KernelReport::Op { name, ok } => self.metrics.kernel_op(name, ok),
+                    KernelReport::Barrier { role, ticket, ok } => {
+                        self.driver.handle_applied(role, ticket, ok, &self.metrics)
+                    }
+                },
                 ev = events.next() => match ev {
                     // A host seen on a LAN: told of urgent changes at once;
                     // a confirmed one is trusted more by the rate limits.
@@ -314,6 +353,24 @@ impl Daemon {
         io.follow(&self.driver.needs());
     }
 
+    /// A packet captured with a Mobile IPv6 extension header: the roles
+    /// get it whole, addresses from its header.
+    fn captured(&mut self, got: v6edge_sys::Captured, buf: &[u8]) {
+        let packet = buf.get(..got.len).unwrap_or(buf);
+        let Ok(header) = v6edge_wire::ip6::Ipv6Header::parse(packet) else {
+            return;
+        };
+        let rx = v6edge_core::Received {
+            ifindex: got.ifindex,
+            src: header.src,
+            dst: header.dst,
+            hop_limit: header.hop_limit,
+            bytes: packet,
+        };
+        self.driver
+            .handle_datagram(Port::MobilityCapture, &rx, &self.metrics);
+    }
+
     /// A datagram (or a receive error) on one of the loop's sockets.
     fn datagram(&mut self, port: Port, r: std::io::Result<RecvMeta>, buf: &[u8]) {
         match r {
@@ -354,10 +411,39 @@ impl Daemon {
                     continue;
                 }
                 Effect::Icmp6(t) => ("nd", io.icmp.send(&t).map_err(|e| (e, t.dst))),
+                Effect::Mh(t) => match &io.mobility {
+                    Some(m) => ("mobility", m.mh.send(&t).map_err(|e| (e, t.dst))),
+                    None => continue,
+                },
+                Effect::RawIpv6 { packet, ifindex } => match &io.mobility {
+                    Some(m) => {
+                        let dst = v6edge_wire::ip6::Ipv6Header::parse(&packet)
+                            .map(|h| h.dst)
+                            .unwrap_or(std::net::Ipv6Addr::UNSPECIFIED);
+                        (
+                            "mobility",
+                            m.raw.send(&packet, ifindex).map_err(|e| (e, dst)),
+                        )
+                    }
+                    None => continue,
+                },
+                Effect::DataPlane(op) => {
+                    if let Some(dp) = &io.data_plane {
+                        dp.apply(&op);
+                    }
+                    continue;
+                }
+                // In order behind the kernel ops before it.
+                Effect::Barrier { role, ticket } => {
+                    if io.kernel.send(KernelJob::Barrier { role, ticket }).is_err() {
+                        tracing::error!("the netlink worker is gone: barrier lost");
+                    }
+                    continue;
+                }
                 // In order, on the netlink worker: serving never waits for
                 // the kernel (a restart may restore a million routes).
                 Effect::Kernel(op) => {
-                    if io.kernel.send(op).is_err() {
+                    if io.kernel.send(KernelJob::Op(op)).is_err() {
                         tracing::error!("the netlink worker is gone: kernel op lost");
                     }
                     continue;
@@ -384,6 +470,11 @@ impl Daemon {
             },
             Request::Metrics => {
                 self.driver.export_counters(&self.metrics);
+                if let Some(dp) = &self.data_plane {
+                    for (cause, n) in dp.drops() {
+                        self.metrics.sync_dropped("tunnel", cause, n);
+                    }
+                }
                 Response::ok(json!({ "text": self.metrics.encode() }))
             }
             Request::Tree => Response::ok(self.driver.tree()),
@@ -450,10 +541,45 @@ struct Io {
     /// interfaces it joined All_DHCP_Relay_Agents_and_Servers on.
     server: Option<Dhcp6Socket>,
     server_joined: BTreeSet<IfIndex>,
-    /// Kernel ops for the netlink worker, applied in order.
-    kernel: mpsc::UnboundedSender<v6edge_core::KernelOp>,
+    /// Kernel ops (and barriers) for the netlink worker, in order.
+    kernel: mpsc::UnboundedSender<KernelJob>,
     /// LAN ifindices the ICMPv6 socket joined ff02::2 (All-Routers) on.
     joined: BTreeSet<IfIndex>,
+    /// Anycast addresses the ICMPv6 socket joined (home agents, DHAAD).
+    anycast_joined: BTreeSet<(IfIndex, std::net::Ipv6Addr)>,
+    /// Mobile IPv6 sockets, when a role needs them.
+    mobility: Option<MobilityIo>,
+    data_plane: Option<dataplane::DataPlane>,
+}
+
+/// The sockets of Mobile IPv6 on a kernel without MIP6.
+struct MobilityIo {
+    mh: MhSocket,
+    capture: MobilityCapture,
+    raw: RawIpv6Sender,
+}
+
+/// What the netlink worker is given, in order.
+enum KernelJob {
+    Op(v6edge_core::KernelOp),
+    /// Report once every op before it is applied (HA-20).
+    Barrier {
+        role: &'static str,
+        ticket: u64,
+    },
+}
+
+/// What the netlink worker reports.
+enum KernelReport {
+    Op {
+        name: &'static str,
+        ok: bool,
+    },
+    Barrier {
+        role: &'static str,
+        ticket: u64,
+        ok: bool,
+    },
 }
 
 impl Io {
@@ -492,6 +618,15 @@ impl Io {
         join_where_needed(&mut self.joined, &needs.all_routers, "ff02::2", |index| {
             icmp.join_multicast(v6edge_sys::socket::ALL_ROUTERS, index)
         });
+        for &(index, addr) in needs.anycast.difference(&self.anycast_joined.clone()) {
+            match icmp.join_anycast(addr, index) {
+                Ok(()) => {
+                    self.anycast_joined.insert((index, addr));
+                }
+                Err(e) => tracing::warn!(ifindex = index, %addr, error = %e, "cannot join anycast"),
+            }
+        }
+        self.anycast_joined.retain(|a| needs.anycast.contains(a));
     }
 
     /// At start, per owner (`v6edge_core::owner`): each configured role
@@ -526,36 +661,50 @@ impl Io {
 }
 
 /// The netlink worker: applies kernel ops in the order given, reports each
-/// result (op name, success) for the metrics, and ends when its input closes.
+/// result (op name, success) for the metrics and each barrier (whether all
+/// ops since the previous barrier succeeded), and ends when its input
+/// closes.
 #[allow(clippy::type_complexity)]
 fn spawn_netlink_worker() -> anyhow::Result<(
-    mpsc::UnboundedSender<v6edge_core::KernelOp>,
-    mpsc::UnboundedReceiver<(&'static str, bool)>,
+    mpsc::UnboundedSender<KernelJob>,
+    mpsc::UnboundedReceiver<KernelReport>,
 )> {
     let netlink = Netlink::connect().context("cannot open rtnetlink for the kernel worker")?;
-    let (tx, mut rx) = mpsc::unbounded_channel::<v6edge_core::KernelOp>();
+    let (tx, mut rx) = mpsc::unbounded_channel::<KernelJob>();
     let (result_tx, result_rx) = mpsc::unbounded_channel();
     tokio::spawn(async move {
         // Failures are logged at most once per interval, with the count:
         // the ops follow leases, which clients make.
         let origin = Instant::now();
         let mut failures = v6edge_core::limit::LogThrottle::new(guard::DROP_LOG_INTERVAL);
-        while let Some(op) = rx.recv().await {
-            let name = kernel_op_name(&op);
-            let ok = match netlink.apply(&op).await {
-                Ok(()) => {
-                    tracing::debug!(?op, "kernel op applied");
-                    true
+        let mut all_ok = true;
+        while let Some(job) = rx.recv().await {
+            let report = match job {
+                KernelJob::Op(op) => {
+                    let name = kernel_op_name(&op);
+                    let ok = match netlink.apply(&op).await {
+                        Ok(()) => {
+                            tracing::debug!(?op, "kernel op applied");
+                            true
+                        }
+                        Err(e) => {
+                            if let Some(held_back) = failures.allow(persist::machine_now(origin)) {
+                                tracing::warn!(?op, error = %e, also_failed_since_last_line = held_back, "kernel op failed");
+                            }
+                            false
+                        }
+                    };
+                    all_ok &= ok;
+                    KernelReport::Op { name, ok }
                 }
-                Err(e) => {
-                    if let Some(held_back) = failures.allow(persist::machine_now(origin)) {
-                        tracing::warn!(?op, error = %e, also_failed_since_last_line = held_back, "kernel op failed");
-                    }
-                    false
+                KernelJob::Barrier { role, ticket } => {
+                    let ok = std::mem::replace(&mut all_ok, true);
+                    KernelReport::Barrier { role, ticket, ok }
                 }
             };
-            // The loop may be shutting down; results are only for metrics.
-            let _ = result_tx.send((name, ok));
+            // The loop may be shutting down; results are only for metrics
+            // and barriers of a daemon that is stopping.
+            let _ = result_tx.send(report);
         }
     });
     Ok((tx, result_rx))
@@ -581,6 +730,23 @@ const SERVER_RCVBUF: usize = 8 << 20;
 /// kernel's neighbour table admits (net.ipv6.neigh.default.gc_thresh3,
 /// 1024), so answers to resolved clients still find room.
 const SERVER_SNDBUF: usize = 4 << 20;
+
+async fn recv_mh(m: Option<&MobilityIo>, buf: &mut [u8]) -> std::io::Result<RecvMeta> {
+    match m {
+        Some(m) => m.mh.recv(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn recv_capture(
+    m: Option<&MobilityIo>,
+    buf: &mut [u8],
+) -> std::io::Result<v6edge_sys::Captured> {
+    match m {
+        Some(m) => m.capture.recv(buf).await,
+        None => std::future::pending().await,
+    }
+}
 
 async fn recv_server(sock: Option<&Dhcp6Socket>, buf: &mut [u8]) -> std::io::Result<RecvMeta> {
     match sock {
@@ -705,6 +871,11 @@ fn prepare_interfaces(needs: &Needs) {
     for name in &needs.accept_ra {
         if let Err(e) = v6edge_sys::set_ipv6_conf(name, Ipv6Conf::AcceptRa, "2") {
             tracing::warn!(interface = %name, error = %e, "cannot set accept_ra=2");
+        }
+    }
+    for name in &needs.proxy_ndp {
+        if let Err(e) = v6edge_sys::set_ipv6_conf(name, Ipv6Conf::ProxyNdp, "1") {
+            tracing::warn!(interface = %name, error = %e, "cannot set proxy_ndp=1");
         }
     }
     if needs.forwarding {

@@ -469,7 +469,7 @@ impl Role for RelayUnit {
 
     /// Everything on UDP 547: Relay-replies come from the servers, whatever
     /// the interface, and the machine judges the rest.
-    fn accepts(&self, port: Port, _ifindex: IfIndex) -> bool {
+    fn accepts(&self, port: Port, _rx: &Received<'_>) -> bool {
         port == Port::Dhcp6Server
     }
 

@@ -25,6 +25,7 @@ use std::time::SystemTime;
 
 use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, KernelOp, Owner, Received, RouteType, Transmit};
+use v6edge_mip6::dataplane::BindingOp;
 use v6edge_node::UplinkBlock;
 use v6edge_prefix::Prefix;
 use v6edge_ra::AdvertContent;
@@ -53,6 +54,24 @@ pub enum Effect {
     /// Send on the ICMPv6 socket ([`Port::Icmp6`]: Router Advertisements).
     Icmp6(Transmit),
     Kernel(KernelOp),
+    /// Send on the raw Mobility Header socket ([`Port::Mobility`]).
+    Mh(Transmit),
+    /// Send a whole IPv6 packet built by the role (a Type 2 Routing Header
+    /// or an unspecified source the socket API cannot produce);
+    /// link-scoped destinations leave by `ifindex`.
+    RawIpv6 {
+        packet: Vec<u8>,
+        ifindex: IfIndex,
+    },
+    /// A change to the Mobile IPv6 tunnel table ([`Needs::data_plane`]).
+    DataPlane(BindingOp),
+    /// Once every effect before this one is carried out (kernel changes
+    /// applied), tell `role` by [`Role::handle_applied`] with `ticket` and
+    /// whether all of them succeeded.
+    Barrier {
+        role: &'static str,
+        ticket: u64,
+    },
 }
 
 /// The sockets the loop owns and shares among the roles.
@@ -62,8 +81,14 @@ pub enum Port {
     Dhcp6Client,
     /// UDP 547 on every interface ([`Needs::port_547`]).
     Dhcp6Server,
-    /// ICMPv6 Router Solicitations and Advertisements ([`ND_TYPES`]).
+    /// ICMPv6 of the types in [`Needs::icmp6_types`] (with [`ND_TYPES`]).
     Icmp6,
+    /// The raw Mobility Header socket: MH without extension headers.
+    Mobility,
+    /// Whole IPv6 packets with a Home Address option or a Type 2 Routing
+    /// Header, captured before the kernel drops them; `Received::bytes`
+    /// starts at the IPv6 header.
+    MobilityCapture,
 }
 
 impl Port {
@@ -73,6 +98,7 @@ impl Port {
             Port::Dhcp6Client => "dhcp6",
             Port::Dhcp6Server => "dhcp6-server",
             Port::Icmp6 => "nd",
+            Port::Mobility | Port::MobilityCapture => "mobility",
         }
     }
 }
@@ -126,6 +152,30 @@ pub struct Needs {
     /// The role forwards between interfaces (the loop warns when IPv6
     /// forwarding is off).
     pub forwarding: bool,
+    /// ICMPv6 types the ICMPv6 socket must pass besides [`ND_TYPES`];
+    /// read at start.
+    pub icmp6_types: BTreeSet<u8>,
+    /// Interfaces that answer Neighbor Solicitations for proxy entries
+    /// (proxy_ndp = 1, RFC 6275 §10.4.1), set once at start.
+    pub proxy_ndp: BTreeSet<String>,
+    /// Anycast addresses the ICMPv6 socket joins (RFC 2526 home-agents
+    /// anycast, for DHAAD).
+    pub anycast: BTreeSet<(IfIndex, std::net::Ipv6Addr)>,
+    /// The raw Mobility Header socket and the capture of packets with a
+    /// Home Address option or Type 2 Routing Header; opened at start.
+    pub mobility: bool,
+    /// The Mobile IPv6 tunnel data plane: a TUN device of this name, and
+    /// IPv6-in-IPv6 from the address given (opened when it exists).
+    pub data_plane: Option<DataPlaneNeed>,
+}
+
+/// What the data plane is made of (see [`Needs::data_plane`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataPlaneNeed {
+    /// The role that owns the TUN device (its alias in the kernel).
+    pub owner: Owner,
+    pub tun: String,
+    pub local: std::net::Ipv6Addr,
 }
 
 impl Needs {
@@ -147,6 +197,14 @@ impl Needs {
         self.all_routers.extend(other.all_routers);
         self.accept_ra.extend(other.accept_ra);
         self.forwarding |= other.forwarding;
+        self.icmp6_types.extend(other.icmp6_types);
+        self.proxy_ndp.extend(other.proxy_ndp);
+        self.anycast.extend(other.anycast);
+        self.mobility |= other.mobility;
+        // One data plane per daemon (one home agent role).
+        if self.data_plane.is_none() {
+            self.data_plane = other.data_plane;
+        }
     }
 }
 
@@ -225,10 +283,10 @@ pub trait Role: std::fmt::Debug {
     /// The kernel's facts, read for every role's needs.
     fn sync(&mut self, facts: &Facts, metrics: &Metrics);
 
-    /// Whether a datagram on `port` and interface `ifindex` is this role's.
-    /// The first role that accepts it gets it; validation keeps roles that
-    /// share a port on distinct interfaces.
-    fn accepts(&self, port: Port, ifindex: IfIndex) -> bool;
+    /// Whether a datagram on `port` is this role's. Every role that
+    /// accepts it gets it (an RA on a home link is for the RA sender's
+    /// consistency checks and for the home agent's list of home agents).
+    fn accepts(&self, port: Port, rx: &Received<'_>) -> bool;
 
     /// A datagram this role accepted (after the guard admitted it).
     fn handle_datagram(&mut self, port: Port, rx: &Received<'_>, metrics: &Metrics);
@@ -254,6 +312,10 @@ pub trait Role: std::fmt::Debug {
     /// leave (the server's group commit); called before effects are
     /// carried out.
     fn commit(&mut self, _metrics: &Metrics) {}
+
+    /// The effects before this role's [`Effect::Barrier`] with `ticket`
+    /// were carried out; `ok` is false when any of them failed.
+    fn handle_applied(&mut self, _ticket: u64, _ok: bool, _metrics: &Metrics) {}
 
     /// The routes this role owns and wants kept.
     fn owned_routes(&self) -> Option<OwnedRoutes> {

@@ -6,6 +6,7 @@
 //! role").
 
 use super::cpe::Cpe;
+use super::home_agent::HomeAgentRole;
 use super::relay::RelayUnit;
 use super::role::{Registration, Role, random_seed};
 use super::server::ServerUnit;
@@ -60,6 +61,20 @@ pub const ROLES: &[Registration] = &[
         configured: |c: &Config| !c.static_ras.is_empty(),
         build: |c, ctx| Ok(boxed(StaticRaUnit::new(&c.static_ras, ctx.origin))),
     },
+    Registration {
+        name: "home-agent",
+        section: "[home-agent]",
+        configured: |c| c.home_agent.is_some(),
+        build: |c, ctx| match &c.home_agent {
+            Some(settings) => Ok(boxed(HomeAgentRole::new(
+                settings,
+                ctx.state.clone(),
+                ctx.origin,
+                random_seed(),
+            ))),
+            None => anyhow::bail!("no [home-agent]"),
+        },
+    },
 ];
 
 fn boxed(role: impl Role + 'static) -> Box<dyn Role> {
@@ -71,11 +86,5 @@ fn boxed(role: impl Role + 'static) -> Box<dyn Role> {
 /// daemon given one refuses to start, or to reload into it, rather than
 /// ignore it.
 pub fn not_yet_runnable(config: &Config) -> Option<&'static str> {
-    if config.home_agent.is_some() {
-        Some("[home-agent]")
-    } else if config.mobile_node.is_some() {
-        Some("[mobile-node]")
-    } else {
-        None
-    }
+    config.mobile_node.as_ref().map(|_| "[mobile-node]")
 }

@@ -1017,7 +1017,7 @@ impl Role for ServerUnit {
 
     /// Everything on UDP 547 (validation refuses a relay beside a server);
     /// the machine judges the interface.
-    fn accepts(&self, port: Port, _ifindex: IfIndex) -> bool {
+    fn accepts(&self, port: Port, _rx: &Received<'_>) -> bool {
         port == Port::Dhcp6Server
     }
 

@@ -344,8 +344,11 @@ impl Role for StaticRaUnit {
         StaticRaUnit::sync(self, &facts.links, metrics);
     }
 
-    fn accepts(&self, port: Port, ifindex: IfIndex) -> bool {
-        port == Port::Icmp6 && self.serves(ifindex)
+    /// RS and RAs on the interfaces it advertises on.
+    fn accepts(&self, port: Port, rx: &Received<'_>) -> bool {
+        port == Port::Icmp6
+            && matches!(rx.bytes.first(), Some(133 | 134))
+            && self.serves(rx.ifindex)
     }
 
     fn handle_datagram(&mut self, _port: Port, rx: &Received<'_>, metrics: &Metrics) {

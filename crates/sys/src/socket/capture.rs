@@ -63,8 +63,17 @@ fn mobility_filter() -> [SockFilter; 7] {
     ]
 }
 
+/// One captured packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Captured {
+    /// Octets written to the buffer.
+    pub len: usize,
+    /// The interface it arrived on.
+    pub ifindex: IfIndex,
+}
+
 /// Packets with a Home Address option or a Type 2 Routing Header arriving
-/// on one interface; see the module documentation.
+/// on one interface (or all: ifindex 0); see the module documentation.
 #[derive(Debug)]
 pub struct MobilityCapture {
     fd: AsyncFd<Socket>,
@@ -72,7 +81,8 @@ pub struct MobilityCapture {
 }
 
 impl MobilityCapture {
-    /// Opens the capture on `ifindex`. Needs CAP_NET_RAW.
+    /// Opens the capture on `ifindex`, 0 for every interface. Needs
+    /// CAP_NET_RAW.
     pub fn open(ifindex: IfIndex) -> Result<MobilityCapture, SysError> {
         let target = format!("ipv6 extension-header capture ifindex {ifindex}");
         let err = |op| sock_err(op, &target);
@@ -93,17 +103,20 @@ impl MobilityCapture {
         self.ifindex
     }
 
-    /// Waits for the next captured packet arriving from the link (packets
+    /// Waits for the next captured packet arriving from a link (packets
     /// this host sent are skipped); `buf` receives it from the IPv6 header
-    /// on, and the length is returned. A packet longer than `buf` is cut.
-    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+    /// on. A packet longer than `buf` is cut.
+    pub async fn recv(&self, buf: &mut [u8]) -> io::Result<Captured> {
         loop {
-            let (len, pkttype) = self
+            let (len, pkttype, ifindex) = self
                 .fd
                 .async_io(Interest::READABLE, |s| recv_from(s.as_raw_fd(), buf))
                 .await?;
             if pkttype != PACKET_OUTGOING {
-                return Ok(len.min(buf.len()));
+                return Ok(Captured {
+                    len: len.min(buf.len()),
+                    ifindex,
+                });
             }
         }
     }
@@ -136,8 +149,8 @@ fn bind_packet(sock: &Socket, ifindex: IfIndex) -> io::Result<()> {
 }
 
 /// One nonblocking recvfrom: the length of the packet (MSG_TRUNC: its full
-/// length even when cut) and its packet type.
-fn recv_from(fd: std::os::fd::RawFd, buf: &mut [u8]) -> io::Result<(usize, u8)> {
+/// length even when cut), its packet type and arrival interface.
+fn recv_from(fd: std::os::fd::RawFd, buf: &mut [u8]) -> io::Result<(usize, u8, IfIndex)> {
     // SAFETY: as above, all-zero is a valid sockaddr_ll.
     let mut from: libc::sockaddr_ll = unsafe { MaybeUninit::zeroed().assume_init() };
     let mut from_len = libc::socklen_t::try_from(std::mem::size_of::<libc::sockaddr_ll>())
@@ -155,5 +168,6 @@ fn recv_from(fd: std::os::fd::RawFd, buf: &mut [u8]) -> io::Result<(usize, u8)> 
         )
     };
     let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
-    Ok((n, from.sll_pkttype))
+    let ifindex = IfIndex::try_from(from.sll_ifindex).unwrap_or(0);
+    Ok((n, from.sll_pkttype, ifindex))
 }

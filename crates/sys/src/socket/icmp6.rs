@@ -139,6 +139,52 @@ impl Icmp6Socket {
         leave(&self.fd, group, ifindex, &self.target)
     }
 
+    /// Makes `addr` an anycast address of this node on `ifindex`
+    /// (IPV6_JOIN_ANYCAST): a home agent hears Dynamic Home Agent Address
+    /// Discovery Requests sent to the home-agents anycast address (RFC 6275
+    /// §10.5, RFC 2526). Needs CAP_NET_ADMIN. Joining twice is not an
+    /// error.
+    pub fn join_anycast(&self, addr: Ipv6Addr, ifindex: IfIndex) -> Result<(), SysError> {
+        /// `linux/in6.h`.
+        const IPV6_JOIN_ANYCAST: libc::c_int = 27;
+        let mreq = libc::ipv6_mreq {
+            ipv6mr_multiaddr: libc::in6_addr {
+                s6_addr: addr.octets(),
+            },
+            ipv6mr_interface: ifindex,
+        };
+        let len = libc::socklen_t::try_from(std::mem::size_of::<libc::ipv6_mreq>())
+            .map_err(|_| io::Error::other("ipv6_mreq size"))
+            .map_err(|source| SysError::Socket {
+                op: "IPV6_JOIN_ANYCAST",
+                target: self.target.clone(),
+                source,
+            })?;
+        // SAFETY: the fd is a live socket owned by `self.fd`; the pointer
+        // and length describe `mreq`, a plain ipv6_mreq borrowed for the
+        // whole call; the kernel only reads it.
+        let rc = unsafe {
+            libc::setsockopt(
+                self.fd.get_ref().as_raw_fd(),
+                libc::IPPROTO_IPV6,
+                IPV6_JOIN_ANYCAST,
+                (&mreq as *const libc::ipv6_mreq).cast::<libc::c_void>(),
+                len,
+            )
+        };
+        match rc {
+            0 => Ok(()),
+            _ => match io::Error::last_os_error() {
+                e if e.raw_os_error() == Some(libc::EADDRINUSE) => Ok(()),
+                source => Err(SysError::Socket {
+                    op: "IPV6_JOIN_ANYCAST",
+                    target: format!("{} anycast {addr} ifindex {ifindex}", self.target),
+                    source,
+                }),
+            },
+        }
+    }
+
     /// Waits for the next ICMPv6 message; `buf` receives it from the type
     /// byte on.
     pub async fn recv(&self, buf: &mut [u8]) -> io::Result<RecvMeta> {

@@ -13,7 +13,7 @@ mod pktinfo;
 mod tunnel;
 mod udp6;
 
-pub use capture::MobilityCapture;
+pub use capture::{Captured, MobilityCapture};
 pub use icmp6::{Icmp6Filter, Icmp6Socket};
 pub use mh::{MhSocket, RawIpv6Sender};
 pub use pktinfo::RecvMeta;

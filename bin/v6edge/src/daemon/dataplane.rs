@@ -1,0 +1,131 @@
+//! The Mobile IPv6 tunnel data plane in userspace
+//! (`../shared/reference/mobility.md` §2.2 "Tunnel, default"): a TUN device
+//! into which the `HoA/128` routes point, and IPv6-in-IPv6 from the home
+//! agent's address. A task of its own moves packets, so forwarding never
+//! waits on the daemon loop's work and the loop never waits on it; the
+//! decisions (which care-of address, the MTU, the anti-spoofing check of
+//! RFC 6275 §10.4.5) are `v6edge_mip6::dataplane::Tunnels`', whose table
+//! the loop updates from the roles' [`BindingOp`]s.
+//!
+//! Panic contract: nothing here panics (a poisoned lock is taken over).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use v6edge_core::{KernelOp, TunSpec};
+use v6edge_mip6::dataplane::{BindingOp, Tunnels, Verdict};
+use v6edge_sys::tun::Tun;
+use v6edge_sys::{Netlink, TunnelSocket};
+
+use super::role::DataPlaneNeed;
+
+/// How often the worker retries binding the tunnel socket while the local
+/// address does not exist yet (the operator adds it to the home link).
+const BIND_RETRY: Duration = Duration::from_secs(2);
+
+/// The loop's handle on the data plane.
+#[derive(Debug, Clone)]
+pub struct DataPlane {
+    table: Arc<Mutex<Tunnels>>,
+    /// Packets dropped by the worker, by cause label.
+    drops: Arc<Mutex<BTreeMap<&'static str, u64>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl DataPlane {
+    /// Creates the TUN device (persistent, owned by `need.owner`, up) and
+    /// starts the worker.
+    pub async fn start(netlink: &Netlink, need: &DataPlaneNeed) -> anyhow::Result<DataPlane> {
+        let spec = TunSpec {
+            owner: need.owner,
+            name: need.tun.clone(),
+            up: true,
+        };
+        netlink
+            .apply(&KernelOp::SetTun(spec))
+            .await
+            .with_context(|| format!("cannot create the tunnel device {}", need.tun))?;
+        let tun = Tun::create(&need.tun)
+            .with_context(|| format!("cannot attach to the tunnel device {}", need.tun))?;
+        let plane = DataPlane {
+            table: Arc::new(Mutex::new(Tunnels::new())),
+            drops: Arc::new(Mutex::new(BTreeMap::new())),
+        };
+        tokio::spawn(worker(tun, need.local, plane.clone()));
+        tracing::info!(device = %need.tun, local = %need.local, "tunnel data plane started");
+        Ok(plane)
+    }
+
+    /// Applies a role's change to the tunnel table (at once: the next
+    /// packet sees it).
+    pub fn apply(&self, op: &BindingOp) {
+        lock(&self.table).apply(op);
+    }
+
+    /// Packets dropped so far, by cause.
+    pub fn drops(&self) -> BTreeMap<&'static str, u64> {
+        lock(&self.drops).clone()
+    }
+
+    fn count(&self, cause: &'static str) {
+        *lock(&self.drops).entry(cause).or_insert(0) += 1;
+    }
+}
+
+async fn worker(tun: Tun, local: std::net::Ipv6Addr, plane: DataPlane) {
+    let tunnel = loop {
+        match TunnelSocket::bind(local) {
+            Ok(t) => break t,
+            Err(e) => {
+                tracing::debug!(error = %e, "tunnel socket not bound yet; retrying");
+                tokio::time::sleep(BIND_RETRY).await;
+            }
+        }
+    };
+    let mut from_tun = vec![0u8; 65536];
+    let mut from_tunnel = vec![0u8; 65536];
+    loop {
+        tokio::select! {
+            r = tun.recv(&mut from_tun) => match r {
+                Ok(n) => {
+                    let packet = &from_tun[..n];
+                    let verdict = lock(&plane.table).outbound(packet);
+                    match verdict {
+                        Verdict::Encapsulate(coa) => {
+                            if tunnel.send(packet, coa).is_err() {
+                                plane.count("send-failed");
+                            }
+                        }
+                        Verdict::Drop(cause) => plane.count(cause.as_str()),
+                        Verdict::Deliver => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "tunnel device read failed");
+                    tokio::time::sleep(BIND_RETRY).await;
+                }
+            },
+            r = tunnel.recv(&mut from_tunnel) => match r {
+                Ok(meta) => {
+                    let inner = &from_tunnel[..meta.len];
+                    let verdict = lock(&plane.table).inbound(*meta.src.ip(), inner);
+                    match verdict {
+                        Verdict::Deliver => {
+                            if tun.send(inner).await.is_err() {
+                                plane.count("send-failed");
+                            }
+                        }
+                        Verdict::Drop(cause) => plane.count(cause.as_str()),
+                        Verdict::Encapsulate(_) => {}
+                    }
+                }
+                Err(_) => plane.count("receive-error"),
+            },
+        }
+    }
+}

@@ -1,0 +1,566 @@
+//! [`HomeAgentRole`]: the Mobile IPv6 home agent (a `[home-agent]` table).
+//!
+//! The decisions are the sans-IO [`HomeAgent`]'s (`v6edge-mip6`); this file
+//! is its wiring on a kernel without MIP6 (`../shared/reference/mobility.md`
+//! §2.2):
+//!
+//! - Binding Updates arrive on the raw Mobility Header socket
+//!   ([`Port::Mobility`]: a mobile node at home) or captured with their Home
+//!   Address option before the kernel drops them ([`Port::MobilityCapture`]:
+//!   away, RFC 6275 §9.5.1); ICMPv6 on the home link (DHAAD Requests to the
+//!   home-agents anycast address, Neighbor Solicitations and
+//!   Advertisements for proxy DAD, other home agents' RAs).
+//! - Acknowledgements with a Type 2 Routing Header and proxy-DAD
+//!   Solicitations from `::` leave as whole packets ([`Effect::RawIpv6`]);
+//!   other Mobility Headers on the MH socket.
+//! - Proxy neighbour entries and the `HoA/128` routes into the TUN device
+//!   are kernel ops owned by `Owner::HomeAgent`; the data plane (TUN plus
+//!   IPv6-in-IPv6 from the home agent address) follows [`BindingOp`]s.
+//!   The machine's barriers become [`Effect::Barrier`]: a BA leaves only
+//!   after its kernel changes are applied (HA-20).
+//! - The binding cache is saved after every change (`ha-bindings.json`,
+//!   wall-clock expiry, interface names) and restored at start, so a
+//!   restarted home agent puts routes, proxies and tunnels back before the
+//!   mobile nodes' next refresh.
+//!
+//! Panic contract: nothing here panics.
+
+use std::collections::{BTreeSet, VecDeque};
+use std::net::Ipv6Addr;
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant as TokioInstant;
+use v6edge_core::{IfIndex, Instant, Received, Transmit, Transport};
+use v6edge_mip6::auth::{MnHaKey, NtpTimestamp, Principal, ReplayMode, SecurityAssociation};
+use v6edge_mip6::ha::{
+    ApplyTicket, BindingRecord, HaConfig, HaOutput, HomeAgent, HomeLink, MhReceived, Security,
+    ServedPrefix,
+};
+use v6edge_wire::ip6::{Ipv6Header, Type2RoutingHeader};
+
+use super::persist::WallClock;
+use super::role::{DataPlaneNeed, Effect, Facts, Interest, Needs, OwnedRoutes, Port, Role};
+use crate::config::{Config, HomeAgentConfig, MobilitySecurity};
+use crate::metrics::Metrics;
+use crate::state::StateDir;
+use crate::status::{HomeAgentBindingStatus, HomeAgentStatus, Status};
+
+/// The TUN device the `HoA/128` routes point into.
+pub const TUN_NAME: &str = "v6e-ha0";
+const BINDINGS_DOC: &str = "ha-bindings";
+/// ICMPv6 the home agent listens to on its home link: RA (other home
+/// agents, HA-16), NS and NA (proxy DAD, HA-9), DHAAD Request (HA-17).
+const ICMP6_TYPES: [u8; 4] = [134, 135, 136, 144];
+/// RFC 8200 §3 / RFC 6275 §6.4: next-header values of the packets built
+/// here.
+const NH_ROUTING: u8 = 43;
+const NH_ICMPV6: u8 = 58;
+const NH_MOBILITY: u8 = 135;
+/// NTP counts from 1900, Unix from 1970 (RFC 5905 §6).
+const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
+
+/// One persisted binding (the wall-clock form of [`BindingRecord`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct BindingDoc {
+    home_address: Ipv6Addr,
+    care_of: Ipv6Addr,
+    /// The home link by name: indices change across reboots.
+    interface: String,
+    link_local: bool,
+    sequence: u16,
+    lifetime_secs: u64,
+    /// Unix seconds.
+    expires: u64,
+    spi: Option<u32>,
+    last_replay: Option<u64>,
+}
+
+/// The home agent role; see the module documentation.
+pub struct HomeAgentRole {
+    config: HomeAgentConfig,
+    state: StateDir,
+    origin: TokioInstant,
+    clock: WallClock,
+    /// Built at the first sync that finds the home link and the TUN
+    /// device (their indices are part of its configuration).
+    machine: Option<HomeAgent>,
+    home_ifindex: Option<IfIndex>,
+    home_mac: Option<[u8; 6]>,
+    tun_ifindex: Option<IfIndex>,
+    seed: u64,
+    effects: VecDeque<Effect>,
+    /// Bindings as last saved, to save only on change.
+    saved: Vec<BindingDoc>,
+}
+
+impl std::fmt::Debug for HomeAgentRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HomeAgentRole")
+            .field("interface", &self.config.interface)
+            .field("running", &self.machine.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl HomeAgentRole {
+    pub fn new(
+        config: &HomeAgentConfig,
+        state: StateDir,
+        origin: TokioInstant,
+        seed: u64,
+    ) -> HomeAgentRole {
+        HomeAgentRole {
+            config: config.clone(),
+            state,
+            origin,
+            clock: WallClock::new(Instant::ZERO, SystemTime::now()),
+            machine: None,
+            home_ifindex: None,
+            home_mac: None,
+            tun_ifindex: None,
+            seed,
+            effects: VecDeque::new(),
+            saved: Vec::new(),
+        }
+    }
+
+    fn now(&self) -> Instant {
+        super::persist::machine_now(self.origin)
+    }
+
+    /// The home-agents anycast address of a served /64 (RFC 2526 §2: the
+    /// subnet-router anycast space, ID 126 for Mobile IPv6 home agents).
+    fn anycast(&self) -> Vec<Ipv6Addr> {
+        self.config
+            .prefixes
+            .iter()
+            .filter(|p| p.len() == 64)
+            .map(|p| Ipv6Addr::from(u128::from(p.addr()) | 0xfdff_ffff_ffff_fffe))
+            .collect()
+    }
+
+    fn machine_config(&self, home: IfIndex, tun: IfIndex) -> HaConfig {
+        let security_associations = self
+            .config
+            .mobile_nodes
+            .iter()
+            .map(|sa| SecurityAssociation {
+                spi: sa.spi,
+                key: MnHaKey::new(*sa.key.bytes()),
+                principal: Principal::HomeAddress(sa.home_address),
+                replay: ReplayMode::Timestamp {
+                    window: sa.replay_window,
+                },
+            })
+            .collect();
+        HaConfig {
+            home_links: vec![HomeLink {
+                ifindex: home,
+                address: self.config.address,
+                link_layer_address: self.home_mac.map(|m| m.to_vec()),
+                prefixes: self
+                    .config
+                    .prefixes
+                    .iter()
+                    .map(|p| ServedPrefix {
+                        prefix: *p,
+                        valid_until: None,
+                    })
+                    .collect(),
+                preference: self.config.preference,
+                peers: Vec::new(),
+            }],
+            security: match self.config.security {
+                MobilitySecurity::Rfc4285 => Security::Rfc4285,
+                MobilitySecurity::None => Security::InsecureLabMode,
+            },
+            security_associations,
+            max_binding_lifetime: self.config.max_binding_lifetime,
+            tunnel_ifindex: Some(tun),
+            ..HaConfig::default()
+        }
+    }
+
+    /// The time of day for RFC 4285 timestamps, from the system clock.
+    fn ntp_now() -> NtpTimestamp {
+        let since = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let secs = since.as_secs().saturating_add(NTP_UNIX_OFFSET);
+        let frac = (u64::from(since.subsec_nanos()) << 32) / 1_000_000_000;
+        NtpTimestamp((secs << 32) | frac)
+    }
+
+    fn start(&mut self, home: IfIndex, tun: IfIndex, metrics: &Metrics) {
+        let now = self.now();
+        let config = self.machine_config(home, tun);
+        let mut machine = match HomeAgent::new(config, self.seed, now) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!(error = %e, "the home agent cannot start");
+                return;
+            }
+        };
+        machine.set_wall_clock(now, Self::ntp_now());
+        if self.config.persist_bindings {
+            let records = self.load_bindings(home);
+            let adopted = machine.restore(records, now);
+            tracing::info!(adopted, "home agent started; persisted bindings restored");
+        } else {
+            tracing::info!("home agent started");
+        }
+        self.machine = Some(machine);
+        self.pump(metrics);
+    }
+
+    fn load_bindings(&self, home: IfIndex) -> Vec<BindingRecord> {
+        let docs: Vec<BindingDoc> = match self.state.load(BINDINGS_DOC) {
+            Ok(d) => d.unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the saved bindings; starting empty");
+                return Vec::new();
+            }
+        };
+        docs.into_iter()
+            .filter(|d| d.interface == self.config.interface.as_str())
+            .map(|d| BindingRecord {
+                home_address: d.home_address,
+                care_of: d.care_of,
+                ifindex: home,
+                link_local: d.link_local,
+                sequence: d.sequence,
+                lifetime: Duration::from_secs(d.lifetime_secs),
+                expires_at: self.clock.from_unix(d.expires),
+                spi: d.spi,
+                last_replay: d.last_replay,
+            })
+            .collect()
+    }
+
+    fn save_bindings(&mut self) {
+        if !self.config.persist_bindings {
+            return;
+        }
+        let Some(m) = &self.machine else { return };
+        let docs: Vec<BindingDoc> = m
+            .bindings()
+            .into_iter()
+            .map(|r| BindingDoc {
+                home_address: r.home_address,
+                care_of: r.care_of,
+                interface: self.config.interface.to_string(),
+                link_local: r.link_local,
+                sequence: r.sequence,
+                lifetime_secs: r.lifetime.as_secs(),
+                expires: self.clock.to_unix(r.expires_at),
+                spi: r.spi,
+                last_replay: r.last_replay,
+            })
+            .collect();
+        if docs == self.saved {
+            return;
+        }
+        match self.state.save(BINDINGS_DOC, &docs) {
+            Ok(()) => self.saved = docs,
+            Err(e) => tracing::error!(error = %e, "cannot save the binding cache"),
+        }
+    }
+
+    /// Turns what the machine asks for into effects.
+    fn pump(&mut self, _metrics: &Metrics) {
+        let Some(m) = &mut self.machine else { return };
+        while let Some(out) = m.poll_output() {
+            match out {
+                HaOutput::Kernel(op) => self.effects.push_back(Effect::Kernel(op)),
+                HaOutput::DataPlane(op) => self.effects.push_back(Effect::DataPlane(op)),
+                HaOutput::Icmp6(t) if t.src == Some(Ipv6Addr::UNSPECIFIED) => {
+                    // Proxy DAD (HA-9): a source of :: in IPV6_PKTINFO means
+                    // "kernel's choice", so the packet is built whole.
+                    let packet = icmp6_packet(&t);
+                    self.effects.push_back(Effect::RawIpv6 {
+                        packet,
+                        ifindex: t.ifindex,
+                    });
+                }
+                HaOutput::Icmp6(t) => self.effects.push_back(Effect::Icmp6(t)),
+                HaOutput::Mh(t) => {
+                    match t.rh2 {
+                        // RFC 6275 §6.4: to a mobile node away, via its
+                        // home address in a Type 2 Routing Header.
+                        Some(hoa) => self.effects.push_back(Effect::RawIpv6 {
+                            packet: rh2_packet(t.src, t.dst, hoa, &t.payload),
+                            ifindex: 0,
+                        }),
+                        None => self.effects.push_back(Effect::Mh(Transmit {
+                            ifindex: 0,
+                            src: Some(t.src),
+                            dst: t.dst,
+                            transport: Transport::MobilityHeader { home_address: None },
+                            hop_limit: None,
+                            payload: t.payload,
+                        })),
+                    }
+                }
+                HaOutput::Barrier(ApplyTicket(ticket)) => self.effects.push_back(Effect::Barrier {
+                    role: "home-agent",
+                    ticket,
+                }),
+            }
+        }
+        self.save_bindings();
+    }
+}
+
+/// A whole IPv6 packet for an ICMPv6 transmit whose source the socket API
+/// cannot express (`::`), checksum filled in (RFC 4443 §2.3).
+fn icmp6_packet(t: &Transmit) -> Vec<u8> {
+    let src = t.src.unwrap_or(Ipv6Addr::UNSPECIFIED);
+    let mut msg = t.payload.clone();
+    if msg.len() >= 4 {
+        msg[2] = 0;
+        msg[3] = 0;
+        let sum = v6edge_wire::nd::checksum(src, t.dst, &msg);
+        msg[2..4].copy_from_slice(&sum.to_be_bytes());
+    }
+    let len = u16::try_from(msg.len()).unwrap_or(u16::MAX);
+    let mut packet =
+        Ipv6Header::new(src, t.dst, NH_ICMPV6, t.hop_limit.unwrap_or(255), len).to_bytes();
+    packet.extend_from_slice(&msg);
+    packet
+}
+
+/// IPv6 header, Type 2 Routing Header, Mobility Header.
+fn rh2_packet(src: Ipv6Addr, dst: Ipv6Addr, hoa: Ipv6Addr, mh: &[u8]) -> Vec<u8> {
+    let rh2 = Type2RoutingHeader::new(NH_MOBILITY, hoa).to_bytes();
+    let len = u16::try_from(rh2.len() + mh.len()).unwrap_or(u16::MAX);
+    let mut packet = Ipv6Header::new(src, dst, NH_ROUTING, 64, len).to_bytes();
+    packet.extend_from_slice(&rh2);
+    packet.extend_from_slice(mh);
+    packet
+}
+
+impl Role for HomeAgentRole {
+    fn name(&self) -> &'static str {
+        "home-agent"
+    }
+
+    fn needs(&self) -> Needs {
+        let mut needs = Needs {
+            icmp6_types: ICMP6_TYPES.into_iter().collect(),
+            proxy_ndp: BTreeSet::from([self.config.interface.to_string()]),
+            mobility: true,
+            forwarding: true,
+            data_plane: Some(DataPlaneNeed {
+                owner: v6edge_core::Owner::HomeAgent,
+                tun: TUN_NAME.to_owned(),
+                local: self.config.address,
+            }),
+            ..Needs::default()
+        };
+        needs
+            .interfaces
+            .insert(self.config.interface.to_string(), Interest::default());
+        needs
+            .interfaces
+            .insert(TUN_NAME.to_owned(), Interest::default());
+        if let Some(home) = self.home_ifindex {
+            needs.anycast = self.anycast().into_iter().map(|a| (home, a)).collect();
+        }
+        needs
+    }
+
+    fn sync(&mut self, facts: &Facts, metrics: &Metrics) {
+        let home = facts.link(self.config.interface.as_str());
+        self.home_ifindex = home.info.as_ref().map(|i| i.index);
+        self.home_mac = home.info.as_ref().and_then(|i| i.mac);
+        self.tun_ifindex = facts.link(TUN_NAME).info.as_ref().map(|i| i.index);
+        let now = self.now();
+        match (&mut self.machine, self.home_ifindex, self.tun_ifindex) {
+            (None, Some(h), Some(t)) => self.start(h, t, metrics),
+            (Some(m), _, _) => m.set_wall_clock(now, Self::ntp_now()),
+            _ => {}
+        }
+    }
+
+    /// Mobility Headers; ICMPv6 of its types on the home link.
+    fn accepts(&self, port: Port, rx: &Received<'_>) -> bool {
+        match port {
+            Port::Mobility | Port::MobilityCapture => true,
+            Port::Icmp6 => {
+                Some(rx.ifindex) == self.home_ifindex
+                    && rx.bytes.first().is_some_and(|t| ICMP6_TYPES.contains(t))
+            }
+            _ => false,
+        }
+    }
+
+    fn handle_datagram(&mut self, port: Port, rx: &Received<'_>, metrics: &Metrics) {
+        let now = self.now();
+        let addresses = [self.config.address];
+        let Some(m) = &mut self.machine else { return };
+        match port {
+            Port::Mobility => m.handle_mh(
+                now,
+                &MhReceived {
+                    ifindex: rx.ifindex,
+                    src: rx.src,
+                    dst: rx.dst,
+                    hao: None,
+                    rh2: None,
+                    bytes: rx.bytes,
+                },
+            ),
+            Port::MobilityCapture => {
+                // The whole packet: walk to the Mobility Header; anything
+                // else (forwarded traffic with options, other upper
+                // layers) is not for us.
+                let Ok(h) = v6edge_wire::ip6::walk(rx.bytes) else {
+                    return;
+                };
+                if h.upper_protocol != NH_MOBILITY || !addresses.contains(&h.ipv6.dst) {
+                    return;
+                }
+                let Some(bytes) = rx.bytes.get(h.upper_offset..) else {
+                    return;
+                };
+                m.handle_mh(
+                    now,
+                    &MhReceived {
+                        ifindex: rx.ifindex,
+                        src: h.ipv6.src,
+                        dst: h.ipv6.dst,
+                        hao: h.home_address,
+                        rh2: h.type2.map(|t| t.home_address),
+                        bytes,
+                    },
+                );
+            }
+            Port::Icmp6 => m.handle_icmp6(now, rx),
+            _ => return,
+        }
+        self.pump(metrics);
+    }
+
+    fn handle_applied(&mut self, ticket: u64, ok: bool, metrics: &Metrics) {
+        let now = self.now();
+        if let Some(m) = &mut self.machine {
+            m.handle_applied(now, ApplyTicket(ticket), ok);
+        }
+        self.pump(metrics);
+    }
+
+    fn handle_timeout(&mut self, metrics: &Metrics) {
+        let now = self.now();
+        if let Some(m) = &mut self.machine
+            && m.poll_timeout().is_some_and(|t| t <= now)
+        {
+            m.handle_timeout(now);
+        }
+        self.pump(metrics);
+    }
+
+    fn next_deadline(&self) -> Option<TokioInstant> {
+        self.machine
+            .as_ref()
+            .and_then(HomeAgent::poll_timeout)
+            .map(|t| super::persist::tokio_instant(self.origin, t))
+    }
+
+    fn next_effect(&mut self) -> Option<Effect> {
+        self.effects.pop_front()
+    }
+
+    /// `HoA/128` into the TUN device, per binding.
+    fn owned_routes(&self) -> Option<OwnedRoutes> {
+        let prefixes = self
+            .machine
+            .as_ref()
+            .map(|m| {
+                m.bindings()
+                    .into_iter()
+                    .filter_map(|b| v6edge_prefix::Prefix::new(b.home_address, 128).ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(OwnedRoutes {
+            owner: v6edge_core::Owner::HomeAgent,
+            kind: v6edge_core::RouteType::Unicast,
+            prefixes,
+        })
+    }
+
+    fn status(&self, status: &mut Status) {
+        let now = self.now();
+        let doc = match &self.machine {
+            None => HomeAgentStatus {
+                interface: self.config.interface.to_string(),
+                address: self.config.address,
+                running: false,
+                ..Default::default()
+            },
+            Some(m) => {
+                let s = m.status(now);
+                HomeAgentStatus {
+                    interface: self.config.interface.to_string(),
+                    address: self.config.address,
+                    running: true,
+                    bindings: s
+                        .bindings
+                        .iter()
+                        .map(|b| HomeAgentBindingStatus {
+                            home_address: b.home_address,
+                            care_of: b.care_of,
+                            state: b.state.label().to_owned(),
+                            sequence: b.sequence,
+                            lifetime: b.lifetime.as_secs(),
+                            remaining: b.remaining.as_secs(),
+                            spi: b.spi,
+                        })
+                        .collect(),
+                    received: s
+                        .counters
+                        .received
+                        .iter()
+                        .map(|(t, n)| (t.to_string(), *n))
+                        .collect(),
+                    ba_sent: s
+                        .counters
+                        .ba_sent
+                        .iter()
+                        .map(|(t, n)| (t.to_string(), *n))
+                        .collect(),
+                    auth_failures: s.counters.auth_failures,
+                    expired: s.counters.expired,
+                }
+            }
+        };
+        status.roles.home_agent = Some(doc);
+    }
+
+    fn dropped_counts(&self) -> Vec<(&'static str, String, u64)> {
+        let Some(m) = &self.machine else {
+            return Vec::new();
+        };
+        m.counters()
+            .dropped
+            .iter()
+            .map(|(r, n)| ("mobility", super::guard::reason_label(r), *n))
+            .collect()
+    }
+
+    /// Settings of a running home agent change at the next restart (its
+    /// security associations and links are part of the machine).
+    fn reconfigure(&mut self, config: &Config, _metrics: &Metrics) -> anyhow::Result<()> {
+        if config.home_agent.as_ref() != Some(&self.config) {
+            tracing::warn!("[home-agent] changes take effect at the next restart");
+        }
+        Ok(())
+    }
+
+    fn shutdown(&mut self, _metrics: &Metrics) {
+        // The bindings stay in the kernel and on disk: a restarted home
+        // agent carries on with them (persist-bindings).
+        self.save_bindings();
+    }
+}

@@ -1,0 +1,32 @@
+//! Mobile IPv6 (issue 9) in network namespaces, run as cargo tests.
+//!
+//! `tests/scenarios/mip6-ha.sh`: v6edge with `examples/home-agent.toml`
+//! verbatim as the home agent on a kernel without MIP6, a correspondent on
+//! the home link and a mobile node scripted independently of v6edge
+//! (`tests/lab/tools/mip6-mn.py`: Binding Updates built byte by byte, RFC
+//! 4285 HMAC-SHA1, a Home Address option). It checks BA 0 with a valid
+//! authenticator, the proxy ND entry and the route into the tunnel device,
+//! pings from the correspondent answered through the tunnel, BA 146 / 144 /
+//! 135 and a Binding Error for a wrong key, an old timestamp, a stale
+//! sequence and an unknown type with the binding unchanged, a bad checksum
+//! counted, the binding back after kill -9, and deregistration. About 5 s.
+//!
+//! Skips (passes, with a message) when not root or when a program is
+//! missing; holds the process-wide lock like the other files.
+
+mod common;
+use common::{SERIAL, report_skip, run_scenario_script, skip_reason};
+
+#[test]
+fn mip6_home_agent() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let label = "mip6-ha.sh";
+    let programs = ["ip", "bash", "timeout", "python3", "ping"];
+    if let Some(reason) = skip_reason(true, &programs) {
+        report_skip(label, &reason);
+        return;
+    }
+    run_scenario_script(label, "mip6-ha.sh", &[]);
+}
