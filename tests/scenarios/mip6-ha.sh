@@ -21,7 +21,9 @@
 #    nothing (counted): the binding stays as it was (HA-1, HA-5, AU-2);
 #  - kill -9 and restart: the binding is back from the state directory and
 #    the correspondent reaches the mobile node again with no new BU;
-#  - deregistration (lifetime 0): BA 0, proxy entry and route gone (HA-12).
+#  - deregistration (lifetime 0): BA 0, proxy entry and route gone (HA-12);
+#  - with an [[ra]] on home0, the home link's one RA carries the H flag
+#    (RFC 6275 §7.1) from the home agent's contribution.
 # About 15 s.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -40,6 +42,7 @@ MN_TOOL=$HERE/../lab/tools/mip6-mn.py
 
 lab_init mip6-ha
 lab_require ping
+lab_require rdisc6
 lab_ns_create cn
 lab_ns_create ha
 lab_ns_create mn
@@ -121,5 +124,23 @@ lab_check "deregistration (lifetime 0) gets BA 0 (HA-12)" test "$(echo "$ANSWER"
 lab_check "... the proxy entry is gone" lab_wait 3 eval '! proxied'
 lab_check "... and the route" lab_wait 3 eval '! routed'
 lab_check "status: no binding" test -z "$(binding_seq)"
+
+# 6. The home link's RAs say a home agent is here (RFC 6275 §7.1, HA-16):
+#    an [[ra]] on home0 and the home agent's contribution, one advertiser.
+lab_stop ha
+sed "s|^key-file = \"mip6-demo.key\"|key-file = \"$KEY\"|" "$CONFIG" >"$LAB_DIR/ha-ra.toml"
+printf '\n[[ra]]\ninterface = "home0"\nprefixes = ["2001:db8:1::/64"]\n' >>"$LAB_DIR/ha-ra.toml"
+start_v6edge ha ha "$LAB_DIR/ha-ra.toml"
+v6edge_wait_ready ha 10 || lab_die "v6edge with [[ra]] did not start (log: $LAB_DIR/ha.log)"
+lab_wait 10 running || lab_die "the home agent did not start again"
+lab_exec cn rdisc6 -m -r 1 -w 4000 eth0 >"$LAB_DIR/rdisc6.out" 2>&1
+sed 's/^/  | /' "$LAB_DIR/rdisc6.out"
+lab_check "rdisc6 on the home link: Mobile home agent: Yes (H flag)" \
+    grep -q "Mobile home agent *: *Yes" "$LAB_DIR/rdisc6.out"
+lab_check "... one RA" test "$(grep -c 'Router lifetime' "$LAB_DIR/rdisc6.out")" = 1
+# RFC 6275 §7.2: with the R flag the PIO's prefix field is the home agent's
+# whole address (receivers use the first prefix-length bits).
+lab_check "... its home prefix PIO carries the home agent's address (R flag)" \
+    grep -q "^ Prefix *: $HA/64\$" "$LAB_DIR/rdisc6.out"
 
 lab_finish

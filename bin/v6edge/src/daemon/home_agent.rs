@@ -40,11 +40,14 @@ use v6edge_mip6::ha::{
 use v6edge_wire::ip6::{Ipv6Header, Type2RoutingHeader};
 
 use super::persist::WallClock;
-use super::role::{DataPlaneNeed, Effect, Facts, Interest, Needs, OwnedRoutes, Port, Role};
+use super::role::{
+    DataPlaneNeed, Effect, Facts, Interest, Needs, OwnedRoutes, Port, Role, RoleMessage,
+};
 use crate::config::{Config, HomeAgentConfig, MobilitySecurity};
 use crate::metrics::Metrics;
 use crate::state::StateDir;
 use crate::status::{HomeAgentBindingStatus, HomeAgentStatus, Status};
+use v6edge_ra::{AdvHomeAgent, AdvertContent};
 
 /// The TUN device the `HoA/128` routes point into.
 pub const TUN_NAME: &str = "v6e-ha0";
@@ -57,6 +60,9 @@ const ICMP6_TYPES: [u8; 4] = [134, 135, 136, 144];
 const NH_ROUTING: u8 = 43;
 const NH_ICMPV6: u8 = 58;
 const NH_MOBILITY: u8 = 135;
+/// Home Agent Lifetime in the home link's RAs (RFC 6275 §7.4; its default
+/// is the Router Lifetime, 1800 s here too).
+const HOME_AGENT_LIFETIME: Duration = Duration::from_secs(1800);
 /// NTP counts from 1900, Unix from 1970 (RFC 5905 §6).
 const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
 
@@ -92,6 +98,8 @@ pub struct HomeAgentRole {
     effects: VecDeque<Effect>,
     /// Bindings as last saved, to save only on change.
     saved: Vec<BindingDoc>,
+    /// The home link's RA content was handed to the RA service.
+    told_ra: bool,
 }
 
 impl std::fmt::Debug for HomeAgentRole {
@@ -122,6 +130,7 @@ impl HomeAgentRole {
             seed,
             effects: VecDeque::new(),
             saved: Vec::new(),
+            told_ra: false,
         }
     }
 
@@ -440,6 +449,31 @@ impl Role for HomeAgentRole {
             _ => return,
         }
         self.pump(metrics);
+    }
+
+    /// The home link's RAs say this router is a home agent (RFC 6275
+    /// §7.1–§7.4: H flag, Home Agent Information, the R-flag PIO with our
+    /// address, Advertisement Interval), through whichever role advertises
+    /// there (an `[[ra]]` on the home link).
+    fn next_message(&mut self) -> Option<RoleMessage> {
+        if self.told_ra {
+            return None;
+        }
+        self.told_ra = true;
+        Some(RoleMessage::RaContribution {
+            interface: self.config.interface.to_string(),
+            contributor: v6edge_core::Owner::HomeAgent,
+            content: Some(AdvertContent {
+                home_agent: Some(AdvHomeAgent {
+                    preference: self.config.preference,
+                    lifetime: HOME_AGENT_LIFETIME,
+                    mobile_routers: false,
+                }),
+                router_address: Some(self.config.address),
+                advertisement_interval: true,
+                ..AdvertContent::default()
+            }),
+        })
     }
 
     fn handle_applied(&mut self, ticket: u64, ok: bool, metrics: &Metrics) {

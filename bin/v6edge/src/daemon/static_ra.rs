@@ -26,6 +26,8 @@ use super::role::{Effect, Facts, LinkFacts, Needs, Port, Role, RoleMessage, rand
 use crate::config::{Config, StaticRaConfig};
 use crate::metrics::Metrics;
 use crate::status::{StaticRaStatus, Status};
+use v6edge_core::Owner;
+use v6edge_ra::LinkContributions;
 
 #[derive(Debug)]
 struct Interface {
@@ -36,6 +38,30 @@ struct Interface {
     /// On a `[[lan]]` (`StaticRaConfig::on_lan`): when the content was last
     /// handed to the LAN's advertiser.
     told_at: Option<Instant>,
+    /// What other roles advertise here (a home agent's H flag and Home
+    /// Agent Information, RFC 6275 §7), merged with the configured
+    /// content: one advertiser per link (issue 8 item 4).
+    contributions: LinkContributions<Owner>,
+}
+
+impl Interface {
+    /// The configured content merged with the other roles'.
+    fn content(&self, now: Instant) -> AdvertContent {
+        merged_content(&self.config, &self.contributions, now)
+    }
+}
+
+fn merged_content(
+    config: &StaticRaConfig,
+    others: &LinkContributions<Owner>,
+    now: Instant,
+) -> AdvertContent {
+    if others.is_empty() {
+        return content(config, now);
+    }
+    let mut all = others.clone();
+    all.set(Owner::Static, content(config, now));
+    all.merged()
 }
 
 /// How often the content given to a LAN's advertiser is renewed. It
@@ -65,6 +91,7 @@ impl StaticRaUnit {
                     config: c.clone(),
                     advertiser: None,
                     told_at: None,
+                    contributions: LinkContributions::new(),
                 })
                 .collect(),
             retired_drops: BTreeMap::new(),
@@ -128,7 +155,10 @@ impl StaticRaUnit {
                 let a = iface.advertiser.get_or_insert_with(|| {
                     let config = advertiser_config(&iface.config, info.index, info.mac);
                     let mut a = Advertiser::new(config, random_seed(), now);
-                    a.set_content(now, content(&iface.config, now));
+                    a.set_content(
+                        now,
+                        merged_content(&iface.config, &iface.contributions, now),
+                    );
                     a.start(now);
                     a
                 });
@@ -151,7 +181,10 @@ impl StaticRaUnit {
             if rx.bytes.first() == Some(&133) {
                 metrics.rs_received(iface.config.interface.as_str());
             }
-            a.set_content(now, content(&iface.config, now));
+            a.set_content(
+                now,
+                merged_content(&iface.config, &iface.contributions, now),
+            );
             a.handle_packet(now, rx);
         }
         self.drain(metrics);
@@ -182,7 +215,10 @@ impl StaticRaUnit {
             if let Some(a) = &mut iface.advertiser
                 && a.poll_timeout().is_some_and(|t| t <= now)
             {
-                a.set_content(now, content(&iface.config, now));
+                a.set_content(
+                    now,
+                    merged_content(&iface.config, &iface.contributions, now),
+                );
                 a.handle_timeout(now);
             }
         }
@@ -226,6 +262,10 @@ impl StaticRaUnit {
                 .position(|i| i.config.interface == config.interface)
                 .map(|at| old.swap_remove(at));
             let told_at = kept.as_ref().and_then(|i| i.told_at);
+            let contributions = kept
+                .as_ref()
+                .map(|i| i.contributions.clone())
+                .unwrap_or_default();
             let mut advertiser = kept.and_then(|i| i.advertiser);
             if config.on_lan
                 && let Some(mut a) = advertiser.take()
@@ -253,12 +293,13 @@ impl StaticRaUnit {
                     ..new_config
                 };
                 a.set_config(now, new_config);
-                a.set_content(now, content(config, now));
+                a.set_content(now, merged_content(config, &contributions, now));
             }
             self.interfaces.push(Interface {
                 config: config.clone(),
                 advertiser,
                 told_at: config.on_lan.then_some(now),
+                contributions,
             });
         }
         for gone in &mut old {
@@ -365,6 +406,40 @@ impl Role for StaticRaUnit {
         self.messages.pop_front()
     }
 
+    /// Another role's content for one of its interfaces joins its RAs.
+    fn receive(&mut self, message: &RoleMessage, metrics: &Metrics) {
+        let RoleMessage::RaContribution {
+            interface,
+            contributor,
+            content,
+        } = message
+        else {
+            return;
+        };
+        if *contributor == Owner::Static {
+            return;
+        }
+        let now = self.now();
+        let Some(iface) = self
+            .interfaces
+            .iter_mut()
+            .find(|i| !i.config.on_lan && i.config.interface.as_str() == interface)
+        else {
+            return;
+        };
+        let changed = match content {
+            Some(c) => iface.contributions.set(*contributor, c.clone()),
+            None => iface.contributions.remove(*contributor).is_some(),
+        };
+        if changed {
+            let merged = iface.content(now);
+            if let Some(a) = &mut iface.advertiser {
+                a.set_content(now, merged);
+            }
+        }
+        self.drain(metrics);
+    }
+
     fn handle_timeout(&mut self, metrics: &Metrics) {
         StaticRaUnit::handle_timeout(self, metrics);
     }
@@ -420,7 +495,7 @@ fn retire(totals: &mut BTreeMap<String, u64>, advertiser: &Advertiser) {
 fn contribution(config: &StaticRaConfig, now: Instant) -> RoleMessage {
     RoleMessage::RaContribution {
         interface: config.interface.to_string(),
-        contributor: v6edge_core::Owner::Static,
+        contributor: Owner::Static,
         content: Some(AdvertContent {
             default_router: false,
             ..content(config, now)
@@ -431,7 +506,7 @@ fn contribution(config: &StaticRaConfig, now: Instant) -> RoleMessage {
 fn withdrawal(config: &StaticRaConfig) -> RoleMessage {
     RoleMessage::RaContribution {
         interface: config.interface.to_string(),
-        contributor: v6edge_core::Owner::Static,
+        contributor: Owner::Static,
         content: None,
     }
 }
@@ -673,5 +748,51 @@ mod tests {
         .unwrap_or_else(|e| panic!("{e}"));
         unit.reconfigure(&without.static_ras, &metrics);
         assert_eq!(told(unit.next_message()), None);
+    }
+
+    /// Issue 8 item 4 / RFC 6275 §7.1: a home agent's contribution (H flag)
+    /// joins the [[ra]]'s RAs on the same link, and leaves with it.
+    #[tokio::test(start_paused = true)]
+    async fn another_roles_contribution_joins_the_ras() {
+        let metrics = Metrics::new();
+        let mut u = unit("[[ra]]\ninterface = \"lan0\"\nprefixes = [\"2001:db8:77::/64\"]\n");
+        u.sync(&links(true, Some("fe80::1")), &metrics);
+        assert!(!sent(&mut u)[0].flags.home_agent);
+        let contribution = |content| RoleMessage::RaContribution {
+            interface: "lan0".to_owned(),
+            contributor: Owner::HomeAgent,
+            content,
+        };
+        let ha = AdvertContent {
+            home_agent: Some(v6edge_ra::AdvHomeAgent {
+                preference: 0,
+                lifetime: std::time::Duration::from_secs(1800),
+                mobile_routers: false,
+            }),
+            ..AdvertContent::default()
+        };
+        u.receive(&contribution(Some(ha)), &metrics);
+        tokio::time::advance(std::time::Duration::from_secs(4)).await;
+        u.handle_timeout(&metrics);
+        let ras = sent(&mut u);
+        assert!(
+            ras.last().is_some_and(|ra| ra.flags.home_agent),
+            "H flag: {ras:?}"
+        );
+        assert_eq!(ras.last().map(|ra| ra.options.prefixes().count()), Some(1));
+        // Another interface's contribution changes nothing here; a
+        // withdrawal takes the flag away again.
+        u.receive(
+            &RoleMessage::RaContribution {
+                interface: "lan9".to_owned(),
+                contributor: Owner::HomeAgent,
+                content: None,
+            },
+            &metrics,
+        );
+        u.receive(&contribution(None), &metrics);
+        tokio::time::advance(std::time::Duration::from_secs(4)).await;
+        u.handle_timeout(&metrics);
+        assert!(sent(&mut u).last().is_some_and(|ra| !ra.flags.home_agent));
     }
 }
