@@ -17,8 +17,10 @@
 #    agent answers ND for it and tunnels the echo to the care-of address,
 #    the mobile node answers through the reverse tunnel (HA-13/HA-14);
 #  - a wrong key gets 146, a timestamp a minute old 144, a stale sequence
-#    135, an unknown MH type a Binding Error status 2, a bad checksum
+#    135, an unknown MH type a Binding Error status 2, a bad Payload Proto
+#    or Header Len an ICMPv6 Parameter Problem at the field, a bad checksum
 #    nothing (counted): the binding stays as it was (HA-1, HA-5, AU-2);
+#    the mobility metrics count it all;
 #  - kill -9 and restart: the binding is back from the state directory and
 #    the correspondent reaches the mobile node again with no new BU;
 #  - deregistration (lifetime 0): BA 0, proxy entry and route gone (HA-12);
@@ -99,10 +101,22 @@ lab_check "a stale sequence number gets 135 (HA-5)" test "$(echo "$ANSWER" | fie
 ANSWER=$(lab_exec mn "$LAB_PY" "$MN_TOOL" mh --coa "$COA" --ha "$HA" --hoa "$HOA" --type 99)
 lab_check "an unknown MH type gets a Binding Error, status 2 (HA-1)" \
     test "$(echo "$ANSWER" | field type)/$(echo "$ANSWER" | field status)" = be/2
+mh() { lab_exec mn "$LAB_PY" "$MN_TOOL" mh --coa "$COA" --ha "$HA" --hoa "$HOA" "$@"; }
+# The MH starts at 64: 40 (IPv6) + 24 (the Home Address option's header).
+ANSWER=$(mh --type 5 --payload-proto 58 --header-len 1)
+lab_check "a Payload Proto other than 59 gets Parameter Problem code 0 at 64 (HA-1, RFC 6275 §9.2)" \
+    test "$(echo "$ANSWER" | field type)/$(echo "$ANSWER" | field code)/$(echo "$ANSWER" | field pointer)" = parameter-problem/0/64
+ANSWER=$(mh --type 5 --header-len 0 --expect-icmp)
+lab_check "a Header Len below the BU's minimum gets Parameter Problem at 65 (HA-1)" \
+    test "$(echo "$ANSWER" | field type)/$(echo "$ANSWER" | field pointer)" = parameter-problem/65
 ANSWER=$(bu 4 400 --bad-checksum --timeout 1)
 lab_check "a bad checksum gets no answer (HA-1)" test "$(echo "$ANSWER" | field type)" = none
 v6edge_ctl ha metrics >"$LAB_DIR/metrics.txt" 2>&1
 lab_check "... and is counted" grep -q 'v6edge_packets_dropped_total{protocol="mobility",reason="bad-checksum"} [1-9]' "$LAB_DIR/metrics.txt"
+lab_check "metrics: BAs by status (146 once)" grep -q '^v6edge_mobility_binding_acks_sent_total{status="146"} 1$' "$LAB_DIR/metrics.txt"
+lab_check "metrics: BUs received" grep -q '^v6edge_mobility_messages_received_total{message_type="binding-update"} [4-9]' "$LAB_DIR/metrics.txt"
+lab_check "metrics: authentication failures" grep -q '^v6edge_mobility_authentication_failures_total [2-9]' "$LAB_DIR/metrics.txt"
+lab_check "metrics: one binding" grep -q '^v6edge_mobility_bindings 1$' "$LAB_DIR/metrics.txt"
 lab_check "the binding is still the one of sequence 1" test "$(binding_seq)" = 1
 
 # 4. kill -9: the binding comes back from the state directory.

@@ -54,6 +54,18 @@ pub struct ResultLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct MobilityMessageLabels {
+    /// `binding-update`, `binding-ack`, ... or the MH Type number.
+    pub message_type: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StatusLabels {
+    /// The status code (RFC 6275 §6.1.8, RFC 4285 §8).
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StoreLabels {
     /// `sqlite`, `postgres` or `memory`.
     pub kind: String,
@@ -73,6 +85,10 @@ pub struct Metrics {
     interface_present: Family<InterfaceLabels, Gauge>,
     reloads: Family<ResultLabels, Counter>,
     store_available: Family<StoreLabels, Gauge>,
+    mobility_received: Family<MobilityMessageLabels, Counter>,
+    binding_acks_sent: Family<StatusLabels, Counter>,
+    mobility_auth_failures: Counter,
+    bindings: Gauge,
     store_losses: Counter,
     store_reconnects: Counter,
 }
@@ -98,6 +114,10 @@ impl Metrics {
             interface_present: Family::default(),
             reloads: Family::default(),
             store_available: Family::default(),
+            mobility_received: Family::default(),
+            binding_acks_sent: Family::default(),
+            mobility_auth_failures: Counter::default(),
+            bindings: Gauge::default(),
             store_losses: Counter::default(),
             store_reconnects: Counter::default(),
         };
@@ -158,7 +178,59 @@ impl Metrics {
             "Times the lease store re-established its database connection",
             m.store_reconnects.clone(),
         );
+        registry.register(
+            "mobility_messages_received",
+            "Mobility Header messages received by the home agent, by type",
+            m.mobility_received.clone(),
+        );
+        registry.register(
+            "mobility_binding_acks_sent",
+            "Binding Acknowledgements sent, by status",
+            m.binding_acks_sent.clone(),
+        );
+        registry.register(
+            "mobility_authentication_failures",
+            "Binding Updates refused for RFC 4285 authentication or replay",
+            m.mobility_auth_failures.clone(),
+        );
+        registry.register(
+            "mobility_bindings",
+            "Entries in the home agent's binding cache",
+            m.bindings.clone(),
+        );
         Metrics { registry, ..m }
+    }
+
+    /// Brings the home agent's counters up to its machine's totals (at each
+    /// scrape) and sets the binding count.
+    pub fn sync_mobility(
+        &self,
+        received: &[(String, u64)],
+        acks: &[(String, u64)],
+        auth_failures: u64,
+        bindings: usize,
+    ) {
+        fn sync(counter: &Counter, total: u64) {
+            let now = counter.get();
+            if total > now {
+                counter.inc_by(total - now);
+            }
+        }
+        for (message_type, n) in received {
+            let labels = MobilityMessageLabels {
+                message_type: message_type.clone(),
+            };
+            sync(&self.mobility_received.get_or_create(&labels), *n);
+        }
+        for (status, n) in acks {
+            let labels = StatusLabels {
+                status: status.clone(),
+            };
+            sync(&self.binding_acks_sent.get_or_create(&labels), *n);
+        }
+        sync(&self.mobility_auth_failures, auth_failures);
+        self.bindings
+            .set(i64::try_from(bindings).unwrap_or(i64::MAX));
     }
 
     /// The lease store's state: whether it takes writes, and how many

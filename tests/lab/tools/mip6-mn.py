@@ -12,8 +12,11 @@ packet socket (the kernel here has no MIP6 and would drop them).
       prints one JSON line: the answer ({"type": "ba", "status": ...,
       "sequence": ..., "lifetime": ..., "authenticated": true|false} or
       {"type": "be", "status": ...}); exit 1 when nothing came in time.
-  mh --coa A --ha H --hoa X --type T [--iface IF] [--timeout SECS]
-      a Mobility Header of type T with an empty body, same output.
+  mh --coa A --ha H --hoa X --type T [--payload-proto P] [--header-len L]
+     [--expect-icmp] [--iface IF] [--timeout SECS]
+      a Mobility Header of type T with a zero body of L units, same output,
+      or {"type": "parameter-problem", "code": ..., "pointer": ...} when
+      an ICMPv6 error is expected (a Payload Proto other than 59).
   tunnel-echo --coa A --hoa X --count N [--timeout SECS]
       answers ICMPv6 echo requests to X that arrive in IPv6-in-IPv6 at A,
       back through the reverse tunnel to the sender; prints how many.
@@ -136,6 +139,26 @@ def read_answer(s, args, key):
     return None
 
 
+def read_icmp_error(s, args):
+    """Waits for an ICMPv6 Parameter Problem from the home agent."""
+    coa, ha = a(args.coa), a(args.ha)
+    deadline = time.time() + args.timeout
+    while time.time() < deadline:
+        r, _, _ = select.select([s], [], [], max(0.0, deadline - time.time()))
+        if not r:
+            break
+        pkt, addr = s.recvfrom(65535)
+        if addr[2] == socket.PACKET_OUTGOING or len(pkt) < 48:
+            continue
+        # Code 2 (unrecognised option) is the home agent's kernel: without
+        # MIP6 it answers every Home Address option so (mobility.md §2.1)
+        # while v6edge takes the packet from its capture; not v6edge's.
+        if pkt[6] == 58 and pkt[8:24] == ha and pkt[24:40] == coa and pkt[40] == 4 and pkt[41] != 2:
+            return {"type": "parameter-problem", "code": pkt[41],
+                    "pointer": struct.unpack("!I", pkt[44:48])[0]}
+    return None
+
+
 def ba_authenticated(mh, key, coa, hoa):
     """Walks the BA's options for the MN-HA authentication option and checks
     its authenticator (RFC 4285 §5: CoA | HoA | MH up to the SPI)."""
@@ -179,12 +202,16 @@ def cmd_bu(args):
 
 def cmd_mh(args):
     key = b"\0" * 16
-    mh = bytearray(bytes([NH_NONE, 0, args.type, 0, 0, 0, 0, 0]))
+    mh = bytearray(bytes([args.payload_proto, args.header_len, args.type, 0, 0, 0, 0, 0]))
+    mh += bytes(8 * args.header_len)
     c = csum(a(args.hoa), a(args.ha), IPPROTO_MH, bytes(mh))
     mh[4:6] = struct.pack("!H", c)
     listener = wait_answer(args, key, 0)
     send_raw(with_hao(args, bytes(mh)), args.ha)
-    ans = read_answer(listener, args, key)
+    if args.payload_proto != NH_NONE or args.expect_icmp:
+        ans = read_icmp_error(listener, args)
+    else:
+        ans = read_answer(listener, args, key)
     print(json.dumps(ans or {"type": "none"}))
     return 0 if ans else 1
 
@@ -233,6 +260,9 @@ def main():
             q.add_argument("--bad-checksum", action="store_true")
         else:
             q.add_argument("--type", type=int, required=True)
+            q.add_argument("--payload-proto", type=int, default=NH_NONE)
+            q.add_argument("--header-len", type=int, default=0)
+            q.add_argument("--expect-icmp", action="store_true")
     t = sub.add_parser("tunnel-echo")
     t.add_argument("--coa", required=True)
     t.add_argument("--hoa", required=True)

@@ -337,6 +337,9 @@ impl Driver {
         for ((protocol, reason), n) in totals {
             metrics.sync_dropped(protocol, &reason, n);
         }
+        for role in &self.roles {
+            role.export_metrics(metrics);
+        }
     }
 
     pub fn status(&self) -> Status {

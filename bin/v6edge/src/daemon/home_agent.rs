@@ -31,6 +31,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant as TokioInstant;
+use v6edge_core::limit::{Rate, TokenBucket};
 use v6edge_core::{IfIndex, Instant, Received, Transmit, Transport};
 use v6edge_mip6::auth::{MnHaKey, NtpTimestamp, Principal, ReplayMode, SecurityAssociation};
 use v6edge_mip6::ha::{
@@ -63,6 +64,14 @@ const NH_MOBILITY: u8 = 135;
 /// Home Agent Lifetime in the home link's RAs (RFC 6275 §7.4; its default
 /// is the Router Lifetime, 1800 s here too).
 const HOME_AGENT_LIFETIME: Duration = Duration::from_secs(1800);
+/// Parameter Problems sent for malformed Mobility Headers: 10/s, bursts
+/// of 20.
+const ICMP_ERROR_RATE: Rate = Rate {
+    per_second: 10,
+    burst: 20,
+};
+/// RFC 4443 §2.4 (c): an ICMPv6 error fits the minimum MTU.
+const MAX_INVOKING: usize = 1280 - 40 - 8;
 /// NTP counts from 1900, Unix from 1970 (RFC 5905 §6).
 const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
 
@@ -100,6 +109,9 @@ pub struct HomeAgentRole {
     saved: Vec<BindingDoc>,
     /// The home link's RA content was handed to the RA service.
     told_ra: bool,
+    /// Budget for the Parameter Problems this role sends (RFC 4443 §2.4
+    /// (f): ICMPv6 errors are rate-limited).
+    icmp_errors: TokenBucket,
 }
 
 impl std::fmt::Debug for HomeAgentRole {
@@ -131,6 +143,7 @@ impl HomeAgentRole {
             effects: VecDeque::new(),
             saved: Vec::new(),
             told_ra: false,
+            icmp_errors: TokenBucket::new(ICMP_ERROR_RATE, Instant::ZERO),
         }
     }
 
@@ -276,6 +289,55 @@ impl HomeAgentRole {
         }
     }
 
+    /// HA-1: a Mobility Header to us with a bad Payload Proto or a short
+    /// Header Len gets a Parameter Problem quoting the packet (the machine
+    /// drops and counts it; the invoking packet is ours to quote). A
+    /// message at home arrives without its IPv6 header, rebuilt here.
+    fn answer_malformed(&mut self, port: Port, rx: &Received<'_>, now: Instant) {
+        let (invoking, offset, src, dst) = match port {
+            Port::Mobility => {
+                let len = u16::try_from(rx.bytes.len()).unwrap_or(u16::MAX);
+                let mut p =
+                    Ipv6Header::new(rx.src, rx.dst, NH_MOBILITY, rx.hop_limit, len).to_bytes();
+                p.extend_from_slice(rx.bytes);
+                (p, 40, rx.src, rx.dst)
+            }
+            Port::MobilityCapture => {
+                let Ok(h) = v6edge_wire::ip6::walk(rx.bytes) else {
+                    return;
+                };
+                if h.upper_protocol != NH_MOBILITY {
+                    return;
+                }
+                (rx.bytes.to_vec(), h.upper_offset, h.ipv6.src, h.ipv6.dst)
+            }
+            _ => return,
+        };
+        if dst != self.config.address {
+            return;
+        }
+        let Some(pointer) =
+            parameter_problem_pointer(invoking.get(offset..).unwrap_or_default(), offset)
+        else {
+            return;
+        };
+        if !self.icmp_errors.try_take(now) {
+            return;
+        }
+        // RFC 4443 §3.4: type 4, code 0 (erroneous header field).
+        let mut payload = vec![4, 0, 0, 0];
+        payload.extend_from_slice(&pointer.to_be_bytes());
+        payload.extend_from_slice(&invoking[..invoking.len().min(MAX_INVOKING)]);
+        self.effects.push_back(Effect::Icmp6(Transmit {
+            ifindex: rx.ifindex,
+            src: Some(dst),
+            dst: src,
+            transport: Transport::Icmpv6,
+            hop_limit: None,
+            payload,
+        }));
+    }
+
     /// Turns what the machine asks for into effects.
     fn pump(&mut self, _metrics: &Metrics) {
         let Some(m) = &mut self.machine else { return };
@@ -319,6 +381,22 @@ impl HomeAgentRole {
         }
         self.save_bindings();
     }
+}
+
+/// RFC 6275 §9.2 / HA-1: the pointer of the ICMPv6 Parameter Problem
+/// (code 0) a malformed Mobility Header gets: at its Payload Proto when that
+/// is not 59 (IPPROTO_NONE), at its Header Len when it is shorter than its
+/// type's minimum. `mh_offset` is where the MH starts in the invoking
+/// packet.
+fn parameter_problem_pointer(mh: &[u8], mh_offset: usize) -> Option<u32> {
+    let (&proto, &len, &ty) = (mh.first()?, mh.get(1)?, mh.get(2)?);
+    if proto != 59 {
+        return u32::try_from(mh_offset).ok();
+    }
+    let min = v6edge_wire::mh::MobilityHeader::min_header_len(v6edge_wire::mh::MhType::from(ty))?;
+    (len < min)
+        .then(|| u32::try_from(mh_offset + 1).ok())
+        .flatten()
 }
 
 /// A whole IPv6 packet for an ICMPv6 transmit whose source the socket API
@@ -407,6 +485,7 @@ impl Role for HomeAgentRole {
     fn handle_datagram(&mut self, port: Port, rx: &Received<'_>, metrics: &Metrics) {
         let now = self.now();
         let addresses = [self.config.address];
+        self.answer_malformed(port, rx, now);
         let Some(m) = &mut self.machine else { return };
         match port {
             Port::Mobility => m.handle_mh(
@@ -572,6 +651,18 @@ impl Role for HomeAgentRole {
         status.roles.home_agent = Some(doc);
     }
 
+    fn export_metrics(&self, metrics: &Metrics) {
+        let Some(m) = &self.machine else { return };
+        let c = m.counters();
+        let received: Vec<(String, u64)> = c
+            .received
+            .iter()
+            .map(|(t, n)| (mh_type_name(*t), *n))
+            .collect();
+        let acks: Vec<(String, u64)> = c.ba_sent.iter().map(|(s, n)| (s.to_string(), *n)).collect();
+        metrics.sync_mobility(&received, &acks, c.auth_failures, m.bindings().len());
+    }
+
     fn dropped_counts(&self) -> Vec<(&'static str, String, u64)> {
         let Some(m) = &self.machine else {
             return Vec::new();
@@ -596,5 +687,70 @@ impl Role for HomeAgentRole {
         // The bindings stay in the kernel and on disk: a restarted home
         // agent carries on with them (persist-bindings).
         self.save_bindings();
+    }
+}
+
+/// RFC 6275 §6.1 MH Type names, for metric labels.
+fn mh_type_name(t: u8) -> String {
+    match t {
+        0 => "binding-refresh-request".to_owned(),
+        1 => "home-test-init".to_owned(),
+        2 => "care-of-test-init".to_owned(),
+        3 => "home-test".to_owned(),
+        4 => "care-of-test".to_owned(),
+        5 => "binding-update".to_owned(),
+        6 => "binding-ack".to_owned(),
+        7 => "binding-error".to_owned(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// HA-1 (RFC 6275 §9.2): the Parameter Problem points at Payload Proto
+    /// or Header Len; well-formed headers and unknown types get none (an
+    /// unknown type is the machine's Binding Error).
+    #[test]
+    fn parameter_problem_points_at_the_bad_field() {
+        let bu_min = [59, 1, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(parameter_problem_pointer(&bu_min, 64), None);
+        let mut proto = bu_min;
+        proto[0] = 58;
+        assert_eq!(parameter_problem_pointer(&proto, 64), Some(64));
+        let mut short = bu_min;
+        short[1] = 0;
+        assert_eq!(parameter_problem_pointer(&short, 40), Some(41));
+        assert_eq!(
+            parameter_problem_pointer(&[59, 0, 99, 0, 0, 0, 0, 0], 40),
+            None
+        );
+        assert_eq!(parameter_problem_pointer(&[59, 0], 40), None);
+    }
+
+    /// The home-agents anycast address of a /64 (RFC 2526 §2, ID 126).
+    #[test]
+    fn home_agents_anycast_of_the_home_prefix() {
+        let text = "[home-agent]\ninterface = \"home0\"\naddress = \"2001:db8:1::1\"\n\
+                    prefixes = [\"2001:db8:1::/64\"]\nsecurity = \"none\"\ninsecure-lab = true\n";
+        let config = Config::parse(text, std::path::Path::new("ha.toml")).expect("config");
+        let dir = std::env::temp_dir().join(format!("v6edge-ha-role-{}", std::process::id()));
+        let state = StateDir::open(&dir).expect("state dir");
+        let role = HomeAgentRole::new(
+            config.home_agent.as_ref().expect("[home-agent]"),
+            state,
+            TokioInstant::now(),
+            1,
+        );
+        assert_eq!(
+            role.anycast(),
+            vec![
+                "2001:db8:1::fdff:ffff:ffff:fffe"
+                    .parse::<Ipv6Addr>()
+                    .unwrap()
+            ]
+        );
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

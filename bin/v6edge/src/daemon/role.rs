@@ -339,6 +339,10 @@ pub trait Role: std::fmt::Debug {
         None
     }
 
+    /// Brings the role's own metric families up to date (called before
+    /// the metrics are read).
+    fn export_metrics(&self, _metrics: &Metrics) {}
+
     /// Drops the role's machines counted themselves: (protocol, reason,
     /// total).
     fn dropped_counts(&self) -> Vec<(&'static str, String, u64)> {
