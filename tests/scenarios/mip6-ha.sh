@@ -22,7 +22,8 @@
 #    nothing (counted): the binding stays as it was (HA-1, HA-5, AU-2);
 #    the mobility metrics count it all;
 #  - kill -9 and restart: the binding is back from the state directory and
-#    the correspondent reaches the mobile node again with no new BU;
+#    the correspondent reaches the mobile node again with no new BU; a
+#    stale proxy entry of ours (protocol 121) is removed at start;
 #  - deregistration (lifetime 0): BA 0, proxy entry and route gone (HA-12);
 #  - with an [[ra]] on home0, the home link's one RA carries the H flag
 #    (RFC 6275 §7.1) from the home agent's contribution.
@@ -122,11 +123,19 @@ lab_check "the binding is still the one of sequence 1" test "$(binding_seq)" = 1
 # 4. kill -9: the binding comes back from the state directory.
 lab_kill9 ha
 ip -n "$(lab_ns ha)" -6 route del "$HOA" 2>/dev/null || true
+# A proxy entry of the home agent's (protocol 121) that no binding backs,
+# as a crash between its removal and the save could leave.
+STRAY=2001:db8:1::333
+ip -n "$(lab_ns ha)" -6 neigh add proxy "$STRAY" dev home0 protocol 121 \
+    || lab_die "cannot add a proxy entry with a protocol (iproute2 too old?)"
 start_v6edge ha ha "$CONFIG"
 v6edge_wait_ready ha 10 || lab_die "v6edge did not restart"
 lab_wait 10 routed
 lab_check "after kill -9 and a restart, the binding is restored (sequence 1)" test "$(binding_seq)" = 1
 lab_check "... and its route is back" routed
+lab_check "... and its proxy entry" proxied
+lab_check "a stale proxy entry of the home agent's is removed at start" \
+    sh -c "! ip -n '$(lab_ns ha)' -6 neigh show proxy dev home0 | grep -q '^$STRAY '"
 lab_daemon mn mn-echo2 "$LAB_PY" "$MN_TOOL" tunnel-echo --coa "$COA" --hoa "$HOA" --count 2 --timeout 20
 sleep 0.3
 lab_check "the correspondent reaches the mobile node again, with no new BU" \

@@ -270,6 +270,15 @@ impl Driver {
         Ok(())
     }
 
+    /// The proxy neighbour entries each role owns, for the reconciliation
+    /// at start.
+    pub fn owned_proxies(&self) -> Vec<(v6edge_core::Owner, Vec<(IfIndex, std::net::IpAddr)>)> {
+        self.roles
+            .iter()
+            .filter_map(|r| r.owned_proxies())
+            .collect()
+    }
+
     /// The routes each role owns, for the reconciliation at start.
     pub fn owned_routes(&self) -> Vec<OwnedRoutes> {
         self.roles.iter().filter_map(|r| r.owned_routes()).collect()

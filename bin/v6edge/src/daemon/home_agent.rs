@@ -603,6 +603,30 @@ impl Role for HomeAgentRole {
         })
     }
 
+    /// The home address of every binding on its home link (and its
+    /// link-local address when the L flag asked for it, RFC 6275 §10.4.1).
+    fn owned_proxies(&self) -> Option<(v6edge_core::Owner, Vec<(IfIndex, std::net::IpAddr)>)> {
+        let wanted = self
+            .machine
+            .as_ref()
+            .map(|m| {
+                m.bindings()
+                    .into_iter()
+                    .flat_map(|b| {
+                        let ll = b.link_local.then(|| {
+                            let iid = u128::from(b.home_address) & u128::from(u64::MAX);
+                            Ipv6Addr::from((0xfe80u128 << 112) | iid)
+                        });
+                        std::iter::once(b.home_address)
+                            .chain(ll)
+                            .map(move |a| (b.ifindex, std::net::IpAddr::V6(a)))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some((v6edge_core::Owner::HomeAgent, wanted))
+    }
+
     fn status(&self, status: &mut Status) {
         let now = self.now();
         let doc = match &self.machine {

@@ -657,6 +657,38 @@ impl Io {
             }
             Err(e) => tracing::warn!(error = %e, "cannot read routes to reconcile"),
         }
+        // Proxy neighbour entries the same way: a role's own, not wanted.
+        for (owner, wanted) in driver.owned_proxies() {
+            let present = match self.netlink.proxy_neighbours(Some(owner)).await {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read proxy neighbours to reconcile");
+                    continue;
+                }
+            };
+            for p in present
+                .into_iter()
+                .filter(|p| !wanted.contains(&(p.ifindex, p.addr)))
+            {
+                let spec = v6edge_core::ProxyNeighbourSpec {
+                    owner,
+                    ifindex: p.ifindex,
+                    addr: p.addr,
+                };
+                match self
+                    .netlink
+                    .apply(&v6edge_core::KernelOp::DelProxyNeighbour(spec))
+                    .await
+                {
+                    Ok(()) => {
+                        tracing::info!(addr = %p.addr, ifindex = p.ifindex, "removed a stale proxy entry of ours")
+                    }
+                    Err(e) => {
+                        tracing::warn!(addr = %p.addr, error = %e, "cannot remove a stale proxy entry")
+                    }
+                }
+            }
+        }
     }
 }
 

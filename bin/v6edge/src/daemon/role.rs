@@ -322,6 +322,12 @@ pub trait Role: std::fmt::Debug {
         None
     }
 
+    /// The proxy neighbour entries this role owns and wants kept when the
+    /// daemon reconciles at start: (interface, address).
+    fn owned_proxies(&self) -> Option<(Owner, Vec<(IfIndex, std::net::IpAddr)>)> {
+        None
+    }
+
     /// Fills in this role's part of the status document.
     fn status(&self, status: &mut Status);
 
