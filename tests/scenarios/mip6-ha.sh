@@ -25,6 +25,7 @@
 #    the correspondent reaches the mobile node again with no new BU; a
 #    stale proxy entry of ours (protocol 121) is removed at start;
 #  - deregistration (lifetime 0): BA 0, proxy entry and route gone (HA-12);
+#  - the home address in use on the home link: proxy DAD gets 134 (HA-9);
 #  - with an [[ra]] on home0, the home link's one RA carries the H flag
 #    (RFC 6275 §7.1) from the home agent's contribution.
 # About 15 s.
@@ -148,7 +149,17 @@ lab_check "... the proxy entry is gone" lab_wait 3 eval '! proxied'
 lab_check "... and the route" lab_wait 3 eval '! routed'
 lab_check "status: no binding" test -z "$(binding_seq)"
 
-# 6. The home link's RAs say a home agent is here (RFC 6275 §7.1, HA-16):
+# 6. Proxy DAD (HA-9): the home address in use on the home link gets 134
+#    and nothing installed (the home agent's NS from :: must be well formed
+#    for the correspondent's kernel to defend the address).
+lab_exec cn ip -6 addr add "$HOA/64" dev eth0 nodad
+ANSWER=$(bu 6 400 --timeout 4)
+lab_check "a home address in use on the home link gets 134 (HA-9 proxy DAD)" \
+    test "$(echo "$ANSWER" | field status)" = 134
+lab_check "... and nothing is installed" sh -c "! ip -n '$(lab_ns ha)' -6 neigh show proxy dev home0 | grep -q '^$HOA '"
+lab_exec cn ip -6 addr del "$HOA/64" dev eth0
+
+# 7. The home link's RAs say a home agent is here (RFC 6275 §7.1, HA-16):
 #    an [[ra]] on home0 and the home agent's contribution, one advertiser.
 lab_stop ha
 sed "s|^key-file = \"mip6-demo.key\"|key-file = \"$KEY\"|" "$CONFIG" >"$LAB_DIR/ha-ra.toml"
