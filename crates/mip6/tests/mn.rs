@@ -860,3 +860,108 @@ fn mn13_binding_error_2_from_the_home_agent_stops() {
     let _ = MhOption::Pad1;
     let _ = BaStatus::Accepted;
 }
+
+/// MN-5: an unanswered refresh retries 1, 2, 4 … s; the binding expiring
+/// meanwhile is reported, and retrying goes on (home registrations never
+/// expire from the list).
+#[test]
+fn mn5_unanswered_refresh_reports_expiry_and_keeps_trying() {
+    let mut ha = agent_with(HaConfig {
+        max_binding_lifetime: Duration::from_secs(40),
+        ..ha_config()
+    });
+    let mut mn = node();
+    let out = attach(&mut mn, Instant::ZERO, WIFI, coa());
+    exchange(&mut mn, &mut ha, Instant::ZERO, &out);
+    assert_eq!(
+        mn.status(Instant::ZERO).state,
+        BulState::Bound {
+            refresh_at: secs(32.0),
+            expires_at: secs(40.0)
+        },
+        "the home agent's 80 % advice"
+    );
+    let mut sent_at = Vec::new();
+    let mut expired_at = None;
+    while let Some(due) = mn.poll_timeout() {
+        if due > secs(100.0) {
+            break;
+        }
+        mn.handle_timeout(due);
+        let out = mn_drain(&mut mn);
+        if !bus(&out).is_empty() {
+            sent_at.push(due);
+        }
+        if notices(&out).contains(&Notice::BindingExpired) {
+            expired_at = Some(due);
+        }
+        assert!(!touches_kernel(&out), "state kept for a late BA");
+    }
+    assert_eq!(
+        sent_at,
+        [32.0, 33.0, 35.0, 39.0, 47.0, 63.0, 95.0]
+            .map(secs)
+            .to_vec()
+    );
+    assert_eq!(expired_at, Some(secs(40.0)));
+    assert!(mn.status(secs(100.0)).installed);
+}
+
+/// MN-6: a refusal other than 135/144 stops registration with a notice.
+#[test]
+fn mn6_refusal_129_stops() {
+    let mut ha = agent_with(HaConfig {
+        default_action: v6edge_mip6::ha::AclAction::Deny,
+        ..ha_config()
+    });
+    let mut mn = node();
+    let out = attach(&mut mn, Instant::ZERO, WIFI, coa());
+    let out = exchange(&mut mn, &mut ha, Instant::ZERO, &out);
+    assert!(notices(&out).contains(&Notice::Refused { status: 129 }));
+    assert!(!touches_kernel(&out));
+    assert_eq!(mn.poll_timeout(), None);
+    assert_eq!(mn.counters().ba_received.get(&129), Some(&1));
+}
+
+/// MN-6: 133 to a deregistration means the binding was already gone (the
+/// home agent restarted, or our BA was lost): done.
+#[test]
+fn mn6_status_133_while_deregistering_is_done() {
+    let mut ha = agent_with(ha_config());
+    let mut mn = node();
+    let out = attach(&mut mn, Instant::ZERO, WIFI, coa());
+    exchange(&mut mn, &mut ha, Instant::ZERO, &out);
+    let mut restarted = agent_with(ha_config());
+    mn.handle_link(secs(10.0), LinkEvent::LinkDown { ifindex: WIFI });
+    let out = attach(&mut mn, secs(10.0), WIFI, ip("2001:db8:1::77"));
+    let out = exchange(&mut mn, &mut restarted, secs(10.0), &out);
+    assert_eq!(mn.counters().ba_received.get(&133), Some(&1));
+    assert!(notices(&out).contains(&Notice::Deregistered { acknowledged: true }));
+    assert!(!mn.status(secs(10.0)).installed);
+}
+
+/// MN-10: a deregistration nobody answers ends after 7 BUs; the tunnel
+/// state goes anyway.
+#[test]
+fn mn10_unanswered_deregistration_gives_up_after_7() {
+    let mut ha = agent_with(ha_config());
+    let mut mn = node();
+    let out = attach(&mut mn, Instant::ZERO, WIFI, coa());
+    exchange(&mut mn, &mut ha, Instant::ZERO, &out);
+    mn.handle_link(secs(10.0), LinkEvent::LinkDown { ifindex: WIFI });
+    let out = attach(&mut mn, secs(10.0), WIFI, ip("2001:db8:1::77"));
+    let mut sent = bus(&out).len();
+    let mut last = Vec::new();
+    while let Some(due) = mn.poll_timeout() {
+        mn.handle_timeout(due);
+        last = mn_drain(&mut mn);
+        sent += bus(&last).len();
+    }
+    assert_eq!(sent, 7);
+    assert!(notices(&last).contains(&Notice::Deregistered {
+        acknowledged: false
+    }));
+    assert!(last.contains(&MnOutput::DataPlane(TunnelOp::Down {
+        home_address: hoa()
+    })));
+}
