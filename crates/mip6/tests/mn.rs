@@ -66,6 +66,7 @@ fn address(ifindex: u32, addr: Ipv6Addr) -> LinkEvent {
         tentative: false,
         temporary: false,
         deprecated: false,
+        valid_lifetime: None,
     }
 }
 
@@ -212,6 +213,7 @@ fn mn2_care_of_address_skips_unusable_and_takes_the_newest() {
                 tentative,
                 temporary,
                 deprecated,
+                valid_lifetime: None,
             },
         );
     }
@@ -964,4 +966,153 @@ fn mn10_unanswered_deregistration_gives_up_after_7() {
     assert!(last.contains(&MnOutput::DataPlane(TunnelOp::Down {
         home_address: hoa()
     })));
+}
+
+/// RFC 6275 §11.8 MAX_UPDATE_RATE: a flapping link sends at most three
+/// BUs a second; the held-back one leaves when the second is over.
+#[test]
+fn mn5_at_most_three_binding_updates_a_second() {
+    let mut mn = node();
+    let mut sent = bus(&attach(&mut mn, Instant::ZERO, WIFI, coa())).len();
+    for i in 1..=5u64 {
+        let at = Instant::from_micros(i * 100_000);
+        let addr = if i % 2 == 1 { coa2() } else { coa() };
+        mn.handle_link(at, LinkEvent::LinkDown { ifindex: WIFI });
+        sent += bus(&attach(&mut mn, at, WIFI, addr)).len();
+    }
+    assert_eq!(sent, 3, "the fourth to sixth are held back");
+    assert_eq!(mn.poll_timeout(), Some(secs(1.0)));
+    mn.handle_timeout(secs(1.0));
+    let t = one_bu(&mn_drain(&mut mn));
+    assert_eq!(t.src, coa2(), "the latest care-of address");
+    assert_eq!(mn.counters().retransmissions, 0, "not a retransmission");
+    assert_eq!(
+        mn.status(secs(1.0)).state,
+        BulState::WaitAck {
+            retransmit_at: secs(2.5),
+            backoff: Duration::from_millis(1500)
+        }
+    );
+}
+
+/// MN-4: no longer than the care-of address stays valid.
+#[test]
+fn mn4_lifetime_bounded_by_the_care_of_address() {
+    let mut mn = node();
+    mn.handle_link(
+        Instant::ZERO,
+        LinkEvent::Address {
+            ifindex: WIFI,
+            addr: coa(),
+            prefix_len: 64,
+            tentative: false,
+            temporary: false,
+            deprecated: false,
+            valid_lifetime: Some(Duration::from_secs(600)),
+        },
+    );
+    mn.handle_link(
+        secs(100.0),
+        LinkEvent::DefaultRouter {
+            ifindex: WIFI,
+            router: Some(router()),
+        },
+    );
+    let (bu, _) = parsed(&one_bu(&mn_drain(&mut mn)));
+    assert_eq!(bu.lifetime.as_duration(), Duration::from_secs(500));
+}
+
+/// MN-13: Binding Error 1 from the home agent → register again at once.
+#[test]
+fn mn13_binding_error_1_re_registers() {
+    let mut ha = agent_with(ha_config());
+    let mut mn = node();
+    let out = attach(&mut mn, Instant::ZERO, WIFI, coa());
+    exchange(&mut mn, &mut ha, Instant::ZERO, &out);
+    let be = MobilityHeader::new(v6edge_wire::mh::BindingError {
+        status: v6edge_wire::mh::BeStatus::UnknownBindingForHomeAddress,
+        reserved: 0,
+        home_address: hoa(),
+    })
+    .to_bytes_with_checksum(ha_addr(), coa());
+    mn.handle_mh(
+        secs(10.0),
+        &MnReceived {
+            src: ha_addr(),
+            dst: coa(),
+            hao: None,
+            rh2: None,
+            bytes: &be,
+        },
+    );
+    let out = mn_drain(&mut mn);
+    let out = exchange(&mut mn, &mut ha, secs(10.0), &out);
+    assert!(
+        notices(&out)
+            .iter()
+            .any(|n| matches!(n, Notice::Registered { .. }))
+    );
+}
+
+/// MN-1: detached (no usable address) nothing is sent; back on the same
+/// care-of address, a BU at once.
+#[test]
+fn mn1_detach_and_reattach() {
+    let mut ha = agent_with(ha_config());
+    let mut mn = node();
+    let out = attach(&mut mn, Instant::ZERO, WIFI, coa());
+    exchange(&mut mn, &mut ha, Instant::ZERO, &out);
+    mn.handle_link(
+        secs(10.0),
+        LinkEvent::DefaultRouter {
+            ifindex: WIFI,
+            router: None,
+        },
+    );
+    let out = mn_drain(&mut mn);
+    assert_eq!(
+        notices(&out),
+        vec![Notice::Moved(Location::Detached)],
+        "the binding and tunnel stay"
+    );
+    let out = attach(&mut mn, secs(20.0), WIFI, coa());
+    assert!(
+        !touches_kernel(&out),
+        "same care-of address: nothing to change"
+    );
+    let out = exchange(&mut mn, &mut ha, secs(20.0), &out);
+    assert!(
+        notices(&out)
+            .iter()
+            .any(|n| matches!(n, Notice::Registered { .. }))
+    );
+}
+
+/// AU-2 sequence mode: values only grow; the home agent accepts them.
+#[test]
+fn au2_sequence_replay_mode_round_trip() {
+    let mut ha_cfg = ha_config();
+    ha_cfg.security_associations[0].replay = ReplayMode::Sequence;
+    let mut ha = agent_with(ha_cfg);
+    let mut cfg = mn_config(Some(ha_addr()));
+    cfg.security.replay = ReplayMode::Sequence;
+    let mut mn = MobileNode::new(cfg, 3, Instant::ZERO).unwrap();
+    let out = attach(&mut mn, Instant::ZERO, WIFI, coa());
+    let first = parsed(&one_bu(&out)).1.options.replay_protection().unwrap();
+    let out = exchange(&mut mn, &mut ha, Instant::ZERO, &out);
+    assert!(
+        notices(&out)
+            .iter()
+            .any(|n| matches!(n, Notice::Registered { .. }))
+    );
+    mn.handle_timeout(secs(2880.0));
+    let out = mn_drain(&mut mn);
+    let second = parsed(&one_bu(&out)).1.options.replay_protection().unwrap();
+    assert!(second > first);
+    let out = exchange(&mut mn, &mut ha, secs(2880.0), &out);
+    assert!(
+        notices(&out)
+            .iter()
+            .any(|n| matches!(n, Notice::Registered { .. }))
+    );
 }

@@ -52,6 +52,7 @@ fn away_with_answer() -> (MobileNode, v6edge_mip6::ha::MhTransmit) {
             tentative: false,
             temporary: false,
             deprecated: false,
+            valid_lifetime: None,
         },
     );
     mn.handle_link(

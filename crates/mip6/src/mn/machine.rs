@@ -20,9 +20,9 @@ use v6edge_wire::nd::{HaadRequest, MobilityIcmp};
 
 use super::{
     BulState, DEREGISTRATION_ATTEMPTS, DHAAD_RETRIES, DropReason, INITIAL_BINDACK_TIMEOUT,
-    INITIAL_DHAAD_TIMEOUT, LinkEvent, Location, MAX_BINDACK_TIMEOUT, MnConfig, MnConfigError,
-    MnCounters, MnOutput, MnReceived, MnStatus, MnTransmit, Notice, REFRESH_PERCENT, TunnelOp,
-    home_agents_anycast,
+    INITIAL_DHAAD_TIMEOUT, LinkEvent, Location, MAX_BINDACK_TIMEOUT, MAX_UPDATE_RATE, MnConfig,
+    MnConfigError, MnCounters, MnOutput, MnReceived, MnStatus, MnTransmit, Notice, REFRESH_PERCENT,
+    TunnelOp, home_agents_anycast,
 };
 use crate::auth::{self, MIN_SPI, NtpTimestamp, ReplayMode};
 
@@ -34,6 +34,8 @@ struct Address {
     tentative: bool,
     temporary: bool,
     deprecated: bool,
+    /// End of the valid lifetime; `None`: infinite.
+    valid_until: Option<Instant>,
     /// Arrival order: the newest usable address is preferred (MN-2).
     order: u64,
 }
@@ -100,6 +102,11 @@ pub struct MobileNode {
     /// The home address is on the home interface (at home).
     home_address_on: Option<IfIndex>,
     deregistration_attempts: u32,
+    /// When the last BUs left, newest last (MAX_UPDATE_RATE).
+    recent_sends: VecDeque<Instant>,
+    /// The BU due at the state's `retransmit_at` was held back by the
+    /// rate limit: send it then without doubling the backoff.
+    deferred: bool,
     /// (instant, NTP time at that instant), for RFC 4285 timestamps.
     wall: Option<(Instant, NtpTimestamp)>,
     /// Added to our NTP time after a BA 144 (RFC 4285 §6).
@@ -150,6 +157,8 @@ impl MobileNode {
             installed: None,
             home_address_on: None,
             deregistration_attempts: 0,
+            recent_sends: VecDeque::new(),
+            deferred: false,
             wall: None,
             clock_skew: 0,
             last_replay: None,
@@ -235,10 +244,12 @@ impl MobileNode {
                 tentative,
                 temporary,
                 deprecated,
+                valid_lifetime,
             } => {
                 if !self.config.interfaces.contains(&ifindex) {
                     return;
                 }
+                let valid_until = valid_lifetime.map(|d| now + d);
                 let order = self.next_order;
                 let iface = self.interfaces.entry(ifindex).or_default();
                 if let Some(a) = iface.addresses.iter_mut().find(|a| a.addr == addr) {
@@ -246,6 +257,7 @@ impl MobileNode {
                     a.tentative = tentative;
                     a.temporary = temporary;
                     a.deprecated = deprecated;
+                    a.valid_until = valid_until;
                 } else if iface.addresses.len() < MAX_ADDRESSES_PER_INTERFACE {
                     self.next_order += 1;
                     iface.addresses.push(Address {
@@ -254,6 +266,7 @@ impl MobileNode {
                         tentative,
                         temporary,
                         deprecated,
+                        valid_until,
                         order,
                     });
                 }
@@ -372,6 +385,9 @@ impl MobileNode {
                 retransmit_at,
                 backoff,
             } if retransmit_at <= now => {
+                if std::mem::take(&mut self.deferred) {
+                    return self.send_registration(now, backoff);
+                }
                 self.counters.retransmissions += 1;
                 let backoff = (backoff * 2).min(MAX_BINDACK_TIMEOUT);
                 self.send_registration(now, backoff);
@@ -380,6 +396,9 @@ impl MobileNode {
                 retransmit_at,
                 backoff,
             } if retransmit_at <= now => {
+                if std::mem::take(&mut self.deferred) {
+                    return self.send_deregistration(now, backoff);
+                }
                 if self.deregistration_attempts >= DEREGISTRATION_ATTEMPTS {
                     info!("mobile node: deregistration unanswered, tearing down");
                     self.finish_deregistration(false);
@@ -452,6 +471,15 @@ impl MobileNode {
         Location::Detached
     }
 
+    fn valid_until(&self, ifindex: IfIndex, addr: Ipv6Addr) -> Option<Instant> {
+        self.interfaces
+            .get(&ifindex)?
+            .addresses
+            .iter()
+            .find(|a| a.addr == addr)?
+            .valid_until
+    }
+
     fn care_of(&self) -> Option<Ipv6Addr> {
         match self.location {
             Location::Away { care_of, .. } => Some(care_of),
@@ -498,8 +526,19 @@ impl MobileNode {
                 }
                 // The outer packets must leave from the new care-of
                 // address at once: the old one is gone (MN-7).
-                if let Some(installed) = self.installed {
-                    self.update_care_of(installed);
+                if let Some(installed) = self.installed
+                    && let Location::Away {
+                        ifindex,
+                        care_of,
+                        router,
+                    } = location
+                {
+                    self.update_care_of(Installed {
+                        ifindex,
+                        care_of,
+                        router,
+                        ..installed
+                    });
                 }
                 if self.home_agent.is_none() {
                     if self.dhaad.is_none() {
@@ -576,6 +615,14 @@ impl MobileNode {
     /// MN-4: a home registration from the current care-of address, then
     /// WaitAck with `backoff` (RFC 6275 §11.8).
     fn send_registration(&mut self, now: Instant, backoff: Duration) {
+        self.deferred = false;
+        if let Some(at) = self.rate_limited(now) {
+            self.state = BulState::WaitAck {
+                retransmit_at: at,
+                backoff,
+            };
+            return;
+        }
         self.state = BulState::WaitAck {
             retransmit_at: now + backoff,
             backoff,
@@ -589,9 +636,14 @@ impl MobileNode {
         else {
             return;
         };
-        let lifetime = FourSeconds::from_secs(
-            u32::try_from(self.config.max_lifetime.as_secs()).unwrap_or(u32::MAX),
-        );
+        // MN-4: no longer than the care-of address stays valid (and at
+        // least one unit: 0 would deregister).
+        let mut wanted = self.config.max_lifetime;
+        if let Some(until) = self.valid_until(ifindex, care_of) {
+            wanted = wanted.min(until.saturating_duration_since(now));
+        }
+        let units = FourSeconds::from_secs(u32::try_from(wanted.as_secs()).unwrap_or(u32::MAX));
+        let lifetime = FourSeconds(units.0.max(1));
         self.send_bu(now, ifindex, care_of, ha, lifetime, true);
     }
 
@@ -603,6 +655,14 @@ impl MobileNode {
     /// MN-10, RFC 6275 §11.5.4: lifetime 0; at home from the home address
     /// without a Home Address option, care-of address = home address.
     fn send_deregistration(&mut self, now: Instant, backoff: Duration) {
+        self.deferred = false;
+        if let Some(at) = self.rate_limited(now) {
+            self.state = BulState::Deregistering {
+                retransmit_at: at,
+                backoff,
+            };
+            return;
+        }
         self.state = BulState::Deregistering {
             retransmit_at: now + backoff,
             backoff,
@@ -621,6 +681,25 @@ impl MobileNode {
             } => self.send_bu(now, ifindex, care_of, ha, FourSeconds(0), true),
             Location::Detached => {}
         }
+    }
+
+    /// RFC 6275 §11.8 MAX_UPDATE_RATE: when a BU now would be the fourth
+    /// within a second, the instant it may leave (and the caller's BU is
+    /// deferred to it).
+    fn rate_limited(&mut self, now: Instant) -> Option<Instant> {
+        let window = Duration::from_secs(1);
+        while self
+            .recent_sends
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) >= window)
+        {
+            self.recent_sends.pop_front();
+        }
+        if self.recent_sends.len() < MAX_UPDATE_RATE {
+            return None;
+        }
+        self.deferred = true;
+        self.recent_sends.front().map(|t| *t + window)
     }
 
     /// Builds, authenticates and queues one BU (AU-1: Alternate Care-of
@@ -662,6 +741,8 @@ impl MobileNode {
             deregistration: lifetime.0 == 0,
         });
         self.counters.bu_sent += 1;
+        self.recent_sends.push_back(now);
+        self.deferred = false;
         debug!(seq = self.sequence, coa = %care_of, lifetime = lifetime.0, "mobile node: BU sent");
         let src = if with_hao { care_of } else { hoa };
         self.out.push_back(MnOutput::Mh(MnTransmit {
@@ -1043,19 +1124,6 @@ impl MobileNode {
     fn update_care_of(&mut self, new: Installed) {
         let Some(old) = self.installed else {
             return;
-        };
-        let new = match self.location {
-            Location::Away {
-                ifindex,
-                care_of,
-                router,
-            } if new == old => Installed {
-                ifindex,
-                care_of,
-                router,
-                ..old
-            },
-            _ => new,
         };
         if new == old {
             return;

@@ -76,6 +76,8 @@ pub const MAX_BINDACK_TIMEOUT: Duration = Duration::from_secs(32);
 pub const INITIAL_DHAAD_TIMEOUT: Duration = Duration::from_secs(3);
 /// RFC 6275 §12 DHAAD_RETRIES.
 pub const DHAAD_RETRIES: u32 = 4;
+/// RFC 6275 §12 MAX_UPDATE_RATE: Binding Updates per second to one peer.
+pub const MAX_UPDATE_RATE: usize = 3;
 /// Unanswered deregistration BUs before the tunnel state is removed anyway.
 pub const DEREGISTRATION_ATTEMPTS: u32 = 7;
 /// Refresh at this percentage of the granted lifetime when the BA has no
@@ -185,6 +187,9 @@ pub enum LinkEvent {
         temporary: bool,
         /// Preferred lifetime over.
         deprecated: bool,
+        /// Valid lifetime from now; `None`: infinite. Bounds the
+        /// lifetime asked for (MN-4).
+        valid_lifetime: Option<Duration>,
     },
     /// The address is gone.
     AddressLost { ifindex: IfIndex, addr: Ipv6Addr },
