@@ -1116,3 +1116,64 @@ fn au2_sequence_replay_mode_round_trip() {
             .any(|n| matches!(n, Notice::Registered { .. }))
     );
 }
+
+/// MN-5: seven unanswered BUs to the discovered home agent, then the next
+/// one of the DHAAD reply, with the first registration's timeout.
+#[test]
+fn mn5_fail_over_to_the_next_home_agent_after_7() {
+    let peer = ip("2001:db8:1::2");
+    let mut cfg = ha_config();
+    cfg.home_links[0]
+        .peers
+        .push(v6edge_mip6::ha::PeerHomeAgent {
+            address: peer,
+            preference: 5,
+            mobile_router: false,
+        });
+    let mut ha = agent_with(cfg);
+    let mut mn = node_with(mn_config(None));
+    let out = attach(&mut mn, Instant::ZERO, WIFI, coa());
+    let MnOutput::Icmp6(req) = &out[1] else {
+        panic!("{out:#?}")
+    };
+    ha.handle_icmp6(
+        Instant::ZERO,
+        &icmp6(HOME_IF, coa(), req.dst, 64, &req.payload),
+    );
+    let reply = drain(&mut ha)
+        .into_iter()
+        .find_map(|o| match o {
+            HaOutput::Icmp6(t) => Some(t),
+            _ => None,
+        })
+        .unwrap();
+    mn.handle_icmp6(
+        Instant::ZERO,
+        &icmp6(WIFI, ha_addr(), coa(), 64, &reply.payload),
+    );
+    let mut to = vec![one_bu(&mn_drain(&mut mn)).dst];
+    while to.len() < 8 {
+        let due = mn.poll_timeout().unwrap();
+        mn.handle_timeout(due);
+        let out = mn_drain(&mut mn);
+        to.push(one_bu(&out).dst);
+        if to.len() == 8 {
+            assert!(notices(&out).contains(&Notice::HomeAgentFailover {
+                from: ha_addr(),
+                to: peer
+            }));
+            assert_eq!(due, secs(110.5));
+        }
+    }
+    assert_eq!(to[..7], [ha_addr(); 7]);
+    assert_eq!(to[7], peer);
+    let s = mn.status(secs(110.5));
+    assert_eq!(s.home_agent, Some(peer));
+    assert_eq!(
+        s.state,
+        BulState::WaitAck {
+            retransmit_at: secs(112.0),
+            backoff: Duration::from_millis(1500)
+        }
+    );
+}

@@ -19,10 +19,10 @@ use v6edge_wire::mh::{
 use v6edge_wire::nd::{HaadRequest, MobilityIcmp};
 
 use super::{
-    BulState, DEREGISTRATION_ATTEMPTS, DHAAD_RETRIES, DropReason, INITIAL_BINDACK_TIMEOUT,
-    INITIAL_DHAAD_TIMEOUT, LinkEvent, Location, MAX_BINDACK_TIMEOUT, MAX_UPDATE_RATE, MnConfig,
-    MnConfigError, MnCounters, MnOutput, MnReceived, MnStatus, MnTransmit, Notice, REFRESH_PERCENT,
-    TunnelOp, home_agents_anycast,
+    BulState, DEREGISTRATION_ATTEMPTS, DHAAD_RETRIES, DropReason, FAILOVER_AFTER,
+    INITIAL_BINDACK_TIMEOUT, INITIAL_DHAAD_TIMEOUT, LinkEvent, Location, MAX_BINDACK_TIMEOUT,
+    MAX_HOME_AGENT_CANDIDATES, MAX_UPDATE_RATE, MnConfig, MnConfigError, MnCounters, MnOutput,
+    MnReceived, MnStatus, MnTransmit, Notice, REFRESH_PERCENT, TunnelOp, home_agents_anycast,
 };
 use crate::auth::{self, MIN_SPI, NtpTimestamp, ReplayMode};
 
@@ -85,6 +85,11 @@ pub struct MobileNode {
     next_order: u64,
     location: Location,
     home_agent: Option<Ipv6Addr>,
+    /// The DHAAD reply's home agents, by preference (MN-5 fail-over).
+    candidates: Vec<Ipv6Addr>,
+    /// Registration BUs sent to the current home agent since it last
+    /// answered (authenticated).
+    unanswered: u32,
     dhaad: Option<Dhaad>,
     state: BulState,
     /// Admin: register when away (true at start).
@@ -141,6 +146,8 @@ impl MobileNode {
         debug!(hoa = %config.home_address, at = ?now, "mobile node created");
         Ok(MobileNode {
             home_agent: config.home_agent,
+            candidates: Vec::new(),
+            unanswered: 0,
             config,
             interfaces: BTreeMap::new(),
             next_order: 0,
@@ -386,6 +393,10 @@ impl MobileNode {
                 backoff,
             } if retransmit_at <= now => {
                 if std::mem::take(&mut self.deferred) {
+                    return self.send_registration(now, backoff);
+                }
+                if self.unanswered >= FAILOVER_AFTER && self.fail_over() {
+                    let backoff = self.config.initial_bindack_timeout_first_reg;
                     return self.send_registration(now, backoff);
                 }
                 self.counters.retransmissions += 1;
@@ -645,6 +656,28 @@ impl MobileNode {
         let units = FourSeconds::from_secs(u32::try_from(wanted.as_secs()).unwrap_or(u32::MAX));
         let lifetime = FourSeconds(units.0.max(1));
         self.send_bu(now, ifindex, care_of, ha, lifetime, true);
+        self.unanswered = self.unanswered.saturating_add(1);
+    }
+
+    /// MN-5 (KAME's policy): the next home agent of the DHAAD reply, in
+    /// a cycle; false when there is no other (an explicit home agent).
+    fn fail_over(&mut self) -> bool {
+        let Some(current) = self.home_agent else {
+            return false;
+        };
+        if self.candidates.len() < 2 {
+            return false;
+        }
+        let at = self.candidates.iter().position(|a| *a == current);
+        let next = self.candidates[at.map_or(0, |i| (i + 1) % self.candidates.len())];
+        info!(from = %current, to = %next, "mobile node: home agent silent, trying the next");
+        self.home_agent = Some(next);
+        self.unanswered = 0;
+        self.notice(Notice::HomeAgentFailover {
+            from: current,
+            to: next,
+        });
+        true
     }
 
     fn start_deregistration(&mut self, now: Instant) {
@@ -795,6 +828,7 @@ impl MobileNode {
             return self.drop(DropReason::AuthFailed);
         }
         self.count_ba(ba.status);
+        self.unanswered = 0;
         match ba.status {
             s if s.is_accepted() => self.accepted(now, message, ba, sent),
             BaStatus::NotHomeAgentForThisMobileNode if sent.deregistration => {
@@ -1035,16 +1069,21 @@ impl MobileNode {
         if reply.identifier != d.identifier || Some(r.dst) != self.care_of() {
             return self.drop(DropReason::Icmp6Ignored);
         }
-        // MN-8: the first (most preferred) usable home agent.
-        let Some(ha) = reply
+        // MN-8: the first (most preferred) usable home agent; the others
+        // in order for MN-5's fail-over.
+        let candidates: Vec<Ipv6Addr> = reply
             .home_agents
             .iter()
             .copied()
-            .find(|a| is_global_unicast(*a))
-        else {
+            .filter(|a| is_global_unicast(*a))
+            .take(MAX_HOME_AGENT_CANDIDATES)
+            .collect();
+        let Some(&ha) = candidates.first() else {
             return self.drop(DropReason::Malformed);
         };
         self.dhaad = None;
+        self.candidates = candidates;
+        self.unanswered = 0;
         self.home_agent = Some(ha);
         info!(ha = %ha, "mobile node: home agent discovered");
         self.notice(Notice::HomeAgentDiscovered(ha));

@@ -46,9 +46,12 @@
 //!   option (RFC 6275 §11.5.4); the tunnel state goes once the BA arrives
 //!   (MN-10), or after [`DEREGISTRATION_ATTEMPTS`] unanswered BUs.
 //! - Not here yet: Mobile Prefix Solicitation (BA status 1 is reported),
-//!   route optimisation (MN-12, MN-14, MN-15), fail-over to another home
-//!   agent after 7 unanswered BUs (MN-5 second half), the unsolicited NA of
-//!   MN-10 and the NS from `::` to resolve the home agent.
+//!   route optimisation (MN-12, MN-14, MN-15), the unsolicited NA of
+//!   MN-10 and the NS from `::` to resolve the home agent, NEMO (MR-x).
+//! - MN-5's fail-over: after [`FAILOVER_AFTER`] unanswered registration
+//!   BUs the next home agent of the DHAAD reply is tried (a configured
+//!   home agent has no alternative). At most [`MAX_UPDATE_RATE`] BUs leave
+//!   per second; a BU over the limit is deferred, not dropped.
 //!
 //! Panic contract: no input, instant or configuration makes the machine
 //! panic; instant arithmetic saturates.
@@ -78,6 +81,11 @@ pub const INITIAL_DHAAD_TIMEOUT: Duration = Duration::from_secs(3);
 pub const DHAAD_RETRIES: u32 = 4;
 /// RFC 6275 §12 MAX_UPDATE_RATE: Binding Updates per second to one peer.
 pub const MAX_UPDATE_RATE: usize = 3;
+/// Unanswered registration BUs before the next home agent of the DHAAD
+/// reply is tried (MN-5, KAME's policy).
+pub const FAILOVER_AFTER: u32 = 7;
+/// Home agents of a DHAAD reply kept for fail-over.
+pub const MAX_HOME_AGENT_CANDIDATES: usize = 8;
 /// Unanswered deregistration BUs before the tunnel state is removed anyway.
 pub const DEREGISTRATION_ATTEMPTS: u32 = 7;
 /// Refresh at this percentage of the granted lifetime when the BA has no
@@ -255,6 +263,12 @@ pub enum Notice {
     /// no usable address.
     Moved(Location),
     HomeAgentDiscovered(Ipv6Addr),
+    /// [`FAILOVER_AFTER`] BUs unanswered: the next home agent of the DHAAD
+    /// reply is tried (MN-5).
+    HomeAgentFailover {
+        from: Ipv6Addr,
+        to: Ipv6Addr,
+    },
     /// DHAAD_RETRIES requests unanswered (MN-8).
     DiscoveryFailed,
     /// A BA 0/1 accepted our binding.
