@@ -1177,3 +1177,24 @@ fn mn5_fail_over_to_the_next_home_agent_after_7() {
         }
     );
 }
+
+/// MN-5: the home agent's BA is lost; the retransmission (new sequence
+/// number, new timestamp) is accepted as a refresh, not refused as a
+/// replay or with 135.
+#[test]
+fn mn5_retransmission_after_a_lost_ba_is_accepted() {
+    let mut ha = agent_with(ha_config());
+    let mut mn = node();
+    let bu = one_bu(&attach(&mut mn, Instant::ZERO, WIFI, coa()));
+    assert_eq!(to_ha(&mut ha, Instant::ZERO, &bu).len(), 1, "BA lost");
+    assert_eq!(ha_binding(&ha, Instant::ZERO), Some(coa()));
+    mn.handle_timeout(secs(1.5));
+    let out = mn_drain(&mut mn);
+    let out = exchange(&mut mn, &mut ha, secs(1.5), &out);
+    assert!(notices(&out).contains(&Notice::Registered {
+        care_of: coa(),
+        lifetime: Duration::from_secs(3600)
+    }));
+    assert_eq!(ha.counters().auth_failures, 0);
+    assert_eq!(mn.counters().ba_received.get(&0), Some(&1));
+}
