@@ -15,4 +15,5 @@
 pub mod auth;
 pub mod dataplane;
 pub mod ha;
+pub mod mn;
 pub mod seq;

@@ -1,0 +1,489 @@
+//! The mobile node (RFC 6275 §11, mobility.md §1.7 MN-1…MN-16): a sans-IO
+//! machine for one home address registered with one home agent.
+//!
+//! # Method grammar (style.md §3)
+//! - [`MobileNode::new`]`(config, seed, now)`,
+//!   [`MobileNode::set_wall_clock`] (RFC 4285 timestamps need the time of
+//!   day; the machine never reads a clock).
+//! - Input: [`MobileNode::handle_link`] (addresses and default routers of
+//!   the configured interfaces: movement detection and care-of address
+//!   choice, MN-1…MN-3), [`MobileNode::handle_mh`] (Binding
+//!   Acknowledgements and Binding Errors, MN-6, MN-13),
+//!   [`MobileNode::handle_icmp6`] (DHAAD replies, MN-8; Parameter Problems
+//!   quoting our Binding Update, MN-13), [`MobileNode::register`] and
+//!   [`MobileNode::deregister`] (admin), [`MobileNode::handle_timeout`].
+//! - Output: [`MobileNode::poll_output`] until `None`, in order;
+//!   [`MobileNode::poll_timeout`].
+//! - Getters: [`MobileNode::status`] (takes `now` for the remaining
+//!   lifetime), [`MobileNode::counters`].
+//!
+//! # Decisions
+//! - Nothing reaches the kernel or the data plane before the home agent
+//!   answered an authenticated Binding Update with an authenticated BA
+//!   of status 0 or 1: unauthenticated input creates no forwarding state.
+//!   The one exception to "authenticated" is BA 146 (the home agent could
+//!   not verify us, so it cannot sign): accepted only when its sequence
+//!   number is that of the BU in flight, and it stops registration.
+//! - Every Binding Update, retransmissions included, has a new sequence
+//!   number and a new replay protection value: the home agent drops a
+//!   replayed value (RFC 4285 §6) and answers an old sequence number with
+//!   135 (RFC 6275 §9.5.1), so a retransmission of the same octets after a
+//!   lost BA could never succeed. The retransmission schedule is that of
+//!   RFC 6275 §11.8 (mobility.md §1.4): 1.5 s for the first home
+//!   registration, 1 s otherwise, doubling up to 32 s; home registrations
+//!   are retried for ever (MN-5).
+//! - While away the home address is a /128 on the tunnel device (a TUN
+//!   device: `IFF_NOARP`, so the kernel does no DAD on it, MN-3); a
+//!   default route through the tunnel (preferred over the access
+//!   router's default by its metric) makes new connections choose the home
+//!   address as source (RFC 6724 rule 5, MN-16), a rule sends everything
+//!   from the home address to a table whose default is the tunnel (reverse
+//!   tunnelling, MN-7), and a rule sends everything from the care-of
+//!   address (tunnel outer packets, Binding Updates) to a table whose
+//!   default is the access router.
+//! - At home the home address goes on the home interface and, if a binding
+//!   exists, a deregistration BU leaves from it without a Home Address
+//!   option (RFC 6275 §11.5.4); the tunnel state goes once the BA arrives
+//!   (MN-10), or after [`DEREGISTRATION_ATTEMPTS`] unanswered BUs.
+//! - Not here yet: Mobile Prefix Solicitation (BA status 1 is reported),
+//!   route optimisation (MN-12, MN-14, MN-15), the unsolicited NA of
+//!   MN-10 and the NS from `::` to resolve the home agent, NEMO (MR-x).
+//! - MN-5's fail-over: after [`FAILOVER_AFTER`] unanswered registration
+//!   BUs the next home agent of the DHAAD reply is tried (a configured
+//!   home agent has no alternative). At most [`MAX_UPDATE_RATE`] BUs leave
+//!   per second; a BU over the limit is deferred, not dropped.
+//!
+//! Panic contract: no input, instant or configuration makes the machine
+//! panic; instant arithmetic saturates.
+
+mod machine;
+
+use std::collections::BTreeMap;
+use std::net::Ipv6Addr;
+use std::time::Duration;
+
+use v6edge_core::{IfIndex, Instant, KernelOp, RouteTable, Transmit};
+use v6edge_prefix::Prefix;
+
+use crate::auth::{MnHaKey, ReplayMode};
+
+pub use machine::MobileNode;
+
+/// RFC 6275 §13 InitialBindackTimeoutFirstReg (mobility.md §1.4).
+pub const INITIAL_BINDACK_TIMEOUT_FIRST_REG: Duration = Duration::from_millis(1500);
+/// RFC 6275 §12 INITIAL_BINDACK_TIMEOUT.
+pub const INITIAL_BINDACK_TIMEOUT: Duration = Duration::from_secs(1);
+/// RFC 6275 §12 MAX_BINDACK_TIMEOUT.
+pub const MAX_BINDACK_TIMEOUT: Duration = Duration::from_secs(32);
+/// RFC 6275 §12 INITIAL_DHAAD_TIMEOUT.
+pub const INITIAL_DHAAD_TIMEOUT: Duration = Duration::from_secs(3);
+/// RFC 6275 §12 DHAAD_RETRIES.
+pub const DHAAD_RETRIES: u32 = 4;
+/// RFC 6275 §12 MAX_UPDATE_RATE: Binding Updates per second to one peer.
+pub const MAX_UPDATE_RATE: usize = 3;
+/// Unanswered registration BUs before the next home agent of the DHAAD
+/// reply is tried (MN-5, KAME's policy).
+pub const FAILOVER_AFTER: u32 = 7;
+/// Home agents of a DHAAD reply kept for fail-over.
+pub const MAX_HOME_AGENT_CANDIDATES: usize = 8;
+/// Unanswered deregistration BUs before the tunnel state is removed anyway.
+pub const DEREGISTRATION_ATTEMPTS: u32 = 7;
+/// Refresh at this percentage of the granted lifetime when the BA has no
+/// usable Binding Refresh Advice.
+pub const REFRESH_PERCENT: u32 = 80;
+
+/// The MN-HA security association (RFC 4285, AU-1, AU-3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MnSecurity {
+    pub spi: u32,
+    pub key: MnHaKey,
+    pub replay: ReplayMode,
+}
+
+/// The mobile node's configuration (the daemon builds it from
+/// `[mobility]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MnConfig {
+    pub home_address: Ipv6Addr,
+    /// The home link's prefix (at home iff a usable address is in it).
+    pub home_prefix: Prefix,
+    /// The home agent; `None`: found by DHAAD (MN-8).
+    pub home_agent: Option<Ipv6Addr>,
+    /// Interfaces that may carry a care-of address, most preferred first
+    /// (MN-2).
+    pub interfaces: Vec<IfIndex>,
+    /// The TUN device of the data plane: holds the home address while away.
+    pub tunnel_ifindex: IfIndex,
+    pub security: MnSecurity,
+    /// Longest lifetime asked for (`MnMaxHaBindingLife`, MN-4).
+    pub max_lifetime: Duration,
+    /// RFC 6275 §13 InitialBindackTimeoutFirstReg (more than the home
+    /// agent's DAD time).
+    pub initial_bindack_timeout_first_reg: Duration,
+    /// The inner MTU of the tunnel to the home agent.
+    pub tunnel_mtu: u32,
+    /// Table of the default route through the tunnel used by packets from
+    /// the home address (MN-7).
+    pub home_table: RouteTable,
+    /// Table of the default route through the access router used by
+    /// packets from the care-of address (MN-7).
+    pub care_of_table: RouteTable,
+    /// Priority of the two rules (`from HoA`, `from CoA`).
+    pub rule_priority: u32,
+    /// Metric of the main-table default route through the tunnel; below
+    /// the kernel's 1024 for RA routes so new connections use it (MN-16).
+    pub tunnel_route_metric: u32,
+}
+
+impl MnConfig {
+    /// A configuration with the defaults of mobility.md §1.4 and §3.5.
+    pub fn new(
+        home_address: Ipv6Addr,
+        home_prefix: Prefix,
+        home_agent: Option<Ipv6Addr>,
+        interfaces: Vec<IfIndex>,
+        tunnel_ifindex: IfIndex,
+        security: MnSecurity,
+    ) -> MnConfig {
+        MnConfig {
+            home_address,
+            home_prefix,
+            home_agent,
+            interfaces,
+            tunnel_ifindex,
+            security,
+            max_lifetime: Duration::from_secs(3600),
+            initial_bindack_timeout_first_reg: INITIAL_BINDACK_TIMEOUT_FIRST_REG,
+            tunnel_mtu: 1460,
+            home_table: RouteTable(222),
+            care_of_table: RouteTable(223),
+            rule_priority: 1000,
+            tunnel_route_metric: 512,
+        }
+    }
+}
+
+/// Why a configuration was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MnConfigError {
+    #[error("home address {0} is not in the home prefix")]
+    HomeAddressOutsidePrefix(Ipv6Addr),
+    #[error("SPI {0} is reserved (RFC 4285 §5: use 256 or more)")]
+    ReservedSpi(u32),
+    #[error("no interface may carry a care-of address")]
+    NoInterfaces,
+    #[error("tunnel MTU {0} below the IPv6 minimum of 1280")]
+    TunnelMtu(u32),
+    #[error("maximum lifetime below 4 s (one unit of the Binding Update)")]
+    Lifetime,
+}
+
+/// Facts about the configured interfaces, as netlink reports them (MN-1,
+/// MN-2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LinkEvent {
+    /// An address appeared or changed (flags updated in place).
+    Address {
+        ifindex: IfIndex,
+        addr: Ipv6Addr,
+        prefix_len: u8,
+        /// DAD not finished, or failed (never a care-of address).
+        tentative: bool,
+        /// RFC 4941 temporary address (never a care-of address).
+        temporary: bool,
+        /// Preferred lifetime over.
+        deprecated: bool,
+        /// Valid lifetime from now; `None`: infinite. Bounds the
+        /// lifetime asked for (MN-4).
+        valid_lifetime: Option<Duration>,
+    },
+    /// The address is gone.
+    AddressLost { ifindex: IfIndex, addr: Ipv6Addr },
+    /// The interface's default router (from RAs or the routing table);
+    /// `None`: no default router any more, the link cannot carry a CoA.
+    DefaultRouter {
+        ifindex: IfIndex,
+        router: Option<Ipv6Addr>,
+    },
+    /// Carrier lost: every address and the router of the interface go.
+    LinkDown { ifindex: IfIndex },
+}
+
+/// A Mobility Header message as the driver received it, from the Payload
+/// Proto octet on (a BA to a node away comes with RH2 = its home address).
+#[derive(Debug, Clone, Copy)]
+pub struct MnReceived<'a> {
+    pub src: Ipv6Addr,
+    pub dst: Ipv6Addr,
+    pub hao: Option<Ipv6Addr>,
+    pub rh2: Option<Ipv6Addr>,
+    pub bytes: &'a [u8],
+}
+
+/// What the mobile node asks of the data plane (the MN side of the
+/// bidirectional tunnel, RFC 6275 §11.3.1).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TunnelOp {
+    /// Add or replace: packets read from the tunnel device with source
+    /// `home_address` are encapsulated from `care_of` to `home_agent`
+    /// (inner packets up to `mtu`); encapsulated input is accepted only
+    /// from `home_agent` to `care_of` (MN-11, see [`MnTunnel::inbound`]).
+    Up {
+        home_address: Ipv6Addr,
+        care_of: Ipv6Addr,
+        home_agent: Ipv6Addr,
+        mtu: u32,
+    },
+    Down {
+        home_address: Ipv6Addr,
+    },
+}
+
+/// A Mobility Header message to send. When `hao` is set the packet carries
+/// a Home Address destination option with it (the daemon's raw MH socket
+/// with `IPV6_DSTOPTS`); the checksum is filled in over `hao` as source
+/// (RFC 6275 §6.1.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MnTransmit {
+    pub ifindex: IfIndex,
+    pub src: Ipv6Addr,
+    pub dst: Ipv6Addr,
+    pub hao: Option<Ipv6Addr>,
+    pub payload: Vec<u8>,
+}
+
+/// State changes, for logs, metrics and hooks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Notice {
+    /// Movement detected (MN-1): the new care-of address, or at home, or
+    /// no usable address.
+    Moved(Location),
+    HomeAgentDiscovered(Ipv6Addr),
+    /// [`FAILOVER_AFTER`] BUs unanswered: the next home agent of the DHAAD
+    /// reply is tried (MN-5).
+    HomeAgentFailover {
+        from: Ipv6Addr,
+        to: Ipv6Addr,
+    },
+    /// DHAAD_RETRIES requests unanswered (MN-8).
+    DiscoveryFailed,
+    /// A BA 0/1 accepted our binding.
+    Registered {
+        care_of: Ipv6Addr,
+        lifetime: Duration,
+    },
+    /// BA 1: the home prefix changed; Mobile Prefix Solicitation is not
+    /// implemented, the daemon may log it.
+    PrefixDiscoveryNecessary,
+    /// The binding is gone (deregistration acknowledged, or given up).
+    Deregistered {
+        acknowledged: bool,
+    },
+    /// The home agent refused with this status: registration stopped.
+    Refused {
+        status: u8,
+    },
+    /// BA 135: sequence number resynchronised to this value.
+    SequenceResynchronised {
+        sequence: u16,
+    },
+    /// BA 144: the replay timestamp now follows the home agent's clock.
+    ClockResynchronised,
+    /// The home agent does not speak Mobile IPv6 (Parameter Problem or
+    /// Binding Error 2 for our BU, MN-13): registration stopped.
+    HomeAgentWithoutMip6 {
+        home_agent: Ipv6Addr,
+    },
+    /// The granted lifetime ran out before a refresh was acknowledged.
+    BindingExpired,
+    /// RFC 4285 timestamps without `set_wall_clock`: no BU can be sent.
+    NoWallClock,
+}
+
+/// What the mobile node asks of its driver, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MnOutput {
+    Mh(MnTransmit),
+    /// ICMPv6: DHAAD requests.
+    Icmp6(Transmit),
+    /// Addresses, routes and rules owned by `Owner::MobileNode`.
+    Kernel(KernelOp),
+    DataPlane(TunnelOp),
+    Notice(Notice),
+}
+
+/// Where the mobile node is (MN-1…MN-3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    /// No interface has a usable address and a default router.
+    Detached,
+    /// An interface holds an address in the home prefix.
+    Home { ifindex: IfIndex },
+    Away {
+        ifindex: IfIndex,
+        care_of: Ipv6Addr,
+        router: Ipv6Addr,
+    },
+}
+
+/// The Binding Update List entry's state (mobility.md §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulState {
+    /// Nothing in flight: at home without binding, detached, no home agent
+    /// yet, stopped by a refusal, or not asked to register.
+    Idle,
+    WaitAck {
+        retransmit_at: Instant,
+        backoff: Duration,
+    },
+    Bound {
+        refresh_at: Instant,
+        expires_at: Instant,
+    },
+    Deregistering {
+        retransmit_at: Instant,
+        backoff: Duration,
+    },
+}
+
+/// Why an input was dropped, for counters and logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum DropReason {
+    BadChecksum,
+    Malformed,
+    /// Not from our home agent, or not to our care-of / home address.
+    NotFromHomeAgent,
+    /// A message type the mobile node does not take.
+    Unexpected,
+    /// No BU in flight, or the BA's sequence number is not the last sent.
+    NotAwaited,
+    /// Missing or wrong MN-HA authenticator, or replay value not ours.
+    AuthFailed,
+    /// An ICMPv6 message that is none of ours.
+    Icmp6Ignored,
+}
+
+impl DropReason {
+    /// A stable kebab-case label for metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            DropReason::BadChecksum => "bad-checksum",
+            DropReason::Malformed => "malformed",
+            DropReason::NotFromHomeAgent => "not-from-home-agent",
+            DropReason::Unexpected => "unexpected",
+            DropReason::NotAwaited => "not-awaited",
+            DropReason::AuthFailed => "auth-failed",
+            DropReason::Icmp6Ignored => "icmp6-ignored",
+        }
+    }
+}
+
+/// Counters for metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MnCounters {
+    /// Binding Updates sent, retransmissions included.
+    pub bu_sent: u64,
+    /// Of those, retransmissions after a timeout.
+    pub retransmissions: u64,
+    /// Authenticated (or awaited 146) BAs, by status.
+    pub ba_received: BTreeMap<u8, u64>,
+    pub dropped: BTreeMap<DropReason, u64>,
+    pub dhaad_sent: u64,
+    pub movements: u64,
+}
+
+/// Plain data for the control socket (`mobility bul`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MnStatus {
+    pub state: BulState,
+    pub location: Location,
+    pub home_address: Ipv6Addr,
+    pub care_of: Option<Ipv6Addr>,
+    pub home_agent: Option<Ipv6Addr>,
+    /// The sequence number of the last BU sent.
+    pub sequence: u16,
+    /// The lifetime granted by the last BA 0/1.
+    pub lifetime: Duration,
+    /// Until the binding expires (zero without one).
+    pub remaining: Duration,
+    pub next_retransmit: Option<Instant>,
+    /// Whether the tunnel, address, routes and rules are in place.
+    pub installed: bool,
+    /// The status that stopped registration, if one did.
+    pub stopped: Option<u8>,
+    pub counters: MnCounters,
+}
+
+/// The MN's tunnel check (MN-11, RFC 6275 §11.3.1 and §10.4.5's mirror):
+/// decapsulated input is accepted only when it came from the home agent
+/// to the current care-of address and is for the home address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MnTunnel {
+    pub home_address: Ipv6Addr,
+    pub care_of: Ipv6Addr,
+    pub home_agent: Ipv6Addr,
+    pub mtu: u32,
+}
+
+impl MnTunnel {
+    /// The tunnel of a [`TunnelOp::Up`].
+    pub fn from_op(op: &TunnelOp) -> Option<MnTunnel> {
+        match *op {
+            TunnelOp::Up {
+                home_address,
+                care_of,
+                home_agent,
+                mtu,
+            } => Some(MnTunnel {
+                home_address,
+                care_of,
+                home_agent,
+                mtu,
+            }),
+            TunnelOp::Down { .. } => None,
+        }
+    }
+
+    /// MN-11: whether an inner packet that arrived encapsulated from
+    /// `outer_src` to `outer_dst` may be delivered.
+    pub fn inbound(&self, outer_src: Ipv6Addr, outer_dst: Ipv6Addr, inner: &[u8]) -> bool {
+        if outer_src != self.home_agent || outer_dst != self.care_of {
+            return false;
+        }
+        if inner.len() < 40 || inner[0] >> 4 != 6 {
+            return false;
+        }
+        let dst: Option<[u8; 16]> = inner.get(24..40).and_then(|b| b.try_into().ok());
+        dst.map(Ipv6Addr::from) == Some(self.home_address)
+    }
+
+    /// Reverse tunnelling: where a packet read from the tunnel device is
+    /// encapsulated to (outer source, outer destination), if its source is
+    /// the home address and it fits the MTU.
+    pub fn outbound(&self, packet: &[u8]) -> Option<(Ipv6Addr, Ipv6Addr)> {
+        if packet.len() < 40 || packet[0] >> 4 != 6 || packet.len() > self.mtu as usize {
+            return None;
+        }
+        let src: [u8; 16] = packet.get(8..24)?.try_into().ok()?;
+        (Ipv6Addr::from(src) == self.home_address).then_some((self.care_of, self.home_agent))
+    }
+}
+
+/// RFC 2526 §2-§3: the Mobile IPv6 Home-Agents anycast address (ID 126)
+/// of a prefix; `None` for a prefix too long to hold it.
+pub fn home_agents_anycast(prefix: &Prefix) -> Option<Ipv6Addr> {
+    let base = u128::from(prefix.addr());
+    if prefix.len() == 64 {
+        return Some(Ipv6Addr::from(base | 0xfdff_ffff_ffff_fffe));
+    }
+    if prefix.len() > 121 {
+        return None;
+    }
+    let host_mask = u128::MAX >> prefix.len();
+    Some(Ipv6Addr::from(base | (host_mask & !1)))
+}
