@@ -1,9 +1,8 @@
 //! Wire formats for v6edge: DHCPv6 ([`dhcp6`]), ICMPv6 Neighbor Discovery
 //! and the Mobile IPv6 ICMPv6 messages ([`nd`]), the Mobility Header
-//! ([`mh`]) and the Mobile IPv6 extension headers ([`ip6`]), all written
-//! with one toolkit ([`codec`]: checked reader, writer, error shape,
-//! code-point enums, domain names, [`constants`]) that the next codecs
-//! (RIPng) use too.
+//! ([`mh`]), the Mobile IPv6 extension headers ([`ip6`]) and RIPng
+//! ([`ripng`]), all written with one toolkit ([`codec`]: checked reader,
+//! writer, error shape, code-point enums, domain names, [`constants`]).
 //!
 //! # Panic contract
 //! Every `parse` function accepts any byte slice and returns `Ok` or `Err`;
@@ -21,6 +20,7 @@ pub mod ip6;
 mod lifetime;
 pub mod mh;
 pub mod nd;
+pub mod ripng;
 
 pub use codec::constants;
 pub use lifetime::Lifetime;

@@ -1,6 +1,6 @@
 //! The codec toolkit every wire format in this crate is written with
 //! (DHCPv6, Neighbor Discovery, and the Mobility Header, the Mobile IPv6
-//! ICMPv6 messages 144-147 and RIPng to come), so they share one dialect:
+//! ICMPv6 messages 144-147 and RIPng), so they share one dialect:
 //!
 //! - `Reader`: a checked view of untrusted input, read as a cursor or by
 //!   named field ranges; every read returns `Result`, none panics.
