@@ -12,7 +12,7 @@ cargo fmt --all --check || { echo "lint: run 'cargo fmt --all'" >&2; exit 1; }
 cargo clippy --workspace --all-targets -- -D warnings
 
 status=0
-for crate in v6edge-wire v6edge-prefix v6edge-core v6edge-dhcp6 v6edge-ra v6edge-router v6edge-node v6edge-mip6; do
+for crate in v6edge-wire v6edge-prefix v6edge-core v6edge-dhcp6 v6edge-ra v6edge-router v6edge-node v6edge-mip6 v6edge-ripng; do
     bad=$(cargo tree -e normal -p "$crate" --prefix none 2>/dev/null \
         | awk '{print $1}' | grep -Ex 'tokio|rtnetlink|netlink-[a-z-]+|socket2|nix|rusqlite|tokio-postgres|libc' | sort -u || true)
     if [ -n "$bad" ]; then
