@@ -279,6 +279,8 @@ pub struct NeighbourStatus {
     pub addr: Ipv6Addr,
     pub ifindex: IfIndex,
     pub last_heard: Instant,
+    /// Its datagrams we dropped (after we first heard from it).
+    pub bad_packets: u64,
     /// Its RTEs we ignored.
     pub bad_rtes: u64,
 }

@@ -64,6 +64,7 @@ struct Entry {
 #[derive(Debug, Clone, Default)]
 struct Neighbour {
     last_heard: Instant,
+    bad_packets: u64,
     bad_rtes: u64,
 }
 
@@ -164,6 +165,7 @@ impl Ripng {
                 addr: *addr,
                 ifindex: *ifindex,
                 last_heard: n.last_heard,
+                bad_packets: n.bad_packets,
                 bad_rtes: n.bad_rtes,
             })
             .collect();
@@ -280,6 +282,9 @@ impl Ripng {
         if let Err(reason) = self.receive(now, rx, src_port) {
             debug!(src = %rx.src, ifindex = rx.ifindex, ?reason, "RIPng datagram dropped");
             *self.counters.dropped.entry(reason).or_default() += 1;
+            if let Some(n) = self.neighbours.get_mut(&(rx.ifindex, rx.src)) {
+                n.bad_packets += 1;
+            }
         }
         self.flush_triggered(now);
     }

@@ -646,6 +646,17 @@ fn status_lists_neighbours_routes_and_the_next_update() {
     assert_eq!(st.neighbours[0].last_heard, secs(3));
     assert_eq!(st.routes[0].last_heard, secs(3));
     assert_eq!(st.counters.responses_in, 1);
+    assert_eq!(st.neighbours[0].bad_packets, 0);
+    let bytes = response(vec![route("2001:db8:1::/48", 1)]);
+    let rx = Received {
+        ifindex: ETH0,
+        src: B,
+        dst: ip("ff02::9"),
+        hop_limit: 1,
+        bytes: &bytes,
+    };
+    r.handle_packet(secs(4), &rx, 521);
+    assert_eq!(r.status(secs(4)).neighbours[0].bad_packets, 1);
     let next = st.next_regular_update.unwrap();
     assert!(next >= secs(15) && next <= secs(45));
     let _: Instant = next;
