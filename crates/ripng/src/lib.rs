@@ -183,7 +183,7 @@ impl Default for RipngConfig {
 pub struct OriginatedRoute {
     pub prefix: Prefix,
     pub tag: u16,
-    /// 1–16; 0 is sent as 1, above 16 as 16.
+    /// 1–15; 0 is taken as 1; 16 or more withdraws the route.
     pub metric: u8,
 }
 
