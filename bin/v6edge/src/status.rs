@@ -1217,4 +1217,47 @@ relay: relaying
         assert!(!text.contains("uplink wan0"), "{text}");
         assert!(text.contains("used 3 of 65536"), "{text}");
     }
+
+    /// The home agent's section: one line for the role, one per binding;
+    /// the document round-trips under `roles.home-agent`.
+    #[test]
+    fn home_agent_bindings_are_listed() {
+        let mut status = Status::empty();
+        status.roles.home_agent = Some(HomeAgentStatus {
+            interface: "home0".into(),
+            address: "2001:db8:1::1".parse().unwrap(),
+            running: true,
+            bindings: vec![HomeAgentBindingStatus {
+                home_address: "2001:db8:1::200".parse().unwrap(),
+                care_of: "2001:db8:f::b".parse().unwrap(),
+                state: "bound".into(),
+                sequence: 7,
+                lifetime: 400,
+                remaining: 390,
+                spi: Some(1000),
+            }],
+            auth_failures: 2,
+            ..HomeAgentStatus::default()
+        });
+        let text = format_human(&status);
+        assert!(
+            text.contains(
+                "home agent 2001:db8:1::1 on home0: running, 1 binding(s), 2 authentication failure(s)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "  2001:db8:1::200 via 2001:db8:f::b: bound, sequence 7, 390 s of 400 s left\n"
+            ),
+            "{text}"
+        );
+        let json = serde_json::to_value(&status).expect("encode");
+        assert_eq!(
+            json["roles"]["home-agent"]["bindings"][0]["care_of"],
+            "2001:db8:f::b"
+        );
+        let back: Status = serde_json::from_value(json).expect("decode");
+        assert_eq!(back.roles.home_agent, status.roles.home_agent);
+    }
 }
