@@ -21,7 +21,7 @@ use crate::status::{Status, format_human};
 #[command(
     name = "v6edge",
     version,
-    about = "IPv6 edge router: DHCPv6 prefix delegation and Router Advertisements"
+    about = "IPv6 router protocols: DHCPv6 prefix delegation (client, server, relay), Router Advertisements, a Mobile IPv6 home agent"
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -48,6 +48,29 @@ pub enum Command {
     Leases(StatusArgs),
     /// Show the delegation tree: upstream prefixes, LAN /64s, delegations below.
     Tree(StatusArgs),
+    /// Write the manual pages or shell completions (for packaging).
+    #[command(hide = true)]
+    Generate(GenerateArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    #[command(subcommand)]
+    pub what: Generated,
+    /// Directory to write into (created if missing).
+    #[arg(long, default_value = ".")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Generated {
+    /// `v6edge.1` and one page per command (`v6edge-run.1`, ...).
+    Man,
+    /// The completion script for `shell`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -265,6 +288,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Generate(args) => generate(&args),
         Command::Metrics(args) => {
             let data = call(&args, Request::Metrics)?;
             let text = data
@@ -275,6 +299,27 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Manual pages and completions come from the same definition as the
+/// parser, so they cannot drift from it.
+fn generate(args: &GenerateArgs) -> anyhow::Result<()> {
+    use clap::CommandFactory as _;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let cmd = Cli::command();
+    match &args.what {
+        Generated::Man => {
+            clap_mangen::generate_to(cmd, &args.out)
+                .with_context(|| format!("cannot write manual pages to {}", args.out.display()))?;
+        }
+        Generated::Completions { shell } => {
+            let mut cmd = cmd;
+            clap_complete::generate_to(*shell, &mut cmd, "v6edge", &args.out)
+                .with_context(|| format!("cannot write completions to {}", args.out.display()))?;
+        }
+    }
+    Ok(())
 }
 
 fn print_state(data: serde_json::Value) -> anyhow::Result<()> {

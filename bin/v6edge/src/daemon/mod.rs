@@ -211,6 +211,9 @@ impl Daemon {
         self.resync(&mut io).await;
         io.reconcile_routes(&self.driver).await;
         self.execute(&mut io).await;
+        // systemd Type=notify: sockets bound, state restored (a no-op when
+        // not started by systemd).
+        notify_service_manager(sd_notify::NotifyState::Ready);
 
         let mut udp_buf = vec![0u8; 65536];
         let mut srv_buf = vec![0u8; 65536];
@@ -310,6 +313,7 @@ impl Daemon {
             }
             self.execute(&mut io).await;
         }
+        notify_service_manager(sd_notify::NotifyState::Stopping);
         self.driver.shutdown(&self.metrics);
         self.execute(&mut io).await;
         // Let the worker finish what is queued (bounded: shutdown must end).
@@ -918,5 +922,12 @@ fn prepare_interfaces(needs: &Needs) {
                 "net.ipv6.conf.all.forwarding is not 1: hosts behind this router will not reach beyond it"
             );
         }
+    }
+}
+
+/// Tells systemd (when it started us with NOTIFY_SOCKET) where we are.
+fn notify_service_manager(state: sd_notify::NotifyState<'_>) {
+    if let Err(e) = sd_notify::notify(false, &[state]) {
+        tracing::warn!(error = %e, "cannot notify the service manager");
     }
 }
