@@ -139,9 +139,15 @@ lab_check "... with a movement counted" moved_twice
 lab_check "the correspondent's pings are answered at the new care-of address" pings
 lab_check "... and the reverse tunnel works from there" reverse_pings
 
+echo "Binding Updates sent: $(mn_field bu_sent), of which retransmissions: $(mn_field retransmissions)"
+
 # 3. A clean stop deregisters.
 lab_stop mn
 ha_no_binding() { [ -z "$(ha_care_of)" ]; }
 lab_check "SIGTERM: the mobile node deregisters, the home agent has no binding" lab_wait 5 ha_no_binding
+lab_check "... and its tunnel device is gone with the home address and the routes into it" \
+    sh -c "! ip -n '$(lab_ns mn)' link show v6e-mn0 && ! ip -n '$(lab_ns mn)' -6 route show default | grep -q v6e-mn0"
+lab_check "... so the node still reaches the network from its care-of address" \
+    lab_exec mn ping -6 -n -c 1 -W 2 2001:db8:f::1
 
 lab_finish

@@ -82,6 +82,11 @@ pub struct MobileNodeRole {
     effects: VecDeque<Effect>,
     /// A Parameter Problem held back ([`PARAMETER_PROBLEM_GRACE`]).
     held_parameter_problem: Option<HeldIcmp>,
+    /// Kernel ops were queued since the last barrier.
+    kernel_since_barrier: bool,
+    next_ticket: u64,
+    /// Messages waiting for the barrier of their ticket.
+    held_sends: VecDeque<(u64, Effect)>,
 }
 
 /// An ICMPv6 message held back, with the number of acknowledgements the
@@ -128,6 +133,9 @@ impl MobileNodeRole {
             told: BTreeMap::new(),
             effects: VecDeque::new(),
             held_parameter_problem: None,
+            kernel_since_barrier: false,
+            next_ticket: 0,
+            held_sends: VecDeque::new(),
         })
     }
 
@@ -240,12 +248,16 @@ impl MobileNodeRole {
         }
     }
 
-    /// Turns what the machine asks for into effects.
+    /// Turns what the machine asks for into effects. A message that
+    /// follows kernel changes (a Binding Update from a new care-of
+    /// address, whose table-223 route and rule come just before it) waits
+    /// behind an [`Effect::Barrier`] until they are applied: sent at once
+    /// it would find the old routes (or none) and be lost.
     fn pump(&mut self) {
         let Some(m) = &mut self.machine else { return };
         while let Some(out) = m.poll_output() {
-            match out {
-                MnOutput::Mh(t) => self.effects.push_back(Effect::Mh(Transmit {
+            let send = match out {
+                MnOutput::Mh(t) => Effect::Mh(Transmit {
                     ifindex: t.ifindex,
                     src: Some(t.src),
                     dst: t.dst,
@@ -254,13 +266,35 @@ impl MobileNodeRole {
                     },
                     hop_limit: None,
                     payload: t.payload,
-                })),
-                MnOutput::Icmp6(t) => self.effects.push_back(Effect::Icmp6(t)),
-                MnOutput::Kernel(op) => self.effects.push_back(Effect::Kernel(op)),
-                MnOutput::DataPlane(op) => self.effects.push_back(Effect::MnDataPlane(op)),
+                }),
+                MnOutput::Icmp6(t) => Effect::Icmp6(t),
+                MnOutput::Kernel(op) => {
+                    self.kernel_since_barrier = true;
+                    self.effects.push_back(Effect::Kernel(op));
+                    continue;
+                }
+                MnOutput::DataPlane(op) => {
+                    self.effects.push_back(Effect::MnDataPlane(op));
+                    continue;
+                }
                 MnOutput::Notice(notice) => {
                     tracing::info!(?notice, "mobile node");
+                    continue;
                 }
+            };
+            if self.kernel_since_barrier {
+                self.kernel_since_barrier = false;
+                self.next_ticket += 1;
+                self.effects.push_back(Effect::Barrier {
+                    role: "mobile-node",
+                    ticket: self.next_ticket,
+                });
+                self.held_sends.push_back((self.next_ticket, send));
+            } else if let Some(&(ticket, _)) = self.held_sends.back() {
+                // Behind the held ones: messages leave in order.
+                self.held_sends.push_back((ticket, send));
+            } else {
+                self.effects.push_back(send);
             }
         }
     }
@@ -481,6 +515,19 @@ impl Role for MobileNodeRole {
         self.effects.pop_front()
     }
 
+    /// The kernel changes before a held message are applied (or failed:
+    /// it leaves anyway, and the machine retransmits if it is lost).
+    fn handle_applied(&mut self, ticket: u64, ok: bool, _metrics: &Metrics) {
+        if !ok {
+            tracing::warn!("a mobile node route or rule could not be installed");
+        }
+        while self.held_sends.front().is_some_and(|(t, _)| *t <= ticket) {
+            if let Some((_, send)) = self.held_sends.pop_front() {
+                self.effects.push_back(send);
+            }
+        }
+    }
+
     fn status(&self, status: &mut Status) {
         let now = self.now();
         let doc = match &self.machine {
@@ -541,12 +588,25 @@ impl Role for MobileNodeRole {
 
     /// A clean stop deregisters (RFC 6275 §11.7.2 with lifetime 0): the
     /// Binding Update leaves with the stop's last effects; its
-    /// acknowledgement is not waited for.
+    /// acknowledgement is not waited for. The tunnel device goes, and with
+    /// it the home address and the routes into it: a node whose daemon is
+    /// stopped must not send its traffic into a tunnel nobody serves.
     fn shutdown(&mut self, _metrics: &Metrics) {
         let now = self.now();
         if let Some(m) = &mut self.machine {
             m.deregister(now);
         }
         self.pump();
+        // Nothing will report barriers any more: what waits leaves now.
+        self.effects
+            .extend(self.held_sends.drain(..).map(|(_, send)| send));
+        self.effects
+            .push_back(Effect::Kernel(v6edge_core::KernelOp::DelTun(
+                v6edge_core::TunSpec {
+                    owner: v6edge_core::Owner::MobileNode,
+                    name: TUN_NAME.to_owned(),
+                    up: false,
+                },
+            )));
     }
 }
