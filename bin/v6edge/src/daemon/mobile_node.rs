@@ -610,3 +610,202 @@ impl Role for MobileNodeRole {
             )));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::link::LinkFacts;
+    use v6edge_sys::LinkInfo;
+
+    const HA: &str = "2001:db8:1::1";
+    const HOA: &str = "2001:db8:1::200";
+    const COA: &str = "2001:db8:a::5";
+    const ETH0: IfIndex = 2;
+    const TUN: IfIndex = 3;
+
+    fn addr(s: &str) -> Ipv6Addr {
+        s.parse().expect("test address")
+    }
+
+    fn role() -> MobileNodeRole {
+        let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+        let config = Config::load(&examples.join("mobile-node.toml")).expect("the example");
+        let settings = config.mobile_node.as_ref().expect("[mobile-node]");
+        MobileNodeRole::new(settings, TokioInstant::now(), 7).expect("role")
+    }
+
+    fn link(index: IfIndex, name: &str) -> LinkInfo {
+        LinkInfo {
+            index,
+            name: name.to_owned(),
+            up: true,
+            running: true,
+            mac: Some([2, 0, 0, 0, 0, index as u8]),
+            mtu: 1500,
+        }
+    }
+
+    /// eth0 with `coa` (if any) and a default router, and the TUN device.
+    fn facts(coa: Option<&str>) -> Facts {
+        let mut facts = Facts::default();
+        facts.links.insert(
+            "eth0".to_owned(),
+            LinkFacts {
+                info: Some(link(ETH0, "eth0")),
+                link_local: Some(addr("fe80::2")),
+                addresses: coa
+                    .map(|a| AddressFact {
+                        addr: addr(a),
+                        prefix_len: 64,
+                        tentative: false,
+                        temporary: false,
+                        deprecated: false,
+                        valid: Some(std::time::Duration::from_secs(86400)),
+                    })
+                    .into_iter()
+                    .collect(),
+                default_router: Some(addr("fe80::1")),
+                ..LinkFacts::default()
+            },
+        );
+        facts.links.insert(
+            TUN_NAME.to_owned(),
+            LinkFacts {
+                info: Some(link(TUN, TUN_NAME)),
+                ..LinkFacts::default()
+            },
+        );
+        facts
+    }
+
+    fn effects(role: &mut MobileNodeRole) -> Vec<Effect> {
+        std::iter::from_fn(|| role.next_effect()).collect()
+    }
+
+    /// MN-1: a care-of address and a router on eth0 start a registration
+    /// (a BU from the care-of address with a Home Address option, to the
+    /// configured home agent); the same facts read again change nothing.
+    #[test]
+    fn link_facts_start_one_registration_and_repeats_are_not_movements() {
+        let metrics = Metrics::new();
+        let mut role = role();
+        role.sync(&facts(Some(COA)), &metrics);
+        let sent = effects(&mut role);
+        let [Effect::Mh(bu)] = sent.as_slice() else {
+            panic!("one BU expected: {sent:?}");
+        };
+        assert_eq!(bu.src, Some(addr(COA)));
+        assert_eq!(bu.dst, addr(HA));
+        assert_eq!(bu.ifindex, ETH0);
+        assert_eq!(
+            bu.transport,
+            Transport::MobilityHeader {
+                home_address: Some(addr(HOA))
+            }
+        );
+        role.sync(&facts(Some(COA)), &metrics);
+        assert!(effects(&mut role).is_empty(), "no news, no BU");
+        let mut status = Status::empty();
+        role.status(&mut status);
+        let doc = status.roles.mobile_node.expect("status");
+        assert_eq!(doc.state, "wait-ack");
+        assert_eq!(doc.location, "away");
+        assert_eq!(doc.care_of, Some(addr(COA)));
+        assert_eq!(doc.movements, 1);
+        // The address gone: detached, no BU; a new one: a new BU from it.
+        role.sync(&facts(None), &metrics);
+        assert!(
+            effects(&mut role)
+                .iter()
+                .all(|e| !matches!(e, Effect::Mh(_)))
+        );
+        role.sync(&facts(Some("2001:db8:b::5")), &metrics);
+        let sent = effects(&mut role);
+        assert!(
+            sent.iter()
+                .any(|e| matches!(e, Effect::Mh(t) if t.src == Some(addr("2001:db8:b::5")))),
+            "{sent:?}"
+        );
+    }
+
+    /// A Parameter Problem from the home agent quoting our BU is held:
+    /// the registration goes on; once the grace is over with no BA, the
+    /// machine hears of it (MN-13) and stops.
+    #[test]
+    fn a_parameter_problem_is_held_and_counts_only_without_an_ack() {
+        let metrics = Metrics::new();
+        let mut role = role();
+        role.sync(&facts(Some(COA)), &metrics);
+        let sent = effects(&mut role);
+        let Some(Effect::Mh(bu)) = sent.first() else {
+            panic!("a BU expected: {sent:?}");
+        };
+        // The invoking packet: IPv6 header from the care-of address to
+        // the home agent, then (what follows does not matter here) the BU.
+        let mut invoking = vec![0x60, 0, 0, 0, 0, 0, 60, 64];
+        invoking.extend_from_slice(&addr(COA).octets());
+        invoking.extend_from_slice(&addr(HA).octets());
+        invoking.extend_from_slice(&bu.payload);
+        let mut icmp = vec![4, 2, 0, 0, 0, 0, 0, 42];
+        icmp.extend_from_slice(&invoking);
+        let rx = Received {
+            ifindex: ETH0,
+            src: addr(HA),
+            dst: addr(COA),
+            hop_limit: 64,
+            bytes: &icmp,
+        };
+        assert!(role.accepts(Port::Icmp6, &rx));
+        role.handle_datagram(Port::Icmp6, &rx, &metrics);
+        role.handle_timeout(&metrics);
+        let mut status = Status::empty();
+        role.status(&mut status);
+        let doc = status.roles.mobile_node.expect("status");
+        assert_eq!((doc.state.as_str(), doc.stopped), ("wait-ack", None));
+        assert!(role.next_deadline().is_some());
+        // The grace is over (moved, not waited for).
+        if let Some(held) = &mut role.held_parameter_problem {
+            held.until = Instant::ZERO;
+        }
+        role.handle_timeout(&metrics);
+        let mut status = Status::empty();
+        role.status(&mut status);
+        let doc = status.roles.mobile_node.expect("status");
+        assert!(
+            doc.stopped.is_some(),
+            "MN-13: registration stopped: {doc:?}"
+        );
+    }
+
+    /// Not ours: a BA captured with an RH2 naming another home address.
+    #[test]
+    fn captured_messages_for_another_home_address_are_not_taken() {
+        let metrics = Metrics::new();
+        let mut role = role();
+        role.sync(&facts(Some(COA)), &metrics);
+        let mh = [59u8, 1, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let packet = |hoa: Ipv6Addr| {
+            let rh2 = v6edge_wire::ip6::Type2RoutingHeader::new(NH_MOBILITY, hoa).to_bytes();
+            let len = u16::try_from(rh2.len() + mh.len()).expect("small");
+            let mut p =
+                v6edge_wire::ip6::Ipv6Header::new(addr(HA), addr(COA), 43, 64, len).to_bytes();
+            p.extend_from_slice(&rh2);
+            p.extend_from_slice(&mh);
+            p
+        };
+        let rx = |bytes: &[u8]| -> bool {
+            role.accepts(
+                Port::MobilityCapture,
+                &Received {
+                    ifindex: ETH0,
+                    src: addr(HA),
+                    dst: addr(COA),
+                    hop_limit: 64,
+                    bytes,
+                },
+            )
+        };
+        assert!(rx(&packet(addr(HOA))));
+        assert!(!rx(&packet(addr("2001:db8:1::201"))));
+    }
+}
