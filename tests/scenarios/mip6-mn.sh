@@ -124,6 +124,9 @@ lab_check "a default route through v6e-mn0 with metric 512, protocol 122 (MN-16)
     sh -c "ip -n '$(lab_ns mn)' -6 route show default | grep -q 'dev v6e-mn0 proto 122 metric 512'"
 lab_check "the correspondent's pings to $HOA are answered through both tunnels" pings
 lab_check "from the mobile node, ping -I $HOA $CN works (reverse tunnel, MN-7)" reverse_pings
+v6edge_ctl mn metrics >"$LAB_DIR/mn-metrics.txt" 2>&1
+lab_check "mobile node metrics: bound, one BA 0" sh -c \
+    "grep -q '^v6edge_mobile_node_bound 1\$' '$LAB_DIR/mn-metrics.txt' && grep -q '^v6edge_mobile_node_binding_acks_received_total{status=\"0\"} 1\$' '$LAB_DIR/mn-metrics.txt'"
 
 # 2. Movement: carrier down, the port moves to the second link, carrier up.
 lab_exec mn ip link set eth0 down

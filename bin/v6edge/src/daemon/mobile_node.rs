@@ -566,6 +566,18 @@ impl Role for MobileNodeRole {
         status.roles.mobile_node = Some(doc);
     }
 
+    fn export_metrics(&self, metrics: &Metrics) {
+        let Some(m) = &self.machine else { return };
+        let c = m.counters();
+        let acks: Vec<(String, u64)> = c
+            .ba_received
+            .iter()
+            .map(|(s, n)| (s.to_string(), *n))
+            .collect();
+        let bound = matches!(m.status(self.now()).state, BulState::Bound { .. });
+        metrics.sync_mobile_node(c.bu_sent, c.retransmissions, &acks, c.movements, bound);
+    }
+
     fn dropped_counts(&self) -> Vec<(&'static str, String, u64)> {
         let Some(m) = &self.machine else {
             return Vec::new();
