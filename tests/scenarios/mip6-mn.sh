@@ -27,7 +27,7 @@
 #    down, re-attached to br2, up): a new care-of address in
 #    2001:db8:b::/64 is registered and the pings are answered again;
 #  - a clean stop (SIGTERM) deregisters: the home agent's binding is gone.
-# About 15 s.
+# About 6 s.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB_TIMEOUT=${LAB_TIMEOUT:-120}    # watchdog (netns.sh)
