@@ -3,10 +3,10 @@
 # home agent, on kernels without MIP6: both ends of the bidirectional
 # tunnel are v6edge's userspace data planes (TUN + IPv6-in-IPv6).
 #
-#   [cn] eth0 ---- home0 [ha] core0 ---- core0 [ar] br1 (2001:db8:a::/64, RAs)
-#   2001:db8:1::99     2001:db8:1::1            br2 (2001:db8:b::/64, RAs)
-#                                                 | mnp (bridge port)
-#                                               eth0 [mn]  home address 2001:db8:1::200
+#   [cn] eth0 -- home0 (bridge) [ha] core0 ---- core0 [ar] br1 (2001:db8:a::/64, RAs)
+#   2001:db8:1::99    2001:db8:1::1                    br2 (2001:db8:b::/64, RAs)
+#                                                        | mnp (bridge port, moves)
+#                                                      eth0 [mn]  home address 2001:db8:1::200
 #   v6edge run --config examples/home-agent.toml (verbatim) in ha,
 #   v6edge run --config examples/mobile-node.toml (verbatim, eth0) in mn,
 #   v6edge [[ra]] on br1 and br2 in ar (the access router).
@@ -26,8 +26,13 @@
 #  - movement: the mobile node's port moves to the second link (carrier
 #    down, re-attached to br2, up): a new care-of address in
 #    2001:db8:b::/64 is registered and the pings are answered again;
-#  - a clean stop (SIGTERM) deregisters: the home agent's binding is gone.
-# About 6 s.
+#  - a clean stop (SIGTERM) deregisters: the home agent's binding is gone,
+#    the tunnel device with it, and the node still reaches the network;
+#  - restarted, it registers again; then its port moves to the home link
+#    (radvd there): at home it deregisters from its home address without
+#    the tunnel (RFC 6275 §11.5.4), the home address moves to eth0 and the
+#    correspondent reaches it directly.
+# About 10 s.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB_TIMEOUT=${LAB_TIMEOUT:-120}    # watchdog (netns.sh)
@@ -43,11 +48,15 @@ MN_CONFIG=$REPO_DIR/examples/mobile-node.toml
 
 lab_init mip6-mn
 lab_require ping
+lab_require radvd
 lab_ns_create cn
 lab_ns_create ha
 lab_ns_create ar
 lab_ns_create mn
-lab_link cn eth0 ha home0
+# The home link is a bridge, so the mobile node can come home to it.
+lab_link cn eth0 ha cnp
+lab_bridge ha home0 cnp
+lab_exec ha ip link set home0 address 02:00:00:00:01:01
 lab_link ha core0 ar core0
 lab_link ar mnp mn eth0
 lab_router ha
@@ -152,5 +161,32 @@ lab_check "... and its tunnel device is gone with the home address and the route
     sh -c "! ip -n '$(lab_ns mn)' link show v6e-mn0 && ! ip -n '$(lab_ns mn)' -6 route show default | grep -q v6e-mn0"
 lab_check "... so the node still reaches the network from its care-of address" \
     lab_exec mn ping -6 -n -c 1 -W 2 2001:db8:f::1
+
+# 4. Restarted away, it registers again (over the rules and routes a
+#    stop leaves); then it comes home: RAs for the home prefix there.
+start_v6edge mn mn "$MN_CONFIG"
+v6edge_wait_ready mn 10 || lab_die "the mobile node's v6edge did not restart"
+lab_check "restarted, the mobile node registers $COA2 again" lab_wait 15 bound_at "$COA2"
+cat >"$LAB_DIR/home-radvd.conf" <<EOR
+interface home0 {
+    AdvSendAdvert on;
+    MinRtrAdvInterval 3;
+    MaxRtrAdvInterval 4;
+    prefix 2001:db8:1::/64 { AdvOnLink on; AdvAutonomous on; };
+};
+EOR
+start_radvd ha home-radvd
+lab_exec mn ip link set eth0 down
+ip -n "$(lab_ns ar)" link set mnp netns "$(lab_ns ha)"
+ip -n "$(lab_ns ha)" link set mnp master home0 up
+lab_exec mn ip link set eth0 up
+lab_wait 15 coa_in 2001:db8:1: || lab_die "no SLAAC address in the home prefix on mn:eth0"
+at_home() { [ "$(mn_field location)/$(mn_field state)/$(mn_field installed)" = home/idle/False ] && [ -z "$(ha_care_of)" ]; }
+lab_check "back home, the mobile node deregisters (status home, idle; no binding at the home agent)" lab_wait 15 at_home
+lab_check "... the home address is on eth0, not on v6e-mn0, no default through v6e-mn0" \
+    sh -c "ip -n '$(lab_ns mn)' -6 addr show dev eth0 | grep -q ' $HOA/' && ! ip -n '$(lab_ns mn)' -6 addr show dev v6e-mn0 | grep -q '$HOA' && ! ip -n '$(lab_ns mn)' -6 route show default | grep -q v6e-mn0"
+lab_check "the correspondent's pings reach the home address on the home link" pings
+v6edge_ctl mn status 2>&1 | sed 's/^/  | /'
+lab_stop mn
 
 lab_finish

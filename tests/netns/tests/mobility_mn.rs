@@ -9,8 +9,10 @@
 //! address on the mobile node's tunnel device and its default route, pings
 //! from a correspondent on the home link to the home address and from the
 //! home address back (both userspace tunnels), a movement to a second
-//! foreign link with re-registration and pings again, and deregistration
-//! on a clean stop. About 7 s.
+//! foreign link with re-registration and pings again, deregistration on a
+//! clean stop (tunnel device removed), registration again after a restart,
+//! and coming home: deregistration from the home link, the home address on
+//! eth0, the correspondent reaching it directly. About 10 s.
 //!
 //! Skips (passes, with a message) when not root or when a program is
 //! missing; holds the process-wide lock like the other files.
@@ -24,7 +26,7 @@ fn mip6_mobile_node() {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let label = "mip6-mn.sh";
-    let programs = ["ip", "bash", "timeout", "python3", "ping"];
+    let programs = ["ip", "bash", "timeout", "python3", "ping", "radvd"];
     if let Some(reason) = skip_reason(true, &programs) {
         report_skip(label, &reason);
         return;

@@ -31,7 +31,7 @@ use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Instant, Received, Transmit, Transport};
 use v6edge_mip6::auth::{MnHaKey, NtpTimestamp, ReplayMode};
 use v6edge_mip6::mn::{
-    BulState, LinkEvent, Location, MnConfig, MnOutput, MnReceived, MnSecurity, MobileNode,
+    BulState, LinkEvent, Location, MnConfig, MnOutput, MnReceived, MnSecurity, MobileNode, Notice,
 };
 
 use super::link::AddressFact;
@@ -255,7 +255,30 @@ impl MobileNodeRole {
     /// it would find the old routes (or none) and be lost.
     fn pump(&mut self) {
         let Some(m) = &mut self.machine else { return };
-        while let Some(out) = m.poll_output() {
+        let outputs: Vec<MnOutput> = std::iter::from_fn(|| m.poll_output()).collect();
+        // Home again with the tunnel state in place (it goes when the BA
+        // comes, MN-10): the rule that sends everything from the home
+        // address into the tunnel would take the deregistration BU, which
+        // must leave directly on the home link (RFC 6275 §11.5.4). It goes
+        // first; the machine's own removal later finds it gone.
+        let home_again = outputs
+            .iter()
+            .any(|o| matches!(o, MnOutput::Notice(Notice::Moved(Location::Home { .. }))));
+        if home_again && m.status(super::persist::machine_now(self.origin)).installed {
+            let c = m.config();
+            let rule = v6edge_core::RuleSpec {
+                owner: v6edge_core::Owner::MobileNode,
+                family_v6: true,
+                from: Some((std::net::IpAddr::V6(c.home_address), 128)),
+                to: None,
+                table: c.home_table,
+                priority: c.rule_priority,
+            };
+            self.kernel_since_barrier = true;
+            self.effects
+                .push_back(Effect::Kernel(v6edge_core::KernelOp::DelRule(rule)));
+        }
+        for out in outputs {
             let send = match out {
                 MnOutput::Mh(t) => Effect::Mh(Transmit {
                     ifindex: t.ifindex,
