@@ -763,6 +763,37 @@ mod tests {
         );
     }
 
+    /// `v6edge status`: the JSON document round-trips and the human line
+    /// says where the node is and what it registered.
+    #[test]
+    fn status_document_and_human_line() {
+        let metrics = Metrics::new();
+        let mut role = role();
+        let mut status = Status::empty();
+        role.status(&mut status);
+        let waiting = crate::status::format_human(&status);
+        assert!(
+            waiting.contains("mobile node 2001:db8:1::200: waiting for its interfaces"),
+            "{waiting}"
+        );
+        role.sync(&facts(Some(COA)), &metrics);
+        let mut status = Status::empty();
+        role.status(&mut status);
+        let json = serde_json::to_value(&status).expect("encodes");
+        let doc = &json["roles"]["mobile-node"];
+        assert_eq!(doc["state"], "wait-ack");
+        assert_eq!(doc["care_of"], COA);
+        let back: Status = serde_json::from_value(json).expect("decodes");
+        assert_eq!(back.roles.mobile_node, status.roles.mobile_node);
+        let line = crate::status::format_human(&status);
+        assert!(
+            line.contains(&format!(
+                "mobile node {HOA}: away, wait-ack, care-of {COA}, home agent {HA}"
+            )),
+            "{line}"
+        );
+    }
+
     /// A Parameter Problem from the home agent quoting our BU is held:
     /// the registration goes on; once the grace is over with no BA, the
     /// machine hears of it (MN-13) and stops.
