@@ -185,13 +185,13 @@ impl MobileNodeRole {
         let Some(machine) = &mut self.machine else {
             return;
         };
-        for name in &self.config.interfaces {
+        // The machine knows the interfaces by the indices it was built
+        // with (in configuration order).
+        for (name, &index) in self.config.interfaces.iter().zip(&self.ifindices) {
             let link = facts.link(name.as_str());
-            let Some(info) = link.info.as_ref() else {
-                continue;
-            };
-            let index = info.index;
-            if !info.up {
+            let present = link.info.as_ref().filter(|i| i.index == index);
+            if !present.is_some_and(|i| i.up) {
+                // Down, or gone: carrier lost for the machine.
                 if self.told.remove(&index).is_some() {
                     machine.handle_link(now, LinkEvent::LinkDown { ifindex: index });
                 }
@@ -761,6 +761,26 @@ mod tests {
                 .any(|e| matches!(e, Effect::Mh(t) if t.src == Some(addr("2001:db8:b::5")))),
             "{sent:?}"
         );
+    }
+
+    /// An interface that disappears is carrier lost for the machine
+    /// (detached), and its return is a movement like any other.
+    #[test]
+    fn an_interface_that_goes_away_detaches_the_node() {
+        let metrics = Metrics::new();
+        let mut role = role();
+        role.sync(&facts(Some(COA)), &metrics);
+        let mut gone = facts(Some(COA));
+        gone.links.remove("eth0");
+        role.sync(&gone, &metrics);
+        let location = |role: &MobileNodeRole| {
+            let mut status = Status::empty();
+            role.status(&mut status);
+            status.roles.mobile_node.expect("status").location
+        };
+        assert_eq!(location(&role), "detached");
+        role.sync(&facts(Some(COA)), &metrics);
+        assert_eq!(location(&role), "away");
     }
 
     /// `v6edge status`: the JSON document round-trips and the human line
