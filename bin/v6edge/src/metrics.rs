@@ -89,6 +89,11 @@ pub struct Metrics {
     binding_acks_sent: Family<StatusLabels, Counter>,
     mobility_auth_failures: Counter,
     bindings: Gauge,
+    mn_binding_updates: Counter,
+    mn_retransmissions: Counter,
+    mn_acks_received: Family<StatusLabels, Counter>,
+    mn_movements: Counter,
+    mn_bound: Gauge,
     store_losses: Counter,
     store_reconnects: Counter,
 }
@@ -118,6 +123,11 @@ impl Metrics {
             binding_acks_sent: Family::default(),
             mobility_auth_failures: Counter::default(),
             bindings: Gauge::default(),
+            mn_binding_updates: Counter::default(),
+            mn_retransmissions: Counter::default(),
+            mn_acks_received: Family::default(),
+            mn_movements: Counter::default(),
+            mn_bound: Gauge::default(),
             store_losses: Counter::default(),
             store_reconnects: Counter::default(),
         };
@@ -198,6 +208,31 @@ impl Metrics {
             "Entries in the home agent's binding cache",
             m.bindings.clone(),
         );
+        registry.register(
+            "mobile_node_binding_updates_sent",
+            "Binding Updates the mobile node sent, retransmissions included",
+            m.mn_binding_updates.clone(),
+        );
+        registry.register(
+            "mobile_node_retransmissions",
+            "Binding Updates the mobile node sent again after a timeout",
+            m.mn_retransmissions.clone(),
+        );
+        registry.register(
+            "mobile_node_binding_acks_received",
+            "Binding Acknowledgements the mobile node accepted, by status",
+            m.mn_acks_received.clone(),
+        );
+        registry.register(
+            "mobile_node_movements",
+            "Movements the mobile node detected",
+            m.mn_movements.clone(),
+        );
+        registry.register(
+            "mobile_node_bound",
+            "1 while the mobile node's home agent holds a binding for it",
+            m.mn_bound.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -231,6 +266,34 @@ impl Metrics {
         sync(&self.mobility_auth_failures, auth_failures);
         self.bindings
             .set(i64::try_from(bindings).unwrap_or(i64::MAX));
+    }
+
+    /// Brings the mobile node's counters up to its machine's totals (at
+    /// each scrape) and sets whether it is bound.
+    pub fn sync_mobile_node(
+        &self,
+        binding_updates: u64,
+        retransmissions: u64,
+        acks: &[(String, u64)],
+        movements: u64,
+        bound: bool,
+    ) {
+        fn sync(counter: &Counter, total: u64) {
+            let now = counter.get();
+            if total > now {
+                counter.inc_by(total - now);
+            }
+        }
+        sync(&self.mn_binding_updates, binding_updates);
+        sync(&self.mn_retransmissions, retransmissions);
+        for (status, n) in acks {
+            let labels = StatusLabels {
+                status: status.clone(),
+            };
+            sync(&self.mn_acks_received.get_or_create(&labels), *n);
+        }
+        sync(&self.mn_movements, movements);
+        self.mn_bound.set(i64::from(bound));
     }
 
     /// The lease store's state: whether it takes writes, and how many

@@ -153,6 +153,42 @@ pub struct Roles {
         skip_serializing_if = "Option::is_none"
     )]
     pub home_agent: Option<HomeAgentStatus>,
+    /// `[mobile-node]`: the Binding Update List entry.
+    #[serde(
+        rename = "mobile-node",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub mobile_node: Option<MobileNodeStatus>,
+}
+
+/// The Mobile IPv6 mobile node's document (its Binding Update List entry).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MobileNodeStatus {
+    /// False until the configured interfaces and the tunnel device exist.
+    pub running: bool,
+    pub home_address: Option<Ipv6Addr>,
+    /// `idle`, `wait-ack`, `bound` or `deregistering`.
+    pub state: String,
+    /// `detached`, `home` or `away`.
+    pub location: String,
+    pub care_of: Option<Ipv6Addr>,
+    pub home_agent: Option<Ipv6Addr>,
+    /// Sequence number of the last Binding Update sent.
+    pub sequence: u16,
+    /// Seconds granted by the last accepted Binding Acknowledgement.
+    pub lifetime: u64,
+    /// Seconds until the binding expires.
+    pub remaining: u64,
+    /// Tunnel, home address, routes and rules in place.
+    pub installed: bool,
+    /// The status code that stopped registration, if one did.
+    pub stopped: Option<u8>,
+    pub bu_sent: u64,
+    pub retransmissions: u64,
+    /// Accepted Binding Acknowledgements, by status code.
+    pub ba_received: BTreeMap<String, u64>,
+    pub movements: u64,
 }
 
 impl Roles {
@@ -162,6 +198,7 @@ impl Roles {
             && self.relay.is_none()
             && self.ra.is_none()
             && self.home_agent.is_none()
+            && self.mobile_node.is_none()
     }
 
     /// The roles a document without `roles` describes (a daemon that
@@ -175,6 +212,7 @@ impl Roles {
             relay: None,
             ra: (!status.ra.is_empty()).then(|| status.ra.clone()),
             home_agent: None,
+            mobile_node: None,
         }
     }
 }
@@ -535,6 +573,25 @@ pub fn format_human(status: &Status) -> String {
                 b.home_address, b.care_of, b.state, b.sequence, b.remaining, b.lifetime
             );
         }
+    }
+    if let Some(mn) = &roles.mobile_node {
+        let _ = writeln!(
+            out,
+            "mobile node {}: {}, {}, care-of {}, home agent {}, sequence {}, {} s of {} s left",
+            mn.home_address.map_or("-".to_owned(), |a| a.to_string()),
+            if mn.running {
+                mn.location.as_str()
+            } else {
+                "waiting for its interfaces"
+            },
+            mn.state,
+            mn.care_of.map_or("none".to_owned(), |a| a.to_string()),
+            mn.home_agent
+                .map_or("unknown".to_owned(), |a| a.to_string()),
+            mn.sequence,
+            mn.remaining,
+            mn.lifetime
+        );
     }
     // Drops outside the roles: only when there are some, one line each.
     for (protocol, reasons) in &status.io.dropped {

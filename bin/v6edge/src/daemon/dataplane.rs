@@ -16,10 +16,11 @@ use std::time::Duration;
 use anyhow::Context as _;
 use v6edge_core::{KernelOp, TunSpec};
 use v6edge_mip6::dataplane::{BindingOp, Tunnels, Verdict};
+use v6edge_mip6::mn::{MnTunnel, TunnelOp};
 use v6edge_sys::tun::Tun;
 use v6edge_sys::{Netlink, TunnelSocket};
 
-use super::role::DataPlaneNeed;
+use super::role::{DataPlaneNeed, MnDataPlaneNeed};
 
 /// How often the worker retries binding the tunnel socket while the local
 /// address does not exist yet (the operator adds it to the home link).
@@ -29,6 +30,9 @@ const BIND_RETRY: Duration = Duration::from_secs(2);
 #[derive(Debug, Clone)]
 pub struct DataPlane {
     table: Arc<Mutex<Tunnels>>,
+    /// Mobile node mode: the one tunnel to the home agent, while
+    /// registered.
+    mobile_node: Arc<Mutex<Option<MnTunnel>>>,
     /// Packets dropped by the worker, by cause label.
     drops: Arc<Mutex<BTreeMap<&'static str, u64>>>,
 }
@@ -41,24 +45,44 @@ impl DataPlane {
     /// Creates the TUN device (persistent, owned by `need.owner`, up) and
     /// starts the worker.
     pub async fn start(netlink: &Netlink, need: &DataPlaneNeed) -> anyhow::Result<DataPlane> {
-        let spec = TunSpec {
-            owner: need.owner,
-            name: need.tun.clone(),
-            up: true,
-        };
-        netlink
-            .apply(&KernelOp::SetTun(spec))
-            .await
-            .with_context(|| format!("cannot create the tunnel device {}", need.tun))?;
-        let tun = Tun::create(&need.tun)
-            .with_context(|| format!("cannot attach to the tunnel device {}", need.tun))?;
-        let plane = DataPlane {
-            table: Arc::new(Mutex::new(Tunnels::new())),
-            drops: Arc::new(Mutex::new(BTreeMap::new())),
-        };
+        let tun = create_tun(netlink, need.owner, &need.tun).await?;
+        let plane = DataPlane::empty();
         tokio::spawn(worker(tun, need.local, plane.clone()));
         tracing::info!(device = %need.tun, local = %need.local, "tunnel data plane started");
         Ok(plane)
+    }
+
+    /// The mobile node mode (RFC 6275 §11.3.1): creates the TUN device and
+    /// starts the worker that tunnels packets from the home address to the
+    /// home agent and delivers what the home agent tunnels to the care-of
+    /// address (MN-11), once [`DataPlane::apply_mobile_node`] says where.
+    /// The tunnel socket is unbound: the outer source is the care-of
+    /// address of the moment, given per packet, so a movement needs no
+    /// new socket.
+    pub async fn start_mobile_node(
+        netlink: &Netlink,
+        need: &MnDataPlaneNeed,
+    ) -> anyhow::Result<DataPlane> {
+        let tun = create_tun(netlink, need.owner, &need.tun).await?;
+        let tunnel = TunnelSocket::unbound().context("cannot open the IPv6-in-IPv6 socket")?;
+        let plane = DataPlane::empty();
+        tokio::spawn(mobile_node_worker(tun, tunnel, plane.clone()));
+        tracing::info!(device = %need.tun, "mobile node tunnel data plane started");
+        Ok(plane)
+    }
+
+    fn empty() -> DataPlane {
+        DataPlane {
+            table: Arc::new(Mutex::new(Tunnels::new())),
+            mobile_node: Arc::new(Mutex::new(None)),
+            drops: Arc::new(Mutex::new(BTreeMap::new())),
+        }
+    }
+
+    /// The mobile node's tunnel changes (at once: the next packet sees
+    /// it).
+    pub fn apply_mobile_node(&self, op: &TunnelOp) {
+        *lock(&self.mobile_node) = MnTunnel::from_op(op);
     }
 
     /// Applies a role's change to the tunnel table (at once: the next
@@ -74,6 +98,70 @@ impl DataPlane {
 
     fn count(&self, cause: &'static str) {
         *lock(&self.drops).entry(cause).or_insert(0) += 1;
+    }
+}
+
+/// Creates the persistent TUN device `name` owned by `owner`, up, and
+/// attaches to it.
+async fn create_tun(
+    netlink: &Netlink,
+    owner: v6edge_core::Owner,
+    name: &str,
+) -> anyhow::Result<Tun> {
+    let spec = TunSpec {
+        owner,
+        name: name.to_owned(),
+        up: true,
+    };
+    netlink
+        .apply(&KernelOp::SetTun(spec))
+        .await
+        .with_context(|| format!("cannot create the tunnel device {name}"))?;
+    Tun::create(name).with_context(|| format!("cannot attach to the tunnel device {name}"))
+}
+
+/// The mobile node's packets: reverse tunnelling of what the kernel routes
+/// into the TUN device from the home address (MN-7), and delivery of what
+/// the home agent tunnels to the care-of address (MN-11).
+async fn mobile_node_worker(tun: Tun, tunnel: TunnelSocket, plane: DataPlane) {
+    let mut from_tun = vec![0u8; 65536];
+    let mut from_tunnel = vec![0u8; 65536];
+    loop {
+        tokio::select! {
+            r = tun.recv(&mut from_tun) => match r {
+                Ok(n) => {
+                    let packet = &from_tun[..n];
+                    let current = *lock(&plane.mobile_node);
+                    match current.map(|t| t.outbound(packet)) {
+                        Some(Some((care_of, home_agent))) => {
+                            if tunnel.send_from(packet, care_of, home_agent).is_err() {
+                                plane.count("send-failed");
+                            }
+                        }
+                        Some(None) => plane.count("not-from-home-address"),
+                        None => plane.count("no-binding"),
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "tunnel device read failed");
+                    tokio::time::sleep(BIND_RETRY).await;
+                }
+            },
+            r = tunnel.recv(&mut from_tunnel) => match r {
+                Ok(meta) => {
+                    let inner = &from_tunnel[..meta.len];
+                    let current = *lock(&plane.mobile_node);
+                    if current.is_some_and(|t| t.inbound(*meta.src.ip(), meta.dst, inner)) {
+                        if tun.send(inner).await.is_err() {
+                            plane.count("send-failed");
+                        }
+                    } else {
+                        plane.count("not-from-home-agent");
+                    }
+                }
+                Err(_) => plane.count("receive-error"),
+            },
+        }
     }
 }
 

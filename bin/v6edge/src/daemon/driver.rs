@@ -573,11 +573,11 @@ mod tests {
             .expect("same roles, new settings");
         let _ = std::fs::remove_dir_all(dir);
     }
-    /// A section that passes `check` before its role exists (the mobile
-    /// node): the daemon refuses it (at start and on reload) instead of
-    /// ignoring it.
+    /// A section that passes `check` but its role cannot run (a mobile
+    /// node with `security = "none"`: the role always authenticates): the
+    /// daemon refuses it (at start and on reload) instead of ignoring it.
     #[test]
-    fn sections_without_a_role_yet_are_refused_not_ignored() {
+    fn sections_the_roles_cannot_run_are_refused_not_ignored() {
         let path = std::path::Path::new("ha.toml");
         let ha = "[mobile-node]\ninterfaces = [\"eth0\"]\nhome-address = \"2001:db8:1::200\"\n\
                   security = \"none\"\ninsecure-lab = true\n";

@@ -18,6 +18,26 @@ pub struct LinkFacts {
     /// The kernel's neighbour cache there, when a role asked for it
     /// (`Interest::neighbours`).
     pub neighbours: Vec<Ipv6Addr>,
+    /// Every address with its flags, when a role asked for them
+    /// (`Interest::addresses`).
+    pub addresses: Vec<AddressFact>,
+    /// The default router of the main table through this interface (not
+    /// one of ours), when a role asked for addresses.
+    pub default_router: Option<Ipv6Addr>,
+}
+
+/// One address of an interface and its flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressFact {
+    pub addr: Ipv6Addr,
+    pub prefix_len: u8,
+    /// DAD running or failed.
+    pub tentative: bool,
+    /// RFC 4941 temporary address.
+    pub temporary: bool,
+    pub deprecated: bool,
+    /// Remaining valid lifetime; `None`: infinite.
+    pub valid: Option<std::time::Duration>,
 }
 
 impl LinkFacts {

@@ -19,6 +19,7 @@ pub mod driver;
 pub mod guard;
 mod home_agent;
 mod link;
+mod mobile_node;
 pub mod persist;
 mod relay;
 pub mod role;
@@ -115,6 +116,8 @@ pub struct Daemon {
     control: mpsc::Receiver<ControlRequest>,
     /// The tunnel data plane's handle, for its drop counters.
     data_plane: Option<dataplane::DataPlane>,
+    /// The mobile node's tunnel data plane, likewise.
+    mn_data_plane: Option<dataplane::DataPlane>,
 }
 
 impl Daemon {
@@ -136,6 +139,7 @@ impl Daemon {
             driver,
             control,
             data_plane: None,
+            mn_data_plane: None,
         })
     }
 
@@ -167,6 +171,12 @@ impl Daemon {
             None => None,
         };
         self.data_plane = data_plane.clone();
+        let mn_data_plane = match &needs.mobile_node_data_plane {
+            Some(need) => Some(dataplane::DataPlane::start_mobile_node(&netlink, need).await?),
+            None => None,
+        };
+        self.mn_data_plane = mn_data_plane.clone();
+        let address_events = needs.interfaces.values().any(|i| i.addresses);
         let server = match needs.port_547 {
             true => Some(
                 Dhcp6Socket::bind(DHCP6_SERVER_PORT, None)
@@ -206,6 +216,7 @@ impl Daemon {
             kernel,
             mobility,
             data_plane,
+            mn_data_plane,
         };
         prepare_interfaces(&needs);
         self.resync(&mut io).await;
@@ -286,7 +297,7 @@ impl Daemon {
                         }
                         overrun_resync.get_or_insert(Instant::now() + OVERRUN_RESYNC_DELAY);
                     }
-                    Some(ev) if relevant(&ev) => self.resync(&mut io).await,
+                    Some(ev) if relevant(&ev, address_events) => self.resync(&mut io).await,
                     Some(_) => {}
                     None => {
                         tracing::error!("rtnetlink event stream ended; resubscribing");
@@ -437,6 +448,12 @@ impl Daemon {
                     }
                     continue;
                 }
+                Effect::MnDataPlane(op) => {
+                    if let Some(dp) = &io.mn_data_plane {
+                        dp.apply_mobile_node(&op);
+                    }
+                    continue;
+                }
                 // In order behind the kernel ops before it.
                 Effect::Barrier { role, ticket } => {
                     if io.kernel.send(KernelJob::Barrier { role, ticket }).is_err() {
@@ -474,7 +491,7 @@ impl Daemon {
             },
             Request::Metrics => {
                 self.driver.export_counters(&self.metrics);
-                if let Some(dp) = &self.data_plane {
+                for dp in self.data_plane.iter().chain(&self.mn_data_plane) {
                     for (cause, n) in dp.drops() {
                         self.metrics.sync_dropped("tunnel", cause, n);
                     }
@@ -554,6 +571,7 @@ struct Io {
     /// Mobile IPv6 sockets, when a role needs them.
     mobility: Option<MobilityIo>,
     data_plane: Option<dataplane::DataPlane>,
+    mn_data_plane: Option<dataplane::DataPlane>,
 }
 
 /// The sockets of Mobile IPv6 on a kernel without MIP6.
@@ -829,11 +847,14 @@ async fn recv_dhcp6(
 }
 
 /// Events that can change what the driver is told: links, addresses of
-/// interest (link-local readiness), default routes.
-fn relevant(ev: &NetEvent) -> bool {
+/// interest (link-local readiness; every address when a role asked for
+/// them with `Interest::addresses`), default routes.
+fn relevant(ev: &NetEvent, all_addresses: bool) -> bool {
     match ev {
         NetEvent::RouteAdded(r) | NetEvent::RouteRemoved(r) => r.dst.len() == 0,
-        NetEvent::AddressAdded(a) | NetEvent::AddressRemoved(a) => a.is_link_local(),
+        NetEvent::AddressAdded(a) | NetEvent::AddressRemoved(a) => {
+            all_addresses || a.is_link_local()
+        }
         _ => true,
     }
 }
@@ -859,6 +880,9 @@ async fn link_facts(nl: &Netlink, name: &str, interest: Interest) -> driver::Lin
                 .iter()
                 .find(|a| a.is_link_local() && a.usable())
                 .map(|a| a.addr);
+            if interest.addresses {
+                facts.addresses = addrs.iter().map(address_fact).collect();
+            }
             if interest.global_address {
                 facts.global = addrs
                     .iter()
@@ -867,6 +891,20 @@ async fn link_facts(nl: &Netlink, name: &str, interest: Interest) -> driver::Lin
             }
         }
         Err(e) => tracing::debug!(interface = name, error = %e, "cannot read addresses"),
+    }
+    if interest.addresses {
+        match nl.routes(None).await {
+            Ok(routes) => {
+                let mobile_node = v6edge_core::Owner::MobileNode.protocol();
+                facts.default_router = routes
+                    .iter()
+                    .filter(|r| r.dst.len() == 0 && r.kind == RouteKind::Unicast)
+                    .filter(|r| r.oif == Some(index) && r.protocol != mobile_node)
+                    .min_by_key(|r| r.metric)
+                    .and_then(|r| r.gateway);
+            }
+            Err(e) => tracing::debug!(interface = name, error = %e, "cannot read routes"),
+        }
     }
     if interest.neighbours && facts.link_local.is_some() {
         match nl.neighbours(index).await {
@@ -877,6 +915,23 @@ async fn link_facts(nl: &Netlink, name: &str, interest: Interest) -> driver::Lin
         }
     }
     facts
+}
+
+/// IFA_F_TEMPORARY (`linux/if_addr.h`, the same bit as IFA_F_SECONDARY).
+const IFA_F_TEMPORARY: u32 = 0x01;
+
+fn address_fact(a: &v6edge_sys::AddressInfo) -> link::AddressFact {
+    link::AddressFact {
+        addr: a.addr,
+        prefix_len: a.prefix_len,
+        tentative: !a.usable(),
+        temporary: a.flags.contains(IFA_F_TEMPORARY),
+        deprecated: a.flags.deprecated(),
+        valid: match a.valid {
+            v6edge_wire::Lifetime::Finite(s) => Some(std::time::Duration::from_secs(s.into())),
+            v6edge_wire::Lifetime::Infinite => None,
+        },
+    }
 }
 
 /// Joins `group` on every interface in `wanted` not yet joined, and

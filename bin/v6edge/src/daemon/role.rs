@@ -65,6 +65,9 @@ pub enum Effect {
     },
     /// A change to the Mobile IPv6 tunnel table ([`Needs::data_plane`]).
     DataPlane(BindingOp),
+    /// The mobile node's side of its tunnel
+    /// ([`Needs::mobile_node_data_plane`]).
+    MnDataPlane(v6edge_mip6::mn::TunnelOp),
     /// Once every effect before this one is carried out (kernel changes
     /// applied), tell `role` by [`Role::handle_applied`] with `ticket` and
     /// whether all of them succeeded.
@@ -117,12 +120,17 @@ pub struct Interest {
     /// The hosts in the kernel's neighbour cache there (told of urgent RA
     /// changes by unicast).
     pub neighbours: bool,
+    /// Every address with its flags, and the default router from the
+    /// main table (a mobile node's movement detection, RFC 6275 §11.5.1);
+    /// address events then resynchronise.
+    pub addresses: bool,
 }
 
 impl Interest {
     fn merge(&mut self, other: Interest) {
         self.global_address |= other.global_address;
         self.neighbours |= other.neighbours;
+        self.addresses |= other.addresses;
     }
 }
 
@@ -167,6 +175,16 @@ pub struct Needs {
     /// The Mobile IPv6 tunnel data plane: a TUN device of this name, and
     /// IPv6-in-IPv6 from the address given (opened when it exists).
     pub data_plane: Option<DataPlaneNeed>,
+    /// The mobile node's tunnel: a TUN device and IPv6-in-IPv6 from
+    /// whatever its care-of address is.
+    pub mobile_node_data_plane: Option<MnDataPlaneNeed>,
+}
+
+/// The mobile node's data plane (see [`Needs::mobile_node_data_plane`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MnDataPlaneNeed {
+    pub owner: Owner,
+    pub tun: String,
 }
 
 /// What the data plane is made of (see [`Needs::data_plane`]).
@@ -204,6 +222,9 @@ impl Needs {
         // One data plane per daemon (one home agent role).
         if self.data_plane.is_none() {
             self.data_plane = other.data_plane;
+        }
+        if self.mobile_node_data_plane.is_none() {
+            self.mobile_node_data_plane = other.mobile_node_data_plane;
         }
     }
 }

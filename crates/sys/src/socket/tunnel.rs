@@ -51,7 +51,30 @@ impl TunnelSocket {
         Ok(TunnelSocket { fd, local, target })
     }
 
-    /// The outer source of what this socket sends.
+    /// Opens the socket bound to no address: it receives the inner packet
+    /// of every IPv6-in-IPv6 packet to any address of this node, and each
+    /// send names its outer source ([`TunnelSocket::send_from`]). A mobile
+    /// node's care-of address changes with every movement; one socket
+    /// then serves them all without a rebind (and without a window in
+    /// which the new address's tunnel input finds no socket). Needs
+    /// CAP_NET_RAW.
+    pub fn unbound() -> Result<TunnelSocket, SysError> {
+        let target = "ipv6-in-ipv6 (any local address)".to_owned();
+        let sock = base_socket(
+            Type::RAW,
+            Protocol::from(IPPROTO_IPV6_IN_IPV6),
+            None,
+            &target,
+        )?;
+        let fd = register(sock, &target)?;
+        Ok(TunnelSocket {
+            fd,
+            local: Ipv6Addr::UNSPECIFIED,
+            target,
+        })
+    }
+
+    /// The outer source of what this socket sends (`::` when unbound).
     pub fn local(&self) -> Ipv6Addr {
         self.local
     }
@@ -80,5 +103,26 @@ impl TunnelSocket {
             )));
         }
         Ok(())
+    }
+
+    /// Sends `inner` to `outer_dst` inside an outer header from
+    /// `outer_src` (IPV6_PKTINFO: the source must be an address of this
+    /// node; policy rules on it choose the route). Never waits.
+    pub fn send_from(
+        &self,
+        inner: &[u8],
+        outer_src: Ipv6Addr,
+        outer_dst: Ipv6Addr,
+    ) -> io::Result<()> {
+        let t = v6edge_core::Transmit {
+            ifindex: 0,
+            src: Some(outer_src),
+            dst: outer_dst,
+            // pktinfo::send reads addresses, hop limit and payload only.
+            transport: v6edge_core::Transport::Icmpv6,
+            hop_limit: None,
+            payload: inner.to_vec(),
+        };
+        pktinfo::send(self.fd.get_ref().as_raw_fd(), &t, 0)
     }
 }

@@ -1,0 +1,897 @@
+//! [`MobileNodeRole`]: the Mobile IPv6 mobile node (a `[mobile-node]`
+//! table).
+//!
+//! The decisions are the sans-IO [`MobileNode`]'s (`v6edge-mip6`); this
+//! file is its wiring on a kernel without MIP6
+//! (`../shared/reference/mobility.md` §2.2):
+//!
+//! - The configured interfaces' addresses (with their flags) and default
+//!   routers are read by the loop ([`Interest::addresses`]) and replayed to
+//!   the machine as [`LinkEvent`]s, only what changed since the last read:
+//!   movement detection (RFC 6275 §11.5.1, MN-1…MN-3).
+//! - Binding Acknowledgements reach a node at home on the raw Mobility
+//!   Header socket ([`Port::Mobility`]); away, they carry a Type 2 Routing
+//!   Header (RFC 6275 §6.4) that this kernel drops, so they are taken from
+//!   the capture ([`Port::MobilityCapture`]) when the routing header names
+//!   our home address. DHAAD Replies (145) and Parameter Problems (4)
+//!   come on the ICMPv6 socket.
+//! - Binding Updates leave on the MH socket, with a Home Address option
+//!   when away (`IPV6_DSTOPTS`); the home address, routes and rules are
+//!   kernel ops owned by `Owner::MobileNode`; the tunnel follows
+//!   [`TunnelOp`]s ([`Effect::MnDataPlane`], a TUN device of its own,
+//!   [`TUN_NAME`]).
+//!
+//! Panic contract: nothing here panics.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::Ipv6Addr;
+use std::time::SystemTime;
+
+use tokio::time::Instant as TokioInstant;
+use v6edge_core::{IfIndex, Instant, Received, Transmit, Transport};
+use v6edge_mip6::auth::{MnHaKey, NtpTimestamp, ReplayMode};
+use v6edge_mip6::mn::{
+    BulState, LinkEvent, Location, MnConfig, MnOutput, MnReceived, MnSecurity, MobileNode, Notice,
+};
+
+use super::link::AddressFact;
+use super::role::{Effect, Facts, Interest, MnDataPlaneNeed, Needs, Port, Role};
+use crate::config::{Config, HomeAgentChoice, MobileNodeConfig};
+use crate::metrics::Metrics;
+use crate::status::{MobileNodeStatus, Status};
+
+/// The TUN device that holds the home address while away (distinct from
+/// the home agent's `v6e-ha0`).
+pub const TUN_NAME: &str = "v6e-mn0";
+/// ICMPv6 the mobile node takes: Parameter Problem (a home agent without
+/// Mobile IPv6, MN-13) and DHAAD Reply (MN-8).
+const ICMP6_TYPES: [u8; 2] = [4, 145];
+const NH_MOBILITY: u8 = 135;
+/// How long a Parameter Problem about our Binding Update is held before
+/// the machine hears of it (MN-13), and dropped if a Binding
+/// Acknowledgement came meanwhile. A home agent in userspace on a stock
+/// kernel (v6edge's own) takes its Binding Updates from a packet capture
+/// while its kernel, which does not know the Home Address option, answers
+/// each with a Parameter Problem (code 2) at once: that answer says
+/// nothing about the home agent. Longer than a home agent's proxy DAD
+/// (RFC 4862: 1 s) before its first acknowledgement.
+const PARAMETER_PROBLEM_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+/// NTP counts from 1900, Unix from 1970 (RFC 5905 §6).
+const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
+
+/// What the machine was last told of one interface.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Told {
+    /// Addresses and their flags (the valid lifetime is told with them
+    /// but is no reason to tell again: it shrinks at every read).
+    addresses: BTreeMap<Ipv6Addr, (u8, bool, bool, bool)>,
+    router: Option<Ipv6Addr>,
+}
+
+/// The mobile node role; see the module documentation.
+pub struct MobileNodeRole {
+    config: MobileNodeConfig,
+    origin: TokioInstant,
+    seed: u64,
+    /// Built at the first sync that finds the tunnel device and every
+    /// configured interface (their indices are part of its configuration).
+    machine: Option<MobileNode>,
+    /// The configured interfaces' indices, in preference order.
+    ifindices: Vec<IfIndex>,
+    told: BTreeMap<IfIndex, Told>,
+    effects: VecDeque<Effect>,
+    /// A Parameter Problem held back ([`PARAMETER_PROBLEM_GRACE`]).
+    held_parameter_problem: Option<HeldIcmp>,
+    /// Kernel ops were queued since the last barrier.
+    kernel_since_barrier: bool,
+    next_ticket: u64,
+    /// Messages waiting for the barrier of their ticket.
+    held_sends: VecDeque<(u64, Effect)>,
+}
+
+/// An ICMPv6 message held back, with the number of acknowledgements the
+/// machine had accepted when it arrived.
+#[derive(Debug, Clone)]
+struct HeldIcmp {
+    until: Instant,
+    acks_before: u64,
+    ifindex: IfIndex,
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    hop_limit: u8,
+    bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for MobileNodeRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MobileNodeRole")
+            .field("home_address", &self.config.home_address)
+            .field("running", &self.machine.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MobileNodeRole {
+    /// Refuses `security = "none"`: the machine authenticates every
+    /// Binding Update (RFC 4285) and has no unauthenticated mode.
+    pub fn new(
+        config: &MobileNodeConfig,
+        origin: TokioInstant,
+        seed: u64,
+    ) -> anyhow::Result<MobileNodeRole> {
+        if config.sa.is_none() {
+            anyhow::bail!(
+                "[mobile-node] without spi and key-file (security = \"none\") cannot run: the mobile node always authenticates its Binding Updates (RFC 4285)"
+            );
+        }
+        Ok(MobileNodeRole {
+            config: config.clone(),
+            origin,
+            seed,
+            machine: None,
+            ifindices: Vec::new(),
+            told: BTreeMap::new(),
+            effects: VecDeque::new(),
+            held_parameter_problem: None,
+            kernel_since_barrier: false,
+            next_ticket: 0,
+            held_sends: VecDeque::new(),
+        })
+    }
+
+    fn now(&self) -> Instant {
+        super::persist::machine_now(self.origin)
+    }
+
+    fn machine_config(&self, interfaces: Vec<IfIndex>, tun: IfIndex) -> Option<MnConfig> {
+        let sa = self.config.sa.as_ref()?;
+        let security = MnSecurity {
+            spi: sa.spi,
+            key: MnHaKey::new(*sa.key.bytes()),
+            replay: ReplayMode::Timestamp {
+                window: sa.replay_window,
+            },
+        };
+        let home_agent = match self.config.home_agent {
+            HomeAgentChoice::Address(a) => Some(a),
+            HomeAgentChoice::Dhaad => None,
+        };
+        let mut config = MnConfig::new(
+            self.config.home_address,
+            self.config.home_prefix,
+            home_agent,
+            interfaces,
+            tun,
+            security,
+        );
+        config.max_lifetime = self.config.binding_lifetime;
+        Some(config)
+    }
+
+    /// The time of day for RFC 4285 timestamps, from the system clock.
+    fn ntp_now() -> NtpTimestamp {
+        let since = SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let secs = since.as_secs().saturating_add(NTP_UNIX_OFFSET);
+        let frac = (u64::from(since.subsec_nanos()) << 32) / 1_000_000_000;
+        NtpTimestamp((secs << 32) | frac)
+    }
+
+    /// Tells the machine what changed on the configured interfaces since
+    /// the last read.
+    fn feed_links(&mut self, facts: &Facts) {
+        let now = self.now();
+        let Some(machine) = &mut self.machine else {
+            return;
+        };
+        // The machine knows the interfaces by the indices it was built
+        // with (in configuration order).
+        for (name, &index) in self.config.interfaces.iter().zip(&self.ifindices) {
+            let link = facts.link(name.as_str());
+            let present = link.info.as_ref().filter(|i| i.index == index);
+            if !present.is_some_and(|i| i.up) {
+                // Down, or gone: carrier lost for the machine.
+                if self.told.remove(&index).is_some() {
+                    machine.handle_link(now, LinkEvent::LinkDown { ifindex: index });
+                }
+                continue;
+            }
+            let told = self.told.entry(index).or_default();
+            let current: BTreeMap<Ipv6Addr, AddressFact> = link
+                .addresses
+                .iter()
+                .filter(|a| !a.addr.is_unicast_link_local() && !a.addr.is_loopback())
+                .map(|a| (a.addr, *a))
+                .collect();
+            for addr in told.addresses.keys().copied().collect::<Vec<_>>() {
+                if !current.contains_key(&addr) {
+                    told.addresses.remove(&addr);
+                    machine.handle_link(
+                        now,
+                        LinkEvent::AddressLost {
+                            ifindex: index,
+                            addr,
+                        },
+                    );
+                }
+            }
+            for (addr, a) in &current {
+                let flags = (a.prefix_len, a.tentative, a.temporary, a.deprecated);
+                if told.addresses.get(addr) == Some(&flags) {
+                    continue;
+                }
+                told.addresses.insert(*addr, flags);
+                machine.handle_link(
+                    now,
+                    LinkEvent::Address {
+                        ifindex: index,
+                        addr: *addr,
+                        prefix_len: a.prefix_len,
+                        tentative: a.tentative,
+                        temporary: a.temporary,
+                        deprecated: a.deprecated,
+                        valid_lifetime: a.valid,
+                    },
+                );
+            }
+            if told.router != link.default_router {
+                told.router = link.default_router;
+                machine.handle_link(
+                    now,
+                    LinkEvent::DefaultRouter {
+                        ifindex: index,
+                        router: link.default_router,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Turns what the machine asks for into effects. A message that
+    /// follows kernel changes (a Binding Update from a new care-of
+    /// address, whose table-223 route and rule come just before it) waits
+    /// behind an [`Effect::Barrier`] until they are applied: sent at once
+    /// it would find the old routes (or none) and be lost.
+    fn pump(&mut self) {
+        let Some(m) = &mut self.machine else { return };
+        let outputs: Vec<MnOutput> = std::iter::from_fn(|| m.poll_output()).collect();
+        // Home again with the tunnel state in place (it goes when the BA
+        // comes, MN-10): the rule that sends everything from the home
+        // address into the tunnel would take the deregistration BU, which
+        // must leave directly on the home link (RFC 6275 §11.5.4). It goes
+        // first; the machine's own removal later finds it gone.
+        let home_again = outputs
+            .iter()
+            .any(|o| matches!(o, MnOutput::Notice(Notice::Moved(Location::Home { .. }))));
+        if home_again && m.status(super::persist::machine_now(self.origin)).installed {
+            let c = m.config();
+            let rule = v6edge_core::RuleSpec {
+                owner: v6edge_core::Owner::MobileNode,
+                family_v6: true,
+                from: Some((std::net::IpAddr::V6(c.home_address), 128)),
+                to: None,
+                table: c.home_table,
+                priority: c.rule_priority,
+            };
+            self.kernel_since_barrier = true;
+            self.effects
+                .push_back(Effect::Kernel(v6edge_core::KernelOp::DelRule(rule)));
+        }
+        for out in outputs {
+            let send = match out {
+                MnOutput::Mh(t) => Effect::Mh(Transmit {
+                    ifindex: t.ifindex,
+                    src: Some(t.src),
+                    dst: t.dst,
+                    transport: Transport::MobilityHeader {
+                        home_address: t.hao,
+                    },
+                    hop_limit: None,
+                    payload: t.payload,
+                }),
+                MnOutput::Icmp6(t) => Effect::Icmp6(t),
+                MnOutput::Kernel(op) => {
+                    self.kernel_since_barrier = true;
+                    self.effects.push_back(Effect::Kernel(op));
+                    continue;
+                }
+                MnOutput::DataPlane(op) => {
+                    self.effects.push_back(Effect::MnDataPlane(op));
+                    continue;
+                }
+                MnOutput::Notice(notice) => {
+                    tracing::info!(?notice, "mobile node");
+                    continue;
+                }
+            };
+            if self.kernel_since_barrier {
+                self.kernel_since_barrier = false;
+                self.next_ticket += 1;
+                self.effects.push_back(Effect::Barrier {
+                    role: "mobile-node",
+                    ticket: self.next_ticket,
+                });
+                self.held_sends.push_back((self.next_ticket, send));
+            } else if let Some(&(ticket, _)) = self.held_sends.back() {
+                // Behind the held ones: messages leave in order.
+                self.held_sends.push_back((ticket, send));
+            } else {
+                self.effects.push_back(send);
+            }
+        }
+    }
+
+    /// Hands a held Parameter Problem to the machine once its grace is
+    /// over, unless an acknowledgement came or no BU is awaited any more.
+    fn release_held(&mut self, now: Instant) {
+        let Some(held) = &self.held_parameter_problem else {
+            return;
+        };
+        if held.until > now {
+            return;
+        }
+        let held = self.held_parameter_problem.take();
+        let (Some(m), Some(held)) = (&mut self.machine, held) else {
+            return;
+        };
+        let status = m.status(now);
+        let acks: u64 = status.counters.ba_received.values().sum();
+        if acks != held.acks_before || !matches!(status.state, BulState::WaitAck { .. }) {
+            tracing::debug!(from = %held.src, "a Parameter Problem about a Binding Update that was acknowledged: the home agent's kernel, ignored");
+            return;
+        }
+        let rx = Received {
+            ifindex: held.ifindex,
+            src: held.src,
+            dst: held.dst,
+            hop_limit: held.hop_limit,
+            bytes: &held.bytes,
+        };
+        m.handle_icmp6(now, &rx);
+    }
+
+    /// The addresses a Binding Acknowledgement may be sent to: the
+    /// current care-of address.
+    fn care_of(&self) -> Option<Ipv6Addr> {
+        let now = self.now();
+        self.machine.as_ref().and_then(|m| m.status(now).care_of)
+    }
+}
+
+fn state_label(state: &BulState) -> &'static str {
+    match state {
+        BulState::Idle => "idle",
+        BulState::WaitAck { .. } => "wait-ack",
+        BulState::Bound { .. } => "bound",
+        BulState::Deregistering { .. } => "deregistering",
+    }
+}
+
+fn location_label(location: &Location) -> &'static str {
+    match location {
+        Location::Detached => "detached",
+        Location::Home { .. } => "home",
+        Location::Away { .. } => "away",
+    }
+}
+
+impl Role for MobileNodeRole {
+    fn name(&self) -> &'static str {
+        "mobile-node"
+    }
+
+    fn needs(&self) -> Needs {
+        let mut needs = Needs {
+            icmp6_types: ICMP6_TYPES.into_iter().collect(),
+            mobility: true,
+            mobile_node_data_plane: Some(MnDataPlaneNeed {
+                owner: v6edge_core::Owner::MobileNode,
+                tun: TUN_NAME.to_owned(),
+            }),
+            ..Needs::default()
+        };
+        for name in &self.config.interfaces {
+            needs.interfaces.insert(
+                name.to_string(),
+                Interest {
+                    addresses: true,
+                    ..Interest::default()
+                },
+            );
+        }
+        needs
+            .interfaces
+            .insert(TUN_NAME.to_owned(), Interest::default());
+        needs
+    }
+
+    fn sync(&mut self, facts: &Facts, _metrics: &Metrics) {
+        let now = self.now();
+        let indices: Option<Vec<IfIndex>> = self
+            .config
+            .interfaces
+            .iter()
+            .map(|n| facts.link(n.as_str()).info.as_ref().map(|i| i.index))
+            .collect();
+        let tun = facts.link(TUN_NAME).info.as_ref().map(|i| i.index);
+        match (&mut self.machine, indices, tun) {
+            (None, Some(indices), Some(tun)) => {
+                let Some(config) = self.machine_config(indices.clone(), tun) else {
+                    return;
+                };
+                match MobileNode::new(config, self.seed, now) {
+                    Ok(mut m) => {
+                        m.set_wall_clock(now, Self::ntp_now());
+                        tracing::info!(home_address = %self.config.home_address, "mobile node started");
+                        self.machine = Some(m);
+                        self.ifindices = indices;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "the mobile node cannot start");
+                        return;
+                    }
+                }
+            }
+            (Some(m), _, _) => m.set_wall_clock(now, Self::ntp_now()),
+            _ => return,
+        }
+        self.feed_links(facts);
+        self.pump();
+    }
+
+    fn accepts(&self, port: Port, rx: &Received<'_>) -> bool {
+        match port {
+            Port::Mobility => true,
+            // A BA to us away: to our care-of address, its Type 2 Routing
+            // Header naming our home address (RFC 6275 §6.4, §11.7.3).
+            Port::MobilityCapture => {
+                let Ok(h) = v6edge_wire::ip6::walk(rx.bytes) else {
+                    return false;
+                };
+                h.upper_protocol == NH_MOBILITY
+                    && h.type2.map(|t| t.home_address) == Some(self.config.home_address)
+                    && Some(h.ipv6.dst) == self.care_of()
+            }
+            Port::Icmp6 => {
+                self.ifindices.contains(&rx.ifindex)
+                    && rx.bytes.first().is_some_and(|t| ICMP6_TYPES.contains(t))
+            }
+            _ => false,
+        }
+    }
+
+    fn handle_datagram(&mut self, port: Port, rx: &Received<'_>, _metrics: &Metrics) {
+        let now = self.now();
+        let Some(m) = &mut self.machine else { return };
+        match port {
+            Port::Mobility => m.handle_mh(
+                now,
+                &MnReceived {
+                    src: rx.src,
+                    dst: rx.dst,
+                    hao: None,
+                    rh2: None,
+                    bytes: rx.bytes,
+                },
+            ),
+            Port::MobilityCapture => {
+                let Ok(h) = v6edge_wire::ip6::walk(rx.bytes) else {
+                    return;
+                };
+                let Some(bytes) = rx.bytes.get(h.upper_offset..) else {
+                    return;
+                };
+                m.handle_mh(
+                    now,
+                    &MnReceived {
+                        src: h.ipv6.src,
+                        dst: h.ipv6.dst,
+                        hao: h.home_address,
+                        rh2: h.type2.map(|t| t.home_address),
+                        bytes,
+                    },
+                );
+            }
+            Port::Icmp6 if rx.bytes.first() == Some(&4) => {
+                if self.held_parameter_problem.is_none() {
+                    self.held_parameter_problem = Some(HeldIcmp {
+                        until: now + PARAMETER_PROBLEM_GRACE,
+                        acks_before: m.counters().ba_received.values().sum(),
+                        ifindex: rx.ifindex,
+                        src: rx.src,
+                        dst: rx.dst,
+                        hop_limit: rx.hop_limit,
+                        bytes: rx.bytes.to_vec(),
+                    });
+                }
+                return;
+            }
+            Port::Icmp6 => m.handle_icmp6(now, rx),
+            _ => return,
+        }
+        self.pump();
+    }
+
+    fn handle_timeout(&mut self, _metrics: &Metrics) {
+        let now = self.now();
+        self.release_held(now);
+        if let Some(m) = &mut self.machine
+            && m.poll_timeout().is_some_and(|t| t <= now)
+        {
+            m.handle_timeout(now);
+        }
+        self.pump();
+    }
+
+    fn next_deadline(&self) -> Option<TokioInstant> {
+        let held = self.held_parameter_problem.as_ref().map(|h| h.until);
+        let machine = self.machine.as_ref().and_then(MobileNode::poll_timeout);
+        [held, machine]
+            .into_iter()
+            .flatten()
+            .min()
+            .map(|t| super::persist::tokio_instant(self.origin, t))
+    }
+
+    fn next_effect(&mut self) -> Option<Effect> {
+        self.effects.pop_front()
+    }
+
+    /// The kernel changes before a held message are applied (or failed:
+    /// it leaves anyway, and the machine retransmits if it is lost).
+    fn handle_applied(&mut self, ticket: u64, ok: bool, _metrics: &Metrics) {
+        if !ok {
+            tracing::warn!("a mobile node route or rule could not be installed");
+        }
+        while self.held_sends.front().is_some_and(|(t, _)| *t <= ticket) {
+            if let Some((_, send)) = self.held_sends.pop_front() {
+                self.effects.push_back(send);
+            }
+        }
+    }
+
+    fn status(&self, status: &mut Status) {
+        let now = self.now();
+        let doc = match &self.machine {
+            None => MobileNodeStatus {
+                home_address: Some(self.config.home_address),
+                state: "idle".to_owned(),
+                location: "detached".to_owned(),
+                ..MobileNodeStatus::default()
+            },
+            Some(m) => {
+                let s = m.status(now);
+                MobileNodeStatus {
+                    running: true,
+                    home_address: Some(s.home_address),
+                    state: state_label(&s.state).to_owned(),
+                    location: location_label(&s.location).to_owned(),
+                    care_of: s.care_of,
+                    home_agent: s.home_agent,
+                    sequence: s.sequence,
+                    lifetime: s.lifetime.as_secs(),
+                    remaining: s.remaining.as_secs(),
+                    installed: s.installed,
+                    stopped: s.stopped,
+                    bu_sent: s.counters.bu_sent,
+                    retransmissions: s.counters.retransmissions,
+                    ba_received: s
+                        .counters
+                        .ba_received
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), *v))
+                        .collect(),
+                    movements: s.counters.movements,
+                }
+            }
+        };
+        status.roles.mobile_node = Some(doc);
+    }
+
+    fn export_metrics(&self, metrics: &Metrics) {
+        let Some(m) = &self.machine else { return };
+        let c = m.counters();
+        let acks: Vec<(String, u64)> = c
+            .ba_received
+            .iter()
+            .map(|(s, n)| (s.to_string(), *n))
+            .collect();
+        let bound = matches!(m.status(self.now()).state, BulState::Bound { .. });
+        metrics.sync_mobile_node(c.bu_sent, c.retransmissions, &acks, c.movements, bound);
+    }
+
+    fn dropped_counts(&self) -> Vec<(&'static str, String, u64)> {
+        let Some(m) = &self.machine else {
+            return Vec::new();
+        };
+        m.counters()
+            .dropped
+            .iter()
+            .map(|(r, n)| ("mobility", r.label().to_owned(), *n))
+            .collect()
+    }
+
+    /// Settings of a running mobile node change at the next restart (its
+    /// security association and interfaces are part of the machine).
+    fn reconfigure(&mut self, config: &Config, _metrics: &Metrics) -> anyhow::Result<()> {
+        if config.mobile_node.as_ref() != Some(&self.config) {
+            tracing::warn!("[mobile-node] changes take effect at the next restart");
+        }
+        Ok(())
+    }
+
+    /// A clean stop deregisters (RFC 6275 §11.7.2 with lifetime 0): the
+    /// Binding Update leaves with the stop's last effects; its
+    /// acknowledgement is not waited for. The tunnel device goes, and with
+    /// it the home address and the routes into it: a node whose daemon is
+    /// stopped must not send its traffic into a tunnel nobody serves.
+    fn shutdown(&mut self, _metrics: &Metrics) {
+        let now = self.now();
+        if let Some(m) = &mut self.machine {
+            m.deregister(now);
+        }
+        self.pump();
+        // Nothing will report barriers any more: what waits leaves now.
+        self.effects
+            .extend(self.held_sends.drain(..).map(|(_, send)| send));
+        self.effects
+            .push_back(Effect::Kernel(v6edge_core::KernelOp::DelTun(
+                v6edge_core::TunSpec {
+                    owner: v6edge_core::Owner::MobileNode,
+                    name: TUN_NAME.to_owned(),
+                    up: false,
+                },
+            )));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::daemon::link::LinkFacts;
+    use v6edge_sys::LinkInfo;
+
+    const HA: &str = "2001:db8:1::1";
+    const HOA: &str = "2001:db8:1::200";
+    const COA: &str = "2001:db8:a::5";
+    const ETH0: IfIndex = 2;
+    const TUN: IfIndex = 3;
+
+    fn addr(s: &str) -> Ipv6Addr {
+        s.parse().expect("test address")
+    }
+
+    fn role() -> MobileNodeRole {
+        let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+        let config = Config::load(&examples.join("mobile-node.toml")).expect("the example");
+        let settings = config.mobile_node.as_ref().expect("[mobile-node]");
+        MobileNodeRole::new(settings, TokioInstant::now(), 7).expect("role")
+    }
+
+    fn link(index: IfIndex, name: &str) -> LinkInfo {
+        LinkInfo {
+            index,
+            name: name.to_owned(),
+            up: true,
+            running: true,
+            mac: Some([2, 0, 0, 0, 0, index as u8]),
+            mtu: 1500,
+        }
+    }
+
+    /// eth0 with `coa` (if any) and a default router, and the TUN device.
+    fn facts(coa: Option<&str>) -> Facts {
+        let mut facts = Facts::default();
+        facts.links.insert(
+            "eth0".to_owned(),
+            LinkFacts {
+                info: Some(link(ETH0, "eth0")),
+                link_local: Some(addr("fe80::2")),
+                addresses: coa
+                    .map(|a| AddressFact {
+                        addr: addr(a),
+                        prefix_len: 64,
+                        tentative: false,
+                        temporary: false,
+                        deprecated: false,
+                        valid: Some(std::time::Duration::from_secs(86400)),
+                    })
+                    .into_iter()
+                    .collect(),
+                default_router: Some(addr("fe80::1")),
+                ..LinkFacts::default()
+            },
+        );
+        facts.links.insert(
+            TUN_NAME.to_owned(),
+            LinkFacts {
+                info: Some(link(TUN, TUN_NAME)),
+                ..LinkFacts::default()
+            },
+        );
+        facts
+    }
+
+    fn effects(role: &mut MobileNodeRole) -> Vec<Effect> {
+        std::iter::from_fn(|| role.next_effect()).collect()
+    }
+
+    /// MN-1: a care-of address and a router on eth0 start a registration
+    /// (a BU from the care-of address with a Home Address option, to the
+    /// configured home agent); the same facts read again change nothing.
+    #[test]
+    fn link_facts_start_one_registration_and_repeats_are_not_movements() {
+        let metrics = Metrics::new();
+        let mut role = role();
+        role.sync(&facts(Some(COA)), &metrics);
+        let sent = effects(&mut role);
+        let [Effect::Mh(bu)] = sent.as_slice() else {
+            panic!("one BU expected: {sent:?}");
+        };
+        assert_eq!(bu.src, Some(addr(COA)));
+        assert_eq!(bu.dst, addr(HA));
+        assert_eq!(bu.ifindex, ETH0);
+        assert_eq!(
+            bu.transport,
+            Transport::MobilityHeader {
+                home_address: Some(addr(HOA))
+            }
+        );
+        role.sync(&facts(Some(COA)), &metrics);
+        assert!(effects(&mut role).is_empty(), "no news, no BU");
+        let mut status = Status::empty();
+        role.status(&mut status);
+        let doc = status.roles.mobile_node.expect("status");
+        assert_eq!(doc.state, "wait-ack");
+        assert_eq!(doc.location, "away");
+        assert_eq!(doc.care_of, Some(addr(COA)));
+        assert_eq!(doc.movements, 1);
+        // The address gone: detached, no BU; a new one: a new BU from it.
+        role.sync(&facts(None), &metrics);
+        assert!(
+            effects(&mut role)
+                .iter()
+                .all(|e| !matches!(e, Effect::Mh(_)))
+        );
+        role.sync(&facts(Some("2001:db8:b::5")), &metrics);
+        let sent = effects(&mut role);
+        assert!(
+            sent.iter()
+                .any(|e| matches!(e, Effect::Mh(t) if t.src == Some(addr("2001:db8:b::5")))),
+            "{sent:?}"
+        );
+    }
+
+    /// An interface that disappears is carrier lost for the machine
+    /// (detached), and its return is a movement like any other.
+    #[test]
+    fn an_interface_that_goes_away_detaches_the_node() {
+        let metrics = Metrics::new();
+        let mut role = role();
+        role.sync(&facts(Some(COA)), &metrics);
+        let mut gone = facts(Some(COA));
+        gone.links.remove("eth0");
+        role.sync(&gone, &metrics);
+        let location = |role: &MobileNodeRole| {
+            let mut status = Status::empty();
+            role.status(&mut status);
+            status.roles.mobile_node.expect("status").location
+        };
+        assert_eq!(location(&role), "detached");
+        role.sync(&facts(Some(COA)), &metrics);
+        assert_eq!(location(&role), "away");
+    }
+
+    /// `v6edge status`: the JSON document round-trips and the human line
+    /// says where the node is and what it registered.
+    #[test]
+    fn status_document_and_human_line() {
+        let metrics = Metrics::new();
+        let mut role = role();
+        let mut status = Status::empty();
+        role.status(&mut status);
+        let waiting = crate::status::format_human(&status);
+        assert!(
+            waiting.contains("mobile node 2001:db8:1::200: waiting for its interfaces"),
+            "{waiting}"
+        );
+        role.sync(&facts(Some(COA)), &metrics);
+        let mut status = Status::empty();
+        role.status(&mut status);
+        let json = serde_json::to_value(&status).expect("encodes");
+        let doc = &json["roles"]["mobile-node"];
+        assert_eq!(doc["state"], "wait-ack");
+        assert_eq!(doc["care_of"], COA);
+        let back: Status = serde_json::from_value(json).expect("decodes");
+        assert_eq!(back.roles.mobile_node, status.roles.mobile_node);
+        let line = crate::status::format_human(&status);
+        assert!(
+            line.contains(&format!(
+                "mobile node {HOA}: away, wait-ack, care-of {COA}, home agent {HA}"
+            )),
+            "{line}"
+        );
+    }
+
+    /// A Parameter Problem from the home agent quoting our BU is held:
+    /// the registration goes on; once the grace is over with no BA, the
+    /// machine hears of it (MN-13) and stops.
+    #[test]
+    fn a_parameter_problem_is_held_and_counts_only_without_an_ack() {
+        let metrics = Metrics::new();
+        let mut role = role();
+        role.sync(&facts(Some(COA)), &metrics);
+        let sent = effects(&mut role);
+        let Some(Effect::Mh(bu)) = sent.first() else {
+            panic!("a BU expected: {sent:?}");
+        };
+        // The invoking packet: IPv6 header from the care-of address to
+        // the home agent, then (what follows does not matter here) the BU.
+        let mut invoking = vec![0x60, 0, 0, 0, 0, 0, 60, 64];
+        invoking.extend_from_slice(&addr(COA).octets());
+        invoking.extend_from_slice(&addr(HA).octets());
+        invoking.extend_from_slice(&bu.payload);
+        let mut icmp = vec![4, 2, 0, 0, 0, 0, 0, 42];
+        icmp.extend_from_slice(&invoking);
+        let rx = Received {
+            ifindex: ETH0,
+            src: addr(HA),
+            dst: addr(COA),
+            hop_limit: 64,
+            bytes: &icmp,
+        };
+        assert!(role.accepts(Port::Icmp6, &rx));
+        role.handle_datagram(Port::Icmp6, &rx, &metrics);
+        role.handle_timeout(&metrics);
+        let mut status = Status::empty();
+        role.status(&mut status);
+        let doc = status.roles.mobile_node.expect("status");
+        assert_eq!((doc.state.as_str(), doc.stopped), ("wait-ack", None));
+        assert!(role.next_deadline().is_some());
+        // The grace is over (moved, not waited for).
+        if let Some(held) = &mut role.held_parameter_problem {
+            held.until = Instant::ZERO;
+        }
+        role.handle_timeout(&metrics);
+        let mut status = Status::empty();
+        role.status(&mut status);
+        let doc = status.roles.mobile_node.expect("status");
+        assert!(
+            doc.stopped.is_some(),
+            "MN-13: registration stopped: {doc:?}"
+        );
+    }
+
+    /// Not ours: a BA captured with an RH2 naming another home address.
+    #[test]
+    fn captured_messages_for_another_home_address_are_not_taken() {
+        let metrics = Metrics::new();
+        let mut role = role();
+        role.sync(&facts(Some(COA)), &metrics);
+        let mh = [59u8, 1, 6, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let packet = |hoa: Ipv6Addr| {
+            let rh2 = v6edge_wire::ip6::Type2RoutingHeader::new(NH_MOBILITY, hoa).to_bytes();
+            let len = u16::try_from(rh2.len() + mh.len()).expect("small");
+            let mut p =
+                v6edge_wire::ip6::Ipv6Header::new(addr(HA), addr(COA), 43, 64, len).to_bytes();
+            p.extend_from_slice(&rh2);
+            p.extend_from_slice(&mh);
+            p
+        };
+        let rx = |bytes: &[u8]| -> bool {
+            role.accepts(
+                Port::MobilityCapture,
+                &Received {
+                    ifindex: ETH0,
+                    src: addr(HA),
+                    dst: addr(COA),
+                    hop_limit: 64,
+                    bytes,
+                },
+            )
+        };
+        assert!(rx(&packet(addr(HOA))));
+        assert!(!rx(&packet(addr("2001:db8:1::201"))));
+    }
+}

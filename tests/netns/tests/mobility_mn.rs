@@ -1,0 +1,35 @@
+//! The Mobile IPv6 mobile node (issue 9) in network namespaces, run as a
+//! cargo test.
+//!
+//! `tests/scenarios/mip6-mn.sh`: v6edge as the home agent
+//! (`examples/home-agent.toml` verbatim) and v6edge as the mobile node
+//! (`examples/mobile-node.toml` verbatim) on kernels without MIP6, the
+//! mobile node behind an access router whose RAs give it a SLAAC care-of
+//! address. It checks the registration in both daemons' statuses, the home
+//! address on the mobile node's tunnel device and its default route, pings
+//! from a correspondent on the home link to the home address and from the
+//! home address back (both userspace tunnels), a movement to a second
+//! foreign link with re-registration and pings again, deregistration on a
+//! clean stop (tunnel device removed), registration again after a restart,
+//! and coming home: deregistration from the home link, the home address on
+//! eth0, the correspondent reaching it directly. About 10 s.
+//!
+//! Skips (passes, with a message) when not root or when a program is
+//! missing; holds the process-wide lock like the other files.
+
+mod common;
+use common::{SERIAL, report_skip, run_scenario_script, skip_reason};
+
+#[test]
+fn mip6_mobile_node() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let label = "mip6-mn.sh";
+    let programs = ["ip", "bash", "timeout", "python3", "ping", "radvd"];
+    if let Some(reason) = skip_reason(true, &programs) {
+        report_skip(label, &reason);
+        return;
+    }
+    run_scenario_script(label, "mip6-mn.sh", &[]);
+}
