@@ -9,7 +9,7 @@
 //! pings from the correspondent answered through the tunnel, BA 146 / 144 /
 //! 135 and a Binding Error for a wrong key, an old timestamp, a stale
 //! sequence and an unknown type with the binding unchanged, a bad checksum
-//! counted, the binding back after kill -9, and deregistration. About 5 s.
+//! counted, the binding back after kill -9, and deregistration. About 10 s.
 //!
 //! Skips (passes, with a message) when not root or when a program is
 //! missing; holds the process-wide lock like the other files.
