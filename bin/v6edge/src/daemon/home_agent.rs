@@ -33,13 +33,14 @@ use serde::{Deserialize, Serialize};
 use tokio::time::Instant as TokioInstant;
 use v6edge_core::limit::{Rate, TokenBucket};
 use v6edge_core::{IfIndex, Instant, Received, Transmit, Transport};
-use v6edge_mip6::auth::{MnHaKey, NtpTimestamp, Principal, ReplayMode, SecurityAssociation};
+use v6edge_mip6::auth::{MnHaKey, Principal, ReplayMode, SecurityAssociation};
 use v6edge_mip6::ha::{
     ApplyTicket, BindingRecord, HaConfig, HaOutput, HomeAgent, HomeLink, MhReceived, Security,
     ServedPrefix,
 };
 use v6edge_wire::ip6::{Ipv6Header, Type2RoutingHeader};
 
+use super::mobility::{NH_MOBILITY, captured_mh, ntp_now};
 use super::persist::WallClock;
 use super::role::{
     DataPlaneNeed, Effect, Facts, Interest, Needs, OwnedRoutes, Port, Role, RoleMessage,
@@ -60,7 +61,6 @@ const ICMP6_TYPES: [u8; 4] = [134, 135, 136, 144];
 /// here.
 const NH_ROUTING: u8 = 43;
 const NH_ICMPV6: u8 = 58;
-const NH_MOBILITY: u8 = 135;
 /// Home Agent Lifetime in the home link's RAs (RFC 6275 §7.4; its default
 /// is the Router Lifetime, 1800 s here too).
 const HOME_AGENT_LIFETIME: Duration = Duration::from_secs(1800);
@@ -72,8 +72,6 @@ const ICMP_ERROR_RATE: Rate = Rate {
 };
 /// RFC 4443 §2.4 (c): an ICMPv6 error fits the minimum MTU.
 const MAX_INVOKING: usize = 1280 - 40 - 8;
-/// NTP counts from 1900, Unix from 1970 (RFC 5905 §6).
-const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
 
 /// One persisted binding (the wall-clock form of [`BindingRecord`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -204,16 +202,6 @@ impl HomeAgentRole {
         }
     }
 
-    /// The time of day for RFC 4285 timestamps, from the system clock.
-    fn ntp_now() -> NtpTimestamp {
-        let since = SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        let secs = since.as_secs().saturating_add(NTP_UNIX_OFFSET);
-        let frac = (u64::from(since.subsec_nanos()) << 32) / 1_000_000_000;
-        NtpTimestamp((secs << 32) | frac)
-    }
-
     fn start(&mut self, home: IfIndex, tun: IfIndex, metrics: &Metrics) {
         let now = self.now();
         let config = self.machine_config(home, tun);
@@ -224,7 +212,7 @@ impl HomeAgentRole {
                 return;
             }
         };
-        machine.set_wall_clock(now, Self::ntp_now());
+        machine.set_wall_clock(now, ntp_now());
         if self.config.persist_bindings {
             let records = self.load_bindings(home);
             let adopted = machine.restore(records, now);
@@ -465,7 +453,7 @@ impl Role for HomeAgentRole {
         let now = self.now();
         match (&mut self.machine, self.home_ifindex, self.tun_ifindex) {
             (None, Some(h), Some(t)) => self.start(h, t, metrics),
-            (Some(m), _, _) => m.set_wall_clock(now, Self::ntp_now()),
+            (Some(m), _, _) => m.set_wall_clock(now, ntp_now()),
             _ => {}
         }
     }
@@ -500,27 +488,19 @@ impl Role for HomeAgentRole {
                 },
             ),
             Port::MobilityCapture => {
-                // The whole packet: walk to the Mobility Header; anything
-                // else (forwarded traffic with options, other upper
-                // layers) is not for us.
-                let Ok(h) = v6edge_wire::ip6::walk(rx.bytes) else {
-                    return;
-                };
-                if h.upper_protocol != NH_MOBILITY || !addresses.contains(&h.ipv6.dst) {
-                    return;
-                }
-                let Some(bytes) = rx.bytes.get(h.upper_offset..) else {
+                // The whole packet: only a Mobility Header to us.
+                let Some(c) = captured_mh(rx.bytes).filter(|c| addresses.contains(&c.dst)) else {
                     return;
                 };
                 m.handle_mh(
                     now,
                     &MhReceived {
                         ifindex: rx.ifindex,
-                        src: h.ipv6.src,
-                        dst: h.ipv6.dst,
-                        hao: h.home_address,
-                        rh2: h.type2.map(|t| t.home_address),
-                        bytes,
+                        src: c.src,
+                        dst: c.dst,
+                        hao: c.hao,
+                        rh2: c.rh2,
+                        bytes: c.bytes,
                     },
                 );
             }

@@ -25,16 +25,16 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::Ipv6Addr;
-use std::time::SystemTime;
 
 use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Instant, Received, Transmit, Transport};
-use v6edge_mip6::auth::{MnHaKey, NtpTimestamp, ReplayMode};
+use v6edge_mip6::auth::{MnHaKey, ReplayMode};
 use v6edge_mip6::mn::{
     BulState, LinkEvent, Location, MnConfig, MnOutput, MnReceived, MnSecurity, MobileNode, Notice,
 };
 
 use super::link::AddressFact;
+use super::mobility::{captured_mh, ntp_now};
 use super::role::{Effect, Facts, Interest, MnDataPlaneNeed, Needs, Port, Role};
 use crate::config::{Config, HomeAgentChoice, MobileNodeConfig};
 use crate::metrics::Metrics;
@@ -46,7 +46,6 @@ pub const TUN_NAME: &str = "v6e-mn0";
 /// ICMPv6 the mobile node takes: Parameter Problem (a home agent without
 /// Mobile IPv6, MN-13) and DHAAD Reply (MN-8).
 const ICMP6_TYPES: [u8; 2] = [4, 145];
-const NH_MOBILITY: u8 = 135;
 /// How long a Parameter Problem about our Binding Update is held before
 /// the machine hears of it (MN-13), and dropped if a Binding
 /// Acknowledgement came meanwhile. A home agent in userspace on a stock
@@ -56,8 +55,6 @@ const NH_MOBILITY: u8 = 135;
 /// nothing about the home agent. Longer than a home agent's proxy DAD
 /// (RFC 4862: 1 s) before its first acknowledgement.
 const PARAMETER_PROBLEM_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
-/// NTP counts from 1900, Unix from 1970 (RFC 5905 §6).
-const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
 
 /// What the machine was last told of one interface.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -166,16 +163,6 @@ impl MobileNodeRole {
         );
         config.max_lifetime = self.config.binding_lifetime;
         Some(config)
-    }
-
-    /// The time of day for RFC 4285 timestamps, from the system clock.
-    fn ntp_now() -> NtpTimestamp {
-        let since = SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap_or_default();
-        let secs = since.as_secs().saturating_add(NTP_UNIX_OFFSET);
-        let frac = (u64::from(since.subsec_nanos()) << 32) / 1_000_000_000;
-        NtpTimestamp((secs << 32) | frac)
     }
 
     /// Tells the machine what changed on the configured interfaces since
@@ -422,7 +409,7 @@ impl Role for MobileNodeRole {
                 };
                 match MobileNode::new(config, self.seed, now) {
                     Ok(mut m) => {
-                        m.set_wall_clock(now, Self::ntp_now());
+                        m.set_wall_clock(now, ntp_now());
                         tracing::info!(home_address = %self.config.home_address, "mobile node started");
                         self.machine = Some(m);
                         self.ifindices = indices;
@@ -433,7 +420,7 @@ impl Role for MobileNodeRole {
                     }
                 }
             }
-            (Some(m), _, _) => m.set_wall_clock(now, Self::ntp_now()),
+            (Some(m), _, _) => m.set_wall_clock(now, ntp_now()),
             _ => return,
         }
         self.feed_links(facts);
@@ -445,14 +432,9 @@ impl Role for MobileNodeRole {
             Port::Mobility => true,
             // A BA to us away: to our care-of address, its Type 2 Routing
             // Header naming our home address (RFC 6275 §6.4, §11.7.3).
-            Port::MobilityCapture => {
-                let Ok(h) = v6edge_wire::ip6::walk(rx.bytes) else {
-                    return false;
-                };
-                h.upper_protocol == NH_MOBILITY
-                    && h.type2.map(|t| t.home_address) == Some(self.config.home_address)
-                    && Some(h.ipv6.dst) == self.care_of()
-            }
+            Port::MobilityCapture => captured_mh(rx.bytes).is_some_and(|c| {
+                c.rh2 == Some(self.config.home_address) && Some(c.dst) == self.care_of()
+            }),
             Port::Icmp6 => {
                 self.ifindices.contains(&rx.ifindex)
                     && rx.bytes.first().is_some_and(|t| ICMP6_TYPES.contains(t))
@@ -476,20 +458,17 @@ impl Role for MobileNodeRole {
                 },
             ),
             Port::MobilityCapture => {
-                let Ok(h) = v6edge_wire::ip6::walk(rx.bytes) else {
-                    return;
-                };
-                let Some(bytes) = rx.bytes.get(h.upper_offset..) else {
+                let Some(c) = captured_mh(rx.bytes) else {
                     return;
                 };
                 m.handle_mh(
                     now,
                     &MnReceived {
-                        src: h.ipv6.src,
-                        dst: h.ipv6.dst,
-                        hao: h.home_address,
-                        rh2: h.type2.map(|t| t.home_address),
-                        bytes,
+                        src: c.src,
+                        dst: c.dst,
+                        hao: c.hao,
+                        rh2: c.rh2,
+                        bytes: c.bytes,
                     },
                 );
             }
@@ -650,6 +629,7 @@ impl Role for MobileNodeRole {
 mod tests {
     use super::*;
     use crate::daemon::link::LinkFacts;
+    use crate::daemon::mobility::NH_MOBILITY;
     use v6edge_sys::LinkInfo;
 
     const HA: &str = "2001:db8:1::1";

@@ -20,6 +20,7 @@ pub mod guard;
 mod home_agent;
 mod link;
 mod mobile_node;
+mod mobility;
 pub mod persist;
 mod relay;
 pub mod role;
