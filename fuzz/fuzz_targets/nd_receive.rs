@@ -412,12 +412,17 @@ fn check(m: &mut Machine, w: &mut World, now: Instant, final_ra: bool) {
     }
 }
 
-/// Whether an RS we built is one the advertiser must answer (RFC 4861
-/// §6.1.1: hop limit 255, no SLLA from the unspecified address).
-fn owed_answer(m: &Machine, src: Ipv6Addr, hop_limit: u8, lla: Option<&[u8]>) -> bool {
+/// Whether the advertiser is advertising (only `start` and `stop` change
+/// that, never a packet).
+fn advertising(m: &Machine) -> bool {
     m.0.status().phase == AdvertiserPhase::Advertising
-        && hop_limit == 255
-        && !(src.is_unspecified() && lla.is_some())
+}
+
+/// Whether an RS we built is one the advertiser must answer (RFC 4861
+/// §6.1.1: hop limit 255, no SLLA from the unspecified address), while it
+/// is `advertising`.
+fn owed_answer(advertising: bool, src: Ipv6Addr, hop_limit: u8, lla: Option<&[u8]>) -> bool {
+    advertising && hop_limit == 255 && !(src.is_unspecified() && lla.is_some())
 }
 
 fn encode(msg: NdMessage, damage: &Option<Damage>) -> Vec<u8> {
@@ -469,17 +474,18 @@ fuzz_target!(|input: Input| {
                 let (src, hop_limit) = (rs.src.addr(), rs.hop_limit.unwrap_or(255));
                 // An SLLA option must fit its length field (RFC 4861 §4.6.1).
                 let valid = rs.damage.is_none() && lla.is_none_or(|l| l.len() <= 2040);
-                if valid && owed_answer(&m, src, hop_limit, lla) {
+                if valid && owed_answer(advertising(&m), src, hop_limit, lla) {
                     w.owe(src, now);
                 }
                 receive(&mut m, now, src, hop_limit, &bytes);
             }
             Event::Flood { first, count } => {
+                let advertising = advertising(&m);
                 for i in 0..*count {
                     let src = Source::LinkLocal(first.wrapping_add(u16::from(i))).addr();
                     let lla = [2, 0, 0, 0, (i >> 4), i];
                     let bytes = NdMessage::RouterSolicit(RouterSolicit::new(Some(&lla))).to_bytes();
-                    if owed_answer(&m, src, 255, Some(&lla)) {
+                    if owed_answer(advertising, src, 255, Some(&lla)) {
                         w.owe(src, now);
                     }
                     receive(&mut m, now, src, 255, &bytes);
