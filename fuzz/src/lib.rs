@@ -26,12 +26,11 @@ pub fn tracing() -> bool {
 
 /// How many events of an input the stateful targets decode and run (and
 /// how many records the datagram targets feed); the bytes after them are
-/// ignored. Every machine reaches its deepest states
-/// (bound, renewing, rebinding, revoked, restarted) in a dozen exchanges,
-/// and libFuzzer finds new sequences faster with many short inputs than
-/// with few long ones: each event costs tens of microseconds (messages
-/// built, handled, encoded, parsed back and checked), so 256 events made
-/// an execution take milliseconds, too slow for 10^8 executions.
+/// ignored. Every machine reaches its deepest states (bound, renewing,
+/// rebinding, revoked, restarted) in a dozen exchanges, and libFuzzer
+/// tries more sequences per second with short inputs than with long ones:
+/// an event costs microseconds (messages built, handled, encoded, parsed
+/// back and checked), so an input's cost grows with its length.
 pub const MAX_EVENTS: usize = 64;
 
 /// How many timer deadlines one time step may run through, one wake-up
@@ -43,8 +42,9 @@ pub const MAX_TIMER_STEPS: usize = 64;
 /// by one. Once spent, each step still wakes the machine at its end: the
 /// machine then meets every deadline it had on the way late, as after a
 /// stalled event loop, which it must handle too. Without it, an input of
-/// hour-long steps over second-long timers ran tens of thousands of
-/// wake-ups, each encoding, parsing and checking a message.
+/// hour-long steps over short timers ran thousands of wake-ups (2 190 in
+/// one 557-octet dhcp6_client input, 28 ms), each encoding, parsing and
+/// checking a message.
 pub const WAKEUP_BUDGET: usize = 256;
 
 /// The events of an input: what `arbitrary`'s take-rest decoding of a
@@ -70,8 +70,8 @@ pub const BULK_ONE_IN: u64 = 64;
 /// build, handle, encode, parse back and check, a hundred times an
 /// ordinary event; and every input that sends one lights loop counters
 /// (hundreds of iterations) no other input reaches, so libFuzzer keeps
-/// many of them and mutates them as often as the rest: a quarter of the
-/// executions sent one and the target ran at 2 000/s. Gated by the hash,
+/// many of them and mutates them as often as the rest: a quarter of
+/// dhcp6_server_seq's corpus sent one, and it ran at 2 500/s. Gated by the hash,
 /// a mutation of such an input keeps its huge message one time in
 /// BULK_ONE_IN, and the fuzzer still reaches them (in any combination with
 /// the other events) without spending most of its time there.
