@@ -27,7 +27,7 @@
 
 #![no_main]
 
-use arbitrary::Arbitrary;
+use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashMap;
 use std::net::Ipv6Addr;
@@ -38,7 +38,10 @@ use v6edge_dhcp6::client::{
     MAX_INFO_ITEMS, MAX_LEASES_PER_IA,
 };
 use v6edge_dhcp6::rkap;
-use v6edge_fuzz::{Damage, Life, Step, Timed, advance, assert_no_spin, doc_prefix, status};
+use v6edge_fuzz::{
+    Damage, Life, Step, Timed, WAKEUP_BUDGET, advance, assert_no_spin, bounded_events,
+    bulk_allowed, doc_prefix, status,
+};
 use v6edge_wire::dhcp6::{
     Authentication, ClientMessage, DhcpOption, DomainName, Duid, IaAddr, IaNa, IaPd, IaPrefix,
     Message, MessageType, PdExclude, Xid,
@@ -103,8 +106,9 @@ struct ItemAnswer {
     /// RFC 6603 prefix exclude: the length of the excluded prefix.
     exclude: Option<u8>,
     /// How many more consecutive prefixes (or addresses) follow this one:
-    /// 0 to 3, or 2047 for 255, so a hostile server can hand out thousands
-    /// in one Reply (kept rare: slow to build).
+    /// 0 to 3, or 2047 for 255 when the input may build huge messages
+    /// ([`bulk_allowed`], otherwise 3), so a hostile server can hand out
+    /// thousands in one Reply.
     more: u8,
 }
 
@@ -199,10 +203,33 @@ enum Event {
     Restart,
 }
 
-#[derive(Arbitrary, Debug)]
+#[derive(Debug)]
 struct Input {
+    /// Whether huge messages may be built ([`bulk_allowed`]): not decoded,
+    /// a hash of the input's bytes.
+    bulk: bool,
     setup: Setup,
     events: Vec<Event>,
+}
+
+// Decoded by hand so that at most MAX_EVENTS events are: the same bytes
+// as the derived take-rest decoding for those.
+impl<'a> Arbitrary<'a> for Input {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(Input {
+            bulk: false,
+            setup: u.arbitrary()?,
+            events: bounded_events(u)?,
+        })
+    }
+
+    fn arbitrary_take_rest(mut u: Unstructured<'a>) -> arbitrary::Result<Self> {
+        let bulk = bulk_allowed(u.peek_bytes(u.len()).unwrap_or_default());
+        Ok(Input {
+            bulk,
+            ..Self::arbitrary(&mut u)?
+        })
+    }
 }
 
 fn config(s: &Setup) -> ClientConfig {
@@ -248,6 +275,8 @@ struct World {
     key: Option<[u8; 16]>,
     /// The leases of the last `Changed` event.
     reported: Leases,
+    /// Whether huge answers may be built ([`bulk_allowed`]).
+    bulk: bool,
 }
 
 fn check(m: &mut Machine, w: &mut World, now: Instant) {
@@ -492,7 +521,7 @@ fn build_answer(a: &Answer, w: &World) -> Vec<u8> {
                 WhatChoice::Raw(a, l) => (Ipv6Addr::from(a), l),
             };
             let count = match item.more {
-                255 => 2048,
+                255 if w.bulk => 2048,
                 m => 1 + u32::from(m % 4),
             };
             for k in 0..count {
@@ -694,16 +723,20 @@ fuzz_target!(|input: Input| {
     let mut now = Instant::from_secs(1_000);
     let mut cfg = config(&input.setup);
     let mut m = Machine(Client::new(cfg.clone(), input.setup.seed, now));
-    let mut w = World::default();
+    let mut w = World {
+        bulk: input.bulk,
+        ..World::default()
+    };
     m.0.handle_link(now, true);
     check(&mut m, &mut w, now);
-    for ev in input.events.iter().take(256) {
+    let mut wakeups = WAKEUP_BUDGET;
+    for ev in &input.events {
         if v6edge_fuzz::tracing() {
             eprintln!("at {now:?}: {ev:?}");
         }
         match ev {
             Event::Wait(step) => {
-                advance(&mut m, &mut now, step.duration(), |m, at| {
+                advance(&mut m, &mut now, step.duration(), &mut wakeups, |m, at| {
                     check(m, &mut w, at)
                 });
                 continue;

@@ -5,7 +5,7 @@
 //! crates/wire/tests/fixtures/dhcp6>`), then as records
 //! `[mode][len][bytes; len]`: mode bit 0 picks the side, bit 1 wraps the
 //! bytes in a Relay-reply header for the downstream link, bits 2-7 jump
-//! time (100 s steps) before it.
+//! time (100 s steps) before it; at most `MAX_EVENTS` records.
 //!
 //! After every datagram: no panic, outputs in the contract's order
 //! (Transmit, Kernel, Snoop), every Transmit decodes, no snooped
@@ -18,6 +18,7 @@ use std::net::Ipv6Addr;
 use std::time::Duration;
 use v6edge_core::{Instant, Received};
 use v6edge_dhcp6::relay::{Downstream, Relay, RelayConfig, RelayOutput};
+use v6edge_fuzz::MAX_EVENTS;
 use v6edge_wire::dhcp6::Message;
 
 const WAN: u32 = 2;
@@ -102,7 +103,11 @@ fuzz_target!(|data: &[u8]| {
         deliver(&mut r, now, mode, data);
     }
     let mut rest = data;
-    while let [mode, len, tail @ ..] = rest {
+    let mut records = 0;
+    while let [mode, len, tail @ ..] = rest
+        && records < MAX_EVENTS
+    {
+        records += 1;
         let n = usize::from(*len).min(tail.len());
         let (bytes, after) = tail.split_at(n);
         now += Duration::from_secs(u64::from(mode >> 2) * 100);

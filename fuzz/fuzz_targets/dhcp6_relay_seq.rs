@@ -30,15 +30,15 @@
 
 #![no_main]
 
-use arbitrary::Arbitrary;
+use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
 use v6edge_core::{Instant, KernelOp, Received, Transport};
 use v6edge_dhcp6::relay::{Downstream, Relay, RelayConfig, RelayOutput, SnoopChange};
 use v6edge_fuzz::{
-    ClientMsg, Damage, Hop, Known, Life, Step, Timed, advance, assert_no_spin, client_duid,
-    doc_prefix, relay_forward, status,
+    ClientMsg, Damage, Hop, Known, Life, Step, Timed, WAKEUP_BUDGET, advance, assert_no_spin,
+    bounded_events, bulk_allowed, client_duid, doc_prefix, relay_forward, status,
 };
 use v6edge_prefix::Prefix;
 use v6edge_wire::dhcp6::{
@@ -172,9 +172,31 @@ enum Event {
     },
 }
 
-#[derive(Arbitrary, Debug)]
+#[derive(Debug)]
 struct Input {
+    /// Whether huge messages may be built ([`bulk_allowed`]): not decoded,
+    /// a hash of the input's bytes.
+    bulk: bool,
     events: Vec<Event>,
+}
+
+// Decoded by hand so that at most MAX_EVENTS events are: the same bytes
+// as the derived take-rest decoding for those.
+impl<'a> Arbitrary<'a> for Input {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(Input {
+            bulk: false,
+            events: bounded_events(u)?,
+        })
+    }
+
+    fn arbitrary_take_rest(mut u: Unstructured<'a>) -> arbitrary::Result<Self> {
+        let bulk = bulk_allowed(u.peek_bytes(u.len()).unwrap_or_default());
+        Ok(Input {
+            bulk,
+            ..Self::arbitrary(&mut u)?
+        })
+    }
 }
 
 struct Machine(Relay);
@@ -426,17 +448,19 @@ fuzz_target!(|input: Input| {
     let mut m = Machine(Relay::new(config(), now));
     let mut w = World::default();
     let sid = server_duid();
-    for ev in input.events.iter().take(256) {
+    let mut wakeups = WAKEUP_BUDGET;
+    for ev in &input.events {
         let snooped: Vec<Prefix> = m.0.snooped().map(|s| s.prefix).collect();
         let held: Vec<(Ipv6Addr, u8)> = snooped.iter().map(|p| (p.addr(), p.len())).collect();
         let known = Known {
             server_duid: &sid,
             held: &held,
             clients: CLIENTS,
+            bulk: input.bulk,
         };
         match ev {
             Event::Wait(step) => {
-                advance(&mut m, &mut now, step.duration(), |m, at| {
+                advance(&mut m, &mut now, step.duration(), &mut wakeups, |m, at| {
                     check(m, &mut w, at)
                 });
                 continue;

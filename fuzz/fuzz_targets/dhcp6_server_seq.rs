@@ -30,7 +30,7 @@
 
 #![no_main]
 
-use arbitrary::Arbitrary;
+use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
@@ -41,7 +41,8 @@ use v6edge_dhcp6::server::{
     Reservation, Server, ServerConfig, ServerOutput,
 };
 use v6edge_fuzz::{
-    ClientMsg, Damage, Hop, Known, Step, Timed, advance, assert_no_spin, client_duid, relay_forward,
+    ClientMsg, Damage, Hop, Known, Step, Timed, WAKEUP_BUDGET, advance, assert_no_spin,
+    bounded_events, bulk_allowed, client_duid, relay_forward,
 };
 use v6edge_prefix::Prefix;
 use v6edge_wire::dhcp6::{DhcpOption, Duid, Message, MessageType};
@@ -172,10 +173,33 @@ enum Event {
     Restart,
 }
 
-#[derive(Arbitrary, Debug)]
+#[derive(Debug)]
 struct Input {
+    /// Whether huge messages may be built ([`bulk_allowed`]): not decoded,
+    /// a hash of the input's bytes.
+    bulk: bool,
     setup: Setup,
     events: Vec<Event>,
+}
+
+// Decoded by hand so that at most MAX_EVENTS events are: the same bytes
+// as the derived take-rest decoding for those.
+impl<'a> Arbitrary<'a> for Input {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(Input {
+            bulk: false,
+            setup: u.arbitrary()?,
+            events: bounded_events(u)?,
+        })
+    }
+
+    fn arbitrary_take_rest(mut u: Unstructured<'a>) -> arbitrary::Result<Self> {
+        let bulk = bulk_allowed(u.peek_bytes(u.len()).unwrap_or_default());
+        Ok(Input {
+            bulk,
+            ..Self::arbitrary(&mut u)?
+        })
+    }
 }
 
 struct Machine(Server);
@@ -425,10 +449,11 @@ fuzz_target!(|input: Input| {
     let mut m = Machine(Server::new(cfg.clone(), input.setup.seed, now));
     let mut w = World::default();
     let sid = server_duid();
-    for ev in input.events.iter().take(256) {
+    let mut wakeups = WAKEUP_BUDGET;
+    for ev in &input.events {
         match ev {
             Event::Wait(step) => {
-                advance(&mut m, &mut now, step.duration(), |m, at| {
+                advance(&mut m, &mut now, step.duration(), &mut wakeups, |m, at| {
                     check(m, &mut w, &cfg, at)
                 });
                 continue;
@@ -446,6 +471,7 @@ fuzz_target!(|input: Input| {
                     server_duid: &sid,
                     held: &held,
                     clients: CLIENTS,
+                    bulk: input.bulk,
                 };
                 let bytes = encode(&msg.build(&known), damage);
                 deliver(&mut m.0, now, false, *unicast, &bytes);
@@ -459,6 +485,7 @@ fuzz_target!(|input: Input| {
                     server_duid: &sid,
                     held: &held,
                     clients: CLIENTS,
+                    bulk: input.bulk,
                 };
                 let hops: Vec<Hop> = hops.iter().take(10).cloned().collect();
                 let wrapped = if hops.is_empty() {

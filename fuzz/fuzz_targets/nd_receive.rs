@@ -31,13 +31,15 @@
 
 #![no_main]
 
-use arbitrary::Arbitrary;
+use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use std::collections::HashMap;
 use std::net::Ipv6Addr;
 use std::time::Duration;
 use v6edge_core::{Instant, Received, Transport};
-use v6edge_fuzz::{Damage, Life, Step, Timed, advance, assert_no_spin};
+use v6edge_fuzz::{
+    Damage, Life, Step, Timed, WAKEUP_BUDGET, advance, assert_no_spin, bounded_events,
+};
 use v6edge_prefix::Prefix;
 use v6edge_ra::{
     ALL_NODES, AdvPrefix, AdvRoute, AdvertContent, Advertiser, AdvertiserConfig, AdvertiserPhase,
@@ -155,13 +157,31 @@ enum Event {
     Stop,
 }
 
-#[derive(Arbitrary, Debug)]
+#[derive(Debug)]
 struct Input {
     seed: u64,
     config: ConfigChoice,
     content: ContentChoice,
     start: bool,
     events: Vec<Event>,
+}
+
+// Decoded by hand so that at most MAX_EVENTS events are: the same bytes
+// as the derived take-rest decoding for those.
+impl<'a> Arbitrary<'a> for Input {
+    fn arbitrary(u: &mut Unstructured<'a>) -> arbitrary::Result<Self> {
+        Ok(Input {
+            seed: u.arbitrary()?,
+            config: u.arbitrary()?,
+            content: u.arbitrary()?,
+            start: u.arbitrary()?,
+            events: bounded_events(u)?,
+        })
+    }
+
+    fn arbitrary_take_rest(mut u: Unstructured<'a>) -> arbitrary::Result<Self> {
+        Self::arbitrary(&mut u)
+    }
 }
 
 fn slash64(n: u8) -> Prefix {
@@ -393,12 +413,17 @@ fn check(m: &mut Machine, w: &mut World, now: Instant, final_ra: bool) {
     }
 }
 
-/// Whether an RS we built is one the advertiser must answer (RFC 4861
-/// §6.1.1: hop limit 255, no SLLA from the unspecified address).
-fn owed_answer(m: &Machine, src: Ipv6Addr, hop_limit: u8, lla: Option<&[u8]>) -> bool {
+/// Whether the advertiser is advertising (only `start` and `stop` change
+/// that, never a packet).
+fn advertising(m: &Machine) -> bool {
     m.0.status().phase == AdvertiserPhase::Advertising
-        && hop_limit == 255
-        && !(src.is_unspecified() && lla.is_some())
+}
+
+/// Whether an RS we built is one the advertiser must answer (RFC 4861
+/// §6.1.1: hop limit 255, no SLLA from the unspecified address), while it
+/// is `advertising`.
+fn owed_answer(advertising: bool, src: Ipv6Addr, hop_limit: u8, lla: Option<&[u8]>) -> bool {
+    advertising && hop_limit == 255 && !(src.is_unspecified() && lla.is_some())
 }
 
 fn encode(msg: NdMessage, damage: &Option<Damage>) -> Vec<u8> {
@@ -431,11 +456,12 @@ fuzz_target!(|input: Input| {
         m.0.start(now);
     }
     check(&mut m, &mut w, now, false);
-    for ev in input.events.iter().take(512) {
+    let mut wakeups = WAKEUP_BUDGET;
+    for ev in &input.events {
         let mut final_ra = false;
         match ev {
             Event::Wait(step) => {
-                advance(&mut m, &mut now, step.duration(), |m, at| {
+                advance(&mut m, &mut now, step.duration(), &mut wakeups, |m, at| {
                     check(m, &mut w, at, false)
                 });
                 continue;
@@ -449,17 +475,18 @@ fuzz_target!(|input: Input| {
                 let (src, hop_limit) = (rs.src.addr(), rs.hop_limit.unwrap_or(255));
                 // An SLLA option must fit its length field (RFC 4861 §4.6.1).
                 let valid = rs.damage.is_none() && lla.is_none_or(|l| l.len() <= 2040);
-                if valid && owed_answer(&m, src, hop_limit, lla) {
+                if valid && owed_answer(advertising(&m), src, hop_limit, lla) {
                     w.owe(src, now);
                 }
                 receive(&mut m, now, src, hop_limit, &bytes);
             }
             Event::Flood { first, count } => {
+                let advertising = advertising(&m);
                 for i in 0..*count {
                     let src = Source::LinkLocal(first.wrapping_add(u16::from(i))).addr();
                     let lla = [2, 0, 0, 0, (i >> 4), i];
                     let bytes = NdMessage::RouterSolicit(RouterSolicit::new(Some(&lla))).to_bytes();
-                    if owed_answer(&m, src, 255, Some(&lla)) {
+                    if owed_answer(advertising, src, 255, Some(&lla)) {
                         w.owe(src, now);
                     }
                     receive(&mut m, now, src, 255, &bytes);

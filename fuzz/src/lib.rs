@@ -24,9 +24,73 @@ pub fn tracing() -> bool {
     *TRACE.get_or_init(|| std::env::var_os("FUZZ_TRACE").is_some())
 }
 
-/// How many timer deadlines one time step may run through before the
-/// harness jumps the rest (a long sleep of a machine with short timers).
-pub const MAX_TIMER_STEPS: usize = 512;
+/// How many events of an input the stateful targets decode and run (and
+/// how many records the datagram targets feed); the bytes after them are
+/// ignored. Every machine reaches its deepest states (bound, renewing,
+/// rebinding, revoked, restarted) in a dozen exchanges, and libFuzzer
+/// tries more sequences per second with short inputs than with long ones:
+/// an event costs microseconds (messages built, handled, encoded, parsed
+/// back and checked), so an input's cost grows with its length.
+pub const MAX_EVENTS: usize = 64;
+
+/// How many timer deadlines one time step may run through, one wake-up
+/// each, before the harness jumps the rest (a long sleep of a machine
+/// with short timers: a retransmission every second, say).
+pub const MAX_TIMER_STEPS: usize = 64;
+
+/// How many deadlines all the time steps of one input may run through one
+/// by one. Once spent, each step still wakes the machine at its end: the
+/// machine then meets every deadline it had on the way late, as after a
+/// stalled event loop, which it must handle too. Without it, an input of
+/// hour-long steps over short timers ran thousands of wake-ups (2 190 in
+/// one 557-octet dhcp6_client input, 28 ms), each encoding, parsing and
+/// checking a message.
+pub const WAKEUP_BUDGET: usize = 256;
+
+/// The events of an input: what `arbitrary`'s take-rest decoding of a
+/// `Vec` gives (a continue flag before each event), but at most
+/// [`MAX_EVENTS`] of them, so the ignored rest is not even decoded.
+pub fn bounded_events<'a, T: Arbitrary<'a>>(
+    u: &mut arbitrary::Unstructured<'a>,
+) -> arbitrary::Result<Vec<T>> {
+    let mut events = Vec::new();
+    while events.len() < MAX_EVENTS && u.arbitrary::<bool>().unwrap_or(false) {
+        events.push(T::arbitrary(u)?);
+    }
+    Ok(events)
+}
+
+/// One input in this many may build the huge messages (thousands of IAs
+/// or prefixes in one message, answers over 64 KiB).
+pub const BULK_ONE_IN: u64 = 64;
+
+/// Whether the input `bytes` may build huge messages: by a hash of all its
+/// bytes, so one input in [`BULK_ONE_IN`], and whether a given input may
+/// is fixed (it replays alike). Such a message takes milliseconds to
+/// build, handle, encode, parse back and check, a hundred times an
+/// ordinary event; and every input that sends one lights loop counters
+/// (hundreds of iterations) no other input reaches, so libFuzzer keeps
+/// many of them and mutates them as often as the rest: a quarter of
+/// dhcp6_server_seq's corpus sent one, and it ran at 2 500/s. Gated by the hash,
+/// a mutation of such an input keeps its huge message one time in
+/// BULK_ONE_IN, and the fuzzer still reaches them (in any combination with
+/// the other events) without spending most of its time there.
+pub fn bulk_allowed(bytes: &[u8]) -> bool {
+    // FNV-1a over 8-octet words: cheap under coverage instrumentation
+    // (one loop comparison per word).
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325 ^ bytes.len() as u64;
+    let mut words = bytes.chunks_exact(8);
+    for w in &mut words {
+        let mut b = [0; 8];
+        b.copy_from_slice(w);
+        h = (h ^ u64::from_le_bytes(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    for &b in words.remainder() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // The high bits: the multiplication mixes upwards.
+    (h >> 32).is_multiple_of(BULK_ONE_IN)
+}
 
 /// The two calls of every machine the clock helper needs.
 pub trait Timed {
@@ -35,20 +99,24 @@ pub trait Timed {
 }
 
 /// Advances the clock by `by` as the daemon's event loop would: it wakes
-/// at every deadline the machine asks for on the way (at least at `now`),
-/// calls `on_timeout` there, then `check` (which drains and checks the
-/// outputs). A machine that, once woken at its deadline, still asks to be
-/// woken at or before that instant would make the daemon spin: that fails.
+/// at every deadline the machine asks for on the way (at most
+/// [`MAX_TIMER_STEPS`] of them, and at most `wakeups` left of the input's
+/// [`WAKEUP_BUDGET`]), calls `on_timeout` there, then `check` (which
+/// drains and checks the outputs); and at `now + by` in any case. A
+/// machine that, once woken at its deadline, still asks to be woken at or
+/// before that instant would make the daemon spin: that fails.
 pub fn advance<M: Timed>(
     m: &mut M,
     now: &mut Instant,
     by: Duration,
+    wakeups: &mut usize,
     mut check: impl FnMut(&mut M, Instant),
 ) {
     let target = *now + by;
-    for _ in 0..MAX_TIMER_STEPS {
+    for _ in 0..MAX_TIMER_STEPS.min(*wakeups) {
         match m.next_deadline() {
             Some(t) if t <= target => {
+                *wakeups -= 1;
                 let at = t.max(*now);
                 *now = at;
                 m.on_timeout(at);
@@ -263,8 +331,8 @@ pub struct ClientMsg {
     pub oro: u8,
     pub ias: Vec<IaRequest>,
     /// Empty IA_NAs more (RFC 8415 sets no limit), to make big answers:
-    /// none for most values, 1 to 4 for 251..=254, 3000 for 255 (kept
-    /// rare: a message that big is slow to build and to answer).
+    /// none for most values, 1 to 4 for 251..=254, 3000 for 255 when
+    /// [`Known::bulk`] allows (otherwise 4).
     pub bulk_ias: u8,
     /// RFC 6939 Client Link-Layer Address (a relay adds it).
     pub link_layer: Option<[u8; 6]>,
@@ -277,6 +345,8 @@ pub struct Known<'a> {
     pub held: &'a [(Ipv6Addr, u8)],
     /// How many distinct clients there are (DUIDs 0..count).
     pub clients: u8,
+    /// Whether huge messages may be built ([`bulk_allowed`]).
+    pub bulk: bool,
 }
 
 /// The DUID of client number `n` (a DUID-LL, hardware type 1).
@@ -382,7 +452,8 @@ impl ClientMsg {
             }
         }
         let bulk = match self.bulk_ias {
-            255 => 3000,
+            255 if known.bulk => 3000,
+            255 => 4,
             b @ 251..=254 => u32::from(b - 250),
             _ => 0,
         };

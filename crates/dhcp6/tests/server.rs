@@ -436,6 +436,24 @@ fn release_removes_lease_and_route() {
 }
 
 #[test]
+fn a_clone_is_an_independent_server_in_the_same_state() {
+    let (mut h, cl, p) = bound_one();
+    let mut copy = H {
+        s: h.s.clone(),
+        now: h.now,
+    };
+    // The copy releases; the original keeps the lease and its route.
+    assert_eq!(copy.release(&cl, 5, vec![holding(1, p)]).removes(), vec![p]);
+    assert_eq!(copy.s.leases().count(), 0);
+    assert_eq!(h.s.leases().map(|l| l.prefix).collect::<Vec<_>>(), vec![p]);
+    // The original still renews it, and the copy gives the same prefix to
+    // the same client again (same seeded allocator state).
+    let r = h.renew(&cl, 6, vec![holding(1, p)]).reply();
+    assert_eq!(the_lease(&r, 1).0, p);
+    assert_eq!(the_prefix(&copy.bind(&cl, vec![pd(1, &[])]), 1), p);
+}
+
+#[test]
 fn decline_quarantines_the_address() {
     let mut h = H::new(config());
     let cl = Client::new(1);

@@ -71,6 +71,11 @@ impl Entry {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct HostTable {
     entries: Vec<Entry>,
+    /// No entry was last heard before this (a lower bound: refreshes only
+    /// move entries later), so [`HostTable::expire`], called on every
+    /// packet and wake-up, has nothing to scan for before it is
+    /// [`KNOWN_HOST_TTL`] old.
+    oldest_heard: Option<Instant>,
 }
 
 impl HostTable {
@@ -128,6 +133,7 @@ impl HostTable {
             let gone = self.entries.swap_remove(oldest);
             tracing::debug!(host = %gone.host.addr, "known-host table full, least recently heard forgotten");
         }
+        self.oldest_heard = Some(self.oldest_heard.map_or(now, |t| t.min(now)));
         self.entries.push(Entry {
             host: KnownHost {
                 addr,
@@ -142,8 +148,15 @@ impl HostTable {
 
     /// Forgets hosts not heard from for [`KNOWN_HOST_TTL`].
     pub fn expire(&mut self, now: Instant) {
+        if self
+            .oldest_heard
+            .is_none_or(|t| now.saturating_duration_since(t) < KNOWN_HOST_TTL)
+        {
+            return;
+        }
         self.entries
             .retain(|e| now.saturating_duration_since(e.host.last_heard) < KNOWN_HOST_TTL);
+        self.oldest_heard = self.entries.iter().map(|e| e.host.last_heard).min();
     }
 
     /// Every known host is owed an urgent RA.
@@ -251,6 +264,37 @@ mod tests {
             "evicts once the interval is over"
         );
         assert_eq!(t.len(), MAX_KNOWN_HOSTS);
+    }
+
+    #[test]
+    fn hosts_expire_after_the_ttl_since_last_heard() {
+        let mut t = HostTable::default();
+        let t0 = Instant::from_secs(10);
+        let half = KNOWN_HOST_TTL / 2;
+        t.learn(t0, ll(1), None);
+        t.learn(t0 + half, ll(2), None);
+        t.expire(t0 + (KNOWN_HOST_TTL - Duration::from_millis(1)));
+        assert_eq!(t.len(), 2);
+        // Host 1 heard again just before its TTL: kept with host 2.
+        t.learn(
+            t0 + (KNOWN_HOST_TTL - Duration::from_millis(1)),
+            ll(1),
+            None,
+        );
+        t.expire(t0 + KNOWN_HOST_TTL);
+        assert_eq!(t.len(), 2);
+        // Host 2's TTL ends first now, then host 1's.
+        t.expire(t0 + half + KNOWN_HOST_TTL);
+        assert_eq!(t.iter().map(|h| h.addr).collect::<Vec<_>>(), vec![ll(1)]);
+        t.expire(t0 + (2 * KNOWN_HOST_TTL - Duration::from_millis(1)));
+        assert_eq!(t.len(), 0);
+        // Empty, then a newcomer: expires on its own schedule.
+        let t1 = t0 + 3 * KNOWN_HOST_TTL;
+        t.learn(t1, ll(3), None);
+        t.expire(t1 + half);
+        assert_eq!(t.len(), 1);
+        t.expire(t1 + KNOWN_HOST_TTL);
+        assert_eq!(t.len(), 0);
     }
 
     #[test]

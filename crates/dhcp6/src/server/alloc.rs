@@ -544,7 +544,7 @@ pub(crate) enum Freed {
 }
 
 /// The binding table.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Bindings {
     state: SeededState,
     pub pools: Vec<Pool>,

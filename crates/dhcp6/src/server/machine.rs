@@ -28,8 +28,10 @@ use v6edge_wire::dhcp6::{
 
 mod shared;
 
-/// The DHCPv6 server of a delegating router.
-#[derive(Debug)]
+/// The DHCPv6 server of a delegating router. A clone is an independent
+/// machine in the same state (a test or fuzz harness builds a configured,
+/// populated server once and clones it per case).
+#[derive(Debug, Clone)]
 pub struct Server {
     config: ServerConfig,
     stateless: Encoded,
@@ -43,7 +45,7 @@ pub struct Server {
 type ReplyKey = ([u8; 16], u64);
 
 /// Reconfigure bookkeeping (RFC 8415 §18.3.11, §20.3).
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 struct Reconf {
     /// The next RDM 0 replay detection value: only ever grows, from
     /// `max(floor, last stored + 1)`.

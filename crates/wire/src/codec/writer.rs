@@ -53,6 +53,12 @@ impl<'a> Writer<'a> {
         self.put_slice(&v.to_be_bytes());
     }
 
+    /// Overwrites the two octets at `at`, already written (a length field
+    /// filled in once what it counts is written).
+    pub(crate) fn set_u16(&mut self, at: usize, v: u16) {
+        self.buf[at..at + 2].copy_from_slice(&v.to_be_bytes());
+    }
+
     pub(crate) fn put_u32(&mut self, v: u32) {
         self.put_slice(&v.to_be_bytes());
     }

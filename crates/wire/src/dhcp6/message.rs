@@ -383,6 +383,53 @@ mod tests {
         assert_eq!(Message::parse(expected).unwrap(), msg);
     }
 
+    /// Length fields are filled in after their body is written: every
+    /// level of a nested Relay-forward must still count exactly its inner
+    /// message.
+    #[test]
+    fn nested_relay_lengths_count_their_inner_message() {
+        let mut pd = IaPd::new(7, 0, 0);
+        pd.options.push(DhcpOption::IaPrefix(IaPrefix::hint(60)));
+        let mut m: Message = ClientMessage::new(MessageType::Solicit, Xid::new(1))
+            .with(DhcpOption::IaPd(pd))
+            .into();
+        // 16 relays: an IA adds levels too, within MAX_DEPTH.
+        const RELAYS: usize = 16;
+        for i in 0..RELAYS {
+            m = RelayMessage::forward(m, i as u8, Ipv6Addr::UNSPECIFIED, Ipv6Addr::LOCALHOST)
+                .with(DhcpOption::InterfaceId(vec![i as u8; i]))
+                .into();
+        }
+        let bytes = m.to_bytes();
+        assert_eq!(bytes.len(), m.buffer_len());
+        // Walk down: at each level the Relay Message option (9) holds the
+        // inner message, then comes that level's Interface-ID (18).
+        let be16 = |i: usize| usize::from(u16::from_be_bytes([bytes[i], bytes[i + 1]]));
+        let (mut at, mut level_len) = (0, bytes.len());
+        for depth in (0..RELAYS).rev() {
+            let o = at + 34;
+            assert_eq!(be16(o), 9);
+            let len = be16(o + 2);
+            let id_at = o + 4 + len;
+            assert_eq!((be16(id_at), be16(id_at + 2)), (18, depth), "level {depth}");
+            assert_eq!(id_at + 4 + depth, at + level_len, "level {depth}");
+            (at, level_len) = (o + 4, len);
+        }
+        assert_eq!(Message::parse(&bytes).unwrap(), m);
+    }
+
+    #[test]
+    #[should_panic(expected = "DHCPv6 option body longer than 65535 octets")]
+    fn an_option_body_over_65535_octets_panics() {
+        let m: Message = ClientMessage::new(MessageType::Solicit, Xid::new(1))
+            .with(DhcpOption::Unknown {
+                code: 65000,
+                data: vec![0; 65536],
+            })
+            .into();
+        m.to_bytes();
+    }
+
     #[test]
     fn relay_nesting_is_bounded() {
         let inner: Message = ClientMessage::new(MessageType::Solicit, Xid::new(1)).into();

@@ -158,21 +158,28 @@ fn u32_at(b: [u8; 4]) -> u32 {
     u32::from_be_bytes(b)
 }
 
-/// Writes `code`, the length of a body of `len` octets, and lets `body` write it.
+/// Writes `code`, lets `body` write the body, and fills in the length
+/// field between them with what it wrote. One pass: asking every option
+/// for its `body_len` first measured each nested one again per level of
+/// nesting (a Relay-forward ten relays deep measured its innermost message
+/// ten times). A `body_len` that disagrees with the body still fails:
+/// the message's `buffer_len` is then wrong, which `Message::emit` checks
+/// (a debug assertion) and the codec's property tests cover.
 ///
 /// # Panics
-/// If `len` exceeds 65535: only hand-built options can be that large.
-fn emit_tlv(w: &mut Writer<'_>, code: u16, len: usize, body: impl FnOnce(&mut Writer<'_>)) {
+/// If the body exceeds 65535 octets: only hand-built options can be that
+/// large.
+fn emit_tlv(w: &mut Writer<'_>, code: u16, body: impl FnOnce(&mut Writer<'_>)) {
     w.put_u16(code);
+    let length_at = w.position();
+    w.put_u16(0);
+    body(w);
+    let len = w.position() - length_at - 2;
     // A body longer than the 16-bit length field is a caller bug (see the
     // panic contract in Message::emit); the parser never produces one.
-    w.put_u16(u16::try_from(len).expect("DHCPv6 option body longer than 65535 octets"));
-    let before = w.position();
-    body(w);
-    debug_assert_eq!(
-        w.position() - before,
-        len,
-        "option {code}: body_len and emit disagree"
+    w.set_u16(
+        length_at,
+        u16::try_from(len).expect("DHCPv6 option body longer than 65535 octets"),
     );
 }
 
@@ -249,9 +256,7 @@ impl DhcpOption {
     }
 
     pub(crate) fn emit(&self, w: &mut Writer<'_>) {
-        emit_tlv(w, self.code().into(), self.body_len(), |w| {
-            self.emit_body(w)
-        });
+        emit_tlv(w, self.code().into(), |w| self.emit_body(w));
     }
 
     fn emit_body(&self, w: &mut Writer<'_>) {
@@ -447,7 +452,7 @@ impl NtpSuboption {
     }
 
     fn emit(&self, w: &mut Writer<'_>) {
-        emit_tlv(w, self.code(), self.body_len(), |w| match self {
+        emit_tlv(w, self.code(), |w| match self {
             NtpSuboption::ServerAddress(a) | NtpSuboption::MulticastAddress(a) => w.put_ipv6(*a),
             NtpSuboption::Fqdn(name) => name.emit(w),
             NtpSuboption::Unknown { data, .. } => w.put_slice(data),
