@@ -304,9 +304,10 @@ impl HomeAgentRole {
         if dst != self.config.address {
             return;
         }
-        let Some(pointer) =
-            parameter_problem_pointer(invoking.get(offset..).unwrap_or_default(), offset)
-        else {
+        let Some(pointer) = v6edge_mip6::ha::parameter_problem_pointer(
+            invoking.get(offset..).unwrap_or_default(),
+            offset,
+        ) else {
             return;
         };
         if !self.icmp_errors.try_take(now) {
@@ -369,22 +370,6 @@ impl HomeAgentRole {
         }
         self.save_bindings();
     }
-}
-
-/// RFC 6275 §9.2 / HA-1: the pointer of the ICMPv6 Parameter Problem
-/// (code 0) a malformed Mobility Header gets: at its Payload Proto when that
-/// is not 59 (IPPROTO_NONE), at its Header Len when it is shorter than its
-/// type's minimum. `mh_offset` is where the MH starts in the invoking
-/// packet.
-fn parameter_problem_pointer(mh: &[u8], mh_offset: usize) -> Option<u32> {
-    let (&proto, &len, &ty) = (mh.first()?, mh.get(1)?, mh.get(2)?);
-    if proto != 59 {
-        return u32::try_from(mh_offset).ok();
-    }
-    let min = v6edge_wire::mh::MobilityHeader::min_header_len(v6edge_wire::mh::MhType::from(ty))?;
-    (len < min)
-        .then(|| u32::try_from(mh_offset + 1).ok())
-        .flatten()
 }
 
 /// A whole IPv6 packet for an ICMPv6 transmit whose source the socket API
@@ -712,26 +697,6 @@ fn mh_type_name(t: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// HA-1 (RFC 6275 §9.2): the Parameter Problem points at Payload Proto
-    /// or Header Len; well-formed headers and unknown types get none (an
-    /// unknown type is the machine's Binding Error).
-    #[test]
-    fn parameter_problem_points_at_the_bad_field() {
-        let bu_min = [59, 1, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-        assert_eq!(parameter_problem_pointer(&bu_min, 64), None);
-        let mut proto = bu_min;
-        proto[0] = 58;
-        assert_eq!(parameter_problem_pointer(&proto, 64), Some(64));
-        let mut short = bu_min;
-        short[1] = 0;
-        assert_eq!(parameter_problem_pointer(&short, 40), Some(41));
-        assert_eq!(
-            parameter_problem_pointer(&[59, 0, 99, 0, 0, 0, 0, 0], 40),
-            None
-        );
-        assert_eq!(parameter_problem_pointer(&[59, 0], 40), None);
-    }
 
     /// The home-agents anycast address of a /64 (RFC 2526 §2, ID 126).
     #[test]
