@@ -189,6 +189,25 @@ pub struct MobileNodeStatus {
     /// Accepted Binding Acknowledgements, by status code.
     pub ba_received: BTreeMap<String, u64>,
     pub movements: u64,
+    /// The home link's prefixes from Mobile Prefix Advertisements (RFC
+    /// 6275 §11.4.3).
+    #[serde(default)]
+    pub home_prefixes: Vec<HomePrefixDoc>,
+    /// Mobile Prefix Solicitations sent.
+    #[serde(default)]
+    pub prefix_solicitations: u64,
+    /// Mobile Prefix Advertisements accepted.
+    #[serde(default)]
+    pub prefix_advertisements: u64,
+}
+
+/// A home prefix a mobile node heard of, with its remaining lifetimes in
+/// seconds (`None`: infinite).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HomePrefixDoc {
+    pub prefix: String,
+    pub valid: Option<u64>,
+    pub preferred: Option<u64>,
 }
 
 impl Roles {
@@ -334,6 +353,12 @@ pub struct HomeAgentStatus {
     pub auth_failures: u64,
     /// Bindings removed because their lifetime ran out.
     pub expired: u64,
+    /// Mobile Prefix Solicitations answered (RFC 6275 §10.6).
+    #[serde(default)]
+    pub prefix_solicitations: u64,
+    /// Mobile Prefix Advertisements sent, solicited or not.
+    #[serde(default)]
+    pub prefix_advertisements: u64,
 }
 
 impl Default for HomeAgentStatus {
@@ -347,6 +372,8 @@ impl Default for HomeAgentStatus {
             ba_sent: BTreeMap::new(),
             auth_failures: 0,
             expired: 0,
+            prefix_solicitations: 0,
+            prefix_advertisements: 0,
         }
     }
 }
@@ -592,6 +619,22 @@ pub fn format_human(status: &Status) -> String {
             mn.remaining,
             mn.lifetime
         );
+        if !mn.home_prefixes.is_empty() {
+            let secs = |s: Option<u64>| s.map_or("infinite".to_owned(), |s| format!("{s} s"));
+            let prefixes: Vec<String> = mn
+                .home_prefixes
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} (valid {}, preferred {})",
+                        p.prefix,
+                        secs(p.valid),
+                        secs(p.preferred)
+                    )
+                })
+                .collect();
+            let _ = writeln!(out, "  home prefixes: {}", prefixes.join(", "));
+        }
     }
     // Drops outside the roles: only when there are some, one line each.
     for (protocol, reasons) in &status.io.dropped {

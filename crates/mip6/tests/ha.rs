@@ -378,6 +378,7 @@ fn ha8_lifetime_cut_by_the_home_prefix_gets_status_1() {
     cfg.home_links[0].prefixes = vec![ServedPrefix {
         prefix: "2001:db8:1::/64".parse().unwrap(),
         valid_until: Some(secs(400.0)),
+        preferred_until: None,
     }];
     let mut ha = agent_with(cfg);
     let (seen, _) = register(&mut ha, &Bu::new(1, 150, Instant::ZERO), Instant::ZERO);

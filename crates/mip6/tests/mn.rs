@@ -1198,3 +1198,261 @@ fn mn5_retransmission_after_a_lost_ba_is_accepted() {
     assert_eq!(ha.counters().auth_failures, 0);
     assert_eq!(mn.counters().ba_received.get(&0), Some(&1));
 }
+
+// ------------------------------------------------------------- MN-9 --
+
+/// The MN's Mobile Prefix Solicitations in `out`.
+fn solicitations(out: &[MnOutput]) -> Vec<MnTransmit> {
+    out.iter()
+        .filter_map(|o| match o {
+            MnOutput::Icmp6WithHomeAddress(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Feeds solicitations to the home agent as its capture delivers them;
+/// returns the Mobile Prefix Advertisements it sends.
+fn solicit_ha(
+    ha: &mut HomeAgent,
+    now: Instant,
+    sent: &[MnTransmit],
+) -> Vec<v6edge_mip6::ha::Icmp6ToHomeAddress> {
+    for t in sent {
+        ha.handle_captured_icmp6(
+            now,
+            &MhReceived {
+                ifindex: OUTSIDE_IF,
+                src: t.src,
+                dst: t.dst,
+                hao: t.hao,
+                rh2: None,
+                bytes: &t.payload,
+            },
+        );
+    }
+    ha_adverts(ha)
+}
+
+fn ha_adverts(ha: &mut HomeAgent) -> Vec<v6edge_mip6::ha::Icmp6ToHomeAddress> {
+    std::iter::from_fn(|| ha.poll_output())
+        .filter_map(|o| match o {
+            HaOutput::Icmp6ToHomeAddress(t) => Some(t),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Feeds advertisements to the MN as its capture delivers them.
+fn advert_mn(
+    mn: &mut MobileNode,
+    now: Instant,
+    adverts: &[v6edge_mip6::ha::Icmp6ToHomeAddress],
+) -> Vec<MnOutput> {
+    for a in adverts {
+        mn.handle_captured_icmp6(
+            now,
+            &MnReceived {
+                src: a.src,
+                dst: a.care_of,
+                hao: None,
+                rh2: Some(a.home_address),
+                bytes: &a.payload,
+            },
+        );
+    }
+    mn_drain(mn)
+}
+
+fn home_prefixes(mn: &MobileNode, now: Instant) -> Vec<(String, Option<u64>, Option<u64>)> {
+    mn.status(now)
+        .home_prefixes
+        .iter()
+        .map(|p| {
+            (
+                p.prefix.to_string(),
+                p.valid.map(|d| d.as_secs()),
+                p.preferred.map(|d| d.as_secs()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn mn9_ba_1_leads_to_a_solicitation_and_the_home_prefixes() {
+    let mut cfg = ha_config();
+    cfg.mobile_prefix_advertisements = true;
+    cfg.home_links[0].prefixes = vec![v6edge_mip6::ha::ServedPrefix {
+        prefix: "2001:db8:1::/64".parse().unwrap(),
+        valid_until: Some(secs(1000.0)),
+        preferred_until: Some(secs(800.0)),
+    }];
+    let mut ha = agent_with(cfg);
+    let mut mn = node();
+    let t0 = Instant::ZERO;
+    let out = attach(&mut mn, t0, WIFI, coa());
+    // The MN asks 3600 s, the prefix has 1000 s: BA 1, then a
+    // solicitation from the care-of address with the home address option.
+    let out = exchange(&mut mn, &mut ha, t0, &out);
+    assert!(notices(&out).contains(&Notice::PrefixDiscoveryNecessary));
+    let mps = solicitations(&out);
+    assert_eq!(mps.len(), 1, "{out:#?}");
+    assert_eq!(
+        (mps[0].src, mps[0].dst, mps[0].hao),
+        (coa(), ha_addr(), Some(hoa()))
+    );
+    assert!(v6edge_wire::nd::verify_checksum(
+        hoa(),
+        ha_addr(),
+        &mps[0].payload
+    ));
+
+    let t1 = secs(1.0);
+    let adverts = solicit_ha(&mut ha, t1, &mps);
+    assert_eq!(adverts.len(), 1);
+    let out = advert_mn(&mut mn, t1, &adverts);
+    assert!(
+        solicitations(&out).is_empty(),
+        "solicited: nothing more to send"
+    );
+    assert_eq!(
+        home_prefixes(&mn, t1),
+        vec![("2001:db8:1::/64".to_owned(), Some(999), Some(799))]
+    );
+    assert_eq!(mn.counters().prefix_advertisements, 1);
+    // No retransmission of the answered solicitation; the next one is due
+    // when the home address's prefix leaves its preferred lifetime.
+    assert_eq!(
+        mn.poll_timeout().map(|t| t.min(secs(800.0))),
+        Some(secs(800.0))
+    );
+    mn.handle_timeout(secs(800.0));
+    assert_eq!(
+        solicitations(&mn_drain(&mut mn)).len(),
+        1,
+        "MN-9: prefix deprecated"
+    );
+}
+
+#[test]
+fn mn9_solicitation_is_retransmitted_3_6_12_then_given_up() {
+    let mut cfg = ha_config();
+    cfg.home_links[0].prefixes[0].valid_until = Some(secs(1000.0));
+    let mut ha = agent_with(cfg);
+    let mut mn = node();
+    let out = attach(&mut mn, Instant::ZERO, WIFI, coa());
+    let out = exchange(&mut mn, &mut ha, Instant::ZERO, &out);
+    assert_eq!(solicitations(&out).len(), 1);
+    let mut times = Vec::new();
+    for _ in 0..10 {
+        let Some(at) = mn.poll_timeout().filter(|t| *t < secs(100.0)) else {
+            break;
+        };
+        mn.handle_timeout(at);
+        if !solicitations(&mn_drain(&mut mn)).is_empty() {
+            times.push(at.saturating_duration_since(Instant::ZERO).as_secs());
+        }
+    }
+    assert_eq!(
+        times,
+        vec![3, 9, 21],
+        "INITIAL_SOLICIT_TIMER doubling, 4 in all"
+    );
+}
+
+#[test]
+fn mn9_unsolicited_advert_is_acknowledged_once_and_stops_the_home_agent() {
+    let mut cfg = ha_config();
+    cfg.mobile_prefix_advertisements = true;
+    let mut ha = agent_with(cfg);
+    let mut mn = node();
+    let t0 = Instant::ZERO;
+    let out = attach(&mut mn, t0, WIFI, coa());
+    exchange(&mut mn, &mut ha, t0, &out);
+    ha_adverts(&mut ha);
+
+    // The home link is renumbered.
+    let t1 = secs(10.0);
+    ha.set_home_prefixes(
+        t1,
+        HOME_IF,
+        vec![
+            v6edge_mip6::ha::ServedPrefix {
+                prefix: "2001:db8:1::/64".parse().unwrap(),
+                valid_until: Some(secs(610.0)),
+                preferred_until: Some(t1),
+            },
+            v6edge_mip6::ha::ServedPrefix::infinite("2001:db8:7::/64".parse().unwrap()),
+        ],
+    );
+    let unsolicited = ha_adverts(&mut ha);
+    assert_eq!(unsolicited.len(), 1);
+    let out = advert_mn(&mut mn, t1, &unsolicited);
+    let acks = solicitations(&out);
+    assert_eq!(acks.len(), 1, "acknowledged");
+    assert!(notices(&out).contains(&Notice::HomePrefixes(vec![
+        "2001:db8:1::/64".parse().unwrap(),
+        "2001:db8:7::/64".parse().unwrap()
+    ])));
+    assert_eq!(
+        home_prefixes(&mn, t1),
+        vec![
+            ("2001:db8:1::/64".to_owned(), Some(600), Some(0)),
+            ("2001:db8:7::/64".to_owned(), None, None)
+        ]
+    );
+    // The home agent answers the acknowledgement; the MN takes the answer
+    // as solicited and says nothing more.
+    let t2 = secs(10.5);
+    let answer = solicit_ha(&mut ha, t2, &acks);
+    assert_eq!(answer.len(), 1);
+    let out = advert_mn(&mut mn, t2, &answer);
+    assert!(solicitations(&out).is_empty());
+    // The home agent retransmits nothing: acknowledged.
+    ha.handle_timeout(secs(20.0));
+    assert!(ha_adverts(&mut ha).is_empty());
+}
+
+#[test]
+fn mn9_adverts_not_from_the_home_agent_or_not_via_the_home_address_are_dropped() {
+    let mut cfg = ha_config();
+    cfg.mobile_prefix_advertisements = true;
+    let mut ha = agent_with(cfg);
+    let mut mn = node();
+    // At home or before registration: not taken.
+    let advert = v6edge_mip6::ha::Icmp6ToHomeAddress {
+        src: ha_addr(),
+        care_of: coa(),
+        home_address: hoa(),
+        payload: MobilityIcmp::MobilePrefixAdvert(v6edge_wire::nd::MobilePrefixAdvert::new(
+            1,
+            std::iter::empty(),
+        ))
+        .to_bytes_with_checksum(ha_addr(), hoa()),
+    };
+    advert_mn(&mut mn, Instant::ZERO, std::slice::from_ref(&advert));
+    assert_eq!(mn.counters().dropped.get(&DropReason::NotAway), Some(&1));
+    let out = attach(&mut mn, Instant::ZERO, WIFI, coa());
+    exchange(&mut mn, &mut ha, Instant::ZERO, &out);
+    let forged = v6edge_mip6::ha::Icmp6ToHomeAddress {
+        src: ip("2001:db8:1::66"),
+        payload: MobilityIcmp::MobilePrefixAdvert(v6edge_wire::nd::MobilePrefixAdvert::new(
+            1,
+            std::iter::empty(),
+        ))
+        .to_bytes_with_checksum(ip("2001:db8:1::66"), hoa()),
+        ..advert.clone()
+    };
+    let other_hoa = v6edge_mip6::ha::Icmp6ToHomeAddress {
+        home_address: ip("2001:db8:1::201"),
+        ..advert.clone()
+    };
+    let mut bad_sum = advert.clone();
+    bad_sum.payload[3] ^= 1;
+    let out = advert_mn(&mut mn, secs(1.0), &[forged, other_hoa, bad_sum]);
+    assert!(solicitations(&out).is_empty());
+    let d = &mn.counters().dropped;
+    assert_eq!(d.get(&DropReason::NotFromHomeAgent), Some(&2));
+    assert_eq!(d.get(&DropReason::BadChecksum), Some(&1));
+    assert_eq!(mn.counters().prefix_advertisements, 0);
+}

@@ -342,6 +342,10 @@ pub struct HomeAgentConfig {
     /// Keep the binding cache in the state directory, so a restart
     /// restores routes, proxies and tunnels before the next refresh.
     pub persist_bindings: bool,
+    /// Answer Mobile Prefix Solicitations and tell registered mobile nodes
+    /// when the home prefixes change (RFC 6275 §10.6; unauthenticated, so
+    /// off unless asked for).
+    pub mobile_prefix_advertisements: bool,
     /// One security association per home address (RFC 4285 §5).
     pub mobile_nodes: Vec<MobilitySa>,
 }

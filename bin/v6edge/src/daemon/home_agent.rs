@@ -10,9 +10,13 @@
 //!   away, RFC 6275 §9.5.1); ICMPv6 on the home link (DHAAD Requests to the
 //!   home-agents anycast address, Neighbor Solicitations and
 //!   Advertisements for proxy DAD, other home agents' RAs).
-//! - Acknowledgements with a Type 2 Routing Header and proxy-DAD
-//!   Solicitations from `::` leave as whole packets ([`Effect::RawIpv6`]);
-//!   other Mobility Headers on the MH socket.
+//! - Acknowledgements and Mobile Prefix Advertisements with a Type 2
+//!   Routing Header and proxy-DAD Solicitations from `::` leave as whole
+//!   packets ([`Effect::RawIpv6`]); other Mobility Headers on the MH
+//!   socket. Mobile Prefix Solicitations come captured with their Home
+//!   Address option, like Binding Updates.
+//! - The home prefixes' lifetimes are those of the home agent's own
+//!   addresses in them on the home link, read at every sync (HA-8, HA-18).
 //! - Proxy neighbour entries and the `HoA/128` routes into the TUN device
 //!   are kernel ops owned by `Owner::HomeAgent`; the data plane (TUN plus
 //!   IPv6-in-IPv6 from the home agent address) follows [`BindingOp`]s.
@@ -40,7 +44,8 @@ use v6edge_mip6::ha::{
 };
 use v6edge_wire::ip6::{Ipv6Header, Type2RoutingHeader};
 
-use super::mobility::{NH_MOBILITY, captured_mh, ntp_now};
+use super::link::LinkFacts;
+use super::mobility::{NH_MOBILITY, captured_icmp6, captured_mh, ntp_now};
 use super::persist::WallClock;
 use super::role::{
     DataPlaneNeed, Effect, Facts, Interest, Needs, OwnedRoutes, Port, Role, RoleMessage,
@@ -183,10 +188,7 @@ impl HomeAgentRole {
                     .config
                     .prefixes
                     .iter()
-                    .map(|p| ServedPrefix {
-                        prefix: *p,
-                        valid_until: None,
-                    })
+                    .map(|p| ServedPrefix::infinite(*p))
                     .collect(),
                 preference: self.config.preference,
                 peers: Vec::new(),
@@ -197,6 +199,7 @@ impl HomeAgentRole {
             },
             security_associations,
             max_binding_lifetime: self.config.max_binding_lifetime,
+            mobile_prefix_advertisements: self.config.mobile_prefix_advertisements,
             tunnel_ifindex: Some(tun),
             ..HaConfig::default()
         }
@@ -344,12 +347,16 @@ impl HomeAgentRole {
                     });
                 }
                 HaOutput::Icmp6(t) => self.effects.push_back(Effect::Icmp6(t)),
+                HaOutput::Icmp6ToHomeAddress(t) => self.effects.push_back(Effect::RawIpv6 {
+                    packet: rh2_packet(t.src, t.care_of, t.home_address, NH_ICMPV6, &t.payload),
+                    ifindex: 0,
+                }),
                 HaOutput::Mh(t) => {
                     match t.rh2 {
                         // RFC 6275 §6.4: to a mobile node away, via its
                         // home address in a Type 2 Routing Header.
                         Some(hoa) => self.effects.push_back(Effect::RawIpv6 {
-                            packet: rh2_packet(t.src, t.dst, hoa, &t.payload),
+                            packet: rh2_packet(t.src, t.dst, hoa, NH_MOBILITY, &t.payload),
                             ifindex: 0,
                         }),
                         None => self.effects.push_back(Effect::Mh(Transmit {
@@ -390,14 +397,53 @@ fn icmp6_packet(t: &Transmit) -> Vec<u8> {
     packet
 }
 
-/// IPv6 header, Type 2 Routing Header, Mobility Header.
-fn rh2_packet(src: Ipv6Addr, dst: Ipv6Addr, hoa: Ipv6Addr, mh: &[u8]) -> Vec<u8> {
-    let rh2 = Type2RoutingHeader::new(NH_MOBILITY, hoa).to_bytes();
-    let len = u16::try_from(rh2.len() + mh.len()).unwrap_or(u16::MAX);
+/// IPv6 header, Type 2 Routing Header, then `upper` (a Mobility Header
+/// or ICMPv6 message, `next_header` saying which).
+fn rh2_packet(
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    hoa: Ipv6Addr,
+    next_header: u8,
+    upper: &[u8],
+) -> Vec<u8> {
+    let rh2 = Type2RoutingHeader::new(next_header, hoa).to_bytes();
+    let len = u16::try_from(rh2.len() + upper.len()).unwrap_or(u16::MAX);
     let mut packet = Ipv6Header::new(src, dst, NH_ROUTING, 64, len).to_bytes();
     packet.extend_from_slice(&rh2);
-    packet.extend_from_slice(mh);
+    packet.extend_from_slice(upper);
     packet
+}
+
+/// The served prefixes with the lifetimes of our own addresses in them on
+/// the home link (the longest, if several; infinite when none is there,
+/// as for a prefix configured without an address of ours).
+fn served_prefixes(
+    configured: &[v6edge_prefix::Prefix],
+    home: &LinkFacts,
+    now: Instant,
+) -> Vec<ServedPrefix> {
+    let until = |d: Option<Duration>| d.map(|d| now + d);
+    configured
+        .iter()
+        .map(|p| {
+            let ours = home
+                .addresses
+                .iter()
+                .filter(|a| !a.tentative && p.contains_addr(a.addr));
+            // `None` is infinite: it wins over any finite lifetime.
+            let longest = |f: fn(&super::link::AddressFact) -> Option<Duration>| {
+                ours.clone()
+                    .map(f)
+                    .reduce(|a, b| a.zip(b).map(|(a, b)| a.max(b)))
+                    .flatten()
+            };
+            ServedPrefix {
+                prefix: *p,
+                valid_until: until(longest(|a| a.valid)),
+                preferred_until: until(longest(|a| a.preferred)),
+            }
+        })
+        .collect()
 }
 
 impl Role for HomeAgentRole {
@@ -418,9 +464,15 @@ impl Role for HomeAgentRole {
             }),
             ..Needs::default()
         };
-        needs
-            .interfaces
-            .insert(self.config.interface.to_string(), Interest::default());
+        // The addresses: the home prefixes' lifetimes are our own
+        // addresses' (HA-8, HA-18).
+        needs.interfaces.insert(
+            self.config.interface.to_string(),
+            Interest {
+                addresses: true,
+                ..Interest::default()
+            },
+        );
         needs
             .interfaces
             .insert(TUN_NAME.to_owned(), Interest::default());
@@ -440,6 +492,10 @@ impl Role for HomeAgentRole {
             (None, Some(h), Some(t)) => self.start(h, t, metrics),
             (Some(m), _, _) => m.set_wall_clock(now, ntp_now()),
             _ => {}
+        }
+        if let (Some(m), Some(h)) = (&mut self.machine, self.home_ifindex) {
+            m.set_home_prefixes(now, h, served_prefixes(&self.config.prefixes, &home, now));
+            self.pump(metrics);
         }
     }
 
@@ -473,7 +529,23 @@ impl Role for HomeAgentRole {
                 },
             ),
             Port::MobilityCapture => {
-                // The whole packet: only a Mobility Header to us.
+                // The whole packet: only a Mobility Header or a Mobile
+                // Prefix Solicitation to us.
+                if let Some(c) = captured_icmp6(rx.bytes).filter(|c| addresses.contains(&c.dst)) {
+                    m.handle_captured_icmp6(
+                        now,
+                        &MhReceived {
+                            ifindex: rx.ifindex,
+                            src: c.src,
+                            dst: c.dst,
+                            hao: c.hao,
+                            rh2: c.rh2,
+                            bytes: c.bytes,
+                        },
+                    );
+                    self.pump(metrics);
+                    return;
+                }
                 let Some(c) = captured_mh(rx.bytes).filter(|c| addresses.contains(&c.dst)) else {
                     return;
                 };
@@ -634,6 +706,9 @@ impl Role for HomeAgentRole {
                         .collect(),
                     auth_failures: s.counters.auth_failures,
                     expired: s.counters.expired,
+                    prefix_solicitations: s.counters.prefix_solicitations,
+                    prefix_advertisements: s.counters.prefix_advertisements_solicited
+                        + s.counters.prefix_advertisements_unsolicited,
                 }
             }
         };

@@ -34,7 +34,7 @@ use v6edge_mip6::mn::{
 };
 
 use super::link::AddressFact;
-use super::mobility::{captured_mh, ntp_now};
+use super::mobility::{NH_ICMPV6, captured_icmp6, captured_mh, ntp_now};
 use super::role::{Effect, Facts, Interest, MnDataPlaneNeed, Needs, Port, Role};
 use crate::config::{Config, HomeAgentChoice, MobileNodeConfig};
 use crate::metrics::Metrics;
@@ -278,6 +278,10 @@ impl MobileNodeRole {
                     payload: t.payload,
                 }),
                 MnOutput::Icmp6(t) => Effect::Icmp6(t),
+                MnOutput::Icmp6WithHomeAddress(t) => Effect::RawIpv6 {
+                    packet: hao_packet(&t),
+                    ifindex: t.ifindex,
+                },
                 MnOutput::Kernel(op) => {
                     self.kernel_since_barrier = true;
                     self.effects.push_back(Effect::Kernel(op));
@@ -344,6 +348,21 @@ impl MobileNodeRole {
         let now = self.now();
         self.machine.as_ref().and_then(|m| m.status(now).care_of)
     }
+}
+
+/// A whole packet for ICMPv6 with a Home Address option (MN-9): the
+/// kernel would take the option through `IPV6_DSTOPTS` but checksum the
+/// message over the care-of address, where RFC 6275 §6.3 wants the home
+/// address (which the machine already used).
+fn hao_packet(t: &v6edge_mip6::mn::MnTransmit) -> Vec<u8> {
+    let hoa = t.hao.unwrap_or(t.src);
+    let dstopts = v6edge_wire::ip6::DestinationOptions::home_address(NH_ICMPV6, hoa).to_bytes();
+    let len = u16::try_from(dstopts.len() + t.payload.len()).unwrap_or(u16::MAX);
+    // RFC 8200 §4.1: Destination Options is next header 60.
+    let mut packet = v6edge_wire::ip6::Ipv6Header::new(t.src, t.dst, 60, 64, len).to_bytes();
+    packet.extend_from_slice(&dstopts);
+    packet.extend_from_slice(&t.payload);
+    packet
 }
 
 fn state_label(state: &BulState) -> &'static str {
@@ -432,9 +451,11 @@ impl Role for MobileNodeRole {
             Port::Mobility => true,
             // A BA to us away: to our care-of address, its Type 2 Routing
             // Header naming our home address (RFC 6275 §6.4, §11.7.3).
-            Port::MobilityCapture => captured_mh(rx.bytes).is_some_and(|c| {
-                c.rh2 == Some(self.config.home_address) && Some(c.dst) == self.care_of()
-            }),
+            Port::MobilityCapture => captured_mh(rx.bytes)
+                .or_else(|| captured_icmp6(rx.bytes))
+                .is_some_and(|c| {
+                    c.rh2 == Some(self.config.home_address) && Some(c.dst) == self.care_of()
+                }),
             Port::Icmp6 => {
                 self.ifindices.contains(&rx.ifindex)
                     && rx.bytes.first().is_some_and(|t| ICMP6_TYPES.contains(t))
@@ -458,6 +479,21 @@ impl Role for MobileNodeRole {
                 },
             ),
             Port::MobilityCapture => {
+                // A Mobile Prefix Advertisement (MN-9), or a BA.
+                if let Some(c) = captured_icmp6(rx.bytes) {
+                    m.handle_captured_icmp6(
+                        now,
+                        &MnReceived {
+                            src: c.src,
+                            dst: c.dst,
+                            hao: c.hao,
+                            rh2: c.rh2,
+                            bytes: c.bytes,
+                        },
+                    );
+                    self.pump();
+                    return;
+                }
                 let Some(c) = captured_mh(rx.bytes) else {
                     return;
                 };
@@ -562,6 +598,17 @@ impl Role for MobileNodeRole {
                         .map(|(k, v)| (k.to_string(), *v))
                         .collect(),
                     movements: s.counters.movements,
+                    home_prefixes: s
+                        .home_prefixes
+                        .iter()
+                        .map(|p| crate::status::HomePrefixDoc {
+                            prefix: p.prefix.to_string(),
+                            valid: p.valid.map(|d| d.as_secs()),
+                            preferred: p.preferred.map(|d| d.as_secs()),
+                        })
+                        .collect(),
+                    prefix_solicitations: s.counters.prefix_solicitations,
+                    prefix_advertisements: s.counters.prefix_advertisements,
                 }
             }
         };
@@ -676,6 +723,7 @@ mod tests {
                         temporary: false,
                         deprecated: false,
                         valid: Some(std::time::Duration::from_secs(86400)),
+                        preferred: Some(std::time::Duration::from_secs(14400)),
                     })
                     .into_iter()
                     .collect(),

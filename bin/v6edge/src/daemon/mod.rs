@@ -928,10 +928,15 @@ fn address_fact(a: &v6edge_sys::AddressInfo) -> link::AddressFact {
         tentative: !a.usable(),
         temporary: a.flags.contains(IFA_F_TEMPORARY),
         deprecated: a.flags.deprecated(),
-        valid: match a.valid {
-            v6edge_wire::Lifetime::Finite(s) => Some(std::time::Duration::from_secs(s.into())),
-            v6edge_wire::Lifetime::Infinite => None,
-        },
+        valid: lifetime(a.valid),
+        preferred: lifetime(a.preferred),
+    }
+}
+
+fn lifetime(l: v6edge_wire::Lifetime) -> Option<std::time::Duration> {
+    match l {
+        v6edge_wire::Lifetime::Finite(s) => Some(std::time::Duration::from_secs(s.into())),
+        v6edge_wire::Lifetime::Infinite => None,
     }
 }
 

@@ -45,8 +45,14 @@
 //!   exists, a deregistration BU leaves from it without a Home Address
 //!   option (RFC 6275 §11.5.4); the tunnel state goes once the BA arrives
 //!   (MN-10), or after [`DEREGISTRATION_ATTEMPTS`] unanswered BUs.
-//! - Not here yet: Mobile Prefix Solicitation (BA status 1 is reported),
-//!   route optimisation (MN-12, MN-14, MN-15), the unsolicited NA of
+//! - MN-9: a Mobile Prefix Solicitation (with a Home Address option) goes
+//!   to the home agent on BA status 1, when the home address's prefix
+//!   leaves its preferred lifetime, and in acknowledgement of an
+//!   unsolicited advertisement; advertisements are accepted only from the
+//!   registered home agent, to the care-of address with a Type 2 Routing
+//!   Header naming the home address. The prefixes are reported (status,
+//!   notice); forming a new home address from them is not done here.
+//! - Not here yet: route optimisation (MN-12, MN-14, MN-15), the unsolicited NA of
 //!   MN-10 and the NS from `::` to resolve the home agent, NEMO (MR-x).
 //! - MN-5's fail-over: after [`FAILOVER_AFTER`] unanswered registration
 //!   BUs the next home agent of the DHAAD reply is tried (a configured
@@ -91,6 +97,15 @@ pub const DEREGISTRATION_ATTEMPTS: u32 = 7;
 /// Refresh at this percentage of the granted lifetime when the BA has no
 /// usable Binding Refresh Advice.
 pub const REFRESH_PERCENT: u32 = 80;
+/// RFC 6275 §12 INITIAL_SOLICIT_TIMER: the first Mobile Prefix
+/// Solicitation's retransmission timeout, doubled after each (MN-9).
+pub const INITIAL_SOLICIT_TIMER: Duration = Duration::from_secs(3);
+/// Mobile Prefix Solicitations sent for one trigger before giving up until
+/// the next (RFC 6275 §11.4.2 names none; 3 + 6 + 12 s covers the home
+/// agent's own retransmissions).
+pub const PREFIX_SOLICIT_ATTEMPTS: u32 = 4;
+/// Home prefixes kept from Mobile Prefix Advertisements.
+pub const MAX_HOME_PREFIXES: usize = 16;
 
 /// The MN-HA security association (RFC 4285, AU-1, AU-3).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,9 +291,12 @@ pub enum Notice {
         care_of: Ipv6Addr,
         lifetime: Duration,
     },
-    /// BA 1: the home prefix changed; Mobile Prefix Solicitation is not
-    /// implemented, the daemon may log it.
+    /// BA 1: the home prefix is about to change; a Mobile Prefix
+    /// Solicitation follows (MN-9).
     PrefixDiscoveryNecessary,
+    /// A Mobile Prefix Advertisement from the home agent: the home link's
+    /// prefixes now (MN-9).
+    HomePrefixes(Vec<Prefix>),
     /// The binding is gone (deregistration acknowledged, or given up).
     Deregistered {
         acknowledged: bool,
@@ -310,6 +328,12 @@ pub enum MnOutput {
     Mh(MnTransmit),
     /// ICMPv6: DHAAD requests.
     Icmp6(Transmit),
+    /// ICMPv6 with a Home Address option (`hao` always set): Mobile Prefix
+    /// Solicitations (MN-9, RFC 6275 §11.4.2), checksum filled in over the
+    /// home address (RFC 6275 §6.3). Linux without MIP6 takes the option
+    /// through `IPV6_DSTOPTS` but computes an ICMPv6 checksum over the
+    /// care-of address, so the driver builds the whole packet.
+    Icmp6WithHomeAddress(MnTransmit),
     /// Addresses, routes and rules owned by `Owner::MobileNode`.
     Kernel(KernelOp),
     DataPlane(TunnelOp),
@@ -366,6 +390,8 @@ pub enum DropReason {
     AuthFailed,
     /// An ICMPv6 message that is none of ours.
     Icmp6Ignored,
+    /// A Mobile Prefix Advertisement while no binding is in place.
+    NotAway,
 }
 
 impl DropReason {
@@ -379,6 +405,7 @@ impl DropReason {
             DropReason::NotAwaited => "not-awaited",
             DropReason::AuthFailed => "auth-failed",
             DropReason::Icmp6Ignored => "icmp6-ignored",
+            DropReason::NotAway => "not-away",
         }
     }
 }
@@ -395,6 +422,19 @@ pub struct MnCounters {
     pub dropped: BTreeMap<DropReason, u64>,
     pub dhaad_sent: u64,
     pub movements: u64,
+    /// MN-9: Mobile Prefix Solicitations sent, retransmissions included.
+    pub prefix_solicitations: u64,
+    /// MN-9: Mobile Prefix Advertisements accepted.
+    pub prefix_advertisements: u64,
+}
+
+/// A home link prefix as the last Mobile Prefix Advertisement told it
+/// (MN-9), with its remaining lifetimes (`None`: infinite).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HomePrefixStatus {
+    pub prefix: Prefix,
+    pub valid: Option<Duration>,
+    pub preferred: Option<Duration>,
 }
 
 /// Plain data for the control socket (`mobility bul`).
@@ -416,6 +456,8 @@ pub struct MnStatus {
     pub installed: bool,
     /// The status that stopped registration, if one did.
     pub stopped: Option<u8>,
+    /// The home link's prefixes from Mobile Prefix Advertisements.
+    pub home_prefixes: Vec<HomePrefixStatus>,
     pub counters: MnCounters,
 }
 
