@@ -25,7 +25,8 @@
 //! - The binding cache is saved after every change (`ha-bindings.json`,
 //!   wall-clock expiry, interface names) and restored at start, so a
 //!   restarted home agent puts routes, proxies and tunnels back before the
-//!   mobile nodes' next refresh.
+//!   mobile nodes' next refresh. A clean stop removes them from the
+//!   kernel, with the TUN device; a crash leaves them for the restart.
 //!
 //! Panic contract: nothing here panics.
 
@@ -747,10 +748,24 @@ impl Role for HomeAgentRole {
         Ok(())
     }
 
-    fn shutdown(&mut self, _metrics: &Metrics) {
-        // The bindings stay in the kernel and on disk: a restarted home
-        // agent carries on with them (persist-bindings).
+    /// The bindings stay on disk (persist-bindings) and leave the kernel:
+    /// with nobody reading the tunnel device, a proxy entry would only
+    /// draw the home link's traffic into a dead end. A restarted home
+    /// agent puts them back before the mobile nodes' next refresh.
+    fn shutdown(&mut self, metrics: &Metrics) {
         self.save_bindings();
+        if let Some(m) = &mut self.machine {
+            m.withdraw();
+        }
+        self.pump(metrics);
+        self.effects
+            .push_back(Effect::Kernel(v6edge_core::KernelOp::DelTun(
+                v6edge_core::TunSpec {
+                    owner: v6edge_core::Owner::HomeAgent,
+                    name: TUN_NAME.to_owned(),
+                    up: false,
+                },
+            )));
     }
 }
 

@@ -240,6 +240,22 @@ impl HomeAgent {
         adopted
     }
 
+    /// The daemon stops: every installed binding's proxy entries, route
+    /// and data-plane entry are removed (nothing would serve them), while
+    /// the cache stays as it is for [`HomeAgent::bindings`] to persist; a
+    /// restarted home agent puts them back with [`HomeAgent::restore`].
+    pub fn withdraw(&mut self) {
+        let installed: Vec<Entry> = self
+            .cache
+            .values()
+            .filter(|e| e.installed)
+            .cloned()
+            .collect();
+        for entry in &installed {
+            self.emit_uninstall(entry);
+        }
+    }
+
     // ----------------------------------------------------------- getters --
 
     /// The bound entries, for persistence.
