@@ -31,7 +31,9 @@
 #  - restarted, it registers again; then its port moves to the home link
 #    (radvd there): at home it deregisters from its home address without
 #    the tunnel (RFC 6275 §11.5.4), the home address moves to eth0 and the
-#    correspondent reaches it directly.
+#    correspondent's neighbour entry for it names the mobile node's MAC at
+#    once (its unsolicited NA, MN-10) and the correspondent reaches it
+#    directly.
 # About 10 s.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -185,6 +187,13 @@ at_home() { [ "$(mn_field location)/$(mn_field state)/$(mn_field installed)" = h
 lab_check "back home, the mobile node deregisters (status home, idle; no binding at the home agent)" lab_wait 15 at_home
 lab_check "... the home address is on eth0, not on v6e-mn0, no default through v6e-mn0" \
     sh -c "ip -n '$(lab_ns mn)' -6 addr show dev eth0 | grep -q ' $HOA/' && ! ip -n '$(lab_ns mn)' -6 addr show dev v6e-mn0 | grep -q '$HOA' && ! ip -n '$(lab_ns mn)' -6 route show default | grep -q v6e-mn0"
+# The correspondent's cache still names the home agent's MAC for the home
+# address (from the pings through the tunnel): the mobile node's
+# unsolicited NA replaces it at once (MN-10, RFC 6275 §11.5.4).
+MN_MAC=$(ip -n "$(lab_ns mn)" link show eth0 | awk '/link\/ether/ { print $2 }')
+cn_entry() { ip -n "$(lab_ns cn)" -6 neigh show "$HOA" | grep -q "lladdr $MN_MAC"; }
+lab_check "the correspondent's neighbour entry for $HOA names the mobile node's MAC before any new traffic (MN-10 unsolicited NA)" \
+    lab_wait 3 cn_entry
 lab_check "the correspondent's pings reach the home address on the home link" pings
 v6edge_ctl mn status 2>&1 | sed 's/^/  | /'
 lab_stop mn

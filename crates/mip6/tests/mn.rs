@@ -492,6 +492,13 @@ fn mn6_mn7_mn10_round_trip_register_refresh_move_and_return_home() {
     // from it without HAO, the tunnel state removed after the BA.
     let t3 = secs(3100.0);
     mn.handle_link(t3, LinkEvent::LinkDown { ifindex: LTE });
+    mn.handle_link(
+        t3,
+        LinkEvent::LinkLayerAddress {
+            ifindex: WIFI,
+            address: vec![2, 0, 0, 0, 0x0a, 0x77],
+        },
+    );
     let out = attach(&mut mn, t3, WIFI, ip("2001:db8:1::77"));
     assert!(
         out.iter()
@@ -527,6 +534,33 @@ fn mn6_mn7_mn10_round_trip_register_refresh_move_and_return_home() {
         if r.table == RouteTable::MAIN))
     );
     assert!(notices(&out).contains(&Notice::Deregistered { acknowledged: true }));
+    // MN-10: then an unsolicited NA (override, our link-layer address) for
+    // the home address, after the tunnel state is gone.
+    let na_at = out
+        .iter()
+        .position(|o| matches!(o, MnOutput::Icmp6(t) if t.payload.first() == Some(&136)))
+        .expect("an unsolicited NA");
+    let MnOutput::Icmp6(na) = &out[na_at] else {
+        unreachable!()
+    };
+    assert_eq!(
+        (na.ifindex, na.src, na.dst, na.hop_limit),
+        (WIFI, Some(hoa()), ip("ff02::1"), Some(255))
+    );
+    let Ok(v6edge_wire::nd::NdMessage::NeighborAdvert(na)) =
+        v6edge_wire::nd::NdMessage::parse(&na.payload)
+    else {
+        panic!("not an NA")
+    };
+    assert_eq!(na.target, hoa());
+    assert!(na.override_flag && !na.solicited && !na.router);
+    assert!(na.options.iter().any(|o| matches!(o,
+        v6edge_wire::nd::NdOption::TargetLla(l) if l == &[2, 0, 0, 0, 0x0a, 0x77])));
+    assert!(
+        out[..na_at]
+            .iter()
+            .any(|o| matches!(o, MnOutput::DataPlane(TunnelOp::Down { .. })))
+    );
     let s = mn.status(t3);
     assert_eq!(s.state, BulState::Idle);
     assert!(!s.installed);

@@ -63,6 +63,7 @@ struct Told {
     /// but is no reason to tell again: it shrinks at every read).
     addresses: BTreeMap<Ipv6Addr, (u8, bool, bool, bool)>,
     router: Option<Ipv6Addr>,
+    mac: Option<[u8; 6]>,
 }
 
 /// The mobile node role; see the module documentation.
@@ -185,6 +186,18 @@ impl MobileNodeRole {
                 continue;
             }
             let told = self.told.entry(index).or_default();
+            if let Some(mac) = present.and_then(|i| i.mac)
+                && told.mac != Some(mac)
+            {
+                told.mac = Some(mac);
+                machine.handle_link(
+                    now,
+                    LinkEvent::LinkLayerAddress {
+                        ifindex: index,
+                        address: mac.to_vec(),
+                    },
+                );
+            }
             let current: BTreeMap<Ipv6Addr, AddressFact> = link
                 .addresses
                 .iter()

@@ -16,7 +16,9 @@ use v6edge_wire::mh::{
     AuthSubtype, BaStatus, BeStatus, BindingAck, BindingUpdate, BuFlags, FourSeconds, MhBody,
     MhOption, MobilityHeader, auth as mh_auth, fill_checksum, verify_checksum,
 };
-use v6edge_wire::nd::{HaadRequest, MobilePrefixSolicit, MobilityIcmp};
+use v6edge_wire::nd::{
+    HaadRequest, MobilePrefixSolicit, MobilityIcmp, NdMessage, NdOption, NeighborAdvert,
+};
 
 use super::{
     BulState, DEREGISTRATION_ATTEMPTS, DHAAD_RETRIES, DropReason, FAILOVER_AFTER, HomePrefixStatus,
@@ -45,6 +47,7 @@ struct Address {
 struct Interface {
     addresses: Vec<Address>,
     router: Option<Ipv6Addr>,
+    link_layer: Option<Vec<u8>>,
 }
 
 /// Bounds on what link events can make us remember.
@@ -330,6 +333,15 @@ impl MobileNode {
             }
             LinkEvent::LinkDown { ifindex } => {
                 self.interfaces.remove(&ifindex);
+            }
+            LinkEvent::LinkLayerAddress { ifindex, address } => {
+                if !self.config.interfaces.contains(&ifindex) {
+                    return;
+                }
+                // An Ethernet, InfiniBand or similar address, not a blob.
+                let address = (!address.is_empty() && address.len() <= 20).then_some(address);
+                self.interfaces.entry(ifindex).or_default().link_layer = address;
+                return;
             }
         }
         self.evaluate(now);
@@ -1004,6 +1016,33 @@ impl MobileNode {
         self.uninstall();
         info!(acknowledged, "mobile node: deregistered");
         self.notice(Notice::Deregistered { acknowledged });
+        if let Location::Home { ifindex } = self.location {
+            self.announce_home(ifindex);
+        }
+    }
+
+    /// MN-10, RFC 6275 §11.5.4: an unsolicited Neighbor Advertisement with
+    /// the Override flag for the home address to all nodes, so the home
+    /// link's neighbours stop sending to the home agent's link-layer
+    /// address (which the home agent no longer answers for).
+    fn announce_home(&mut self, ifindex: IfIndex) {
+        let hoa = self.config.home_address;
+        let mut na = NeighborAdvert::new(hoa, false, false, true);
+        if let Some(lla) = self
+            .interfaces
+            .get(&ifindex)
+            .and_then(|i| i.link_layer.clone())
+        {
+            na.options.push(NdOption::TargetLla(lla));
+        }
+        self.out.push_back(MnOutput::Icmp6(Transmit {
+            ifindex,
+            src: Some(hoa),
+            dst: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1),
+            transport: Transport::Icmpv6,
+            hop_limit: Some(255),
+            payload: NdMessage::NeighborAdvert(na).to_bytes(),
+        }));
     }
 
     /// A refusal (or a home agent without MIP6): no more BUs until

@@ -44,7 +44,11 @@
 //! - At home the home address goes on the home interface and, if a binding
 //!   exists, a deregistration BU leaves from it without a Home Address
 //!   option (RFC 6275 §11.5.4); the tunnel state goes once the BA arrives
-//!   (MN-10), or after [`DEREGISTRATION_ATTEMPTS`] unanswered BUs.
+//!   (MN-10), or after [`DEREGISTRATION_ATTEMPTS`] unanswered BUs. Then an
+//!   unsolicited Neighbor Advertisement (override) for the home address
+//!   tells the home link's neighbours, whose caches still name the home
+//!   agent's link-layer address, where it is now (MN-10, RFC 6275
+//!   §11.5.4).
 //! - MN-9: a Mobile Prefix Solicitation (with a Home Address option) goes
 //!   to the home agent on BA status 1, when the home address's prefix
 //!   leaves its preferred lifetime, and in acknowledgement of an
@@ -52,8 +56,8 @@
 //!   registered home agent, to the care-of address with a Type 2 Routing
 //!   Header naming the home address. The prefixes are reported (status,
 //!   notice); forming a new home address from them is not done here.
-//! - Not here yet: route optimisation (MN-12, MN-14, MN-15), the unsolicited NA of
-//!   MN-10 and the NS from `::` to resolve the home agent, NEMO (MR-x).
+//! - Not here yet: route optimisation (MN-12, MN-14, MN-15), the NS from
+//!   `::` to resolve the home agent (MN-10), NEMO (MR-x).
 //! - MN-5's fail-over: after [`FAILOVER_AFTER`] unanswered registration
 //!   BUs the next home agent of the DHAAD reply is tried (a configured
 //!   home agent has no alternative). At most [`MAX_UPDATE_RATE`] BUs leave
@@ -224,6 +228,9 @@ pub enum LinkEvent {
     },
     /// Carrier lost: every address and the router of the interface go.
     LinkDown { ifindex: IfIndex },
+    /// The interface's link-layer address: the Target Link-Layer Address
+    /// of the unsolicited Neighbor Advertisement back home (MN-10).
+    LinkLayerAddress { ifindex: IfIndex, address: Vec<u8> },
 }
 
 /// A Mobility Header message as the driver received it, from the Payload
