@@ -26,6 +26,9 @@
 #  - movement: the mobile node's port moves to the second link (carrier
 #    down, re-attached to br2, up): a new care-of address in
 #    2001:db8:b::/64 is registered and the pings are answered again;
+#  - kill -9 and a restart away: registered again over what the crash left
+#    (one rule each, one default through the tunnel), pings answered
+#    (MT-24);
 #  - a clean stop (SIGTERM) deregisters: the home agent's binding is gone,
 #    the tunnel device with it, and the node still reaches the network;
 #  - restarted, it registers again; then its port moves to the home link
@@ -154,6 +157,20 @@ lab_check "the correspondent's pings are answered at the new care-of address" pi
 lab_check "... and the reverse tunnel works from there" reverse_pings
 
 echo "Binding Updates sent: $(mn_field bu_sent), of which retransmissions: $(mn_field retransmissions)"
+
+# 2b. A crash (MT-24): kill -9 leaves the tunnel device, the home address,
+#     the rules and routes behind; the restarted node takes them over and
+#     registers again, with no duplicate left.
+lab_kill9 mn || lab_die "cannot kill the mobile node"
+start_v6edge mn mn "$MN_CONFIG"
+v6edge_wait_ready mn 10 || lab_die "the mobile node's v6edge did not restart after kill -9"
+lab_check "after kill -9 and a restart, the mobile node registers $COA2 again" lab_wait 15 bound_at "$COA2"
+rules_from() { ip -n "$(lab_ns mn)" -6 rule show | grep -c "from $1 "; }
+lab_check "... with one rule from the home address and one from the care-of address" \
+    test "$(rules_from "$HOA")/$(rules_from "$COA2")" = 1/1
+lab_check "... one default route through v6e-mn0" \
+    test "$(ip -n "$(lab_ns mn)" -6 route show default | grep -c 'dev v6e-mn0')" = 1
+lab_check "... and the correspondent's pings are answered" pings
 
 # 3. A clean stop deregisters.
 lab_stop mn
