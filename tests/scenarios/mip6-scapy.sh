@@ -79,6 +79,8 @@ echo "  valid: $ANSWER"
 lab_check "Scapy's valid BU gets BA 0, sequence 10 (HA-10): both encoders agree" \
     test "$(echo "$ANSWER" | field type)/$(echo "$ANSWER" | field status)/$(echo "$ANSWER" | field seq)" = ba/0/10
 lab_check "... the proxy entry and the route into the tunnel are installed" lab_wait 3 eval 'proxied && routed'
+lab_check "... and the home agent's kernel sent no Parameter Problem about the Home Address option (our nftables drop)" \
+    test "$(echo "$ANSWER" | field kernel_parameter_problems)" = 0
 lab_check "... status: care-of $COA, sequence 10" test "$(binding)" = "$COA 10"
 
 # 3. Refusals, each for a move to $COA2: the binding must not follow.

@@ -457,6 +457,12 @@ impl Role for HomeAgentRole {
             icmp6_types: ICMP6_TYPES.into_iter().collect(),
             proxy_ndp: BTreeSet::from([self.config.interface.to_string()]),
             mobility: true,
+            // The capture reads Binding Updates and Mobile Prefix
+            // Solicitations with their Home Address option; the kernel
+            // would answer each with a Parameter Problem.
+            kernel_silences: BTreeSet::from([
+                v6edge_sys::netfilter::Silence::DestinationOptionsTo(self.config.address),
+            ]),
             forwarding: true,
             data_plane: Some(DataPlaneNeed {
                 owner: v6edge_core::Owner::HomeAgent,

@@ -404,6 +404,12 @@ impl Role for MobileNodeRole {
         let mut needs = Needs {
             icmp6_types: ICMP6_TYPES.into_iter().collect(),
             mobility: true,
+            // Binding Acknowledgements and Mobile Prefix Advertisements
+            // come with a Type 2 Routing Header, read from the capture;
+            // the kernel would answer each with a Parameter Problem.
+            kernel_silences: std::collections::BTreeSet::from([
+                v6edge_sys::netfilter::Silence::Type2RoutingHeader,
+            ]),
             mobile_node_data_plane: Some(MnDataPlaneNeed {
                 owner: v6edge_core::Owner::MobileNode,
                 tun: TUN_NAME.to_owned(),

@@ -216,6 +216,7 @@ impl Daemon {
             server_joined: BTreeSet::new(),
             kernel,
             mobility,
+            silenced: BTreeSet::new(),
             data_plane,
             mn_data_plane,
         };
@@ -328,6 +329,7 @@ impl Daemon {
         notify_service_manager(sd_notify::NotifyState::Stopping);
         self.driver.shutdown(&self.metrics);
         self.execute(&mut io).await;
+        io.unsilence();
         // Let the worker finish what is queued (bounded: shutdown must end).
         let Io { kernel, .. } = io;
         drop(kernel);
@@ -571,6 +573,11 @@ struct Io {
     anycast_joined: BTreeSet<(IfIndex, std::net::Ipv6Addr)>,
     /// Mobile IPv6 sockets, when a role needs them.
     mobility: Option<MobilityIo>,
+    /// What our nftables table silences now (empty: no table). A daemon
+    /// without Mobile IPv6 roles never touches nftables (no module loads
+    /// for a DHCPv6 client); a table a crashed run left is replaced whole
+    /// by the next install.
+    silenced: BTreeSet<v6edge_sys::netfilter::Silence>,
     data_plane: Option<dataplane::DataPlane>,
     mn_data_plane: Option<dataplane::DataPlane>,
 }
@@ -650,6 +657,34 @@ impl Io {
             }
         }
         self.anycast_joined.retain(|a| needs.anycast.contains(a));
+        if self.silenced != needs.kernel_silences {
+            let wanted: Vec<_> = needs.kernel_silences.iter().copied().collect();
+            match v6edge_sys::netfilter::install(&wanted) {
+                Ok(()) if wanted.is_empty() => {}
+                Ok(()) => {
+                    tracing::info!(rules = ?wanted, "nftables: the kernel no longer answers captured Mobile IPv6 packets")
+                }
+                // No nf_tables and nothing wanted: nothing to remove.
+                Err(e) if wanted.is_empty() => {
+                    tracing::debug!(error = %e, "nftables: no table to remove")
+                }
+                // Served anyway: the peers get a Parameter Problem beside
+                // each answer, which they must tolerate.
+                Err(e) => {
+                    tracing::warn!(error = %e, "nftables unavailable: the kernel will answer captured Mobile IPv6 packets with Parameter Problems")
+                }
+            }
+            self.silenced = needs.kernel_silences.clone();
+        }
+    }
+
+    /// Removes our nftables table at exit.
+    fn unsilence(&mut self) {
+        if !std::mem::take(&mut self.silenced).is_empty()
+            && let Err(e) = v6edge_sys::netfilter::remove()
+        {
+            tracing::warn!(error = %e, "cannot remove the nftables table");
+        }
     }
 
     /// At start, per owner (`v6edge_core::owner`): each configured role
