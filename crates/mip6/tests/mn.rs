@@ -510,6 +510,20 @@ fn mn6_mn7_mn10_round_trip_register_refresh_move_and_return_home() {
             .any(|o| matches!(o, MnOutput::DataPlane(TunnelOp::Down { .. }))),
         "the tunnel stays until the BA"
     );
+    // RFC 6275 §11.5.4: the rule sending the home address into the
+    // tunnel goes before the deregistration BU, which leaves on the link.
+    let lifted = out
+        .iter()
+        .position(|o| {
+            matches!(o, MnOutput::Kernel(KernelOp::DelRule(r))
+            if r.from == Some((IpAddr::V6(hoa()), 128)))
+        })
+        .expect("the from-HoA rule lifted");
+    let bu_at = out
+        .iter()
+        .position(|o| matches!(o, MnOutput::Mh(_)))
+        .expect("a BU");
+    assert!(lifted < bu_at);
     let t = one_bu(&out);
     assert_eq!((t.src, t.dst, t.hao), (hoa(), ha_addr(), None));
     let (bu, m) = parsed(&t);
@@ -534,6 +548,12 @@ fn mn6_mn7_mn10_round_trip_register_refresh_move_and_return_home() {
         if r.table == RouteTable::MAIN))
     );
     assert!(notices(&out).contains(&Notice::Deregistered { acknowledged: true }));
+    assert!(
+        !out.iter()
+            .any(|o| matches!(o, MnOutput::Kernel(KernelOp::DelRule(r))
+            if r.from == Some((IpAddr::V6(hoa()), 128)))),
+        "lifted already, not removed twice"
+    );
     // MN-10: then an unsolicited NA (override, our link-layer address) for
     // the home address, after the tunnel state is gone.
     let na_at = out
@@ -861,12 +881,49 @@ fn mn13_parameter_problem_from_a_home_agent_without_mip6() {
     );
     assert!(mn_drain(&mut mn).is_empty());
     mn.handle_icmp6(Instant::ZERO, &icmp6(WIFI, ha_addr(), coa(), 64, &icmp));
-    let out = mn_drain(&mut mn);
+    // Held for PARAMETER_PROBLEM_GRACE (the home agent's kernel may say
+    // so while its daemon answers): the registration goes on meanwhile.
+    assert!(mn_drain(&mut mn).is_empty());
+    assert!(matches!(
+        mn.status(secs(1.0)).state,
+        BulState::WaitAck { .. }
+    ));
+    let mut out = Vec::new();
+    while let Some(t) = mn.poll_timeout().filter(|t| *t <= secs(2.0)) {
+        mn.handle_timeout(t);
+        out.extend(mn_drain(&mut mn));
+    }
     assert!(notices(&out).contains(&Notice::HomeAgentWithoutMip6 {
         home_agent: ha_addr()
     }));
     assert_eq!(mn.poll_timeout(), None);
     assert!(!touches_kernel(&out));
+}
+
+/// MN-13: a Parameter Problem followed by an authenticated BA within the
+/// grace is the home agent's kernel talking (a userspace home agent on a
+/// stock kernel), not the home agent: the binding stands.
+#[test]
+fn mn13_parameter_problem_then_a_ba_is_ignored() {
+    let mut ha = agent_with(ha_config());
+    let mut mn = node();
+    let out = attach(&mut mn, Instant::ZERO, WIFI, coa());
+    let bu = one_bu(&out);
+    let mut icmp = vec![4u8, 2, 0, 0, 0, 0, 0, 46];
+    let mut header = vec![0x60, 0, 0, 0, 0, 0, 60, 64];
+    header.extend_from_slice(&bu.src.octets());
+    header.extend_from_slice(&bu.dst.octets());
+    icmp.extend_from_slice(&header);
+    mn.handle_icmp6(Instant::ZERO, &icmp6(WIFI, ha_addr(), coa(), 64, &icmp));
+    let out = exchange(&mut mn, &mut ha, secs(0.5), &out);
+    assert!(notices(&out).contains(&Notice::Registered {
+        care_of: coa(),
+        lifetime: Duration::from_secs(3600)
+    }));
+    mn.handle_timeout(secs(2.5));
+    assert!(notices(&mn_drain(&mut mn)).is_empty());
+    assert!(matches!(mn.status(secs(2.5)).state, BulState::Bound { .. }));
+    assert_eq!(mn.status(secs(2.5)).stopped, None);
 }
 
 #[test]

@@ -30,7 +30,7 @@ use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Instant, Received, Transmit, Transport};
 use v6edge_mip6::auth::{MnHaKey, ReplayMode};
 use v6edge_mip6::mn::{
-    BulState, LinkEvent, Location, MnConfig, MnOutput, MnReceived, MnSecurity, MobileNode, Notice,
+    BulState, LinkEvent, Location, MnConfig, MnOutput, MnReceived, MnSecurity, MobileNode,
 };
 
 use super::link::AddressFact;
@@ -46,15 +46,6 @@ pub const TUN_NAME: &str = "v6e-mn0";
 /// ICMPv6 the mobile node takes: Parameter Problem (a home agent without
 /// Mobile IPv6, MN-13) and DHAAD Reply (MN-8).
 const ICMP6_TYPES: [u8; 2] = [4, 145];
-/// How long a Parameter Problem about our Binding Update is held before
-/// the machine hears of it (MN-13), and dropped if a Binding
-/// Acknowledgement came meanwhile. A home agent in userspace on a stock
-/// kernel (v6edge's own) takes its Binding Updates from a packet capture
-/// while its kernel, which does not know the Home Address option, answers
-/// each with a Parameter Problem (code 2) at once: that answer says
-/// nothing about the home agent. Longer than a home agent's proxy DAD
-/// (RFC 4862: 1 s) before its first acknowledgement.
-const PARAMETER_PROBLEM_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What the machine was last told of one interface.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -78,26 +69,11 @@ pub struct MobileNodeRole {
     ifindices: Vec<IfIndex>,
     told: BTreeMap<IfIndex, Told>,
     effects: VecDeque<Effect>,
-    /// A Parameter Problem held back ([`PARAMETER_PROBLEM_GRACE`]).
-    held_parameter_problem: Option<HeldIcmp>,
     /// Kernel ops were queued since the last barrier.
     kernel_since_barrier: bool,
     next_ticket: u64,
     /// Messages waiting for the barrier of their ticket.
     held_sends: VecDeque<(u64, Effect)>,
-}
-
-/// An ICMPv6 message held back, with the number of acknowledgements the
-/// machine had accepted when it arrived.
-#[derive(Debug, Clone)]
-struct HeldIcmp {
-    until: Instant,
-    acks_before: u64,
-    ifindex: IfIndex,
-    src: Ipv6Addr,
-    dst: Ipv6Addr,
-    hop_limit: u8,
-    bytes: Vec<u8>,
 }
 
 impl std::fmt::Debug for MobileNodeRole {
@@ -130,7 +106,6 @@ impl MobileNodeRole {
             ifindices: Vec::new(),
             told: BTreeMap::new(),
             effects: VecDeque::new(),
-            held_parameter_problem: None,
             kernel_since_barrier: false,
             next_ticket: 0,
             held_sends: VecDeque::new(),
@@ -256,28 +231,6 @@ impl MobileNodeRole {
     fn pump(&mut self) {
         let Some(m) = &mut self.machine else { return };
         let outputs: Vec<MnOutput> = std::iter::from_fn(|| m.poll_output()).collect();
-        // Home again with the tunnel state in place (it goes when the BA
-        // comes, MN-10): the rule that sends everything from the home
-        // address into the tunnel would take the deregistration BU, which
-        // must leave directly on the home link (RFC 6275 §11.5.4). It goes
-        // first; the machine's own removal later finds it gone.
-        let home_again = outputs
-            .iter()
-            .any(|o| matches!(o, MnOutput::Notice(Notice::Moved(Location::Home { .. }))));
-        if home_again && m.status(super::persist::machine_now(self.origin)).installed {
-            let c = m.config();
-            let rule = v6edge_core::RuleSpec {
-                owner: v6edge_core::Owner::MobileNode,
-                family_v6: true,
-                from: Some((std::net::IpAddr::V6(c.home_address), 128)),
-                to: None,
-                table: c.home_table,
-                priority: c.rule_priority,
-            };
-            self.kernel_since_barrier = true;
-            self.effects
-                .push_back(Effect::Kernel(v6edge_core::KernelOp::DelRule(rule)));
-        }
         for out in outputs {
             let send = match out {
                 MnOutput::Mh(t) => Effect::Mh(Transmit {
@@ -324,35 +277,6 @@ impl MobileNodeRole {
                 self.effects.push_back(send);
             }
         }
-    }
-
-    /// Hands a held Parameter Problem to the machine once its grace is
-    /// over, unless an acknowledgement came or no BU is awaited any more.
-    fn release_held(&mut self, now: Instant) {
-        let Some(held) = &self.held_parameter_problem else {
-            return;
-        };
-        if held.until > now {
-            return;
-        }
-        let held = self.held_parameter_problem.take();
-        let (Some(m), Some(held)) = (&mut self.machine, held) else {
-            return;
-        };
-        let status = m.status(now);
-        let acks: u64 = status.counters.ba_received.values().sum();
-        if acks != held.acks_before || !matches!(status.state, BulState::WaitAck { .. }) {
-            tracing::debug!(from = %held.src, "a Parameter Problem about a Binding Update that was acknowledged: the home agent's kernel, ignored");
-            return;
-        }
-        let rx = Received {
-            ifindex: held.ifindex,
-            src: held.src,
-            dst: held.dst,
-            hop_limit: held.hop_limit,
-            bytes: &held.bytes,
-        };
-        m.handle_icmp6(now, &rx);
     }
 
     /// The addresses a Binding Acknowledgement may be sent to: the
@@ -527,20 +451,6 @@ impl Role for MobileNodeRole {
                     },
                 );
             }
-            Port::Icmp6 if rx.bytes.first() == Some(&4) => {
-                if self.held_parameter_problem.is_none() {
-                    self.held_parameter_problem = Some(HeldIcmp {
-                        until: now + PARAMETER_PROBLEM_GRACE,
-                        acks_before: m.counters().ba_received.values().sum(),
-                        ifindex: rx.ifindex,
-                        src: rx.src,
-                        dst: rx.dst,
-                        hop_limit: rx.hop_limit,
-                        bytes: rx.bytes.to_vec(),
-                    });
-                }
-                return;
-            }
             Port::Icmp6 => m.handle_icmp6(now, rx),
             _ => return,
         }
@@ -549,7 +459,6 @@ impl Role for MobileNodeRole {
 
     fn handle_timeout(&mut self, _metrics: &Metrics) {
         let now = self.now();
-        self.release_held(now);
         if let Some(m) = &mut self.machine
             && m.poll_timeout().is_some_and(|t| t <= now)
         {
@@ -559,12 +468,9 @@ impl Role for MobileNodeRole {
     }
 
     fn next_deadline(&self) -> Option<TokioInstant> {
-        let held = self.held_parameter_problem.as_ref().map(|h| h.until);
-        let machine = self.machine.as_ref().and_then(MobileNode::poll_timeout);
-        [held, machine]
-            .into_iter()
-            .flatten()
-            .min()
+        self.machine
+            .as_ref()
+            .and_then(MobileNode::poll_timeout)
             .map(|t| super::persist::tokio_instant(self.origin, t))
     }
 
@@ -861,11 +767,11 @@ mod tests {
         );
     }
 
-    /// A Parameter Problem from the home agent quoting our BU is held:
-    /// the registration goes on; once the grace is over with no BA, the
-    /// machine hears of it (MN-13) and stops.
+    /// A Parameter Problem from the home agent quoting our BU reaches the
+    /// machine, which goes on registering for its grace (MN-13; the grace
+    /// and what ends it are the machine's tests).
     #[test]
-    fn a_parameter_problem_is_held_and_counts_only_without_an_ack() {
+    fn a_parameter_problem_does_not_stop_registration_at_once() {
         let metrics = Metrics::new();
         let mut role = role();
         role.sync(&facts(Some(COA)), &metrics);
@@ -896,18 +802,6 @@ mod tests {
         let doc = status.roles.mobile_node.expect("status");
         assert_eq!((doc.state.as_str(), doc.stopped), ("wait-ack", None));
         assert!(role.next_deadline().is_some());
-        // The grace is over (moved, not waited for).
-        if let Some(held) = &mut role.held_parameter_problem {
-            held.until = Instant::ZERO;
-        }
-        role.handle_timeout(&metrics);
-        let mut status = Status::empty();
-        role.status(&mut status);
-        let doc = status.roles.mobile_node.expect("status");
-        assert!(
-            doc.stopped.is_some(),
-            "MN-13: registration stopped: {doc:?}"
-        );
     }
 
     /// Not ours: a BA captured with an RH2 naming another home address.

@@ -25,7 +25,8 @@ use super::{
     INITIAL_BINDACK_TIMEOUT, INITIAL_DHAAD_TIMEOUT, INITIAL_SOLICIT_TIMER, LinkEvent, Location,
     MAX_BINDACK_TIMEOUT, MAX_HOME_AGENT_CANDIDATES, MAX_HOME_PREFIXES, MAX_UPDATE_RATE, MnConfig,
     MnConfigError, MnCounters, MnOutput, MnReceived, MnStatus, MnTransmit, Notice,
-    PREFIX_SOLICIT_ATTEMPTS, REFRESH_PERCENT, TunnelOp, home_agents_anycast,
+    PARAMETER_PROBLEM_GRACE, PREFIX_SOLICIT_ATTEMPTS, REFRESH_PERCENT, TunnelOp,
+    home_agents_anycast,
 };
 use crate::auth::{self, MIN_SPI, NtpTimestamp, ReplayMode};
 
@@ -114,6 +115,14 @@ pub struct MobileNode {
     dhaad: Option<Dhaad>,
     /// MN-9: the Mobile Prefix Solicitation in flight.
     solicit: Option<Solicit>,
+    /// MN-13: a Parameter Problem about our Binding Update, counted at
+    /// this instant unless an acknowledgement came (the number of BAs
+    /// accepted when it arrived) ([`PARAMETER_PROBLEM_GRACE`]).
+    suspect: Option<(Instant, u64)>,
+    /// The rule sending the home address into the tunnel is lifted while
+    /// the deregistration from home is in flight (RFC 6275 §11.5.4: that
+    /// BU leaves directly on the home link).
+    home_rule_lifted: bool,
     /// MN-9: the home link's prefixes from the last advertisements.
     home_prefixes: Vec<HomePrefix>,
     /// MN-9: when the home address's prefix leaves its preferred
@@ -182,6 +191,8 @@ impl MobileNode {
             location: Location::Detached,
             dhaad: None,
             solicit: None,
+            suspect: None,
+            home_rule_lifted: false,
             home_prefixes: Vec::new(),
             prefix_deprecates_at: None,
             state: BulState::Idle,
@@ -273,6 +284,7 @@ impl MobileNode {
             self.dhaad.map(|d| d.retransmit_at),
             self.solicit.map(|s| s.retransmit_at),
             self.prefix_deprecates_at,
+            self.suspect.map(|(at, _)| at),
         ]
         .into_iter()
         .flatten()
@@ -417,6 +429,20 @@ impl MobileNode {
     /// Retransmissions, refreshes, expiry, DHAAD retries, Mobile Prefix
     /// Solicitations; early calls do nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some((at, acks_before)) = self.suspect
+            && at <= now
+        {
+            self.suspect = None;
+            let acks: u64 = self.counters.ba_received.values().sum();
+            if acks == acks_before && matches!(self.state, BulState::WaitAck { .. }) {
+                info!(ha = ?self.home_agent, "mobile node: home agent does not support Mobile IPv6");
+                self.without_mip6();
+                return;
+            }
+            debug!(
+                "mobile node: a Parameter Problem followed by an acknowledgement: the home agent's kernel, ignored"
+            );
+        }
         if let Some(s) = self.solicit
             && s.retransmit_at <= now
         {
@@ -586,6 +612,14 @@ impl MobileNode {
             }
             Location::Home { ifindex } => {
                 self.dhaad = None;
+                // The deregistration BU leaves from the home address on
+                // the home link (RFC 6275 §11.5.4): the rule sending the
+                // home address's packets into the tunnel must go first.
+                if self.installed.is_some() && !self.home_rule_lifted {
+                    let rule = self.rule(self.config.home_address, self.config.home_table);
+                    self.kernel(KernelOp::DelRule(rule));
+                    self.home_rule_lifted = true;
+                }
                 if self.enabled {
                     self.place_home_address(Some(ifindex));
                 }
@@ -600,6 +634,13 @@ impl MobileNode {
                 self.place_home_address(None);
                 if !self.enabled || (self.stopped.is_some() && !admin) {
                     return;
+                }
+                // Away again before the deregistration from home was
+                // acknowledged: the home address goes into the tunnel.
+                if self.installed.is_some() && self.home_rule_lifted {
+                    let rule = self.rule(self.config.home_address, self.config.home_table);
+                    self.kernel(KernelOp::SetRule(rule));
+                    self.home_rule_lifted = false;
                 }
                 // The outer packets must leave from the new care-of
                 // address at once: the old one is gone (MN-7).
@@ -1091,7 +1132,7 @@ impl MobileNode {
 
     /// MN-13: a Parameter Problem code 1 (unrecognised Next Header: no MH)
     /// or 2 (unrecognised option: no HAO) about our BU to the home agent.
-    fn handle_parameter_problem(&mut self, _now: Instant, r: &Received<'_>) {
+    fn handle_parameter_problem(&mut self, now: Instant, r: &Received<'_>) {
         let (Some(ha), Some(sent)) = (self.home_agent, self.sent) else {
             return self.drop(DropReason::Icmp6Ignored);
         };
@@ -1112,8 +1153,10 @@ impl MobileNode {
         if !ours {
             return self.drop(DropReason::Icmp6Ignored);
         }
-        info!(ha = %ha, "mobile node: home agent does not support Mobile IPv6");
-        self.without_mip6();
+        if self.suspect.is_none() {
+            let acks = self.counters.ba_received.values().sum();
+            self.suspect = Some((now + PARAMETER_PROBLEM_GRACE, acks));
+        }
     }
 
     // ------------------------------------------------ prefix discovery --
@@ -1386,6 +1429,7 @@ impl MobileNode {
         let main = self.route(RouteTable::MAIN, self.config.tunnel_route_metric, None, tun);
         self.kernel(KernelOp::SetRoute(main));
         self.installed = Some(i);
+        self.home_rule_lifted = false;
     }
 
     /// A new care-of address (or router) under an installed binding.
@@ -1429,8 +1473,10 @@ impl MobileNode {
         let (rule, route) = self.care_of_ops(i);
         self.kernel(KernelOp::DelRule(rule));
         self.kernel(KernelOp::DelRoute(route));
-        let home_rule = self.rule(hoa, self.config.home_table);
-        self.kernel(KernelOp::DelRule(home_rule));
+        if !std::mem::take(&mut self.home_rule_lifted) {
+            let home_rule = self.rule(hoa, self.config.home_table);
+            self.kernel(KernelOp::DelRule(home_rule));
+        }
         let home_route = self.route(self.config.home_table, 1024, None, tun);
         self.kernel(KernelOp::DelRoute(home_route));
         self.kernel(KernelOp::DelAddress {

@@ -101,6 +101,15 @@ pub const DEREGISTRATION_ATTEMPTS: u32 = 7;
 /// Refresh at this percentage of the granted lifetime when the BA has no
 /// usable Binding Refresh Advice.
 pub const REFRESH_PERCENT: u32 = 80;
+/// MN-13: how long a Parameter Problem about our Binding Update waits
+/// before it counts, and is forgotten if a Binding Acknowledgement came
+/// meanwhile. A home agent in userspace on a stock kernel takes its
+/// Binding Updates from a packet capture while its kernel, which does not
+/// know the Home Address option, may answer each with a Parameter Problem
+/// (code 2) at once: that answer says nothing about the home agent.
+/// Longer than a home agent's proxy DAD (RFC 4862: 1 s) before its first
+/// acknowledgement.
+pub const PARAMETER_PROBLEM_GRACE: Duration = Duration::from_secs(2);
 /// RFC 6275 §12 INITIAL_SOLICIT_TIMER: the first Mobile Prefix
 /// Solicitation's retransmission timeout, doubled after each (MN-9).
 pub const INITIAL_SOLICIT_TIMER: Duration = Duration::from_secs(3);
