@@ -41,6 +41,10 @@ pub struct Status {
     /// The `[[ra]]` interfaces (static Router Advertisements), in file order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ra: Vec<StaticRaStatus>,
+    /// What stops this router from doing its job, in plain words: IPv6
+    /// forwarding off where a role forwards, configured interfaces missing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// One lease as `v6edge leases --json` shows it (contract.md).
@@ -508,6 +512,7 @@ impl Status {
             server: None,
             io: Default::default(),
             ra: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 }
@@ -539,6 +544,9 @@ pub fn format_human(status: &Status) -> String {
     let mut out = String::new();
     // Writing into a String cannot fail; the results are ignored for that reason.
     let _ = writeln!(out, "v6edge {}", status.version);
+    for w in &status.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
     let legacy;
     let roles = if status.roles.is_empty() {
         legacy = Roles::from_top_level(status);
@@ -1024,6 +1032,7 @@ dropped (dhcp6-server): rate-limited-link 1200, send-buffer-full 3
             server: None,
             io: Default::default(),
             ra: Vec::new(),
+            warnings: Vec::new(),
         };
         let text = format_human(&status);
         assert!(
@@ -1235,6 +1244,24 @@ relay: relaying
             env!("CARGO_PKG_VERSION")
         );
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn warnings_come_first_in_plain_words_and_round_trip() {
+        let mut status = Status::empty();
+        status.warnings = vec![crate::daemon::FORWARDING_OFF.to_owned()];
+        let human = format_human(&status);
+        let second = human.lines().nth(1).unwrap_or_default();
+        assert!(
+            second.starts_with("warning: IPv6 forwarding is off"),
+            "{human}"
+        );
+        let json = serde_json::to_value(&status).unwrap();
+        let back: Status = serde_json::from_value(json).unwrap();
+        assert_eq!(back.warnings, status.warnings);
+        // None: the key is left out (older readers see no change).
+        let quiet = serde_json::to_value(Status::empty()).unwrap();
+        assert!(quiet.get("warnings").is_none());
     }
 
     #[test]

@@ -48,4 +48,4 @@ pub use socket::{
     Captured, Dhcp6Socket, Icmp6Socket, MhSocket, MobilityCapture, RawIpv6Sender, RecvMeta,
     TunnelSocket,
 };
-pub use sysctl::{Ipv6Conf, ipv6_conf_path, set_ipv6_conf, set_sysctl};
+pub use sysctl::{Ipv6Conf, ethernet_address, ipv6_conf_path, set_ipv6_conf, set_sysctl};
