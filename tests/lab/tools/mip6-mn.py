@@ -35,8 +35,8 @@ packet socket (the kernel here has no MIP6 and would drop them).
   flood --coa A --ha H --hoa X --count N [--seed S]
       N malformed Mobility Header / Home Address option packets to H, a
       seeded mix (bad checksum, unknown MH type, Payload Proto 58, short
-      Header Len, truncated or doubled HAO, BUs with garbage options,
-      MH without HAO); prints {"sent": N, "seconds": ...}.
+      Header Len, truncated or doubled HAO, BUs with garbage options or
+      under a Type 2 Routing Header, MH without HAO); prints {"sent": N, "seconds": ...}.
   tunnel-echo --coa A --hoa X --count N [--timeout SECS]
       answers ICMPv6 echo requests to X that arrive in IPv6-in-IPv6 at A,
       back through the reverse tunnel to the sender; prints how many.
@@ -322,11 +322,11 @@ def flood_packet(args, rnd):
     """One malformed packet of a seeded mix (MT-27); all to the home agent
     address from the care-of address."""
     coa, hoa, ha = a(args.coa), a(args.hoa), a(args.ha)
-    kind = rnd.randrange(8)
+    kind = rnd.randrange(9)
 
-    def mh_with(proto, hlen, mh_type, body, good_sum=True):
+    def mh_with(proto, hlen, mh_type, body, good_sum=True, pseudo=(hoa, ha)):
         mh = bytearray(bytes([proto, hlen, mh_type, 0, 0, 0]) + body)
-        c = csum(hoa, ha, IPPROTO_MH, bytes(mh))
+        c = csum(pseudo[0], pseudo[1], IPPROTO_MH, bytes(mh))
         mh[4:6] = struct.pack("!H", c if good_sum else c ^ 0x1234)
         return bytes(mh)
 
@@ -351,6 +351,10 @@ def flood_packet(args, rnd):
         body = struct.pack("!HHH", rnd.randrange(65536), 0xC000, 100) + bytes(
             rnd.randrange(256) for _ in range(10))
         return packet(NH_DSTOPTS, hao + mh_with(NH_NONE, 1, 5, body))
+    if kind == 7:  # a BU under a Type 2 Routing Header (only a BA may have one)
+        rh2 = bytes([IPPROTO_MH, 2, 2, 1, 0, 0, 0, 0]) + hoa
+        # RFC 6275 §6.1.1: the checksum's destination is the RH2's address.
+        return packet(NH_ROUTING, rh2 + mh_with(NH_NONE, 1, 5, bytes(10), pseudo=(coa, hoa)))
     # no HAO: straight to the raw MH socket, unknown type
     return packet(IPPROTO_MH, mh_with(NH_NONE, 0, 200 + rnd.randrange(50), bytes(2)))
 

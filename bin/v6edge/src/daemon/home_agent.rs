@@ -128,6 +128,8 @@ pub struct HomeAgentRole {
     /// The home link's `proxy_delay` before we set it to 0, restored at
     /// shutdown.
     saved_proxy_delay: Option<String>,
+    /// Captured packets to us dropped before the machine, by reason.
+    capture_drops: std::collections::BTreeMap<&'static str, u64>,
 }
 
 impl std::fmt::Debug for HomeAgentRole {
@@ -161,6 +163,7 @@ impl HomeAgentRole {
             told_ra: false,
             icmp_errors: TokenBucket::new(ICMP_ERROR_RATE, Instant::ZERO),
             saved_proxy_delay: None,
+            capture_drops: std::collections::BTreeMap::new(),
         }
     }
 
@@ -421,6 +424,22 @@ impl HomeAgentRole {
     }
 }
 
+/// Why a captured packet to one of our addresses (`ours`) goes no further
+/// (MT-27: hostile input is counted): its extension headers do not parse
+/// (`capture-malformed`), or it carries more than one Home Address option
+/// (`home-address-option-repeated`, RFC 6275 §6.3). `None` for packets to
+/// others (this router forwards them) and for those the machine takes.
+fn capture_refusal(packet: &[u8], ours: impl Fn(Ipv6Addr) -> bool) -> Option<&'static str> {
+    match v6edge_wire::ip6::walk(packet) {
+        Ok(h) if !ours(h.ipv6.dst) => None,
+        Ok(h) if h.home_address_options > 1 => Some("home-address-option-repeated"),
+        Ok(_) => None,
+        Err(_) => Ipv6Header::parse(packet)
+            .is_ok_and(|h| ours(h.dst))
+            .then_some("capture-malformed"),
+    }
+}
+
 /// Neither link-local nor multicast: a destination the routing table
 /// finds the way to.
 fn is_routed_destination(addr: Ipv6Addr) -> bool {
@@ -616,7 +635,16 @@ impl Role for HomeAgentRole {
             ),
             Port::MobilityCapture => {
                 // The whole packet: only a Mobility Header or a Mobile
-                // Prefix Solicitation to us.
+                // Prefix Solicitation to us. The capture also sees packets
+                // this router forwards; a Mobility Header to another of its
+                // own addresses is ours to refuse (HA-6: 131, not a home
+                // agent there), as the kernel would have delivered it to
+                // us had it known the Home Address option.
+                let ours = |dst: Ipv6Addr| addresses.contains(&dst) || is_local_address(dst);
+                if let Some(reason) = capture_refusal(rx.bytes, ours) {
+                    *self.capture_drops.entry(reason).or_default() += 1;
+                    return;
+                }
                 if let Some(c) = captured_icmp6(rx.bytes).filter(|c| addresses.contains(&c.dst)) {
                     m.handle_captured_icmp6(
                         now,
@@ -632,14 +660,7 @@ impl Role for HomeAgentRole {
                     self.pump(metrics);
                     return;
                 }
-                // The capture also sees packets this router forwards; a
-                // Mobility Header to another of its own addresses is ours
-                // to refuse (HA-6: 131, not a home agent there), as the
-                // kernel would have delivered it to us had it known the
-                // Home Address option.
-                let Some(c) = captured_mh(rx.bytes)
-                    .filter(|c| addresses.contains(&c.dst) || is_local_address(c.dst))
-                else {
+                let Some(c) = captured_mh(rx.bytes).filter(|c| ours(c.dst)) else {
                     return;
                 };
                 m.handle_mh(
@@ -840,6 +861,11 @@ impl Role for HomeAgentRole {
             .dropped
             .iter()
             .map(|(r, n)| ("mobility", super::guard::reason_label(r), *n))
+            .chain(
+                self.capture_drops
+                    .iter()
+                    .map(|(r, n)| ("mobility", (*r).to_owned(), *n)),
+            )
             .collect()
     }
 
@@ -961,6 +987,47 @@ mod tests {
         assert!(!is_routed_destination("fe80::1".parse().unwrap()));
         assert!(!is_local_address("ff02::1".parse().unwrap()));
         assert!(!is_local_address("2001:db8:ffff::77".parse().unwrap()));
+    }
+
+    /// MT-27: captured packets to us that never reach the machine are
+    /// counted by reason; packets to others are not ours to count.
+    #[test]
+    fn captured_packets_refused_before_the_machine() {
+        let ha: Ipv6Addr = "2001:db8:1::1".parse().unwrap();
+        let hoa: Ipv6Addr = "2001:db8:1::200".parse().unwrap();
+        let coa: Ipv6Addr = "2001:db8:f::b".parse().unwrap();
+        let ours = |a: Ipv6Addr| a == ha;
+        let packet = |dst: Ipv6Addr, ext: &[u8]| {
+            let len = u16::try_from(ext.len()).unwrap();
+            let mut p = Ipv6Header::new(coa, dst, 60, 64, len).to_bytes();
+            p.extend_from_slice(ext);
+            p
+        };
+        let hao = |next: u8| {
+            let mut d = vec![next, 2, 1, 2, 0, 0, 201, 16];
+            d.extend_from_slice(&hoa.octets());
+            d
+        };
+        let mh = [59u8, 0, 99, 0, 0, 0, 0, 0];
+        let mut good = hao(135);
+        good.extend_from_slice(&mh);
+        assert_eq!(capture_refusal(&packet(ha, &good), ours), None);
+        let truncated = &hao(135)[..16];
+        assert_eq!(
+            capture_refusal(&packet(ha, truncated), ours),
+            Some("capture-malformed")
+        );
+        let other: Ipv6Addr = "2001:db8:1::2".parse().unwrap();
+        assert_eq!(capture_refusal(&packet(other, truncated), ours), None);
+        let mut twice = vec![135u8, 5, 1, 2, 0, 0, 201, 16];
+        twice.extend_from_slice(&hoa.octets());
+        twice.extend_from_slice(&[1, 4, 0, 0, 0, 0, 201, 16]);
+        twice.extend_from_slice(&hoa.octets());
+        twice.extend_from_slice(&mh);
+        assert_eq!(
+            capture_refusal(&packet(ha, &twice), ours),
+            Some("home-address-option-repeated")
+        );
     }
 
     #[test]
