@@ -32,7 +32,8 @@
 #    correspondent's FAILED entry for the home address recovers at its next
 #    resolution; its REACHABLE entry (the mobile node was at home) flips to
 #    the home agent's MAC at registration (unsolicited NA, O=1); the
-#    proxied NA delay is measured with proxy_delay 0 and 80;
+#    proxied NA delay is measured with proxy_delay 0 and 80; a clean stop
+#    restores the previous proxy_delay;
 #  - MT-7 / HA-6 / AU-2 / AU-3: a BU to the router's core address 131; an
 #    off-link home address 132 (lab-mode ha2); an unknown SPI 146; the SA of
 #    another home address 146;
@@ -322,5 +323,12 @@ done
 ANSWER=$(bu 10 400)
 lab_check "MT-27: a valid BU right after the flood gets BA 0" test "$(echo "$ANSWER" | field status)" = 0
 lab_check "... the home agent still runs" lab_alive ha
+
+# proxy_delay goes back to what it was when a home agent stops cleanly.
+lab_check "ha2 runs with proxy_delay 0 on its home link" \
+    test "$(lab_exec ha2 cat /proc/sys/net/ipv6/neigh/home0/proxy_delay)" = 0
+lab_stop ha2
+lab_check "... and restores the kernel's default (80) at SIGTERM" \
+    test "$(lab_exec ha2 cat /proc/sys/net/ipv6/neigh/home0/proxy_delay)" = 80
 
 lab_finish

@@ -9,13 +9,14 @@
 //! the unicast address lists both home agents by preference, the R flag
 //! gets none, HA-16/HA-17), MT-4 (lifetime clamped to the maximum, Binding
 //! Refresh Advice, expiry removing the proxy entry, the route and the
-//! data-plane entry, HA-8/HA-15), MT-5 (proxy_delay 0, a FAILED entry
-//! recovering, a REACHABLE entry flipping to the home agent's MAC at
-//! registration, HA-10), MT-7 (131, 132, 146 for an unknown SPI and for
-//! another home address), MT-23 (145 without a replay option, 144 for a
-//! 10 s skew then success after resynchronising, a replayed BU dropped)
-//! and MT-27 (20 000 malformed packets: no crash, drops counted by reason,
-//! Binding Errors and Parameter Problems rate-limited, BA 0 right after).
+//! data-plane entry, HA-8/HA-15), MT-5 (proxy_delay 0, restored at a clean
+//! stop, a FAILED entry recovering, a REACHABLE entry flipping to the home
+//! agent's MAC at registration, HA-10), MT-7 (131, 132, 146 for an unknown
+//! SPI and for another home address), MT-23 (145 without a replay option,
+//! 144 for a 10 s skew then success after resynchronising, a replayed BU
+//! dropped) and MT-27 (20 000 malformed MH / HAO / RH2 packets: no crash,
+//! drops counted by reason, Binding Errors and Parameter Problems
+//! rate-limited, BA 0 right after).
 //! About 30 s.
 //!
 //! Skips (passes, with a message) when not root or when a program is
