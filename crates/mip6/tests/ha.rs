@@ -928,11 +928,22 @@ fn ha17_dhaad_only_on_the_anycast_address() {
     ha.handle_icmp6(Instant::ZERO, &icmp6(HOME_IF, coa(), ha_addr(), 64, &req));
     ha.handle_icmp6(
         Instant::ZERO,
-        &icmp6(OUTSIDE_IF, coa(), anycast(), 64, &req),
+        &icmp6(OUTSIDE_IF, coa(), ip("2001:db8:7::fdff:ffff:ffff:fffe"), 64, &req),
     );
     assert!(drain(&mut ha).is_empty());
     assert_eq!(dropped(&ha, DropReason::DhaadNotAnycast), 2);
     assert_eq!(ha.counters().dhaad_replies, 0);
+    // From away, on the interface facing the mobile node: answered, by
+    // the routing table (RFC 6275 §10.5.1).
+    ha.handle_icmp6(
+        Instant::ZERO,
+        &icmp6(OUTSIDE_IF, coa(), anycast(), 64, &req),
+    );
+    let out = drain(&mut ha);
+    assert!(
+        matches!(out.as_slice(), [HaOutput::Icmp6(t)] if t.ifindex == 0 && t.dst == coa() && t.src == Some(ha_addr())),
+        "{out:#?}"
+    );
 }
 
 // --------------------------------------------------------------- HA-20 --

@@ -384,13 +384,6 @@ impl HomeAgentRole {
                         ifindex: t.ifindex,
                     });
                 }
-                // To a global unicast address (a DHAAD Reply to a care-of
-                // address): by the routing table, not bound to the home
-                // link the machine names (IPV6_PKTINFO's ifindex would
-                // confine it there).
-                HaOutput::Icmp6(t) if is_routed_destination(t.dst) => self
-                    .effects
-                    .push_back(Effect::Icmp6(Transmit { ifindex: 0, ..t })),
                 HaOutput::Icmp6(t) => self.effects.push_back(Effect::Icmp6(t)),
                 HaOutput::Icmp6ToHomeAddress(t) => self.effects.push_back(Effect::RawIpv6 {
                     packet: rh2_packet(t.src, t.care_of, t.home_address, NH_ICMPV6, &t.payload),
@@ -438,12 +431,6 @@ fn capture_refusal(packet: &[u8], ours: impl Fn(Ipv6Addr) -> bool) -> Option<&'s
             .is_ok_and(|h| ours(h.dst))
             .then_some("capture-malformed"),
     }
-}
-
-/// Neither link-local nor multicast: a destination the routing table
-/// finds the way to.
-fn is_routed_destination(addr: Ipv6Addr) -> bool {
-    !(addr.is_multicast() || addr.is_unspecified() || addr.segments()[0] & 0xffc0 == 0xfe80)
 }
 
 /// Whether `addr` is a global address of this node: binding a UDP socket
@@ -675,18 +662,6 @@ impl Role for HomeAgentRole {
                     },
                 );
             }
-            // The machine takes a DHAAD Request as one for the home link
-            // whose anycast address it was sent to (`accepts` checked it).
-            Port::Icmp6 if rx.bytes.first() == Some(&DHAAD_REQUEST) => match self.home_ifindex {
-                Some(home) => m.handle_icmp6(
-                    now,
-                    &Received {
-                        ifindex: home,
-                        ..*rx
-                    },
-                ),
-                None => return,
-            },
             Port::Icmp6 => m.handle_icmp6(now, rx),
             _ => return,
         }
@@ -978,13 +953,9 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
-    /// MT-12: a DHAAD Reply to a care-of address is routed; ND to link
-    /// scope stays on the home link.
+    /// Link-scope and foreign addresses are never taken for ours.
     #[test]
-    fn replies_to_global_addresses_are_routed() {
-        assert!(is_routed_destination("2001:db8:f::b".parse().unwrap()));
-        assert!(!is_routed_destination("ff02::1".parse().unwrap()));
-        assert!(!is_routed_destination("fe80::1".parse().unwrap()));
+    fn only_our_global_addresses_are_local() {
         assert!(!is_local_address("ff02::1".parse().unwrap()));
         assert!(!is_local_address("2001:db8:ffff::77".parse().unwrap()));
     }

@@ -1261,23 +1261,25 @@ impl HomeAgent {
 
     // ------------------------------------------------------------ DHAAD --
 
+    /// RFC 6275 §10.5.1: the request comes from a mobile node away, so on
+    /// whatever interface faces it; the home link is the one whose
+    /// home-agents anycast address it was sent to, and the reply goes by
+    /// the routing table (no interface named).
     fn handle_dhaad(&mut self, now: Instant, r: &Received<'_>, req: HaadRequest) {
-        let Some(link) = self
+        let link = self
             .config
             .home_links
             .iter()
-            .find(|l| l.ifindex == r.ifindex)
-            .cloned()
-        else {
+            .find(|l| {
+                l.prefixes.iter().any(|p| {
+                    p.valid_until.is_none_or(|t| t > now)
+                        && dhaad::home_agents_anycast(&p.prefix) == Some(r.dst)
+                })
+            })
+            .cloned();
+        let Some(link) = link.filter(|_| is_unicast(r.src)) else {
             return self.drop(DropReason::DhaadNotAnycast);
         };
-        let to_anycast = link.prefixes.iter().any(|p| {
-            p.valid_until.is_none_or(|t| t > now)
-                && dhaad::home_agents_anycast(&p.prefix) == Some(r.dst)
-        });
-        if !to_anycast || !is_unicast(r.src) {
-            return self.drop(DropReason::DhaadNotAnycast);
-        }
         // RFC 3963 §7.3: a mobile router wants home agents that serve
         // mobile routers; this one does not (yet).
         let mut candidates = Vec::new();
@@ -1328,7 +1330,8 @@ impl HomeAgent {
         });
         self.counters.dhaad_replies += 1;
         self.out.push_back(HaOutput::Icmp6(Transmit {
-            ifindex: link.ifindex,
+            // By the routing table: the mobile node is away.
+            ifindex: 0,
             src: Some(link.address),
             dst: r.src,
             transport: Transport::Icmpv6,
