@@ -4,7 +4,7 @@
 # 1. Debian packages: the peers of the netns scenarios (Kea, ISC DHCP, WIDE
 #    DHCPv6, radvd), the tools the checks use (ip, ping, rdisc6, tcpdump,
 #    python3, python3-scapy for tests/lab/tools/dhcp6-probe.py, unshare from
-#    util-linux) and tshark (optional: crates/wire/tests/mh_interop.rs and crates/ra/tests/foreign_decoders.rs decode our packets with it and skip without it).  Each
+#    util-linux), tshark (optional: crates/wire/tests/mh_interop.rs and crates/ra/tests/foreign_decoders.rs decode our packets with it and skip without it) and prometheus (optional: its promtool checks a live scrape of the metrics endpoint in bin/v6edge/tests/config_cli.rs, skipped without it).  Each
 #    package is tested with `dpkg -s`; `apt-get update` and `apt-get install`
 #    run only when something is missing, and are retried once.
 #    Several of these packages start their daemon from the maintainer scripts
@@ -30,7 +30,7 @@ REQUIRED=(
     postgresql
     libssl-dev pkg-config
 )
-OPTIONAL=(tshark)
+OPTIONAL=(tshark prometheus)
 
 with_fuzz=1
 [ "${1:-}" = --no-fuzz ] && with_fuzz=0

@@ -428,8 +428,46 @@ impl Metrics {
     }
 }
 
+/// The OpenMetrics text [`Metrics::encode`] writes, in the classic
+/// Prometheus text format (0.0.4) that scrapers and tools without
+/// OpenMetrics read (promtool, older Prometheus, plain curl users): a
+/// counter family is named with its `_total` suffix in HELP and TYPE, as
+/// its samples are; UNIT and EOF lines go. Samples are unchanged.
+pub fn classic_text(openmetrics: &str) -> String {
+    let counters: std::collections::BTreeSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let renamed = ["# HELP ", "# TYPE "].iter().find_map(|head| {
+            let rest = line.strip_prefix(head)?;
+            let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+            counters
+                .contains(name)
+                .then(|| format!("{head}{name}_total {tail}"))
+        });
+        out.push_str(renamed.as_deref().unwrap_or(line).trim_end());
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn classic_text_names_counters_with_total() {
+        let om = "# HELP a_b Things.\n# TYPE a_b counter\na_b_total 3\n# HELP g Level.\n# TYPE g gauge\n# UNIT g seconds\ng 1\n# EOF\n";
+        assert_eq!(
+            super::classic_text(om),
+            "# HELP a_b_total Things.\n# TYPE a_b_total counter\na_b_total 3\n# HELP g Level.\n# TYPE g gauge\ng 1\n"
+        );
+    }
+
     use super::Metrics;
 
     #[test]

@@ -222,9 +222,21 @@ fn run_status_reload_and_sigterm() {
     assert_eq!(status["delegations"], serde_json::json!([]));
     assert_eq!(status["version"], env!("CARGO_PKG_VERSION"));
 
+    // Issue 11: status says plainly what is missing.
+    let warnings = status["warnings"].to_string();
+    assert!(
+        warnings.contains("interface v6e-missing0 is configured but does not exist"),
+        "{warnings}"
+    );
     let out = v6edge(&["status", "--control", sock]);
     assert!(
         text(&out.stdout).contains("uplink v6e-missing0 (absent, link down): waiting-link"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(
+        text(&out.stdout)
+            .contains("warning: interface v6e-missing1 is configured but does not exist"),
         "{}",
         text(&out.stdout)
     );
@@ -290,6 +302,180 @@ fn run_status_reload_and_sigterm() {
         "{stderr}"
     );
     assert!(stderr.contains("SIGTERM: stopping"), "{stderr}");
+}
+
+/// Issue 11: `control-group` opens the socket (0660, that group) to its
+/// members for the read-only commands; everything else stays root's and
+/// the daemon's user's. Needs root (to run the client as `nobody`).
+#[test]
+fn control_group_members_get_read_only_commands() {
+    if !nix::unistd::geteuid().is_root()
+        || nix::unistd::Group::from_name("nogroup")
+            .ok()
+            .flatten()
+            .is_none()
+        || Command::new("setpriv").arg("--help").output().is_err()
+    {
+        eprintln!(
+            "SKIPPED control_group_members_get_read_only_commands: needs root, nogroup and setpriv"
+        );
+        return;
+    }
+    let dir = Scratch::new("group");
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&dir.0, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The client runs as nobody: a copy of the binary it may execute.
+    let bin = dir.0.join("v6edge");
+    std::fs::copy(BIN, &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let cfg = dir.file(
+        "v6edge.toml",
+        &format!("[daemon]\ncontrol-group = \"nogroup\"\n\n{RUN_CONFIG}"),
+    );
+    let socket = dir.0.join("ctl.sock");
+    let child = Command::new(BIN)
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .args(["--state-dir", dir.0.join("state").to_str().unwrap()])
+        .args(["--control", socket.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn v6edge run");
+    let mut daemon = Daemon(child);
+    wait_for_socket(&socket, &mut daemon);
+    let meta = std::fs::metadata(&socket).unwrap();
+    use std::os::unix::fs::MetadataExt as _;
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    assert_eq!(meta.gid(), 65534);
+    let as_user = |gid: &str, cmd: &str| {
+        Command::new("setpriv")
+            .args(["--reuid=65534", &format!("--regid={gid}"), "--clear-groups"])
+            .arg(&bin)
+            .args([cmd, "--control", socket.to_str().unwrap()])
+            .output()
+            .expect("setpriv")
+    };
+    let out = as_user("65534", "status");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("uplink v6e-missing0"));
+    let out = as_user("65534", "metrics");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = as_user("65534", "reload");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("permission denied: `reload` is for root"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Not in the group: the socket file itself refuses.
+    let out = as_user("1", "status");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("permission denied"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// One HTTP/1.1 exchange with the metrics endpoint: (status code, body).
+fn http(addr: std::net::SocketAddr, method: &str, path: &str) -> (u16, String) {
+    http_with(addr, method, path, "")
+}
+
+fn http_with(addr: std::net::SocketAddr, method: &str, path: &str, headers: &str) -> (u16, String) {
+    use std::io::{Read as _, Write as _};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to metrics-listen");
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: v6edge\r\n{headers}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("read the response");
+    let code = raw
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+    (code, body)
+}
+
+/// Issue 11: `metrics-listen` serves the exposition at `/metrics` over
+/// HTTP, computed at scrape time by the loop; other paths get 404, other
+/// methods 405; `promtool check metrics` (Debian `prometheus`, when
+/// installed) finds no problem in a live scrape.
+#[test]
+fn metrics_over_http() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let dir = Scratch::new("http");
+    let cfg = dir.file(
+        "v6edge.toml",
+        &format!("[daemon]\nmetrics-listen = \"{addr}\"\n\n{RUN_CONFIG}"),
+    );
+    let socket = dir.0.join("ctl.sock");
+    let child = Command::new(BIN)
+        .args(["run", "--config", cfg.to_str().unwrap()])
+        .args(["--state-dir", dir.0.join("state").to_str().unwrap()])
+        .args(["--control", socket.to_str().unwrap()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn v6edge run");
+    let mut daemon = Daemon(child);
+    wait_for_socket(&socket, &mut daemon);
+    let (code, body) = http(addr, "GET", "/metrics");
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.contains("v6edge_interface_present{interface=\"v6e-missing0\"} 0"),
+        "{body}"
+    );
+    // Asked without an Accept header: the classic text format.
+    assert!(!body.contains("# EOF"), "classic text: {body}");
+    // Prometheus asks for OpenMetrics and gets it.
+    let (code, om) = http_with(
+        addr,
+        "GET",
+        "/metrics",
+        "Accept: application/openmetrics-text;version=1.0.0,text/plain;q=0.5\r\n",
+    );
+    assert_eq!(code, 200);
+    assert!(om.trim_end().ends_with("# EOF"), "{om}");
+    assert_eq!(http(addr, "GET", "/").0, 404);
+    assert_eq!(http(addr, "POST", "/metrics").0, 405);
+    // The same exposition as the control socket's.
+    let ctl = v6edge(&["metrics", "--control", socket.to_str().unwrap()]);
+    assert!(text(&ctl.stdout).contains("v6edge_interface_present"));
+    if let Ok(mut promtool) = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        use std::io::Write as _;
+        promtool
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(body.as_bytes())
+            .unwrap();
+        let out = promtool.wait_with_output().unwrap();
+        assert!(
+            out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+            "promtool check metrics: {}{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+    } else {
+        eprintln!("promtool not installed: the exposition was not linted");
+    }
 }
 
 /// A network namespace with a veth pair `wan0`/`wan0peer` (both up, so

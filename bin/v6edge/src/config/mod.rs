@@ -113,6 +113,12 @@ pub struct DaemonConfig {
     /// (`netlink-receive-buffer`; BIRD's `netlink rx buffer`). Notifications
     /// that do not fit are lost and the daemon re-reads the kernel's state.
     pub netlink_receive_buffer: usize,
+    /// `control-group`: members may use the read-only control commands
+    /// (status, leases, tree, metrics); the socket becomes mode 0660.
+    pub control_group: Option<String>,
+    /// `metrics-listen`: where the Prometheus text exposition is served
+    /// over HTTP (`GET /metrics`).
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 /// A network interface name, checked the way Linux checks it

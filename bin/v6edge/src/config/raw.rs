@@ -107,6 +107,8 @@ pub(super) struct RawDaemon {
     pub control_socket: Option<Spanned<String>>,
     pub log_level: Option<Spanned<String>>,
     pub netlink_receive_buffer: Option<Spanned<i64>>,
+    pub control_group: Option<Spanned<String>>,
+    pub metrics_listen: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -392,6 +392,8 @@ fn daemon(ctx: &Ctx<'_>, raw: Option<RawDaemon>) -> Result<DaemonConfig, ConfigE
         control_socket: None,
         log_level: None,
         netlink_receive_buffer: None,
+        control_group: None,
+        metrics_listen: None,
     });
     let state_dir = match &raw.state_dir {
         Some(v) => ctx.absolute_path(v, "state-dir")?,
@@ -423,11 +425,45 @@ fn daemon(ctx: &Ctx<'_>, raw: Option<RawDaemon>) -> Result<DaemonConfig, ConfigE
         Some(v) => ctx.int_in(v, "netlink-receive-buffer", NETLINK_BUFFER_RANGE)? as usize,
         None => DEFAULT_NETLINK_RECEIVE_BUFFER,
     };
+    let control_group = match &raw.control_group {
+        // POSIX portable user and group names (useradd's rule).
+        Some(v) => {
+            let name = v.get_ref();
+            let valid = !name.is_empty()
+                && name.len() <= 32
+                && !name.starts_with('-')
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            if !valid {
+                return Err(ctx.err(
+                    v.span(),
+                    format!("control-group `{name}` is not a group name (letters, digits, _ - . and at most 32)"),
+                ));
+            }
+            Some(name.clone())
+        }
+        None => None,
+    };
+    let metrics_listen = match &raw.metrics_listen {
+        Some(v) => Some(v.get_ref().parse::<std::net::SocketAddr>().map_err(|_| {
+            ctx.err(
+                v.span(),
+                format!(
+                    "metrics-listen `{}` is not an address and port (e.g. \"[::1]:9187\" or \"127.0.0.1:9187\")",
+                    v.get_ref()
+                ),
+            )
+        })?),
+        None => None,
+    };
     Ok(DaemonConfig {
         state_dir,
         control_socket,
         log_level,
         netlink_receive_buffer,
+        control_group,
+        metrics_listen,
     })
 }
 

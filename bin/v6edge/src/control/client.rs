@@ -133,7 +133,7 @@ mod tests {
             .build()
             .unwrap();
         rt.block_on(async {
-            let server = ControlServer::bind(&path).unwrap();
+            let server = ControlServer::bind(&path, None).unwrap();
             let mode = std::fs::metadata(&path).unwrap().permissions();
             assert_eq!(
                 std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777,
@@ -228,8 +228,8 @@ mod tests {
             .build()
             .unwrap();
         rt.block_on(async {
-            let server = ControlServer::bind(&path).unwrap();
-            let err = ControlServer::bind(&path).unwrap_err().to_string();
+            let server = ControlServer::bind(&path, None).unwrap();
+            let err = ControlServer::bind(&path, None).unwrap_err().to_string();
             assert!(err.contains("another v6edge daemon is running"), "{err}");
             drop(server);
         });
@@ -237,7 +237,7 @@ mod tests {
         // A regular file is never removed.
         std::fs::write(&path, b"x").unwrap();
         rt.block_on(async {
-            let err = ControlServer::bind(&path).unwrap_err().to_string();
+            let err = ControlServer::bind(&path, None).unwrap_err().to_string();
             assert!(err.contains("is not a socket"), "{err}");
         });
         std::fs::remove_file(&path).unwrap();

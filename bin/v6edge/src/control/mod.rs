@@ -39,6 +39,14 @@ pub enum Request {
 }
 
 impl Request {
+    /// Changes nothing: allowed to the `control-group` as well.
+    pub fn is_read_only(self) -> bool {
+        matches!(
+            self,
+            Request::Status | Request::Metrics | Request::Leases | Request::Tree
+        )
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Request::Status => "status",

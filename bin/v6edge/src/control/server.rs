@@ -40,18 +40,38 @@ pub struct ControlServer {
     identity: (u64, u64),
     /// Peers allowed besides root: the daemon's effective uid.
     own_uid: u32,
+    /// A `control-group` opened the socket to its members (0660), for the
+    /// read-only commands.
+    group: bool,
 }
 
 impl ControlServer {
-    /// Binds `path` with mode 0600. Must be called within a tokio runtime.
-    pub fn bind(path: &Path) -> anyhow::Result<ControlServer> {
+    /// Binds `path` with mode 0600, or 0660 and group `group` when one is
+    /// given (its members get the read-only commands). Must be called
+    /// within a tokio runtime.
+    pub fn bind(path: &Path, group: Option<&str>) -> anyhow::Result<ControlServer> {
+        let gid = match group {
+            Some(name) => Some(
+                nix::unistd::Group::from_name(name)
+                    .with_context(|| format!("cannot look up control-group `{name}`"))?
+                    .with_context(|| format!("control-group `{name}` does not exist"))?
+                    .gid,
+            ),
+            None => None,
+        };
         remove_stale(path)?;
         let listener = UnixListener::bind(path)
             .with_context(|| format!("cannot bind control socket {}", path.display()))?;
         // Peers are also checked by credentials, so the short window before
         // the mode is tightened grants nobody anything.
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("cannot set mode 0600 on {}", path.display()))?;
+        let mode = if gid.is_some() { 0o660 } else { 0o600 };
+        if let Some(gid) = gid {
+            nix::unistd::chown(path, None, Some(gid)).with_context(|| {
+                format!("cannot give {} to control-group {gid}", path.display())
+            })?;
+        }
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("cannot set mode {mode:o} on {}", path.display()))?;
         let meta =
             std::fs::symlink_metadata(path).with_context(|| format!("{}", path.display()))?;
         Ok(ControlServer {
@@ -59,6 +79,7 @@ impl ControlServer {
             path: path.to_owned(),
             identity: (meta.dev(), meta.ino()),
             own_uid: nix::unistd::geteuid().as_raw(),
+            group: gid.is_some(),
         })
     }
 
@@ -75,8 +96,9 @@ impl ControlServer {
                     Ok((stream, _)) => {
                         let requests = requests.clone();
                         let own_uid = self.own_uid;
+                        let group = self.group;
                         tokio::spawn(async move {
-                            if let Err(e) = connection(stream, own_uid, requests).await {
+                            if let Err(e) = connection(stream, own_uid, group, requests).await {
                                 tracing::debug!(error = %e, "control connection ended");
                             }
                         });
@@ -134,11 +156,15 @@ fn remove_stale(path: &Path) -> anyhow::Result<()> {
 async fn connection(
     stream: UnixStream,
     own_uid: u32,
+    group: bool,
     requests: mpsc::Sender<ControlRequest>,
 ) -> io::Result<()> {
     let cred = stream.peer_cred()?;
     let (read, mut write) = stream.into_split();
-    if cred.uid() != 0 && cred.uid() != own_uid {
+    let full = cred.uid() == 0 || cred.uid() == own_uid;
+    // Anyone else got through the socket file's 0660: a control-group
+    // member (the kernel checked the supplementary groups we cannot see).
+    if !full && !group {
         tracing::warn!(uid = cred.uid(), pid = ?cred.pid(), "control connection refused");
         let line = Response::error(format!("permission denied for uid {}", cred.uid())).to_line();
         write.write_all(line.as_bytes()).await?;
@@ -171,6 +197,17 @@ async fn connection(
             continue;
         }
         let response = match serde_json::from_slice::<Request>(&line) {
+            Ok(request) if !full && !request.is_read_only() => {
+                tracing::warn!(
+                    uid = cred.uid(),
+                    command = request.name(),
+                    "control command refused to a control-group member"
+                );
+                Response::error(format!(
+                    "permission denied: `{}` is for root and the daemon's user; control-group members may use status, leases, tree and metrics",
+                    request.name()
+                ))
+            }
             Ok(request) => forward(request, &requests).await,
             Err(e) => Response::error(format!("bad request: {e}")),
         };

@@ -19,6 +19,7 @@ pub mod driver;
 pub mod guard;
 mod home_agent;
 mod link;
+pub mod metrics_http;
 mod mobile_node;
 mod mobility;
 pub mod persist;
@@ -89,7 +90,11 @@ pub fn run(options: RunOptions) -> anyhow::Result<()> {
         .build()
         .context("cannot start the tokio runtime")?;
     runtime.block_on(async move {
-        let server = ControlServer::bind(&control_path)?;
+        let server = ControlServer::bind(&control_path, config.daemon.control_group.as_deref())?;
+        let metrics_listener = match config.daemon.metrics_listen {
+            Some(addr) => Some(metrics_http::MetricsListener::bind(addr).await?),
+            None => None,
+        };
         let (tx, rx) = mpsc::channel(16);
         let daemon = Daemon::new(config, options, state, Some(log), rx)?;
         tracing::info!(
@@ -98,6 +103,10 @@ pub fn run(options: RunOptions) -> anyhow::Result<()> {
             state_dir = %state_path.display(),
             "v6edge started"
         );
+        if let Some(l) = metrics_listener {
+            tracing::info!(listen = ?l.local_addr(), "metrics served over HTTP at /metrics");
+            tokio::spawn(l.serve(tx.clone()));
+        }
         let serve = tokio::spawn(server.serve(tx));
         let result = daemon.run().await;
         // The loop dropped its receiver: the server stops and removes the socket.
@@ -574,6 +583,11 @@ impl Daemon {
             && new.daemon.control_socket != self.config.daemon.control_socket
         {
             tracing::warn!("control-socket changed: takes effect at the next restart");
+        }
+        if new.daemon.control_group != self.config.daemon.control_group
+            || new.daemon.metrics_listen != self.config.daemon.metrics_listen
+        {
+            tracing::warn!("control-group or metrics-listen changed: takes effect at the next restart");
         }
         if let Err(e) = self.driver.reconfigure(&new, &self.metrics) {
             tracing::error!(error = %e, "reload failed, keeping the running configuration");
