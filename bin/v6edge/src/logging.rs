@@ -1,5 +1,12 @@
 //! Logging to stderr with tracing-subscriber.
 //!
+//! The format (`[daemon] log-format`): plain text for a person or a file;
+//! for journald (chosen by `auto` when systemd connected stderr to the
+//! journal, `JOURNAL_STREAM`) each line starts with its syslog priority
+//! `<N>` (sd-daemon(3)) so `journalctl -p warning` works, and carries no
+//! time or level word (the journal records both); JSON lines for log
+//! shippers.
+//!
 //! The filter comes, first match wins, from `--log-level`, then `RUST_LOG`,
 //! then `[daemon] log-level` in the config (default `info`). A filter taken
 //! from the config is replaced on SIGHUP reload; one given by flag or
@@ -10,7 +17,11 @@
 use std::io::IsTerminal as _;
 
 use anyhow::Context as _;
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt as _;
 use tracing_subscriber::{EnvFilter, Registry, reload};
 
@@ -81,8 +92,65 @@ impl LogHandle {
     }
 }
 
+/// sd-daemon(3): the `<N>` prefix journald reads a line's priority from.
+fn journal_priority(level: Level) -> u8 {
+    match level {
+        Level::ERROR => 3,
+        Level::WARN => 4,
+        Level::INFO => 6,
+        Level::DEBUG | Level::TRACE => 7,
+    }
+}
+
+/// Prefixes each line the inner format writes with its priority.
+struct JournalPrefix<F>(F);
+
+impl<S, N, F> FormatEvent<S, N> for JournalPrefix<F>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    F: FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
+        write!(writer, "<{}>", journal_priority(*event.metadata().level()))?;
+        self.0.format_event(ctx, writer, event)
+    }
+}
+
+/// Whether systemd connected our stderr to the journal: `JOURNAL_STREAM`
+/// names its device and inode (systemd.exec(5)).
+fn stderr_is_journal() -> bool {
+    use std::os::fd::AsFd as _;
+    let Ok(stream) = std::env::var("JOURNAL_STREAM") else {
+        return false;
+    };
+    let Ok(stat) = nix::sys::stat::fstat(std::io::stderr().as_fd()) else {
+        return false;
+    };
+    stream == format!("{}:{}", stat.st_dev, stat.st_ino)
+}
+
+/// The format `auto` stands for here and now.
+pub fn effective_format(format: crate::config::LogFormat) -> crate::config::LogFormat {
+    use crate::config::LogFormat;
+    match format {
+        LogFormat::Auto if stderr_is_journal() => LogFormat::Journal,
+        LogFormat::Auto => LogFormat::Text,
+        other => other,
+    }
+}
+
 /// Installs the global subscriber. `flag` is `--log-level`.
-pub fn init(flag: Option<&str>, config_level: &str) -> anyhow::Result<LogHandle> {
+pub fn init(
+    flag: Option<&str>,
+    config_level: &str,
+    format: crate::config::LogFormat,
+) -> anyhow::Result<LogHandle> {
     let env = std::env::var("RUST_LOG")
         .ok()
         .filter(|s| !s.trim().is_empty());
@@ -93,14 +161,26 @@ pub fn init(flag: Option<&str>, config_level: &str) -> anyhow::Result<LogHandle>
     };
     let filter = parse_filter(&directives).map_err(|e| anyhow::anyhow!("{source}: {e}"))?;
     let (filter, handle) = reload::Layer::new(filter);
+    use crate::config::LogFormat;
+    let base = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
+    let layer: Box<dyn tracing_subscriber::Layer<_> + Send + Sync> = match effective_format(format)
+    {
+        LogFormat::Json => Box::new(base.json()),
+        LogFormat::Journal => Box::new(
+            base.with_ansi(false).event_format(JournalPrefix(
+                tracing_subscriber::fmt::format()
+                    .without_time()
+                    .with_level(false),
+            )),
+        ),
+        // Colours only for a person watching, not for a log file.
+        LogFormat::Text | LogFormat::Auto => {
+            Box::new(base.with_ansi(std::io::stderr().is_terminal()))
+        }
+    };
     tracing_subscriber::registry()
         .with(filter)
-        .with(
-            tracing_subscriber::fmt::layer()
-                .with_writer(std::io::stderr)
-                // Colours only for a person watching, not for journald or a log file.
-                .with_ansi(std::io::stderr().is_terminal()),
-        )
+        .with(layer)
         .try_init()
         .context("cannot install the log subscriber")?;
     Ok(LogHandle { handle, fixed })

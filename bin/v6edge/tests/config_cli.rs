@@ -478,6 +478,81 @@ fn metrics_over_http() {
     }
 }
 
+/// Runs the daemon with `[daemon]` lines `daemon`, stops it with SIGTERM
+/// and returns its stderr.
+fn run_and_stop(tag: &str, daemon_keys: &str, env: &[(&str, &str)]) -> String {
+    let dir = Scratch::new(tag);
+    let cfg = dir.file(
+        "v6edge.toml",
+        &format!("[daemon]\n{daemon_keys}\n\n{RUN_CONFIG}"),
+    );
+    let socket = dir.0.join("ctl.sock");
+    let mut cmd = Command::new(BIN);
+    cmd.args(["run", "--config", cfg.to_str().unwrap()])
+        .args(["--state-dir", dir.0.join("state").to_str().unwrap()])
+        .args(["--control", socket.to_str().unwrap()])
+        .env_remove("RUST_LOG")
+        .env_remove("JOURNAL_STREAM")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut daemon = Daemon(cmd.spawn().expect("spawn v6edge run"));
+    wait_for_socket(&socket, &mut daemon);
+    kill(Pid::from_raw(daemon.0.id() as i32), Signal::SIGTERM).unwrap();
+    let out = daemon.0.stderr.take().map(|mut e| {
+        use std::io::Read as _;
+        let mut s = String::new();
+        let _ = e.read_to_string(&mut s);
+        s
+    });
+    let _ = daemon.0.wait();
+    out.unwrap_or_default()
+}
+
+/// Issue 11: journald gets a priority per line and no duplicated time;
+/// JSON lines on request; `auto` is plain text unless stderr is the
+/// journal.
+#[test]
+fn log_formats() {
+    let journal = run_and_stop("logj", "log-format = \"journal\"", &[]);
+    let started = journal
+        .lines()
+        .find(|l| l.contains("v6edge started"))
+        .unwrap_or_else(|| panic!("{journal}"));
+    assert!(
+        started.starts_with("<6>v6edge::daemon: v6edge started"),
+        "{started}"
+    );
+    let warn = journal
+        .lines()
+        .find(|l| l.contains("does not exist (yet)"))
+        .unwrap_or_else(|| panic!("{journal}"));
+    assert!(warn.starts_with("<4>"), "{warn}");
+    assert!(!journal.contains("INFO"), "no level word: {journal}");
+
+    let json = run_and_stop("logjs", "log-format = \"json\"", &[]);
+    for line in json.lines().filter(|l| !l.trim().is_empty()) {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            v["timestamp"].is_string() && v["level"].is_string(),
+            "{line}"
+        );
+    }
+    assert!(json.contains("\"message\":\"v6edge started\""), "{json}");
+
+    // auto with a JOURNAL_STREAM that is not our stderr: text.
+    let text_out = run_and_stop("loga", "", &[("JOURNAL_STREAM", "1:1")]);
+    let started = text_out
+        .lines()
+        .find(|l| l.contains("v6edge started"))
+        .unwrap_or_else(|| panic!("{text_out}"));
+    assert!(started.contains(" INFO "), "{started}");
+    assert!(!started.starts_with('<'), "{started}");
+}
+
 /// A network namespace with a veth pair `wan0`/`wan0peer` (both up, so
 /// wan0 has carrier), deleted on drop.
 struct Netns(String);

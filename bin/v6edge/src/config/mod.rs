@@ -101,6 +101,22 @@ pub struct Config {
     pub mobile_node: Option<MobileNodeConfig>,
 }
 
+/// `[daemon] log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// `journal` when stderr is the systemd journal (`JOURNAL_STREAM`),
+    /// `text` otherwise.
+    #[default]
+    Auto,
+    /// One line per event: time, level, target, message, fields.
+    Text,
+    /// For journald: a `<N>` syslog priority per line (sd-daemon(3)), no
+    /// time (the journal keeps its own), no level word.
+    Journal,
+    /// JSON lines: one object per event.
+    Json,
+}
+
 /// `[daemon]`: where the daemon keeps its files and how it logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DaemonConfig {
@@ -113,6 +129,8 @@ pub struct DaemonConfig {
     /// (`netlink-receive-buffer`; BIRD's `netlink rx buffer`). Notifications
     /// that do not fit are lost and the daemon re-reads the kernel's state.
     pub netlink_receive_buffer: usize,
+    /// `log-format`: how log lines are written to stderr.
+    pub log_format: LogFormat,
     /// `control-group`: members may use the read-only control commands
     /// (status, leases, tree, metrics); the socket becomes mode 0660.
     pub control_group: Option<String>,

@@ -108,6 +108,7 @@ pub(super) struct RawDaemon {
     pub log_level: Option<Spanned<String>>,
     pub netlink_receive_buffer: Option<Spanned<i64>>,
     pub control_group: Option<Spanned<String>>,
+    pub log_format: Option<Spanned<String>>,
     pub metrics_listen: Option<Spanned<String>>,
 }
 

@@ -393,6 +393,7 @@ fn daemon(ctx: &Ctx<'_>, raw: Option<RawDaemon>) -> Result<DaemonConfig, ConfigE
         log_level: None,
         netlink_receive_buffer: None,
         control_group: None,
+        log_format: None,
         metrics_listen: None,
     });
     let state_dir = match &raw.state_dir {
@@ -457,11 +458,29 @@ fn daemon(ctx: &Ctx<'_>, raw: Option<RawDaemon>) -> Result<DaemonConfig, ConfigE
         })?),
         None => None,
     };
+    let log_format = match &raw.log_format {
+        Some(v) => {
+            match v.get_ref().as_str() {
+                "auto" => super::LogFormat::Auto,
+                "text" => super::LogFormat::Text,
+                "journal" => super::LogFormat::Journal,
+                "json" => super::LogFormat::Json,
+                other => {
+                    return Err(ctx.err(
+                    v.span(),
+                    format!("log-format `{other}`: expected \"auto\", \"text\", \"journal\" or \"json\""),
+                ));
+                }
+            }
+        }
+        None => super::LogFormat::Auto,
+    };
     Ok(DaemonConfig {
         state_dir,
         control_socket,
         log_level,
         netlink_receive_buffer,
+        log_format,
         control_group,
         metrics_listen,
     })

@@ -75,7 +75,11 @@ pub struct RunOptions {
 /// as [`crate::config::ConfigError`] before anything is created.
 pub fn run(options: RunOptions) -> anyhow::Result<()> {
     let config = Config::load(&options.config)?;
-    let log = crate::logging::init(options.log_level.as_deref(), &config.daemon.log_level)?;
+    let log = crate::logging::init(
+        options.log_level.as_deref(),
+        &config.daemon.log_level,
+        config.daemon.log_format,
+    )?;
     let state_path = options
         .state_dir
         .clone()
@@ -587,7 +591,9 @@ impl Daemon {
         if new.daemon.control_group != self.config.daemon.control_group
             || new.daemon.metrics_listen != self.config.daemon.metrics_listen
         {
-            tracing::warn!("control-group or metrics-listen changed: takes effect at the next restart");
+            tracing::warn!(
+                "control-group or metrics-listen changed: takes effect at the next restart"
+            );
         }
         if let Err(e) = self.driver.reconfigure(&new, &self.metrics) {
             tracing::error!(error = %e, "reload failed, keeping the running configuration");
