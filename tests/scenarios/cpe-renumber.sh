@@ -27,6 +27,15 @@ cpe_require
 echo "cpe-renumber: ISP_IMPL=$ISP_IMPL CPE_IMPL=$CPE_IMPL"
 
 cpe_topology
+# v6edge: examples/cpe.toml plus an [uplink] hook that logs each event
+# (issue 11: hooks for every role; docs/config.md "Hooks").
+if [ "$CPE_IMPL" = v6edge ]; then
+    printf '#!/bin/sh\necho "$V6EDGE_ROLE $V6EDGE_EVENT $V6EDGE_PREFIX $V6EDGE_INTERFACE valid=$V6EDGE_VALID_UNTIL lans=$V6EDGE_LAN_PREFIXES" >>"%s/hook.log"\n' "$LAB_DIR" >"$LAB_DIR/hook.sh"
+    chmod 755 "$LAB_DIR/hook.sh"
+    sed "s|^\[uplink\]\$|[uplink]\nhook = \"$LAB_DIR/hook.sh\"|" "$CPE_CONFIG" >"$LAB_DIR/cpe-hook.toml"
+    grep -q '^hook = ' "$LAB_DIR/cpe-hook.toml" || lab_die "could not add the hook to $CPE_CONFIG"
+    CPE_CONFIG=$LAB_DIR/cpe-hook.toml
+fi
 capture_start isp-cap
 capture_ra_start host-ra
 isp_write_kea 1 "$ISP_POOL"
@@ -99,6 +108,14 @@ lab_xcheck "$XF_DEPRECATE" "host: its address in A deprecated or gone within ${D
     within "$DT_A" "$DEADLINE"
 lab_xcheck "$XF_DEPRECATE" "RA: the old $A64 still advertised, with preferred lifetime 0 (got '$(a_pio_preferred)')" \
     test "$(a_pio_preferred)" = 0
+
+if [ "$CPE_IMPL" = v6edge ]; then
+    sed 's/^/  hook: /' "$LAB_DIR/hook.log" 2>/dev/null
+    lab_check "[uplink] hook: obtained A, then obtained B and lost A (in that order)" \
+        sh -c "grep -n '' '$LAB_DIR/hook.log' | grep -E 'obtained $A |obtained ${B:-none} |lost $A ' | cut -d' ' -f2,3 | tr '\n' ' ' | grep -qx 'obtained $A obtained ${B:-none} lost $A '"
+    lab_check "... with the LAN prefixes carved from B when B came" \
+        sh -c "grep '^requesting-router obtained ${B:-none} ' '$LAB_DIR/hook.log' | grep -q 'lans=lan0='"
+fi
 
 echo "DHCPv6 on the uplink:"
 capture_decode isp-cap | sed 's/^.*dhcp6 /  dhcp6 /' | cut -c1-240

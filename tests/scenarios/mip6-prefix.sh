@@ -75,8 +75,14 @@ v6edge_wait_ready ar 10 || lab_die "the access router's v6edge did not start (lo
 
 # The example, with prefix advertisements on (its key file beside it).
 cp "$REPO_DIR/examples/mip6-demo.key" "$LAB_DIR/"
-sed 's/^\[home-agent\]$/[home-agent]\nmobile-prefix-advertisements = true/' \
+# Both ends log their hook events (issue 11, docs/config.md "Hooks").
+printf '#!/bin/sh\necho "$V6EDGE_ROLE $V6EDGE_EVENT $V6EDGE_HOME_ADDRESS $V6EDGE_CARE_OF $V6EDGE_HOME_AGENT" >>"%s/hook.log"\n' "$LAB_DIR" >"$LAB_DIR/hook.sh"
+chmod 755 "$LAB_DIR/hook.sh"
+sed "s|^\[home-agent\]\$|[home-agent]\nmobile-prefix-advertisements = true\nhook = \"$LAB_DIR/hook.sh\"|" \
     "$REPO_DIR/examples/home-agent.toml" >"$LAB_DIR/ha.toml"
+sed "s|^\[mobile-node\]\$|[mobile-node]\nhook = \"$LAB_DIR/hook.sh\"|" "$MN_CONFIG" >"$LAB_DIR/mn.toml"
+grep -q '^hook = ' "$LAB_DIR/mn.toml" || lab_die "could not add the hook to $MN_CONFIG"
+MN_CONFIG=$LAB_DIR/mn.toml
 grep -q '^mobile-prefix-advertisements = true' "$LAB_DIR/ha.toml" || lab_die "could not edit the example"
 start_v6edge ha ha "$LAB_DIR/ha.toml"
 v6edge_wait_ready ha 10 || lab_die "the home agent's v6edge did not start (log: $LAB_DIR/ha.log)"
@@ -132,5 +138,13 @@ lab_check "... and the home agent retransmitted nothing (one advertisement and o
     test "$(sent_since)" -eq 2
 v6edge_ctl mn status 2>&1 | sed 's/^/  | /'
 lab_stop mn
+
+# Hooks: registered on both ends, then the stop's deregistration.
+sed 's/^/  hook: /' "$LAB_DIR/hook.log" 2>/dev/null
+COA=$(lab_global mn eth0)
+lab_check "hooks: the home agent's 'registered $HOA $COA' and the mobile node's, naming its home agent" \
+    sh -c "grep -qx 'home-agent registered $HOA $COA ' '$LAB_DIR/hook.log' && grep -qx 'mobile-node registered $HOA $COA $HA' '$LAB_DIR/hook.log'"
+lab_check "hooks: after the stop, 'deregistered' (mobile node) and 'removed' (home agent)" \
+    lab_wait 3 sh -c "grep -q '^mobile-node deregistered $HOA' '$LAB_DIR/hook.log' && grep -q '^home-agent removed $HOA' '$LAB_DIR/hook.log'"
 
 lab_finish

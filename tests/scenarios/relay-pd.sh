@@ -32,6 +32,15 @@ relay_require
 echo "relay-pd: RELAY_IMPL=$RELAY_IMPL SERVER=$SERVER"
 
 relay_topology
+# v6edge: examples/relay.toml plus a [relay] hook that logs each event
+# (issue 11: hooks for every role; docs/config.md "Hooks").
+if [ "$RELAY_IMPL" = v6edge ]; then
+    printf '#!/bin/sh\necho "$V6EDGE_ROLE $V6EDGE_EVENT $V6EDGE_PREFIX $V6EDGE_NEXT_HOP $V6EDGE_INTERFACE" >>"%s/hook.log"\n' "$LAB_DIR" >"$LAB_DIR/hook.sh"
+    chmod 755 "$LAB_DIR/hook.sh"
+    sed "s|^\[relay\]\$|[relay]\nhook = \"$LAB_DIR/hook.sh\"|" "$RLY_EXAMPLE" >"$LAB_DIR/relay-hook.toml"
+    grep -q '^hook = ' "$LAB_DIR/relay-hook.toml" || lab_die "could not add the hook to $RLY_EXAMPLE"
+    RLY_EXAMPLE=$LAB_DIR/relay-hook.toml
+fi
 rsrv_start
 relay_start rly "$RLY" "$RELAY_IMPL" "$(rsrv_target)"
 rcli_add rly "${ROLES[@]}"
@@ -134,6 +143,11 @@ if [ "$RELAY_IMPL" = v6edge ]; then
     lab_check "relay: no proto $RLY_PROTO route left" test -z "$(rly_routes rly)"
     lab_check "relay leases: empty after both Releases" \
         sh -c "'$V6EDGE_BIN' leases --json --control '$LAB_DIR/$RLY.sock' | '$LAB_PY' -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)[\"leases\"] == [] else 1)'"
+    sed 's/^/  hook: /' "$LAB_DIR/hook.log" 2>/dev/null
+    for role in "${ROLES[@]}"; do
+        lab_check "[relay] hook: binding-added then binding-removed for ${PD[$role]:-none} via ${LL[$role]} on lan0" \
+            sh -c "grep -E ' ${PD[$role]:-none} ' '$LAB_DIR/hook.log' | grep -v binding-renewed | cut -d' ' -f2- | tr '\n' ' ' | grep -qx 'binding-added ${PD[$role]:-none} ${LL[$role]} lan0 binding-removed ${PD[$role]:-none} ${LL[$role]} lan0 '"
+    done
 fi
 
 lab_finish

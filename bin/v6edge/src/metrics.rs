@@ -54,6 +54,12 @@ pub struct ResultLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HookLabels {
+    /// `ok`, `failed`, `timeout`, `dropped`.
+    pub result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct MobilityMessageLabels {
     /// `binding-update`, `binding-ack`, ... or the MH Type number.
     pub message_type: String,
@@ -96,6 +102,7 @@ pub struct Metrics {
     mn_bound: Gauge,
     store_losses: Counter,
     store_reconnects: Counter,
+    hooks: Family<HookLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -130,6 +137,7 @@ impl Metrics {
             mn_bound: Gauge::default(),
             store_losses: Counter::default(),
             store_reconnects: Counter::default(),
+            hooks: Family::default(),
         };
         // Counters get the `_total` suffix from the encoder.
         registry.register(
@@ -182,6 +190,11 @@ impl Metrics {
             "store_connection_losses",
             "Times the lease store lost its database connection",
             m.store_losses.clone(),
+        );
+        registry.register(
+            "hooks",
+            "Hook program runs by result: ok, failed (non-zero exit or not started), timeout (killed after 30 s), dropped (queue full)",
+            m.hooks.clone(),
         );
         registry.register(
             "store_reconnects",
@@ -417,6 +430,19 @@ impl Metrics {
     }
 
     /// The OpenMetrics text exposition of every metric.
+    /// Hook runs by result (`hooks.rs`): ok, failed, timeout, dropped.
+    pub fn sync_hooks(&self, counts: &[(&'static str, u64)]) {
+        for (result, n) in counts {
+            let c = self.hooks.get_or_create(&HookLabels {
+                result: (*result).to_owned(),
+            });
+            let have = c.get();
+            if *n > have {
+                c.inc_by(n - have);
+            }
+        }
+    }
+
     pub fn encode(&self) -> String {
         let mut text = String::new();
         // Encoding into a String only fails if a Display impl fails, which

@@ -20,7 +20,7 @@ fn unknown_key_points_at_the_key() {
         error("[uplink]\ninterface = \"wan0\"\nprefix-hnt = 56\n"),
         "cpe.toml:3: unknown field `prefix-hnt`, expected one of `interface`, `request-prefix`, `prefix-hint`, \
          `ia-pd`, `request-address`, `rapid-commit`, `reconfigure-accept`, `release-on-stop`, \
-         `accept-ra-default-route`, `request-options`"
+         `accept-ra-default-route`, `request-options`, `hook`"
     );
     let e = error(&format!(
         "{UPLINK}[[lan]]\ninterface = \"lan0\"\n[lan.ra]\n\nmax-intreval = 100\n"

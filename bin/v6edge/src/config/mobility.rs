@@ -161,6 +161,10 @@ pub(super) fn home_agent(
         security,
         persist_bindings: raw.persist_bindings.unwrap_or(true),
         mobile_prefix_advertisements: raw.mobile_prefix_advertisements.unwrap_or(false),
+        hook: match &raw.hook {
+            Some(v) => Some(ctx.absolute_path(v, "hook")?),
+            None => None,
+        },
         mobile_nodes: mobile_nodes.into_iter().map(|(sa, _)| sa).collect(),
     })
 }
@@ -258,6 +262,10 @@ pub(super) fn mobile_node(
         binding_lifetime,
         security,
         sa,
+        hook: match &raw.hook {
+            Some(v) => Some(ctx.absolute_path(v, "hook")?),
+            None => None,
+        },
     })
 }
 

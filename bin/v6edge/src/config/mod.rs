@@ -204,6 +204,9 @@ pub struct UplinkConfig {
     /// Options for the ORO, no duplicates, always containing
     /// [`RequestOption::SolMaxRt`] (RFC 8415 §18.2.1 requires it in Solicit).
     pub request_options: Vec<RequestOption>,
+    /// `hook`: a program run on this role's events (docs/config.md
+    /// "Hooks"), in order, one at a time.
+    pub hook: Option<PathBuf>,
 }
 
 /// One IA_PD the client asks for.
@@ -372,6 +375,9 @@ pub struct HomeAgentConfig {
     pub mobile_prefix_advertisements: bool,
     /// One security association per home address (RFC 4285 §5).
     pub mobile_nodes: Vec<MobilitySa>,
+    /// `hook`: a program run on this role's events (docs/config.md
+    /// "Hooks"), in order, one at a time.
+    pub hook: Option<PathBuf>,
 }
 
 /// `[mobile-node]`: a Mobile IPv6 mobile node (RFC 6275 §11).
@@ -388,6 +394,9 @@ pub struct MobileNodeConfig {
     pub security: MobilitySecurity,
     /// `None` only with `security = "none"`.
     pub sa: Option<MobilitySa>,
+    /// `hook`: a program run on this role's events (docs/config.md
+    /// "Hooks"), in order, one at a time.
+    pub hook: Option<PathBuf>,
 }
 
 /// How a mobile node knows its home agent.
@@ -655,6 +664,9 @@ pub struct RelaySettings {
     /// Client-facing interfaces in file order, at least one; interface names,
     /// link-addresses and Interface-IDs are unique among them.
     pub downstream: Vec<RelayDownstream>,
+    /// `hook`: a program run on this role's events (docs/config.md
+    /// "Hooks"), in order, one at a time.
+    pub hook: Option<PathBuf>,
 }
 
 impl RelaySettings {

@@ -52,6 +52,7 @@ pub(super) struct RawHomeAgent {
     pub insecure_lab: Option<bool>,
     pub persist_bindings: Option<bool>,
     pub mobile_prefix_advertisements: Option<bool>,
+    pub hook: Option<Spanned<String>>,
     #[serde(default)]
     pub mobile_node: Vec<Spanned<RawHomeAgentMobileNode>>,
 }
@@ -80,6 +81,7 @@ pub(super) struct RawMobileNode {
     pub spi: Option<Spanned<i64>>,
     pub key_file: Option<Spanned<String>>,
     pub replay_window: Option<Spanned<i64>>,
+    pub hook: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -125,6 +127,7 @@ pub(super) struct RawUplink {
     pub release_on_stop: Option<bool>,
     pub accept_ra_default_route: Option<bool>,
     pub request_options: Option<Vec<Spanned<RawRequestOption>>>,
+    pub hook: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -265,6 +268,7 @@ pub(super) struct RawRelay {
     pub routes: Option<Spanned<bool>>,
     pub route_metric: Option<Spanned<i64>>,
     pub hop_count_limit: Option<Spanned<i64>>,
+    pub hook: Option<Spanned<String>>,
     #[serde(default)]
     pub downstream: Vec<Spanned<RawRelayDownstream>>,
 }

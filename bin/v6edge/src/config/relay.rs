@@ -86,6 +86,10 @@ pub(super) fn relay(
         route_metric,
         hop_count_limit,
         downstream,
+        hook: match &raw.hook {
+            Some(v) => Some(ctx.absolute_path(v, "hook")?),
+            None => None,
+        },
     })
 }
 

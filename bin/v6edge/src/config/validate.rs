@@ -569,6 +569,10 @@ fn uplink(ctx: &Ctx<'_>, raw: RawUplink) -> Result<UplinkConfig, ConfigError> {
         release_on_stop: raw.release_on_stop.unwrap_or(false),
         accept_ra_default_route: raw.accept_ra_default_route.unwrap_or(true),
         request_options,
+        hook: match &raw.hook {
+            Some(v) => Some(ctx.absolute_path(v, "hook")?),
+            None => None,
+        },
     })
 }
 

@@ -378,6 +378,7 @@ impl Cpe {
             );
             self.hints.insert(p.iaid.to_string(), p.prefix.to_string());
         }
+        self.run_hooks(now, previous, leases);
         let unix = self.clock.unix_now(now);
         let saved = match &binding {
             Some(b) => self
@@ -395,6 +396,63 @@ impl Cpe {
         };
         if let Err(e) = saved.and_then(|()| self.state.save(HINTS_DOC, &self.hints)) {
             tracing::error!(error = %e, "cannot save the DHCPv6 binding");
+        }
+    }
+
+    /// `[uplink] hook`: one run per delegated prefix obtained, renewed
+    /// (its lifetimes changed) or lost, with what a firewall or dynamic
+    /// DNS script needs (docs/config.md "Hooks").
+    fn run_hooks(&mut self, now: Instant, previous: &Leases, leases: &Leases) {
+        let Some(program) = self.uplink_cfg.hook.clone() else {
+            return;
+        };
+        let lans: Vec<String> = self
+            .node
+            .router()
+            .status(now)
+            .iter()
+            .filter_map(|r| Some(format!("{}={}", r.name, r.prefix?)))
+            .collect();
+        let unix = |t: Option<Instant>| {
+            t.map_or("infinite".to_owned(), |t| self.clock.to_unix(t).to_string())
+        };
+        // New prefixes first: a firewall script that opens the new one
+        // before closing the old never has neither.
+        let mut runs = Vec::new();
+        for p in &leases.prefixes {
+            match previous.prefixes.iter().find(|o| o.prefix == p.prefix) {
+                None => runs.push(("obtained", p)),
+                Some(o)
+                    if o.valid_until != p.valid_until || o.preferred_until != p.preferred_until =>
+                {
+                    runs.push(("renewed", p))
+                }
+                Some(_) => {}
+            }
+        }
+        for old in &previous.prefixes {
+            if !leases.prefixes.iter().any(|p| p.prefix == old.prefix) {
+                runs.push(("lost", old));
+            }
+        }
+        for (event, p) in runs {
+            let env = vec![
+                ("V6EDGE_ROLE".to_owned(), "requesting-router".to_owned()),
+                ("V6EDGE_EVENT".to_owned(), event.to_owned()),
+                ("V6EDGE_PREFIX".to_owned(), p.prefix.to_string()),
+                ("V6EDGE_IAID".to_owned(), p.iaid.to_string()),
+                (
+                    "V6EDGE_INTERFACE".to_owned(),
+                    self.uplink_cfg.interface.to_string(),
+                ),
+                ("V6EDGE_VALID_UNTIL".to_owned(), unix(p.valid_until)),
+                ("V6EDGE_PREFERRED_UNTIL".to_owned(), unix(p.preferred_until)),
+                ("V6EDGE_LAN_PREFIXES".to_owned(), lans.join(" ")),
+            ];
+            self.effects.push_back(Effect::Hook {
+                program: program.clone(),
+                env,
+            });
         }
     }
 

@@ -125,6 +125,8 @@ pub struct HomeAgentRole {
     /// Budget for the Parameter Problems this role sends (RFC 4443 §2.4
     /// (f): ICMPv6 errors are rate-limited).
     icmp_errors: TokenBucket,
+    /// Care-of address of each binding the hook was last told of.
+    hooked: std::collections::BTreeMap<Ipv6Addr, Ipv6Addr>,
     /// The home link's `proxy_delay` before we set it to 0, restored at
     /// shutdown.
     saved_proxy_delay: Option<String>,
@@ -162,6 +164,7 @@ impl HomeAgentRole {
             saved: Vec::new(),
             told_ra: false,
             icmp_errors: TokenBucket::new(ICMP_ERROR_RATE, Instant::ZERO),
+            hooked: std::collections::BTreeMap::new(),
             saved_proxy_delay: None,
             capture_drops: std::collections::BTreeMap::new(),
         }
@@ -414,6 +417,53 @@ impl HomeAgentRole {
             }
         }
         self.save_bindings();
+        self.run_hooks();
+    }
+
+    /// `[home-agent] hook`: a binding registered, moved to another
+    /// care-of address, or removed (deregistered or expired); docs/config.md
+    /// "Hooks".
+    fn run_hooks(&mut self) {
+        let (Some(program), Some(m)) = (self.config.hook.clone(), &self.machine) else {
+            return;
+        };
+        let now: std::collections::BTreeMap<Ipv6Addr, BindingRecord> = m
+            .bindings()
+            .into_iter()
+            .map(|b| (b.home_address, b))
+            .collect();
+        let mut runs = Vec::new();
+        for (hoa, coa) in &self.hooked {
+            if !now.contains_key(hoa) {
+                runs.push(("removed", *hoa, *coa, 0));
+            }
+        }
+        for (hoa, b) in &now {
+            let event = match self.hooked.get(hoa) {
+                None => "registered",
+                Some(coa) if *coa != b.care_of => "moved",
+                Some(_) => continue,
+            };
+            runs.push((event, *hoa, b.care_of, b.lifetime.as_secs()));
+        }
+        self.hooked = now.iter().map(|(h, b)| (*h, b.care_of)).collect();
+        for (event, hoa, coa, lifetime) in runs {
+            let env = vec![
+                ("V6EDGE_ROLE".to_owned(), "home-agent".to_owned()),
+                ("V6EDGE_EVENT".to_owned(), event.to_owned()),
+                ("V6EDGE_HOME_ADDRESS".to_owned(), hoa.to_string()),
+                ("V6EDGE_CARE_OF".to_owned(), coa.to_string()),
+                ("V6EDGE_LIFETIME".to_owned(), lifetime.to_string()),
+                (
+                    "V6EDGE_INTERFACE".to_owned(),
+                    self.config.interface.to_string(),
+                ),
+            ];
+            self.effects.push_back(Effect::Hook {
+                program: program.clone(),
+                env,
+            });
+        }
     }
 }
 

@@ -30,7 +30,7 @@ use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Instant, Received, Transmit, Transport};
 use v6edge_mip6::auth::{MnHaKey, ReplayMode};
 use v6edge_mip6::mn::{
-    BulState, LinkEvent, Location, MnConfig, MnOutput, MnReceived, MnSecurity, MobileNode,
+    BulState, LinkEvent, Location, MnConfig, MnOutput, MnReceived, MnSecurity, MobileNode, Notice,
 };
 
 use super::link::AddressFact;
@@ -74,6 +74,8 @@ pub struct MobileNodeRole {
     next_ticket: u64,
     /// Messages waiting for the barrier of their ticket.
     held_sends: VecDeque<(u64, Effect)>,
+    /// The care-of address the hook was last told the node registered.
+    hooked_care_of: Option<Ipv6Addr>,
 }
 
 impl std::fmt::Debug for MobileNodeRole {
@@ -86,6 +88,39 @@ impl std::fmt::Debug for MobileNodeRole {
 }
 
 impl MobileNodeRole {
+    /// `[mobile-node] hook`: registered (first, or from a new care-of
+    /// address) and deregistered; docs/config.md "Hooks".
+    fn hook(&mut self, notice: &Notice) {
+        let Some(program) = self.config.hook.clone() else {
+            return;
+        };
+        let (event, care_of, lifetime) = match notice {
+            Notice::Registered { care_of, lifetime } if self.hooked_care_of != Some(*care_of) => {
+                self.hooked_care_of = Some(*care_of);
+                ("registered", Some(*care_of), lifetime.as_secs())
+            }
+            Notice::Deregistered { .. } if self.hooked_care_of.is_some() => {
+                ("deregistered", self.hooked_care_of.take(), 0)
+            }
+            _ => return,
+        };
+        let now = self.now();
+        let home_agent = self.machine.as_ref().and_then(|m| m.status(now).home_agent);
+        let text = |a: Option<Ipv6Addr>| a.map(|a| a.to_string()).unwrap_or_default();
+        let env = vec![
+            ("V6EDGE_ROLE".to_owned(), "mobile-node".to_owned()),
+            ("V6EDGE_EVENT".to_owned(), event.to_owned()),
+            (
+                "V6EDGE_HOME_ADDRESS".to_owned(),
+                self.config.home_address.to_string(),
+            ),
+            ("V6EDGE_CARE_OF".to_owned(), text(care_of)),
+            ("V6EDGE_HOME_AGENT".to_owned(), text(home_agent)),
+            ("V6EDGE_LIFETIME".to_owned(), lifetime.to_string()),
+        ];
+        self.effects.push_back(Effect::Hook { program, env });
+    }
+
     /// Refuses `security = "none"`: the machine authenticates every
     /// Binding Update (RFC 4285) and has no unauthenticated mode.
     pub fn new(
@@ -109,6 +144,7 @@ impl MobileNodeRole {
             kernel_since_barrier: false,
             next_ticket: 0,
             held_sends: VecDeque::new(),
+            hooked_care_of: None,
         })
     }
 
@@ -259,6 +295,7 @@ impl MobileNodeRole {
                 }
                 MnOutput::Notice(notice) => {
                     tracing::info!(?notice, "mobile node");
+                    self.hook(&notice);
                     continue;
                 }
             };
@@ -583,6 +620,11 @@ impl Role for MobileNodeRole {
             m.deregister(now);
         }
         self.pump();
+        // The acknowledgement will not be waited for: the hook hears of
+        // the deregistration now.
+        self.hook(&Notice::Deregistered {
+            acknowledged: false,
+        });
         // Nothing will report barriers any more: what waits leaves now.
         self.effects
             .extend(self.held_sends.drain(..).map(|(_, send)| send));

@@ -18,6 +18,7 @@ mod dataplane;
 pub mod driver;
 pub mod guard;
 mod home_agent;
+pub mod hooks;
 mod link;
 pub mod metrics_http;
 mod mobile_node;
@@ -134,6 +135,8 @@ pub struct Daemon {
     mn_data_plane: Option<dataplane::DataPlane>,
     /// Configured interfaces the kernel does not have (yet).
     missing_interfaces: BTreeSet<String>,
+    /// Hook programs, queued in order (`hooks.rs`).
+    hooks: hooks::Hooks,
 }
 
 impl Daemon {
@@ -157,6 +160,7 @@ impl Daemon {
             data_plane: None,
             mn_data_plane: None,
             missing_interfaces: BTreeSet::new(),
+            hooks: hooks::Hooks::start(),
         })
     }
 
@@ -346,6 +350,7 @@ impl Daemon {
         self.driver.shutdown(&self.metrics);
         self.execute(&mut io).await;
         io.unsilence();
+        self.hooks.finish(std::time::Duration::from_secs(5)).await;
         // Let the worker finish what is queued (bounded: shutdown must end).
         let Io { kernel, .. } = io;
         drop(kernel);
@@ -470,7 +475,7 @@ impl Daemon {
                     }
                 },
                 Effect::Hook { program, env } => {
-                    run_hook(program, env);
+                    self.hooks.run(hooks::HookRun { program, env });
                     continue;
                 }
                 Effect::Icmp6(t) => ("nd", io.icmp.send(&t).map_err(|e| (e, t.dst))),
@@ -542,6 +547,7 @@ impl Daemon {
             },
             Request::Metrics => {
                 self.driver.export_counters(&self.metrics);
+                self.metrics.sync_hooks(&self.hooks.counts().snapshot());
                 for dp in self.data_plane.iter().chain(&self.mn_data_plane) {
                     for (cause, n) in dp.drops() {
                         self.metrics.sync_dropped("tunnel", cause, n);
@@ -897,33 +903,6 @@ async fn recv_server(sock: Option<&Dhcp6Socket>, buf: &mut [u8]) -> std::io::Res
     match sock {
         Some(s) => s.recv(buf).await,
         None => std::future::pending().await,
-    }
-}
-
-/// Starts a lease hook and forgets it: a slow or failing hook is logged,
-/// never waited for.
-fn run_hook(program: std::path::PathBuf, env: Vec<(String, String)>) {
-    let mut cmd = tokio::process::Command::new(&program);
-    cmd.envs(env)
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(false);
-    match cmd.spawn() {
-        Ok(mut child) => {
-            tokio::spawn(async move {
-                match child.wait().await {
-                    Ok(s) if s.success() => {}
-                    Ok(s) => {
-                        tracing::warn!(hook = %program.display(), status = %s, "lease hook failed")
-                    }
-                    Err(e) => {
-                        tracing::warn!(hook = %program.display(), error = %e, "lease hook lost")
-                    }
-                }
-            });
-        }
-        Err(e) => {
-            tracing::warn!(hook = %program.display(), error = %e, "cannot run the lease hook")
-        }
     }
 }
 

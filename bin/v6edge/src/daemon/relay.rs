@@ -256,6 +256,36 @@ impl RelayUnit {
         self.pump(metrics);
     }
 
+    /// `[relay] hook`: a relayed delegation began, was renewed or ended
+    /// (docs/config.md "Hooks").
+    fn hook(&mut self, event: &str, s: &Snooped) {
+        let Some(program) = self.settings.hook.clone() else {
+            return;
+        };
+        let infinite = Instant::from_micros(u64::MAX);
+        let env = vec![
+            ("V6EDGE_ROLE".to_owned(), "relay".to_owned()),
+            ("V6EDGE_EVENT".to_owned(), event.to_owned()),
+            ("V6EDGE_PREFIX".to_owned(), s.prefix.to_string()),
+            ("V6EDGE_NEXT_HOP".to_owned(), s.next_hop.to_string()),
+            (
+                "V6EDGE_INTERFACE".to_owned(),
+                self.ifname(s.ifindex).unwrap_or_default().to_owned(),
+            ),
+            ("V6EDGE_DUID".to_owned(), s.client_duid.to_string()),
+            ("V6EDGE_IAID".to_owned(), s.iaid.to_string()),
+            (
+                "V6EDGE_VALID_UNTIL".to_owned(),
+                if s.valid_until == infinite {
+                    "infinite".to_owned()
+                } else {
+                    self.clock.to_unix(s.valid_until).to_string()
+                },
+            ),
+        ];
+        self.effects.push_back(Effect::Hook { program, env });
+    }
+
     fn pump(&mut self, metrics: &Metrics) {
         let Some(relay) = &mut self.relay else { return };
         let mut outputs = Vec::new();
@@ -283,10 +313,20 @@ impl RelayUnit {
                 }
                 RelayOutput::Snoop(SnoopChange::Upsert(s)) => {
                     tracing::info!(prefix = %s.prefix, next_hop = %s.next_hop, "relayed delegation snooped");
+                    let event = if self.snooped.contains_key(&s.prefix) {
+                        "binding-renewed"
+                    } else {
+                        "binding-added"
+                    };
+                    self.hook(event, &s);
+                    self.snooped.insert(s.prefix, s);
                     dirty = true;
                 }
                 RelayOutput::Snoop(SnoopChange::Remove(p)) => {
                     tracing::info!(prefix = %p, "relayed delegation ended");
+                    if let Some(s) = self.snooped.remove(&p) {
+                        self.hook("binding-removed", &s);
+                    }
                     dirty = true;
                 }
             }
