@@ -27,6 +27,19 @@
 #  (c) a host other than the home agent tunnels to the care-of address a
 #      packet for the home address (MN-11): dropped by the mobile node,
 #      reason "not-from-home-agent".
+# MT-22 (HA-13), the core link at MTU 1300: the tunnel MTU comes from the
+# path MTU (RFC 2473 §6.7; 1300 - 40 = 1260 is below the IPv6 minimum, so
+# 1280 with outer fragmentation, §7.1(a)):
+#  - the mobile node's own 1500-octet ping with DF gets a Packet Too Big
+#    of 1460 from its tunnel entry (its link is 1500); a 1460-octet one is
+#    lost at the core, whose outer Packet Too Big (1300) the mobile node
+#    relays to its stack as 1280 (§7.2);
+#  - the correspondent's 1500-octet ping with DF gets a Packet Too Big of
+#    1280 from the home agent (its kernel then holds mtu 1280 toward the
+#    home address); 1280-octet pings with DF pass both ways, fragmentable
+#    1500-octet ones too; 2 MB of TCP each way complete;
+#  - no Parameter Problem from the injections (the MT-22 part has a known
+#    gap, an XFAIL: see the check).
 # About 10 s.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -57,6 +70,11 @@ lab_link cn eth0 ha cnp
 lab_bridge ha home0 cnp
 lab_exec ha ip link set home0 address 02:00:00:00:01:01
 lab_link ha core0 ar core0
+# MT-22: the core is the path's bottleneck (1300: tunnel MTU 1260, below
+# the IPv6 minimum, so 1280 with the outer packet fragmented, RFC 2473
+# §7.1(a)).
+lab_exec ha ip link set core0 mtu 1300
+lab_exec ar ip link set core0 mtu 1300
 lab_link ar mnp mn eth0
 lab_link ar evp ev eth0
 lab_router ha
@@ -103,6 +121,28 @@ if cmd == "send":  # send OUTER_SRC OUTER_DST INNER_SRC INNER_DST PORT TOKEN
     raw = socket.socket(socket.AF_INET6, socket.SOCK_RAW, 41)
     raw.bind((outer_src, 0))
     raw.sendto(udp6(inner_src, inner_dst, int(port), token.encode()), (outer_dst, 0))
+elif cmd == "tcp-sink":  # tcp-sink ADDR PORT: print the octets of one connection
+    srv = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind((sys.argv[2], int(sys.argv[3])))
+    srv.listen(1)
+    conn, _ = srv.accept()
+    total = 0
+    while True:
+        data = conn.recv(65536)
+        if not data:
+            break
+        total += len(data)
+    print(total, flush=True)
+elif cmd == "tcp-send":  # tcp-send SRC DST PORT OCTETS
+    conn = socket.create_connection((sys.argv[3], int(sys.argv[4])), timeout=20,
+                                    source_address=(sys.argv[2], 0))
+    left = int(sys.argv[5])
+    chunk = bytes(range(256)) * 256
+    while left > 0:
+        conn.sendall(chunk[:min(left, len(chunk))])
+        left -= min(left, len(chunk))
+    conn.close()
 elif cmd == "listen":  # listen ADDR PORT: print each datagram's payload
     sock = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -191,8 +231,63 @@ lab_check_not "(c) the datagram tunnelled to the care-of address by $EV is not d
     received mn-listen spoof-c
 lab_check "(c) ... and the mobile node counts it: reason not-from-home-agent" \
     drops_at_least mn not-from-home-agent 1
+PARM_MT8=$(parm_problems)
 lab_check "the injected packets made no node send a Parameter Problem or count a header error" \
-    test "$(parm_problems)" = "$PARM_BEFORE"
+    test "$PARM_MT8" = "$PARM_BEFORE"
+
+# MT-22 (HA-13): MTU. 1500-octet pings: the tunnel entries answer with a
+# Packet Too Big of the tunnel MTU (RFC 2473 §7.1(b)); packets that fit
+# go through (fragmented outside when the tunnel MTU is the 1280 floor).
+# The mobile node first: it does not know the core's MTU yet (its own
+# link is 1500), so it shows both the entry's Packet Too Big and the
+# relayed outer one.
+MN_BIG=$LAB_DIR/mn-ping-big.txt
+lab_exec mn ping -6 -n -c 3 -i 0.3 -W 2 -s 1452 -M do -I "$HOA" "$CN" >"$MN_BIG" 2>&1
+sed 's/^/  mn | /' "$MN_BIG" | head -4
+lab_check "the mobile node's own 1500-octet ping with DF: Packet Too Big from its tunnel entry (1460, its link)" \
+    grep -Eq 'Packet too big: ?mtu=1460|message too long, mtu[:=] ?1460' "$MN_BIG"
+MN_MID=$LAB_DIR/mn-ping-1460.txt
+lab_exec mn ping -6 -n -c 3 -i 0.3 -W 2 -s 1412 -M do -I "$HOA" "$CN" >"$MN_MID" 2>&1
+sed 's/^/  mn | /' "$MN_MID" | head -4
+lab_check "a 1460-octet one: the core's outer Packet Too Big (1300) is relayed as 1280 (RFC 2473 §7.2)" \
+    grep -Eq 'Packet too big: ?mtu=1280|message too long, mtu[:=] ?1280' "$MN_MID"
+lab_check "a 1280-octet ping with DF from the mobile node is answered" \
+    lab_exec mn ping -6 -n -c 2 -i 0.3 -W 2 -s 1232 -M do -I "$HOA" "$CN"
+CN_BIG=$LAB_DIR/cn-ping-big.txt
+lab_exec cn ping -6 -n -c 3 -i 0.3 -W 2 -s 1452 -M do "$HOA" >"$CN_BIG" 2>&1
+sed 's/^/  cn | /' "$CN_BIG" | head -4
+lab_check_not "a 1500-octet ping with DF from the correspondent is not answered" \
+    grep -q ' bytes from ' "$CN_BIG"
+lab_check "... the correspondent got a Packet Too Big with MTU 1280 from the home agent's tunnel entry" \
+    grep -Eq 'Packet too big: ?mtu=1280|message too long, mtu[:=] ?1280' "$CN_BIG"
+lab_check "... and its kernel keeps path MTU 1280 toward $HOA" \
+    sh -c "ip -n '$(lab_ns cn)' -6 route get '$HOA' | grep -q 'mtu 1280'"
+lab_check "a 1280-octet ping with DF from the correspondent is answered" \
+    lab_exec cn ping -6 -n -c 2 -i 0.3 -W 2 -s 1232 -M do "$HOA"
+lab_check "a 1500-octet ping the correspondent may fragment is answered" \
+    lab_exec cn ping -6 -n -c 2 -i 0.3 -W 2 -s 1452 "$HOA"
+# TCP both ways, 2 MB each: the segment sizes follow the Packet Too Bigs.
+TCP_BYTES=2000000
+lab_daemon mn mn-sink "$LAB_PY" "$TOOL" tcp-sink "$HOA" 5001
+lab_daemon cn cn-sink "$LAB_PY" "$TOOL" tcp-sink "$CN" 5002
+sinking() { lab_exec "$1" ss -Hntl "sport = :$2" | grep -q .; }
+lab_wait 5 sinking mn 5001 || lab_die "no TCP sink on mn"
+lab_wait 5 sinking cn 5002 || lab_die "no TCP sink on cn"
+T_TCP=$(date +%s.%N)
+lab_check "a 2 MB TCP transfer correspondent -> home address completes" \
+    lab_exec cn timeout 25 "$LAB_PY" "$TOOL" tcp-send "$CN" "$HOA" 5001 "$TCP_BYTES"
+lab_check "a 2 MB TCP transfer home address -> correspondent completes" \
+    lab_exec mn timeout 25 "$LAB_PY" "$TOOL" tcp-send "$HOA" "$CN" 5002 "$TCP_BYTES"
+sunk() { grep -qx "$TCP_BYTES" "$LAB_DIR/$1.log"; }
+lab_check "... every octet arrived at both ends" sh -c "$(declare -f sunk lab_wait); LAB_DIR='$LAB_DIR'; TCP_BYTES=$TCP_BYTES; lab_wait 5 sunk mn-sink && lab_wait 5 sunk cn-sink"
+echo "TCP transfers: $(awk -v a="$T_TCP" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b-a}') s for 2 x $TCP_BYTES octets"
+lab_check "the home agent counted the too-big packets it answered" drops_at_least ha too-big 1
+lab_check "the mobile node counted the too-big packets it answered" drops_at_least mn too-big 1
+
+PARM_AFTER=$(parm_problems)
+[ "$PARM_AFTER" = "$PARM_MT8" ] || printf 'after MT-8:\n%s\nafter MT-22:\n%s\n' "$PARM_MT8" "$PARM_AFTER"
+lab_xcheck "receiving kernels answer some outer-fragmented tunnel packets with Parameter Problem code 1 although the proto-41 socket gets them; not understood yet" \
+    "MT-22 made no node send a Parameter Problem" test "$PARM_AFTER" = "$PARM_MT8"
 v6edge_ctl ha metrics 2>/dev/null | grep '^v6edge_packets_dropped_total{.*tunnel' | sed 's/^/  ha | /'
 v6edge_ctl mn metrics 2>/dev/null | grep '^v6edge_packets_dropped_total{.*tunnel' | sed 's/^/  mn | /'
 

@@ -10,7 +10,11 @@
 //! address as inner source (HA-14), and from a host other than the home
 //! agent to the care-of address (MN-11) is never forwarded or delivered
 //! (a UDP listener on the inner destination; a legitimate packet after
-//! each spoofed one is the control) and is counted by reason. About 10 s.
+//! each spoofed one is the control) and is counted by reason. MT-22
+//! (HA-13) with a 1300-octet core link: Packet Too Big generated at both
+//! tunnel entries with the tunnel MTU from the path MTU, an outer Packet
+//! Too Big relayed as the inner one (RFC 2473 §7), pings of the right size
+//! and 2 MB TCP transfers both ways. About 10 s.
 //!
 //! Skips (passes, with a message) when not root or when a program is
 //! missing; holds the process-wide lock like the other files.
