@@ -38,6 +38,10 @@
 #    1280 from the home agent (its kernel then holds mtu 1280 toward the
 #    home address); 1280-octet pings with DF pass both ways, fragmentable
 #    1500-octet ones too; 2 MB of TCP each way complete;
+# MT-26: `v6edge mobility caps --json` in the home agent's namespace
+# reports the 11 facilities of mobility.md §2.2 (TUN and the raw socket
+# present: this data plane runs here) and leaves that namespace as it
+# was; both statuses name the data plane in use (tun).
 #  - no Parameter Problem from the injections (the MT-22 part has a known
 #    gap, an XFAIL: see the check).
 # About 10 s.
@@ -290,6 +294,29 @@ lab_xcheck "receiving kernels answer some outer-fragmented tunnel packets with P
     "MT-22 made no node send a Parameter Problem" test "$PARM_AFTER" = "$PARM_MT8"
 v6edge_ctl ha metrics 2>/dev/null | grep '^v6edge_packets_dropped_total{.*tunnel' | sed 's/^/  ha | /'
 v6edge_ctl mn metrics 2>/dev/null | grep '^v6edge_packets_dropped_total{.*tunnel' | sed 's/^/  mn | /'
+
+# MT-26: the capability matrix, and the data plane each role reports.
+# Names only: counters, lifetimes and PMTU cache timers move on their own.
+ns_objects() {
+    lab_exec ha sh -c "ip -o link show | cut -d: -f2; ip -6 rule show; ip -6 -o addr show | awk '{print \$2, \$4}'; ip -6 route show table all | sed 's/ expires [0-9]*sec//'"
+}
+OBJECTS_BEFORE=$(ns_objects)
+CAPS=$LAB_DIR/caps.json
+lab_exec ha "$V6EDGE_BIN" mobility caps --json >"$CAPS" 2>"$LAB_DIR/caps.err"
+lab_exec ha "$V6EDGE_BIN" mobility caps 2>&1 | sed 's/^/  caps | /'
+caps_has() { [ "$(lab_json "[f['present'] for f in d['facilities'] if f['name'] == '$1']" <"$CAPS")" = "$2" ]; }
+lab_check "mobility caps --json reports all 11 facilities" \
+    test "$(lab_json "len(d['facilities'])" <"$CAPS")" = 11
+lab_check "... TUN and the raw IPv6-in-IPv6 socket present (the data plane running here)" \
+    sh -c "$(declare -f caps_has lab_json); LAB_PY='$LAB_PY'; CAPS='$CAPS'; caps_has tun True && caps_has raw-ipv6-in-ipv6 True"
+lab_check "... and 'auto' would pick a data plane this kernel has" \
+    sh -c "test \"\$('$LAB_PY' -c 'import json,sys; print(json.load(sys.stdin)[\"choices\"][\"data_plane_auto\"])' <'$CAPS')\" != None"
+lab_check "the probes left the caller's namespace as it was (scratch namespace)" \
+    test "$(ns_objects)" = "$OBJECTS_BEFORE"
+lab_check "the home agent's status names its data plane: tun" \
+    test "$(v6edge_status_json ha | lab_json "d['roles']['home-agent']['data_plane']")" = tun
+lab_check "the mobile node's status names its data plane: tun" \
+    test "$(mn_field data_plane)" = tun
 
 lab_stop mn
 lab_stop ha

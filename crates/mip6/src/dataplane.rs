@@ -392,6 +392,95 @@ impl Default for ErrorRateLimit {
     }
 }
 
+/// Which tunnel data plane carries a role's bindings (mobility.md §2.2),
+/// as `status` and `mobility caps` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DataPlaneKind {
+    /// TUN device plus raw IPv6-in-IPv6 socket, decisions in userspace
+    /// ([`Tunnels`], [`MobileNodeTunnel`]): any kernel.
+    Tun,
+    /// seg6 `encap.red` routes per binding and `End.DT6` decapsulation:
+    /// the kernel fast path.
+    Seg6,
+}
+
+impl DataPlaneKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataPlaneKind::Tun => "tun",
+            DataPlaneKind::Seg6 => "seg6",
+        }
+    }
+}
+
+/// The kernel facilities of mobility.md §2.2 a probe found (the Linux
+/// layer probes; this decides).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    pub tun: bool,
+    pub raw_ipv6_in_ipv6: bool,
+    pub af_packet: bool,
+    pub nft_queue: bool,
+    pub xt_nfqueue: bool,
+    pub seg6_encap_red: bool,
+    pub seg6local_end_dt6: bool,
+    pub policy_rules: bool,
+}
+
+/// How HAO and RH2 packets reach the daemon on a kernel without MIP6
+/// (mobility.md §2.2 "Receive HAO/RH2").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignallingCapture {
+    /// Option A: NFQUEUE (nft `queue`, or the xt target via nft_compat).
+    NfQueue,
+    /// Option B, the fallback: AF_PACKET with a cBPF filter.
+    AfPacket,
+}
+
+impl SignallingCapture {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignallingCapture::NfQueue => "nfqueue",
+            SignallingCapture::AfPacket => "af-packet",
+        }
+    }
+}
+
+impl Capabilities {
+    /// The default data plane works (TUN and a raw proto-41 socket).
+    pub fn tun_data_plane(&self) -> bool {
+        self.tun && self.raw_ipv6_in_ipv6
+    }
+
+    /// The seg6 fast path is possible: per-binding `encap.red`, `End.DT6`
+    /// and the policy rule steering proto 41 to its table.
+    pub fn seg6_data_plane(&self) -> bool {
+        self.seg6_encap_red && self.seg6local_end_dt6 && self.policy_rules
+    }
+
+    /// What `dataplane = "auto"` picks: the fast path when there is one.
+    pub fn auto_data_plane(&self) -> Option<DataPlaneKind> {
+        if self.seg6_data_plane() {
+            Some(DataPlaneKind::Seg6)
+        } else if self.tun_data_plane() {
+            Some(DataPlaneKind::Tun)
+        } else {
+            None
+        }
+    }
+
+    /// NFQUEUE when either form exists, else AF_PACKET (MT-26).
+    pub fn signalling_capture(&self) -> Option<SignallingCapture> {
+        if self.nft_queue || self.xt_nfqueue {
+            Some(SignallingCapture::NfQueue)
+        } else if self.af_packet {
+            Some(SignallingCapture::AfPacket)
+        } else {
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -614,5 +703,49 @@ mod tests {
         assert!(!limit.allow(t0 + std::time::Duration::from_millis(50)));
         assert!(limit.allow(t0 + std::time::Duration::from_millis(110)));
         assert!(!limit.allow(t0 + std::time::Duration::from_millis(110)));
+    }
+
+    /// MT-26: the choices follow the probes; AF_PACKET when NFQUEUE is
+    /// absent.
+    #[test]
+    fn mt26_choices_follow_the_capabilities() {
+        let this_kernel = Capabilities {
+            tun: true,
+            raw_ipv6_in_ipv6: true,
+            af_packet: true,
+            xt_nfqueue: true,
+            policy_rules: true,
+            ..Capabilities::default()
+        };
+        assert_eq!(this_kernel.auto_data_plane(), Some(DataPlaneKind::Tun));
+        assert_eq!(
+            this_kernel.signalling_capture(),
+            Some(SignallingCapture::NfQueue)
+        );
+        let no_nfqueue = Capabilities {
+            xt_nfqueue: false,
+            ..this_kernel
+        };
+        assert_eq!(
+            no_nfqueue.signalling_capture(),
+            Some(SignallingCapture::AfPacket)
+        );
+        let seg6 = Capabilities {
+            seg6_encap_red: true,
+            seg6local_end_dt6: true,
+            ..this_kernel
+        };
+        assert_eq!(seg6.auto_data_plane(), Some(DataPlaneKind::Seg6));
+        let seg6_without_rules = Capabilities {
+            policy_rules: false,
+            ..seg6
+        };
+        assert_eq!(
+            seg6_without_rules.auto_data_plane(),
+            Some(DataPlaneKind::Tun)
+        );
+        assert_eq!(Capabilities::default().auto_data_plane(), None);
+        assert_eq!(Capabilities::default().signalling_capture(), None);
+        assert_eq!(DataPlaneKind::Tun.as_str(), "tun");
     }
 }

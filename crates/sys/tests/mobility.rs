@@ -397,3 +397,143 @@ fn capture_sees_the_binding_update_the_kernel_drops() {
         other => panic!("not a BU: {other:?}"),
     }
 }
+
+/// `ip -n <ns> args...` succeeded.
+fn ip_ok(ns: &str, args: &[&str]) -> bool {
+    std::process::Command::new("ip")
+        .args(["-n", ns])
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// MT-26: the probes of mobility.md §2.2 report every facility, agree with
+/// iproute2 doing the same in another namespace, and leave the caller's
+/// namespace exactly as it was (they work in a scratch one).
+#[test]
+fn mt26_probes_agree_with_iproute2_and_leave_nothing_behind() {
+    if !can_run("mt26_probes_agree_with_iproute2_and_leave_nothing_behind") {
+        return;
+    }
+    let ns = common::Netns::new("caps");
+    let snapshot = |ns: &common::Netns| {
+        [
+            ns.ip(&["-d", "link", "show"]),
+            ns.ip(&["-6", "addr", "show"]),
+            ns.ip(&["-6", "route", "show", "table", "all"]),
+            ns.ip(&["-6", "rule", "show"]),
+        ]
+        .concat()
+    };
+    let before = snapshot(&ns);
+    let facilities = ns
+        .run(|| async { v6edge_sys::probe::probe_mobility() })
+        .expect("probes run (root)");
+    assert_eq!(
+        snapshot(&ns),
+        before,
+        "the probes touched the caller's namespace"
+    );
+    let names: Vec<&str> = facilities.iter().map(|f| f.name).collect();
+    assert_eq!(names, v6edge_sys::probe::FACILITIES);
+    let present = |name: &str| {
+        facilities
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| {
+                eprintln!(
+                    "{:<20} {:<7} {}",
+                    f.name,
+                    if f.present { "present" } else { "absent" },
+                    f.detail
+                );
+                f.present
+            })
+            .unwrap_or(false)
+    };
+    // What every kernel this project runs on has (the default data plane).
+    assert!(present("raw-ipv6-in-ipv6"));
+    assert!(present("af-packet"));
+    assert!(present("ipv6-join-anycast"));
+    // The rest: the same answer as iproute2 in a namespace of its own.
+    let x = common::Netns::new("capsx");
+    let n = x.name.as_str();
+    x.ip(&["-6", "addr", "add", "2001:db8:fe::1/64", "dev", "lo"]);
+    assert_eq!(
+        present("tun"),
+        ip_ok(n, &["tuntap", "add", "v6e-t", "mode", "tun"])
+    );
+    assert_eq!(
+        present("seg6-encap-red"),
+        ip_ok(
+            n,
+            &[
+                "-6",
+                "route",
+                "add",
+                "2001:db8:fe:1::200/128",
+                "encap",
+                "seg6",
+                "mode",
+                "encap.red",
+                "segs",
+                "2001:db8:fe::2",
+                "dev",
+                "lo",
+                "table",
+                "4242",
+            ]
+        )
+    );
+    assert_eq!(
+        present("seg6local-end-dt6"),
+        ip_ok(
+            n,
+            &[
+                "-6",
+                "route",
+                "add",
+                "2001:db8:fe::1/128",
+                "encap",
+                "seg6local",
+                "action",
+                "End.DT6",
+                "table",
+                "4242",
+                "dev",
+                "lo",
+                "table",
+                "4243",
+            ]
+        )
+    );
+    assert_eq!(
+        present("ip6tnl"),
+        ip_ok(n, &["link", "add", "v6e-x", "type", "ip6tnl"])
+    );
+    assert_eq!(
+        present("policy-rules"),
+        ip_ok(
+            n,
+            &[
+                "-6",
+                "rule",
+                "add",
+                "from",
+                "2001:db8:fe::1",
+                "lookup",
+                "4242"
+            ]
+        )
+    );
+    let kallsyms = std::fs::read_to_string("/proc/kallsyms").unwrap_or_default();
+    assert_eq!(
+        present("kernel-mip6"),
+        kallsyms
+            .lines()
+            .any(|l| l.ends_with(" mip6_mh_filter") || l.contains(" mip6_mh_filter\t")),
+        "kernel-mip6 disagrees with /proc/kallsyms"
+    );
+    present("nft-queue");
+    present("xt-nfqueue");
+}

@@ -14,7 +14,9 @@
 //! (HA-13) with a 1300-octet core link: Packet Too Big generated at both
 //! tunnel entries with the tunnel MTU from the path MTU, an outer Packet
 //! Too Big relayed as the inner one (RFC 2473 §7), pings of the right size
-//! and 2 MB TCP transfers both ways. About 10 s.
+//! and 2 MB TCP transfers both ways. MT-26: `v6edge mobility caps --json`
+//! reports the 11 facilities and leaves the namespace it ran in as it was;
+//! both statuses name the data plane in use. About 10 s.
 //!
 //! Skips (passes, with a message) when not root or when a program is
 //! missing; holds the process-wide lock like the other files.
