@@ -42,8 +42,7 @@
 # reports the 11 facilities of mobility.md §2.2 (TUN and the raw socket
 # present: this data plane runs here) and leaves that namespace as it
 # was; both statuses name the data plane in use (tun).
-#  - no Parameter Problem from the injections (the MT-22 part has a known
-#    gap, an XFAIL: see the check).
+#  - no Parameter Problem from the injections, nor from the MT-22 traffic.
 # About 10 s.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -290,8 +289,11 @@ lab_check "the mobile node counted the too-big packets it answered" drops_at_lea
 
 PARM_AFTER=$(parm_problems)
 [ "$PARM_AFTER" = "$PARM_MT8" ] || printf 'after MT-8:\n%s\nafter MT-22:\n%s\n' "$PARM_MT8" "$PARM_AFTER"
-lab_xcheck "receiving kernels answer some outer-fragmented tunnel packets with Parameter Problem code 1 although the proto-41 socket gets them; not understood yet" \
-    "MT-22 made no node send a Parameter Problem" test "$PARM_AFTER" = "$PARM_MT8"
+# A raw socket with a full receive buffer does not count as a receiver:
+# its kernel then sends "unknown next header" for the packet (seen with
+# the default buffer under the TCP bursts of reassembled tunnel packets).
+lab_check "MT-22 made no node send a Parameter Problem (tunnel sockets keep up with bursts)" \
+    test "$PARM_AFTER" = "$PARM_MT8"
 v6edge_ctl ha metrics 2>/dev/null | grep '^v6edge_packets_dropped_total{.*tunnel' | sed 's/^/  ha | /'
 v6edge_ctl mn metrics 2>/dev/null | grep '^v6edge_packets_dropped_total{.*tunnel' | sed 's/^/  mn | /'
 

@@ -537,3 +537,152 @@ fn mt26_probes_agree_with_iproute2_and_leave_nothing_behind() {
     present("nft-queue");
     present("xt-nfqueue");
 }
+
+/// HA-13 (RFC 2473 §6.7, §7.2): the tunnel socket's path MTU is the
+/// kernel's (route MTU here), and a Packet Too Big for an outer packet it
+/// sent comes back through its error queue with the MTU, the outer
+/// destination and the quoted inner packet; the kernel's path MTU follows.
+#[test]
+fn tunnel_socket_reports_the_path_mtu_and_outer_packet_too_big() {
+    if !can_run("tunnel_socket_reports_the_path_mtu_and_outer_packet_too_big") {
+        return;
+    }
+    let p = with_globals("pmtu");
+    let (a, b) = (addr(A_GLOBAL), addr(B_GLOBAL));
+    p.a.ip(&[
+        "-6",
+        "route",
+        "add",
+        &format!("{B_GLOBAL}/128"),
+        "dev",
+        IF_A,
+        "mtu",
+        "1400",
+    ]);
+    let inner = {
+        let mut e = echo(128, addr(HOME_ADDRESS), addr("2001:db8:c::1"), 9, 1);
+        // 1300 octets: bigger than the tunnel MTU the Packet Too Big gives.
+        e.resize(1300, 0xa5);
+        let payload = u16::try_from(e.len() - 40).expect("small");
+        e[4..6].copy_from_slice(&payload.to_be_bytes());
+        e
+    };
+    let quoted_outer = {
+        let len = u16::try_from(inner.len()).expect("small");
+        let mut o = Ipv6Header::new(a, b, 41, 64, len).to_bytes();
+        o.extend_from_slice(&inner);
+        o.truncate(1280 - 48);
+        o
+    };
+    let (b_ready_tx, b_ready_rx) = std::sync::mpsc::channel::<()>();
+    let (sent_tx, sent_rx) = std::sync::mpsc::channel::<()>();
+    let expected = inner.clone();
+    let far_end = p.b.spawn(move || async move {
+        // The far end takes the tunnel packet (no "unknown next header").
+        let tunnel = v6edge_sys::TunnelSocket::bind(b).expect("far tunnel socket");
+        b_ready_tx.send(()).expect("near end waiting");
+        sent_rx.recv_timeout(WAIT).expect("tunnel packet sent");
+        let mut buf = [0u8; 2048];
+        let meta = recv_within("tunnel packet", tunnel.recv(&mut buf)).await;
+        assert_eq!(&buf[..meta.len], &expected[..], "the inner packet intact");
+        // Then plays the router whose link is too small for it.
+        let icmp = socket2::Socket::new(
+            socket2::Domain::IPV6,
+            socket2::Type::RAW,
+            Some(socket2::Protocol::ICMPV6),
+        )
+        .expect("raw icmpv6");
+        let mut msg = vec![2, 0, 0, 0];
+        msg.extend_from_slice(&1280u32.to_be_bytes());
+        msg.extend_from_slice(&quoted_outer);
+        // The kernel fills the ICMPv6 checksum of raw ICMPv6 sockets.
+        icmp.send_to(&msg, &std::net::SocketAddrV6::new(a, 0, 0, 0).into())
+            .expect("Packet Too Big sent");
+    });
+    let sent = inner.clone();
+    let (before, error, quoted, after) = p.a.run(move || async move {
+        let before = v6edge_sys::socket::path_mtu(None, b).expect("path MTU");
+        let tunnel = v6edge_sys::TunnelSocket::bind(a).expect("tunnel socket");
+        b_ready_rx.recv_timeout(WAIT).expect("far end ready");
+        tunnel.send(&sent, b).expect("tunnelled");
+        sent_tx.send(()).expect("far end waiting");
+        let mut buf = [0u8; 2048];
+        let error = timeout(WAIT, tunnel.recv_error(&mut buf))
+            .await
+            .expect("an error within the bound")
+            .expect("error queue read");
+        let after = v6edge_sys::socket::path_mtu(Some(a), b).expect("path MTU");
+        (before, error, buf[..error.len].to_vec(), after)
+    });
+    common::join(far_end);
+    assert_eq!(before, 1400, "the route's MTU");
+    assert_eq!((error.icmp_type, error.icmp_code), (2, 0), "{error:?}");
+    assert_eq!(error.mtu, Some(1280));
+    assert_eq!(error.outer_dst, b, "the outer packet's destination");
+    assert!(
+        quoted.len() >= 40,
+        "the inner packet quoted: {}",
+        quoted.len()
+    );
+    assert_eq!(&quoted[..40], &inner[..40], "the quoted inner header");
+    assert_eq!(after, 1280, "the kernel lowered its path MTU");
+}
+
+/// A raw socket whose receive buffer is full does not count as a receiver:
+/// the kernel then answers the packet with a Parameter Problem "unknown
+/// next header". The tunnel socket's buffer takes a burst of reassembled
+/// tunnel packets (outer fragments, RFC 2473 §7.1(a)) read late.
+#[test]
+fn tunnel_socket_takes_a_burst_of_fragmented_packets_without_parameter_problems() {
+    if !can_run("tunnel_socket_takes_a_burst_of_fragmented_packets_without_parameter_problems") {
+        return;
+    }
+    let p = with_globals("burst");
+    p.a.ip(&["link", "set", IF_A, "mtu", "1300"]);
+    p.b.ip(&["link", "set", IF_B, "mtu", "1300"]);
+    let (a, b) = (addr(A_GLOBAL), addr(B_GLOBAL));
+    const BURST: usize = 300;
+    let (b_ready_tx, b_ready_rx) = std::sync::mpsc::channel::<()>();
+    let (sent_tx, sent_rx) = std::sync::mpsc::channel::<()>();
+    let far_end = p.b.spawn(move || async move {
+        let tunnel = v6edge_sys::TunnelSocket::bind(b).expect("far tunnel socket");
+        b_ready_tx.send(()).expect("near end waiting");
+        // Read only once the whole burst is in.
+        sent_rx.recv_timeout(WAIT).expect("burst sent");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let mut buf = [0u8; 2048];
+        let mut got = 0;
+        while let Ok(Ok(_)) =
+            timeout(std::time::Duration::from_millis(300), tunnel.recv(&mut buf)).await
+        {
+            got += 1;
+        }
+        got
+    });
+    p.a.run(move || async move {
+        let tunnel = v6edge_sys::TunnelSocket::bind(a).expect("tunnel socket");
+        b_ready_rx.recv_timeout(WAIT).expect("far end ready");
+        let mut inner = echo(128, addr(HOME_ADDRESS), addr("2001:db8:c::1"), 9, 1);
+        inner.resize(1280, 0x5a);
+        inner[4..6].copy_from_slice(&1240u16.to_be_bytes());
+        for _ in 0..BURST {
+            // 1320 octets outside: two fragments each on the 1300 link.
+            while tunnel.send(&inner, b).is_err() {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        }
+        sent_tx.send(()).expect("far end waiting");
+    });
+    let got = common::join(far_end);
+    let counters =
+        p.b.exec(&["nstat", "-az", "Icmp6OutParmProblems", "Ip6InUnknownProtos"]);
+    eprintln!("received {got} of {BURST}\n{counters}");
+    assert!(
+        counters
+            .lines()
+            .filter(|l| l.starts_with("Icmp6OutParmProblems") || l.starts_with("Ip6InUnknownProtos"))
+            .all(|l| l.split_whitespace().nth(1) == Some("0")),
+        "the far end's kernel answered tunnel packets: {counters}"
+    );
+    assert_eq!(got, BURST, "every tunnel packet reached the socket");
+}

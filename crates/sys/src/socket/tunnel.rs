@@ -48,6 +48,7 @@ impl TunnelSocket {
         sock.bind(&SocketAddrV6::new(local, 0, 0, 0).into())
             .map_err(sock_err("bind", &target))?;
         enable_recverr(&sock).map_err(sock_err("setsockopt(IPV6_RECVERR)", &target))?;
+        enlarge_receive_buffer(&sock);
         let fd = register(sock, &target)?;
         Ok(TunnelSocket { fd, local, target })
     }
@@ -68,6 +69,7 @@ impl TunnelSocket {
             &target,
         )?;
         enable_recverr(&sock).map_err(sock_err("setsockopt(IPV6_RECVERR)", &target))?;
+        enlarge_receive_buffer(&sock);
         let fd = register(sock, &target)?;
         Ok(TunnelSocket {
             fd,
@@ -173,6 +175,27 @@ pub struct TunnelError {
 
 /// IANA: ICMPv6 Packet Too Big (RFC 4443 §3.2).
 const ICMPV6_PACKET_TOO_BIG: u8 = 2;
+
+/// Receive buffer of a tunnel socket: bursts of reassembled packets
+/// (outer fragments, RFC 2473 §7.1(a)) are large in kernel memory.
+const TUNNEL_RECEIVE_BUFFER: usize = 4 << 20;
+
+/// Raises the receive buffer above `net.core.rmem_max` (SO_RCVBUFFORCE,
+/// CAP_NET_ADMIN), else as far as allowed. A raw socket whose buffer is
+/// full does not count as a receiver: the kernel then answers the packet
+/// with a Parameter Problem "unknown next header" besides dropping it.
+fn enlarge_receive_buffer(sock: &Socket) {
+    if nix::sys::socket::setsockopt(
+        sock,
+        nix::sys::socket::sockopt::RcvBufForce,
+        &TUNNEL_RECEIVE_BUFFER,
+    )
+    .is_err()
+    {
+        // Clamped to rmem_max by the kernel; better than the default.
+        let _ = sock.set_recv_buffer_size(TUNNEL_RECEIVE_BUFFER);
+    }
+}
 
 fn enable_recverr(sock: &Socket) -> io::Result<()> {
     let on: libc::c_int = 1;
