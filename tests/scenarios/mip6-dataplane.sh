@@ -286,6 +286,13 @@ lab_check "... every octet arrived at both ends" sh -c "$(declare -f sunk lab_wa
 echo "TCP transfers: $(awk -v a="$T_TCP" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b-a}') s for 2 x $TCP_BYTES octets"
 lab_check "the home agent counted the too-big packets it answered" drops_at_least ha too-big 1
 lab_check "the mobile node counted the too-big packets it answered" drops_at_least mn too-big 1
+# too_big_sent NAME ORIGIN: Packet Too Big messages sent (generated/relayed).
+too_big_sent() {
+    v6edge_ctl "$1" metrics 2>/dev/null |
+        awk -v o="origin=\"$2\"" '/^v6edge_tunnel_packet_too_big_sent_total\{/ && index($0, o) { n = $2 } END { print n + 0 }'
+}
+lab_check "metrics: the home agent generated Packet Too Bigs, the mobile node generated and relayed some" \
+    sh -c "[ $(too_big_sent ha generated) -ge 1 ] && [ $(too_big_sent mn generated) -ge 1 ] && [ $(too_big_sent mn relayed) -ge 1 ]"
 
 PARM_AFTER=$(parm_problems)
 [ "$PARM_AFTER" = "$PARM_MT8" ] || printf 'after MT-8:\n%s\nafter MT-22:\n%s\n' "$PARM_MT8" "$PARM_AFTER"
@@ -294,8 +301,8 @@ PARM_AFTER=$(parm_problems)
 # the default buffer under the TCP bursts of reassembled tunnel packets).
 lab_check "MT-22 made no node send a Parameter Problem (tunnel sockets keep up with bursts)" \
     test "$PARM_AFTER" = "$PARM_MT8"
-v6edge_ctl ha metrics 2>/dev/null | grep '^v6edge_packets_dropped_total{.*tunnel' | sed 's/^/  ha | /'
-v6edge_ctl mn metrics 2>/dev/null | grep '^v6edge_packets_dropped_total{.*tunnel' | sed 's/^/  mn | /'
+v6edge_ctl ha metrics 2>/dev/null | grep -E '^v6edge_(packets_dropped_total\{.*tunnel|tunnel_)' | sed 's/^/  ha | /'
+v6edge_ctl mn metrics 2>/dev/null | grep -E '^v6edge_(packets_dropped_total\{.*tunnel|tunnel_)' | sed 's/^/  mn | /'
 
 # MT-26: the capability matrix, and the data plane each role reports.
 # Names only: counters, lifetimes and PMTU cache timers move on their own.

@@ -130,6 +130,11 @@ impl DataPlane {
         lock(&self.drops).clone()
     }
 
+    /// Packet Too Big messages sent so far.
+    pub fn too_big_sent(&self) -> TooBigSent {
+        *lock(&self.too_big_sent)
+    }
+
     fn count(&self, cause: &'static str) {
         *lock(&self.drops).entry(cause).or_insert(0) += 1;
     }
