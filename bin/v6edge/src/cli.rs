@@ -48,9 +48,27 @@ pub enum Command {
     Leases(LeasesArgs),
     /// Show the delegation tree: upstream prefixes, LAN /64s, delegations below.
     Tree(TreeArgs),
+    /// Mobile IPv6 tools.
+    #[command(subcommand)]
+    Mobility(MobilityCommand),
     /// Write the manual pages or shell completions (for packaging).
     #[command(hide = true)]
     Generate(GenerateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MobilityCommand {
+    /// Probe the kernel facilities Mobile IPv6 can use (TUN, raw IPv6-in-IPv6,
+    /// AF_PACKET, anycast, NFQUEUE, seg6, ip6tnl, policy rules, kernel MIP6) in a
+    /// scratch network namespace and report each (needs root).
+    Caps(CapsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CapsArgs {
+    /// Print JSON instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -320,6 +338,7 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Generate(args) => generate(&args),
+        Command::Mobility(MobilityCommand::Caps(args)) => crate::caps::run(args.json),
         Command::Metrics(args) => {
             let data = call(&args, Request::Metrics)?;
             let text = data

@@ -9,6 +9,7 @@
 //! - [`status`]: the status document and its human-readable form.
 //! - [`metrics`], [`logging`].
 
+pub mod caps;
 pub mod cli;
 pub mod config;
 pub mod control;

@@ -72,6 +72,12 @@ pub struct StatusLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TooBigLabels {
+    /// `generated` (at the tunnel entry) or `relayed` (from an outer one).
+    pub origin: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StoreLabels {
     /// `sqlite`, `postgres` or `memory`.
     pub kind: String,
@@ -84,6 +90,7 @@ pub struct Metrics {
     dhcp6_sent: Family<MessageLabels, Counter>,
     dhcp6_received: Family<MessageLabels, Counter>,
     dropped: Family<DropLabels, Counter>,
+    tunnel_too_big: Family<TooBigLabels, Counter>,
     ra_sent: Family<InterfaceLabels, Counter>,
     rs_received: Family<InterfaceLabels, Counter>,
     delegated_valid: Family<DelegationLabels, Gauge>,
@@ -119,6 +126,7 @@ impl Metrics {
             dhcp6_sent: Family::default(),
             dhcp6_received: Family::default(),
             dropped: Family::default(),
+            tunnel_too_big: Family::default(),
             ra_sent: Family::default(),
             rs_received: Family::default(),
             delegated_valid: Family::default(),
@@ -154,6 +162,11 @@ impl Metrics {
             "packets_dropped",
             "Received packets dropped, by reason",
             m.dropped.clone(),
+        );
+        registry.register(
+            "tunnel_packet_too_big_sent",
+            "ICMPv6 Packet Too Big sent by the Mobile IPv6 tunnel data plane (RFC 2473 §7)",
+            m.tunnel_too_big.clone(),
         );
         registry.register("ra_sent", "Router Advertisements sent", m.ra_sent.clone());
         registry.register(
@@ -353,6 +366,18 @@ impl Metrics {
             reason: reason.to_owned(),
         };
         let counter = self.dropped.get_or_create(&labels);
+        let now = counter.get();
+        if total > now {
+            counter.inc_by(total - now);
+        }
+    }
+
+    /// Brings the tunnel's Packet Too Big counter of `origin` up to the
+    /// data plane's `total`.
+    pub fn sync_tunnel_too_big(&self, origin: &str, total: u64) {
+        let counter = self.tunnel_too_big.get_or_create(&TooBigLabels {
+            origin: origin.to_owned(),
+        });
         let now = counter.get();
         if total > now {
             counter.inc_by(total - now);

@@ -203,6 +203,9 @@ pub struct MobileNodeStatus {
     /// Mobile Prefix Advertisements accepted.
     #[serde(default)]
     pub prefix_advertisements: u64,
+    /// The tunnel data plane in use (`tun`; mobility.md §2.2).
+    #[serde(default)]
+    pub data_plane: String,
 }
 
 /// A home prefix a mobile node heard of, with its remaining lifetimes in
@@ -363,6 +366,9 @@ pub struct HomeAgentStatus {
     /// Mobile Prefix Advertisements sent, solicited or not.
     #[serde(default)]
     pub prefix_advertisements: u64,
+    /// The tunnel data plane in use (`tun`; mobility.md §2.2).
+    #[serde(default)]
+    pub data_plane: String,
 }
 
 impl Default for HomeAgentStatus {
@@ -378,6 +384,7 @@ impl Default for HomeAgentStatus {
             expired: 0,
             prefix_solicitations: 0,
             prefix_advertisements: 0,
+            data_plane: String::new(),
         }
     }
 }
@@ -601,6 +608,9 @@ pub fn format_human(status: &Status) -> String {
             ha.bindings.len(),
             ha.auth_failures
         );
+        if !ha.data_plane.is_empty() {
+            let _ = writeln!(out, "  data plane: {}", ha.data_plane);
+        }
         for b in &ha.bindings {
             let _ = writeln!(
                 out,
@@ -642,6 +652,9 @@ pub fn format_human(status: &Status) -> String {
                 })
                 .collect();
             let _ = writeln!(out, "  home prefixes: {}", prefixes.join(", "));
+        }
+        if !mn.data_plane.is_empty() {
+            let _ = writeln!(out, "  data plane: {}", mn.data_plane);
         }
     }
     // Drops outside the roles: only when there are some, one line each.

@@ -4,6 +4,25 @@
 //! end (TUN, seg6, ...) carries them out.
 
 use std::net::Ipv6Addr;
+use v6edge_core::Instant;
+
+use crate::mn::MnTunnel;
+
+/// The IPv6 minimum link MTU (RFC 8200 §5).
+pub const IPV6_MIN_MTU: u32 = 1280;
+
+/// What IPv6-in-IPv6 adds to each packet: the outer header (RFC 2473 §3;
+/// no Tunnel Encapsulation Limit option is sent).
+pub const TUNNEL_OVERHEAD: u32 = 40;
+
+/// The tunnel MTU over a path of `path_mtu` octets (RFC 2473 §6.7): what
+/// fits once the outer header is added, but never below the IPv6 minimum.
+/// Under it, RFC 2473 §7.1(a) has the entry point take inner packets up to
+/// 1280 octets and fragment the outer packet instead; a Packet Too Big
+/// below 1280 would be useless anyway (RFC 8200 §5; Linux TCP ignores it).
+pub fn tunnel_mtu(path_mtu: u32) -> u32 {
+    path_mtu.saturating_sub(TUNNEL_OVERHEAD).max(IPV6_MIN_MTU)
+}
 
 /// A change to the forwarding state of one binding.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -35,8 +54,22 @@ pub struct Tunnels {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tunnel {
     pub care_of: Ipv6Addr,
-    /// Largest inner packet sent without a Packet Too Big (RFC 2473 §7).
+    /// The configured ceiling of the inner packet size.
     pub mtu: u32,
+    /// The path MTU to `care_of`, once known (the kernel's route, or an
+    /// outer Packet Too Big).
+    pub path_mtu: Option<u32>,
+}
+
+impl Tunnel {
+    /// Largest inner packet sent without a Packet Too Big (RFC 2473 §7):
+    /// the configured ceiling, lowered to the path's tunnel MTU.
+    pub fn effective_mtu(&self) -> u32 {
+        match self.path_mtu {
+            Some(path) => self.mtu.min(tunnel_mtu(path)),
+            None => self.mtu,
+        }
+    }
 }
 
 /// What to do with a packet.
@@ -44,6 +77,12 @@ pub struct Tunnel {
 pub enum Verdict {
     /// Encapsulate toward this care-of address.
     Encapsulate(Ipv6Addr),
+    /// Too big for the tunnel: dropped (counted as [`DropCause::TooBig`])
+    /// and owed a Packet Too Big with this MTU ([`packet_too_big`],
+    /// RFC 2473 §7.1(b)).
+    TooBig {
+        mtu: u32,
+    },
     /// Hand the inner packet to the kernel (it forwards or delivers it).
     Deliver,
     Drop(DropCause),
@@ -63,6 +102,12 @@ pub enum DropCause {
     /// Reverse-tunnelled, but the inner source is not a home address bound
     /// to the outer source (HA-14, RFC 6275 §10.4.5): spoofed.
     Spoofed,
+    /// Mobile node: tunnelled to the care-of address by someone other than
+    /// the home agent, or not for the home address (MN-11).
+    NotFromHomeAgent,
+    /// Mobile node: read from the tunnel device with a source other than
+    /// the home address (only the home address is reverse-tunnelled).
+    NotFromHomeAddress,
 }
 
 impl DropCause {
@@ -73,6 +118,8 @@ impl DropCause {
             DropCause::NoBinding => "no-binding",
             DropCause::TooBig => "too-big",
             DropCause::Spoofed => "spoofed",
+            DropCause::NotFromHomeAgent => "not-from-home-agent",
+            DropCause::NotFromHomeAddress => "not-from-home-address",
         }
     }
 }
@@ -96,7 +143,21 @@ impl Tunnels {
     pub fn apply(&mut self, op: &BindingOp) {
         match *op {
             BindingOp::Upsert { hoa, care_of, mtu } => {
-                self.bindings.insert(hoa, Tunnel { care_of, mtu });
+                // The path MTU belongs to the care-of address: kept while
+                // the binding stays there.
+                let path_mtu = self
+                    .bindings
+                    .values()
+                    .find(|t| t.care_of == care_of)
+                    .and_then(|t| t.path_mtu);
+                self.bindings.insert(
+                    hoa,
+                    Tunnel {
+                        care_of,
+                        mtu,
+                        path_mtu,
+                    },
+                );
             }
             BindingOp::Remove { hoa } => {
                 self.bindings.remove(&hoa);
@@ -116,6 +177,15 @@ impl Tunnels {
         self.bindings.is_empty()
     }
 
+    /// The path MTU to `care_of` is now `path_mtu` (asked of the kernel,
+    /// or from an outer Packet Too Big, RFC 2473 §7.2): every binding
+    /// there follows it.
+    pub fn set_path_mtu(&mut self, care_of: Ipv6Addr, path_mtu: u32) {
+        for t in self.bindings.values_mut().filter(|t| t.care_of == care_of) {
+            t.path_mtu = Some(path_mtu);
+        }
+    }
+
     /// A packet the kernel routed to the tunnel device (toward a home
     /// address, RFC 6275 §10.4.1): where to encapsulate it.
     pub fn outbound(&self, packet: &[u8]) -> Verdict {
@@ -124,7 +194,9 @@ impl Tunnels {
         };
         match self.bindings.get(&dst) {
             None => Verdict::Drop(DropCause::NoBinding),
-            Some(t) if packet.len() > t.mtu as usize => Verdict::Drop(DropCause::TooBig),
+            Some(t) if packet.len() > t.effective_mtu() as usize => Verdict::TooBig {
+                mtu: t.effective_mtu(),
+            },
             Some(t) => Verdict::Encapsulate(t.care_of),
         }
     }
@@ -143,6 +215,272 @@ impl Tunnels {
     }
 }
 
+/// The mobile node's end of the tunnel (RFC 6275 §11.3.1): the machine's
+/// [`MnTunnel`] and what the data plane learnt of the path to the home
+/// agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MobileNodeTunnel {
+    pub tunnel: MnTunnel,
+    /// The path MTU from the care-of address to the home agent, once known.
+    pub path_mtu: Option<u32>,
+}
+
+/// Where the mobile node's data plane sends a packet from its tunnel
+/// device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MnOutbound {
+    /// Encapsulate from the care-of address to the home agent.
+    Encapsulate {
+        care_of: Ipv6Addr,
+        home_agent: Ipv6Addr,
+    },
+    /// Dropped, owed a Packet Too Big with this MTU (RFC 2473 §7.1(b)).
+    TooBig {
+        mtu: u32,
+    },
+    Drop(DropCause),
+}
+
+impl MobileNodeTunnel {
+    pub fn new(tunnel: MnTunnel) -> MobileNodeTunnel {
+        MobileNodeTunnel {
+            tunnel,
+            path_mtu: None,
+        }
+    }
+
+    /// Largest inner packet sent without a Packet Too Big.
+    pub fn effective_mtu(&self) -> u32 {
+        match self.path_mtu {
+            Some(path) => self.tunnel.mtu.min(tunnel_mtu(path)),
+            None => self.tunnel.mtu,
+        }
+    }
+
+    /// Reverse tunnelling (MN-7): a packet the kernel routed into the
+    /// tunnel device.
+    pub fn outbound(&self, packet: &[u8]) -> MnOutbound {
+        let Some((src, _)) = addresses(packet) else {
+            return MnOutbound::Drop(DropCause::Malformed);
+        };
+        if src != self.tunnel.home_address {
+            return MnOutbound::Drop(DropCause::NotFromHomeAddress);
+        }
+        if packet.len() > self.effective_mtu() as usize {
+            return MnOutbound::TooBig {
+                mtu: self.effective_mtu(),
+            };
+        }
+        MnOutbound::Encapsulate {
+            care_of: self.tunnel.care_of,
+            home_agent: self.tunnel.home_agent,
+        }
+    }
+
+    /// MN-11: an inner packet that arrived encapsulated from `outer_src`
+    /// to `outer_dst` is delivered only from the home agent to the care-of
+    /// address, for the home address.
+    pub fn inbound(&self, outer_src: Ipv6Addr, outer_dst: Ipv6Addr, inner: &[u8]) -> Verdict {
+        if addresses(inner).is_none() {
+            return Verdict::Drop(DropCause::Malformed);
+        }
+        if self.tunnel.inbound(outer_src, outer_dst, inner) {
+            Verdict::Deliver
+        } else {
+            Verdict::Drop(DropCause::NotFromHomeAgent)
+        }
+    }
+}
+
+/// ICMPv6 Packet Too Big (RFC 4443 §3.2) from `src`, the tunnel entry
+/// point (RFC 2473 §7.1(b)), to the source of `invoking`, as a whole IPv6
+/// packet for the tunnel device (the kernel forwards it, or delivers it to
+/// its own stack). `None` when no error may be sent (RFC 4443 §2.4(e):
+/// about an ICMPv6 error, or to an unspecified, multicast or loopback
+/// source) or `invoking` is not IPv6.
+pub fn packet_too_big(invoking: &[u8], mtu: u32, src: Ipv6Addr) -> Option<Vec<u8>> {
+    let (to, _) = addresses(invoking)?;
+    if to.is_unspecified() || to.is_multicast() || to.is_loopback() {
+        return None;
+    }
+    // An ICMPv6 error directly after the header (type < 128, RFC 4443
+    // §2.1); errors behind extension headers are rare enough to answer.
+    if invoking[6] == 58 && invoking.get(40).is_some_and(|&t| t < 128) {
+        return None;
+    }
+    // As much of the invoking packet as fits the minimum MTU (§2.4(c)).
+    let quoted = invoking.len().min((IPV6_MIN_MTU - 48) as usize);
+    let icmp_len = 8 + quoted;
+    let mut p = Vec::with_capacity(40 + icmp_len);
+    p.extend_from_slice(&[0x60, 0, 0, 0]);
+    p.extend_from_slice(&(icmp_len as u16).to_be_bytes());
+    p.push(58); // ICMPv6
+    p.push(64);
+    p.extend_from_slice(&src.octets());
+    p.extend_from_slice(&to.octets());
+    p.extend_from_slice(&[2, 0, 0, 0]); // Packet Too Big, code 0
+    p.extend_from_slice(&mtu.to_be_bytes());
+    p.extend_from_slice(&invoking[..quoted]);
+    v6edge_wire::nd::fill_checksum(src, to, &mut p[40..]);
+    Some(p)
+}
+
+/// An outer Packet Too Big came back for a tunnel packet (RFC 2473 §7.2):
+/// `quoted` is the inner packet as far as the ICMPv6 message quoted it,
+/// `outer_mtu` the MTU it reported. Returns the new tunnel MTU and, when
+/// the lost inner packet did not fit it, the inner Packet Too Big to send
+/// from `src` to its source. An inner packet that fits (the new tunnel MTU
+/// is the 1280 floor, RFC 2473 §7.1(a)) goes through fragmented next time:
+/// nothing to tell its source.
+pub fn relay_too_big(quoted: &[u8], outer_mtu: u32, src: Ipv6Addr) -> (u32, Option<Vec<u8>>) {
+    let mtu = tunnel_mtu(outer_mtu);
+    let original_len = match quoted.get(4..6) {
+        Some(b) if addresses(quoted).is_some() => 40 + u32::from(u16::from_be_bytes([b[0], b[1]])),
+        _ => return (mtu, None),
+    };
+    if original_len <= mtu {
+        return (mtu, None);
+    }
+    (mtu, packet_too_big(quoted, mtu, src))
+}
+
+/// The ICMPv6 error rate limit of RFC 4443 §2.4(f): a token bucket on an
+/// explicit clock.
+#[derive(Debug, Clone)]
+pub struct ErrorRateLimit {
+    per_second: u32,
+    burst: u32,
+    tokens: u32,
+    last: Option<Instant>,
+}
+
+impl ErrorRateLimit {
+    pub fn new(per_second: u32, burst: u32) -> ErrorRateLimit {
+        ErrorRateLimit {
+            per_second,
+            burst,
+            tokens: burst,
+            last: None,
+        }
+    }
+
+    /// Whether one more error may be sent at `now` (and takes its token).
+    pub fn allow(&mut self, now: Instant) -> bool {
+        if let Some(last) = self.last {
+            let elapsed = now.saturating_duration_since(last);
+            let refill = (elapsed.as_secs_f64() * f64::from(self.per_second)) as u32;
+            if refill > 0 {
+                self.tokens = self.tokens.saturating_add(refill).min(self.burst);
+                self.last = Some(now);
+            }
+        } else {
+            self.last = Some(now);
+        }
+        if self.tokens == 0 {
+            return false;
+        }
+        self.tokens -= 1;
+        true
+    }
+}
+
+impl Default for ErrorRateLimit {
+    /// 100 a second, bursts of 10: enough for every sender of a busy link
+    /// to learn the MTU, not a flood amplifier.
+    fn default() -> ErrorRateLimit {
+        ErrorRateLimit::new(100, 10)
+    }
+}
+
+/// Which tunnel data plane carries a role's bindings (mobility.md §2.2),
+/// as `status` and `mobility caps` name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DataPlaneKind {
+    /// TUN device plus raw IPv6-in-IPv6 socket, decisions in userspace
+    /// ([`Tunnels`], [`MobileNodeTunnel`]): any kernel.
+    Tun,
+    /// seg6 `encap.red` routes per binding and `End.DT6` decapsulation:
+    /// the kernel fast path.
+    Seg6,
+}
+
+impl DataPlaneKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DataPlaneKind::Tun => "tun",
+            DataPlaneKind::Seg6 => "seg6",
+        }
+    }
+}
+
+/// The kernel facilities of mobility.md §2.2 a probe found (the Linux
+/// layer probes; this decides).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Capabilities {
+    pub tun: bool,
+    pub raw_ipv6_in_ipv6: bool,
+    pub af_packet: bool,
+    pub nft_queue: bool,
+    pub xt_nfqueue: bool,
+    pub seg6_encap_red: bool,
+    pub seg6local_end_dt6: bool,
+    pub policy_rules: bool,
+}
+
+/// How HAO and RH2 packets reach the daemon on a kernel without MIP6
+/// (mobility.md §2.2 "Receive HAO/RH2").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignallingCapture {
+    /// Option A: NFQUEUE (nft `queue`, or the xt target via nft_compat).
+    NfQueue,
+    /// Option B, the fallback: AF_PACKET with a cBPF filter.
+    AfPacket,
+}
+
+impl SignallingCapture {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignallingCapture::NfQueue => "nfqueue",
+            SignallingCapture::AfPacket => "af-packet",
+        }
+    }
+}
+
+impl Capabilities {
+    /// The default data plane works (TUN and a raw proto-41 socket).
+    pub fn tun_data_plane(&self) -> bool {
+        self.tun && self.raw_ipv6_in_ipv6
+    }
+
+    /// The seg6 fast path is possible: per-binding `encap.red`, `End.DT6`
+    /// and the policy rule steering proto 41 to its table.
+    pub fn seg6_data_plane(&self) -> bool {
+        self.seg6_encap_red && self.seg6local_end_dt6 && self.policy_rules
+    }
+
+    /// What `dataplane = "auto"` picks: the fast path when there is one.
+    pub fn auto_data_plane(&self) -> Option<DataPlaneKind> {
+        if self.seg6_data_plane() {
+            Some(DataPlaneKind::Seg6)
+        } else if self.tun_data_plane() {
+            Some(DataPlaneKind::Tun)
+        } else {
+            None
+        }
+    }
+
+    /// NFQUEUE when either form exists, else AF_PACKET (MT-26).
+    pub fn signalling_capture(&self) -> Option<SignallingCapture> {
+        if self.nft_queue || self.xt_nfqueue {
+            Some(SignallingCapture::NfQueue)
+        } else if self.af_packet {
+            Some(SignallingCapture::AfPacket)
+        } else {
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +488,8 @@ mod tests {
     fn packet(src: &str, dst: &str, len: usize) -> Vec<u8> {
         let mut p = vec![0u8; len.max(40)];
         p[0] = 0x60;
+        let payload_len = (p.len() - 40) as u16;
+        p[4..6].copy_from_slice(&payload_len.to_be_bytes());
         p[8..24].copy_from_slice(&src.parse::<Ipv6Addr>().unwrap().octets());
         p[24..40].copy_from_slice(&dst.parse::<Ipv6Addr>().unwrap().octets());
         p
@@ -169,7 +509,7 @@ mod tests {
         });
         assert_eq!(t.outbound(&to_hoa), Verdict::Encapsulate(coa));
         let big = packet("2001:db8:c::1", "2001:db8:1::200", 1401);
-        assert_eq!(t.outbound(&big), Verdict::Drop(DropCause::TooBig));
+        assert_eq!(t.outbound(&big), Verdict::TooBig { mtu: 1400 });
         assert_eq!(t.outbound(&[0x60; 39]), Verdict::Drop(DropCause::Malformed));
         assert_eq!(
             t.outbound(&packet("::1", "::2", 40)[..]),
@@ -207,5 +547,205 @@ mod tests {
             t.inbound(coa, b"\x45not ipv6"),
             Verdict::Drop(DropCause::Malformed)
         );
+    }
+
+    fn addr(s: &str) -> Ipv6Addr {
+        s.parse().unwrap()
+    }
+
+    /// HA-13, RFC 2473 §6.7: the tunnel MTU follows the path MTU, floored
+    /// at the IPv6 minimum, never a fixed 1280.
+    #[test]
+    fn ha13_tunnel_mtu_is_path_mtu_minus_the_outer_header() {
+        assert_eq!(tunnel_mtu(1500), 1460);
+        assert_eq!(tunnel_mtu(1400), 1360);
+        assert_eq!(tunnel_mtu(9000), 8960);
+        assert_eq!(tunnel_mtu(1300), 1280);
+        assert_eq!(tunnel_mtu(0), 1280);
+        let mut t = Tunnels::new();
+        let coa = addr("2001:db8:f::b");
+        t.apply(&BindingOp::Upsert {
+            hoa: addr("2001:db8:1::200"),
+            care_of: coa,
+            mtu: 1460,
+        });
+        let p1400 = packet("2001:db8:c::1", "2001:db8:1::200", 1400);
+        assert_eq!(t.outbound(&p1400), Verdict::Encapsulate(coa));
+        t.set_path_mtu(coa, 1400);
+        assert_eq!(t.outbound(&p1400), Verdict::TooBig { mtu: 1360 });
+        let p1360 = packet("2001:db8:c::1", "2001:db8:1::200", 1360);
+        assert_eq!(t.outbound(&p1360), Verdict::Encapsulate(coa));
+        // A refresh at the same care-of address keeps what was learnt; a
+        // move forgets it.
+        t.apply(&BindingOp::Upsert {
+            hoa: addr("2001:db8:1::200"),
+            care_of: coa,
+            mtu: 1460,
+        });
+        assert_eq!(t.outbound(&p1400), Verdict::TooBig { mtu: 1360 });
+        t.apply(&BindingOp::Upsert {
+            hoa: addr("2001:db8:1::200"),
+            care_of: addr("2001:db8:e::b"),
+            mtu: 1460,
+        });
+        assert_eq!(
+            t.outbound(&p1400),
+            Verdict::Encapsulate(addr("2001:db8:e::b"))
+        );
+    }
+
+    /// RFC 4443 §3.2: the Packet Too Big goes to the invoking source, with
+    /// the MTU, quoting at most what fits 1280 octets, checksum valid.
+    #[test]
+    fn packet_too_big_is_a_valid_icmpv6_error_to_the_source() {
+        let entry = addr("2001:db8:1::1");
+        let invoking = packet("2001:db8:c::1", "2001:db8:1::200", 1500);
+        let ptb = packet_too_big(&invoking, 1360, entry).unwrap();
+        assert_eq!(ptb.len(), 1280);
+        assert_eq!(ptb[0] >> 4, 6);
+        assert_eq!(usize::from(u16::from_be_bytes([ptb[4], ptb[5]])), 1240);
+        assert_eq!(ptb[6], 58);
+        assert_eq!(addresses(&ptb), Some((entry, addr("2001:db8:c::1"))));
+        assert_eq!(&ptb[40..42], &[2, 0]);
+        assert_eq!(u32::from_be_bytes(ptb[44..48].try_into().unwrap()), 1360);
+        assert_eq!(&ptb[48..88], &invoking[..40]);
+        assert!(v6edge_wire::nd::verify_checksum(
+            entry,
+            addr("2001:db8:c::1"),
+            &ptb[40..]
+        ));
+        let small = packet("2001:db8:c::1", "2001:db8:1::200", 300);
+        assert_eq!(packet_too_big(&small, 1280, entry).unwrap().len(), 48 + 300);
+        // RFC 4443 §2.4(e): never about an error, never to ::.
+        let mut error = packet("2001:db8:c::1", "2001:db8:1::200", 100);
+        error[6] = 58;
+        error[40] = 1;
+        assert_eq!(packet_too_big(&error, 1280, entry), None);
+        error[40] = 128;
+        assert!(packet_too_big(&error, 1280, entry).is_some());
+        let unspecified = packet("::", "2001:db8:1::200", 1500);
+        assert_eq!(packet_too_big(&unspecified, 1280, entry), None);
+        assert_eq!(packet_too_big(b"\x45short", 1280, entry), None);
+    }
+
+    /// RFC 2473 §7.2: an outer Packet Too Big becomes the inner one when
+    /// the lost inner packet does not fit the new tunnel MTU.
+    #[test]
+    fn outer_packet_too_big_is_relayed_to_the_inner_source() {
+        let entry = addr("2001:db8:a::b");
+        let mut inner = packet("2001:db8:1::200", "2001:db8:c::1", 1460);
+        let (mtu, ptb) = relay_too_big(&inner[..1000], 1400, entry);
+        assert_eq!(mtu, 1360);
+        let ptb = ptb.unwrap();
+        assert_eq!(addresses(&ptb), Some((entry, addr("2001:db8:1::200"))));
+        assert_eq!(u32::from_be_bytes(ptb[44..48].try_into().unwrap()), 1360);
+        // 1320 octets fit a 1360 tunnel: nothing to relay.
+        inner[4..6].copy_from_slice(&1280u16.to_be_bytes());
+        assert_eq!(relay_too_big(&inner[..1000], 1400, entry), (1360, None));
+        // A path of 1300: the floor; a 1460-octet packet learns 1280.
+        inner[4..6].copy_from_slice(&1420u16.to_be_bytes());
+        let (mtu, ptb) = relay_too_big(&inner[..200], 1300, entry);
+        assert_eq!(mtu, 1280);
+        assert_eq!(
+            u32::from_be_bytes(ptb.unwrap()[44..48].try_into().unwrap()),
+            1280
+        );
+        assert_eq!(relay_too_big(b"junk", 1300, entry), (1280, None));
+    }
+
+    /// MN-7, MN-11 and the mobile node's MTU.
+    #[test]
+    fn mobile_node_tunnel_decisions() {
+        let hoa = addr("2001:db8:1::200");
+        let coa = addr("2001:db8:a::b");
+        let ha = addr("2001:db8:1::1");
+        let mut t = MobileNodeTunnel::new(MnTunnel {
+            home_address: hoa,
+            care_of: coa,
+            home_agent: ha,
+            mtu: 1460,
+        });
+        let out = packet("2001:db8:1::200", "2001:db8:c::1", 1400);
+        assert_eq!(
+            t.outbound(&out),
+            MnOutbound::Encapsulate {
+                care_of: coa,
+                home_agent: ha
+            }
+        );
+        t.path_mtu = Some(1300);
+        assert_eq!(t.outbound(&out), MnOutbound::TooBig { mtu: 1280 });
+        let foreign = packet("2001:db8:a::b", "2001:db8:c::1", 100);
+        assert_eq!(
+            t.outbound(&foreign),
+            MnOutbound::Drop(DropCause::NotFromHomeAddress)
+        );
+        assert_eq!(t.outbound(b"x"), MnOutbound::Drop(DropCause::Malformed));
+        let to_hoa = packet("2001:db8:c::1", "2001:db8:1::200", 100);
+        assert_eq!(t.inbound(ha, coa, &to_hoa), Verdict::Deliver);
+        assert_eq!(
+            t.inbound(addr("2001:db8:a::66"), coa, &to_hoa),
+            Verdict::Drop(DropCause::NotFromHomeAgent)
+        );
+        assert_eq!(
+            t.inbound(ha, coa, b"x"),
+            Verdict::Drop(DropCause::Malformed)
+        );
+    }
+
+    #[test]
+    fn error_rate_limit_refills_with_time() {
+        let t0 = Instant::from_micros(5_000_000);
+        let mut limit = ErrorRateLimit::new(10, 2);
+        assert!(limit.allow(t0));
+        assert!(limit.allow(t0));
+        assert!(!limit.allow(t0));
+        assert!(!limit.allow(t0 + std::time::Duration::from_millis(50)));
+        assert!(limit.allow(t0 + std::time::Duration::from_millis(110)));
+        assert!(!limit.allow(t0 + std::time::Duration::from_millis(110)));
+    }
+
+    /// MT-26: the choices follow the probes; AF_PACKET when NFQUEUE is
+    /// absent.
+    #[test]
+    fn mt26_choices_follow_the_capabilities() {
+        let this_kernel = Capabilities {
+            tun: true,
+            raw_ipv6_in_ipv6: true,
+            af_packet: true,
+            xt_nfqueue: true,
+            policy_rules: true,
+            ..Capabilities::default()
+        };
+        assert_eq!(this_kernel.auto_data_plane(), Some(DataPlaneKind::Tun));
+        assert_eq!(
+            this_kernel.signalling_capture(),
+            Some(SignallingCapture::NfQueue)
+        );
+        let no_nfqueue = Capabilities {
+            xt_nfqueue: false,
+            ..this_kernel
+        };
+        assert_eq!(
+            no_nfqueue.signalling_capture(),
+            Some(SignallingCapture::AfPacket)
+        );
+        let seg6 = Capabilities {
+            seg6_encap_red: true,
+            seg6local_end_dt6: true,
+            ..this_kernel
+        };
+        assert_eq!(seg6.auto_data_plane(), Some(DataPlaneKind::Seg6));
+        let seg6_without_rules = Capabilities {
+            policy_rules: false,
+            ..seg6
+        };
+        assert_eq!(
+            seg6_without_rules.auto_data_plane(),
+            Some(DataPlaneKind::Tun)
+        );
+        assert_eq!(Capabilities::default().auto_data_plane(), None);
+        assert_eq!(Capabilities::default().signalling_capture(), None);
+        assert_eq!(DataPlaneKind::Tun.as_str(), "tun");
     }
 }

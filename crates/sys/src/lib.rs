@@ -16,8 +16,13 @@
 //! - [`netfilter`]: one nf_tables table of our own that keeps the kernel
 //!   from answering the Mobile IPv6 packets the daemon captures.
 //!
+//! - [`probe`]: the Mobile IPv6 capability probes (mobility.md §2.2), in a
+//!   scratch network namespace.
+//!
 //! This is the only v6edge crate allowed `unsafe`: one `setsockopt` for
-//! ICMP6_FILTER (libc has no wrapper), the two TUN ioctls ([`tun`]) and the tokio `AsyncFd` registrations.
+//! ICMP6_FILTER (libc has no wrapper), the two TUN ioctls ([`tun`]), the tokio `AsyncFd` registrations,
+//! the tunnel socket's IPV6_RECVERR and error queue, and the probes'
+//! raw syscalls (unshare, AF_PACKET and nfnetlink sockets, setsockopt).
 //! Each block carries a SAFETY comment.
 //!
 //! Panic contract: nothing here panics on kernel or peer input; malformed
@@ -35,6 +40,7 @@
 mod error;
 pub mod netfilter;
 pub mod netlink;
+pub mod probe;
 pub mod socket;
 pub mod sysctl;
 pub mod tun;

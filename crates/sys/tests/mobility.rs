@@ -397,3 +397,292 @@ fn capture_sees_the_binding_update_the_kernel_drops() {
         other => panic!("not a BU: {other:?}"),
     }
 }
+
+/// `ip -n <ns> args...` succeeded.
+fn ip_ok(ns: &str, args: &[&str]) -> bool {
+    std::process::Command::new("ip")
+        .args(["-n", ns])
+        .args(args)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// MT-26: the probes of mobility.md §2.2 report every facility, agree with
+/// iproute2 doing the same in another namespace, and leave the caller's
+/// namespace exactly as it was (they work in a scratch one).
+#[test]
+fn mt26_probes_agree_with_iproute2_and_leave_nothing_behind() {
+    if !can_run("mt26_probes_agree_with_iproute2_and_leave_nothing_behind") {
+        return;
+    }
+    let ns = common::Netns::new("caps");
+    let snapshot = |ns: &common::Netns| {
+        [
+            ns.ip(&["-d", "link", "show"]),
+            ns.ip(&["-6", "addr", "show"]),
+            ns.ip(&["-6", "route", "show", "table", "all"]),
+            ns.ip(&["-6", "rule", "show"]),
+        ]
+        .concat()
+    };
+    let before = snapshot(&ns);
+    let facilities = ns
+        .run(|| async { v6edge_sys::probe::probe_mobility() })
+        .expect("probes run (root)");
+    assert_eq!(
+        snapshot(&ns),
+        before,
+        "the probes touched the caller's namespace"
+    );
+    let names: Vec<&str> = facilities.iter().map(|f| f.name).collect();
+    assert_eq!(names, v6edge_sys::probe::FACILITIES);
+    let present = |name: &str| {
+        facilities
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| {
+                eprintln!(
+                    "{:<20} {:<7} {}",
+                    f.name,
+                    if f.present { "present" } else { "absent" },
+                    f.detail
+                );
+                f.present
+            })
+            .unwrap_or(false)
+    };
+    // What every kernel this project runs on has (the default data plane).
+    assert!(present("raw-ipv6-in-ipv6"));
+    assert!(present("af-packet"));
+    assert!(present("ipv6-join-anycast"));
+    // The rest: the same answer as iproute2 in a namespace of its own.
+    let x = common::Netns::new("capsx");
+    let n = x.name.as_str();
+    x.ip(&["-6", "addr", "add", "2001:db8:fe::1/64", "dev", "lo"]);
+    assert_eq!(
+        present("tun"),
+        ip_ok(n, &["tuntap", "add", "v6e-t", "mode", "tun"])
+    );
+    assert_eq!(
+        present("seg6-encap-red"),
+        ip_ok(
+            n,
+            &[
+                "-6",
+                "route",
+                "add",
+                "2001:db8:fe:1::200/128",
+                "encap",
+                "seg6",
+                "mode",
+                "encap.red",
+                "segs",
+                "2001:db8:fe::2",
+                "dev",
+                "lo",
+                "table",
+                "4242",
+            ]
+        )
+    );
+    assert_eq!(
+        present("seg6local-end-dt6"),
+        ip_ok(
+            n,
+            &[
+                "-6",
+                "route",
+                "add",
+                "2001:db8:fe::1/128",
+                "encap",
+                "seg6local",
+                "action",
+                "End.DT6",
+                "table",
+                "4242",
+                "dev",
+                "lo",
+                "table",
+                "4243",
+            ]
+        )
+    );
+    assert_eq!(
+        present("ip6tnl"),
+        ip_ok(n, &["link", "add", "v6e-x", "type", "ip6tnl"])
+    );
+    assert_eq!(
+        present("policy-rules"),
+        ip_ok(
+            n,
+            &[
+                "-6",
+                "rule",
+                "add",
+                "from",
+                "2001:db8:fe::1",
+                "lookup",
+                "4242"
+            ]
+        )
+    );
+    let kallsyms = std::fs::read_to_string("/proc/kallsyms").unwrap_or_default();
+    assert_eq!(
+        present("kernel-mip6"),
+        kallsyms
+            .lines()
+            .any(|l| l.ends_with(" mip6_mh_filter") || l.contains(" mip6_mh_filter\t")),
+        "kernel-mip6 disagrees with /proc/kallsyms"
+    );
+    present("nft-queue");
+    present("xt-nfqueue");
+}
+
+/// HA-13 (RFC 2473 §6.7, §7.2): the tunnel socket's path MTU is the
+/// kernel's (route MTU here), and a Packet Too Big for an outer packet it
+/// sent comes back through its error queue with the MTU, the outer
+/// destination and the quoted inner packet; the kernel's path MTU follows.
+#[test]
+fn tunnel_socket_reports_the_path_mtu_and_outer_packet_too_big() {
+    if !can_run("tunnel_socket_reports_the_path_mtu_and_outer_packet_too_big") {
+        return;
+    }
+    let p = with_globals("pmtu");
+    let (a, b) = (addr(A_GLOBAL), addr(B_GLOBAL));
+    p.a.ip(&[
+        "-6",
+        "route",
+        "add",
+        &format!("{B_GLOBAL}/128"),
+        "dev",
+        IF_A,
+        "mtu",
+        "1400",
+    ]);
+    let inner = {
+        let mut e = echo(128, addr(HOME_ADDRESS), addr("2001:db8:c::1"), 9, 1);
+        // 1300 octets: bigger than the tunnel MTU the Packet Too Big gives.
+        e.resize(1300, 0xa5);
+        let payload = u16::try_from(e.len() - 40).expect("small");
+        e[4..6].copy_from_slice(&payload.to_be_bytes());
+        e
+    };
+    let quoted_outer = {
+        let len = u16::try_from(inner.len()).expect("small");
+        let mut o = Ipv6Header::new(a, b, 41, 64, len).to_bytes();
+        o.extend_from_slice(&inner);
+        o.truncate(1280 - 48);
+        o
+    };
+    let (b_ready_tx, b_ready_rx) = std::sync::mpsc::channel::<()>();
+    let (sent_tx, sent_rx) = std::sync::mpsc::channel::<()>();
+    let expected = inner.clone();
+    let far_end = p.b.spawn(move || async move {
+        // The far end takes the tunnel packet (no "unknown next header").
+        let tunnel = v6edge_sys::TunnelSocket::bind(b).expect("far tunnel socket");
+        b_ready_tx.send(()).expect("near end waiting");
+        sent_rx.recv_timeout(WAIT).expect("tunnel packet sent");
+        let mut buf = [0u8; 2048];
+        let meta = recv_within("tunnel packet", tunnel.recv(&mut buf)).await;
+        assert_eq!(&buf[..meta.len], &expected[..], "the inner packet intact");
+        // Then plays the router whose link is too small for it.
+        let icmp = socket2::Socket::new(
+            socket2::Domain::IPV6,
+            socket2::Type::RAW,
+            Some(socket2::Protocol::ICMPV6),
+        )
+        .expect("raw icmpv6");
+        let mut msg = vec![2, 0, 0, 0];
+        msg.extend_from_slice(&1280u32.to_be_bytes());
+        msg.extend_from_slice(&quoted_outer);
+        // The kernel fills the ICMPv6 checksum of raw ICMPv6 sockets.
+        icmp.send_to(&msg, &std::net::SocketAddrV6::new(a, 0, 0, 0).into())
+            .expect("Packet Too Big sent");
+    });
+    let sent = inner.clone();
+    let (before, error, quoted, after) = p.a.run(move || async move {
+        let before = v6edge_sys::socket::path_mtu(None, b).expect("path MTU");
+        let tunnel = v6edge_sys::TunnelSocket::bind(a).expect("tunnel socket");
+        b_ready_rx.recv_timeout(WAIT).expect("far end ready");
+        tunnel.send(&sent, b).expect("tunnelled");
+        sent_tx.send(()).expect("far end waiting");
+        let mut buf = [0u8; 2048];
+        let error = timeout(WAIT, tunnel.recv_error(&mut buf))
+            .await
+            .expect("an error within the bound")
+            .expect("error queue read");
+        let after = v6edge_sys::socket::path_mtu(Some(a), b).expect("path MTU");
+        (before, error, buf[..error.len].to_vec(), after)
+    });
+    common::join(far_end);
+    assert_eq!(before, 1400, "the route's MTU");
+    assert_eq!((error.icmp_type, error.icmp_code), (2, 0), "{error:?}");
+    assert_eq!(error.mtu, Some(1280));
+    assert_eq!(error.outer_dst, b, "the outer packet's destination");
+    assert!(
+        quoted.len() >= 40,
+        "the inner packet quoted: {}",
+        quoted.len()
+    );
+    assert_eq!(&quoted[..40], &inner[..40], "the quoted inner header");
+    assert_eq!(after, 1280, "the kernel lowered its path MTU");
+}
+
+/// A raw socket whose receive buffer is full does not count as a receiver:
+/// the kernel then answers the packet with a Parameter Problem "unknown
+/// next header". The tunnel socket's buffer takes a burst of reassembled
+/// tunnel packets (outer fragments, RFC 2473 §7.1(a)) read late.
+#[test]
+fn tunnel_socket_takes_a_burst_of_fragmented_packets_without_parameter_problems() {
+    if !can_run("tunnel_socket_takes_a_burst_of_fragmented_packets_without_parameter_problems") {
+        return;
+    }
+    let p = with_globals("burst");
+    p.a.ip(&["link", "set", IF_A, "mtu", "1300"]);
+    p.b.ip(&["link", "set", IF_B, "mtu", "1300"]);
+    let (a, b) = (addr(A_GLOBAL), addr(B_GLOBAL));
+    const BURST: usize = 300;
+    let (b_ready_tx, b_ready_rx) = std::sync::mpsc::channel::<()>();
+    let (sent_tx, sent_rx) = std::sync::mpsc::channel::<()>();
+    let far_end = p.b.spawn(move || async move {
+        let tunnel = v6edge_sys::TunnelSocket::bind(b).expect("far tunnel socket");
+        b_ready_tx.send(()).expect("near end waiting");
+        // Read only once the whole burst is in.
+        sent_rx.recv_timeout(WAIT).expect("burst sent");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let mut buf = [0u8; 2048];
+        let mut got = 0;
+        while let Ok(Ok(_)) =
+            timeout(std::time::Duration::from_millis(300), tunnel.recv(&mut buf)).await
+        {
+            got += 1;
+        }
+        got
+    });
+    p.a.run(move || async move {
+        let tunnel = v6edge_sys::TunnelSocket::bind(a).expect("tunnel socket");
+        b_ready_rx.recv_timeout(WAIT).expect("far end ready");
+        let mut inner = echo(128, addr(HOME_ADDRESS), addr("2001:db8:c::1"), 9, 1);
+        inner.resize(1280, 0x5a);
+        inner[4..6].copy_from_slice(&1240u16.to_be_bytes());
+        for _ in 0..BURST {
+            // 1320 octets outside: two fragments each on the 1300 link.
+            while tunnel.send(&inner, b).is_err() {
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        }
+        sent_tx.send(()).expect("far end waiting");
+    });
+    let got = common::join(far_end);
+    let counters =
+        p.b.exec(&["nstat", "-az", "Icmp6OutParmProblems", "Ip6InUnknownProtos"]);
+    eprintln!("received {got} of {BURST}\n{counters}");
+    assert!(
+        counters
+            .lines()
+            .filter(|l| l.starts_with("Icmp6OutParmProblems") || l.starts_with("Ip6InUnknownProtos"))
+            .all(|l| l.split_whitespace().nth(1) == Some("0")),
+        "the far end's kernel answered tunnel packets: {counters}"
+    );
+    assert_eq!(got, BURST, "every tunnel packet reached the socket");
+}

@@ -46,6 +46,7 @@ use tokio::time::Instant as TokioInstant;
 use v6edge_core::limit::{Rate, TokenBucket};
 use v6edge_core::{IfIndex, Instant, Received, Transmit, Transport};
 use v6edge_mip6::auth::{MnHaKey, Principal, ReplayMode, SecurityAssociation};
+use v6edge_mip6::dataplane::DataPlaneKind;
 use v6edge_mip6::ha::{
     ApplyTicket, BindingRecord, HaConfig, HaOutput, HomeAgent, HomeLink, MhReceived, Security,
     ServedPrefix,
@@ -860,6 +861,8 @@ impl Role for HomeAgentRole {
                     prefix_solicitations: s.counters.prefix_solicitations,
                     prefix_advertisements: s.counters.prefix_advertisements_solicited
                         + s.counters.prefix_advertisements_unsolicited,
+                    // The one back end so far (mobility.md §2.2 default).
+                    data_plane: DataPlaneKind::Tun.as_str().to_owned(),
                 }
             }
         };

@@ -29,6 +29,7 @@ use std::net::Ipv6Addr;
 use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Instant, Received, Transmit, Transport};
 use v6edge_mip6::auth::{MnHaKey, ReplayMode};
+use v6edge_mip6::dataplane::DataPlaneKind;
 use v6edge_mip6::mn::{
     BulState, LinkEvent, Location, MnConfig, MnOutput, MnReceived, MnSecurity, MobileNode, Notice,
 };
@@ -571,6 +572,8 @@ impl Role for MobileNodeRole {
                         .collect(),
                     prefix_solicitations: s.counters.prefix_solicitations,
                     prefix_advertisements: s.counters.prefix_advertisements,
+                    // The one back end so far (mobility.md §2.2 default).
+                    data_plane: DataPlaneKind::Tun.as_str().to_owned(),
                 }
             }
         };

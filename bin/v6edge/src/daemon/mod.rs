@@ -552,6 +552,10 @@ impl Daemon {
                     for (cause, n) in dp.drops() {
                         self.metrics.sync_dropped("tunnel", cause, n);
                     }
+                    let too_big = dp.too_big_sent();
+                    self.metrics
+                        .sync_tunnel_too_big("generated", too_big.generated);
+                    self.metrics.sync_tunnel_too_big("relayed", too_big.relayed);
                 }
                 Response::ok(json!({ "text": self.metrics.encode() }))
             }

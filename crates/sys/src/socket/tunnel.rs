@@ -47,6 +47,8 @@ impl TunnelSocket {
         )?;
         sock.bind(&SocketAddrV6::new(local, 0, 0, 0).into())
             .map_err(sock_err("bind", &target))?;
+        enable_recverr(&sock).map_err(sock_err("setsockopt(IPV6_RECVERR)", &target))?;
+        enlarge_receive_buffer(&sock);
         let fd = register(sock, &target)?;
         Ok(TunnelSocket { fd, local, target })
     }
@@ -66,6 +68,8 @@ impl TunnelSocket {
             None,
             &target,
         )?;
+        enable_recverr(&sock).map_err(sock_err("setsockopt(IPV6_RECVERR)", &target))?;
+        enlarge_receive_buffer(&sock);
         let fd = register(sock, &target)?;
         Ok(TunnelSocket {
             fd,
@@ -87,6 +91,34 @@ impl TunnelSocket {
         self.fd
             .async_io(Interest::READABLE, |s| pktinfo::recv(s.as_raw_fd(), buf))
             .await
+    }
+
+    /// Waits for the next ICMPv6 error about a tunnel packet this socket
+    /// sent (IPV6_RECVERR, from the socket's error queue): `buf` receives
+    /// the quoted inner packet. A Packet Too Big for the outer packet
+    /// (RFC 2473 §7.2) has [`TunnelError::mtu`]; the kernel has then
+    /// already lowered its path MTU toward [`TunnelError::outer_dst`], so
+    /// later outer packets are fragmented to fit.
+    pub async fn recv_error(&self, buf: &mut [u8]) -> io::Result<TunnelError> {
+        self.fd
+            .async_io(Interest::ERROR, |s| recv_errqueue(s.as_raw_fd(), buf))
+            .await
+    }
+
+    /// Whether an error of [`TunnelSocket::recv`] only announces an
+    /// error-queue message (the pending socket error IPV6_RECVERR sets for
+    /// an ICMPv6 error): [`TunnelSocket::recv_error`] has it.
+    pub fn announces_error(e: &io::Error) -> bool {
+        matches!(
+            e.raw_os_error(),
+            Some(
+                libc::EMSGSIZE
+                    | libc::EHOSTUNREACH
+                    | libc::ENETUNREACH
+                    | libc::ECONNREFUSED
+                    | libc::EPROTO
+            )
+        )
     }
 
     /// Sends `inner` (a whole IPv6 packet) to `outer_dst` inside an outer
@@ -125,4 +157,139 @@ impl TunnelSocket {
         };
         pktinfo::send(self.fd.get_ref().as_raw_fd(), &t, 0)
     }
+}
+
+/// An ICMPv6 error about a tunnel packet ([`TunnelSocket::recv_error`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TunnelError {
+    /// Octets of the quoted inner packet written to the buffer.
+    pub len: usize,
+    /// The destination of the outer packet (care-of address, home agent).
+    pub outer_dst: Ipv6Addr,
+    /// ICMPv6 type and code.
+    pub icmp_type: u8,
+    pub icmp_code: u8,
+    /// The MTU of a Packet Too Big.
+    pub mtu: Option<u32>,
+}
+
+/// IANA: ICMPv6 Packet Too Big (RFC 4443 §3.2).
+const ICMPV6_PACKET_TOO_BIG: u8 = 2;
+
+/// Receive buffer of a tunnel socket: bursts of reassembled packets
+/// (outer fragments, RFC 2473 §7.1(a)) are large in kernel memory.
+const TUNNEL_RECEIVE_BUFFER: usize = 4 << 20;
+
+/// Raises the receive buffer above `net.core.rmem_max` (SO_RCVBUFFORCE,
+/// CAP_NET_ADMIN), else as far as allowed. A raw socket whose buffer is
+/// full does not count as a receiver: the kernel then answers the packet
+/// with a Parameter Problem "unknown next header" besides dropping it.
+fn enlarge_receive_buffer(sock: &Socket) {
+    if nix::sys::socket::setsockopt(
+        sock,
+        nix::sys::socket::sockopt::RcvBufForce,
+        &TUNNEL_RECEIVE_BUFFER,
+    )
+    .is_err()
+    {
+        // Clamped to rmem_max by the kernel; better than the default.
+        let _ = sock.set_recv_buffer_size(TUNNEL_RECEIVE_BUFFER);
+    }
+}
+
+fn enable_recverr(sock: &Socket) -> io::Result<()> {
+    let on: libc::c_int = 1;
+    // SAFETY: a valid descriptor and a c_int option of the right size.
+    let rc = unsafe {
+        libc::setsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_IPV6,
+            libc::IPV6_RECVERR,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// One message of the error queue (`recvmsg(MSG_ERRQUEUE)`, never waits).
+fn recv_errqueue(fd: std::os::fd::RawFd, buf: &mut [u8]) -> io::Result<TunnelError> {
+    let mut name: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+    let mut control = [0u64; 64];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // SAFETY: msghdr is plain data; every pointer below outlives the call.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_name = (&mut name as *mut libc::sockaddr_in6).cast();
+    msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: fd is a socket, msg points at live buffers of the given sizes.
+    let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_ERRQUEUE | libc::MSG_DONTWAIT) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut error = TunnelError {
+        len: (n as usize).min(buf.len()),
+        outer_dst: Ipv6Addr::from(name.sin6_addr.s6_addr),
+        icmp_type: 0,
+        icmp_code: 0,
+        mtu: None,
+    };
+    // SAFETY: CMSG_* walk the control buffer the kernel filled, bounded by
+    // msg_controllen; the extended error is read unaligned.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            let c = &*cmsg;
+            if c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_RECVERR {
+                let ee: libc::sock_extended_err =
+                    std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                if ee.ee_origin == libc::SO_EE_ORIGIN_ICMP6 {
+                    error.icmp_type = ee.ee_type;
+                    error.icmp_code = ee.ee_code;
+                    if ee.ee_type == ICMPV6_PACKET_TOO_BIG {
+                        error.mtu = Some(ee.ee_info);
+                    }
+                }
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    Ok(error)
+}
+
+/// The kernel's path MTU toward `dst` (from `src` when given: policy
+/// rules may choose the route by source): the route's MTU, lowered by any
+/// Packet Too Big the kernel has learnt (IPV6_MTU on a connected UDP
+/// socket; nothing is sent).
+pub fn path_mtu(src: Option<Ipv6Addr>, dst: Ipv6Addr) -> io::Result<u32> {
+    let sock = Socket::new(socket2::Domain::IPV6, Type::DGRAM, Some(Protocol::UDP))?;
+    if let Some(src) = src {
+        sock.bind(&SocketAddrV6::new(src, 0, 0, 0).into())?;
+    }
+    sock.connect(&SocketAddrV6::new(dst, 9, 0, 0).into())?;
+    let mut mtu: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: a valid descriptor and a c_int-sized output.
+    let rc = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::IPPROTO_IPV6,
+            libc::IPV6_MTU,
+            (&mut mtu as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    u32::try_from(mtu).map_err(|_| io::Error::other("negative path MTU"))
 }
