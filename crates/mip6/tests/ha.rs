@@ -928,7 +928,13 @@ fn ha17_dhaad_only_on_the_anycast_address() {
     ha.handle_icmp6(Instant::ZERO, &icmp6(HOME_IF, coa(), ha_addr(), 64, &req));
     ha.handle_icmp6(
         Instant::ZERO,
-        &icmp6(OUTSIDE_IF, coa(), ip("2001:db8:7::fdff:ffff:ffff:fffe"), 64, &req),
+        &icmp6(
+            OUTSIDE_IF,
+            coa(),
+            ip("2001:db8:7::fdff:ffff:ffff:fffe"),
+            64,
+            &req,
+        ),
     );
     assert!(drain(&mut ha).is_empty());
     assert_eq!(dropped(&ha, DropReason::DhaadNotAnycast), 2);
