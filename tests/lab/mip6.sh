@@ -88,13 +88,20 @@ mip6_topology() {
     _mip6_radvd ar2 radvd-ar2 br2 2001:db8:b::/64
 }
 
-# _mip6_radvd NS NAME IF PREFIX
+# _mip6_radvd NS NAME IF PREFIX. MIP6_RA_MIN=default leaves radvd's own
+# intervals (MaxRtrAdvInterval 600 s, Min 198 s); MIP6_RA_MIN_DELAY sets
+# MinDelayBetweenRAs (default 3 s: the rate limit on answers to Router
+# Solicitations; RFC 6275 §7.5 lets it go down to 0.03 s).
 _mip6_radvd() {
+    local intervals=
+    if [ "${MIP6_RA_MIN:-3}" != default ]; then
+        intervals="MinRtrAdvInterval ${MIP6_RA_MIN:-3}; MaxRtrAdvInterval ${MIP6_RA_MAX:-4};"
+    fi
+    [ -n "${MIP6_RA_MIN_DELAY:-}" ] && intervals="$intervals MinDelayBetweenRAs $MIP6_RA_MIN_DELAY;"
     cat >"$LAB_DIR/$2.conf" <<EOR
 interface $3 {
     AdvSendAdvert on;
-    MinRtrAdvInterval ${MIP6_RA_MIN:-3};
-    MaxRtrAdvInterval ${MIP6_RA_MAX:-4};
+    $intervals
     AdvIntervalOpt ${MIP6_RA_INTERVAL_OPT:-off};
     prefix $4 { AdvOnLink on; AdvAutonomous on; };
 };
