@@ -27,7 +27,11 @@
 # Modes (one fresh test bed each):
 #   default  radvd's default intervals (MaxRtrAdvInterval 600 s, Min 198 s,
 #            MinDelayBetweenRAs 3 s): the node learns the new link from the
-#            answer to its Router Solicitation;
+#            answer to the Router Solicitation its kernel sends on link-up,
+#            which radvd (2.14 and later: AdvRASolicitedUnicast on) sends
+#            unicast at once, outside the 3 s limit; a solicitation lost
+#            (e.g. sent before the bridge port forwards) costs the kernel's
+#            rtr_solicit_interval, 4 s, so a rare worst case of ~4 s;
 #   fast     MinRtrAdvInterval 0.03 s, MaxRtrAdvInterval 0.07 s,
 #            MinDelayBetweenRAs 0.03 s, Advertisement Interval option on: the
 #            lowest RFC 6275 §7.5 allows.
