@@ -4,8 +4,10 @@
 //! wrong key, skewed timestamps, any sequence and lifetime, a flipped
 //! octet), arbitrary Mobility Header bytes with or without a Home Address
 //! option or Type 2 Routing Header, arbitrary ICMPv6 on the home link,
-//! time steps (the harness wakes the machine at every deadline) and the
-//! driver's answers to barriers (applied or failed).
+//! Mobile Prefix Solicitations (built, or arbitrary captured ICMPv6),
+//! home prefix changes (HA-18), time steps (the harness wakes the machine
+//! at every deadline) and the driver's answers to barriers (applied or
+//! failed).
 //!
 //! Checked after every step, beyond "no panic":
 //! - only the one configured home address is ever bound, tunnelled or
@@ -14,7 +16,9 @@
 //! - a BA with status 0 for a new care-of address leaves only after the
 //!   barrier before it was answered (HA-20);
 //! - the machine never asks to be woken at or before the instant it was
-//!   just called at.
+//!   just called at;
+//! - every Mobile Prefix Advertisement goes to the home address's bound
+//!   care-of address, parses, and checksums over the home address.
 
 #![no_main]
 
@@ -77,6 +81,22 @@ enum Event {
     Wait(u16),
     /// The driver answers the oldest open barrier.
     Applied(bool),
+    /// A Mobile Prefix Solicitation from a care-of address.
+    Solicit {
+        identifier: u16,
+        care_of: u8,
+        with_hao: bool,
+        flip: Option<(u8, u8)>,
+    },
+    /// Arbitrary ICMPv6 captured with a Home Address option.
+    CapturedIcmp { bytes: Vec<u8>, care_of: u8 },
+    /// The home prefix's lifetimes now (seconds; `None`: infinite), and
+    /// maybe a second prefix.
+    Prefixes {
+        valid: Option<u16>,
+        preferred: Option<u16>,
+        second: bool,
+    },
 }
 
 #[derive(Debug, Arbitrary)]
@@ -90,10 +110,9 @@ fn config() -> HaConfig {
             ifindex: HOME_IF,
             address: ha_addr(),
             link_layer_address: Some(vec![2, 0, 0, 0, 0, 1]),
-            prefixes: vec![ServedPrefix {
-                prefix: "2001:db8:1::/64".parse().expect("literal"),
-                valid_until: None,
-            }],
+            prefixes: vec![ServedPrefix::infinite(
+                "2001:db8:1::/64".parse().expect("literal"),
+            )],
             preference: 0,
             peers: Vec::new(),
         }],
@@ -106,6 +125,7 @@ fn config() -> HaConfig {
         }],
         max_bindings: MAX_BINDINGS,
         tunnel_ifindex: Some(TUN_IF),
+        mobile_prefix_advertisements: true,
         ..HaConfig::default()
     }
 }
@@ -184,6 +204,19 @@ impl Harness {
                             "a BA 0 left before its barrier was answered"
                         );
                     }
+                }
+                HaOutput::Icmp6ToHomeAddress(t) => {
+                    let bound = self.ha.bindings();
+                    assert!(
+                        bound.iter().any(|b| b.home_address == t.home_address && b.care_of == t.care_of),
+                        "an advertisement for no binding: {t:?}"
+                    );
+                    assert_eq!(t.src, ha_addr());
+                    assert!(v6edge_wire::nd::verify_checksum(t.src, t.home_address, &t.payload));
+                    assert!(matches!(
+                        v6edge_wire::nd::MobilityIcmp::parse(&t.payload),
+                        Ok(v6edge_wire::nd::MobilityIcmp::MobilePrefixAdvert(_))
+                    ));
                 }
                 _ => {}
             }
@@ -295,6 +328,64 @@ fuzz_target!(|input: Input| {
                 if let Some(t) = h.open_barriers.pop_front() {
                     h.ha.handle_applied(h.now, t, ok);
                 }
+            }
+            Event::Solicit {
+                identifier,
+                care_of: c,
+                with_hao,
+                flip,
+            } => {
+                let mut bytes = v6edge_wire::nd::MobilityIcmp::MobilePrefixSolicit(
+                    v6edge_wire::nd::MobilePrefixSolicit {
+                        identifier,
+                        reserved: 0,
+                    },
+                )
+                .to_bytes_with_checksum(hoa(), ha_addr());
+                if let Some((at, x)) = flip {
+                    let i = usize::from(at) % bytes.len();
+                    bytes[i] ^= x | 1;
+                }
+                h.ha.handle_captured_icmp6(
+                    h.now,
+                    &MhReceived {
+                        ifindex: 3,
+                        src: care_of(c),
+                        dst: ha_addr(),
+                        hao: with_hao.then(hoa),
+                        rh2: None,
+                        bytes: &bytes,
+                    },
+                );
+            }
+            Event::CapturedIcmp { bytes, care_of: c } => h.ha.handle_captured_icmp6(
+                h.now,
+                &MhReceived {
+                    ifindex: 3,
+                    src: care_of(c),
+                    dst: ha_addr(),
+                    hao: Some(hoa()),
+                    rh2: None,
+                    bytes: &bytes,
+                },
+            ),
+            Event::Prefixes {
+                valid,
+                preferred,
+                second,
+            } => {
+                let at = |s: Option<u16>| s.map(|s| h.now + Duration::from_secs(u64::from(s)));
+                let mut prefixes = vec![ServedPrefix {
+                    prefix: "2001:db8:1::/64".parse().expect("literal"),
+                    valid_until: at(valid),
+                    preferred_until: at(preferred),
+                }];
+                if second {
+                    prefixes.push(ServedPrefix::infinite(
+                        "2001:db8:5::/64".parse().expect("literal"),
+                    ));
+                }
+                h.ha.set_home_prefixes(h.now, HOME_IF, prefixes);
             }
         }
         h.drain();

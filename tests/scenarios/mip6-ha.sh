@@ -24,6 +24,8 @@
 #  - kill -9 and restart: the binding is back from the state directory and
 #    the correspondent reaches the mobile node again with no new BU; a
 #    stale proxy entry of ours (protocol 121) is removed at start;
+#  - a clean stop removes the proxy entry, the route and the tunnel device;
+#    the restart restores them from the state directory;
 #  - deregistration (lifetime 0): BA 0, proxy entry and route gone (HA-12);
 #  - the home address in use on the home link: proxy DAD gets 134 (HA-9);
 #  - with an [[ra]] on home0, the home link's one RA carries the H flag
@@ -141,6 +143,16 @@ lab_daemon mn mn-echo2 "$LAB_PY" "$MN_TOOL" tunnel-echo --coa "$COA" --hoa "$HOA
 sleep 0.3
 lab_check "the correspondent reaches the mobile node again, with no new BU" \
     lab_exec cn ping -6 -n -c 2 -i 0.3 -W 2 "$HOA"
+
+# 4b. A clean stop takes the binding out of the kernel (nothing would
+#     serve it) and keeps it on disk; the restart puts it back.
+lab_stop ha
+lab_check "SIGTERM: the proxy entry, the route and v6e-ha0 are removed" \
+    sh -c "! ip -n '$(lab_ns ha)' -6 neigh show proxy dev home0 | grep -q '^$HOA ' && ! ip -n '$(lab_ns ha)' link show v6e-ha0 2>/dev/null"
+start_v6edge ha ha "$CONFIG"
+v6edge_wait_ready ha 10 || lab_die "v6edge did not restart"
+lab_check "restarted, the binding is back with its route and proxy entry" \
+    lab_wait 10 eval 'routed && proxied && [ "$(binding_seq)" = 1 ]'
 
 # 5. Deregistration.
 ANSWER=$(bu 5 0)

@@ -26,12 +26,17 @@
 #  - movement: the mobile node's port moves to the second link (carrier
 #    down, re-attached to br2, up): a new care-of address in
 #    2001:db8:b::/64 is registered and the pings are answered again;
+#  - kill -9 and a restart away: registered again over what the crash left
+#    (one rule each, one default through the tunnel), pings answered
+#    (MT-24);
 #  - a clean stop (SIGTERM) deregisters: the home agent's binding is gone,
 #    the tunnel device with it, and the node still reaches the network;
 #  - restarted, it registers again; then its port moves to the home link
 #    (radvd there): at home it deregisters from its home address without
 #    the tunnel (RFC 6275 §11.5.4), the home address moves to eth0 and the
-#    correspondent reaches it directly.
+#    correspondent's neighbour entry for it names the mobile node's MAC at
+#    once (its unsolicited NA, MN-10) and the correspondent reaches it
+#    directly.
 # About 10 s.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -153,6 +158,20 @@ lab_check "... and the reverse tunnel works from there" reverse_pings
 
 echo "Binding Updates sent: $(mn_field bu_sent), of which retransmissions: $(mn_field retransmissions)"
 
+# 2b. A crash (MT-24): kill -9 leaves the tunnel device, the home address,
+#     the rules and routes behind; the restarted node takes them over and
+#     registers again, with no duplicate left.
+lab_kill9 mn || lab_die "cannot kill the mobile node"
+start_v6edge mn mn "$MN_CONFIG"
+v6edge_wait_ready mn 10 || lab_die "the mobile node's v6edge did not restart after kill -9"
+lab_check "after kill -9 and a restart, the mobile node registers $COA2 again" lab_wait 15 bound_at "$COA2"
+rules_from() { ip -n "$(lab_ns mn)" -6 rule show | grep -c "from $1 "; }
+lab_check "... with one rule from the home address and one from the care-of address" \
+    test "$(rules_from "$HOA")/$(rules_from "$COA2")" = 1/1
+lab_check "... one default route through v6e-mn0" \
+    test "$(ip -n "$(lab_ns mn)" -6 route show default | grep -c 'dev v6e-mn0')" = 1
+lab_check "... and the correspondent's pings are answered" pings
+
 # 3. A clean stop deregisters.
 lab_stop mn
 ha_no_binding() { [ -z "$(ha_care_of)" ]; }
@@ -185,6 +204,13 @@ at_home() { [ "$(mn_field location)/$(mn_field state)/$(mn_field installed)" = h
 lab_check "back home, the mobile node deregisters (status home, idle; no binding at the home agent)" lab_wait 15 at_home
 lab_check "... the home address is on eth0, not on v6e-mn0, no default through v6e-mn0" \
     sh -c "ip -n '$(lab_ns mn)' -6 addr show dev eth0 | grep -q ' $HOA/' && ! ip -n '$(lab_ns mn)' -6 addr show dev v6e-mn0 | grep -q '$HOA' && ! ip -n '$(lab_ns mn)' -6 route show default | grep -q v6e-mn0"
+# The correspondent's cache still names the home agent's MAC for the home
+# address (from the pings through the tunnel): the mobile node's
+# unsolicited NA replaces it at once (MN-10, RFC 6275 §11.5.4).
+MN_MAC=$(ip -n "$(lab_ns mn)" link show eth0 | awk '/link\/ether/ { print $2 }')
+cn_entry() { ip -n "$(lab_ns cn)" -6 neigh show "$HOA" | grep -q "lladdr $MN_MAC"; }
+lab_check "the correspondent's neighbour entry for $HOA names the mobile node's MAC before any new traffic (MN-10 unsolicited NA)" \
+    lab_wait 3 cn_entry
 lab_check "the correspondent's pings reach the home address on the home link" pings
 v6edge_ctl mn status 2>&1 | sed 's/^/  | /'
 lab_stop mn

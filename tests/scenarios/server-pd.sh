@@ -97,6 +97,12 @@ if [ "$SERVER_IMPL" = v6edge ]; then
         grep -qF "pool isp0 pd $SRV_PD_POOL delegating /$SRV_PD_LEN: used 3 of 65536" "$LAB_DIR/status.txt"
     lab_check "human status: no uplink lines (delegated prefixes, dns) on a server-only node" \
         sh -c '! grep -qE "^(delegated prefixes|dns )" "$1"' _ "$LAB_DIR/status.txt"
+    # RFC 8415 §11.2, docs/config.md: the server's own DUID is a DUID-LLT
+    # (type 1, Ethernet) from its interface's MAC, as ISPs expect.
+    SRV_MAC=$(ip -n "$(lab_ns srv)" link show isp0 | awk '/link\/ether/ { gsub(":", "", $2); print $2 }')
+    lab_check "the server's DUID is a DUID-LLT from isp0's MAC ($SRV_MAC)" \
+        sh -c 'd=$(tr -d ":\n" <"$1"); case "$d" in 00010001????????"$2") true ;; *) echo "duid $d" >&2; false ;; esac' \
+        _ "$LAB_DIR/srv-v6edge.state/duid" "$SRV_MAC"
 fi
 
 # Release, one client at a time: dhcp6c on SIGTERM, dhclient -r, v6edge release.

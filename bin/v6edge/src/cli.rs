@@ -45,9 +45,9 @@ pub enum Command {
     /// Print the daemon's Prometheus metrics.
     Metrics(ClientArgs),
     /// List the delegating server's leases.
-    Leases(StatusArgs),
+    Leases(LeasesArgs),
     /// Show the delegation tree: upstream prefixes, LAN /64s, delegations below.
-    Tree(StatusArgs),
+    Tree(TreeArgs),
     /// Write the manual pages or shell completions (for packaging).
     #[command(hide = true)]
     Generate(GenerateArgs),
@@ -111,6 +111,24 @@ pub struct StatusArgs {
     #[command(flatten)]
     pub client: ClientArgs,
     /// Print the raw status JSON instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LeasesArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Print the leases as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TreeArgs {
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// Print the delegation tree as JSON instead of indented text.
     #[arg(long)]
     pub json: bool,
 }
@@ -233,8 +251,21 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             log_level: args.log_level,
         }),
         Command::Check(args) => {
-            Config::load(&args.config)?;
+            let config = Config::load(&args.config)?;
             println!("{}: ok", args.config.display());
+            // What only this machine can tell (Kea warns the same way):
+            // the configuration is valid, but will it find its links?
+            let mut seen = std::collections::BTreeSet::new();
+            for (table, name) in config.interfaces() {
+                if seen.insert(name) && nix::net::if_::if_nametoindex(name).is_err() {
+                    eprintln!(
+                        "warning: {table} interface {name} does not exist on this machine (yet); v6edge waits for it"
+                    );
+                }
+            }
+            if config.forwards() && !crate::daemon::ipv6_forwarding_on() {
+                eprintln!("warning: {}", crate::daemon::FORWARDING_OFF);
+            }
             Ok(())
         }
         Command::Status(args) => {

@@ -41,6 +41,10 @@ pub struct Status {
     /// The `[[ra]]` interfaces (static Router Advertisements), in file order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ra: Vec<StaticRaStatus>,
+    /// What stops this router from doing its job, in plain words: IPv6
+    /// forwarding off where a role forwards, configured interfaces missing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// One lease as `v6edge leases --json` shows it (contract.md).
@@ -189,6 +193,25 @@ pub struct MobileNodeStatus {
     /// Accepted Binding Acknowledgements, by status code.
     pub ba_received: BTreeMap<String, u64>,
     pub movements: u64,
+    /// The home link's prefixes from Mobile Prefix Advertisements (RFC
+    /// 6275 §11.4.3).
+    #[serde(default)]
+    pub home_prefixes: Vec<HomePrefixDoc>,
+    /// Mobile Prefix Solicitations sent.
+    #[serde(default)]
+    pub prefix_solicitations: u64,
+    /// Mobile Prefix Advertisements accepted.
+    #[serde(default)]
+    pub prefix_advertisements: u64,
+}
+
+/// A home prefix a mobile node heard of, with its remaining lifetimes in
+/// seconds (`None`: infinite).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HomePrefixDoc {
+    pub prefix: String,
+    pub valid: Option<u64>,
+    pub preferred: Option<u64>,
 }
 
 impl Roles {
@@ -334,6 +357,12 @@ pub struct HomeAgentStatus {
     pub auth_failures: u64,
     /// Bindings removed because their lifetime ran out.
     pub expired: u64,
+    /// Mobile Prefix Solicitations answered (RFC 6275 §10.6).
+    #[serde(default)]
+    pub prefix_solicitations: u64,
+    /// Mobile Prefix Advertisements sent, solicited or not.
+    #[serde(default)]
+    pub prefix_advertisements: u64,
 }
 
 impl Default for HomeAgentStatus {
@@ -347,6 +376,8 @@ impl Default for HomeAgentStatus {
             ba_sent: BTreeMap::new(),
             auth_failures: 0,
             expired: 0,
+            prefix_solicitations: 0,
+            prefix_advertisements: 0,
         }
     }
 }
@@ -481,6 +512,7 @@ impl Status {
             server: None,
             io: Default::default(),
             ra: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 }
@@ -512,6 +544,9 @@ pub fn format_human(status: &Status) -> String {
     let mut out = String::new();
     // Writing into a String cannot fail; the results are ignored for that reason.
     let _ = writeln!(out, "v6edge {}", status.version);
+    for w in &status.warnings {
+        let _ = writeln!(out, "warning: {w}");
+    }
     let legacy;
     let roles = if status.roles.is_empty() {
         legacy = Roles::from_top_level(status);
@@ -592,6 +627,22 @@ pub fn format_human(status: &Status) -> String {
             mn.remaining,
             mn.lifetime
         );
+        if !mn.home_prefixes.is_empty() {
+            let secs = |s: Option<u64>| s.map_or("infinite".to_owned(), |s| format!("{s} s"));
+            let prefixes: Vec<String> = mn
+                .home_prefixes
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{} (valid {}, preferred {})",
+                        p.prefix,
+                        secs(p.valid),
+                        secs(p.preferred)
+                    )
+                })
+                .collect();
+            let _ = writeln!(out, "  home prefixes: {}", prefixes.join(", "));
+        }
     }
     // Drops outside the roles: only when there are some, one line each.
     for (protocol, reasons) in &status.io.dropped {
@@ -981,6 +1032,7 @@ dropped (dhcp6-server): rate-limited-link 1200, send-buffer-full 3
             server: None,
             io: Default::default(),
             ra: Vec::new(),
+            warnings: Vec::new(),
         };
         let text = format_human(&status);
         assert!(
@@ -1192,6 +1244,24 @@ relay: relaying
             env!("CARGO_PKG_VERSION")
         );
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn warnings_come_first_in_plain_words_and_round_trip() {
+        let mut status = Status::empty();
+        status.warnings = vec![crate::daemon::FORWARDING_OFF.to_owned()];
+        let human = format_human(&status);
+        let second = human.lines().nth(1).unwrap_or_default();
+        assert!(
+            second.starts_with("warning: IPv6 forwarding is off"),
+            "{human}"
+        );
+        let json = serde_json::to_value(&status).unwrap();
+        let back: Status = serde_json::from_value(json).unwrap();
+        assert_eq!(back.warnings, status.warnings);
+        // None: the key is left out (older readers see no change).
+        let quiet = serde_json::to_value(Status::empty()).unwrap();
+        assert!(quiet.get("warnings").is_none());
     }
 
     #[test]

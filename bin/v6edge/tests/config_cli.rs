@@ -112,7 +112,34 @@ fn status_without_daemon_explains() {
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(
-        err.starts_with("cannot connect to /nonexistent/v6edge.sock: is the daemon running?"),
+        err.starts_with("cannot connect to /nonexistent/v6edge.sock (is the daemon running?): "),
+        "{err}"
+    );
+    // The operating system's reason, once (issue 11: it was doubled).
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
+}
+
+/// Issue 11: `check` warns (and still succeeds) about interfaces this
+/// machine does not have, once each.
+#[test]
+fn check_warns_about_missing_interfaces() {
+    let dir = Scratch::new("missing");
+    let path = dir.file(
+        "c.toml",
+        "[uplink]\ninterface = \"v6e-no-such0\"\n\n[[lan]]\ninterface = \"v6e-no-such1\"\n\n[[ra]]\ninterface = \"v6e-no-such1\"\nprefixes = [\"2001:db8:5::/64\"]\n",
+    );
+    let out = v6edge(&["check", "--config", path.to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains(
+            "warning: [uplink] interface v6e-no-such0 does not exist on this machine (yet)"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        err.matches("v6e-no-such1 does not exist").count(),
+        1,
         "{err}"
     );
 }

@@ -68,7 +68,7 @@ fn syntax_and_type_errors() {
     );
     assert_eq!(
         error("[uplink]\ninterface = 3\n"),
-        "cpe.toml:2: invalid type: integer `3`, expected a string"
+        "cpe.toml:2: wrong kind of value: the number `3`, expected a string"
     );
     let e = error(&format!(
         "{UPLINK}[[lan]]\ninterface = \"lan0\"\nra.preference = \"huge\"\n"

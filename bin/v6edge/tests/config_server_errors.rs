@@ -653,6 +653,6 @@ fn lease_store_choices() {
     );
     assert_eq!(
         error(&s("lease-store = 1")),
-        "isp.toml:2: invalid type: integer `1`, expected a string"
+        "isp.toml:2: wrong kind of value: the number `1`, expected a string"
     );
 }

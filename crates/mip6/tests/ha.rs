@@ -378,6 +378,7 @@ fn ha8_lifetime_cut_by_the_home_prefix_gets_status_1() {
     cfg.home_links[0].prefixes = vec![ServedPrefix {
         prefix: "2001:db8:1::/64".parse().unwrap(),
         valid_until: Some(secs(400.0)),
+        preferred_until: None,
     }];
     let mut ha = agent_with(cfg);
     let (seen, _) = register(&mut ha, &Bu::new(1, 150, Instant::ZERO), Instant::ZERO);
@@ -1039,4 +1040,29 @@ fn status_counts_messages_and_statuses() {
     assert_eq!(st.counters.auth_failures, 1);
     assert_eq!(st.bindings[0].spi, Some(SPI));
     assert_eq!(st.bindings[0].care_of, coa());
+}
+
+// ------------------------------------------------------------ stopping --
+
+/// A clean stop removes what the kernel and the data plane hold for each
+/// binding, and keeps the binding for persistence (restored at start).
+#[test]
+fn withdraw_removes_kernel_state_and_keeps_the_binding() {
+    let mut ha = agent();
+    let (seen, at) = register(&mut ha, &Bu::new(1, 100, Instant::ZERO), Instant::ZERO);
+    assert_eq!(seen.status(), 0);
+    ha.withdraw();
+    let out = drain(&mut ha);
+    assert!(
+        out.iter().any(|o| matches!(o,
+        HaOutput::Kernel(KernelOp::DelProxyNeighbour(p)) if p.addr == std::net::IpAddr::V6(hoa())))
+    );
+    assert!(out.iter().any(|o| matches!(o,
+        HaOutput::Kernel(KernelOp::DelRoute(r)) if r.dst == v6edge_prefix::Prefix::new(hoa(), 128).unwrap())));
+    assert!(out.contains(&HaOutput::DataPlane(BindingOp::Remove { hoa: hoa() })));
+    let kept = ha.bindings();
+    assert_eq!(kept.len(), 1);
+    let mut restarted = agent();
+    assert_eq!(restarted.restore(kept, at), 1);
+    assert!(installs(&drain(&mut restarted)));
 }

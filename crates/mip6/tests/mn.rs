@@ -492,6 +492,13 @@ fn mn6_mn7_mn10_round_trip_register_refresh_move_and_return_home() {
     // from it without HAO, the tunnel state removed after the BA.
     let t3 = secs(3100.0);
     mn.handle_link(t3, LinkEvent::LinkDown { ifindex: LTE });
+    mn.handle_link(
+        t3,
+        LinkEvent::LinkLayerAddress {
+            ifindex: WIFI,
+            address: vec![2, 0, 0, 0, 0x0a, 0x77],
+        },
+    );
     let out = attach(&mut mn, t3, WIFI, ip("2001:db8:1::77"));
     assert!(
         out.iter()
@@ -503,6 +510,20 @@ fn mn6_mn7_mn10_round_trip_register_refresh_move_and_return_home() {
             .any(|o| matches!(o, MnOutput::DataPlane(TunnelOp::Down { .. }))),
         "the tunnel stays until the BA"
     );
+    // RFC 6275 §11.5.4: the rule sending the home address into the
+    // tunnel goes before the deregistration BU, which leaves on the link.
+    let lifted = out
+        .iter()
+        .position(|o| {
+            matches!(o, MnOutput::Kernel(KernelOp::DelRule(r))
+            if r.from == Some((IpAddr::V6(hoa()), 128)))
+        })
+        .expect("the from-HoA rule lifted");
+    let bu_at = out
+        .iter()
+        .position(|o| matches!(o, MnOutput::Mh(_)))
+        .expect("a BU");
+    assert!(lifted < bu_at);
     let t = one_bu(&out);
     assert_eq!((t.src, t.dst, t.hao), (hoa(), ha_addr(), None));
     let (bu, m) = parsed(&t);
@@ -527,6 +548,39 @@ fn mn6_mn7_mn10_round_trip_register_refresh_move_and_return_home() {
         if r.table == RouteTable::MAIN))
     );
     assert!(notices(&out).contains(&Notice::Deregistered { acknowledged: true }));
+    assert!(
+        !out.iter()
+            .any(|o| matches!(o, MnOutput::Kernel(KernelOp::DelRule(r))
+            if r.from == Some((IpAddr::V6(hoa()), 128)))),
+        "lifted already, not removed twice"
+    );
+    // MN-10: then an unsolicited NA (override, our link-layer address) for
+    // the home address, after the tunnel state is gone.
+    let na_at = out
+        .iter()
+        .position(|o| matches!(o, MnOutput::Icmp6(t) if t.payload.first() == Some(&136)))
+        .expect("an unsolicited NA");
+    let MnOutput::Icmp6(na) = &out[na_at] else {
+        unreachable!()
+    };
+    assert_eq!(
+        (na.ifindex, na.src, na.dst, na.hop_limit),
+        (WIFI, Some(hoa()), ip("ff02::1"), Some(255))
+    );
+    let Ok(v6edge_wire::nd::NdMessage::NeighborAdvert(na)) =
+        v6edge_wire::nd::NdMessage::parse(&na.payload)
+    else {
+        panic!("not an NA")
+    };
+    assert_eq!(na.target, hoa());
+    assert!(na.override_flag && !na.solicited && !na.router);
+    assert!(na.options.iter().any(|o| matches!(o,
+        v6edge_wire::nd::NdOption::TargetLla(l) if l == &[2, 0, 0, 0, 0x0a, 0x77])));
+    assert!(
+        out[..na_at]
+            .iter()
+            .any(|o| matches!(o, MnOutput::DataPlane(TunnelOp::Down { .. })))
+    );
     let s = mn.status(t3);
     assert_eq!(s.state, BulState::Idle);
     assert!(!s.installed);
@@ -827,12 +881,49 @@ fn mn13_parameter_problem_from_a_home_agent_without_mip6() {
     );
     assert!(mn_drain(&mut mn).is_empty());
     mn.handle_icmp6(Instant::ZERO, &icmp6(WIFI, ha_addr(), coa(), 64, &icmp));
-    let out = mn_drain(&mut mn);
+    // Held for PARAMETER_PROBLEM_GRACE (the home agent's kernel may say
+    // so while its daemon answers): the registration goes on meanwhile.
+    assert!(mn_drain(&mut mn).is_empty());
+    assert!(matches!(
+        mn.status(secs(1.0)).state,
+        BulState::WaitAck { .. }
+    ));
+    let mut out = Vec::new();
+    while let Some(t) = mn.poll_timeout().filter(|t| *t <= secs(2.0)) {
+        mn.handle_timeout(t);
+        out.extend(mn_drain(&mut mn));
+    }
     assert!(notices(&out).contains(&Notice::HomeAgentWithoutMip6 {
         home_agent: ha_addr()
     }));
     assert_eq!(mn.poll_timeout(), None);
     assert!(!touches_kernel(&out));
+}
+
+/// MN-13: a Parameter Problem followed by an authenticated BA within the
+/// grace is the home agent's kernel talking (a userspace home agent on a
+/// stock kernel), not the home agent: the binding stands.
+#[test]
+fn mn13_parameter_problem_then_a_ba_is_ignored() {
+    let mut ha = agent_with(ha_config());
+    let mut mn = node();
+    let out = attach(&mut mn, Instant::ZERO, WIFI, coa());
+    let bu = one_bu(&out);
+    let mut icmp = vec![4u8, 2, 0, 0, 0, 0, 0, 46];
+    let mut header = vec![0x60, 0, 0, 0, 0, 0, 60, 64];
+    header.extend_from_slice(&bu.src.octets());
+    header.extend_from_slice(&bu.dst.octets());
+    icmp.extend_from_slice(&header);
+    mn.handle_icmp6(Instant::ZERO, &icmp6(WIFI, ha_addr(), coa(), 64, &icmp));
+    let out = exchange(&mut mn, &mut ha, secs(0.5), &out);
+    assert!(notices(&out).contains(&Notice::Registered {
+        care_of: coa(),
+        lifetime: Duration::from_secs(3600)
+    }));
+    mn.handle_timeout(secs(2.5));
+    assert!(notices(&mn_drain(&mut mn)).is_empty());
+    assert!(matches!(mn.status(secs(2.5)).state, BulState::Bound { .. }));
+    assert_eq!(mn.status(secs(2.5)).stopped, None);
 }
 
 #[test]
@@ -1197,4 +1288,262 @@ fn mn5_retransmission_after_a_lost_ba_is_accepted() {
     }));
     assert_eq!(ha.counters().auth_failures, 0);
     assert_eq!(mn.counters().ba_received.get(&0), Some(&1));
+}
+
+// ------------------------------------------------------------- MN-9 --
+
+/// The MN's Mobile Prefix Solicitations in `out`.
+fn solicitations(out: &[MnOutput]) -> Vec<MnTransmit> {
+    out.iter()
+        .filter_map(|o| match o {
+            MnOutput::Icmp6WithHomeAddress(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Feeds solicitations to the home agent as its capture delivers them;
+/// returns the Mobile Prefix Advertisements it sends.
+fn solicit_ha(
+    ha: &mut HomeAgent,
+    now: Instant,
+    sent: &[MnTransmit],
+) -> Vec<v6edge_mip6::ha::Icmp6ToHomeAddress> {
+    for t in sent {
+        ha.handle_captured_icmp6(
+            now,
+            &MhReceived {
+                ifindex: OUTSIDE_IF,
+                src: t.src,
+                dst: t.dst,
+                hao: t.hao,
+                rh2: None,
+                bytes: &t.payload,
+            },
+        );
+    }
+    ha_adverts(ha)
+}
+
+fn ha_adverts(ha: &mut HomeAgent) -> Vec<v6edge_mip6::ha::Icmp6ToHomeAddress> {
+    std::iter::from_fn(|| ha.poll_output())
+        .filter_map(|o| match o {
+            HaOutput::Icmp6ToHomeAddress(t) => Some(t),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Feeds advertisements to the MN as its capture delivers them.
+fn advert_mn(
+    mn: &mut MobileNode,
+    now: Instant,
+    adverts: &[v6edge_mip6::ha::Icmp6ToHomeAddress],
+) -> Vec<MnOutput> {
+    for a in adverts {
+        mn.handle_captured_icmp6(
+            now,
+            &MnReceived {
+                src: a.src,
+                dst: a.care_of,
+                hao: None,
+                rh2: Some(a.home_address),
+                bytes: &a.payload,
+            },
+        );
+    }
+    mn_drain(mn)
+}
+
+fn home_prefixes(mn: &MobileNode, now: Instant) -> Vec<(String, Option<u64>, Option<u64>)> {
+    mn.status(now)
+        .home_prefixes
+        .iter()
+        .map(|p| {
+            (
+                p.prefix.to_string(),
+                p.valid.map(|d| d.as_secs()),
+                p.preferred.map(|d| d.as_secs()),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn mn9_ba_1_leads_to_a_solicitation_and_the_home_prefixes() {
+    let mut cfg = ha_config();
+    cfg.mobile_prefix_advertisements = true;
+    cfg.home_links[0].prefixes = vec![v6edge_mip6::ha::ServedPrefix {
+        prefix: "2001:db8:1::/64".parse().unwrap(),
+        valid_until: Some(secs(1000.0)),
+        preferred_until: Some(secs(800.0)),
+    }];
+    let mut ha = agent_with(cfg);
+    let mut mn = node();
+    let t0 = Instant::ZERO;
+    let out = attach(&mut mn, t0, WIFI, coa());
+    // The MN asks 3600 s, the prefix has 1000 s: BA 1, then a
+    // solicitation from the care-of address with the home address option.
+    let out = exchange(&mut mn, &mut ha, t0, &out);
+    assert!(notices(&out).contains(&Notice::PrefixDiscoveryNecessary));
+    let mps = solicitations(&out);
+    assert_eq!(mps.len(), 1, "{out:#?}");
+    assert_eq!(
+        (mps[0].src, mps[0].dst, mps[0].hao),
+        (coa(), ha_addr(), Some(hoa()))
+    );
+    assert!(v6edge_wire::nd::verify_checksum(
+        hoa(),
+        ha_addr(),
+        &mps[0].payload
+    ));
+
+    let t1 = secs(1.0);
+    let adverts = solicit_ha(&mut ha, t1, &mps);
+    assert_eq!(adverts.len(), 1);
+    let out = advert_mn(&mut mn, t1, &adverts);
+    assert!(
+        solicitations(&out).is_empty(),
+        "solicited: nothing more to send"
+    );
+    assert_eq!(
+        home_prefixes(&mn, t1),
+        vec![("2001:db8:1::/64".to_owned(), Some(999), Some(799))]
+    );
+    assert_eq!(mn.counters().prefix_advertisements, 1);
+    // No retransmission of the answered solicitation; the next one is due
+    // when the home address's prefix leaves its preferred lifetime.
+    assert_eq!(
+        mn.poll_timeout().map(|t| t.min(secs(800.0))),
+        Some(secs(800.0))
+    );
+    mn.handle_timeout(secs(800.0));
+    assert_eq!(
+        solicitations(&mn_drain(&mut mn)).len(),
+        1,
+        "MN-9: prefix deprecated"
+    );
+}
+
+#[test]
+fn mn9_solicitation_is_retransmitted_3_6_12_then_given_up() {
+    let mut cfg = ha_config();
+    cfg.home_links[0].prefixes[0].valid_until = Some(secs(1000.0));
+    let mut ha = agent_with(cfg);
+    let mut mn = node();
+    let out = attach(&mut mn, Instant::ZERO, WIFI, coa());
+    let out = exchange(&mut mn, &mut ha, Instant::ZERO, &out);
+    assert_eq!(solicitations(&out).len(), 1);
+    let mut times = Vec::new();
+    for _ in 0..10 {
+        let Some(at) = mn.poll_timeout().filter(|t| *t < secs(100.0)) else {
+            break;
+        };
+        mn.handle_timeout(at);
+        if !solicitations(&mn_drain(&mut mn)).is_empty() {
+            times.push(at.saturating_duration_since(Instant::ZERO).as_secs());
+        }
+    }
+    assert_eq!(
+        times,
+        vec![3, 9, 21],
+        "INITIAL_SOLICIT_TIMER doubling, 4 in all"
+    );
+}
+
+#[test]
+fn mn9_unsolicited_advert_is_acknowledged_once_and_stops_the_home_agent() {
+    let mut cfg = ha_config();
+    cfg.mobile_prefix_advertisements = true;
+    let mut ha = agent_with(cfg);
+    let mut mn = node();
+    let t0 = Instant::ZERO;
+    let out = attach(&mut mn, t0, WIFI, coa());
+    exchange(&mut mn, &mut ha, t0, &out);
+    ha_adverts(&mut ha);
+
+    // The home link is renumbered.
+    let t1 = secs(10.0);
+    ha.set_home_prefixes(
+        t1,
+        HOME_IF,
+        vec![
+            v6edge_mip6::ha::ServedPrefix {
+                prefix: "2001:db8:1::/64".parse().unwrap(),
+                valid_until: Some(secs(610.0)),
+                preferred_until: Some(t1),
+            },
+            v6edge_mip6::ha::ServedPrefix::infinite("2001:db8:7::/64".parse().unwrap()),
+        ],
+    );
+    let unsolicited = ha_adverts(&mut ha);
+    assert_eq!(unsolicited.len(), 1);
+    let out = advert_mn(&mut mn, t1, &unsolicited);
+    let acks = solicitations(&out);
+    assert_eq!(acks.len(), 1, "acknowledged");
+    assert!(notices(&out).contains(&Notice::HomePrefixes(vec![
+        "2001:db8:1::/64".parse().unwrap(),
+        "2001:db8:7::/64".parse().unwrap()
+    ])));
+    assert_eq!(
+        home_prefixes(&mn, t1),
+        vec![
+            ("2001:db8:1::/64".to_owned(), Some(600), Some(0)),
+            ("2001:db8:7::/64".to_owned(), None, None)
+        ]
+    );
+    // The home agent answers the acknowledgement; the MN takes the answer
+    // as solicited and says nothing more.
+    let t2 = secs(10.5);
+    let answer = solicit_ha(&mut ha, t2, &acks);
+    assert_eq!(answer.len(), 1);
+    let out = advert_mn(&mut mn, t2, &answer);
+    assert!(solicitations(&out).is_empty());
+    // The home agent retransmits nothing: acknowledged.
+    ha.handle_timeout(secs(20.0));
+    assert!(ha_adverts(&mut ha).is_empty());
+}
+
+#[test]
+fn mn9_adverts_not_from_the_home_agent_or_not_via_the_home_address_are_dropped() {
+    let mut cfg = ha_config();
+    cfg.mobile_prefix_advertisements = true;
+    let mut ha = agent_with(cfg);
+    let mut mn = node();
+    // At home or before registration: not taken.
+    let advert = v6edge_mip6::ha::Icmp6ToHomeAddress {
+        src: ha_addr(),
+        care_of: coa(),
+        home_address: hoa(),
+        payload: MobilityIcmp::MobilePrefixAdvert(v6edge_wire::nd::MobilePrefixAdvert::new(
+            1,
+            std::iter::empty(),
+        ))
+        .to_bytes_with_checksum(ha_addr(), hoa()),
+    };
+    advert_mn(&mut mn, Instant::ZERO, std::slice::from_ref(&advert));
+    assert_eq!(mn.counters().dropped.get(&DropReason::NotAway), Some(&1));
+    let out = attach(&mut mn, Instant::ZERO, WIFI, coa());
+    exchange(&mut mn, &mut ha, Instant::ZERO, &out);
+    let forged = v6edge_mip6::ha::Icmp6ToHomeAddress {
+        src: ip("2001:db8:1::66"),
+        payload: MobilityIcmp::MobilePrefixAdvert(v6edge_wire::nd::MobilePrefixAdvert::new(
+            1,
+            std::iter::empty(),
+        ))
+        .to_bytes_with_checksum(ip("2001:db8:1::66"), hoa()),
+        ..advert.clone()
+    };
+    let other_hoa = v6edge_mip6::ha::Icmp6ToHomeAddress {
+        home_address: ip("2001:db8:1::201"),
+        ..advert.clone()
+    };
+    let mut bad_sum = advert.clone();
+    bad_sum.payload[3] ^= 1;
+    let out = advert_mn(&mut mn, secs(1.0), &[forged, other_hoa, bad_sum]);
+    assert!(solicitations(&out).is_empty());
+    let d = &mn.counters().dropped;
+    assert_eq!(d.get(&DropReason::NotFromHomeAgent), Some(&2));
+    assert_eq!(d.get(&DropReason::BadChecksum), Some(&1));
+    assert_eq!(mn.counters().prefix_advertisements, 0);
 }

@@ -13,6 +13,8 @@
 //!   every datagram (IPV6_PKTINFO / IPV6_HOPLIMIT, RFC 3542) and sending
 //!   [`v6edge_core::Transmit`] values with an explicit outgoing interface.
 //! - [`sysctl`]: plain writes under `/proc/sys/net/ipv6/conf/<if>/`.
+//! - [`netfilter`]: one nf_tables table of our own that keeps the kernel
+//!   from answering the Mobile IPv6 packets the daemon captures.
 //!
 //! This is the only v6edge crate allowed `unsafe`: one `setsockopt` for
 //! ICMP6_FILTER (libc has no wrapper), the two TUN ioctls ([`tun`]) and the tokio `AsyncFd` registrations.
@@ -31,6 +33,7 @@
 #![warn(unsafe_op_in_unsafe_fn)]
 
 mod error;
+pub mod netfilter;
 pub mod netlink;
 pub mod socket;
 pub mod sysctl;
@@ -45,4 +48,4 @@ pub use socket::{
     Captured, Dhcp6Socket, Icmp6Socket, MhSocket, MobilityCapture, RawIpv6Sender, RecvMeta,
     TunnelSocket,
 };
-pub use sysctl::{Ipv6Conf, ipv6_conf_path, set_ipv6_conf, set_sysctl};
+pub use sysctl::{Ipv6Conf, ethernet_address, ipv6_conf_path, set_ipv6_conf, set_sysctl};

@@ -84,9 +84,26 @@ pub fn ipv6_neighbour_table_limit() -> Option<u32> {
         .ok()
 }
 
+/// The Ethernet address of interface `ifname` in this network namespace
+/// (`getifaddrs`, which asks the kernel over netlink, so it is right in a
+/// namespace where `/sys` was not remounted); `None` when it has none.
+pub fn ethernet_address(ifname: &str) -> Option<[u8; 6]> {
+    nix::ifaddrs::getifaddrs()
+        .ok()?
+        .filter(|i| i.interface_name == ifname)
+        .find_map(|i| i.address?.as_link_addr()?.addr())
+        .filter(|mac| mac.iter().any(|&b| b != 0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_has_no_ethernet_address() {
+        assert_eq!(ethernet_address("lo"), None);
+        assert_eq!(ethernet_address("no-such-interface"), None);
+    }
 
     #[test]
     fn paths_are_built_and_bad_names_rejected() {

@@ -33,3 +33,26 @@ fn mip6_mobile_node() {
     }
     run_scenario_script(label, "mip6-mn.sh", &[]);
 }
+
+/// `tests/scenarios/mip6-prefix.sh` (mobility.md MT-13, HA-18, MN-9):
+/// prefix discovery between a v6edge home agent with
+/// `mobile-prefix-advertisements = true` and a v6edge mobile node. A home
+/// prefix with finite lifetimes (those of the home agent's address) gives
+/// BA status 1, a Mobile Prefix Solicitation with a Home Address option
+/// and an Advertisement with a Type 2 Routing Header, both past kernels
+/// without MIP6; renumbering sends an unsolicited advertisement,
+/// retransmitted 3 times 3 s apart while the mobile node is stopped and
+/// acknowledged by a solicitation when it runs. About 30 s.
+#[test]
+fn mip6_prefix_discovery() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let label = "mip6-prefix.sh";
+    let programs = ["ip", "bash", "timeout", "python3"];
+    if let Some(reason) = skip_reason(true, &programs) {
+        report_skip(label, &reason);
+        return;
+    }
+    run_scenario_script(label, "mip6-prefix.sh", &[]);
+}

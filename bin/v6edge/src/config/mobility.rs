@@ -160,6 +160,7 @@ pub(super) fn home_agent(
         preference,
         security,
         persist_bindings: raw.persist_bindings.unwrap_or(true),
+        mobile_prefix_advertisements: raw.mobile_prefix_advertisements.unwrap_or(false),
         mobile_nodes: mobile_nodes.into_iter().map(|(sa, _)| sa).collect(),
     })
 }

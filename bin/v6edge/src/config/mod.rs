@@ -342,6 +342,10 @@ pub struct HomeAgentConfig {
     /// Keep the binding cache in the state directory, so a restart
     /// restores routes, proxies and tunnels before the next refresh.
     pub persist_bindings: bool,
+    /// Answer Mobile Prefix Solicitations and tell registered mobile nodes
+    /// when the home prefixes change (RFC 6275 §10.6; unauthenticated, so
+    /// off unless asked for).
+    pub mobile_prefix_advertisements: bool,
     /// One security association per home address (RFC 4285 §5).
     pub mobile_nodes: Vec<MobilitySa>,
 }
@@ -670,10 +674,25 @@ impl RelayDownstream {
 impl Config {
     /// Reads and validates `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        let bytes = std::fs::read(path).map_err(|e| ConfigError {
             path: path.to_owned(),
             line: None,
             reason: format!("cannot read: {e}"),
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            // TOML is UTF-8 (toml.io §Spec): say where it stops being so.
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+            let line = valid.iter().filter(|&&b| b == b'\n').count() + 1;
+            let column =
+                valid.len() - valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1) + 1;
+            let byte = e.as_bytes().get(valid.len()).copied().unwrap_or(0);
+            ConfigError {
+                path: path.to_owned(),
+                line: Some(line),
+                reason: format!(
+                    "not UTF-8 text: byte 0x{byte:02x} at column {column} (save the file as UTF-8)"
+                ),
+            }
         })?;
         Config::parse(&text, path)
     }
@@ -681,6 +700,46 @@ impl Config {
     /// Validates `text`; `path` is used only in errors and kept in [`Config::path`].
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         validate::parse(text, path)
+    }
+
+    /// Whether a configured role forwards hosts' packets (a requesting
+    /// router for its LANs, a relay, a home agent): IPv6 forwarding must
+    /// be on.
+    pub fn forwards(&self) -> bool {
+        self.uplink.is_some() || self.relay.is_some() || self.home_agent.is_some()
+    }
+
+    /// Every interface the configuration names, with the table naming it,
+    /// in file order of the roles (an interface may appear more than once).
+    pub fn interfaces(&self) -> Vec<(&'static str, &str)> {
+        let mut out = Vec::new();
+        if let Some(u) = &self.uplink {
+            out.push(("[uplink]", u.interface.as_str()));
+        }
+        out.extend(self.lans.iter().map(|l| ("[[lan]]", l.interface.as_str())));
+        if let Some(s) = &self.server {
+            out.extend(s.interfaces.iter().map(|i| ("[server]", i.as_str())));
+        }
+        if let Some(r) = &self.relay {
+            out.push(("[relay]", r.upstream.as_str()));
+            out.extend(
+                r.downstream
+                    .iter()
+                    .map(|d| ("[[relay.downstream]]", d.interface.as_str())),
+            );
+        }
+        out.extend(
+            self.static_ras
+                .iter()
+                .map(|r| ("[[ra]]", r.interface.as_str())),
+        );
+        if let Some(h) = &self.home_agent {
+            out.push(("[home-agent]", h.interface.as_str()));
+        }
+        if let Some(m) = &self.mobile_node {
+            out.extend(m.interfaces.iter().map(|i| ("[mobile-node]", i.as_str())));
+        }
+        out
     }
 
     /// The LAN configured on `interface`, if any.

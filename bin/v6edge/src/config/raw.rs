@@ -51,6 +51,7 @@ pub(super) struct RawHomeAgent {
     pub security: Option<Spanned<RawSecurity>>,
     pub insecure_lab: Option<bool>,
     pub persist_bindings: Option<bool>,
+    pub mobile_prefix_advertisements: Option<bool>,
     #[serde(default)]
     pub mobile_node: Vec<Spanned<RawHomeAgentMobileNode>>,
 }

@@ -565,3 +565,51 @@ fn server_garbage_never_panics() {
         }
     }
 }
+
+/// Issue 11: `check` speaks of whole numbers and lists, not Rust types.
+#[test]
+fn type_errors_are_in_plain_words() {
+    let base = "[home-agent]\ninterface = \"home0\"\naddress = \"2001:db8:1::1\"\n";
+    for (line, want) in [
+        ("max-binding-lifetime = \"x\"", "expected a whole number"),
+        (
+            "max-binding-lifetime = 99999999999999999999",
+            "expected a whole number",
+        ),
+        ("max-binding-lifetime = 1.5", "a decimal number"),
+        ("prefixes = \"2001:db8:1::/64\"", "expected a list"),
+    ] {
+        let err = parse_err(&format!("{base}{line}\n"));
+        assert!(err.contains(want), "{line}: {err}");
+        for rust in ["i64", "i128", "u32", "sequence"] {
+            assert!(!err.contains(rust), "{line}: {err}");
+        }
+        assert!(err.starts_with("t.toml:4: "), "{err}");
+    }
+    assert!(parse_err("uplink = 3\n").contains("expected a table"));
+}
+
+/// Issue 11: a file that is not UTF-8 gets the line and column of the
+/// first bad byte.
+#[test]
+fn non_utf8_file_gets_a_line() {
+    let dir = std::env::temp_dir().join(format!("v6edge-cfg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("latin1.toml");
+    std::fs::write(&path, b"[daemon]\n\n# caf\xe9\n").unwrap();
+    let err = Config::load(&path).unwrap_err();
+    assert_eq!(err.line, Some(3));
+    assert!(err.reason.contains("not UTF-8"), "{}", err.reason);
+    assert!(err.reason.contains("0xe9 at column 6"), "{}", err.reason);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn configured_interfaces_and_forwarding() {
+    let c = parse("[uplink]\ninterface = \"wan0\"\n\n[[lan]]\ninterface = \"lan0\"\n");
+    assert_eq!(
+        c.interfaces(),
+        vec![("[uplink]", "wan0"), ("[[lan]]", "lan0")]
+    );
+    assert!(c.forwards());
+}

@@ -160,12 +160,51 @@ impl Ctx<'_> {
     }
 }
 
+/// The TOML reader's messages say what Rust type a key had
+/// (`invalid type: integer `1` as i128, expected i64`); a network engineer
+/// reads "a whole number". Only the vocabulary changes.
+fn plain_words(message: &str) -> String {
+    let mut m = message.to_owned();
+    // Rust integer types, widest first so `i128` is not read as `i12`.
+    for (rust, plain) in [
+        (" as i128", ""),
+        (" as u128", ""),
+        ("expected i64", "expected a whole number"),
+        ("expected i32", "expected a whole number"),
+        ("expected u64", "expected a whole number (0 or more)"),
+        ("expected u32", "expected a whole number (0 or more)"),
+        ("expected u16", "expected a whole number (0 or more)"),
+        ("expected u8", "expected a whole number (0 or more)"),
+        ("expected f64", "expected a number"),
+        ("expected a sequence", "expected a list [...]"),
+        ("invalid type: sequence", "invalid type: a list"),
+        ("invalid type: map", "invalid type: a table"),
+        ("expected a map", "expected a table"),
+        (
+            "invalid type: floating point",
+            "invalid type: a decimal number",
+        ),
+        ("invalid type: integer", "invalid type: the number"),
+        ("invalid type: string", "invalid type: the text"),
+        ("invalid type: boolean", "invalid type: the boolean"),
+        ("invalid type:", "wrong kind of value:"),
+    ] {
+        m = m.replace(rust, plain);
+    }
+    // serde names the struct when a table was expected.
+    if let Some(at) = m.find("expected struct ") {
+        m.truncate(at);
+        m.push_str("expected a table");
+    }
+    m
+}
+
 pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     let ctx = Ctx { text, path };
     let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError {
         path: path.to_owned(),
         line: Some(e.span().map_or(1, |s| ctx.line_of(s.start))),
-        reason: e.message().trim_end().to_owned(),
+        reason: plain_words(e.message().trim_end()),
     })?;
     let daemon = daemon(&ctx, raw.daemon)?;
     let limits = super::limits::limits(&ctx, raw.limits)?;

@@ -16,7 +16,9 @@ const MAX_RESPONSE_LINE: u64 = 16 * 1024 * 1024;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClientError {
-    #[error("cannot connect to {}: is the daemon running? ({source})", path.display())]
+    // The source follows through the error chain (`{:#}` in main): not
+    // repeated in the message.
+    #[error("cannot connect to {} (is the daemon running?)", path.display())]
     NotRunning { path: PathBuf, source: io::Error },
     #[error("cannot connect to {}: permission denied (the control socket is for root and the daemon's user)", path.display())]
     PermissionDenied { path: PathBuf },
@@ -26,7 +28,7 @@ pub enum ClientError {
     Closed { path: PathBuf },
     #[error("{}: invalid response: {reason}", path.display())]
     BadResponse { path: PathBuf, reason: String },
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io { path: PathBuf, source: io::Error },
 }
 
@@ -196,7 +198,7 @@ mod tests {
         let text = err.to_string();
         assert!(
             text.starts_with(&format!(
-                "cannot connect to {}: is the daemon running?",
+                "cannot connect to {} (is the daemon running?)",
                 path.display()
             )),
             "{text}"

@@ -621,6 +621,7 @@ impl Cpe {
             server: None,
             io: Default::default(),
             ra: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 }

@@ -10,18 +10,30 @@
 //!   away, RFC 6275 §9.5.1); ICMPv6 on the home link (DHAAD Requests to the
 //!   home-agents anycast address, Neighbor Solicitations and
 //!   Advertisements for proxy DAD, other home agents' RAs).
-//! - Acknowledgements with a Type 2 Routing Header and proxy-DAD
-//!   Solicitations from `::` leave as whole packets ([`Effect::RawIpv6`]);
-//!   other Mobility Headers on the MH socket.
+//! - Acknowledgements and Mobile Prefix Advertisements with a Type 2
+//!   Routing Header and proxy-DAD Solicitations from `::` leave as whole
+//!   packets ([`Effect::RawIpv6`]); other Mobility Headers on the MH
+//!   socket. Mobile Prefix Solicitations come captured with their Home
+//!   Address option, like Binding Updates.
+//! - The home prefixes' lifetimes are those of the home agent's own
+//!   addresses in them on the home link, read at every sync (HA-8, HA-18).
 //! - Proxy neighbour entries and the `HoA/128` routes into the TUN device
 //!   are kernel ops owned by `Owner::HomeAgent`; the data plane (TUN plus
 //!   IPv6-in-IPv6 from the home agent address) follows [`BindingOp`]s.
 //!   The machine's barriers become [`Effect::Barrier`]: a BA leaves only
 //!   after its kernel changes are applied (HA-20).
+//! - The kernel answers Neighbor Solicitations for home addresses from
+//!   the proxy entries, but delays its answer to a multicast solicitation
+//!   by up to `proxy_delay` (0.8 s by default, RFC 4861 §7.2.8's
+//!   MAX_ANYCAST_DELAY_TIME): the home link's `proxy_delay` is set to 0
+//!   while the home agent runs (mobility.md §2.2 "Home-link presence";
+//!   one proxy per address here, so there is no race to spread) and
+//!   restored at a clean exit.
 //! - The binding cache is saved after every change (`ha-bindings.json`,
 //!   wall-clock expiry, interface names) and restored at start, so a
 //!   restarted home agent puts routes, proxies and tunnels back before the
-//!   mobile nodes' next refresh.
+//!   mobile nodes' next refresh. A clean stop removes them from the
+//!   kernel, with the TUN device; a crash leaves them for the restart.
 //!
 //! Panic contract: nothing here panics.
 
@@ -40,7 +52,8 @@ use v6edge_mip6::ha::{
 };
 use v6edge_wire::ip6::{Ipv6Header, Type2RoutingHeader};
 
-use super::mobility::{NH_MOBILITY, captured_mh, ntp_now};
+use super::link::LinkFacts;
+use super::mobility::{NH_MOBILITY, captured_icmp6, captured_mh, ntp_now};
 use super::persist::WallClock;
 use super::role::{
     DataPlaneNeed, Effect, Facts, Interest, Needs, OwnedRoutes, Port, Role, RoleMessage,
@@ -56,7 +69,9 @@ pub const TUN_NAME: &str = "v6e-ha0";
 const BINDINGS_DOC: &str = "ha-bindings";
 /// ICMPv6 the home agent listens to on its home link: RA (other home
 /// agents, HA-16), NS and NA (proxy DAD, HA-9), DHAAD Request (HA-17).
-const ICMP6_TYPES: [u8; 4] = [134, 135, 136, 144];
+const ICMP6_TYPES: [u8; 4] = [134, 135, 136, DHAAD_REQUEST];
+/// RFC 6275 §6.5: Home Agent Address Discovery Request.
+const DHAAD_REQUEST: u8 = 144;
 /// RFC 8200 §3 / RFC 6275 §6.4: next-header values of the packets built
 /// here.
 const NH_ROUTING: u8 = 43;
@@ -110,6 +125,11 @@ pub struct HomeAgentRole {
     /// Budget for the Parameter Problems this role sends (RFC 4443 §2.4
     /// (f): ICMPv6 errors are rate-limited).
     icmp_errors: TokenBucket,
+    /// The home link's `proxy_delay` before we set it to 0, restored at
+    /// shutdown.
+    saved_proxy_delay: Option<String>,
+    /// Captured packets to us dropped before the machine, by reason.
+    capture_drops: std::collections::BTreeMap<&'static str, u64>,
 }
 
 impl std::fmt::Debug for HomeAgentRole {
@@ -142,6 +162,8 @@ impl HomeAgentRole {
             saved: Vec::new(),
             told_ra: false,
             icmp_errors: TokenBucket::new(ICMP_ERROR_RATE, Instant::ZERO),
+            saved_proxy_delay: None,
+            capture_drops: std::collections::BTreeMap::new(),
         }
     }
 
@@ -183,10 +205,7 @@ impl HomeAgentRole {
                     .config
                     .prefixes
                     .iter()
-                    .map(|p| ServedPrefix {
-                        prefix: *p,
-                        valid_until: None,
-                    })
+                    .map(|p| ServedPrefix::infinite(*p))
                     .collect(),
                 preference: self.config.preference,
                 peers: Vec::new(),
@@ -197,6 +216,7 @@ impl HomeAgentRole {
             },
             security_associations,
             max_binding_lifetime: self.config.max_binding_lifetime,
+            mobile_prefix_advertisements: self.config.mobile_prefix_advertisements,
             tunnel_ifindex: Some(tun),
             ..HaConfig::default()
         }
@@ -213,6 +233,7 @@ impl HomeAgentRole {
             }
         };
         machine.set_wall_clock(now, ntp_now());
+        self.answer_proxied_solicitations_at_once();
         if self.config.persist_bindings {
             let records = self.load_bindings(home);
             let adopted = machine.restore(records, now);
@@ -222,6 +243,26 @@ impl HomeAgentRole {
         }
         self.machine = Some(machine);
         self.pump(metrics);
+    }
+
+    /// `proxy_delay` 0 on the home link (see the module documentation):
+    /// without it the correspondents' first resolution of a home address
+    /// after registration waits up to 0.8 s (mobility.md §2.1, MT-5).
+    fn answer_proxied_solicitations_at_once(&mut self) {
+        let Some(path) = proxy_delay_path(self.config.interface.as_str()) else {
+            return;
+        };
+        let before = std::fs::read_to_string(&path).unwrap_or_default();
+        match v6edge_sys::set_sysctl(&path, "0") {
+            Ok(()) => {
+                if self.saved_proxy_delay.is_none() && before.trim() != "0" {
+                    self.saved_proxy_delay = Some(before.trim().to_owned());
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot set proxy_delay=0 on the home link: proxied Neighbor Advertisements may be delayed up to 0.8 s")
+            }
+        }
     }
 
     fn load_bindings(&self, home: IfIndex) -> Vec<BindingRecord> {
@@ -343,13 +384,24 @@ impl HomeAgentRole {
                         ifindex: t.ifindex,
                     });
                 }
+                // To a global unicast address (a DHAAD Reply to a care-of
+                // address): by the routing table, not bound to the home
+                // link the machine names (IPV6_PKTINFO's ifindex would
+                // confine it there).
+                HaOutput::Icmp6(t) if is_routed_destination(t.dst) => self
+                    .effects
+                    .push_back(Effect::Icmp6(Transmit { ifindex: 0, ..t })),
                 HaOutput::Icmp6(t) => self.effects.push_back(Effect::Icmp6(t)),
+                HaOutput::Icmp6ToHomeAddress(t) => self.effects.push_back(Effect::RawIpv6 {
+                    packet: rh2_packet(t.src, t.care_of, t.home_address, NH_ICMPV6, &t.payload),
+                    ifindex: 0,
+                }),
                 HaOutput::Mh(t) => {
                     match t.rh2 {
                         // RFC 6275 §6.4: to a mobile node away, via its
                         // home address in a Type 2 Routing Header.
                         Some(hoa) => self.effects.push_back(Effect::RawIpv6 {
-                            packet: rh2_packet(t.src, t.dst, hoa, &t.payload),
+                            packet: rh2_packet(t.src, t.dst, hoa, NH_MOBILITY, &t.payload),
                             ifindex: 0,
                         }),
                         None => self.effects.push_back(Effect::Mh(Transmit {
@@ -372,6 +424,56 @@ impl HomeAgentRole {
     }
 }
 
+/// Why a captured packet to one of our addresses (`ours`) goes no further
+/// (MT-27: hostile input is counted): its extension headers do not parse
+/// (`capture-malformed`), or it carries more than one Home Address option
+/// (`home-address-option-repeated`, RFC 6275 §6.3). `None` for packets to
+/// others (this router forwards them) and for those the machine takes.
+fn capture_refusal(packet: &[u8], ours: impl Fn(Ipv6Addr) -> bool) -> Option<&'static str> {
+    match v6edge_wire::ip6::walk(packet) {
+        Ok(h) if !ours(h.ipv6.dst) => None,
+        Ok(h) if h.home_address_options > 1 => Some("home-address-option-repeated"),
+        Ok(_) => None,
+        Err(_) => Ipv6Header::parse(packet)
+            .is_ok_and(|h| ours(h.dst))
+            .then_some("capture-malformed"),
+    }
+}
+
+/// Neither link-local nor multicast: a destination the routing table
+/// finds the way to.
+fn is_routed_destination(addr: Ipv6Addr) -> bool {
+    !(addr.is_multicast() || addr.is_unspecified() || addr.segments()[0] & 0xffc0 == 0xfe80)
+}
+
+/// Whether `addr` is a global address of this node: binding a UDP socket
+/// to it succeeds only then (one cheap syscall, only for captured Mobility
+/// Headers not sent to the home agent address). Link-local and multicast
+/// destinations are never a home agent's business here. With
+/// `ip_nonlocal_bind` on, any bind succeeds: then nothing counts as local.
+fn is_local_address(addr: Ipv6Addr) -> bool {
+    static NONLOCAL_BIND: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if addr.is_multicast() || addr.is_unspecified() || addr.segments()[0] & 0xffc0 == 0xfe80 {
+        return false;
+    }
+    let nonlocal = *NONLOCAL_BIND.get_or_init(|| {
+        std::fs::read_to_string("/proc/sys/net/ipv6/ip_nonlocal_bind")
+            .is_ok_and(|v| v.trim() != "0")
+    });
+    !nonlocal && std::net::UdpSocket::bind(std::net::SocketAddrV6::new(addr, 0, 0, 0)).is_ok()
+}
+
+/// `/proc/sys/net/ipv6/neigh/<ifname>/proxy_delay`, for a valid interface
+/// name (the same check as the `conf` sysctls').
+fn proxy_delay_path(ifname: &str) -> Option<std::path::PathBuf> {
+    v6edge_sys::ipv6_conf_path(ifname, v6edge_sys::Ipv6Conf::ProxyNdp).ok()?;
+    Some(
+        std::path::Path::new("/proc/sys/net/ipv6/neigh")
+            .join(ifname)
+            .join("proxy_delay"),
+    )
+}
+
 /// A whole IPv6 packet for an ICMPv6 transmit whose source the socket API
 /// cannot express (`::`), checksum filled in (RFC 4443 §2.3).
 fn icmp6_packet(t: &Transmit) -> Vec<u8> {
@@ -390,14 +492,53 @@ fn icmp6_packet(t: &Transmit) -> Vec<u8> {
     packet
 }
 
-/// IPv6 header, Type 2 Routing Header, Mobility Header.
-fn rh2_packet(src: Ipv6Addr, dst: Ipv6Addr, hoa: Ipv6Addr, mh: &[u8]) -> Vec<u8> {
-    let rh2 = Type2RoutingHeader::new(NH_MOBILITY, hoa).to_bytes();
-    let len = u16::try_from(rh2.len() + mh.len()).unwrap_or(u16::MAX);
+/// IPv6 header, Type 2 Routing Header, then `upper` (a Mobility Header
+/// or ICMPv6 message, `next_header` saying which).
+fn rh2_packet(
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    hoa: Ipv6Addr,
+    next_header: u8,
+    upper: &[u8],
+) -> Vec<u8> {
+    let rh2 = Type2RoutingHeader::new(next_header, hoa).to_bytes();
+    let len = u16::try_from(rh2.len() + upper.len()).unwrap_or(u16::MAX);
     let mut packet = Ipv6Header::new(src, dst, NH_ROUTING, 64, len).to_bytes();
     packet.extend_from_slice(&rh2);
-    packet.extend_from_slice(mh);
+    packet.extend_from_slice(upper);
     packet
+}
+
+/// The served prefixes with the lifetimes of our own addresses in them on
+/// the home link (the longest, if several; infinite when none is there,
+/// as for a prefix configured without an address of ours).
+fn served_prefixes(
+    configured: &[v6edge_prefix::Prefix],
+    home: &LinkFacts,
+    now: Instant,
+) -> Vec<ServedPrefix> {
+    let until = |d: Option<Duration>| d.map(|d| now + d);
+    configured
+        .iter()
+        .map(|p| {
+            let ours = home
+                .addresses
+                .iter()
+                .filter(|a| !a.tentative && p.contains_addr(a.addr));
+            // `None` is infinite: it wins over any finite lifetime.
+            let longest = |f: fn(&super::link::AddressFact) -> Option<Duration>| {
+                ours.clone()
+                    .map(f)
+                    .reduce(|a, b| a.zip(b).map(|(a, b)| a.max(b)))
+                    .flatten()
+            };
+            ServedPrefix {
+                prefix: *p,
+                valid_until: until(longest(|a| a.valid)),
+                preferred_until: until(longest(|a| a.preferred)),
+            }
+        })
+        .collect()
 }
 
 impl Role for HomeAgentRole {
@@ -410,6 +551,12 @@ impl Role for HomeAgentRole {
             icmp6_types: ICMP6_TYPES.into_iter().collect(),
             proxy_ndp: BTreeSet::from([self.config.interface.to_string()]),
             mobility: true,
+            // The capture reads Binding Updates and Mobile Prefix
+            // Solicitations with their Home Address option; the kernel
+            // would answer each with a Parameter Problem.
+            kernel_silences: BTreeSet::from([
+                v6edge_sys::netfilter::Silence::DestinationOptionsTo(self.config.address),
+            ]),
             forwarding: true,
             data_plane: Some(DataPlaneNeed {
                 owner: v6edge_core::Owner::HomeAgent,
@@ -418,9 +565,15 @@ impl Role for HomeAgentRole {
             }),
             ..Needs::default()
         };
-        needs
-            .interfaces
-            .insert(self.config.interface.to_string(), Interest::default());
+        // The addresses: the home prefixes' lifetimes are our own
+        // addresses' (HA-8, HA-18).
+        needs.interfaces.insert(
+            self.config.interface.to_string(),
+            Interest {
+                addresses: true,
+                ..Interest::default()
+            },
+        );
         needs
             .interfaces
             .insert(TUN_NAME.to_owned(), Interest::default());
@@ -441,16 +594,24 @@ impl Role for HomeAgentRole {
             (Some(m), _, _) => m.set_wall_clock(now, ntp_now()),
             _ => {}
         }
+        if let (Some(m), Some(h)) = (&mut self.machine, self.home_ifindex) {
+            m.set_home_prefixes(now, h, served_prefixes(&self.config.prefixes, &home, now));
+            self.pump(metrics);
+        }
     }
 
-    /// Mobility Headers; ICMPv6 of its types on the home link.
+    /// Mobility Headers; ICMPv6 of its types on the home link, and DHAAD
+    /// Requests to the home link's anycast address from wherever they
+    /// came in (a mobile node away sends them from its care-of address:
+    /// they reach us through the interface that faces it, RFC 6275 §10.5).
     fn accepts(&self, port: Port, rx: &Received<'_>) -> bool {
         match port {
             Port::Mobility | Port::MobilityCapture => true,
-            Port::Icmp6 => {
-                Some(rx.ifindex) == self.home_ifindex
-                    && rx.bytes.first().is_some_and(|t| ICMP6_TYPES.contains(t))
-            }
+            Port::Icmp6 => match rx.bytes.first() {
+                Some(&DHAAD_REQUEST) => self.anycast().contains(&rx.dst),
+                Some(t) => Some(rx.ifindex) == self.home_ifindex && ICMP6_TYPES.contains(t),
+                None => false,
+            },
             _ => false,
         }
     }
@@ -473,8 +634,33 @@ impl Role for HomeAgentRole {
                 },
             ),
             Port::MobilityCapture => {
-                // The whole packet: only a Mobility Header to us.
-                let Some(c) = captured_mh(rx.bytes).filter(|c| addresses.contains(&c.dst)) else {
+                // The whole packet: only a Mobility Header or a Mobile
+                // Prefix Solicitation to us. The capture also sees packets
+                // this router forwards; a Mobility Header to another of its
+                // own addresses is ours to refuse (HA-6: 131, not a home
+                // agent there), as the kernel would have delivered it to
+                // us had it known the Home Address option.
+                let ours = |dst: Ipv6Addr| addresses.contains(&dst) || is_local_address(dst);
+                if let Some(reason) = capture_refusal(rx.bytes, ours) {
+                    *self.capture_drops.entry(reason).or_default() += 1;
+                    return;
+                }
+                if let Some(c) = captured_icmp6(rx.bytes).filter(|c| addresses.contains(&c.dst)) {
+                    m.handle_captured_icmp6(
+                        now,
+                        &MhReceived {
+                            ifindex: rx.ifindex,
+                            src: c.src,
+                            dst: c.dst,
+                            hao: c.hao,
+                            rh2: c.rh2,
+                            bytes: c.bytes,
+                        },
+                    );
+                    self.pump(metrics);
+                    return;
+                }
+                let Some(c) = captured_mh(rx.bytes).filter(|c| ours(c.dst)) else {
                     return;
                 };
                 m.handle_mh(
@@ -489,6 +675,18 @@ impl Role for HomeAgentRole {
                     },
                 );
             }
+            // The machine takes a DHAAD Request as one for the home link
+            // whose anycast address it was sent to (`accepts` checked it).
+            Port::Icmp6 if rx.bytes.first() == Some(&DHAAD_REQUEST) => match self.home_ifindex {
+                Some(home) => m.handle_icmp6(
+                    now,
+                    &Received {
+                        ifindex: home,
+                        ..*rx
+                    },
+                ),
+                None => return,
+            },
             Port::Icmp6 => m.handle_icmp6(now, rx),
             _ => return,
         }
@@ -634,6 +832,9 @@ impl Role for HomeAgentRole {
                         .collect(),
                     auth_failures: s.counters.auth_failures,
                     expired: s.counters.expired,
+                    prefix_solicitations: s.counters.prefix_solicitations,
+                    prefix_advertisements: s.counters.prefix_advertisements_solicited
+                        + s.counters.prefix_advertisements_unsolicited,
                 }
             }
         };
@@ -660,6 +861,11 @@ impl Role for HomeAgentRole {
             .dropped
             .iter()
             .map(|(r, n)| ("mobility", super::guard::reason_label(r), *n))
+            .chain(
+                self.capture_drops
+                    .iter()
+                    .map(|(r, n)| ("mobility", (*r).to_owned(), *n)),
+            )
             .collect()
     }
 
@@ -672,10 +878,32 @@ impl Role for HomeAgentRole {
         Ok(())
     }
 
-    fn shutdown(&mut self, _metrics: &Metrics) {
-        // The bindings stay in the kernel and on disk: a restarted home
-        // agent carries on with them (persist-bindings).
+    /// The bindings stay on disk (persist-bindings) and leave the kernel:
+    /// with nobody reading the tunnel device, a proxy entry would only
+    /// draw the home link's traffic into a dead end. A restarted home
+    /// agent puts them back before the mobile nodes' next refresh.
+    fn shutdown(&mut self, metrics: &Metrics) {
         self.save_bindings();
+        if let Some(m) = &mut self.machine {
+            m.withdraw();
+        }
+        self.pump(metrics);
+        self.effects
+            .push_back(Effect::Kernel(v6edge_core::KernelOp::DelTun(
+                v6edge_core::TunSpec {
+                    owner: v6edge_core::Owner::HomeAgent,
+                    name: TUN_NAME.to_owned(),
+                    up: false,
+                    mtu: None,
+                },
+            )));
+        if let (Some(value), Some(path)) = (
+            self.saved_proxy_delay.take(),
+            proxy_delay_path(self.config.interface.as_str()),
+        ) && let Err(e) = v6edge_sys::set_sysctl(&path, &value)
+        {
+            tracing::warn!(error = %e, "cannot restore proxy_delay on the home link");
+        }
     }
 }
 
@@ -698,13 +926,11 @@ fn mh_type_name(t: u8) -> String {
 mod tests {
     use super::*;
 
-    /// The home-agents anycast address of a /64 (RFC 2526 §2, ID 126).
-    #[test]
-    fn home_agents_anycast_of_the_home_prefix() {
+    fn role(tag: &str) -> (HomeAgentRole, std::path::PathBuf) {
         let text = "[home-agent]\ninterface = \"home0\"\naddress = \"2001:db8:1::1\"\n\
                     prefixes = [\"2001:db8:1::/64\"]\nsecurity = \"none\"\ninsecure-lab = true\n";
         let config = Config::parse(text, std::path::Path::new("ha.toml")).expect("config");
-        let dir = std::env::temp_dir().join(format!("v6edge-ha-role-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("v6edge-ha-role-{tag}-{}", std::process::id()));
         let state = StateDir::open(&dir).expect("state dir");
         let role = HomeAgentRole::new(
             config.home_agent.as_ref().expect("[home-agent]"),
@@ -712,6 +938,13 @@ mod tests {
             TokioInstant::now(),
             1,
         );
+        (role, dir)
+    }
+
+    /// The home-agents anycast address of a /64 (RFC 2526 §2, ID 126).
+    #[test]
+    fn home_agents_anycast_of_the_home_prefix() {
+        let (role, dir) = role("anycast");
         assert_eq!(
             role.anycast(),
             vec![
@@ -721,5 +954,92 @@ mod tests {
             ]
         );
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// MT-12: a mobile node away sends its DHAAD Request from its care-of
+    /// address, so it comes in on an interface other than the home link;
+    /// other ICMPv6 only counts on the home link.
+    #[test]
+    fn dhaad_requests_are_taken_from_any_interface() {
+        let (role, dir) = role("dhaad");
+        let anycast: Ipv6Addr = "2001:db8:1::fdff:ffff:ffff:fffe".parse().unwrap();
+        let request = [144u8, 0, 0, 0, 0, 7, 0, 0];
+        let ra = [134u8, 0, 0, 0, 64, 0, 0, 0];
+        let rx = |dst, bytes| Received {
+            ifindex: 9,
+            src: "2001:db8:f::b".parse().unwrap(),
+            dst,
+            hop_limit: 64,
+            bytes,
+        };
+        assert!(role.accepts(Port::Icmp6, &rx(anycast, &request)));
+        let unicast: Ipv6Addr = "2001:db8:1::1".parse().unwrap();
+        assert!(!role.accepts(Port::Icmp6, &rx(unicast, &request)));
+        assert!(!role.accepts(Port::Icmp6, &rx(anycast, &ra)));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// MT-12: a DHAAD Reply to a care-of address is routed; ND to link
+    /// scope stays on the home link.
+    #[test]
+    fn replies_to_global_addresses_are_routed() {
+        assert!(is_routed_destination("2001:db8:f::b".parse().unwrap()));
+        assert!(!is_routed_destination("ff02::1".parse().unwrap()));
+        assert!(!is_routed_destination("fe80::1".parse().unwrap()));
+        assert!(!is_local_address("ff02::1".parse().unwrap()));
+        assert!(!is_local_address("2001:db8:ffff::77".parse().unwrap()));
+    }
+
+    /// MT-27: captured packets to us that never reach the machine are
+    /// counted by reason; packets to others are not ours to count.
+    #[test]
+    fn captured_packets_refused_before_the_machine() {
+        let ha: Ipv6Addr = "2001:db8:1::1".parse().unwrap();
+        let hoa: Ipv6Addr = "2001:db8:1::200".parse().unwrap();
+        let coa: Ipv6Addr = "2001:db8:f::b".parse().unwrap();
+        let ours = |a: Ipv6Addr| a == ha;
+        let packet = |dst: Ipv6Addr, ext: &[u8]| {
+            let len = u16::try_from(ext.len()).unwrap();
+            let mut p = Ipv6Header::new(coa, dst, 60, 64, len).to_bytes();
+            p.extend_from_slice(ext);
+            p
+        };
+        let hao = |next: u8| {
+            let mut d = vec![next, 2, 1, 2, 0, 0, 201, 16];
+            d.extend_from_slice(&hoa.octets());
+            d
+        };
+        let mh = [59u8, 0, 99, 0, 0, 0, 0, 0];
+        let mut good = hao(135);
+        good.extend_from_slice(&mh);
+        assert_eq!(capture_refusal(&packet(ha, &good), ours), None);
+        let truncated = &hao(135)[..16];
+        assert_eq!(
+            capture_refusal(&packet(ha, truncated), ours),
+            Some("capture-malformed")
+        );
+        let other: Ipv6Addr = "2001:db8:1::2".parse().unwrap();
+        assert_eq!(capture_refusal(&packet(other, truncated), ours), None);
+        let mut twice = vec![135u8, 5, 1, 2, 0, 0, 201, 16];
+        twice.extend_from_slice(&hoa.octets());
+        twice.extend_from_slice(&[1, 4, 0, 0, 0, 0, 201, 16]);
+        twice.extend_from_slice(&hoa.octets());
+        twice.extend_from_slice(&mh);
+        assert_eq!(
+            capture_refusal(&packet(ha, &twice), ours),
+            Some("home-address-option-repeated")
+        );
+    }
+
+    #[test]
+    fn proxy_delay_of_the_home_link() {
+        assert_eq!(
+            proxy_delay_path("home0"),
+            Some(std::path::PathBuf::from(
+                "/proc/sys/net/ipv6/neigh/home0/proxy_delay"
+            ))
+        );
+        assert_eq!(proxy_delay_path("../all"), None);
+        assert_eq!(proxy_delay_path(""), None);
     }
 }

@@ -38,6 +38,8 @@ pub struct AddressFact {
     pub deprecated: bool,
     /// Remaining valid lifetime; `None`: infinite.
     pub valid: Option<std::time::Duration>,
+    /// Remaining preferred lifetime; `None`: infinite.
+    pub preferred: Option<std::time::Duration>,
 }
 
 impl LinkFacts {

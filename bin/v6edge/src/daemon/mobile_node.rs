@@ -30,11 +30,11 @@ use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Instant, Received, Transmit, Transport};
 use v6edge_mip6::auth::{MnHaKey, ReplayMode};
 use v6edge_mip6::mn::{
-    BulState, LinkEvent, Location, MnConfig, MnOutput, MnReceived, MnSecurity, MobileNode, Notice,
+    BulState, LinkEvent, Location, MnConfig, MnOutput, MnReceived, MnSecurity, MobileNode,
 };
 
 use super::link::AddressFact;
-use super::mobility::{captured_mh, ntp_now};
+use super::mobility::{NH_ICMPV6, captured_icmp6, captured_mh, ntp_now};
 use super::role::{Effect, Facts, Interest, MnDataPlaneNeed, Needs, Port, Role};
 use crate::config::{Config, HomeAgentChoice, MobileNodeConfig};
 use crate::metrics::Metrics;
@@ -46,15 +46,6 @@ pub const TUN_NAME: &str = "v6e-mn0";
 /// ICMPv6 the mobile node takes: Parameter Problem (a home agent without
 /// Mobile IPv6, MN-13) and DHAAD Reply (MN-8).
 const ICMP6_TYPES: [u8; 2] = [4, 145];
-/// How long a Parameter Problem about our Binding Update is held before
-/// the machine hears of it (MN-13), and dropped if a Binding
-/// Acknowledgement came meanwhile. A home agent in userspace on a stock
-/// kernel (v6edge's own) takes its Binding Updates from a packet capture
-/// while its kernel, which does not know the Home Address option, answers
-/// each with a Parameter Problem (code 2) at once: that answer says
-/// nothing about the home agent. Longer than a home agent's proxy DAD
-/// (RFC 4862: 1 s) before its first acknowledgement.
-const PARAMETER_PROBLEM_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// What the machine was last told of one interface.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -63,6 +54,7 @@ struct Told {
     /// but is no reason to tell again: it shrinks at every read).
     addresses: BTreeMap<Ipv6Addr, (u8, bool, bool, bool)>,
     router: Option<Ipv6Addr>,
+    mac: Option<[u8; 6]>,
 }
 
 /// The mobile node role; see the module documentation.
@@ -77,26 +69,11 @@ pub struct MobileNodeRole {
     ifindices: Vec<IfIndex>,
     told: BTreeMap<IfIndex, Told>,
     effects: VecDeque<Effect>,
-    /// A Parameter Problem held back ([`PARAMETER_PROBLEM_GRACE`]).
-    held_parameter_problem: Option<HeldIcmp>,
     /// Kernel ops were queued since the last barrier.
     kernel_since_barrier: bool,
     next_ticket: u64,
     /// Messages waiting for the barrier of their ticket.
     held_sends: VecDeque<(u64, Effect)>,
-}
-
-/// An ICMPv6 message held back, with the number of acknowledgements the
-/// machine had accepted when it arrived.
-#[derive(Debug, Clone)]
-struct HeldIcmp {
-    until: Instant,
-    acks_before: u64,
-    ifindex: IfIndex,
-    src: Ipv6Addr,
-    dst: Ipv6Addr,
-    hop_limit: u8,
-    bytes: Vec<u8>,
 }
 
 impl std::fmt::Debug for MobileNodeRole {
@@ -129,7 +106,6 @@ impl MobileNodeRole {
             ifindices: Vec::new(),
             told: BTreeMap::new(),
             effects: VecDeque::new(),
-            held_parameter_problem: None,
             kernel_since_barrier: false,
             next_ticket: 0,
             held_sends: VecDeque::new(),
@@ -185,6 +161,18 @@ impl MobileNodeRole {
                 continue;
             }
             let told = self.told.entry(index).or_default();
+            if let Some(mac) = present.and_then(|i| i.mac)
+                && told.mac != Some(mac)
+            {
+                told.mac = Some(mac);
+                machine.handle_link(
+                    now,
+                    LinkEvent::LinkLayerAddress {
+                        ifindex: index,
+                        address: mac.to_vec(),
+                    },
+                );
+            }
             let current: BTreeMap<Ipv6Addr, AddressFact> = link
                 .addresses
                 .iter()
@@ -243,28 +231,6 @@ impl MobileNodeRole {
     fn pump(&mut self) {
         let Some(m) = &mut self.machine else { return };
         let outputs: Vec<MnOutput> = std::iter::from_fn(|| m.poll_output()).collect();
-        // Home again with the tunnel state in place (it goes when the BA
-        // comes, MN-10): the rule that sends everything from the home
-        // address into the tunnel would take the deregistration BU, which
-        // must leave directly on the home link (RFC 6275 §11.5.4). It goes
-        // first; the machine's own removal later finds it gone.
-        let home_again = outputs
-            .iter()
-            .any(|o| matches!(o, MnOutput::Notice(Notice::Moved(Location::Home { .. }))));
-        if home_again && m.status(super::persist::machine_now(self.origin)).installed {
-            let c = m.config();
-            let rule = v6edge_core::RuleSpec {
-                owner: v6edge_core::Owner::MobileNode,
-                family_v6: true,
-                from: Some((std::net::IpAddr::V6(c.home_address), 128)),
-                to: None,
-                table: c.home_table,
-                priority: c.rule_priority,
-            };
-            self.kernel_since_barrier = true;
-            self.effects
-                .push_back(Effect::Kernel(v6edge_core::KernelOp::DelRule(rule)));
-        }
         for out in outputs {
             let send = match out {
                 MnOutput::Mh(t) => Effect::Mh(Transmit {
@@ -278,6 +244,10 @@ impl MobileNodeRole {
                     payload: t.payload,
                 }),
                 MnOutput::Icmp6(t) => Effect::Icmp6(t),
+                MnOutput::Icmp6WithHomeAddress(t) => Effect::RawIpv6 {
+                    packet: hao_packet(&t),
+                    ifindex: t.ifindex,
+                },
                 MnOutput::Kernel(op) => {
                     self.kernel_since_barrier = true;
                     self.effects.push_back(Effect::Kernel(op));
@@ -309,41 +279,27 @@ impl MobileNodeRole {
         }
     }
 
-    /// Hands a held Parameter Problem to the machine once its grace is
-    /// over, unless an acknowledgement came or no BU is awaited any more.
-    fn release_held(&mut self, now: Instant) {
-        let Some(held) = &self.held_parameter_problem else {
-            return;
-        };
-        if held.until > now {
-            return;
-        }
-        let held = self.held_parameter_problem.take();
-        let (Some(m), Some(held)) = (&mut self.machine, held) else {
-            return;
-        };
-        let status = m.status(now);
-        let acks: u64 = status.counters.ba_received.values().sum();
-        if acks != held.acks_before || !matches!(status.state, BulState::WaitAck { .. }) {
-            tracing::debug!(from = %held.src, "a Parameter Problem about a Binding Update that was acknowledged: the home agent's kernel, ignored");
-            return;
-        }
-        let rx = Received {
-            ifindex: held.ifindex,
-            src: held.src,
-            dst: held.dst,
-            hop_limit: held.hop_limit,
-            bytes: &held.bytes,
-        };
-        m.handle_icmp6(now, &rx);
-    }
-
     /// The addresses a Binding Acknowledgement may be sent to: the
     /// current care-of address.
     fn care_of(&self) -> Option<Ipv6Addr> {
         let now = self.now();
         self.machine.as_ref().and_then(|m| m.status(now).care_of)
     }
+}
+
+/// A whole packet for ICMPv6 with a Home Address option (MN-9): the
+/// kernel would take the option through `IPV6_DSTOPTS` but checksum the
+/// message over the care-of address, where RFC 6275 §6.3 wants the home
+/// address (which the machine already used).
+fn hao_packet(t: &v6edge_mip6::mn::MnTransmit) -> Vec<u8> {
+    let hoa = t.hao.unwrap_or(t.src);
+    let dstopts = v6edge_wire::ip6::DestinationOptions::home_address(NH_ICMPV6, hoa).to_bytes();
+    let len = u16::try_from(dstopts.len() + t.payload.len()).unwrap_or(u16::MAX);
+    // RFC 8200 §4.1: Destination Options is next header 60.
+    let mut packet = v6edge_wire::ip6::Ipv6Header::new(t.src, t.dst, 60, 64, len).to_bytes();
+    packet.extend_from_slice(&dstopts);
+    packet.extend_from_slice(&t.payload);
+    packet
 }
 
 fn state_label(state: &BulState) -> &'static str {
@@ -372,6 +328,12 @@ impl Role for MobileNodeRole {
         let mut needs = Needs {
             icmp6_types: ICMP6_TYPES.into_iter().collect(),
             mobility: true,
+            // Binding Acknowledgements and Mobile Prefix Advertisements
+            // come with a Type 2 Routing Header, read from the capture;
+            // the kernel would answer each with a Parameter Problem.
+            kernel_silences: std::collections::BTreeSet::from([
+                v6edge_sys::netfilter::Silence::Type2RoutingHeader,
+            ]),
             mobile_node_data_plane: Some(MnDataPlaneNeed {
                 owner: v6edge_core::Owner::MobileNode,
                 tun: TUN_NAME.to_owned(),
@@ -432,9 +394,11 @@ impl Role for MobileNodeRole {
             Port::Mobility => true,
             // A BA to us away: to our care-of address, its Type 2 Routing
             // Header naming our home address (RFC 6275 §6.4, §11.7.3).
-            Port::MobilityCapture => captured_mh(rx.bytes).is_some_and(|c| {
-                c.rh2 == Some(self.config.home_address) && Some(c.dst) == self.care_of()
-            }),
+            Port::MobilityCapture => captured_mh(rx.bytes)
+                .or_else(|| captured_icmp6(rx.bytes))
+                .is_some_and(|c| {
+                    c.rh2 == Some(self.config.home_address) && Some(c.dst) == self.care_of()
+                }),
             Port::Icmp6 => {
                 self.ifindices.contains(&rx.ifindex)
                     && rx.bytes.first().is_some_and(|t| ICMP6_TYPES.contains(t))
@@ -458,6 +422,21 @@ impl Role for MobileNodeRole {
                 },
             ),
             Port::MobilityCapture => {
+                // A Mobile Prefix Advertisement (MN-9), or a BA.
+                if let Some(c) = captured_icmp6(rx.bytes) {
+                    m.handle_captured_icmp6(
+                        now,
+                        &MnReceived {
+                            src: c.src,
+                            dst: c.dst,
+                            hao: c.hao,
+                            rh2: c.rh2,
+                            bytes: c.bytes,
+                        },
+                    );
+                    self.pump();
+                    return;
+                }
                 let Some(c) = captured_mh(rx.bytes) else {
                     return;
                 };
@@ -472,20 +451,6 @@ impl Role for MobileNodeRole {
                     },
                 );
             }
-            Port::Icmp6 if rx.bytes.first() == Some(&4) => {
-                if self.held_parameter_problem.is_none() {
-                    self.held_parameter_problem = Some(HeldIcmp {
-                        until: now + PARAMETER_PROBLEM_GRACE,
-                        acks_before: m.counters().ba_received.values().sum(),
-                        ifindex: rx.ifindex,
-                        src: rx.src,
-                        dst: rx.dst,
-                        hop_limit: rx.hop_limit,
-                        bytes: rx.bytes.to_vec(),
-                    });
-                }
-                return;
-            }
             Port::Icmp6 => m.handle_icmp6(now, rx),
             _ => return,
         }
@@ -494,7 +459,6 @@ impl Role for MobileNodeRole {
 
     fn handle_timeout(&mut self, _metrics: &Metrics) {
         let now = self.now();
-        self.release_held(now);
         if let Some(m) = &mut self.machine
             && m.poll_timeout().is_some_and(|t| t <= now)
         {
@@ -504,12 +468,9 @@ impl Role for MobileNodeRole {
     }
 
     fn next_deadline(&self) -> Option<TokioInstant> {
-        let held = self.held_parameter_problem.as_ref().map(|h| h.until);
-        let machine = self.machine.as_ref().and_then(MobileNode::poll_timeout);
-        [held, machine]
-            .into_iter()
-            .flatten()
-            .min()
+        self.machine
+            .as_ref()
+            .and_then(MobileNode::poll_timeout)
             .map(|t| super::persist::tokio_instant(self.origin, t))
     }
 
@@ -562,6 +523,17 @@ impl Role for MobileNodeRole {
                         .map(|(k, v)| (k.to_string(), *v))
                         .collect(),
                     movements: s.counters.movements,
+                    home_prefixes: s
+                        .home_prefixes
+                        .iter()
+                        .map(|p| crate::status::HomePrefixDoc {
+                            prefix: p.prefix.to_string(),
+                            valid: p.valid.map(|d| d.as_secs()),
+                            preferred: p.preferred.map(|d| d.as_secs()),
+                        })
+                        .collect(),
+                    prefix_solicitations: s.counters.prefix_solicitations,
+                    prefix_advertisements: s.counters.prefix_advertisements,
                 }
             }
         };
@@ -677,6 +649,7 @@ mod tests {
                         temporary: false,
                         deprecated: false,
                         valid: Some(std::time::Duration::from_secs(86400)),
+                        preferred: Some(std::time::Duration::from_secs(14400)),
                     })
                     .into_iter()
                     .collect(),
@@ -795,11 +768,11 @@ mod tests {
         );
     }
 
-    /// A Parameter Problem from the home agent quoting our BU is held:
-    /// the registration goes on; once the grace is over with no BA, the
-    /// machine hears of it (MN-13) and stops.
+    /// A Parameter Problem from the home agent quoting our BU reaches the
+    /// machine, which goes on registering for its grace (MN-13; the grace
+    /// and what ends it are the machine's tests).
     #[test]
-    fn a_parameter_problem_is_held_and_counts_only_without_an_ack() {
+    fn a_parameter_problem_does_not_stop_registration_at_once() {
         let metrics = Metrics::new();
         let mut role = role();
         role.sync(&facts(Some(COA)), &metrics);
@@ -830,18 +803,6 @@ mod tests {
         let doc = status.roles.mobile_node.expect("status");
         assert_eq!((doc.state.as_str(), doc.stopped), ("wait-ack", None));
         assert!(role.next_deadline().is_some());
-        // The grace is over (moved, not waited for).
-        if let Some(held) = &mut role.held_parameter_problem {
-            held.until = Instant::ZERO;
-        }
-        role.handle_timeout(&metrics);
-        let mut status = Status::empty();
-        role.status(&mut status);
-        let doc = status.roles.mobile_node.expect("status");
-        assert!(
-            doc.stopped.is_some(),
-            "MN-13: registration stopped: {doc:?}"
-        );
     }
 
     /// Not ours: a BA captured with an RH2 naming another home address.

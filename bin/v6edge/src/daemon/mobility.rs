@@ -11,6 +11,8 @@ use v6edge_mip6::auth::NtpTimestamp;
 
 /// RFC 6275 §6.1: the Mobility Header's protocol number.
 pub const NH_MOBILITY: u8 = 135;
+/// RFC 8200 §4: ICMPv6.
+pub const NH_ICMPV6: u8 = 58;
 /// NTP counts from 1900, Unix from 1970 (RFC 5905 §6).
 const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
 
@@ -25,29 +27,41 @@ pub fn ntp_now() -> NtpTimestamp {
     NtpTimestamp((secs << 32) | frac)
 }
 
-/// A Mobility Header found in a captured packet, with what its IPv6
-/// headers said.
+/// A Mobility Header or ICMPv6 message found in a captured packet, with
+/// what its IPv6 headers said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CapturedMh<'a> {
+pub struct Captured<'a> {
     pub src: Ipv6Addr,
     pub dst: Ipv6Addr,
     /// The Home Address destination option's address.
     pub hao: Option<Ipv6Addr>,
     /// The Type 2 Routing Header's address.
     pub rh2: Option<Ipv6Addr>,
-    /// From the Payload Proto octet on.
+    /// From the upper-layer header on (the MH's Payload Proto octet, the
+    /// ICMPv6 type).
     pub bytes: &'a [u8],
 }
 
 /// Walks a captured packet to its Mobility Header; `None` for anything
 /// else (forwarded traffic with options, other upper layers, a broken
 /// packet).
-pub fn captured_mh(packet: &[u8]) -> Option<CapturedMh<'_>> {
+pub fn captured_mh(packet: &[u8]) -> Option<Captured<'_>> {
+    captured(packet, NH_MOBILITY)
+}
+
+/// Walks a captured packet to its ICMPv6 message (Mobile Prefix
+/// Solicitations with a Home Address option, Advertisements with a Type 2
+/// Routing Header, RFC 6275 §6.7-§6.8); `None` for anything else.
+pub fn captured_icmp6(packet: &[u8]) -> Option<Captured<'_>> {
+    captured(packet, NH_ICMPV6)
+}
+
+fn captured(packet: &[u8], upper: u8) -> Option<Captured<'_>> {
     let h = v6edge_wire::ip6::walk(packet).ok()?;
-    if h.upper_protocol != NH_MOBILITY {
+    if h.upper_protocol != upper {
         return None;
     }
-    Some(CapturedMh {
+    Some(Captured {
         src: h.ipv6.src,
         dst: h.ipv6.dst,
         hao: h.home_address,
@@ -92,10 +106,12 @@ mod tests {
             (src, dst, Some(hoa), None)
         );
         assert_eq!(got.bytes, &mh);
-        // The same options in front of ICMPv6: not ours.
+        // The same options in front of ICMPv6: not an MH, an ICMPv6.
         let mut icmp = packet.clone();
         icmp[40] = 58;
         assert_eq!(captured_mh(&icmp), None);
+        assert_eq!(captured_icmp6(&icmp).map(|c| c.hao), Some(Some(hoa)));
+        assert_eq!(captured_icmp6(&packet), None);
         assert_eq!(captured_mh(&packet[..30]), None);
     }
 }

@@ -119,6 +119,8 @@ pub struct Daemon {
     data_plane: Option<dataplane::DataPlane>,
     /// The mobile node's tunnel data plane, likewise.
     mn_data_plane: Option<dataplane::DataPlane>,
+    /// Configured interfaces the kernel does not have (yet).
+    missing_interfaces: BTreeSet<String>,
 }
 
 impl Daemon {
@@ -141,6 +143,7 @@ impl Daemon {
             control,
             data_plane: None,
             mn_data_plane: None,
+            missing_interfaces: BTreeSet::new(),
         })
     }
 
@@ -216,6 +219,7 @@ impl Daemon {
             server_joined: BTreeSet::new(),
             kernel,
             mobility,
+            silenced: BTreeSet::new(),
             data_plane,
             mn_data_plane,
         };
@@ -328,6 +332,7 @@ impl Daemon {
         notify_service_manager(sd_notify::NotifyState::Stopping);
         self.driver.shutdown(&self.metrics);
         self.execute(&mut io).await;
+        io.unsilence();
         // Let the worker finish what is queued (bounded: shutdown must end).
         let Io { kernel, .. } = io;
         drop(kernel);
@@ -365,8 +370,37 @@ impl Daemon {
                 Err(e) => tracing::debug!(error = %e, "cannot read the default routes"),
             }
         }
+        let missing: BTreeSet<String> = self
+            .config
+            .interfaces()
+            .into_iter()
+            .filter(|(_, name)| facts.link(name).info.is_none())
+            .map(|(_, name)| name.to_owned())
+            .collect();
+        for name in missing.difference(&self.missing_interfaces) {
+            tracing::warn!(interface = %name, "a configured interface does not exist (yet): waiting for it");
+        }
+        for name in self.missing_interfaces.difference(&missing) {
+            tracing::info!(interface = %name, "configured interface present");
+        }
+        self.missing_interfaces = missing;
         self.driver.sync(&facts, &self.metrics);
         io.follow(&self.driver.needs());
+    }
+
+    /// What an operator must hear of in `status`, plainly.
+    fn warnings(&self) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .missing_interfaces
+            .iter()
+            .map(|name| {
+                format!("interface {name} is configured but does not exist: waiting for it")
+            })
+            .collect();
+        if self.driver.needs().forwarding && !ipv6_forwarding_on() {
+            out.push(FORWARDING_OFF.to_owned());
+        }
+        out
     }
 
     /// A packet captured with a Mobile IPv6 extension header: the roles
@@ -486,7 +520,10 @@ impl Daemon {
     fn handle_control(&mut self, request: Request) -> Response {
         tracing::debug!(command = request.name(), "control request");
         match request {
-            Request::Status => match serde_json::to_value(self.driver.status()) {
+            Request::Status => match serde_json::to_value(crate::status::Status {
+                warnings: self.warnings(),
+                ..self.driver.status()
+            }) {
                 Ok(data) => Response::ok(data),
                 Err(e) => Response::error(format!("cannot encode status: {e}")),
             },
@@ -571,6 +608,11 @@ struct Io {
     anycast_joined: BTreeSet<(IfIndex, std::net::Ipv6Addr)>,
     /// Mobile IPv6 sockets, when a role needs them.
     mobility: Option<MobilityIo>,
+    /// What our nftables table silences now (empty: no table). A daemon
+    /// without Mobile IPv6 roles never touches nftables (no module loads
+    /// for a DHCPv6 client); a table a crashed run left is replaced whole
+    /// by the next install.
+    silenced: BTreeSet<v6edge_sys::netfilter::Silence>,
     data_plane: Option<dataplane::DataPlane>,
     mn_data_plane: Option<dataplane::DataPlane>,
 }
@@ -650,6 +692,34 @@ impl Io {
             }
         }
         self.anycast_joined.retain(|a| needs.anycast.contains(a));
+        if self.silenced != needs.kernel_silences {
+            let wanted: Vec<_> = needs.kernel_silences.iter().copied().collect();
+            match v6edge_sys::netfilter::install(&wanted) {
+                Ok(()) if wanted.is_empty() => {}
+                Ok(()) => {
+                    tracing::info!(rules = ?wanted, "nftables: the kernel no longer answers captured Mobile IPv6 packets")
+                }
+                // No nf_tables and nothing wanted: nothing to remove.
+                Err(e) if wanted.is_empty() => {
+                    tracing::debug!(error = %e, "nftables: no table to remove")
+                }
+                // Served anyway: the peers get a Parameter Problem beside
+                // each answer, which they must tolerate.
+                Err(e) => {
+                    tracing::warn!(error = %e, "nftables unavailable: the kernel will answer captured Mobile IPv6 packets with Parameter Problems")
+                }
+            }
+            self.silenced = needs.kernel_silences.clone();
+        }
+    }
+
+    /// Removes our nftables table at exit.
+    fn unsilence(&mut self) {
+        if !std::mem::take(&mut self.silenced).is_empty()
+            && let Err(e) = v6edge_sys::netfilter::remove()
+        {
+            tracing::warn!(error = %e, "cannot remove the nftables table");
+        }
     }
 
     /// At start, per owner (`v6edge_core::owner`): each configured role
@@ -928,10 +998,15 @@ fn address_fact(a: &v6edge_sys::AddressInfo) -> link::AddressFact {
         tentative: !a.usable(),
         temporary: a.flags.contains(IFA_F_TEMPORARY),
         deprecated: a.flags.deprecated(),
-        valid: match a.valid {
-            v6edge_wire::Lifetime::Finite(s) => Some(std::time::Duration::from_secs(s.into())),
-            v6edge_wire::Lifetime::Infinite => None,
-        },
+        valid: lifetime(a.valid),
+        preferred: lifetime(a.preferred),
+    }
+}
+
+fn lifetime(l: v6edge_wire::Lifetime) -> Option<std::time::Duration> {
+    match l {
+        v6edge_wire::Lifetime::Finite(s) => Some(std::time::Duration::from_secs(s.into())),
+        v6edge_wire::Lifetime::Infinite => None,
     }
 }
 
@@ -970,15 +1045,17 @@ fn prepare_interfaces(needs: &Needs) {
             tracing::warn!(interface = %name, error = %e, "cannot set proxy_ndp=1");
         }
     }
-    if needs.forwarding {
-        let forwarding =
-            std::fs::read_to_string("/proc/sys/net/ipv6/conf/all/forwarding").unwrap_or_default();
-        if forwarding.trim() != "1" {
-            tracing::warn!(
-                "net.ipv6.conf.all.forwarding is not 1: hosts behind this router will not reach beyond it"
-            );
-        }
+    if needs.forwarding && !ipv6_forwarding_on() {
+        tracing::warn!("{FORWARDING_OFF}");
     }
+}
+
+/// Said by the daemon's log and status and by `v6edge check`.
+pub const FORWARDING_OFF: &str = "IPv6 forwarding is off (net.ipv6.conf.all.forwarding = 0): hosts behind this router cannot reach beyond it; set it to 1 (sysctl -w net.ipv6.conf.all.forwarding=1)";
+
+/// `net.ipv6.conf.all.forwarding` is 1.
+pub fn ipv6_forwarding_on() -> bool {
+    std::fs::read_to_string("/proc/sys/net/ipv6/conf/all/forwarding").is_ok_and(|v| v.trim() == "1")
 }
 
 /// Tells systemd (when it started us with NOTIFY_SOCKET) where we are.

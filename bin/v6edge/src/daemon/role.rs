@@ -172,6 +172,9 @@ pub struct Needs {
     /// The raw Mobility Header socket and the capture of packets with a
     /// Home Address option or Type 2 Routing Header; opened at start.
     pub mobility: bool,
+    /// Captured packets the kernel must not answer with a Parameter
+    /// Problem (an nftables table of ours, removed at exit).
+    pub kernel_silences: BTreeSet<v6edge_sys::netfilter::Silence>,
     /// The Mobile IPv6 tunnel data plane: a TUN device of this name, and
     /// IPv6-in-IPv6 from the address given (opened when it exists).
     pub data_plane: Option<DataPlaneNeed>,
@@ -219,6 +222,7 @@ impl Needs {
         self.proxy_ndp.extend(other.proxy_ndp);
         self.anycast.extend(other.anycast);
         self.mobility |= other.mobility;
+        self.kernel_silences.extend(other.kernel_silences);
         // One data plane per daemon (one home agent role).
         if self.data_plane.is_none() {
             self.data_plane = other.data_plane;

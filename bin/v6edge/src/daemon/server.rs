@@ -126,7 +126,14 @@ impl ServerUnit {
             LeaseStoreKind::Postgres { .. } => "postgres",
         };
         // One DUID per device (RFC 8415 §11): shared with the client role.
-        let duid = state.duid_or_create(None, SystemTime::now())?;
+        // Made the first time as DUID-LLT from the first served interface
+        // with an Ethernet address (as docs/config.md says: ISPs match
+        // servers by it), DUID-UUID only when none has one.
+        let mac = settings
+            .interfaces
+            .iter()
+            .find_map(|i| v6edge_sys::ethernet_address(i.as_str()));
+        let duid = state.duid_or_create(mac, SystemTime::now())?;
         let duid = Duid::from_bytes(duid.as_bytes())
             .map_err(|e| anyhow::anyhow!("stored DUID is invalid: {e}"))?;
         let now = Instant::ZERO;

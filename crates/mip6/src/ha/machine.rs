@@ -18,14 +18,16 @@ use v6edge_wire::mh::{
     verify_checksum,
 };
 use v6edge_wire::nd::{
-    HaadReply, HaadRequest, MobilityIcmp, NdMessage, NdOption, NeighborAdvert, NeighborSolicit,
+    HaadReply, HaadRequest, MobilePrefixSolicit, MobilityIcmp, NdMessage, NdOption, NeighborAdvert,
+    NeighborSolicit,
 };
 
 use super::cache::{BindingRecord, BindingState, BindingStatus, Entry, EntryState, Reply};
 use super::dhaad::{self, Candidate};
+use super::prefix_adv::{self, AdvertState, Outstanding};
 use super::{
     AclAction, ApplyTicket, DropReason, HaConfig, HaConfigError, HaCounters, HaOutput, HaStatus,
-    HomeLink, MAX_BINDING_LIFETIME, MhReceived, MhTransmit,
+    HomeLink, Icmp6ToHomeAddress, MAX_BINDING_LIFETIME, MhReceived, MhTransmit, ServedPrefix,
 };
 use crate::auth::{self, NtpTimestamp, Principal, ReplayVerdict, SecurityAssociation};
 use crate::dataplane::BindingOp;
@@ -83,6 +85,9 @@ pub struct HomeAgent {
     /// Deregistration BAs waiting for their removal to be applied (HA-20).
     held: BTreeMap<ApplyTicket, Reply>,
     learned: BTreeMap<(IfIndex, Ipv6Addr), Learned>,
+    /// HA-18: the Mobile Prefix Advertisement schedule of each bound home
+    /// address (only with `mobile_prefix_advertisements`).
+    adverts: BTreeMap<Ipv6Addr, AdvertState>,
     out: VecDeque<HaOutput>,
     counters: HaCounters,
     rng: Rng,
@@ -145,6 +150,7 @@ impl HomeAgent {
             cache: BTreeMap::new(),
             held: BTreeMap::new(),
             learned: BTreeMap::new(),
+            adverts: BTreeMap::new(),
             out: VecDeque::new(),
             counters: HaCounters::default(),
             rng: Rng::seed(seed),
@@ -226,11 +232,28 @@ impl HomeAgent {
                 installed: true,
             };
             self.emit_install(&entry);
+            self.schedule_periodic(now, entry.hoa, entry.ifindex);
             self.cache.insert(entry.hoa, entry);
             adopted += 1;
         }
         info!(adopted, "home agent binding cache restored");
         adopted
+    }
+
+    /// The daemon stops: every installed binding's proxy entries, route
+    /// and data-plane entry are removed (nothing would serve them), while
+    /// the cache stays as it is for [`HomeAgent::bindings`] to persist; a
+    /// restarted home agent puts them back with [`HomeAgent::restore`].
+    pub fn withdraw(&mut self) {
+        let installed: Vec<Entry> = self
+            .cache
+            .values()
+            .filter(|e| e.installed)
+            .cloned()
+            .collect();
+        for entry in &installed {
+            self.emit_uninstall(entry);
+        }
     }
 
     // ----------------------------------------------------------- getters --
@@ -304,16 +327,19 @@ impl HomeAgent {
         &self.config
     }
 
-    /// The next DAD end or binding expiry.
+    /// The next DAD end, binding expiry or Mobile Prefix Advertisement.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        self.cache
-            .values()
-            .filter_map(|e| match e.state {
-                EntryState::Dad { ba_at } => Some(ba_at),
-                EntryState::Bound { expires_at } => Some(expires_at),
-                EntryState::Installing { .. } => None,
-            })
-            .min()
+        let bindings = self.cache.values().filter_map(|e| match e.state {
+            EntryState::Dad { ba_at } => Some(ba_at),
+            EntryState::Bound { expires_at } => Some(expires_at),
+            EntryState::Installing { .. } => None,
+        });
+        let adverts = self
+            .adverts
+            .iter()
+            .filter(|(hoa, _)| self.is_bound(**hoa))
+            .map(|(_, a)| a.due);
+        bindings.chain(adverts).min()
     }
 
     pub fn poll_output(&mut self) -> Option<HaOutput> {
@@ -412,6 +438,7 @@ impl HomeAgent {
         };
         if first {
             self.announce(&entry);
+            self.schedule_periodic(now, entry.hoa, entry.ifindex);
         }
         info!(hoa = %hoa, coa = %entry.care_of, lifetime = ?entry.lifetime, "home agent: binding registered");
         let lifetime = entry.lifetime;
@@ -504,6 +531,7 @@ impl HomeAgent {
             }
         }
         self.learned.retain(|_, l| l.expires_at > now);
+        self.advertise_due(now);
     }
 
     // ------------------------------------------------------ Binding Update --
@@ -1008,6 +1036,227 @@ impl HomeAgent {
                 payload: NdMessage::NeighborAdvert(na).to_bytes(),
             }));
         }
+    }
+
+    // ----------------------------------- Mobile Prefix Advertisements --
+
+    /// A home link's prefixes and their lifetimes now (the daemon reads
+    /// them from the home agent's own addresses on the link). A change
+    /// other than time passing (RFC 6275 §10.6.2: a prefix added or
+    /// removed, a lifetime changed) sends every mobile node registered on
+    /// the link an unsolicited Mobile Prefix Advertisement, retransmitted
+    /// until it solicits (HA-18). Binding lifetimes follow the new valid
+    /// lifetimes from the next registration on (HA-8).
+    pub fn set_home_prefixes(
+        &mut self,
+        now: Instant,
+        ifindex: IfIndex,
+        prefixes: Vec<ServedPrefix>,
+    ) {
+        let Some(link) = self
+            .config
+            .home_links
+            .iter_mut()
+            .find(|l| l.ifindex == ifindex)
+        else {
+            return;
+        };
+        // A home agent whose own address left every served prefix would
+        // serve nothing (HomeAgent::new refuses that configuration).
+        if !prefixes
+            .iter()
+            .any(|p| p.prefix.contains_addr(link.address))
+        {
+            return;
+        }
+        let changed = prefix_adv::changed(&link.prefixes, &prefixes, now);
+        if changed {
+            debug!(old = ?link.prefixes, new = ?prefixes, at = ?now, "home agent: home prefixes");
+        }
+        link.prefixes = prefixes;
+        if !changed || !self.config.mobile_prefix_advertisements {
+            return;
+        }
+        info!(
+            ifindex,
+            "home agent: home prefixes changed, telling the mobile nodes"
+        );
+        let bound: Vec<Ipv6Addr> = self
+            .cache
+            .values()
+            .filter(|e| e.ifindex == ifindex && matches!(e.state, EntryState::Bound { .. }))
+            .map(|e| e.hoa)
+            .collect();
+        for hoa in bound {
+            let identifier = self.rng.range_u64(0, u64::from(u16::MAX)) as u16;
+            self.adverts.insert(
+                hoa,
+                AdvertState {
+                    due: now,
+                    outstanding: Some(Outstanding {
+                        identifier,
+                        retransmissions_left: prefix_adv::PREFIX_ADV_RETRIES + 1,
+                    }),
+                },
+            );
+        }
+        self.advertise_due(now);
+    }
+
+    /// ICMPv6 from a mobile node away from home, captured with its Home
+    /// Address option (the kernel drops such packets): Mobile Prefix
+    /// Solicitations (HA-18, RFC 6275 §10.6.2). Anything else is dropped.
+    pub fn handle_captured_icmp6(&mut self, now: Instant, m: &MhReceived<'_>) {
+        let Some(hoa) = m.hao else {
+            return self.drop(DropReason::NoBinding);
+        };
+        // The checksum covers the home address (RFC 6275 §6.3).
+        if !v6edge_wire::nd::verify_checksum(hoa, m.dst, m.bytes) {
+            return self.drop(DropReason::BadChecksum);
+        }
+        let solicit = match MobilityIcmp::parse(m.bytes) {
+            Ok(MobilityIcmp::MobilePrefixSolicit(s)) => s,
+            Ok(_) => return self.drop(DropReason::Icmp6Ignored),
+            Err(_) => return self.drop(DropReason::Malformed),
+        };
+        if !self.config.mobile_prefix_advertisements {
+            return self.drop(DropReason::PrefixAdvertisementsOff);
+        }
+        // RFC 6275 §10.6.2: from a mobile node with a binding here, at its
+        // registered care-of address, to the address it registered with.
+        let Some(entry) = self
+            .cache
+            .get(&hoa)
+            .filter(|e| matches!(e.state, EntryState::Bound { .. }) && e.care_of == m.src)
+        else {
+            return self.drop(DropReason::NoBinding);
+        };
+        let ifindex = entry.ifindex;
+        let Some(link) = self
+            .config
+            .home_links
+            .iter()
+            .find(|l| l.ifindex == ifindex && l.address == m.dst)
+        else {
+            return self.drop(DropReason::NoBinding);
+        };
+        let src = link.address;
+        // Unauthenticated input (the SA protects Binding Updates only):
+        // answered within the shared reply budget.
+        if !self.replies.try_take(now) {
+            return self.drop(DropReason::RateLimited);
+        }
+        self.counters.prefix_solicitations += 1;
+        let MobilePrefixSolicit { identifier, .. } = solicit;
+        debug!(hoa = %hoa, identifier, "home agent: Mobile Prefix Solicitation answered");
+        self.send_prefix_advert(now, hoa, identifier, src, ifindex);
+        self.counters.prefix_advertisements_solicited += 1;
+        // It also acknowledges any unsolicited advertisement in flight.
+        self.schedule_periodic(now, hoa, ifindex);
+    }
+
+    fn is_bound(&self, hoa: Ipv6Addr) -> bool {
+        self.cache
+            .get(&hoa)
+            .is_some_and(|e| matches!(e.state, EntryState::Bound { .. }))
+    }
+
+    /// RFC 6275 §10.6.2's periodic schedule for one binding.
+    fn schedule_periodic(&mut self, now: Instant, hoa: Ipv6Addr, ifindex: IfIndex) {
+        if !self.config.mobile_prefix_advertisements {
+            return;
+        }
+        let Some(link) = self.config.home_links.iter().find(|l| l.ifindex == ifindex) else {
+            return;
+        };
+        let due = prefix_adv::next_periodic(&link.prefixes, now, &mut self.rng);
+        self.adverts.insert(
+            hoa,
+            AdvertState {
+                due,
+                outstanding: None,
+            },
+        );
+    }
+
+    /// Sends what is due: a first unsolicited advertisement, its
+    /// retransmissions every PREFIX_ADV_TIMEOUT until the mobile node
+    /// solicits (at most PREFIX_ADV_RETRIES), the periodic ones.
+    fn advertise_due(&mut self, now: Instant) {
+        self.adverts.retain(|hoa, _| {
+            self.cache
+                .get(hoa)
+                .is_some_and(|e| matches!(e.state, EntryState::Bound { .. }))
+        });
+        let due: Vec<(Ipv6Addr, AdvertState)> = self
+            .adverts
+            .iter()
+            .filter(|(_, a)| a.due <= now)
+            .map(|(h, a)| (*h, *a))
+            .collect();
+        for (hoa, state) in due {
+            let Some(ifindex) = self.cache.get(&hoa).map(|e| e.ifindex) else {
+                continue;
+            };
+            let Some(src) = self
+                .config
+                .home_links
+                .iter()
+                .find(|l| l.ifindex == ifindex)
+                .map(|l| l.address)
+            else {
+                continue;
+            };
+            let outstanding = match state.outstanding {
+                // Unacknowledged after its retransmissions: back to the
+                // periodic schedule.
+                Some(o) if o.retransmissions_left == 0 => {
+                    self.schedule_periodic(now, hoa, ifindex);
+                    continue;
+                }
+                Some(o) => o,
+                None => Outstanding {
+                    identifier: self.rng.range_u64(0, u64::from(u16::MAX)) as u16,
+                    retransmissions_left: prefix_adv::PREFIX_ADV_RETRIES + 1,
+                },
+            };
+            self.send_prefix_advert(now, hoa, outstanding.identifier, src, ifindex);
+            self.counters.prefix_advertisements_unsolicited += 1;
+            self.adverts.insert(
+                hoa,
+                AdvertState {
+                    due: now + prefix_adv::PREFIX_ADV_TIMEOUT,
+                    outstanding: Some(Outstanding {
+                        retransmissions_left: outstanding.retransmissions_left - 1,
+                        ..outstanding
+                    }),
+                },
+            );
+        }
+    }
+
+    fn send_prefix_advert(
+        &mut self,
+        now: Instant,
+        hoa: Ipv6Addr,
+        identifier: u16,
+        src: Ipv6Addr,
+        ifindex: IfIndex,
+    ) {
+        let Some(care_of) = self.cache.get(&hoa).map(|e| e.care_of) else {
+            return;
+        };
+        let Some(link) = self.config.home_links.iter().find(|l| l.ifindex == ifindex) else {
+            return;
+        };
+        let payload = prefix_adv::advertisement(identifier, &link.prefixes, now, src, hoa);
+        self.out
+            .push_back(HaOutput::Icmp6ToHomeAddress(Icmp6ToHomeAddress {
+                src,
+                care_of,
+                home_address: hoa,
+                payload,
+            }));
     }
 
     // ------------------------------------------------------------ DHAAD --

@@ -12,7 +12,9 @@
 //!   Advertisements that reveal a proxy DAD conflict),
 //!   [`HomeAgent::learn_home_agent`], [`HomeAgent::handle_applied`] (the
 //!   driver carried out the outputs before a [`HaOutput::Barrier`]),
-//!   [`HomeAgent::handle_timeout`].
+//!   [`HomeAgent::handle_captured_icmp6`] (Mobile Prefix Solicitations,
+//!   HA-18), [`HomeAgent::set_home_prefixes`] (the home link's prefixes
+//!   and lifetimes now), [`HomeAgent::handle_timeout`].
 //! - Output: [`HomeAgent::poll_output`] until `None`, in order;
 //!   [`HomeAgent::poll_timeout`].
 //! - Getters: [`HomeAgent::status`] (takes `now` for the remaining
@@ -55,6 +57,7 @@
 mod cache;
 mod dhaad;
 mod machine;
+mod prefix_adv;
 
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
@@ -109,6 +112,20 @@ pub struct ServedPrefix {
     /// End of the prefix's valid lifetime on the home link; `None`:
     /// infinite. Bindings are granted no longer (HA-8).
     pub valid_until: Option<Instant>,
+    /// End of its preferred lifetime; `None`: infinite. Mobile Prefix
+    /// Advertisements carry both (HA-18).
+    pub preferred_until: Option<Instant>,
+}
+
+impl ServedPrefix {
+    /// A prefix with infinite lifetimes (a statically configured one).
+    pub fn infinite(prefix: Prefix) -> ServedPrefix {
+        ServedPrefix {
+            prefix,
+            valid_until: None,
+            preferred_until: None,
+        }
+    }
 }
 
 /// Another home agent on the home link, for DHAAD replies (HA-17).
@@ -179,8 +196,14 @@ pub struct HaConfig {
     pub acl: Vec<AclRule>,
     pub default_action: AclAction,
     /// Budget for replies to unauthenticated input: BA 146, Binding
-    /// Errors, DHAAD replies (HA-1, RFC 6275 §9.3.3).
+    /// Errors, DHAAD replies (HA-1, RFC 6275 §9.3.3), and Mobile Prefix
+    /// Advertisements answering solicitations.
     pub reply_rate: Rate,
+    /// HA-18: answer Mobile Prefix Solicitations and send unsolicited
+    /// Mobile Prefix Advertisements. Off by default: RFC 4285 protects
+    /// Binding Updates only, so these messages travel unauthenticated
+    /// (mobility.md §1.6 HA-18).
+    pub mobile_prefix_advertisements: bool,
 }
 
 impl Default for HaConfig {
@@ -198,6 +221,7 @@ impl Default for HaConfig {
             acl: Vec::new(),
             default_action: AclAction::Allow,
             reply_rate: Rate::new(10, 20),
+            mobile_prefix_advertisements: false,
         }
     }
 }
@@ -245,6 +269,20 @@ pub struct MhTransmit {
     pub payload: Vec<u8>,
 }
 
+/// An ICMPv6 message to a mobile node away from home (RFC 6275 §10.6.3):
+/// from `src` to its care-of address with a Type 2 Routing Header holding
+/// its home address. The checksum is filled in over the home address, the
+/// final destination (RFC 8200 §8.1). Linux without MIP6 refuses RH2
+/// through the socket API, so the sys layer builds the whole packet
+/// (`IPPROTO_RAW`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Icmp6ToHomeAddress {
+    pub src: Ipv6Addr,
+    pub care_of: Ipv6Addr,
+    pub home_address: Ipv6Addr,
+    pub payload: Vec<u8>,
+}
+
 /// A token naming the outputs before a [`HaOutput::Barrier`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct ApplyTicket(pub u64);
@@ -261,6 +299,8 @@ pub enum HaOutput {
     /// choice"), unsolicited Neighbor Advertisements, DHAAD replies.
     Icmp6(Transmit),
     Mh(MhTransmit),
+    /// HA-18: a Mobile Prefix Advertisement to a mobile node away.
+    Icmp6ToHomeAddress(Icmp6ToHomeAddress),
     /// Carry out every output before this one, then call
     /// [`HomeAgent::handle_applied`] with the ticket and whether all of
     /// them succeeded (HA-20).
@@ -308,6 +348,11 @@ pub enum DropReason {
     DhaadNotAnycast,
     /// ND with a hop limit other than 255 (RFC 4861 §7.1).
     HopLimit,
+    /// HA-18: a Mobile Prefix Solicitation while advertisements are off.
+    PrefixAdvertisementsOff,
+    /// HA-18: a Mobile Prefix Solicitation without a Home Address option,
+    /// or whose home address has no binding from that care-of address.
+    NoBinding,
 }
 
 impl DropReason {
@@ -331,6 +376,8 @@ impl DropReason {
             DropReason::Icmp6Ignored => "icmp6-ignored",
             DropReason::DhaadNotAnycast => "dhaad-not-anycast",
             DropReason::HopLimit => "hop-limit",
+            DropReason::PrefixAdvertisementsOff => "prefix-advertisements-off",
+            DropReason::NoBinding => "no-binding",
         }
     }
 }
@@ -352,6 +399,12 @@ pub struct HaCounters {
     pub expired: u64,
     /// Proxy DAD conflicts (HA-9, status 134).
     pub dad_conflicts: u64,
+    /// HA-18: Mobile Prefix Solicitations accepted.
+    pub prefix_solicitations: u64,
+    /// HA-18: Mobile Prefix Advertisements sent in answer to one.
+    pub prefix_advertisements_solicited: u64,
+    /// HA-18: unsolicited ones, retransmissions included.
+    pub prefix_advertisements_unsolicited: u64,
 }
 
 /// Plain data for the control socket.

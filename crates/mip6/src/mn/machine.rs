@@ -16,13 +16,17 @@ use v6edge_wire::mh::{
     AuthSubtype, BaStatus, BeStatus, BindingAck, BindingUpdate, BuFlags, FourSeconds, MhBody,
     MhOption, MobilityHeader, auth as mh_auth, fill_checksum, verify_checksum,
 };
-use v6edge_wire::nd::{HaadRequest, MobilityIcmp};
+use v6edge_wire::nd::{
+    HaadRequest, MobilePrefixSolicit, MobilityIcmp, NdMessage, NdOption, NeighborAdvert,
+};
 
 use super::{
-    BulState, DEREGISTRATION_ATTEMPTS, DHAAD_RETRIES, DropReason, FAILOVER_AFTER,
-    INITIAL_BINDACK_TIMEOUT, INITIAL_DHAAD_TIMEOUT, LinkEvent, Location, MAX_BINDACK_TIMEOUT,
-    MAX_HOME_AGENT_CANDIDATES, MAX_UPDATE_RATE, MnConfig, MnConfigError, MnCounters, MnOutput,
-    MnReceived, MnStatus, MnTransmit, Notice, REFRESH_PERCENT, TunnelOp, home_agents_anycast,
+    BulState, DEREGISTRATION_ATTEMPTS, DHAAD_RETRIES, DropReason, FAILOVER_AFTER, HomePrefixStatus,
+    INITIAL_BINDACK_TIMEOUT, INITIAL_DHAAD_TIMEOUT, INITIAL_SOLICIT_TIMER, LinkEvent, Location,
+    MAX_BINDACK_TIMEOUT, MAX_HOME_AGENT_CANDIDATES, MAX_HOME_PREFIXES, MAX_UPDATE_RATE, MnConfig,
+    MnConfigError, MnCounters, MnOutput, MnReceived, MnStatus, MnTransmit, Notice,
+    PARAMETER_PROBLEM_GRACE, PREFIX_SOLICIT_ATTEMPTS, REFRESH_PERCENT, TunnelOp,
+    home_agents_anycast,
 };
 use crate::auth::{self, MIN_SPI, NtpTimestamp, ReplayMode};
 
@@ -44,6 +48,7 @@ struct Address {
 struct Interface {
     addresses: Vec<Address>,
     router: Option<Ipv6Addr>,
+    link_layer: Option<Vec<u8>>,
 }
 
 /// Bounds on what link events can make us remember.
@@ -77,6 +82,23 @@ struct Dhaad {
     sent: u32,
 }
 
+/// A Mobile Prefix Solicitation awaiting its advertisement (MN-9).
+#[derive(Debug, Clone, Copy)]
+struct Solicit {
+    identifier: u16,
+    retransmit_at: Instant,
+    backoff: Duration,
+    sent: u32,
+}
+
+/// A home link prefix from a Mobile Prefix Advertisement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct HomePrefix {
+    prefix: Prefix,
+    valid_until: Option<Instant>,
+    preferred_until: Option<Instant>,
+}
+
 /// A Mobile IPv6 mobile node (one home address, one home agent).
 #[derive(Debug)]
 pub struct MobileNode {
@@ -91,6 +113,21 @@ pub struct MobileNode {
     /// answered (authenticated).
     unanswered: u32,
     dhaad: Option<Dhaad>,
+    /// MN-9: the Mobile Prefix Solicitation in flight.
+    solicit: Option<Solicit>,
+    /// MN-13: a Parameter Problem about our Binding Update, counted at
+    /// this instant unless an acknowledgement came (the number of BAs
+    /// accepted when it arrived) ([`PARAMETER_PROBLEM_GRACE`]).
+    suspect: Option<(Instant, u64)>,
+    /// The rule sending the home address into the tunnel is lifted while
+    /// the deregistration from home is in flight (RFC 6275 §11.5.4: that
+    /// BU leaves directly on the home link).
+    home_rule_lifted: bool,
+    /// MN-9: the home link's prefixes from the last advertisements.
+    home_prefixes: Vec<HomePrefix>,
+    /// MN-9: when the home address's prefix leaves its preferred
+    /// lifetime (a solicitation is due then).
+    prefix_deprecates_at: Option<Instant>,
     state: BulState,
     /// Admin: register when away (true at start).
     enabled: bool,
@@ -153,6 +190,11 @@ impl MobileNode {
             next_order: 0,
             location: Location::Detached,
             dhaad: None,
+            solicit: None,
+            suspect: None,
+            home_rule_lifted: false,
+            home_prefixes: Vec::new(),
+            prefix_deprecates_at: None,
             state: BulState::Idle,
             enabled: true,
             stopped: None,
@@ -203,6 +245,15 @@ impl MobileNode {
             next_retransmit,
             installed: self.installed.is_some(),
             stopped: self.stopped,
+            home_prefixes: self
+                .home_prefixes
+                .iter()
+                .map(|p| HomePrefixStatus {
+                    prefix: p.prefix,
+                    valid: p.valid_until.map(|t| t.saturating_duration_since(now)),
+                    preferred: p.preferred_until.map(|t| t.saturating_duration_since(now)),
+                })
+                .collect(),
             counters: self.counters.clone(),
         }
     }
@@ -231,6 +282,9 @@ impl MobileNode {
             bul,
             self.binding_expires_at,
             self.dhaad.map(|d| d.retransmit_at),
+            self.solicit.map(|s| s.retransmit_at),
+            self.prefix_deprecates_at,
+            self.suspect.map(|(at, _)| at),
         ]
         .into_iter()
         .flatten()
@@ -291,6 +345,15 @@ impl MobileNode {
             }
             LinkEvent::LinkDown { ifindex } => {
                 self.interfaces.remove(&ifindex);
+            }
+            LinkEvent::LinkLayerAddress { ifindex, address } => {
+                if !self.config.interfaces.contains(&ifindex) {
+                    return;
+                }
+                // An Ethernet, InfiniBand or similar address, not a blob.
+                let address = (!address.is_empty() && address.len() <= 20).then_some(address);
+                self.interfaces.entry(ifindex).or_default().link_layer = address;
+                return;
             }
         }
         self.evaluate(now);
@@ -363,9 +426,38 @@ impl MobileNode {
         }
     }
 
-    /// Retransmissions, refreshes, expiry, DHAAD retries; early calls do
-    /// nothing.
+    /// Retransmissions, refreshes, expiry, DHAAD retries, Mobile Prefix
+    /// Solicitations; early calls do nothing.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some((at, acks_before)) = self.suspect
+            && at <= now
+        {
+            self.suspect = None;
+            let acks: u64 = self.counters.ba_received.values().sum();
+            if acks == acks_before && matches!(self.state, BulState::WaitAck { .. }) {
+                info!(ha = ?self.home_agent, "mobile node: home agent does not support Mobile IPv6");
+                self.without_mip6();
+                return;
+            }
+            debug!(
+                "mobile node: a Parameter Problem followed by an acknowledgement: the home agent's kernel, ignored"
+            );
+        }
+        if let Some(s) = self.solicit
+            && s.retransmit_at <= now
+        {
+            if s.sent >= PREFIX_SOLICIT_ATTEMPTS {
+                info!("mobile node: no Mobile Prefix Advertisement");
+                self.solicit = None;
+            } else {
+                self.send_solicit(now, s.identifier, s.backoff.saturating_mul(2), s.sent);
+            }
+        }
+        if self.prefix_deprecates_at.is_some_and(|t| t <= now) {
+            // MN-9: the home address's prefix is no longer preferred.
+            self.prefix_deprecates_at = None;
+            self.start_solicit(now);
+        }
         if let Some(d) = self.dhaad
             && d.retransmit_at <= now
         {
@@ -520,6 +612,14 @@ impl MobileNode {
             }
             Location::Home { ifindex } => {
                 self.dhaad = None;
+                // The deregistration BU leaves from the home address on
+                // the home link (RFC 6275 §11.5.4): the rule sending the
+                // home address's packets into the tunnel must go first.
+                if self.installed.is_some() && !self.home_rule_lifted {
+                    let rule = self.rule(self.config.home_address, self.config.home_table);
+                    self.kernel(KernelOp::DelRule(rule));
+                    self.home_rule_lifted = true;
+                }
                 if self.enabled {
                     self.place_home_address(Some(ifindex));
                 }
@@ -534,6 +634,13 @@ impl MobileNode {
                 self.place_home_address(None);
                 if !self.enabled || (self.stopped.is_some() && !admin) {
                     return;
+                }
+                // Away again before the deregistration from home was
+                // acknowledged: the home address goes into the tunnel.
+                if self.installed.is_some() && self.home_rule_lifted {
+                    let rule = self.rule(self.config.home_address, self.config.home_table);
+                    self.kernel(KernelOp::SetRule(rule));
+                    self.home_rule_lifted = false;
                 }
                 // The outer packets must leave from the new care-of
                 // address at once: the old one is gone (MN-7).
@@ -938,6 +1045,7 @@ impl MobileNode {
         self.notice(Notice::Registered { care_of, lifetime });
         if ba.status == BaStatus::AcceptedPrefixDiscoveryNecessary {
             self.notice(Notice::PrefixDiscoveryNecessary);
+            self.start_solicit(now);
         }
     }
 
@@ -949,6 +1057,33 @@ impl MobileNode {
         self.uninstall();
         info!(acknowledged, "mobile node: deregistered");
         self.notice(Notice::Deregistered { acknowledged });
+        if let Location::Home { ifindex } = self.location {
+            self.announce_home(ifindex);
+        }
+    }
+
+    /// MN-10, RFC 6275 §11.5.4: an unsolicited Neighbor Advertisement with
+    /// the Override flag for the home address to all nodes, so the home
+    /// link's neighbours stop sending to the home agent's link-layer
+    /// address (which the home agent no longer answers for).
+    fn announce_home(&mut self, ifindex: IfIndex) {
+        let hoa = self.config.home_address;
+        let mut na = NeighborAdvert::new(hoa, false, false, true);
+        if let Some(lla) = self
+            .interfaces
+            .get(&ifindex)
+            .and_then(|i| i.link_layer.clone())
+        {
+            na.options.push(NdOption::TargetLla(lla));
+        }
+        self.out.push_back(MnOutput::Icmp6(Transmit {
+            ifindex,
+            src: Some(hoa),
+            dst: Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1),
+            transport: Transport::Icmpv6,
+            hop_limit: Some(255),
+            payload: NdMessage::NeighborAdvert(na).to_bytes(),
+        }));
     }
 
     /// A refusal (or a home agent without MIP6): no more BUs until
@@ -997,7 +1132,7 @@ impl MobileNode {
 
     /// MN-13: a Parameter Problem code 1 (unrecognised Next Header: no MH)
     /// or 2 (unrecognised option: no HAO) about our BU to the home agent.
-    fn handle_parameter_problem(&mut self, _now: Instant, r: &Received<'_>) {
+    fn handle_parameter_problem(&mut self, now: Instant, r: &Received<'_>) {
         let (Some(ha), Some(sent)) = (self.home_agent, self.sent) else {
             return self.drop(DropReason::Icmp6Ignored);
         };
@@ -1018,8 +1153,145 @@ impl MobileNode {
         if !ours {
             return self.drop(DropReason::Icmp6Ignored);
         }
-        info!(ha = %ha, "mobile node: home agent does not support Mobile IPv6");
-        self.without_mip6();
+        if self.suspect.is_none() {
+            let acks = self.counters.ba_received.values().sum();
+            self.suspect = Some((now + PARAMETER_PROBLEM_GRACE, acks));
+        }
+    }
+
+    // ------------------------------------------------ prefix discovery --
+
+    /// ICMPv6 captured with its routing header (the kernel drops packets
+    /// with a Type 2 Routing Header): Mobile Prefix Advertisements (MN-9,
+    /// RFC 6275 §11.4.3), accepted only while registered away, from the
+    /// home agent, to the care-of address with the home address in the
+    /// routing header. An unsolicited one (another identifier than the
+    /// solicitation's, or none in flight) is acknowledged with a
+    /// solicitation, which stops the home agent's retransmissions.
+    pub fn handle_captured_icmp6(&mut self, now: Instant, m: &MnReceived<'_>) {
+        let hoa = self.config.home_address;
+        if m.rh2 != Some(hoa) || m.hao.is_some() {
+            return self.drop(DropReason::NotFromHomeAgent);
+        }
+        // RFC 8200 §8.1: the checksum covers the final destination.
+        if !v6edge_wire::nd::verify_checksum(m.src, hoa, m.bytes) {
+            return self.drop(DropReason::BadChecksum);
+        }
+        let advert = match MobilityIcmp::parse(m.bytes) {
+            Ok(MobilityIcmp::MobilePrefixAdvert(a)) => a,
+            Ok(_) => return self.drop(DropReason::Icmp6Ignored),
+            Err(_) => return self.drop(DropReason::Malformed),
+        };
+        let Some(installed) = self.installed else {
+            return self.drop(DropReason::NotAway);
+        };
+        if m.src != installed.home_agent || m.dst != installed.care_of {
+            return self.drop(DropReason::NotFromHomeAgent);
+        }
+        self.counters.prefix_advertisements += 1;
+        let solicited = self
+            .solicit
+            .is_some_and(|s| s.identifier == advert.identifier);
+        let mut learned: Vec<HomePrefix> = Vec::new();
+        let mut gone: Vec<Prefix> = Vec::new();
+        for p in advert.prefixes() {
+            let Ok(prefix) = Prefix::new(p.prefix, p.prefix_len) else {
+                continue;
+            };
+            let until = |l: Lifetime| match l {
+                Lifetime::Infinite => None,
+                Lifetime::Finite(s) => Some(now + Duration::from_secs(u64::from(s))),
+            };
+            if p.valid == Lifetime::Finite(0) {
+                gone.push(prefix);
+                continue;
+            }
+            learned.push(HomePrefix {
+                prefix,
+                valid_until: until(p.valid),
+                preferred_until: until(p.preferred),
+            });
+        }
+        self.home_prefixes
+            .retain(|h| !gone.contains(&h.prefix) && !learned.iter().any(|l| l.prefix == h.prefix));
+        self.home_prefixes.extend(learned);
+        self.home_prefixes.truncate(MAX_HOME_PREFIXES);
+        // The next trigger: the home address's prefix leaving its
+        // preferred lifetime (already past: nothing to wait for).
+        self.prefix_deprecates_at = self
+            .home_prefixes
+            .iter()
+            .find(|h| h.prefix.contains_addr(hoa))
+            .and_then(|h| h.preferred_until)
+            .filter(|t| *t > now);
+        info!(
+            solicited,
+            prefixes = self.home_prefixes.len(),
+            "mobile node: Mobile Prefix Advertisement"
+        );
+        self.notice(Notice::HomePrefixes(
+            self.home_prefixes.iter().map(|h| h.prefix).collect(),
+        ));
+        self.solicit = None;
+        if !solicited {
+            // The acknowledgement carries the advertisement's identifier,
+            // so the home agent's answer (and any retransmission of the
+            // advertisement) matches it and is not acknowledged again; it
+            // is sent once (the home agent retransmits, not us).
+            self.send_solicit(
+                now,
+                advert.identifier,
+                INITIAL_SOLICIT_TIMER,
+                PREFIX_SOLICIT_ATTEMPTS - 1,
+            );
+        }
+    }
+
+    /// MN-9: a new solicitation, unless one is in flight.
+    fn start_solicit(&mut self, now: Instant) {
+        if self.solicit.is_some() {
+            return;
+        }
+        let identifier = self.rng.next_u32() as u16;
+        self.send_solicit(now, identifier, INITIAL_SOLICIT_TIMER, 0);
+    }
+
+    /// RFC 6275 §11.4.2: from the care-of address to the home agent, with
+    /// a Home Address option; only while registered away.
+    fn send_solicit(&mut self, now: Instant, identifier: u16, backoff: Duration, sent_before: u32) {
+        let (
+            Some(installed),
+            Location::Away {
+                ifindex, care_of, ..
+            },
+        ) = (self.installed, self.location)
+        else {
+            self.solicit = None;
+            return;
+        };
+        let hoa = self.config.home_address;
+        let home_agent = installed.home_agent;
+        let payload = MobilityIcmp::MobilePrefixSolicit(MobilePrefixSolicit {
+            identifier,
+            reserved: 0,
+        })
+        .to_bytes_with_checksum(hoa, home_agent);
+        self.solicit = Some(Solicit {
+            identifier,
+            retransmit_at: now + backoff,
+            backoff,
+            sent: sent_before + 1,
+        });
+        self.counters.prefix_solicitations += 1;
+        debug!(identifier, "mobile node: Mobile Prefix Solicitation");
+        self.out
+            .push_back(MnOutput::Icmp6WithHomeAddress(MnTransmit {
+                ifindex,
+                src: care_of,
+                dst: home_agent,
+                hao: Some(hoa),
+                payload,
+            }));
     }
 
     /// MN-8, RFC 6275 §11.4.1: to the Home-Agents anycast address of the
@@ -1157,6 +1429,7 @@ impl MobileNode {
         let main = self.route(RouteTable::MAIN, self.config.tunnel_route_metric, None, tun);
         self.kernel(KernelOp::SetRoute(main));
         self.installed = Some(i);
+        self.home_rule_lifted = false;
     }
 
     /// A new care-of address (or router) under an installed binding.
@@ -1200,8 +1473,10 @@ impl MobileNode {
         let (rule, route) = self.care_of_ops(i);
         self.kernel(KernelOp::DelRule(rule));
         self.kernel(KernelOp::DelRoute(route));
-        let home_rule = self.rule(hoa, self.config.home_table);
-        self.kernel(KernelOp::DelRule(home_rule));
+        if !std::mem::take(&mut self.home_rule_lifted) {
+            let home_rule = self.rule(hoa, self.config.home_table);
+            self.kernel(KernelOp::DelRule(home_rule));
+        }
         let home_route = self.route(self.config.home_table, 1024, None, tun);
         self.kernel(KernelOp::DelRoute(home_route));
         self.kernel(KernelOp::DelAddress {

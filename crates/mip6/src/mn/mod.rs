@@ -44,10 +44,20 @@
 //! - At home the home address goes on the home interface and, if a binding
 //!   exists, a deregistration BU leaves from it without a Home Address
 //!   option (RFC 6275 §11.5.4); the tunnel state goes once the BA arrives
-//!   (MN-10), or after [`DEREGISTRATION_ATTEMPTS`] unanswered BUs.
-//! - Not here yet: Mobile Prefix Solicitation (BA status 1 is reported),
-//!   route optimisation (MN-12, MN-14, MN-15), the unsolicited NA of
-//!   MN-10 and the NS from `::` to resolve the home agent, NEMO (MR-x).
+//!   (MN-10), or after [`DEREGISTRATION_ATTEMPTS`] unanswered BUs. Then an
+//!   unsolicited Neighbor Advertisement (override) for the home address
+//!   tells the home link's neighbours, whose caches still name the home
+//!   agent's link-layer address, where it is now (MN-10, RFC 6275
+//!   §11.5.4).
+//! - MN-9: a Mobile Prefix Solicitation (with a Home Address option) goes
+//!   to the home agent on BA status 1, when the home address's prefix
+//!   leaves its preferred lifetime, and in acknowledgement of an
+//!   unsolicited advertisement; advertisements are accepted only from the
+//!   registered home agent, to the care-of address with a Type 2 Routing
+//!   Header naming the home address. The prefixes are reported (status,
+//!   notice); forming a new home address from them is not done here.
+//! - Not here yet: route optimisation (MN-12, MN-14, MN-15), the NS from
+//!   `::` to resolve the home agent (MN-10), NEMO (MR-x).
 //! - MN-5's fail-over: after [`FAILOVER_AFTER`] unanswered registration
 //!   BUs the next home agent of the DHAAD reply is tried (a configured
 //!   home agent has no alternative). At most [`MAX_UPDATE_RATE`] BUs leave
@@ -91,6 +101,24 @@ pub const DEREGISTRATION_ATTEMPTS: u32 = 7;
 /// Refresh at this percentage of the granted lifetime when the BA has no
 /// usable Binding Refresh Advice.
 pub const REFRESH_PERCENT: u32 = 80;
+/// MN-13: how long a Parameter Problem about our Binding Update waits
+/// before it counts, and is forgotten if a Binding Acknowledgement came
+/// meanwhile. A home agent in userspace on a stock kernel takes its
+/// Binding Updates from a packet capture while its kernel, which does not
+/// know the Home Address option, may answer each with a Parameter Problem
+/// (code 2) at once: that answer says nothing about the home agent.
+/// Longer than a home agent's proxy DAD (RFC 4862: 1 s) before its first
+/// acknowledgement.
+pub const PARAMETER_PROBLEM_GRACE: Duration = Duration::from_secs(2);
+/// RFC 6275 §12 INITIAL_SOLICIT_TIMER: the first Mobile Prefix
+/// Solicitation's retransmission timeout, doubled after each (MN-9).
+pub const INITIAL_SOLICIT_TIMER: Duration = Duration::from_secs(3);
+/// Mobile Prefix Solicitations sent for one trigger before giving up until
+/// the next (RFC 6275 §11.4.2 names none; 3 + 6 + 12 s covers the home
+/// agent's own retransmissions).
+pub const PREFIX_SOLICIT_ATTEMPTS: u32 = 4;
+/// Home prefixes kept from Mobile Prefix Advertisements.
+pub const MAX_HOME_PREFIXES: usize = 16;
 
 /// The MN-HA security association (RFC 4285, AU-1, AU-3).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,6 +237,9 @@ pub enum LinkEvent {
     },
     /// Carrier lost: every address and the router of the interface go.
     LinkDown { ifindex: IfIndex },
+    /// The interface's link-layer address: the Target Link-Layer Address
+    /// of the unsolicited Neighbor Advertisement back home (MN-10).
+    LinkLayerAddress { ifindex: IfIndex, address: Vec<u8> },
 }
 
 /// A Mobility Header message as the driver received it, from the Payload
@@ -276,9 +307,12 @@ pub enum Notice {
         care_of: Ipv6Addr,
         lifetime: Duration,
     },
-    /// BA 1: the home prefix changed; Mobile Prefix Solicitation is not
-    /// implemented, the daemon may log it.
+    /// BA 1: the home prefix is about to change; a Mobile Prefix
+    /// Solicitation follows (MN-9).
     PrefixDiscoveryNecessary,
+    /// A Mobile Prefix Advertisement from the home agent: the home link's
+    /// prefixes now (MN-9).
+    HomePrefixes(Vec<Prefix>),
     /// The binding is gone (deregistration acknowledged, or given up).
     Deregistered {
         acknowledged: bool,
@@ -310,6 +344,12 @@ pub enum MnOutput {
     Mh(MnTransmit),
     /// ICMPv6: DHAAD requests.
     Icmp6(Transmit),
+    /// ICMPv6 with a Home Address option (`hao` always set): Mobile Prefix
+    /// Solicitations (MN-9, RFC 6275 §11.4.2), checksum filled in over the
+    /// home address (RFC 6275 §6.3). Linux without MIP6 takes the option
+    /// through `IPV6_DSTOPTS` but computes an ICMPv6 checksum over the
+    /// care-of address, so the driver builds the whole packet.
+    Icmp6WithHomeAddress(MnTransmit),
     /// Addresses, routes and rules owned by `Owner::MobileNode`.
     Kernel(KernelOp),
     DataPlane(TunnelOp),
@@ -366,6 +406,8 @@ pub enum DropReason {
     AuthFailed,
     /// An ICMPv6 message that is none of ours.
     Icmp6Ignored,
+    /// A Mobile Prefix Advertisement while no binding is in place.
+    NotAway,
 }
 
 impl DropReason {
@@ -379,6 +421,7 @@ impl DropReason {
             DropReason::NotAwaited => "not-awaited",
             DropReason::AuthFailed => "auth-failed",
             DropReason::Icmp6Ignored => "icmp6-ignored",
+            DropReason::NotAway => "not-away",
         }
     }
 }
@@ -395,6 +438,19 @@ pub struct MnCounters {
     pub dropped: BTreeMap<DropReason, u64>,
     pub dhaad_sent: u64,
     pub movements: u64,
+    /// MN-9: Mobile Prefix Solicitations sent, retransmissions included.
+    pub prefix_solicitations: u64,
+    /// MN-9: Mobile Prefix Advertisements accepted.
+    pub prefix_advertisements: u64,
+}
+
+/// A home link prefix as the last Mobile Prefix Advertisement told it
+/// (MN-9), with its remaining lifetimes (`None`: infinite).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HomePrefixStatus {
+    pub prefix: Prefix,
+    pub valid: Option<Duration>,
+    pub preferred: Option<Duration>,
 }
 
 /// Plain data for the control socket (`mobility bul`).
@@ -416,6 +472,8 @@ pub struct MnStatus {
     pub installed: bool,
     /// The status that stopped registration, if one did.
     pub stopped: Option<u8>,
+    /// The home link's prefixes from Mobile Prefix Advertisements.
+    pub home_prefixes: Vec<HomePrefixStatus>,
     pub counters: MnCounters,
 }
 

@@ -66,10 +66,7 @@ pub fn config() -> HaConfig {
             ifindex: HOME_IF,
             address: ha_addr(),
             link_layer_address: Some(HA_LLA.to_vec()),
-            prefixes: vec![ServedPrefix {
-                prefix: "2001:db8:1::/64".parse().unwrap(),
-                valid_until: None,
-            }],
+            prefixes: vec![ServedPrefix::infinite("2001:db8:1::/64".parse().unwrap())],
             preference: 10,
             peers: Vec::new(),
         }],

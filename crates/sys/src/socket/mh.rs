@@ -137,12 +137,32 @@ impl RawIpv6Sender {
     /// Sends `packet`, which starts with its own IPv6 header, toward its
     /// destination (link-local destinations leave by `ifindex`). Never
     /// waits.
+    ///
+    /// The kernel routes a header-included packet by the flow the socket
+    /// API gives, not by the header: a source address in the header is
+    /// passed as `IPV6_PKTINFO` too, so source-specific rules apply (a
+    /// mobile node's packets from its care-of address must take the
+    /// access router, not the default route into its tunnel).
     pub fn send(&self, packet: &[u8], ifindex: u32) -> io::Result<()> {
-        let dst = packet
-            .get(24..40)
-            .and_then(|b| <[u8; 16]>::try_from(b).ok())
-            .map(Ipv6Addr::from)
+        let address_at = |at: usize| {
+            packet
+                .get(at..at + 16)
+                .and_then(|b| <[u8; 16]>::try_from(b).ok())
+                .map(Ipv6Addr::from)
+        };
+        let dst = address_at(24)
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not an IPv6 packet"))?;
+        if let Some(src) = address_at(8).filter(|s| !s.is_unspecified()) {
+            let t = Transmit {
+                ifindex,
+                src: Some(src),
+                dst,
+                transport: Transport::Icmpv6,
+                hop_limit: None,
+                payload: packet.to_vec(),
+            };
+            return pktinfo::send(self.sock.as_raw_fd(), &t, 0);
+        }
         let scope = if dst.is_unicast_link_local() || dst.is_multicast() {
             ifindex
         } else {
