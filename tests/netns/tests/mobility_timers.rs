@@ -7,10 +7,11 @@
 //! tcpdump captures its Binding Updates. It checks the first retransmission
 //! after 1.5 s, the doubling after it, at most 3 Binding Updates a second,
 //! the registration once the home agent is up (both statuses, pings to the
-//! home address) and the mobile node's counter against the capture. Then,
-//! as an expected failure, a move while the home agent's daemon is down:
-//! the kernel's Parameter Problem makes the mobile node stop for good
-//! (MN-13). About 30 s.
+//! home address) and the mobile node's counter against the capture; a move
+//! while the home agent's daemon is down (kill -9), registered once it is
+//! back. Then, as an expected failure, a home agent host that is up while
+//! its daemon is stopped: the kernel's Parameter Problems make the mobile
+//! node stop for good after its 2 s grace (MN-13). About 35 s.
 //!
 //! Skips (passes, with a message) when not root or when a program is
 //! missing; holds the process-wide lock like the other files.
