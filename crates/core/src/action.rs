@@ -224,6 +224,8 @@ pub struct TunSpec {
     pub name: String,
     /// Set the link up once created.
     pub up: bool,
+    /// The link's MTU, set with it; `None` leaves the kernel's (1500).
+    pub mtu: Option<u32>,
 }
 
 /// A change to the kernel's tables.

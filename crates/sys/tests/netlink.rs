@@ -1114,6 +1114,7 @@ fn tun_devices_as_kernel_ops() {
             owner: Owner::HomeAgent,
             name: "v6ha0".into(),
             up: true,
+            mtu: Some(1460),
         };
         for _ in 0..2 {
             nl.apply(&KernelOp::SetTun(spec.clone()))
@@ -1128,6 +1129,7 @@ fn tun_devices_as_kernel_ops() {
             "{out}"
         );
         assert!(out.contains("persist on"), "{out}");
+        assert!(out.contains(" mtu 1460 "), "the spec's MTU: {out}");
         assert_eq!(
             nl.links_of(Owner::HomeAgent).await.expect("dump"),
             ["v6ha0"]

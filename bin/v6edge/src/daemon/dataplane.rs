@@ -177,8 +177,16 @@ fn known_path_mtu(src: Option<std::net::Ipv6Addr>, dst: std::net::Ipv6Addr) -> O
     }
 }
 
-/// Creates the persistent TUN device `name` owned by `owner`, up, and
-/// attaches to it.
+/// The TUN devices' MTU: the roles' inner tunnel MTU (`HaConfig` and
+/// `MnConfig` `tunnel_mtu`: 1500 less the 40-octet outer header, RFC 2473
+/// §6.7). The kernel then sends the Packet Too Big owed for a larger packet
+/// it would route into the tunnel (HA-13, RFC 2473 §7.1) and sizes the
+/// node's own packets, TCP segments included, to fit; at the default 1500
+/// the workers dropped full-size packets silently and TCP stalled.
+const TUN_MTU: u32 = 1460;
+
+/// Creates the persistent TUN device `name` owned by `owner`, up, with
+/// [`TUN_MTU`], and attaches to it.
 async fn create_tun(
     netlink: &Netlink,
     owner: v6edge_core::Owner,
@@ -188,6 +196,7 @@ async fn create_tun(
         owner,
         name: name.to_owned(),
         up: true,
+        mtu: Some(TUN_MTU),
     };
     netlink
         .apply(&KernelOp::SetTun(spec))

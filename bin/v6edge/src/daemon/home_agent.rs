@@ -922,6 +922,7 @@ impl Role for HomeAgentRole {
                     owner: v6edge_core::Owner::HomeAgent,
                     name: TUN_NAME.to_owned(),
                     up: false,
+                    mtu: None,
                 },
             )));
         if let (Some(value), Some(path)) = (

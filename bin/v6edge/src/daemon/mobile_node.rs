@@ -637,6 +637,7 @@ impl Role for MobileNodeRole {
                     owner: v6edge_core::Owner::MobileNode,
                     name: TUN_NAME.to_owned(),
                     up: false,
+                    mtu: None,
                 },
             )));
     }

@@ -99,6 +99,9 @@ impl Netlink {
         }
         msg.attributes
             .push(LinkAttribute::IfAlias(owner_alias(spec.owner)));
+        if let Some(mtu) = spec.mtu {
+            msg.attributes.push(LinkAttribute::Mtu(mtu));
+        }
         self.ack_request(RouteNetlinkMessage::SetLink(msg), 0)
             .await
             .map_err(|f| f.into_error("set tun", spec.name.clone()))
