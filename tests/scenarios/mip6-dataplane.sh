@@ -238,16 +238,17 @@ PARM_MT8=$(parm_problems)
 lab_check "the injected packets made no node send a Parameter Problem or count a header error" \
     test "$PARM_MT8" = "$PARM_BEFORE"
 
-# MT-22 (HA-13): MTU. 1500-octet pings: the tunnel entries answer with a
-# Packet Too Big of the tunnel MTU (RFC 2473 §7.1(b)); packets that fit
-# go through (fragmented outside when the tunnel MTU is the 1280 floor).
-# The mobile node first: it does not know the core's MTU yet (its own
-# link is 1500), so it shows both the entry's Packet Too Big and the
-# relayed outer one.
+# MT-22 (HA-13): MTU. The TUN devices carry the configured tunnel MTU
+# (1460), so each kernel refuses or answers larger packets itself; the
+# data plane answers those between the path's tunnel MTU (here 1280, the
+# floor) and 1460 with a Packet Too Big (RFC 2473 §7.1(b)) and relays the
+# core's outer one (§7.2); packets that fit go through (fragmented outside
+# when the tunnel MTU is the 1280 floor). The mobile node first: it does
+# not know the core's MTU yet (its own link is 1500).
 MN_BIG=$LAB_DIR/mn-ping-big.txt
 lab_exec mn ping -6 -n -c 3 -i 0.3 -W 2 -s 1452 -M do -I "$HOA" "$CN" >"$MN_BIG" 2>&1
 sed 's/^/  mn | /' "$MN_BIG" | head -4
-lab_check "the mobile node's own 1500-octet ping with DF: Packet Too Big from its tunnel entry (1460, its link)" \
+lab_check "the mobile node's own 1500-octet ping with DF: refused at its tunnel device (MTU 1460)" \
     grep -Eq 'Packet too big: ?mtu=1460|message too long, mtu[:=] ?1460' "$MN_BIG"
 MN_MID=$LAB_DIR/mn-ping-1460.txt
 lab_exec mn ping -6 -n -c 3 -i 0.3 -W 2 -s 1412 -M do -I "$HOA" "$CN" >"$MN_MID" 2>&1
@@ -261,8 +262,13 @@ lab_exec cn ping -6 -n -c 3 -i 0.3 -W 2 -s 1452 -M do "$HOA" >"$CN_BIG" 2>&1
 sed 's/^/  cn | /' "$CN_BIG" | head -4
 lab_check_not "a 1500-octet ping with DF from the correspondent is not answered" \
     grep -q ' bytes from ' "$CN_BIG"
-lab_check "... the correspondent got a Packet Too Big with MTU 1280 from the home agent's tunnel entry" \
-    grep -Eq 'Packet too big: ?mtu=1280|message too long, mtu[:=] ?1280' "$CN_BIG"
+lab_check "... the correspondent got a Packet Too Big with MTU 1460 from the home agent (its tunnel device)" \
+    grep -Eq 'Packet too big: ?mtu=1460|message too long, mtu[:=] ?1460' "$CN_BIG"
+CN_MID=$LAB_DIR/cn-ping-1460.txt
+lab_exec cn ping -6 -n -c 3 -i 0.3 -W 2 -s 1412 -M do "$HOA" >"$CN_MID" 2>&1
+sed 's/^/  cn | /' "$CN_MID" | head -4
+lab_check "... a 1460-octet one: Packet Too Big with MTU 1280 from the home agent's tunnel entry (the path's)" \
+    grep -Eq 'Packet too big: ?mtu=1280|message too long, mtu[:=] ?1280' "$CN_MID"
 lab_check "... and its kernel keeps path MTU 1280 toward $HOA" \
     sh -c "ip -n '$(lab_ns cn)' -6 route get '$HOA' | grep -q 'mtu 1280'"
 lab_check "a 1280-octet ping with DF from the correspondent is answered" \
@@ -285,14 +291,14 @@ sunk() { grep -qx "$TCP_BYTES" "$LAB_DIR/$1.log"; }
 lab_check "... every octet arrived at both ends" sh -c "$(declare -f sunk lab_wait); LAB_DIR='$LAB_DIR'; TCP_BYTES=$TCP_BYTES; lab_wait 5 sunk mn-sink && lab_wait 5 sunk cn-sink"
 echo "TCP transfers: $(awk -v a="$T_TCP" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b-a}') s for 2 x $TCP_BYTES octets"
 lab_check "the home agent counted the too-big packets it answered" drops_at_least ha too-big 1
-lab_check "the mobile node counted the too-big packets it answered" drops_at_least mn too-big 1
+
 # too_big_sent NAME ORIGIN: Packet Too Big messages sent (generated/relayed).
 too_big_sent() {
     v6edge_ctl "$1" metrics 2>/dev/null |
         awk -v o="origin=\"$2\"" '/^v6edge_tunnel_packet_too_big_sent_total\{/ && index($0, o) { n = $2 } END { print n + 0 }'
 }
-lab_check "metrics: the home agent generated Packet Too Bigs, the mobile node generated and relayed some" \
-    sh -c "[ $(too_big_sent ha generated) -ge 1 ] && [ $(too_big_sent mn generated) -ge 1 ] && [ $(too_big_sent mn relayed) -ge 1 ]"
+lab_check "metrics: the home agent generated Packet Too Bigs, the mobile node relayed some" \
+    sh -c "[ $(too_big_sent ha generated) -ge 1 ] && [ $(too_big_sent mn relayed) -ge 1 ]"
 
 PARM_AFTER=$(parm_problems)
 [ "$PARM_AFTER" = "$PARM_MT8" ] || printf 'after MT-8:\n%s\nafter MT-22:\n%s\n' "$PARM_MT8" "$PARM_AFTER"

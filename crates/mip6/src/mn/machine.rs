@@ -434,14 +434,21 @@ impl MobileNode {
         {
             self.suspect = None;
             let acks: u64 = self.counters.ba_received.values().sum();
-            if acks == acks_before && matches!(self.state, BulState::WaitAck { .. }) {
-                info!(ha = ?self.home_agent, "mobile node: home agent does not support Mobile IPv6");
-                self.without_mip6();
-                return;
+            if acks == acks_before
+                && matches!(self.state, BulState::WaitAck { .. })
+                && let Some(home_agent) = self.home_agent
+            {
+                // Reported, not final: a home agent's host up before its
+                // daemon (or a daemon restarting) answers exactly so, and
+                // a home registration is retried for ever (MN-5; UMIP's
+                // MnDiscardHaParamProb).
+                info!(ha = %home_agent, "mobile node: the home agent's host rejects Mobile IPv6 (Parameter Problem); still trying");
+                self.notice(Notice::HomeAgentWithoutMip6 { home_agent });
+            } else {
+                debug!(
+                    "mobile node: a Parameter Problem followed by an acknowledgement: the home agent's kernel, ignored"
+                );
             }
-            debug!(
-                "mobile node: a Parameter Problem followed by an acknowledgement: the home agent's kernel, ignored"
-            );
         }
         if let Some(s) = self.solicit
             && s.retransmit_at <= now

@@ -327,8 +327,10 @@ pub enum Notice {
     },
     /// BA 144: the replay timestamp now follows the home agent's clock.
     ClockResynchronised,
-    /// The home agent does not speak Mobile IPv6 (Parameter Problem or
-    /// Binding Error 2 for our BU, MN-13): registration stopped.
+    /// The home agent does not speak Mobile IPv6 (MN-13): after a
+    /// Binding Error 2 registration stopped; after Parameter Problems
+    /// with no acknowledgement in [`PARAMETER_PROBLEM_GRACE`] (a home
+    /// agent's host whose daemon is not running answers so) it goes on.
     HomeAgentWithoutMip6 {
         home_agent: Ipv6Addr,
     },
