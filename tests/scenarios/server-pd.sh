@@ -97,6 +97,14 @@ if [ "$SERVER_IMPL" = v6edge ]; then
         grep -qF "pool isp0 pd $SRV_PD_POOL delegating /$SRV_PD_LEN: used 3 of 65536" "$LAB_DIR/status.txt"
     lab_check "human status: no uplink lines (delegated prefixes, dns) on a server-only node" \
         sh -c '! grep -qE "^(delegated prefixes|dns )" "$1"' _ "$LAB_DIR/status.txt"
+    # Paged and filtered (issue 11: usable with a million leases).
+    v6edge_ctl srv-v6edge leases --limit 1 >"$LAB_DIR/leases-1.txt" 2>&1
+    sed 's/^/  | /' "$LAB_DIR/leases-1.txt"
+    lab_check "leases --limit 1: one lease and '1 of 3 leases shown'" \
+        sh -c "[ \$(grep -c ' via ' '$LAB_DIR/leases-1.txt') = 1 ] && grep -q '^1 of 3 leases shown' '$LAB_DIR/leases-1.txt'"
+    ONE=$(printf '%s\n' "${PD[@]}" | head -n 1)
+    lab_check "leases --prefix $ONE --json: exactly that lease, total 1" \
+        sh -c "timeout 5 '$V6EDGE_BIN' leases --json --prefix '$ONE' --control '$LAB_DIR/srv-v6edge.sock' | '$LAB_PY' -c 'import json,sys; d=json.load(sys.stdin); sys.exit(0 if d[\"total\"] == 1 and [l[\"prefix\"] for l in d[\"leases\"]] == [\"$ONE\"] else 1)'"
     # RFC 8415 §11.2, docs/config.md: the server's own DUID is a DUID-LLT
     # (type 1, Ethernet) from its interface's MAC, as ISPs expect.
     SRV_MAC=$(ip -n "$(lab_ns srv)" link show isp0 | awk '/link\/ether/ { gsub(":", "", $2); print $2 }')

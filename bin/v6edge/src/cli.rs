@@ -13,7 +13,7 @@ use anyhow::{Context as _, anyhow};
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{Config, DEFAULT_CONTROL_SOCKET};
-use crate::control::{Request, Response, client};
+use crate::control::{LeaseFilter, Request, Response, client};
 use crate::daemon::{self, RunOptions};
 use crate::status::{Status, format_human};
 
@@ -137,6 +137,21 @@ pub struct StatusArgs {
 pub struct LeasesArgs {
     #[command(flatten)]
     pub client: ClientArgs,
+    /// Only leases inside this prefix, e.g. 2001:db8:100::/40.
+    #[arg(long, value_name = "PREFIX")]
+    pub prefix: Option<String>,
+    /// Only this client's leases (DUID in hex, colons optional).
+    #[arg(long)]
+    pub duid: Option<String>,
+    /// Only leases of this type: pd or na.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub kind: Option<String>,
+    /// Skip this many leases (of those that pass the filters).
+    #[arg(long, default_value_t = 0)]
+    pub offset: usize,
+    /// Show at most this many (0: all; the daemon's answer must fit 16 MiB).
+    #[arg(long, default_value_t = 1000)]
+    pub limit: usize,
     /// Print the leases as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -256,6 +271,22 @@ fn format_leases(data: &serde_json::Value) -> String {
             field("iaid"),
         );
     }
+    // Paged: say which part this is and how to see the rest.
+    let shown = data
+        .get("leases")
+        .and_then(|l| l.as_array())
+        .map_or(0, Vec::len);
+    if let Some(total) = data.get("total").and_then(|t| t.as_u64())
+        && total as usize > shown
+    {
+        let offset = data.get("offset").and_then(|o| o.as_u64()).unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "{shown} of {total} leases shown (from #{}); more with --offset {} or --limit 0",
+            offset + 1,
+            offset + shown as u64
+        );
+    }
     out
 }
 
@@ -314,7 +345,14 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Leases(args) => {
-            let data = call(&args.client, Request::Leases)?;
+            let filter = LeaseFilter {
+                within: args.prefix.clone(),
+                duid: args.duid.clone(),
+                kind: args.kind.clone(),
+                offset: args.offset,
+                limit: (args.limit > 0).then_some(args.limit),
+            };
+            let data = call(&args.client, Request::Leases { filter })?;
             if args.json {
                 println!(
                     "{}",
@@ -394,7 +432,7 @@ fn control_socket(args: &ClientArgs) -> anyhow::Result<PathBuf> {
 /// Sends one request; a daemon-side error becomes an `Err` with its text.
 fn call(args: &ClientArgs, request: Request) -> anyhow::Result<serde_json::Value> {
     let socket = control_socket(args)?;
-    let response = client::request(&socket, request, client::DEFAULT_TIMEOUT)?;
+    let response = client::request(&socket, request.clone(), client::DEFAULT_TIMEOUT)?;
     into_data(&socket, request, response)
 }
 

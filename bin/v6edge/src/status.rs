@@ -62,6 +62,50 @@ pub struct LeaseView {
     pub interface: Option<String>,
 }
 
+/// The leases that pass `filter`, the page it asks for, and how many
+/// passed in all. An unreadable filter is an error the operator sees.
+pub fn select_leases(
+    leases: Vec<LeaseView>,
+    filter: &crate::control::LeaseFilter,
+) -> Result<(Vec<LeaseView>, usize), String> {
+    let within = match &filter.within {
+        Some(p) => Some(
+            p.parse::<v6edge_prefix::Prefix>()
+                .map_err(|e| format!("--prefix {p}: {e}"))?,
+        ),
+        None => None,
+    };
+    let duid = filter
+        .duid
+        .as_ref()
+        .map(|d| d.replace(':', "").to_ascii_lowercase());
+    if let Some(k) = &filter.kind
+        && k != "pd"
+        && k != "na"
+    {
+        return Err(format!("--type {k}: expected pd or na"));
+    }
+    let passes = |l: &LeaseView| {
+        within.is_none_or(|w| {
+            l.prefix
+                .parse::<v6edge_prefix::Prefix>()
+                .is_ok_and(|p| w.contains_addr(p.addr()) && p.len() >= w.len())
+        }) && duid
+            .as_ref()
+            .is_none_or(|d| l.duid.replace(':', "").to_ascii_lowercase() == *d)
+            && filter.kind.as_deref().is_none_or(|k| l.kind == k)
+    };
+    let mut total = 0;
+    let mut page = Vec::new();
+    for l in leases.into_iter().filter(|l| passes(l)) {
+        if total >= filter.offset && filter.limit.is_none_or(|n| page.len() < n) {
+            page.push(l);
+        }
+        total += 1;
+    }
+    Ok((page, total))
+}
+
 /// The server part of the status document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
 pub struct ServerStatusDoc {
@@ -1257,6 +1301,68 @@ relay: relaying
             env!("CARGO_PKG_VERSION")
         );
         assert_eq!(text, expected);
+    }
+
+    #[test]
+    fn leases_are_filtered_then_paged() {
+        let lease = |duid: &str, kind: &'static str, prefix: &str| LeaseView {
+            duid: duid.to_owned(),
+            iaid: 1,
+            kind,
+            prefix: prefix.to_owned(),
+            preferred: Some(10),
+            valid: Some(20),
+            next_hop: None,
+            interface: None,
+        };
+        let all = || {
+            vec![
+                lease("00:01:aa", "pd", "2001:db8:100::/56"),
+                lease("00:01:bb", "pd", "2001:db8:100:100::/56"),
+                lease("00:01:aa", "na", "2001:db8:1::5/128"),
+                lease("00:01:cc", "pd", "2001:db8:200::/56"),
+            ]
+        };
+        let f = |within: Option<&str>, duid: Option<&str>, kind: Option<&str>| {
+            crate::control::LeaseFilter {
+                within: within.map(str::to_owned),
+                duid: duid.map(str::to_owned),
+                kind: kind.map(str::to_owned),
+                offset: 0,
+                limit: None,
+            }
+        };
+        let prefixes = |(v, n): (Vec<LeaseView>, usize)| {
+            (v.into_iter().map(|l| l.prefix).collect::<Vec<_>>(), n)
+        };
+        let r = select_leases(all(), &f(Some("2001:db8:100::/40"), None, None)).unwrap();
+        assert_eq!(
+            prefixes(r),
+            (
+                vec!["2001:db8:100::/56".into(), "2001:db8:100:100::/56".into()],
+                2
+            )
+        );
+        // DUID without colons, any case; type.
+        let r = select_leases(all(), &f(None, Some("0001AA"), Some("pd"))).unwrap();
+        assert_eq!(prefixes(r), (vec!["2001:db8:100::/56".into()], 1));
+        // A shorter lease than the filter prefix is not inside it.
+        let r = select_leases(all(), &f(Some("2001:db8:100::/60"), None, None)).unwrap();
+        assert_eq!(prefixes(r).1, 0);
+        // Paging: total counts all that pass.
+        let mut page = f(None, None, None);
+        page.offset = 1;
+        page.limit = Some(2);
+        let r = select_leases(all(), &page).unwrap();
+        assert_eq!(
+            prefixes(r),
+            (
+                vec!["2001:db8:100:100::/56".into(), "2001:db8:1::5/128".into()],
+                4
+            )
+        );
+        assert!(select_leases(all(), &f(Some("nonsense"), None, None)).is_err());
+        assert!(select_leases(all(), &f(None, None, Some("ta"))).is_err());
     }
 
     #[test]

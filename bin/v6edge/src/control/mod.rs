@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 /// A command sent to the daemon. Later commands (`leases`, `tree`) become
 /// further variants; ones with arguments become struct variants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "command", rename_all = "kebab-case")]
 pub enum Request {
     /// `data` is the status document ([`crate::status::Status`]).
@@ -31,30 +31,63 @@ pub enum Request {
     Reload,
     /// `data.text` is the Prometheus text exposition.
     Metrics,
-    /// `data.leases` lists the delegating server's leases.
-    Leases,
+    /// `data.leases` lists the leases that pass `filter` (server or
+    /// relay), one page of them; `data.total` counts all that pass.
+    Leases {
+        #[serde(default)]
+        filter: LeaseFilter,
+    },
     /// `data` is the delegation tree: upstream prefixes, LAN /64s, the
     /// prefixes delegated below with their next hops.
     Tree,
 }
 
+/// Which leases `leases` returns, and which page of them: a server with a
+/// million leases answers in pages rather than one reply of hundreds of
+/// megabytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseFilter {
+    /// Leases inside this prefix (or equal to it), e.g. `2001:db8:100::/40`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within: Option<String>,
+    /// Leases of this client DUID (hex, colons optional).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duid: Option<String>,
+    /// `pd` or `na`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Leases to skip (after filtering, in the daemon's order).
+    #[serde(default)]
+    pub offset: usize,
+    /// At most this many; `None`: all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
 impl Request {
+    /// `leases` with no filter and no paging.
+    pub fn all_leases() -> Request {
+        Request::Leases {
+            filter: LeaseFilter::default(),
+        }
+    }
+
     /// Changes nothing: allowed to the `control-group` as well.
-    pub fn is_read_only(self) -> bool {
+    pub fn is_read_only(&self) -> bool {
         matches!(
             self,
-            Request::Status | Request::Metrics | Request::Leases | Request::Tree
+            Request::Status | Request::Metrics | Request::Leases { .. } | Request::Tree
         )
     }
 
-    pub fn name(self) -> &'static str {
+    pub fn name(&self) -> &'static str {
         match self {
             Request::Status => "status",
             Request::Release => "release",
             Request::Renew => "renew",
             Request::Reload => "reload",
             Request::Metrics => "metrics",
-            Request::Leases => "leases",
+            Request::Leases { .. } => "leases",
             Request::Tree => "tree",
         }
     }
@@ -62,10 +95,10 @@ impl Request {
     /// What must be configured for the command to have something to act
     /// on, for the error when nothing is (the daemon answers the others
     /// itself).
-    pub fn needs(self) -> &'static str {
+    pub fn needs(&self) -> &'static str {
         match self {
             Request::Release | Request::Renew => "an [uplink]",
-            Request::Leases => "a [server] or [relay]",
+            Request::Leases { .. } => "a [server] or [relay]",
             Request::Status | Request::Reload | Request::Metrics | Request::Tree => "nothing more",
         }
     }

@@ -482,7 +482,7 @@ impl Cpe {
             Request::Status
             | Request::Reload
             | Request::Metrics
-            | Request::Leases
+            | Request::Leases { .. }
             | Request::Tree => {
                 return Err(format!("`{}` is not a driver command", request.name()));
             }
@@ -932,7 +932,7 @@ impl Role for Cpe {
         metrics: &Metrics,
     ) -> Option<Result<serde_json::Value, String>> {
         matches!(request, Request::Release | Request::Renew)
-            .then(|| Cpe::handle_control(self, *request, metrics))
+            .then(|| Cpe::handle_control(self, request.clone(), metrics))
     }
 
     fn dropped_counts(&self) -> Vec<(&'static str, String, u64)> {

@@ -157,7 +157,7 @@ impl Driver {
         all.ok_or_else(|| {
             format!(
                 "`leases` needs {} in the configuration",
-                Request::Leases.needs()
+                Request::all_leases().needs()
             )
         })
     }

@@ -560,8 +560,15 @@ impl Daemon {
                 Response::ok(json!({ "text": self.metrics.encode() }))
             }
             Request::Tree => Response::ok(self.driver.tree()),
-            Request::Leases => match self.driver.leases() {
-                Ok(leases) => Response::ok(json!({ "leases": leases })),
+            Request::Leases { filter } => match self.driver.leases() {
+                Ok(leases) => match crate::status::select_leases(leases, &filter) {
+                    Ok((page, total)) => Response::ok(json!({
+                        "leases": page,
+                        "total": total,
+                        "offset": filter.offset,
+                    })),
+                    Err(e) => Response::error(e),
+                },
                 Err(e) => Response::error(e),
             },
             Request::Reload => match self.reload() {
