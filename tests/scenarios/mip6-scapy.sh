@@ -17,7 +17,9 @@
 #    status 2), and the same valid octets sent twice (the copy dropped as
 #    a replay) leave the binding as it was: same care-of address, same
 #    sequence number;
-#  - without a binding, a wrong key gets 146 and nothing is installed.
+#  - without a binding, a wrong key gets 146 and nothing is installed;
+#  - an [[home-agent.acl]] deny for the home address: 129 despite a valid
+#    authenticator (HA-7).
 # About 15 s.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -108,5 +110,22 @@ lab_check "... the binding has sequence 14" test "$(binding)" = "$COA 14"
 v6edge_ctl ha metrics >"$LAB_DIR/metrics.txt" 2>&1
 lab_check "the replay and the bad checksum are counted as drops" sh -c \
     "grep -q 'reason=\"replayed\"} [1-9]' '$LAB_DIR/metrics.txt' && grep -q 'reason=\"bad-checksum\"} [1-9]' '$LAB_DIR/metrics.txt'"
+
+# 5. HA-7 / MT-7: an ACL rule that denies the home address (its key still
+#    valid) gets 129, administratively prohibited, and nothing installed.
+lab_stop ha
+cp "$KEY" "$LAB_DIR/"
+{ cat "$CONFIG"; printf '\n[[home-agent.acl]]\nhome-addresses = "%s/128"\naction = "deny"\n' "$HOA"; } >"$LAB_DIR/ha-acl.toml"
+sed -i "s|^key-file = .*|key-file = \"$(basename "$KEY")\"|" "$LAB_DIR/ha-acl.toml"
+start_v6edge ha ha "$LAB_DIR/ha-acl.toml"
+v6edge_wait_ready ha 10 || lab_die "v6edge did not restart with the ACL (log: $LAB_DIR/ha.log)"
+lab_wait 10 running || lab_die "the home agent did not start"
+# The binding persisted from before is restored; the ACL refuses its refresh.
+ANSWER=$(bu --seq 20 --lifetime 100)
+echo "  denied by the ACL: $ANSWER"
+lab_check "an [[home-agent.acl]] deny for $HOA: a valid BU gets 129 (HA-7)" \
+    test "$(echo "$ANSWER" | field type)/$(echo "$ANSWER" | field status)" = ba/129
+lab_check "... and the binding saved before the rule was not restored: no proxy entry, no route" \
+    eval '! proxied && ! routed && [ -z "$(binding)" ]'
 
 lab_finish

@@ -212,3 +212,44 @@ fn mobile_node_errors_name_the_line() {
     assert_eq!(m.home_agent, HomeAgentChoice::Dhaad, "no home-agent: DHAAD");
     assert_eq!(m.binding_lifetime, Duration::from_secs(3600));
 }
+
+/// HA-7: `[[home-agent.acl]]` rules in file order and `default-action`;
+/// errors name the line.
+#[test]
+fn acl_rules_and_their_errors() {
+    let d = Dir::new("acl");
+    let c = d
+        .load(&format!(
+            "{HA}default-action = \"deny\"\n{MN_ENTRY}\n[[home-agent.acl]]\nhome-addresses = \"2001:db8:1::200/128\"\naction = \"allow\"\n\n[[home-agent.acl]]\nhome-addresses = \"2001:db8:1::/120\"\naction = \"deny\"\n"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ha = c.home_agent.expect("[home-agent]");
+    assert!(!ha.default_allow);
+    assert_eq!(
+        ha.acl,
+        vec![
+            ("2001:db8:1::200/128".parse().unwrap(), true),
+            ("2001:db8:1::/120".parse().unwrap(), false)
+        ]
+    );
+    let e = d
+        .load(&format!(
+            "{HA}{MN_ENTRY}\n[[home-agent.acl]]\nhome-addresses = \"2001:db8:9::/64\"\naction = \"deny\"\n"
+        ))
+        .unwrap_err();
+    assert!(
+        e.starts_with(
+            "mip6.toml:11: home-addresses 2001:db8:9::/64 is outside every served prefix"
+        ),
+        "{e}"
+    );
+    let e = d
+        .load(&format!(
+            "{HA}{MN_ENTRY}\n[[home-agent.acl]]\nhome-addresses = \"2001:db8:1::/64\"\naction = \"reject\"\n"
+        ))
+        .unwrap_err();
+    assert!(
+        e.starts_with("mip6.toml:12: action `reject`: expected \"allow\" or \"deny\""),
+        "{e}"
+    );
+}

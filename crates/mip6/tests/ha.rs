@@ -1083,3 +1083,19 @@ fn withdraw_removes_kernel_state_and_keeps_the_binding() {
     assert_eq!(restarted.restore(kept, at), 1);
     assert!(installs(&drain(&mut restarted)));
 }
+
+/// HA-7: a persisted binding the access rules now refuse is not restored.
+#[test]
+fn ha7_restore_skips_bindings_the_acl_refuses() {
+    let mut ha = agent();
+    let (_, at) = register(&mut ha, &Bu::new(1, 100, Instant::ZERO), Instant::ZERO);
+    let kept = ha.bindings();
+    let mut cfg = config();
+    cfg.acl = vec![v6edge_mip6::ha::AclRule {
+        home_addresses: v6edge_prefix::Prefix::new(hoa(), 128).unwrap(),
+        action: v6edge_mip6::ha::AclAction::Deny,
+    }];
+    let mut restarted = agent_with(cfg);
+    assert_eq!(restarted.restore(kept, at), 0);
+    assert!(drain(&mut restarted).is_empty());
+}

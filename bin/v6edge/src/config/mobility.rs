@@ -146,6 +146,39 @@ pub(super) fn home_agent(
         }
         mobile_nodes.push((sa, e));
     }
+    // HA-7: true for allow.
+    let action = |v: &Spanned<String>, key: &str| match v.get_ref().as_str() {
+        "allow" => Ok(true),
+        "deny" => Ok(false),
+        other => Err(ctx.err(
+            v.span(),
+            format!("{key} `{other}`: expected \"allow\" or \"deny\""),
+        )),
+    };
+    let default_allow = match &raw.default_action {
+        Some(v) => action(v, "default-action")?,
+        None => true,
+    };
+    let mut acl = Vec::new();
+    for rule in &raw.acl {
+        let r = rule.get_ref();
+        let text = r.home_addresses.get_ref();
+        let p: Prefix = text.parse().map_err(|e| {
+            ctx.err(
+                r.home_addresses.span(),
+                format!("home-addresses: `{text}`: {e}"),
+            )
+        })?;
+        if !prefixes.iter().any(|(q, _)| q.overlaps(&p)) {
+            return Err(ctx.err(
+                r.home_addresses.span(),
+                format!(
+                    "home-addresses {p} is outside every served prefix: the rule would never apply"
+                ),
+            ));
+        }
+        acl.push((p, action(&r.action, "action")?));
+    }
     if security == MobilitySecurity::Rfc4285 && mobile_nodes.is_empty() {
         return Err(ctx.err(
             table,
@@ -161,6 +194,8 @@ pub(super) fn home_agent(
         security,
         persist_bindings: raw.persist_bindings.unwrap_or(true),
         mobile_prefix_advertisements: raw.mobile_prefix_advertisements.unwrap_or(false),
+        acl,
+        default_allow,
         hook: match &raw.hook {
             Some(v) => Some(ctx.absolute_path(v, "hook")?),
             None => None,

@@ -375,6 +375,11 @@ pub struct HomeAgentConfig {
     pub mobile_prefix_advertisements: bool,
     /// One security association per home address (RFC 4285 §5).
     pub mobile_nodes: Vec<MobilitySa>,
+    /// `[[home-agent.acl]]` in file order, the first whose prefix holds
+    /// the home address decides; `default-action` for the rest (HA-7).
+    pub acl: Vec<(Prefix, bool)>,
+    /// `default-action = "allow"` (true, the default) or `"deny"`.
+    pub default_allow: bool,
     /// `hook`: a program run on this role's events (docs/config.md
     /// "Hooks"), in order, one at a time.
     pub hook: Option<PathBuf>,

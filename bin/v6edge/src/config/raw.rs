@@ -53,8 +53,19 @@ pub(super) struct RawHomeAgent {
     pub persist_bindings: Option<bool>,
     pub mobile_prefix_advertisements: Option<bool>,
     pub hook: Option<Spanned<String>>,
+    pub default_action: Option<Spanned<String>>,
+    #[serde(default)]
+    pub acl: Vec<Spanned<RawHomeAgentAcl>>,
     #[serde(default)]
     pub mobile_node: Vec<Spanned<RawHomeAgentMobileNode>>,
+}
+
+/// `[[home-agent.acl]]`: who may register (UMIP's BindingAclPolicy).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawHomeAgentAcl {
+    pub home_addresses: Spanned<String>,
+    pub action: Spanned<String>,
 }
 
 /// `[[home-agent.mobile-node]]`: one MN-HA security association.

@@ -221,6 +221,24 @@ impl HomeAgentRole {
             security_associations,
             max_binding_lifetime: self.config.max_binding_lifetime,
             mobile_prefix_advertisements: self.config.mobile_prefix_advertisements,
+            acl: self
+                .config
+                .acl
+                .iter()
+                .map(|(p, allow)| v6edge_mip6::ha::AclRule {
+                    home_addresses: *p,
+                    action: if *allow {
+                        v6edge_mip6::ha::AclAction::Allow
+                    } else {
+                        v6edge_mip6::ha::AclAction::Deny
+                    },
+                })
+                .collect(),
+            default_action: if self.config.default_allow {
+                v6edge_mip6::ha::AclAction::Allow
+            } else {
+                v6edge_mip6::ha::AclAction::Deny
+            },
             tunnel_ifindex: Some(tun),
             ..HaConfig::default()
         }

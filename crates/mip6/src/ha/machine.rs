@@ -195,6 +195,10 @@ impl HomeAgent {
             if served_prefix(link, r.home_address, now).is_none() {
                 continue;
             }
+            // HA-7: a binding the (new) access rules refuse is not kept.
+            if self.acl_action(r.home_address) == AclAction::Deny {
+                continue;
+            }
             // The SA must still exist and, if it names a home address,
             // name this one.
             let sa_index = match r.spi {
