@@ -251,7 +251,7 @@ impl Metrics {
         );
         registry.register(
             "mobile_node_movements",
-            "Movements the mobile node detected",
+            "Movements the mobile node detected (arrivals at home or at a new care-of address)",
             m.mn_movements.clone(),
         );
         registry.register(

@@ -603,7 +603,11 @@ impl MobileNode {
             return;
         }
         info!(?location, "mobile node: movement detected");
-        self.counters.movements += 1;
+        // A move is an arrival: losing the link on the way (Detached) is
+        // not a second one.
+        if location != Location::Detached {
+            self.counters.movements += 1;
+        }
         self.location = location;
         self.notice(Notice::Moved(location));
         self.act_on_location(now, location, false);

@@ -439,6 +439,8 @@ pub struct MnCounters {
     pub ba_received: BTreeMap<u8, u64>,
     pub dropped: BTreeMap<DropReason, u64>,
     pub dhaad_sent: u64,
+    /// Arrivals at a new location (home, or away at a new care-of
+    /// address); losing the link on the way does not count.
     pub movements: u64,
     /// MN-9: Mobile Prefix Solicitations sent, retransmissions included.
     pub prefix_solicitations: u64,
