@@ -149,9 +149,10 @@ pub struct LeasesArgs {
     /// Skip this many leases (of those that pass the filters).
     #[arg(long, default_value_t = 0)]
     pub offset: usize,
-    /// Show at most this many (0: all; the daemon's answer must fit 16 MiB).
-    #[arg(long, default_value_t = 1000)]
-    pub limit: usize,
+    /// Show at most this many; 0: all. Default: 1000 as text, all with
+    /// --json (scripts read every lease; the answer must fit 16 MiB).
+    #[arg(long)]
+    pub limit: Option<usize>,
     /// Print the leases as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -350,7 +351,12 @@ pub fn execute(cli: Cli) -> anyhow::Result<()> {
                 duid: args.duid.clone(),
                 kind: args.kind.clone(),
                 offset: args.offset,
-                limit: (args.limit > 0).then_some(args.limit),
+                limit: match args.limit {
+                    Some(0) => None,
+                    Some(n) => Some(n),
+                    None if args.json => None,
+                    None => Some(1000),
+                },
             };
             let data = call(&args.client, Request::Leases { filter })?;
             if args.json {
