@@ -226,6 +226,9 @@ pub struct TunSpec {
     pub up: bool,
     /// The link's MTU, set with it; `None` leaves the kernel's (1500).
     pub mtu: Option<u32>,
+    /// The transmit queue length (packets the kernel queues toward the
+    /// reader); `None` leaves the kernel's (500 for TUN devices).
+    pub tx_queue_len: Option<u32>,
 }
 
 /// A change to the kernel's tables.

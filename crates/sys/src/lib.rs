@@ -37,6 +37,7 @@
 
 #![warn(unsafe_op_in_unsafe_fn)]
 
+pub mod batch;
 mod error;
 pub mod netfilter;
 pub mod netlink;

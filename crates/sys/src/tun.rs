@@ -14,6 +14,7 @@
 //! header), IPv6 or IPv4 by their first nibble.
 
 use crate::SysError;
+use crate::batch::PacketBatch;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
@@ -134,6 +135,34 @@ impl Tun {
             }) {
                 Ok(r) => return r,
                 Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Waits for packets, then reads as many as are queued, up to the
+    /// batch's capacity (one `read` each: a TUN descriptor has no batched
+    /// read, but one wake-up then serves the whole burst and the caller
+    /// sends it on with one `sendmmsg`). Returns how many.
+    pub async fn recv_batch(&self, batch: &mut PacketBatch<()>) -> io::Result<usize> {
+        batch.clear();
+        loop {
+            let mut guard = self.fd.readable().await?;
+            while let Some(slot) = batch.next_slot() {
+                let mut file: &File = guard.get_inner();
+                match file.read(slot) {
+                    Ok(n) => batch.push(n, ()),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        // Drained: wait for the next readiness event.
+                        guard.clear_ready();
+                        break;
+                    }
+                    Err(e) if batch.is_empty() => return Err(e),
+                    // Reported by the next call; deliver what we have.
+                    Err(_) => break,
+                }
+            }
+            if !batch.is_empty() {
+                return Ok(batch.len());
             }
         }
     }

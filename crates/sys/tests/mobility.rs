@@ -321,6 +321,173 @@ fn a_ping_through_the_userspace_tunnel_and_a_tun_device() {
     assert_eq!(icmpv6_checksum(hoa, cn, msg), 0, "checksum valid");
 }
 
+/// Batched tunnel I/O (mobility.md §2.2): a burst of 100 echo requests
+/// leaves the home agent in one `send_batch`; the mobile node's
+/// `recv_batch` takes them a batch (64) at a time, in order and intact,
+/// with the outer addresses; written into the TUN device, the kernel's
+/// 100 replies are read back a batch per wake-up (`Tun::recv_batch`) and
+/// return through the reverse tunnel from the care-of address named per
+/// packet.
+#[test]
+fn a_burst_through_the_batched_tunnel() {
+    use v6edge_sys::batch::{DEFAULT_BATCH, PacketBatch};
+    use v6edge_sys::socket::{Outgoing, Tunnelled};
+    if !can_run("a_burst_through_the_batched_tunnel") {
+        return;
+    }
+    const BURST: u16 = 100;
+    let p = with_globals("tnb");
+    let (ha, coa, hoa) = (addr(A_GLOBAL), addr(B_GLOBAL), addr(HOME_ADDRESS));
+    let cn = addr("2001:db8:c::1");
+    let mn = p.b.handle();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<()>();
+    let (sent_tx, sent_rx) = std::sync::mpsc::channel::<()>();
+    // Long enough for a burst on veth to be queued whole.
+    let settle = std::time::Duration::from_millis(300);
+
+    let mobile = p.b.spawn(move || async move {
+        let tun = v6edge_sys::tun::Tun::create("v6mipb").expect("tun");
+        mn.ip(&["link", "set", "v6mipb", "up"]);
+        mn.ip(&[
+            "-6",
+            "addr",
+            "add",
+            &format!("{HOME_ADDRESS}/128"),
+            "dev",
+            "v6mipb",
+            "nodad",
+        ]);
+        mn.ip(&["-6", "route", "add", "2001:db8:c::/64", "dev", "v6mipb"]);
+        let tunnel = v6edge_sys::TunnelSocket::unbound().expect("tunnel socket");
+        ready_tx.send(()).expect("home agent waiting");
+        sent_rx.recv_timeout(WAIT).expect("burst sent");
+        tokio::time::sleep(settle).await;
+        let mut batch: PacketBatch<Tunnelled> = PacketBatch::new(DEFAULT_BATCH);
+        let mut requests = Vec::new();
+        let mut sizes = Vec::new();
+        while requests.len() < usize::from(BURST) {
+            let n = timeout(WAIT, tunnel.recv_batch(&mut batch))
+                .await
+                .expect("the burst within the bound")
+                .expect("recvmmsg");
+            sizes.push(n);
+            for (from, inner) in batch.iter() {
+                assert_eq!(
+                    (from.outer_src, from.outer_dst),
+                    (ha, coa),
+                    "outer addresses"
+                );
+                requests.push(inner.to_vec());
+            }
+        }
+        assert_eq!(
+            sizes,
+            vec![DEFAULT_BATCH, usize::from(BURST) - DEFAULT_BATCH],
+            "a batch per call"
+        );
+        for (seq, inner) in (1..=BURST).zip(&requests) {
+            assert_eq!(
+                inner,
+                &echo(128, cn, hoa, 9, seq),
+                "request {seq} intact and in order"
+            );
+            tun.send(inner).await.expect("into the TUN");
+        }
+        tokio::time::sleep(settle).await;
+        // The replies (and anything else the new device sends, such as MLD
+        // reports), a batch per wake-up.
+        let mut from_tun: PacketBatch<()> = PacketBatch::new(DEFAULT_BATCH);
+        let mut replies = Vec::new();
+        let mut first_batch = None;
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while replies.len() < usize::from(BURST) {
+            let n = timeout(
+                deadline - tokio::time::Instant::now(),
+                tun.recv_batch(&mut from_tun),
+            )
+            .await
+            .expect("the replies within the bound")
+            .expect("tun read");
+            first_batch.get_or_insert(n);
+            replies.extend(
+                from_tun
+                    .iter()
+                    .filter(|((), p)| p.get(40) == Some(&129))
+                    .map(|((), p)| p.to_vec()),
+            );
+        }
+        assert_eq!(
+            first_batch,
+            Some(DEFAULT_BATCH),
+            "one wake-up drains a full batch"
+        );
+        let out: Vec<Outgoing<'_>> = replies
+            .iter()
+            .map(|r| Outgoing {
+                inner: r,
+                outer_src: Some(coa),
+                outer_dst: ha,
+            })
+            .collect();
+        let sent = tunnel.send_batch(&out);
+        assert_eq!((sent.sent, sent.failed), (usize::from(BURST), 0));
+        replies
+    });
+
+    let home_agent = p.a.run(move || async move {
+        let tunnel = v6edge_sys::TunnelSocket::bind(ha).expect("tunnel socket");
+        ready_rx.recv_timeout(WAIT).expect("mobile node ready");
+        let requests: Vec<Vec<u8>> = (1..=BURST).map(|seq| echo(128, cn, hoa, 9, seq)).collect();
+        let out: Vec<Outgoing<'_>> = requests
+            .iter()
+            .map(|r| Outgoing {
+                inner: r,
+                outer_src: None,
+                outer_dst: coa,
+            })
+            .collect();
+        let sent = tunnel.send_batch(&out);
+        assert_eq!((sent.sent, sent.failed), (usize::from(BURST), 0));
+        sent_tx.send(()).expect("mobile node waiting");
+        let mut batch: PacketBatch<Tunnelled> = PacketBatch::new(DEFAULT_BATCH);
+        let mut got = Vec::new();
+        while got.len() < usize::from(BURST) {
+            timeout(WAIT, tunnel.recv_batch(&mut batch))
+                .await
+                .expect("the replies within the bound")
+                .expect("recvmmsg");
+            for (from, inner) in batch.iter() {
+                assert_eq!(
+                    (from.outer_src, from.outer_dst),
+                    (coa, ha),
+                    "outer addresses"
+                );
+                got.push(inner.to_vec());
+            }
+        }
+        got
+    });
+    let sent_back = common::join(mobile);
+    assert_eq!(
+        home_agent, sent_back,
+        "every reply came back intact, in order"
+    );
+    let mut seqs: Vec<u16> = home_agent
+        .iter()
+        .map(|r| {
+            let h = Ipv6Header::parse(r).expect("an IPv6 packet");
+            assert_eq!((h.src, h.dst), (hoa, cn));
+            u16::from_be_bytes([r[46], r[47]])
+        })
+        .collect();
+    seqs.sort_unstable();
+    assert_eq!(
+        seqs,
+        (1..=BURST).collect::<Vec<_>>(),
+        "a reply to every request"
+    );
+}
+
 /// The interception the HA needs on a MIP6-less kernel (mobility.md §2.2
 /// option B): a Binding Update with a Home Address option, which the kernel
 /// drops before any socket, is captured whole on the home agent's link; a

@@ -1115,6 +1115,7 @@ fn tun_devices_as_kernel_ops() {
             name: "v6ha0".into(),
             up: true,
             mtu: Some(1460),
+            tx_queue_len: Some(1000),
         };
         for _ in 0..2 {
             nl.apply(&KernelOp::SetTun(spec.clone()))
@@ -1130,6 +1131,7 @@ fn tun_devices_as_kernel_ops() {
         );
         assert!(out.contains("persist on"), "{out}");
         assert!(out.contains(" mtu 1460 "), "the spec's MTU: {out}");
+        assert!(out.contains(" qlen 1000"), "the spec's queue length: {out}");
         assert_eq!(
             nl.links_of(Owner::HomeAgent).await.expect("dump"),
             ["v6ha0"]

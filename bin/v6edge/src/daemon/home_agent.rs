@@ -941,6 +941,7 @@ impl Role for HomeAgentRole {
                     name: TUN_NAME.to_owned(),
                     up: false,
                     mtu: None,
+                    tx_queue_len: None,
                 },
             )));
         if let (Some(value), Some(path)) = (

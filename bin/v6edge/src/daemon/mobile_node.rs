@@ -638,6 +638,7 @@ impl Role for MobileNodeRole {
                     name: TUN_NAME.to_owned(),
                     up: false,
                     mtu: None,
+                    tx_queue_len: None,
                 },
             )));
     }

@@ -102,6 +102,9 @@ impl Netlink {
         if let Some(mtu) = spec.mtu {
             msg.attributes.push(LinkAttribute::Mtu(mtu));
         }
+        if let Some(len) = spec.tx_queue_len {
+            msg.attributes.push(LinkAttribute::TxQueueLen(len));
+        }
         self.ack_request(RouteNetlinkMessage::SetLink(msg), 0)
             .await
             .map_err(|f| f.into_error("set tun", spec.name.clone()))

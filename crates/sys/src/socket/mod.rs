@@ -17,7 +17,7 @@ pub use capture::{Captured, MobilityCapture};
 pub use icmp6::{Icmp6Filter, Icmp6Socket};
 pub use mh::{MhSocket, RawIpv6Sender};
 pub use pktinfo::RecvMeta;
-pub use tunnel::{TunnelError, TunnelSocket, path_mtu};
+pub use tunnel::{BatchSent, Outgoing, TunnelError, TunnelSocket, Tunnelled, path_mtu};
 pub use udp6::Dhcp6Socket;
 
 use crate::SysError;

@@ -14,6 +14,7 @@
 //! deliver.
 
 use super::{base_socket, pktinfo, register, sock_err};
+use crate::batch::PacketBatch;
 use crate::{RecvMeta, SysError};
 use socket2::{Protocol, Socket, Type};
 use std::io;
@@ -93,6 +94,59 @@ impl TunnelSocket {
             .await
     }
 
+    /// Waits for tunnelled packets, then receives as many as are queued,
+    /// up to the batch's capacity, with one `recvmmsg`: each inner packet
+    /// with its outer source and destination ([`Tunnelled`]). Returns how
+    /// many. The errors are [`TunnelSocket::recv`]'s.
+    pub async fn recv_batch(&self, batch: &mut PacketBatch<Tunnelled>) -> io::Result<usize> {
+        batch.clear();
+        loop {
+            let mut guard = self.fd.readable().await?;
+            match recv_many(guard.get_inner().as_raw_fd(), batch) {
+                Ok(n) if n < batch.capacity() => {
+                    // Drained (recvmmsg stops at an empty queue).
+                    guard.clear_ready();
+                    if n > 0 {
+                        return Ok(n);
+                    }
+                }
+                Ok(n) => return Ok(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => guard.clear_ready(),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Sends every packet of `packets` with as few `sendmmsg` calls as the
+    /// kernel allows, never waiting: what it cannot take now (a full send
+    /// buffer) and what it refuses (no route, too big) is counted in
+    /// [`BatchSent::failed`], not retried.
+    pub fn send_batch(&self, packets: &[Outgoing<'_>]) -> BatchSent {
+        let fd = self.fd.get_ref().as_raw_fd();
+        let mut result = BatchSent::default();
+        for chunk in packets.chunks(crate::batch::DEFAULT_BATCH) {
+            let mut start = 0;
+            while start < chunk.len() {
+                match send_many(fd, &chunk[start..]) {
+                    Ok(n) => {
+                        start += n;
+                        result.sent += n;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                        result.failed += chunk.len() - start;
+                        start = chunk.len();
+                    }
+                    // The first message was refused; the rest may go.
+                    Err(_) => {
+                        start += 1;
+                        result.failed += 1;
+                    }
+                }
+            }
+        }
+        result
+    }
+
     /// Waits for the next ICMPv6 error about a tunnel packet this socket
     /// sent (IPV6_RECVERR, from the socket's error queue): `buf` receives
     /// the quoted inner packet. A Packet Too Big for the outer packet
@@ -157,6 +211,175 @@ impl TunnelSocket {
         };
         pktinfo::send(self.fd.get_ref().as_raw_fd(), &t, 0)
     }
+}
+
+/// Where a tunnelled packet came from and was sent to (the outer header).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tunnelled {
+    pub outer_src: Ipv6Addr,
+    /// `::` when the kernel gave no IPV6_PKTINFO (never expected).
+    pub outer_dst: Ipv6Addr,
+}
+
+/// One packet for [`TunnelSocket::send_batch`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outgoing<'a> {
+    /// The whole inner IPv6 packet.
+    pub inner: &'a [u8],
+    /// The outer source; `None`: the bound address.
+    pub outer_src: Option<Ipv6Addr>,
+    pub outer_dst: Ipv6Addr,
+}
+
+/// What became of a [`TunnelSocket::send_batch`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchSent {
+    pub sent: usize,
+    pub failed: usize,
+}
+
+/// Control buffer per message: IPV6_PKTINFO (CMSG_SPACE 40) and
+/// IPV6_HOPLIMIT (24), which every v6edge socket asks for, with room.
+type Control = [u64; 16];
+
+/// One nonblocking recvmmsg into the free slots of `batch`.
+fn recv_many(fd: std::os::fd::RawFd, batch: &mut PacketBatch<Tunnelled>) -> io::Result<usize> {
+    const N: usize = crate::batch::DEFAULT_BATCH;
+    // SAFETY (all zeroed below): plain C structures, all-zero is valid.
+    let mut names: [libc::sockaddr_in6; N] = unsafe { std::mem::zeroed() };
+    let mut controls: [Control; N] = [[0; 16]; N];
+    let mut iovs: [libc::iovec; N] = unsafe { std::mem::zeroed() };
+    let mut hdrs: [libc::mmsghdr; N] = unsafe { std::mem::zeroed() };
+    let mut count = 0;
+    for (i, slot) in batch.free_slots().take(N).enumerate() {
+        iovs[i] = libc::iovec {
+            iov_base: slot.as_mut_ptr().cast(),
+            iov_len: slot.len(),
+        };
+        count = i + 1;
+    }
+    for i in 0..count {
+        let h = &mut hdrs[i].msg_hdr;
+        h.msg_name = (&mut names[i] as *mut libc::sockaddr_in6).cast();
+        h.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+        h.msg_iov = &mut iovs[i];
+        h.msg_iovlen = 1;
+        h.msg_control = controls[i].as_mut_ptr().cast();
+        h.msg_controllen = std::mem::size_of::<Control>() as _;
+    }
+    if count == 0 {
+        return Ok(0);
+    }
+    // SAFETY: `hdrs[..count]` point at live names, iovecs (into the
+    // batch's slots) and control buffers of the sizes given, all of which
+    // outlive the call; no timeout.
+    let n = unsafe {
+        libc::recvmmsg(
+            fd,
+            hdrs.as_mut_ptr(),
+            count as libc::c_uint,
+            libc::MSG_DONTWAIT,
+            std::ptr::null_mut(),
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let n = n as usize;
+    for (hdr, name) in hdrs.iter().zip(names.iter()).take(n) {
+        let outer_dst = pktinfo_dst(&hdr.msg_hdr).unwrap_or(Ipv6Addr::UNSPECIFIED);
+        let meta = Tunnelled {
+            outer_src: Ipv6Addr::from(name.sin6_addr.s6_addr),
+            outer_dst,
+        };
+        // A truncated packet cannot happen (slots hold the largest); if it
+        // did, its length says more than the slot and `iter` cuts it.
+        batch.push(hdr.msg_len as usize, meta);
+    }
+    Ok(n)
+}
+
+/// The destination address of a received message (IPV6_PKTINFO).
+fn pktinfo_dst(msg: &libc::msghdr) -> Option<Ipv6Addr> {
+    // SAFETY: CMSG_* walk the control buffer the kernel filled, bounded by
+    // msg_controllen; the payload is read unaligned.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(msg);
+        while !cmsg.is_null() {
+            let c = &*cmsg;
+            if c.cmsg_level == libc::IPPROTO_IPV6 && c.cmsg_type == libc::IPV6_PKTINFO {
+                let info: libc::in6_pktinfo =
+                    std::ptr::read_unaligned(libc::CMSG_DATA(cmsg).cast());
+                return Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
+            }
+            cmsg = libc::CMSG_NXTHDR(msg, cmsg);
+        }
+    }
+    None
+}
+
+/// One nonblocking sendmmsg of (at most a batch of) `packets`: how many
+/// the kernel took, or the error of the first.
+fn send_many(fd: std::os::fd::RawFd, packets: &[Outgoing<'_>]) -> io::Result<usize> {
+    const N: usize = crate::batch::DEFAULT_BATCH;
+    let count = packets.len().min(N);
+    // SAFETY (all zeroed below): plain C structures, all-zero is valid.
+    let mut names: [libc::sockaddr_in6; N] = unsafe { std::mem::zeroed() };
+    let mut controls: [Control; N] = [[0; 16]; N];
+    let mut iovs: [libc::iovec; N] = unsafe { std::mem::zeroed() };
+    let mut hdrs: [libc::mmsghdr; N] = unsafe { std::mem::zeroed() };
+    for (i, p) in packets.iter().take(count).enumerate() {
+        names[i].sin6_family = libc::AF_INET6 as libc::sa_family_t;
+        names[i].sin6_addr.s6_addr = p.outer_dst.octets();
+        iovs[i] = libc::iovec {
+            iov_base: p.inner.as_ptr() as *mut libc::c_void,
+            iov_len: p.inner.len(),
+        };
+        let h = &mut hdrs[i].msg_hdr;
+        h.msg_name = (&mut names[i] as *mut libc::sockaddr_in6).cast();
+        h.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+        h.msg_iov = &mut iovs[i];
+        h.msg_iovlen = 1;
+        if let Some(src) = p.outer_src {
+            let info = libc::in6_pktinfo {
+                ipi6_addr: libc::in6_addr {
+                    s6_addr: src.octets(),
+                },
+                ipi6_ifindex: 0,
+            };
+            h.msg_control = controls[i].as_mut_ptr().cast();
+            // SAFETY: CMSG_SPACE/CMSG_LEN are pure size computations.
+            let space =
+                unsafe { libc::CMSG_SPACE(std::mem::size_of::<libc::in6_pktinfo>() as u32) };
+            h.msg_controllen = space as _;
+            // SAFETY: the control buffer (128 octets) holds one
+            // CMSG_SPACE(20) = 40-octet message; the header and payload
+            // are written unaligned-safe through the CMSG macros.
+            unsafe {
+                let cmsg = libc::CMSG_FIRSTHDR(h);
+                (*cmsg).cmsg_level = libc::IPPROTO_IPV6;
+                (*cmsg).cmsg_type = libc::IPV6_PKTINFO;
+                (*cmsg).cmsg_len =
+                    libc::CMSG_LEN(std::mem::size_of::<libc::in6_pktinfo>() as u32) as _;
+                std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast(), info);
+            }
+        }
+    }
+    // SAFETY: `hdrs[..count]` point at live names, iovecs (into the
+    // callers' packets, only read) and control buffers, which outlive the
+    // call.
+    let n = unsafe {
+        libc::sendmmsg(
+            fd,
+            hdrs.as_mut_ptr(),
+            count as libc::c_uint,
+            libc::MSG_DONTWAIT,
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(n as usize)
 }
 
 /// An ICMPv6 error about a tunnel packet ([`TunnelSocket::recv_error`]).
