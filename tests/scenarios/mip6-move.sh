@@ -25,7 +25,9 @@
 #    MB each way) for as long as the moves take;
 #  - every move ends registered at the new care-of address in both daemons'
 #    statuses (MT-1 on link 1, MT-10 link 1 -> link 2) and, back home,
-#    deregistered (MT-11: no binding, home address on eth0), and after each
+#    deregistered (MT-11: no binding, home address on eth0; the first
+#    deregistration BA is dropped, the retransmission's BA 133 counts as
+#    success), and after each
 #    the correspondent's pings to the home address are answered again;
 #  - afterwards the TCP connection ends cleanly: no reset, every byte arrived
 #    intact in both directions (sent == received, verified byte by byte).
@@ -93,11 +95,34 @@ echo "  registered $(since "$(last_move)") s after the link change"
 lab_check "link 2: the correspondent's pings are answered at the new care-of address" pings
 sleep 2
 
-# 3. Foreign link 2 -> home (MT-11): deregistration, home address on eth0.
+# 3. Foreign link 2 -> home (MT-11), the first deregistration BA lost: an
+# nftables rule in mn drops Mobility Header BAs (next header 135, MH type 6
+# at octet 42) arriving without a routing header, i.e. at home (those on a
+# foreign link carry a Type 2 Routing Header and pass), and is removed after
+# one drop. The home agent has already deleted the binding, so it answers
+# the retransmitted deregistration with BA 133, which the mobile node takes
+# as success (RFC 6275 §11.5.4, MN-6).
+ba133() { v6edge_status_json mn | lab_json "d['roles']['mobile-node']['ba_received'].get('133', 0)"; }
+BA133_BEFORE=$(ba133)
+lab_exec mn nft -f - <<'EON'
+table ip6 mt11 {
+    chain in {
+        type filter hook prerouting priority -400;
+        ip6 nexthdr 135 @nh,336,8 6 counter drop
+    }
+}
+EON
+ba_dropped() { lab_exec mn nft list table ip6 mt11 | grep -q 'counter packets [1-9]'; }
 mip6_move ha home0
+lab_check "home: the first deregistration BA is lost (dropped in mn)" lab_wait 10 ba_dropped
+lab_exec mn nft delete table ip6 mt11
 lab_check "home: the mobile node deregisters (home, idle; no binding at the home agent) (MT-11)" lab_wait 15 at_home
 echo "  deregistered $(since "$(last_move)") s after the link change"
+ba133_counted() { [ "$(ba133)" -gt "$BA133_BEFORE" ]; }
+lab_check "home: the retransmitted deregistration was answered with BA 133, taken as success (MT-11)" ba133_counted
 lab_check "home: the home address is back on eth0" lab_wait 5 hoa_on_eth0
+no_proxy() { ! ip -n "$(lab_ns ha)" -6 neigh show proxy | grep -q "^$HOA "; }
+lab_check "home: the home agent no longer proxies the home address (MT-11)" no_proxy
 lab_check "home: the correspondent's pings reach the home address on the home link" pings
 sleep 1.5
 
