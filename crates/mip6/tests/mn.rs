@@ -933,6 +933,41 @@ fn mn13_parameter_problem_then_a_ba_is_ignored() {
     assert_eq!(mn.status(secs(2.5)).stopped, None);
 }
 
+/// MT-15 (MN-13): a correspondent without Mobile IPv6 answers a Home Test
+/// Init with a Parameter Problem code 1, which comes through the tunnel to
+/// the home address. It is not about our Binding Update to the home
+/// agent: counted and ignored, the binding and the tunnel stay, past the
+/// grace too.
+#[test]
+fn mt15_parameter_problem_about_a_hoti_leaves_the_binding() {
+    let mut ha = agent_with(ha_config());
+    let mut mn = node();
+    let out = attach(&mut mn, Instant::ZERO, WIFI, coa());
+    exchange(&mut mn, &mut ha, secs(0.5), &out);
+    assert!(matches!(mn.status(secs(0.5)).state, BulState::Bound { .. }));
+    let cn = ip("2001:db8:c::1");
+    // The quoted HoTI: from the home address to the correspondent.
+    let hoti = [59u8, 1, 1, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8];
+    let mut icmp = vec![4u8, 1, 0, 0, 0, 0, 0, 6];
+    icmp.extend_from_slice(&[0x60, 0, 0, 0, 0, 16, 135, 64]);
+    icmp.extend_from_slice(&hoa().octets());
+    icmp.extend_from_slice(&cn.octets());
+    icmp.extend_from_slice(&hoti);
+    mn.handle_icmp6(secs(1.0), &icmp6(MN_TUN, cn, hoa(), 64, &icmp));
+    assert!(mn_drain(&mut mn).is_empty(), "nothing sent, nothing undone");
+    assert_eq!(
+        mn.counters().dropped.get(&DropReason::Icmp6Ignored),
+        Some(&1)
+    );
+    while let Some(t) = mn.poll_timeout().filter(|t| *t <= secs(10.0)) {
+        mn.handle_timeout(t);
+        assert!(!touches_kernel(&mn_drain(&mut mn)), "the tunnel stays");
+    }
+    let status = mn.status(secs(10.0));
+    assert!(matches!(status.state, BulState::Bound { .. }));
+    assert_eq!(status.stopped, None);
+}
+
 #[test]
 fn mn13_binding_error_2_from_the_home_agent_stops() {
     let mut mn = node();

@@ -68,6 +68,9 @@ pub struct MobileNodeRole {
     machine: Option<MobileNode>,
     /// The configured interfaces' indices, in preference order.
     ifindices: Vec<IfIndex>,
+    /// The tunnel device's index: ICMPv6 errors to the home address come
+    /// through the tunnel (a correspondent's Parameter Problem, MT-15).
+    tun_ifindex: Option<IfIndex>,
     told: BTreeMap<IfIndex, Told>,
     effects: VecDeque<Effect>,
     /// Kernel ops were queued since the last barrier.
@@ -140,6 +143,7 @@ impl MobileNodeRole {
             seed,
             machine: None,
             ifindices: Vec::new(),
+            tun_ifindex: None,
             told: BTreeMap::new(),
             effects: VecDeque::new(),
             kernel_since_barrier: false,
@@ -413,6 +417,7 @@ impl Role for MobileNodeRole {
                         tracing::info!(home_address = %self.config.home_address, "mobile node started");
                         self.machine = Some(m);
                         self.ifindices = indices;
+                        self.tun_ifindex = Some(tun);
                     }
                     Err(e) => {
                         tracing::error!(error = %e, "the mobile node cannot start");
@@ -438,7 +443,7 @@ impl Role for MobileNodeRole {
                     c.rh2 == Some(self.config.home_address) && Some(c.dst) == self.care_of()
                 }),
             Port::Icmp6 => {
-                self.ifindices.contains(&rx.ifindex)
+                (self.ifindices.contains(&rx.ifindex) || self.tun_ifindex == Some(rx.ifindex))
                     && rx.bytes.first().is_some_and(|t| ICMP6_TYPES.contains(t))
             }
             _ => false,
