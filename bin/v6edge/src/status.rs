@@ -247,6 +247,9 @@ pub struct MobileNodeStatus {
     /// Mobile Prefix Advertisements accepted.
     #[serde(default)]
     pub prefix_advertisements: u64,
+    /// Unsolicited ones taken but not acknowledged: over the rate.
+    #[serde(default)]
+    pub prefix_acks_suppressed: u64,
     /// The tunnel data plane in use (`tun`; mobility.md §2.2).
     #[serde(default)]
     pub data_plane: String,

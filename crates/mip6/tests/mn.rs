@@ -1546,6 +1546,36 @@ fn mn9_unsolicited_advert_is_acknowledged_once_and_stops_the_home_agent() {
     assert!(ha_adverts(&mut ha).is_empty());
 }
 
+/// A flood of unsolicited advertisements (each with another identifier,
+/// as forged ones would have) is taken, but acknowledged only within
+/// PREFIX_ACK_RATE: the mobile node is no reflector.
+#[test]
+fn mn9_unsolicited_adverts_are_acknowledged_within_a_rate() {
+    let mut ha = agent_with(ha_config());
+    let mut mn = node();
+    let out = attach(&mut mn, Instant::ZERO, WIFI, coa());
+    exchange(&mut mn, &mut ha, Instant::ZERO, &out);
+    let advert = |id: u16| v6edge_mip6::ha::Icmp6ToHomeAddress {
+        src: ha_addr(),
+        care_of: coa(),
+        home_address: hoa(),
+        payload: MobilityIcmp::MobilePrefixAdvert(v6edge_wire::nd::MobilePrefixAdvert::new(
+            id,
+            std::iter::empty(),
+        ))
+        .to_bytes_with_checksum(ha_addr(), hoa()),
+    };
+    // 100 within one second: the burst (3) is acknowledged.
+    let flood: Vec<_> = (1..=100).map(advert).collect();
+    let out = advert_mn(&mut mn, secs(1.0), &flood);
+    assert_eq!(solicitations(&out).len(), 3, "the burst, no more");
+    assert_eq!(mn.counters().prefix_advertisements, 100);
+    assert_eq!(mn.counters().prefix_acks_suppressed, 97);
+    // A genuine retransmission 3 s later is acknowledged again.
+    let out = advert_mn(&mut mn, secs(4.0), &[advert(200)]);
+    assert_eq!(solicitations(&out).len(), 1);
+}
+
 #[test]
 fn mn9_adverts_not_from_the_home_agent_or_not_via_the_home_address_are_dropped() {
     let mut cfg = ha_config();

@@ -577,6 +577,7 @@ impl Role for MobileNodeRole {
                         .collect(),
                     prefix_solicitations: s.counters.prefix_solicitations,
                     prefix_advertisements: s.counters.prefix_advertisements,
+                    prefix_acks_suppressed: s.counters.prefix_acks_suppressed,
                     // The one back end so far (mobility.md §2.2 default).
                     data_plane: DataPlaneKind::Tun.as_str().to_owned(),
                 }

@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::time::Duration;
 
 use tracing::{debug, info};
+use v6edge_core::limit::TokenBucket;
 use v6edge_core::{
     AddressSpec, IfIndex, Instant, KernelOp, Owner, Received, Rng, RouteSpec, RouteTable,
     RouteType, RuleSpec, Transmit, Transport,
@@ -25,7 +26,7 @@ use super::{
     INITIAL_BINDACK_TIMEOUT, INITIAL_DHAAD_TIMEOUT, INITIAL_SOLICIT_TIMER, LinkEvent, Location,
     MAX_BINDACK_TIMEOUT, MAX_HOME_AGENT_CANDIDATES, MAX_HOME_PREFIXES, MAX_UPDATE_RATE, MnConfig,
     MnConfigError, MnCounters, MnOutput, MnReceived, MnStatus, MnTransmit, Notice,
-    PARAMETER_PROBLEM_GRACE, PREFIX_SOLICIT_ATTEMPTS, REFRESH_PERCENT, TunnelOp,
+    PARAMETER_PROBLEM_GRACE, PREFIX_ACK_RATE, PREFIX_SOLICIT_ATTEMPTS, REFRESH_PERCENT, TunnelOp,
     home_agents_anycast,
 };
 use crate::auth::{self, MIN_SPI, NtpTimestamp, ReplayMode};
@@ -115,6 +116,9 @@ pub struct MobileNode {
     dhaad: Option<Dhaad>,
     /// MN-9: the Mobile Prefix Solicitation in flight.
     solicit: Option<Solicit>,
+    /// Acknowledgements of unsolicited Mobile Prefix Advertisements: a
+    /// flood of forged ones must not make us a reflector.
+    prefix_acks: TokenBucket,
     /// MN-13: a Parameter Problem about our Binding Update, counted at
     /// this instant unless an acknowledgement came (the number of BAs
     /// accepted when it arrived) ([`PARAMETER_PROBLEM_GRACE`]).
@@ -191,6 +195,7 @@ impl MobileNode {
             location: Location::Detached,
             dhaad: None,
             solicit: None,
+            prefix_acks: TokenBucket::new(PREFIX_ACK_RATE, now),
             suspect: None,
             home_rule_lifted: false,
             home_prefixes: Vec::new(),
@@ -1244,7 +1249,10 @@ impl MobileNode {
             self.home_prefixes.iter().map(|h| h.prefix).collect(),
         ));
         self.solicit = None;
-        if !solicited {
+        if !solicited && !self.prefix_acks.try_take(now) {
+            self.counters.prefix_acks_suppressed += 1;
+            debug!("mobile node: unsolicited Mobile Prefix Advertisement not acknowledged (rate)");
+        } else if !solicited {
             // The acknowledgement carries the advertisement's identifier,
             // so the home agent's answer (and any retransmission of the
             // advertisement) matches it and is not acknowledged again; it

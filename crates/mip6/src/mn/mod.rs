@@ -117,6 +117,11 @@ pub const INITIAL_SOLICIT_TIMER: Duration = Duration::from_secs(3);
 /// the next (RFC 6275 §11.4.2 names none; 3 + 6 + 12 s covers the home
 /// agent's own retransmissions).
 pub const PREFIX_SOLICIT_ATTEMPTS: u32 = 4;
+/// Acknowledgements of unsolicited Mobile Prefix Advertisements: a home
+/// agent retransmits one 3 s apart (RFC 6275 §10.6.2 and §11.4.3), so one
+/// a second with a burst of 3 answers every genuine one, while forged
+/// advertisements get at most that many solicitations from us.
+pub const PREFIX_ACK_RATE: v6edge_core::limit::Rate = v6edge_core::limit::Rate::new(1, 3);
 /// Home prefixes kept from Mobile Prefix Advertisements.
 pub const MAX_HOME_PREFIXES: usize = 16;
 
@@ -446,6 +451,9 @@ pub struct MnCounters {
     pub prefix_solicitations: u64,
     /// MN-9: Mobile Prefix Advertisements accepted.
     pub prefix_advertisements: u64,
+    /// Unsolicited advertisements accepted but not acknowledged: over
+    /// [`PREFIX_ACK_RATE`].
+    pub prefix_acks_suppressed: u64,
 }
 
 /// A home link prefix as the last Mobile Prefix Advertisement told it
