@@ -20,7 +20,10 @@
 # average_exec_per_sec), or its "Done N runs in S second(s)" line. The
 # summary table gives per target: executions, wall seconds, executions per
 # second (executions / wall time; with --jobs, over all its processes),
-# corpus size and crashes (processes that stopped on a failing input; the
+# corpus size and crashes (processes that stopped on a failing input, not
+# those stopped by SIGINT, which libFuzzer reports with exit 72 after its
+# final stats: `pkill -INT -f fuzz/target/` ends a long run early and keeps
+# its figures; the
 # input is in fuzz/artifacts/TARGET/, replay it with
 # `cargo fuzz run -s none TARGET fuzz/artifacts/TARGET/crash-...`).
 #
@@ -216,7 +219,9 @@ wait || true
             [ -n "$n" ] || n=$(sed -n 's/^Done \([0-9]*\) runs in.*/\1/p' "$log" | tail -n 1)
             execs=$((execs + ${n:-0}))
             wall=$(awk -v a="$start" -v b="$end" -v w="$wall" 'BEGIN { d = b - a; print (d > w) ? d : w }')
-            if [ "$rc" -ne 0 ]; then
+            # 72: libFuzzer's exit on SIGINT (interrupted_exit_code), after
+            # printing its executions: stopped, not crashed.
+            if [ "$rc" -ne 0 ] && [ "$rc" -ne 72 ]; then
                 crashes=$((crashes + 1))
                 echo "--- $t job $j exited $rc; its log ends:" >&2
                 tail -n 40 "$log" >&2
