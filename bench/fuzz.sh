@@ -53,7 +53,7 @@ todo=() need=0
 for t in "${all[@]}"; do
     read -r done_execs done_runs done_crashes < <($CAMPAIGN total "$LEDGER" "$ROOT" "$t")
     if [ "$done_execs" -ge "$RUNS" ] && [ "$done_crashes" -eq 0 ]; then
-        echo "$t: campaign $($CAMPAIGN key "$ROOT" "$t") already at $done_execs executions over $done_runs run(s): not run"
+        echo "$t: campaign $($CAMPAIGN key "$ROOT" "$t" | cut -d' ' -f2) already at $done_execs executions over $done_runs run(s): not run"
         continue
     fi
     todo+=("$t")
@@ -67,11 +67,14 @@ started=$(date -u +%FT%TZ)
 rc=0
 if [ ${#todo[@]} -gt 0 ]; then
     rm -f "$SUMMARY"
+    # The campaigns as the run starts: the code may change while it runs.
+    KEYS=$(mktemp); trap 'rm -f "$KEYS"' EXIT
+    $CAMPAIGN key "$ROOT" "${todo[@]}" >"$KEYS"
     "$HERE/../scripts/fuzz.sh" --runs "$need" ${FUZZ_MAX_SECONDS:+--seconds "$FUZZ_MAX_SECONDS"} \
         --parallel "$PARALLEL" --jobs "$JOBS" --summary "$SUMMARY" "${todo[@]}"
     rc=$?
     [ -f "$SUMMARY" ] || exit 1
-    $CAMPAIGN add "$LEDGER" "$ROOT" "$SUMMARY"
+    $CAMPAIGN add "$LEDGER" "$ROOT" "$SUMMARY" "$KEYS"
 fi
 echo "started $started, finished $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo

@@ -11,9 +11,12 @@ uses, directly or through other workspace crates (read from the target's
 starts a new campaign from zero; changing an unrelated crate does not.
 A crash ends a campaign: it counts as failed until the code changes.
 
-  key ROOT TARGET                 prints the campaign key
-  add LEDGER ROOT SUMMARY         appends a run's summary rows (scripts/fuzz.sh
-                                  --summary format) with their keys
+  key ROOT TARGET...              prints "TARGET KEY" lines, one per target
+  add LEDGER ROOT SUMMARY [KEYS]  appends a run's summary rows (scripts/fuzz.sh
+                                  --summary format) with their keys: those in
+                                  KEYS ("TARGET KEY" lines, taken when the run
+                                  started: the code may change while it runs),
+                                  else computed now
   total LEDGER ROOT TARGET        prints "EXECUTIONS RUNS CRASHES" of the
                                   target's current campaign
 """
@@ -90,10 +93,15 @@ def rows(ledger):
 
 def main(argv):
     cmd = argv[1] if len(argv) > 1 else ""
-    if cmd == "key" and len(argv) == 4:
-        print(key(argv[2], argv[3]))
-    elif cmd == "add" and len(argv) == 5:
+    if cmd == "key" and len(argv) >= 4:
+        for t in argv[3:]:
+            print(t, key(argv[2], t))
+    elif cmd == "add" and len(argv) in (5, 6):
         ledger, root, summary = argv[2:5]
+        started = {}
+        if len(argv) == 6:
+            with open(argv[5], encoding="utf-8") as f:
+                started = dict(line.split()[:2] for line in f if len(line.split()) >= 2)
         new = not os.path.exists(ledger)
         with open(summary, encoding="utf-8") as s, open(ledger, "a", encoding="utf-8") as out:
             if new:
@@ -101,7 +109,8 @@ def main(argv):
             for line in s.read().splitlines()[1:]:
                 t, execs, secs, _rate, _corpus, crashes = line.split()[:6]
                 stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-                out.write(f"{stamp} {t} {key(root, t)} {execs} {secs} {crashes}\n")
+                k = started.get(t) or key(root, t)
+                out.write(f"{stamp} {t} {k} {execs} {secs} {crashes}\n")
     elif cmd == "total" and len(argv) == 5:
         ledger, root, target = argv[2:5]
         k = key(root, target)
