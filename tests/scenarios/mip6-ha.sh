@@ -161,12 +161,12 @@ lab_check "... the proxy entry is gone" lab_wait 3 eval '! proxied'
 lab_check "... and the route" lab_wait 3 eval '! routed'
 lab_check "status: no binding" test -z "$(binding_seq)"
 
-# 6. Proxy DAD (HA-9): the home address in use on the home link gets 134
+# 6. Proxy DAD (HA-9, MT-6): the home address in use on the home link gets 134
 #    and nothing installed (the home agent's NS from :: must be well formed
 #    for the correspondent's kernel to defend the address).
 lab_exec cn ip -6 addr add "$HOA/64" dev eth0 nodad
 ANSWER=$(bu 6 400 --timeout 4)
-lab_check "a home address in use on the home link gets 134 (HA-9 proxy DAD)" \
+lab_check "a home address in use on the home link gets 134 (HA-9 proxy DAD, MT-6)" \
     test "$(echo "$ANSWER" | field status)" = 134
 lab_check "... and nothing is installed" sh -c "! ip -n '$(lab_ns ha)' -6 neigh show proxy dev home0 | grep -q '^$HOA '"
 lab_exec cn ip -6 addr del "$HOA/64" dev eth0

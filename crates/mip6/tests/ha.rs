@@ -247,6 +247,7 @@ fn ha4_an_option_after_one_that_must_be_last_is_dropped() {
 
 // ---------------------------------------------------------------- HA-5 --
 
+/// MT-3: a replayed (old) BU gets 135 with the last accepted number.
 #[test]
 fn ha5_stale_sequence_gets_135_with_the_last_accepted() {
     let mut ha = agent();
@@ -267,6 +268,7 @@ fn ha5_stale_sequence_gets_135_with_the_last_accepted() {
     assert_eq!(ha.status(at).bindings[0].sequence, 100);
 }
 
+/// MT-3: a mobile node near 65535 wraps, and the wrap is accepted.
 #[test]
 fn ha5_sequence_numbers_wrap_modulo_2_16() {
     let mut ha = agent();

@@ -613,7 +613,7 @@ fn mn6_admin_deregistration_while_away() {
     );
 }
 
-/// MN-6: 135 → the home agent's sequence number + 1, then accepted.
+/// MN-6, MT-3: 135 → the home agent's sequence number + 1, then accepted.
 #[test]
 fn mn6_status_135_resynchronises_the_sequence_number() {
     let mut ha = agent_with(ha_config());
