@@ -415,7 +415,11 @@ lab_teardown() {
     while read -r ns; do
         [ -n "$ns" ] && ip netns del "$ns" 2>/dev/null
     done <"$LAB_DIR/netns.list"
-    # 4. the watchdog
+    # 4. system users this run created (peers.sh: V6EDGE_AS_USER)
+    if [ -s "$LAB_DIR/users.list" ]; then
+        while read -r user; do userdel "$user" 2>/dev/null; done <"$LAB_DIR/users.list"
+    fi
+    # 5. the watchdog
     [ -n "$LAB_WATCHDOG" ] && kill "$LAB_WATCHDOG" 2>/dev/null
     if [ "$rc" -ne 0 ] || [ "$LAB_FAIL" -ne 0 ]; then
         local f

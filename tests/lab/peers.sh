@@ -188,9 +188,78 @@ start_v6edge() {
     [ -x "$V6EDGE_BIN" ] || lab_die "V6EDGE_BIN=$V6EDGE_BIN is not executable (run: cargo build -p v6edge)"
     mkdir -p "$LAB_DIR/$name.state"
     rm -f "$LAB_DIR/$name.sock"     # a stale socket after kill -9
-    lab_daemon "$ns" "$name" env RUST_LOG="$V6EDGE_LOG" "$V6EDGE_BIN" run \
+    local as=() bin=$V6EDGE_BIN
+    if [ -n "${V6EDGE_AS_USER:-}" ]; then
+        _v6edge_user_prepare
+        bin=$LAB_DIR/user-bin/v6edge
+        # A config outside the lab directory (an example) is read from a
+        # copy of its directory (key files are relative to it): the
+        # checkout may be where the user cannot read.
+        case $config in
+            "$LAB_DIR"/*) ;;
+            *) local copy=$LAB_DIR/user-conf.$name
+               rm -rf "$copy"; mkdir -p "$copy"
+               cp -r "$(dirname "$config")"/. "$copy"/
+               config=$copy/$(basename "$config") ;;
+        esac
+        chown -R "$V6EDGE_AS_USER:" "$LAB_DIR/$name.state" "$LAB_DIR"/user-conf.* 2>/dev/null
+        # Debian's udev makes /dev/net/tun 0666; where it is 0600 (some
+        # containers) the daemon sees a 0666 node of the same device, bound
+        # over it in its own mount namespace (ip netns exec gives each
+        # process one), the host's node untouched.
+        as=(sh -c 'mount --bind "$1" /dev/net/tun && shift && exec "$@"' sh "$LAB_DIR/user-bin/tun"
+            setpriv --reuid="$V6EDGE_AS_USER" --regid="$V6EDGE_AS_USER" --clear-groups
+            --inh-caps=-all,+net_admin,+net_raw,+net_bind_service
+            --ambient-caps=-all,+net_admin,+net_raw,+net_bind_service
+            --bounding-set=-all,+net_admin,+net_raw,+net_bind_service)
+    fi
+    lab_daemon "$ns" "$name" "${as[@]}" env RUST_LOG="$V6EDGE_LOG" "$bin" run \
         --config "$config" --state-dir "$LAB_DIR/$name.state" \
         --control "$LAB_DIR/$name.sock" "$@"
+    if [ -n "${V6EDGE_AS_USER:-}" ]; then
+        # The wrappers exec one another: the pid becomes v6edge's.
+        _v6edge_exec_done() { [ "$(cat "/proc/$(cat "$LAB_DIR/$name.pid")/comm" 2>/dev/null)" = v6edge ]; }
+        lab_wait 5 _v6edge_exec_done || lab_die "v6edge $name did not start as $V6EDGE_AS_USER (log: $LAB_DIR/$name.log)"
+        _v6edge_user_check "$name"
+    fi
+}
+
+# _v6edge_user_check NAME: instance NAME runs as $V6EDGE_AS_USER with
+# exactly CAP_NET_BIND_SERVICE (10), CAP_NET_ADMIN (12) and CAP_NET_RAW (13)
+# effective and bounding (0x3400), or the scenario stops.
+_v6edge_user_check() {
+    local pid uid eff bnd
+    pid=$(cat "$LAB_DIR/$1.pid")
+    uid=$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")
+    eff=$(awk '/^CapEff:/ { print $2 }' "/proc/$pid/status")
+    bnd=$(awk '/^CapBnd:/ { print $2 }' "/proc/$pid/status")
+    [ "$uid" = "$(id -u "$V6EDGE_AS_USER")" ] && [ "$eff" = 0000000000003400 ] && [ "$bnd" = 0000000000003400 ] \
+        || lab_die "v6edge $1 is not unprivileged: uid $uid, CapEff $eff, CapBnd $bnd"
+    echo "[lab] v6edge $1: uid $uid ($V6EDGE_AS_USER), CapEff $eff" >&2
+}
+
+# With V6EDGE_AS_USER=USER, start_v6edge runs the daemon as that
+# unprivileged user holding only CAP_NET_ADMIN, CAP_NET_RAW and
+# CAP_NET_BIND_SERVICE, as the packaged service does (issue 11): the user
+# is created if missing (a system user without a home or shell, removed
+# again at teardown), the lab
+# directory becomes theirs (control socket, hook output), and the binary is
+# copied where they can run it.
+_v6edge_user_prepare() {
+    [ -e "$LAB_DIR/user-bin/v6edge" ] && return 0
+    if ! id -u "$V6EDGE_AS_USER" >/dev/null 2>&1; then
+        useradd --system --no-create-home --shell /usr/sbin/nologin "$V6EDGE_AS_USER" \
+            || lab_die "cannot create the user $V6EDGE_AS_USER"
+        echo "$V6EDGE_AS_USER" >>"$LAB_DIR/users.list"    # removed at teardown
+    fi
+    command -v setpriv >/dev/null || lab_die "setpriv (util-linux) missing"
+    mkdir -p "$LAB_DIR/user-bin"
+    cp "$V6EDGE_BIN" "$LAB_DIR/user-bin/v6edge"
+    mknod -m 0666 "$LAB_DIR/user-bin/tun" c 10 200 || lab_die "cannot make a TUN device node"
+    chmod 0755 "$LAB_DIR/user-bin" "$LAB_DIR/user-bin/v6edge"
+    chown "$V6EDGE_AS_USER:" "$LAB_DIR"
+    chmod 0755 "$LAB_DIR"
+    echo "[lab] v6edge runs as $V6EDGE_AS_USER with CAP_NET_ADMIN, CAP_NET_RAW, CAP_NET_BIND_SERVICE only" >&2
 }
 
 # v6edge_ctl NAME COMMAND [ARGS...]: one control command (status, renew,
@@ -211,8 +280,10 @@ v6edge_wait_ready() {
     n=$(( t * 5 ))
     while [ "$n" -gt 0 ]; do
         lab_alive "$name" || { lab_log "v6edge $name exited"; return 1; }
-        v6edge_status_json "$name" 2>/dev/null | lab_json 'isinstance(d, dict)' 2>/dev/null \
-            | grep -qx True && return 0
+        if v6edge_status_json "$name" 2>/dev/null | lab_json 'isinstance(d, dict)' 2>/dev/null \
+            | grep -qx True; then
+            return 0
+        fi
         sleep 0.2
         n=$(( n - 1 ))
     done

@@ -134,8 +134,9 @@ pub fn report_skip(label: &str, reason: &str) {
 /// Runs `tests/scenarios/<script>` under `timeout` with `PATH`, `V6EDGE_BIN`
 /// and `env` set, and asserts it exited 0 with a final "N passed, 0 failed"
 /// line (N > 0); on failure the whole output is in the panic message. The
-/// output is printed for `cargo test -- --nocapture`.
-pub fn run_scenario_script(label: &str, script: &str, env: &[(&str, String)]) {
+/// output is printed for `cargo test -- --nocapture`; stderr (the lab's
+/// notes) is returned.
+pub fn run_scenario_script(label: &str, script: &str, env: &[(&str, String)]) -> String {
     let bin = v6edge_bin();
     assert!(
         bin.is_file(),
@@ -168,4 +169,5 @@ pub fn run_scenario_script(label: &str, script: &str, env: &[(&str, String)]) {
         output.status
     );
     println!("{label}:\n{stdout}");
+    stderr.into_owned()
 }
