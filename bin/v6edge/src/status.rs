@@ -250,6 +250,12 @@ pub struct MobileNodeStatus {
     /// Unsolicited ones taken but not acknowledged: over the rate.
     #[serde(default)]
     pub prefix_acks_suppressed: u64,
+    /// A mobile router's mobile networks (NEMO, RFC 3963), and whether
+    /// the Binding Updates name them (explicit mode).
+    #[serde(default)]
+    pub mobile_networks: Vec<String>,
+    #[serde(default)]
+    pub mobile_network_mode: Option<String>,
     /// The tunnel data plane in use (`tun`; mobility.md §2.2).
     #[serde(default)]
     pub data_plane: String,
@@ -450,6 +456,12 @@ pub struct HomeAgentBindingStatus {
     /// Seconds left.
     pub remaining: u64,
     pub spi: Option<u32>,
+    /// A mobile router's binding (NEMO, RFC 3963).
+    #[serde(default)]
+    pub mobile_router: bool,
+    /// Its mobile network prefixes, routed into the tunnel.
+    #[serde(default)]
+    pub mobile_networks: Vec<String>,
 }
 
 /// What the uplink client is doing.
@@ -661,8 +673,18 @@ pub fn format_human(status: &Status) -> String {
         for b in &ha.bindings {
             let _ = writeln!(
                 out,
-                "  {} via {}: {}, sequence {}, {} s of {} s left",
-                b.home_address, b.care_of, b.state, b.sequence, b.remaining, b.lifetime
+                "  {} via {}: {}, sequence {}, {} s of {} s left{}",
+                b.home_address,
+                b.care_of,
+                b.state,
+                b.sequence,
+                b.remaining,
+                b.lifetime,
+                if b.mobile_router {
+                    format!(", mobile router for {}", b.mobile_networks.join(", "))
+                } else {
+                    String::new()
+                }
             );
         }
     }
@@ -1484,6 +1506,8 @@ relay: relaying
                 lifetime: 400,
                 remaining: 390,
                 spi: Some(1000),
+                mobile_router: false,
+                mobile_networks: Vec::new(),
             }],
             auth_failures: 2,
             ..HomeAgentStatus::default()

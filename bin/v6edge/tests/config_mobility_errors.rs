@@ -253,3 +253,97 @@ fn acl_rules_and_their_errors() {
         "{e}"
     );
 }
+
+/// NEMO (RFC 3963, issue 13): `mobile-network-prefixes` on a home agent's
+/// mobile node entry permits it as a mobile router; on `[mobile-node]` it
+/// makes the node one, explicit mode unless `mobile-network-mode` says
+/// otherwise. Mobile networks must be routable, apart from the home prefix
+/// and from one another.
+#[test]
+fn mobile_router_keys() {
+    let dir = Dir::new("nemo");
+    let ha = dir
+        .load(&format!(
+            "{HA}{MN_ENTRY}mobile-network-prefixes = [\"2001:db8:10::/48\"]\n"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ha = ha.home_agent.expect("[home-agent]");
+    assert_eq!(
+        ha.mobile_routers,
+        vec![(
+            "2001:db8:1::200".parse().unwrap(),
+            vec!["2001:db8:10::/48".parse().unwrap()]
+        )]
+    );
+    let err = dir
+        .load(&format!(
+            "{HA}{MN_ENTRY}mobile-network-prefixes = [\"2001:db8:1::/64\"]\n"
+        ))
+        .unwrap_err();
+    assert!(
+        err.starts_with("mip6.toml:9:")
+            && err.contains("overlaps the home prefix 2001:db8:1::/64"),
+        "{err}"
+    );
+
+    let mn = |extra: &str| {
+        dir.load(&format!(
+            "[mobile-node]\ninterfaces = [\"eth0\"]\nhome-address = \"2001:db8:1::200\"\nhome-agent = \"2001:db8:1::1\"\nspi = 1000\nkey-file = \"ha.key\"\n{extra}"
+        ))
+    };
+    let c = mn("mobile-network-prefixes = [\"2001:db8:10::/64\", \"2001:db8:11::/64\"]\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (nets, explicit) = c
+        .mobile_node
+        .expect("mn")
+        .mobile_router
+        .expect("a mobile router");
+    assert_eq!(nets.len(), 2);
+    assert!(explicit);
+    let c = mn(
+        "mobile-network-prefixes = [\"2001:db8:10::/64\"]\nmobile-network-mode = \"implicit\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!c.mobile_node.expect("mn").mobile_router.expect("mr").1);
+    assert_eq!(
+        mn("")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .mobile_node
+            .expect("mn")
+            .mobile_router,
+        None
+    );
+    for (extra, line, says) in [
+        (
+            "mobile-network-prefixes = [\"2001:db8:10::/64\", \"2001:db8:10::/56\"]\n",
+            7,
+            "overlaps 2001:db8:10::/64",
+        ),
+        (
+            "mobile-network-prefixes = [\"fe80::/64\"]\n",
+            7,
+            "not a routable unicast prefix",
+        ),
+        (
+            "mobile-network-prefixes = [\"2001:db8:10::1/64\"]\n",
+            7,
+            "mobile-network-prefixes",
+        ),
+        (
+            "mobile-network-prefixes = [\"2001:db8:10::/64\"]\nmobile-network-mode = \"both\"\n",
+            8,
+            "expected \"explicit\"",
+        ),
+        (
+            "mobile-network-mode = \"implicit\"\n",
+            7,
+            "without mobile-network-prefixes",
+        ),
+    ] {
+        let err = mn(extra).unwrap_err();
+        assert!(
+            err.starts_with(&format!("mip6.toml:{line}:")) && err.contains(says),
+            "{extra}: {err}"
+        );
+    }
+}

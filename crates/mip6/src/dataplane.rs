@@ -5,6 +5,7 @@
 
 use std::net::Ipv6Addr;
 use v6edge_core::Instant;
+use v6edge_prefix::Prefix;
 
 use crate::mn::MnTunnel;
 
@@ -28,14 +29,16 @@ pub fn tunnel_mtu(path_mtu: u32) -> u32 {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum BindingOp {
-    /// Add or replace: tunnel packets for `hoa` to `care_of` (IPv6 in
-    /// IPv6, RFC 2473), inner packets up to `mtu` octets; reverse-tunnelled
-    /// packets are accepted only from `care_of` with inner source `hoa`
-    /// (HA-14).
+    /// Add or replace: tunnel packets for `hoa`, and for the mobile
+    /// network `prefixes` of a mobile router (RFC 3963 §6.1), to `care_of`
+    /// (IPv6 in IPv6, RFC 2473), inner packets up to `mtu` octets;
+    /// reverse-tunnelled packets are accepted only from `care_of` with an
+    /// inner source `hoa` or inside `prefixes` (HA-14, RFC 3963 §6.3).
     Upsert {
         hoa: Ipv6Addr,
         care_of: Ipv6Addr,
         mtu: u32,
+        prefixes: Vec<Prefix>,
     },
     /// Stop forwarding for `hoa`.
     Remove { hoa: Ipv6Addr },
@@ -48,6 +51,9 @@ pub enum BindingOp {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tunnels {
     bindings: std::collections::BTreeMap<Ipv6Addr, Tunnel>,
+    /// Mobile network prefixes and the home address of the mobile router
+    /// they travel with (RFC 3963).
+    prefixes: std::collections::BTreeMap<Prefix, Ipv6Addr>,
 }
 
 /// One binding's tunnel.
@@ -141,8 +147,14 @@ impl Tunnels {
 
     /// Applies a machine's [`BindingOp`].
     pub fn apply(&mut self, op: &BindingOp) {
-        match *op {
-            BindingOp::Upsert { hoa, care_of, mtu } => {
+        match op {
+            BindingOp::Upsert {
+                hoa,
+                care_of,
+                mtu,
+                prefixes,
+            } => {
+                let (hoa, care_of, mtu) = (*hoa, *care_of, *mtu);
                 // The path MTU belongs to the care-of address: kept while
                 // the binding stays there.
                 let path_mtu = self
@@ -158,15 +170,34 @@ impl Tunnels {
                         path_mtu,
                     },
                 );
+                self.prefixes.retain(|_, owner| *owner != hoa);
+                for p in prefixes {
+                    self.prefixes.insert(*p, hoa);
+                }
             }
             BindingOp::Remove { hoa } => {
-                self.bindings.remove(&hoa);
+                self.bindings.remove(hoa);
+                self.prefixes.retain(|_, owner| owner != hoa);
             }
         }
     }
 
     pub fn get(&self, hoa: Ipv6Addr) -> Option<Tunnel> {
         self.bindings.get(&hoa).copied()
+    }
+
+    /// The home address whose binding carries packets for `addr`: its
+    /// own, or that of the mobile router whose mobile network holds it
+    /// (the longest prefix).
+    fn owner_of(&self, addr: Ipv6Addr) -> Option<Ipv6Addr> {
+        if self.bindings.contains_key(&addr) {
+            return Some(addr);
+        }
+        self.prefixes
+            .iter()
+            .filter(|(p, _)| p.contains_addr(addr))
+            .max_by_key(|(p, _)| p.len())
+            .map(|(_, hoa)| *hoa)
     }
 
     pub fn len(&self) -> usize {
@@ -192,7 +223,7 @@ impl Tunnels {
         let Some((_, dst)) = addresses(packet) else {
             return Verdict::Drop(DropCause::Malformed);
         };
-        match self.bindings.get(&dst) {
+        match self.owner_of(dst).and_then(|hoa| self.bindings.get(&hoa)) {
             None => Verdict::Drop(DropCause::NoBinding),
             Some(t) if packet.len() > t.effective_mtu() as usize => Verdict::TooBig {
                 mtu: t.effective_mtu(),
@@ -203,12 +234,13 @@ impl Tunnels {
 
     /// An inner packet that arrived in IPv6-in-IPv6 from `outer_src`
     /// (reverse tunnelling, RFC 6275 §10.4.5): delivered only when its
-    /// source is a home address bound to `outer_src` (HA-14).
+    /// source is a home address bound to `outer_src` (HA-14), or inside a
+    /// mobile network prefix of that binding (RFC 3963 §6.3).
     pub fn inbound(&self, outer_src: Ipv6Addr, inner: &[u8]) -> Verdict {
         let Some((src, _)) = addresses(inner) else {
             return Verdict::Drop(DropCause::Malformed);
         };
-        match self.bindings.get(&src) {
+        match self.owner_of(src).and_then(|hoa| self.bindings.get(&hoa)) {
             Some(t) if t.care_of == outer_src => Verdict::Deliver,
             _ => Verdict::Drop(DropCause::Spoofed),
         }
@@ -218,7 +250,7 @@ impl Tunnels {
 /// The mobile node's end of the tunnel (RFC 6275 §11.3.1): the machine's
 /// [`MnTunnel`] and what the data plane learnt of the path to the home
 /// agent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MobileNodeTunnel {
     pub tunnel: MnTunnel,
     /// The path MTU from the care-of address to the home agent, once known.
@@ -503,6 +535,7 @@ mod tests {
         let to_hoa = packet("2001:db8:c::1", "2001:db8:1::200", 100);
         assert_eq!(t.outbound(&to_hoa), Verdict::Drop(DropCause::NoBinding));
         t.apply(&BindingOp::Upsert {
+            prefixes: Vec::new(),
             hoa,
             care_of: coa,
             mtu: 1400,
@@ -527,6 +560,7 @@ mod tests {
         let hoa: Ipv6Addr = "2001:db8:1::200".parse().unwrap();
         let coa: Ipv6Addr = "2001:db8:f::b".parse().unwrap();
         t.apply(&BindingOp::Upsert {
+            prefixes: Vec::new(),
             hoa,
             care_of: coa,
             mtu: 1400,
@@ -565,6 +599,7 @@ mod tests {
         let mut t = Tunnels::new();
         let coa = addr("2001:db8:f::b");
         t.apply(&BindingOp::Upsert {
+            prefixes: Vec::new(),
             hoa: addr("2001:db8:1::200"),
             care_of: coa,
             mtu: 1460,
@@ -578,12 +613,14 @@ mod tests {
         // A refresh at the same care-of address keeps what was learnt; a
         // move forgets it.
         t.apply(&BindingOp::Upsert {
+            prefixes: Vec::new(),
             hoa: addr("2001:db8:1::200"),
             care_of: coa,
             mtu: 1460,
         });
         assert_eq!(t.outbound(&p1400), Verdict::TooBig { mtu: 1360 });
         t.apply(&BindingOp::Upsert {
+            prefixes: Vec::new(),
             hoa: addr("2001:db8:1::200"),
             care_of: addr("2001:db8:e::b"),
             mtu: 1460,
@@ -664,6 +701,7 @@ mod tests {
             care_of: coa,
             home_agent: ha,
             mtu: 1460,
+            mobile_networks: Vec::new(),
         });
         let out = packet("2001:db8:1::200", "2001:db8:c::1", 1400);
         assert_eq!(

@@ -167,6 +167,7 @@ fn ha3_alternate_care_of_address_wins_over_the_source() {
     ha.handle_timeout(secs(1.0));
     let out = drain(&mut ha);
     assert!(out.contains(&HaOutput::DataPlane(BindingOp::Upsert {
+        prefixes: Vec::new(),
         hoa: hoa(),
         care_of: coa(),
         mtu: 1460
@@ -523,6 +524,7 @@ fn ha9_updates_during_dad_only_change_care_of_and_sequence() {
     ha.handle_timeout(secs(1.0));
     let out = drain(&mut ha);
     assert!(out.contains(&HaOutput::DataPlane(BindingOp::Upsert {
+        prefixes: Vec::new(),
         hoa: hoa(),
         care_of: moved,
         mtu: 1460
@@ -558,6 +560,7 @@ fn ha10_outputs_in_order_proxy_route_dataplane_na_ba() {
     assert_eq!(
         out[2],
         HaOutput::DataPlane(BindingOp::Upsert {
+            prefixes: Vec::new(),
             hoa: hoa(),
             care_of: coa(),
             mtu: 1460
@@ -645,6 +648,7 @@ fn ha11_refresh_gets_a_ba_at_once() {
     assert_eq!(
         out[0],
         HaOutput::DataPlane(BindingOp::Upsert {
+            prefixes: Vec::new(),
             hoa: hoa(),
             care_of: moved,
             mtu: 1460

@@ -424,6 +424,7 @@ fn mn6_mn7_mn10_round_trip_register_refresh_move_and_return_home() {
         "the default through the tunnel comes last"
     );
     assert!(out.contains(&MnOutput::DataPlane(TunnelOp::Up {
+        mobile_networks: Vec::new(),
         home_address: hoa(),
         care_of: coa(),
         home_agent: ha_addr(),
@@ -469,6 +470,7 @@ fn mn6_mn7_mn10_round_trip_register_refresh_move_and_return_home() {
     mn.handle_link(t2, LinkEvent::LinkDown { ifindex: WIFI });
     let out = attach(&mut mn, t2, LTE, coa2());
     assert!(out.contains(&MnOutput::DataPlane(TunnelOp::Up {
+        mobile_networks: Vec::new(),
         home_address: hoa(),
         care_of: coa2(),
         home_agent: ha_addr(),
@@ -822,6 +824,7 @@ fn mn8_dhaad_retries_3_6_12_24_then_gives_up() {
 #[test]
 fn mn11_tunnel_input_only_from_the_home_agent_to_the_care_of_address() {
     let op = TunnelOp::Up {
+        mobile_networks: Vec::new(),
         home_address: hoa(),
         care_of: coa(),
         home_agent: ha_addr(),
@@ -1618,4 +1621,273 @@ fn mn9_adverts_not_from_the_home_agent_or_not_via_the_home_address_are_dropped()
     assert_eq!(d.get(&DropReason::NotFromHomeAgent), Some(&2));
     assert_eq!(d.get(&DropReason::BadChecksum), Some(&1));
     assert_eq!(mn.counters().prefix_advertisements, 0);
+}
+
+// ---------------------------------------------------- NEMO (RFC 3963) --
+
+fn mobile_network() -> v6edge_prefix::Prefix {
+    "2001:db8:10::/64".parse().unwrap()
+}
+
+/// A home agent serving the mobile router `hoa()` for 2001:db8:10::/48.
+fn nemo_ha_config(permit: &[&str]) -> HaConfig {
+    HaConfig {
+        mobile_routers: vec![v6edge_mip6::ha::MobileRouterPermit {
+            home_address: hoa(),
+            prefixes: permit.iter().map(|p| p.parse().unwrap()).collect(),
+        }],
+        ..ha_config()
+    }
+}
+
+fn mobile_router(explicit: bool, prefixes: &[&str]) -> MobileNode {
+    let mut cfg = mn_config(Some(ha_addr()));
+    cfg.mobile_router = Some(v6edge_mip6::mn::MobileRouterConfig {
+        prefixes: prefixes.iter().map(|p| p.parse().unwrap()).collect(),
+        explicit,
+    });
+    node_with(cfg)
+}
+
+/// The home agent's outputs for the mobile router's BU, barriers applied.
+fn ha_outputs(ha: &mut HomeAgent, now: Instant, t: &MnTransmit) -> Vec<HaOutput> {
+    ha.handle_mh(
+        now,
+        &MhReceived {
+            ifindex: OUTSIDE_IF,
+            src: t.src,
+            dst: t.dst,
+            hao: t.hao,
+            rh2: None,
+            bytes: &t.payload,
+        },
+    );
+    let mut all = Vec::new();
+    while let Some(o) = ha.poll_output() {
+        if let HaOutput::Barrier(ticket) = o {
+            ha.handle_applied(now, ticket, true);
+        }
+        all.push(o);
+    }
+    all
+}
+
+fn ha_mh(out: &[HaOutput]) -> Vec<v6edge_mip6::ha::MhTransmit> {
+    out.iter()
+        .filter_map(|o| match o {
+            HaOutput::Mh(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn ba_of(t: &v6edge_mip6::ha::MhTransmit) -> v6edge_wire::mh::BindingAck {
+    match MobilityHeader::parse(&t.payload).expect("a BA").body {
+        MhBody::BindingAck(ba) => ba,
+        other => panic!("not a BA: {other:?}"),
+    }
+}
+
+/// MT-17, explicit mode (RFC 3963 §6.1.1): the BU carries R and a Mobile
+/// Network Prefix option; the home agent routes the prefix into the
+/// tunnel, its data plane tunnels it, and answers with R; the mobile
+/// router sends everything from the mobile network into the tunnel.
+#[test]
+fn mt17_explicit_mode_mobile_network_through_the_tunnel() {
+    let mut ha = agent_with(nemo_ha_config(&["2001:db8:10::/48"]));
+    let mut mr = mobile_router(true, &["2001:db8:10::/64"]);
+    let out = attach(&mut mr, Instant::ZERO, WIFI, coa());
+    let bu = one_bu(&out);
+    let message = MobilityHeader::parse(&bu.payload).expect("a BU");
+    let MhBody::BindingUpdate(b) = message.body else {
+        panic!("not a BU")
+    };
+    assert!(b.flags.mobile_router, "R flag");
+    let mnp: Vec<_> = message.options.mobile_network_prefixes().collect();
+    assert_eq!(mnp.len(), 1);
+    assert_eq!(
+        (mnp[0].prefix, mnp[0].prefix_len),
+        (ip("2001:db8:10::"), 64)
+    );
+
+    let ha_out = ha_outputs(&mut ha, Instant::ZERO, &bu);
+    assert!(ha_out.iter().any(|o| matches!(o,
+        HaOutput::Kernel(KernelOp::SetRoute(r)) if r.dst == mobile_network() && r.ifindex == Some(TUN_IF))));
+    let upsert = ha_out
+        .iter()
+        .find_map(|o| match o {
+            HaOutput::DataPlane(op @ BindingOp::Upsert { .. }) => Some(op.clone()),
+            _ => None,
+        })
+        .expect("a data-plane binding");
+    let answers = ha_mh(&ha_out);
+    assert_eq!(answers.len(), 1);
+    let ba = ba_of(&answers[0]);
+    assert_eq!(ba.status, BaStatus::Accepted);
+    assert!(ba.flags.mobile_router, "R flag in the BA");
+    let binding = &ha.status(Instant::ZERO).bindings[0];
+    assert!(binding.mobile_router);
+    assert_eq!(binding.prefixes, vec![mobile_network()]);
+
+    // The home agent's data plane: packets to the mobile network go to
+    // the care-of address; reverse-tunnelled ones from it are accepted
+    // only from that care-of address.
+    let mut tunnels = v6edge_mip6::dataplane::Tunnels::new();
+    tunnels.apply(&upsert);
+    let to_lfn = packet_between(ip("2001:db8:c::1"), ip("2001:db8:10::5"));
+    assert_eq!(
+        tunnels.outbound(&to_lfn),
+        v6edge_mip6::dataplane::Verdict::Encapsulate(coa())
+    );
+    let from_lfn = packet_between(ip("2001:db8:10::5"), ip("2001:db8:c::1"));
+    assert_eq!(
+        tunnels.inbound(coa(), &from_lfn),
+        v6edge_mip6::dataplane::Verdict::Deliver
+    );
+    assert!(matches!(
+        tunnels.inbound(ip("2001:db8:9::9"), &from_lfn),
+        v6edge_mip6::dataplane::Verdict::Drop(_)
+    ));
+    let elsewhere = packet_between(ip("2001:db8:11::5"), ip("2001:db8:c::1"));
+    assert!(matches!(
+        tunnels.inbound(coa(), &elsewhere),
+        v6edge_mip6::dataplane::Verdict::Drop(_)
+    ));
+
+    // The mobile router: bound, a rule from the mobile network into the
+    // tunnel table, and a tunnel that carries the mobile network.
+    let out = to_mn(&mut mr, Instant::ZERO, &answers);
+    assert!(matches!(
+        mr.status(Instant::ZERO).state,
+        BulState::Bound { .. }
+    ));
+    assert!(out.iter().any(|o| matches!(o,
+        MnOutput::Kernel(KernelOp::SetRule(r))
+            if r.from == Some((IpAddr::V6(ip("2001:db8:10::")), 64)) && r.table == RouteTable(222))));
+    let op = out
+        .iter()
+        .find_map(|o| match o {
+            MnOutput::DataPlane(op @ TunnelOp::Up { .. }) => Some(op.clone()),
+            _ => None,
+        })
+        .expect("tunnel up");
+    let t = MnTunnel::from_op(&op).expect("up");
+    assert_eq!(t.mobile_networks, vec![mobile_network()]);
+    assert_eq!(t.outbound(&from_lfn), Some((coa(), ha_addr())));
+    assert!(t.outbound(&elsewhere).is_none());
+    assert!(t.inbound(ha_addr(), coa(), &to_lfn));
+}
+
+/// MT-17, implicit mode (RFC 3963 §6.1.2): no option; the home agent's
+/// configured prefixes are the mobile networks.
+#[test]
+fn mt17_implicit_mode_takes_the_configured_prefixes() {
+    let mut ha = agent_with(nemo_ha_config(&["2001:db8:10::/64"]));
+    let mut mr = mobile_router(false, &["2001:db8:10::/64"]);
+    let out = attach(&mut mr, Instant::ZERO, WIFI, coa());
+    let bu = one_bu(&out);
+    let message = MobilityHeader::parse(&bu.payload).expect("a BU");
+    assert_eq!(message.options.mobile_network_prefixes().count(), 0);
+    let answers = ha_mh(&ha_outputs(&mut ha, Instant::ZERO, &bu));
+    assert_eq!(ba_of(&answers[0]).status, BaStatus::Accepted);
+    assert_eq!(
+        ha.status(Instant::ZERO).bindings[0].prefixes,
+        vec![mobile_network()]
+    );
+}
+
+/// MT-17: 140 for a home address not configured as a mobile router, 141
+/// for a prefix that cannot be a mobile network (the home link's), 142
+/// for one outside the permit, 143 for implicit mode without configured
+/// prefixes; the mobile router stops on each, nothing installed.
+#[test]
+fn mt17_refusals_140_to_143() {
+    let cases: [(HaConfig, bool, &[&str], BaStatus); 4] = [
+        (
+            ha_config(),
+            true,
+            &["2001:db8:10::/64"],
+            BaStatus::MobileRouterOperationNotPermitted,
+        ),
+        (
+            nemo_ha_config(&["2001:db8:10::/48"]),
+            true,
+            &["2001:db8:1::/64"],
+            BaStatus::InvalidPrefix,
+        ),
+        (
+            nemo_ha_config(&["2001:db8:10::/48"]),
+            true,
+            &["2001:db8:20::/64"],
+            BaStatus::NotAuthorizedForPrefix,
+        ),
+        (
+            nemo_ha_config(&[]),
+            false,
+            &[],
+            BaStatus::ForwardingSetupFailed,
+        ),
+    ];
+    for (cfg, explicit, prefixes, expected) in cases {
+        let mut ha = agent_with(cfg);
+        let mut mr = mobile_router(explicit, prefixes);
+        let out = attach(&mut mr, Instant::ZERO, WIFI, coa());
+        let ha_out = ha_outputs(&mut ha, Instant::ZERO, &one_bu(&out));
+        assert!(
+            !ha_out
+                .iter()
+                .any(|o| matches!(o, HaOutput::Kernel(_) | HaOutput::DataPlane(_)))
+        );
+        let answers = ha_mh(&ha_out);
+        let ba = ba_of(&answers[0]);
+        assert_eq!(ba.status, expected);
+        assert!(!ba.flags.mobile_router);
+        let out = to_mn(&mut mr, Instant::ZERO, &answers);
+        assert!(!touches_kernel(&out), "{expected:?}: nothing installed");
+        assert_eq!(mr.status(Instant::ZERO).stopped, Some(u8::from(expected)));
+    }
+}
+
+/// RFC 3963 §5.3: a BA without R (a home agent without NEMO) stops the
+/// mobile router before anything is installed.
+#[test]
+fn mobile_router_stops_on_a_ba_without_r() {
+    // A home agent that serves no mobile router.
+    let mut ha = agent();
+    let mut mr = mobile_router(true, &["2001:db8:10::/64"]);
+    let out = attach(&mut mr, Instant::ZERO, WIFI, coa());
+    let bu = one_bu(&out);
+    // A plain registration answered as if R had been absent.
+    let mut ba_only = ha_mh(&ha_outputs(&mut ha, Instant::ZERO, &bu));
+    assert_eq!(
+        ba_of(&ba_only[0]).status,
+        BaStatus::MobileRouterOperationNotPermitted
+    );
+    // Forge an accepted BA without R from the same home agent, signed.
+    let mut accepted = MobilityHeader::parse(&ba_only[0].payload).expect("BA");
+    if let MhBody::BindingAck(ref mut b) = accepted.body {
+        b.status = BaStatus::Accepted;
+        b.lifetime = v6edge_wire::mh::FourSeconds(900);
+    }
+    let mut bytes = accepted.to_bytes();
+    sign(&mut bytes, coa(), hoa(), &KEY);
+    fill_checksum(ha_addr(), hoa(), &mut bytes);
+    ba_only[0].payload = bytes;
+    let out = to_mn(&mut mr, Instant::ZERO, &ba_only);
+    assert!(!touches_kernel(&out));
+    assert_eq!(
+        mr.status(Instant::ZERO).stopped,
+        Some(u8::from(BaStatus::MobileRouterOperationNotPermitted))
+    );
+}
+
+fn packet_between(src: Ipv6Addr, dst: Ipv6Addr) -> Vec<u8> {
+    let mut p = vec![0u8; 60];
+    p[0] = 0x60;
+    p[4..6].copy_from_slice(&20u16.to_be_bytes());
+    p[6] = 59;
+    p[7] = 64;
+    p[8..24].copy_from_slice(&src.octets());
+    p[24..40].copy_from_slice(&dst.octets());
+    p
 }

@@ -146,6 +146,13 @@ pub(super) fn home_agent(
         }
         mobile_nodes.push((sa, e));
     }
+    let mut mobile_routers = Vec::new();
+    for (sa, e) in &mobile_nodes {
+        let nets = mobile_networks(ctx, &e.mobile_network_prefixes, &prefixes)?;
+        if !nets.is_empty() {
+            mobile_routers.push((sa.home_address, nets));
+        }
+    }
     // HA-7: true for allow.
     let action = |v: &Spanned<String>, key: &str| match v.get_ref().as_str() {
         "allow" => Ok(true),
@@ -201,7 +208,54 @@ pub(super) fn home_agent(
             None => None,
         },
         mobile_nodes: mobile_nodes.into_iter().map(|(sa, _)| sa).collect(),
+        mobile_routers,
     })
+}
+
+/// `mobile-network-prefixes` (NEMO, RFC 3963): routable prefixes, none
+/// overlapping another or a home link prefix (`home`): a mobile network is
+/// its own link, behind the mobile router.
+fn mobile_networks(
+    ctx: &Ctx<'_>,
+    items: &[Spanned<String>],
+    home: &[(Prefix, Range<usize>)],
+) -> Result<Vec<Prefix>, ConfigError> {
+    let key = "mobile-network-prefixes";
+    let mut nets: Vec<(Prefix, Range<usize>)> = Vec::new();
+    for item in items {
+        let text = item.get_ref();
+        let p: Prefix = text
+            .parse()
+            .map_err(|e| ctx.err(item.span(), format!("{key}: `{text}`: {e}")))?;
+        let first = p.addr();
+        if p.len() == 0
+            || first.is_multicast()
+            || first.is_unicast_link_local()
+            || first.is_loopback()
+        {
+            return Err(ctx.err(
+                item.span(),
+                format!("{key}: `{text}` is not a routable unicast prefix"),
+            ));
+        }
+        if let Some((h, _)) = home.iter().find(|(h, _)| h.overlaps(&p)) {
+            return Err(ctx.err(
+                item.span(),
+                format!("{key}: {p} overlaps the home prefix {h}: a mobile network is a link of its own, behind the mobile router"),
+            ));
+        }
+        if let Some((earlier, span)) = nets.iter().find(|(q, _)| q.overlaps(&p)) {
+            return Err(ctx.err(
+                item.span(),
+                format!(
+                    "{key}: {p} overlaps {earlier} (line {})",
+                    ctx.line_of(span.start)
+                ),
+            ));
+        }
+        nets.push((p, item.span()));
+    }
+    Ok(nets.into_iter().map(|(p, _)| p).collect())
 }
 
 /// Validates `[mobile-node]`.
@@ -289,7 +343,32 @@ pub(super) fn mobile_node(
             ));
         }
     };
+    let home_span = [(home_prefix, raw.home_address.span())];
+    let nets = mobile_networks(ctx, &raw.mobile_network_prefixes, &home_span)?;
+    let explicit = match &raw.mobile_network_mode {
+        None => true,
+        Some(v) if v.get_ref() == "explicit" => true,
+        Some(v) if v.get_ref() == "implicit" => false,
+        Some(v) => {
+            return Err(ctx.err(
+                v.span(),
+                format!(
+                    "mobile-network-mode `{}`: expected \"explicit\" (the prefixes travel in the Binding Update) or \"implicit\" (the home agent knows them)",
+                    v.get_ref()
+                ),
+            ));
+        }
+    };
+    if nets.is_empty()
+        && let Some(v) = &raw.mobile_network_mode
+    {
+        return Err(ctx.err(
+            v.span(),
+            "mobile-network-mode without mobile-network-prefixes: a mobile router needs its mobile networks",
+        ));
+    }
     Ok(MobileNodeConfig {
+        mobile_router: (!nets.is_empty()).then_some((nets, explicit)),
         interfaces: interfaces.into_iter().map(|(n, _)| n).collect(),
         home_address,
         home_prefix,

@@ -383,6 +383,10 @@ pub struct HomeAgentConfig {
     /// `hook`: a program run on this role's events (docs/config.md
     /// "Hooks"), in order, one at a time.
     pub hook: Option<PathBuf>,
+    /// NEMO (RFC 3963): the home addresses that may register as mobile
+    /// routers, each with the prefixes its mobile networks must be in
+    /// (`mobile-network-prefixes` of its `[[home-agent.mobile-node]]`).
+    pub mobile_routers: Vec<(Ipv6Addr, Vec<Prefix>)>,
 }
 
 /// `[mobile-node]`: a Mobile IPv6 mobile node (RFC 6275 §11).
@@ -402,6 +406,10 @@ pub struct MobileNodeConfig {
     /// `hook`: a program run on this role's events (docs/config.md
     /// "Hooks"), in order, one at a time.
     pub hook: Option<PathBuf>,
+    /// NEMO (RFC 3963): a mobile router for these mobile networks, named
+    /// in its Binding Updates (explicit mode, `true`) or known to the home
+    /// agent (implicit mode).
+    pub mobile_router: Option<(Vec<Prefix>, bool)>,
 }
 
 /// How a mobile node knows its home agent.

@@ -76,6 +76,10 @@ pub(super) struct RawHomeAgentMobileNode {
     pub spi: Spanned<i64>,
     pub key_file: Spanned<String>,
     pub replay_window: Option<Spanned<i64>>,
+    /// NEMO (RFC 3963): this home address may register as a mobile
+    /// router for these prefixes (or inside them).
+    #[serde(default)]
+    pub mobile_network_prefixes: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,6 +97,12 @@ pub(super) struct RawMobileNode {
     pub key_file: Option<Spanned<String>>,
     pub replay_window: Option<Spanned<i64>>,
     pub hook: Option<Spanned<String>>,
+    /// NEMO (RFC 3963): a mobile router for these mobile networks.
+    #[serde(default)]
+    pub mobile_network_prefixes: Vec<Spanned<String>>,
+    /// `explicit` (the default: the prefixes travel in the Binding
+    /// Update) or `implicit` (the home agent knows them).
+    pub mobile_network_mode: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -117,8 +117,9 @@ impl DataPlane {
     /// the kernel's (HA-13: never a fixed value).
     pub fn apply_mobile_node(&self, op: &TunnelOp) {
         let tunnel = MnTunnel::from_op(op).map(|t| {
+            let path_mtu = known_path_mtu(Some(t.care_of), t.home_agent);
             let mut tunnel = MobileNodeTunnel::new(t);
-            tunnel.path_mtu = known_path_mtu(Some(t.care_of), t.home_agent);
+            tunnel.path_mtu = path_mtu;
             tunnel
         });
         *lock(&self.mobile_node) = tunnel;
@@ -279,8 +280,8 @@ impl End {
                 );
             }
             End::MobileNode => {
-                let current = *lock(&plane.mobile_node);
-                out.extend(batch.iter().map(|((), packet)| match current {
+                let current = lock(&plane.mobile_node).clone();
+                out.extend(batch.iter().map(|((), packet)| match &current {
                     None => Outbound::Drop(DropCause::NoBinding.as_str()),
                     Some(t) => match t.outbound(packet) {
                         MnOutbound::Encapsulate {
@@ -314,8 +315,8 @@ impl End {
                 );
             }
             End::MobileNode => {
-                let current = *lock(&plane.mobile_node);
-                out.extend(batch.iter().map(|(from, inner)| match current {
+                let current = lock(&plane.mobile_node).clone();
+                out.extend(batch.iter().map(|(from, inner)| match &current {
                     Some(t) => t.inbound(from.outer_src, from.outer_dst, inner),
                     None => Verdict::Drop(DropCause::NotFromHomeAgent),
                 }));

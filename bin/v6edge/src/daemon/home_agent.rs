@@ -103,6 +103,12 @@ struct BindingDoc {
     expires: u64,
     spi: Option<u32>,
     last_replay: Option<u64>,
+    /// A mobile router's binding (RFC 3963) and its mobile networks; absent
+    /// in files written before NEMO.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    mobile_router: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    mobile_networks: Vec<String>,
 }
 
 /// The home agent role; see the module documentation.
@@ -221,6 +227,15 @@ impl HomeAgentRole {
             security_associations,
             max_binding_lifetime: self.config.max_binding_lifetime,
             mobile_prefix_advertisements: self.config.mobile_prefix_advertisements,
+            mobile_routers: self
+                .config
+                .mobile_routers
+                .iter()
+                .map(|(hoa, prefixes)| v6edge_mip6::ha::MobileRouterPermit {
+                    home_address: *hoa,
+                    prefixes: prefixes.clone(),
+                })
+                .collect(),
             acl: self
                 .config
                 .acl
@@ -307,6 +322,12 @@ impl HomeAgentRole {
                 expires_at: self.clock.from_unix(d.expires),
                 spi: d.spi,
                 last_replay: d.last_replay,
+                mobile_router: d.mobile_router,
+                prefixes: d
+                    .mobile_networks
+                    .iter()
+                    .filter_map(|p| p.parse().ok())
+                    .collect(),
             })
             .collect()
     }
@@ -329,6 +350,8 @@ impl HomeAgentRole {
                 expires: self.clock.to_unix(r.expires_at),
                 spi: r.spi,
                 last_replay: r.last_replay,
+                mobile_router: r.mobile_router,
+                mobile_networks: r.prefixes.iter().map(|p| p.to_string()).collect(),
             })
             .collect();
         if docs == self.saved {
@@ -860,6 +883,8 @@ impl Role for HomeAgentRole {
                             lifetime: b.lifetime.as_secs(),
                             remaining: b.remaining.as_secs(),
                             spi: b.spi,
+                            mobile_router: b.mobile_router,
+                            mobile_networks: b.prefixes.iter().map(|p| p.to_string()).collect(),
                         })
                         .collect(),
                     received: s

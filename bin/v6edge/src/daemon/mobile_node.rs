@@ -157,6 +157,21 @@ impl MobileNodeRole {
         super::persist::machine_now(self.origin)
     }
 
+    fn mobile_networks(&self) -> Vec<String> {
+        self.config
+            .mobile_router
+            .iter()
+            .flat_map(|(p, _)| p.iter().map(|p| p.to_string()))
+            .collect()
+    }
+
+    fn mobile_network_mode(&self) -> Option<String> {
+        self.config
+            .mobile_router
+            .as_ref()
+            .map(|(_, explicit)| if *explicit { "explicit" } else { "implicit" }.to_owned())
+    }
+
     fn machine_config(&self, interfaces: Vec<IfIndex>, tun: IfIndex) -> Option<MnConfig> {
         let sa = self.config.sa.as_ref()?;
         let security = MnSecurity {
@@ -179,6 +194,14 @@ impl MobileNodeRole {
             security,
         );
         config.max_lifetime = self.config.binding_lifetime;
+        config.mobile_router = self
+            .config
+            .mobile_router
+            .as_ref()
+            .map(|(prefixes, explicit)| v6edge_mip6::mn::MobileRouterConfig {
+                prefixes: prefixes.clone(),
+                explicit: *explicit,
+            });
         Some(config)
     }
 
@@ -578,6 +601,8 @@ impl Role for MobileNodeRole {
                     prefix_solicitations: s.counters.prefix_solicitations,
                     prefix_advertisements: s.counters.prefix_advertisements,
                     prefix_acks_suppressed: s.counters.prefix_acks_suppressed,
+                    mobile_networks: self.mobile_networks(),
+                    mobile_network_mode: self.mobile_network_mode(),
                     // The one back end so far (mobility.md §2.2 default).
                     data_plane: DataPlaneKind::Tun.as_str().to_owned(),
                 }

@@ -5,6 +5,7 @@ use std::net::Ipv6Addr;
 use std::time::Duration;
 
 use v6edge_core::{IfIndex, Instant};
+use v6edge_prefix::Prefix;
 
 use super::ApplyTicket;
 
@@ -40,6 +41,9 @@ pub(crate) struct Reply {
     pub replay: Option<u64>,
     /// Whether the lifetime was cut by the home prefix (status 1, HA-8).
     pub prefix_limited: bool,
+    /// A mobile router's registration: the BA says so with the R flag
+    /// (RFC 3963 §6.2).
+    pub mobile_router: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +64,10 @@ pub(crate) struct Entry {
     pub pending: Option<Reply>,
     /// Whether the proxy, route and data-plane entry are (being) installed.
     pub installed: bool,
+    /// A mobile router's mobile network prefixes (RFC 3963), routed into
+    /// the tunnel with the home address; empty for a mobile node.
+    pub prefixes: Vec<Prefix>,
+    pub mobile_router: bool,
 }
 
 impl Entry {
@@ -107,6 +115,9 @@ pub struct BindingStatus {
     pub remaining: Duration,
     pub spi: Option<u32>,
     pub state: BindingState,
+    pub mobile_router: bool,
+    /// Mobile network prefixes (RFC 3963).
+    pub prefixes: Vec<Prefix>,
 }
 
 /// A bound binding as persisted (`ha.persist_bindings`): plain data, its
@@ -126,6 +137,9 @@ pub struct BindingRecord {
     /// The last RFC 4285 replay protection value accepted on `spi`, so a
     /// restart does not reopen the replay window.
     pub last_replay: Option<u64>,
+    pub mobile_router: bool,
+    /// Mobile network prefixes (RFC 3963).
+    pub prefixes: Vec<Prefix>,
 }
 
 /// The link-local address with the interface identifier of `hoa` (L flag,

@@ -62,6 +62,14 @@ struct Authenticated {
 }
 
 /// Why a BU gets no binding.
+/// What an accepted BU grants: its lifetime, the SA it came under and a
+/// mobile router's mobile networks.
+struct Grant {
+    lifetime: Duration,
+    spi: Option<u32>,
+    prefixes: Vec<Prefix>,
+}
+
 enum Refusal {
     /// Silently, counted.
     Drop(DropReason),
@@ -119,6 +127,18 @@ impl HomeAgent {
                 return Err(HaConfigError::AddressOutsidePrefixes {
                     ifindex: link.ifindex,
                     address: link.address,
+                });
+            }
+        }
+        for m in &config.mobile_routers {
+            if let Some(p) = m
+                .prefixes
+                .iter()
+                .find(|p| !is_mobile_network(p, &config.home_links))
+            {
+                return Err(HaConfigError::MobileNetworkPrefix {
+                    home_address: m.home_address,
+                    prefix: *p,
                 });
             }
         }
@@ -199,6 +219,15 @@ impl HomeAgent {
             if self.acl_action(r.home_address) == AclAction::Deny {
                 continue;
             }
+            // RFC 3963: a mobile router still permitted, for prefixes it
+            // still may use.
+            if r.mobile_router
+                && self
+                    .mobile_network_prefixes_allowed(r.home_address, &r.prefixes)
+                    .is_err()
+            {
+                continue;
+            }
             // The SA must still exist and, if it names a home address,
             // name this one.
             let sa_index = match r.spi {
@@ -234,6 +263,12 @@ impl HomeAgent {
                 },
                 pending: None,
                 installed: true,
+                prefixes: if r.mobile_router {
+                    r.prefixes
+                } else {
+                    Vec::new()
+                },
+                mobile_router: r.mobile_router,
             };
             self.emit_install(&entry);
             self.schedule_periodic(now, entry.hoa, entry.ifindex);
@@ -285,6 +320,8 @@ impl HomeAgent {
                             .find(|s| s.sa.spi == spi)
                             .and_then(|s| s.last_replay)
                     }),
+                    mobile_router: e.mobile_router,
+                    prefixes: e.prefixes.clone(),
                 })
             })
             .collect()
@@ -314,6 +351,8 @@ impl HomeAgent {
                     remaining,
                     spi: e.spi,
                     state,
+                    mobile_router: e.mobile_router,
+                    prefixes: e.prefixes.clone(),
                 }
             })
             .collect();
@@ -595,6 +634,7 @@ impl HomeAgent {
             spi: None,
             replay: None,
             prefix_limited: false,
+            mobile_router: bu.flags.mobile_router,
         };
 
         // HA-2, AU-1, AU-2: before anything that looks at state.
@@ -658,9 +698,15 @@ impl HomeAgent {
         if bu.lifetime.0 == 0 || care_of == hoa {
             return self.deregister(now, existing, reply);
         }
-        if bu.flags.mobile_router {
-            return refuse(BaStatus::MobileRouterOperationNotPermitted, &reply);
-        }
+        // RFC 3963 §6.1: a mobile router, for its mobile networks.
+        let prefixes = if bu.flags.mobile_router {
+            match self.mobile_networks(hoa, message) {
+                Ok(p) => p,
+                Err(status) => return refuse(status, &reply),
+            }
+        } else {
+            Vec::new()
+        };
         // HA-3: a usable care-of address.
         if !self.is_valid_care_of(care_of, hoa) {
             return refuse(BaStatus::InvalidCareOfAddress, &reply);
@@ -690,9 +736,14 @@ impl HomeAgent {
             return refuse(BaStatus::NotHomeSubnet, &reply);
         }
         let lifetime = units.as_duration();
+        let grant = Grant {
+            lifetime,
+            spi,
+            prefixes,
+        };
         match existing {
-            None => self.register(now, &link, bu, reply, lifetime, spi),
-            Some(entry) => self.refresh(now, entry, reply, lifetime, spi),
+            None => self.register(now, &link, bu, reply, grant),
+            Some(entry) => self.refresh(now, entry, reply, grant),
         }
         Ok(())
     }
@@ -790,9 +841,13 @@ impl HomeAgent {
         link: &HomeLink,
         bu: BindingUpdate,
         reply: Reply,
-        lifetime: Duration,
-        spi: Option<u32>,
+        grant: Grant,
     ) {
+        let Grant {
+            lifetime,
+            spi,
+            prefixes,
+        } = grant;
         let hoa = reply.hoa;
         let mut entry = Entry {
             hoa,
@@ -806,8 +861,10 @@ impl HomeAgent {
             lifetime,
             spi,
             state: EntryState::Dad { ba_at: now },
+            mobile_router: reply.mobile_router,
             pending: Some(reply),
             installed: false,
+            prefixes,
         };
         match self.config.dad_delay {
             Some(delay) => {
@@ -827,15 +884,23 @@ impl HomeAgent {
 
     /// HA-11 (and HA-9's "updates during DAD only change the care-of
     /// address and the sequence number").
-    fn refresh(
-        &mut self,
-        now: Instant,
-        mut entry: Entry,
-        reply: Reply,
-        lifetime: Duration,
-        spi: Option<u32>,
-    ) {
+    fn refresh(&mut self, now: Instant, mut entry: Entry, reply: Reply, grant: Grant) {
+        let Grant {
+            lifetime,
+            spi,
+            prefixes,
+        } = grant;
         let moved = entry.care_of != reply.care_of;
+        let renumbered = entry.prefixes != prefixes || entry.mobile_router != reply.mobile_router;
+        if renumbered && entry.installed {
+            // The old mobile networks' routes go; emit_install below (or
+            // after DAD) puts the new ones.
+            for r in self.prefix_route_specs(&entry) {
+                self.out.push_back(HaOutput::Kernel(KernelOp::DelRoute(r)));
+            }
+        }
+        entry.prefixes = prefixes;
+        entry.mobile_router = reply.mobile_router;
         entry.care_of = reply.care_of;
         entry.sequence = reply.sequence;
         entry.lifetime = lifetime;
@@ -845,12 +910,17 @@ impl HomeAgent {
                 entry.pending = Some(reply);
                 self.cache.insert(entry.hoa, entry);
             }
-            EntryState::Bound { .. } | EntryState::Installing { .. } if moved => {
-                // The data plane must follow before the BA says so.
+            EntryState::Bound { .. } | EntryState::Installing { .. } if moved || renumbered => {
+                // The data plane (and the mobile networks' routes) must
+                // follow before the BA says so.
+                for r in self.prefix_route_specs(&entry) {
+                    self.out.push_back(HaOutput::Kernel(KernelOp::SetRoute(r)));
+                }
                 self.out.push_back(HaOutput::DataPlane(BindingOp::Upsert {
                     hoa: entry.hoa,
                     care_of: entry.care_of,
                     mtu: self.config.tunnel_mtu,
+                    prefixes: entry.prefixes.clone(),
                 }));
                 let ticket = self.barrier();
                 entry.state = EntryState::Installing { ticket };
@@ -1383,20 +1453,48 @@ impl HomeAgent {
         })
     }
 
+    /// RFC 3963 §6.1: a mobile router's mobile networks, routed into the
+    /// tunnel device like its home address.
+    fn prefix_route_specs(&self, entry: &Entry) -> Vec<RouteSpec> {
+        let Some(ifindex) = self.config.tunnel_ifindex else {
+            return Vec::new();
+        };
+        entry
+            .prefixes
+            .iter()
+            .map(|p| RouteSpec {
+                owner: Owner::HomeAgent,
+                table: RouteTable::MAIN,
+                dst: *p,
+                kind: RouteType::Unicast,
+                gateway: None,
+                ifindex: Some(ifindex),
+                metric: 1024,
+                expires: None,
+            })
+            .collect()
+    }
+
     /// HA-10's kernel and data-plane part, in order: proxy entries, the
-    /// route to the tunnel, the data-plane binding.
+    /// routes to the tunnel (home address, mobile networks), the
+    /// data-plane binding.
     fn emit_install(&mut self, entry: &Entry) {
         for p in self.proxy_specs(entry) {
             self.out
                 .push_back(HaOutput::Kernel(KernelOp::SetProxyNeighbour(p)));
         }
-        if let Some(r) = self.route_spec(entry) {
+        let routes = self
+            .route_spec(entry)
+            .into_iter()
+            .chain(self.prefix_route_specs(entry));
+        for r in routes.collect::<Vec<_>>() {
             self.out.push_back(HaOutput::Kernel(KernelOp::SetRoute(r)));
         }
         self.out.push_back(HaOutput::DataPlane(BindingOp::Upsert {
             hoa: entry.hoa,
             care_of: entry.care_of,
             mtu: self.config.tunnel_mtu,
+            prefixes: entry.prefixes.clone(),
         }));
     }
 
@@ -1412,7 +1510,11 @@ impl HomeAgent {
             self.out
                 .push_back(HaOutput::Kernel(KernelOp::DelProxyNeighbour(p)));
         }
-        if let Some(r) = self.route_spec(entry) {
+        let routes = self
+            .route_spec(entry)
+            .into_iter()
+            .chain(self.prefix_route_specs(entry));
+        for r in routes.collect::<Vec<_>>() {
             self.out.push_back(HaOutput::Kernel(KernelOp::DelRoute(r)));
         }
         self.out
@@ -1434,7 +1536,12 @@ impl HomeAgent {
         let units = FourSeconds::from_secs(u32::try_from(lifetime.as_secs()).unwrap_or(u32::MAX));
         let mut message = MobilityHeader::new(BindingAck {
             status,
-            flags: BaFlags::default(),
+            // RFC 3963 §6.2: the R flag answers a mobile router's BU
+            // that we accept as one.
+            flags: BaFlags {
+                mobile_router: reply.mobile_router && status.is_accepted(),
+                ..BaFlags::default()
+            },
             sequence: sequence.unwrap_or(reply.sequence),
             lifetime: units,
         });
@@ -1505,6 +1612,58 @@ impl HomeAgent {
         Some(ntp.after(now.saturating_duration_since(at)))
     }
 
+    /// RFC 3963 §6.1: the mobile networks of a mobile router's BU: its
+    /// Mobile Network Prefix options (explicit mode), or the configured
+    /// ones (implicit mode); else the status that refuses it.
+    fn mobile_networks(
+        &self,
+        hoa: Ipv6Addr,
+        message: &MobilityHeader,
+    ) -> Result<Vec<Prefix>, BaStatus> {
+        let mut asked = Vec::new();
+        for p in message.options.mobile_network_prefixes() {
+            let prefix =
+                Prefix::new(p.prefix, p.prefix_len).map_err(|_| BaStatus::InvalidPrefix)?;
+            if !asked.contains(&prefix) {
+                asked.push(prefix);
+            }
+        }
+        self.mobile_network_prefixes_allowed(hoa, &asked)
+    }
+
+    /// Whether `hoa` may register as a mobile router with `asked` (empty:
+    /// implicit mode); the prefixes granted, or the refusal (140-143).
+    fn mobile_network_prefixes_allowed(
+        &self,
+        hoa: Ipv6Addr,
+        asked: &[Prefix],
+    ) -> Result<Vec<Prefix>, BaStatus> {
+        let Some(permit) = self
+            .config
+            .mobile_routers
+            .iter()
+            .find(|m| m.home_address == hoa)
+        else {
+            return Err(BaStatus::MobileRouterOperationNotPermitted);
+        };
+        if asked.is_empty() {
+            return if permit.prefixes.is_empty() {
+                Err(BaStatus::ForwardingSetupFailed)
+            } else {
+                Ok(permit.prefixes.clone())
+            };
+        }
+        for p in asked {
+            if !is_mobile_network(p, &self.config.home_links) {
+                return Err(BaStatus::InvalidPrefix);
+            }
+            if !permit.prefixes.iter().any(|q| q.contains(p)) {
+                return Err(BaStatus::NotAuthorizedForPrefix);
+            }
+        }
+        Ok(asked.to_vec())
+    }
+
     fn acl_action(&self, hoa: Ipv6Addr) -> AclAction {
         self.config
             .acl
@@ -1529,6 +1688,21 @@ fn served_prefix(link: &HomeLink, hoa: Ipv6Addr, now: Instant) -> Option<Option<
         .iter()
         .find(|p| p.prefix.contains_addr(hoa) && p.valid_until.is_none_or(|t| t > now))
         .map(|p| p.valid_until)
+}
+
+/// A prefix that may be a mobile network (RFC 3963 §6.1.2 "invalid
+/// prefix"): global unicast (not ::/0, multicast, link-local or loopback),
+/// and not overlapping a home link's prefix.
+pub(crate) fn is_mobile_network(p: &Prefix, home_links: &[HomeLink]) -> bool {
+    let addr = p.addr();
+    p.len() > 0
+        && !addr.is_multicast()
+        && !addr.is_loopback()
+        && !is_link_local(addr)
+        && !home_links
+            .iter()
+            .flat_map(|l| &l.prefixes)
+            .any(|s| s.prefix.contains(p) || p.contains(&s.prefix))
 }
 
 fn is_unicast(a: Ipv6Addr) -> bool {

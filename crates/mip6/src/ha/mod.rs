@@ -172,6 +172,18 @@ pub struct AclRule {
     pub action: AclAction,
 }
 
+/// A mobile router this home agent serves (NEMO Basic Support, RFC 3963):
+/// its home address, and the mobile network prefixes it may register. A
+/// Binding Update with the R flag from any other home address gets 140; a
+/// Mobile Network Prefix option outside `prefixes` gets 142; without
+/// options (implicit mode, RFC 3963 §6.1.2) `prefixes` are the mobile
+/// networks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MobileRouterPermit {
+    pub home_address: Ipv6Addr,
+    pub prefixes: Vec<Prefix>,
+}
+
 /// The home agent's configuration (the daemon builds it from `[mobility]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HaConfig {
@@ -204,6 +216,8 @@ pub struct HaConfig {
     /// Binding Updates only, so these messages travel unauthenticated
     /// (mobility.md §1.6 HA-18).
     pub mobile_prefix_advertisements: bool,
+    /// The mobile routers served (RFC 3963); none: every R flag gets 140.
+    pub mobile_routers: Vec<MobileRouterPermit>,
 }
 
 impl Default for HaConfig {
@@ -222,6 +236,7 @@ impl Default for HaConfig {
             default_action: AclAction::Allow,
             reply_rate: Rate::new(10, 20),
             mobile_prefix_advertisements: false,
+            mobile_routers: Vec::new(),
         }
     }
 }
@@ -238,6 +253,13 @@ pub enum HaConfigError {
     DuplicateLink { ifindex: IfIndex },
     #[error("tunnel MTU {mtu} below the IPv6 minimum of 1280")]
     TunnelMtu { mtu: u32 },
+    #[error(
+        "mobile router {home_address}: mobile network prefix {prefix} overlaps a home link prefix or is not a global unicast prefix"
+    )]
+    MobileNetworkPrefix {
+        home_address: Ipv6Addr,
+        prefix: Prefix,
+    },
 }
 
 /// A Mobility Header message as the driver received it (mobility.md §3.2

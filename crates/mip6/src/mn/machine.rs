@@ -15,7 +15,7 @@ use v6edge_prefix::Prefix;
 use v6edge_wire::Lifetime;
 use v6edge_wire::mh::{
     AuthSubtype, BaStatus, BeStatus, BindingAck, BindingUpdate, BuFlags, FourSeconds, MhBody,
-    MhOption, MobilityHeader, auth as mh_auth, fill_checksum, verify_checksum,
+    MhOption, MobileNetworkPrefix, MobilityHeader, auth as mh_auth, fill_checksum, verify_checksum,
 };
 use v6edge_wire::nd::{
     HaadRequest, MobilePrefixSolicit, MobilityIcmp, NdMessage, NdOption, NeighborAdvert,
@@ -632,8 +632,9 @@ impl MobileNode {
                 // the home link (RFC 6275 §11.5.4): the rule sending the
                 // home address's packets into the tunnel must go first.
                 if self.installed.is_some() && !self.home_rule_lifted {
-                    let rule = self.rule(self.config.home_address, self.config.home_table);
-                    self.kernel(KernelOp::DelRule(rule));
+                    for rule in self.home_rules() {
+                        self.kernel(KernelOp::DelRule(rule));
+                    }
                     self.home_rule_lifted = true;
                 }
                 if self.enabled {
@@ -654,8 +655,9 @@ impl MobileNode {
                 // Away again before the deregistration from home was
                 // acknowledged: the home address goes into the tunnel.
                 if self.installed.is_some() && self.home_rule_lifted {
-                    let rule = self.rule(self.config.home_address, self.config.home_table);
-                    self.kernel(KernelOp::SetRule(rule));
+                    for rule in self.home_rules() {
+                        self.kernel(KernelOp::SetRule(rule));
+                    }
                     self.home_rule_lifted = false;
                 }
                 // The outer packets must leave from the new care-of
@@ -875,12 +877,29 @@ impl MobileNode {
         };
         self.sequence = self.sequence.wrapping_add(1);
         let hoa = self.config.home_address;
+        let router = self.config.mobile_router.as_ref();
         let mut message = MobilityHeader::new(BindingUpdate {
             sequence: self.sequence,
-            flags: BuFlags::home_registration(),
+            flags: BuFlags {
+                // RFC 3963 §5.1: R on every BU of a mobile router.
+                mobile_router: router.is_some(),
+                ..BuFlags::home_registration()
+            },
             lifetime,
         });
         message.push_option(MhOption::AlternateCareOf(care_of));
+        // RFC 3963 §6.1.1 explicit mode; the authentication option stays
+        // last (RFC 4285 §5).
+        if lifetime.0 > 0
+            && let Some(r) = router.filter(|r| r.explicit)
+        {
+            for p in &r.prefixes {
+                message.push_option(MhOption::MobileNetworkPrefix(MobileNetworkPrefix::new(
+                    p.addr(),
+                    p.len(),
+                )));
+            }
+        }
         message.push_option(MhOption::ReplayProtection(replay));
         message.push_option(MhOption::mn_ha_placeholder(self.config.security.spi));
         let mut bytes = message.to_bytes();
@@ -1029,6 +1048,11 @@ impl MobileNode {
         if care_of != sent.care_of {
             // We moved since: the newer BU is what counts.
             return;
+        }
+        // RFC 3963 §5.3: a home agent that does not set R in its BA does
+        // not serve mobile routers: nothing is installed.
+        if self.config.mobile_router.is_some() && !ba.flags.mobile_router {
+            return self.stop(BaStatus::MobileRouterOperationNotPermitted);
         }
         let lifetime = ba.lifetime.as_duration();
         // MN-6: refresh at the Binding Refresh Advice unless it is 0 or
@@ -1414,6 +1438,29 @@ impl MobileNode {
         }
     }
 
+    /// The rules that send packets into the tunnel (MN-7): from the home
+    /// address and, for a mobile router, from each mobile network (RFC
+    /// 3963 §5.5: everything from the mobile networks is reverse
+    /// tunnelled).
+    fn home_rules(&self) -> Vec<RuleSpec> {
+        let mut rules = vec![self.rule(self.config.home_address, self.config.home_table)];
+        for p in self.mobile_networks() {
+            rules.push(RuleSpec {
+                from: Some((IpAddr::V6(p.addr()), p.len())),
+                ..self.rule(self.config.home_address, self.config.home_table)
+            });
+        }
+        rules
+    }
+
+    fn mobile_networks(&self) -> Vec<Prefix> {
+        self.config
+            .mobile_router
+            .as_ref()
+            .map(|r| r.prefixes.clone())
+            .unwrap_or_default()
+    }
+
     fn care_of_ops(&self, i: Installed) -> (RuleSpec, RouteSpec) {
         (
             self.rule(i.care_of, self.config.care_of_table),
@@ -1439,8 +1486,9 @@ impl MobileNode {
         }));
         let home_route = self.route(self.config.home_table, 1024, None, tun);
         self.kernel(KernelOp::SetRoute(home_route));
-        let home_rule = self.rule(hoa, self.config.home_table);
-        self.kernel(KernelOp::SetRule(home_rule));
+        for rule in self.home_rules() {
+            self.kernel(KernelOp::SetRule(rule));
+        }
         let (rule, route) = self.care_of_ops(i);
         self.kernel(KernelOp::SetRoute(route));
         self.kernel(KernelOp::SetRule(rule));
@@ -1475,6 +1523,7 @@ impl MobileNode {
             care_of: i.care_of,
             home_agent: i.home_agent,
             mtu: self.config.tunnel_mtu,
+            mobile_networks: self.mobile_networks(),
         }));
     }
 
@@ -1493,8 +1542,9 @@ impl MobileNode {
         self.kernel(KernelOp::DelRule(rule));
         self.kernel(KernelOp::DelRoute(route));
         if !std::mem::take(&mut self.home_rule_lifted) {
-            let home_rule = self.rule(hoa, self.config.home_table);
-            self.kernel(KernelOp::DelRule(home_rule));
+            for rule in self.home_rules() {
+                self.kernel(KernelOp::DelRule(rule));
+            }
         }
         let home_route = self.route(self.config.home_table, 1024, None, tun);
         self.kernel(KernelOp::DelRoute(home_route));

@@ -166,6 +166,21 @@ pub struct MnConfig {
     /// Metric of the main-table default route through the tunnel; below
     /// the kernel's 1024 for RA routes so new connections use it (MN-16).
     pub tunnel_route_metric: u32,
+    /// A mobile router (NEMO Basic Support, RFC 3963): its mobile networks
+    /// travel through the tunnel with it.
+    pub mobile_router: Option<MobileRouterConfig>,
+}
+
+/// What makes a mobile node a mobile router (RFC 3963 §5).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MobileRouterConfig {
+    /// The mobile network prefixes: packets from them are reverse
+    /// tunnelled, packets to them accepted from the tunnel.
+    pub prefixes: Vec<Prefix>,
+    /// Explicit mode (RFC 3963 §6.1.1): the BU names the prefixes in
+    /// Mobile Network Prefix options; implicit mode leaves them to the
+    /// home agent's configuration.
+    pub explicit: bool,
 }
 
 impl MnConfig {
@@ -192,6 +207,7 @@ impl MnConfig {
             care_of_table: RouteTable(223),
             rule_priority: 1000,
             tunnel_route_metric: 512,
+            mobile_router: None,
         }
     }
 }
@@ -272,6 +288,9 @@ pub enum TunnelOp {
         care_of: Ipv6Addr,
         home_agent: Ipv6Addr,
         mtu: u32,
+        /// A mobile router's mobile networks (RFC 3963): their packets
+        /// are tunnelled as the home address's are.
+        mobile_networks: Vec<Prefix>,
     },
     Down {
         home_address: Ipv6Addr,
@@ -492,28 +511,32 @@ pub struct MnStatus {
 /// The MN's tunnel check (MN-11, RFC 6275 §11.3.1 and §10.4.5's mirror):
 /// decapsulated input is accepted only when it came from the home agent
 /// to the current care-of address and is for the home address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MnTunnel {
     pub home_address: Ipv6Addr,
     pub care_of: Ipv6Addr,
     pub home_agent: Ipv6Addr,
     pub mtu: u32,
+    /// A mobile router's mobile networks (RFC 3963 §5.5, §6.3).
+    pub mobile_networks: Vec<Prefix>,
 }
 
 impl MnTunnel {
     /// The tunnel of a [`TunnelOp::Up`].
     pub fn from_op(op: &TunnelOp) -> Option<MnTunnel> {
-        match *op {
+        match op {
             TunnelOp::Up {
                 home_address,
                 care_of,
                 home_agent,
                 mtu,
+                mobile_networks,
             } => Some(MnTunnel {
-                home_address,
-                care_of,
-                home_agent,
-                mtu,
+                home_address: *home_address,
+                care_of: *care_of,
+                home_agent: *home_agent,
+                mtu: *mtu,
+                mobile_networks: mobile_networks.clone(),
             }),
             TunnelOp::Down { .. } => None,
         }
@@ -529,7 +552,12 @@ impl MnTunnel {
             return false;
         }
         let dst: Option<[u8; 16]> = inner.get(24..40).and_then(|b| b.try_into().ok());
-        dst.map(Ipv6Addr::from) == Some(self.home_address)
+        dst.map(Ipv6Addr::from).is_some_and(|d| self.is_ours(d))
+    }
+
+    /// The home address, or an address of a mobile network.
+    fn is_ours(&self, addr: Ipv6Addr) -> bool {
+        addr == self.home_address || self.mobile_networks.iter().any(|p| p.contains_addr(addr))
     }
 
     /// Reverse tunnelling: where a packet read from the tunnel device is
@@ -540,7 +568,8 @@ impl MnTunnel {
             return None;
         }
         let src: [u8; 16] = packet.get(8..24)?.try_into().ok()?;
-        (Ipv6Addr::from(src) == self.home_address).then_some((self.care_of, self.home_agent))
+        self.is_ours(Ipv6Addr::from(src))
+            .then_some((self.care_of, self.home_agent))
     }
 }
 
