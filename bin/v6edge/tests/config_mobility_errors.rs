@@ -281,8 +281,7 @@ fn mobile_router_keys() {
         ))
         .unwrap_err();
     assert!(
-        err.starts_with("mip6.toml:9:")
-            && err.contains("overlaps the home prefix 2001:db8:1::/64"),
+        err.starts_with("mip6.toml:9:") && err.contains("overlaps the home prefix 2001:db8:1::/64"),
         "{err}"
     );
 

@@ -295,7 +295,9 @@ impl MobileNodeTunnel {
         let Some((src, _)) = addresses(packet) else {
             return MnOutbound::Drop(DropCause::Malformed);
         };
-        if src != self.tunnel.home_address {
+        // The home address, or a mobile router's mobile network (RFC 3963
+        // §5.5).
+        if !self.tunnel.is_ours(src) {
             return MnOutbound::Drop(DropCause::NotFromHomeAddress);
         }
         if packet.len() > self.effective_mtu() as usize {

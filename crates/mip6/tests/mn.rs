@@ -1776,6 +1776,23 @@ fn mt17_explicit_mode_mobile_network_through_the_tunnel() {
     assert_eq!(t.outbound(&from_lfn), Some((coa(), ha_addr())));
     assert!(t.outbound(&elsewhere).is_none());
     assert!(t.inbound(ha_addr(), coa(), &to_lfn));
+    // The data plane's view of the same tunnel.
+    let plane = v6edge_mip6::dataplane::MobileNodeTunnel::new(t);
+    assert_eq!(
+        plane.outbound(&from_lfn),
+        v6edge_mip6::dataplane::MnOutbound::Encapsulate {
+            care_of: coa(),
+            home_agent: ha_addr()
+        }
+    );
+    assert!(matches!(
+        plane.outbound(&elsewhere),
+        v6edge_mip6::dataplane::MnOutbound::Drop(_)
+    ));
+    assert_eq!(
+        plane.inbound(ha_addr(), coa(), &to_lfn),
+        v6edge_mip6::dataplane::Verdict::Deliver
+    );
 }
 
 /// MT-17, implicit mode (RFC 3963 §6.1.2): no option; the home agent's

@@ -56,3 +56,19 @@ fn mip6_prefix_discovery() {
     }
     run_scenario_script(label, "mip6-prefix.sh", &[]);
 }
+
+/// NEMO Basic Support (RFC 3963, MT-17): examples/mobile-router.toml with
+/// a host on its LAN, against examples/home-agent.toml.
+#[test]
+fn mip6_nemo_mobile_router() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let label = "mip6-nemo.sh";
+    let programs = ["ip", "bash", "timeout", "python3", "ping", "radvd"];
+    if let Some(reason) = skip_reason(true, &programs) {
+        report_skip(label, &reason);
+        return;
+    }
+    run_scenario_script(label, "mip6-nemo.sh", &[]);
+}

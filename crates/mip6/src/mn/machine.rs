@@ -1441,13 +1441,23 @@ impl MobileNode {
     /// The rules that send packets into the tunnel (MN-7): from the home
     /// address and, for a mobile router, from each mobile network (RFC
     /// 3963 §5.5: everything from the mobile networks is reverse
-    /// tunnelled).
+    /// tunnelled), except what goes to a mobile network (one LAN of the
+    /// mobile router to another), looked up in the main table first.
     fn home_rules(&self) -> Vec<RuleSpec> {
-        let mut rules = vec![self.rule(self.config.home_address, self.config.home_table)];
+        let home = self.rule(self.config.home_address, self.config.home_table);
+        let mut rules = vec![home.clone()];
         for p in self.mobile_networks() {
+            let net = Some((IpAddr::V6(p.addr()), p.len()));
             rules.push(RuleSpec {
-                from: Some((IpAddr::V6(p.addr()), p.len())),
-                ..self.rule(self.config.home_address, self.config.home_table)
+                from: None,
+                to: net,
+                table: RouteTable::MAIN,
+                priority: self.config.rule_priority.saturating_sub(1),
+                ..home.clone()
+            });
+            rules.push(RuleSpec {
+                from: net,
+                ..home.clone()
             });
         }
         rules

@@ -556,7 +556,7 @@ impl MnTunnel {
     }
 
     /// The home address, or an address of a mobile network.
-    fn is_ours(&self, addr: Ipv6Addr) -> bool {
+    pub fn is_ours(&self, addr: Ipv6Addr) -> bool {
         addr == self.home_address || self.mobile_networks.iter().any(|p| p.contains_addr(addr))
     }
 
