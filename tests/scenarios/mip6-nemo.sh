@@ -32,8 +32,12 @@
 #  - refusals (MT-17): the same router asking for 2001:db8:20::/64, outside
 #    what the home agent permits, gets 142 and stops; the mobile node of
 #    examples/mobile-node.toml posing as a mobile router gets 140; nothing
-#    is bound for either.
-# About 25 s.
+#    is bound for either;
+#  - the moving LAN delegates: with a /56 mobile network and a DHCPv6
+#    server on lan0, a v6edge requesting router on the LAN gets a /64, the
+#    mobile router routes it, and the correspondent reaches that router's
+#    own LAN through the tunnel.
+# About 35 s.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB_TIMEOUT=${LAB_TIMEOUT:-150}
@@ -126,6 +130,56 @@ MIP6_MN_CONFIG=$LAB_DIR/mn-as-router.toml
 MIP6_HOA=2001:db8:1::200
 mip6_start_mn
 lab_check "a home address not permitted as a mobile router gets 140; nothing bound" lab_wait 15 stopped_with 140
+lab_stop mn
+
+# 4. The moving LAN delegates (issue 13: the mobile router's LANs are
+# ordinary v6edge LANs). The mobile router registers 2001:db8:10::/56 and
+# runs a DHCPv6 server on lan0 delegating /64s from 2001:db8:10:80::/57; the
+# host on lan0 becomes a v6edge requesting router with a LAN of its own.
+# The correspondent reaches that LAN through the home agent's tunnel and
+# the mobile router's route toward the delegation.
+sed -e 's|"2001:db8:10::/64"\]  # makes|"2001:db8:10::/56"]  # makes|' "$MIP6_REPO_DIR/examples/mobile-router.toml" >"$LAB_DIR/mr-lan.toml"
+cat >>"$LAB_DIR/mr-lan.toml" <<'EOC'
+
+[server]
+[[server.link]]
+interface = "lan0"
+[[server.link.prefix-pool]]
+prefix = "2001:db8:10:80::/57"
+delegated-length = 64
+preferred-lifetime = 1800
+valid-lifetime = 3600
+EOC
+grep -q '2001:db8:10::/56' "$LAB_DIR/mr-lan.toml" || lab_die "could not derive mr-lan.toml"
+MIP6_MN_CONFIG=$LAB_DIR/mr-lan.toml
+MIP6_HOA=2001:db8:1::300
+mip6_start_mn
+lab_check "the mobile router registers 2001:db8:10::/56 at $COA2" lab_wait 15 bound_at "$COA2"
+lab_exec lfn ip link add lan1 type veth peer name lan1p
+lab_exec lfn ip link set lan1p up
+lab_exec lfn ip link set lan1 up
+lab_sysctl lfn net.ipv6.conf.all.forwarding=1 net.ipv6.conf.eth0.accept_ra=2
+cat >"$LAB_DIR/cpe.toml" <<'EOC'
+[daemon]
+[uplink]
+interface = "eth0"
+[[lan]]
+interface = "lan1"
+EOC
+start_v6edge lfn cpe "$LAB_DIR/cpe.toml"
+v6edge_wait_ready cpe 10 || lab_die "the downstream router's v6edge did not start (log: $LAB_DIR/cpe.log)"
+delegated() { v6edge_status_json cpe | lab_json "[x['prefix'] for x in d['delegations']]" | grep -q '^2001:db8:10:8'; }
+lab_check "the router on the moving LAN gets a /64 delegated by the mobile router" lab_wait 20 delegated
+DELEGATED=$(v6edge_status_json cpe | lab_json "d['delegations'][0]['prefix']")
+echo "  delegated: $DELEGATED"
+lab_check "the mobile router routes $DELEGATED toward it (proto 118)" \
+    sh -c "ip -n '$(lab_ns mn)' -6 route show '$DELEGATED' | grep -q 'via fe80:.* dev lan0 proto 118'"
+LAN1=$(lab_exec lfn ip -6 -o addr show dev lan1 scope global | awk '{ print $4 }' | cut -d/ -f1 | head -1)
+echo "  the downstream router's LAN address: ${LAN1:-none}"
+# The address may still be tentative (DAD) for a moment.
+lab_check "the correspondent reaches the downstream router's LAN address ${LAN1:-?} through the tunnel" \
+    lab_wait 10 lab_exec cn ping -6 -n -c 2 -i 0.3 -W 1 "${LAN1:-::1}"
+lab_stop cpe
 lab_stop mn
 
 lab_finish
