@@ -7,12 +7,17 @@
 //! Mobile Prefix Solicitations (built, or arbitrary captured ICMPv6),
 //! home prefix changes (HA-18), time steps (the harness wakes the machine
 //! at every deadline) and the driver's answers to barriers (applied or
-//! failed).
+//! failed). The home address is permitted as a mobile router (RFC 3963)
+//! for 2001:db8:10::/48; BUs may set R and carry Mobile Network Prefix
+//! options inside, outside or across it, with host bits or any length.
 //!
 //! Checked after every step, beyond "no panic":
 //! - only the one configured home address is ever bound, tunnelled or
 //!   proxied (an unauthenticated input installs nothing: HA-2, AU-2);
 //! - the binding cache never exceeds the configured maximum;
+//! - every route and data-plane binding is for the home address or a
+//!   mobile network inside the permit, and a BA sets R only when it
+//!   accepts a mobile router's BU;
 //! - a BA with status 0 for a new care-of address leaves only after the
 //!   barrier before it was answered (HA-20);
 //! - the machine never asks to be woken at or before the instant it was
@@ -66,6 +71,9 @@ enum Event {
         skew: i16,
         flip: Option<(u8, u8)>,
         with_hao: bool,
+        mobile_router: bool,
+        /// Mobile Network Prefix options: 2001:db8:<word>::/<length>.
+        networks: Vec<(u16, u8)>,
     },
     Raw {
         bytes: Vec<u8>,
@@ -126,13 +134,26 @@ fn config() -> HaConfig {
         max_bindings: MAX_BINDINGS,
         tunnel_ifindex: Some(TUN_IF),
         mobile_prefix_advertisements: true,
+        mobile_routers: vec![v6edge_mip6::ha::MobileRouterPermit {
+            home_address: hoa(),
+            prefixes: vec![permit()],
+        }],
         ..HaConfig::default()
     }
 }
 
+/// The mobile networks the home address may register (RFC 3963).
+fn permit() -> v6edge_prefix::Prefix {
+    "2001:db8:10::/48".parse().expect("literal")
+}
+
 fn ntp_at(at: Instant, skew_tenths: i16) -> u64 {
     let base = NtpTimestamp(T0_NTP).after(Duration::from_micros(at.as_micros()));
-    let skew = NtpTimestamp(0).after(Duration::from_millis(u64::from(skew_tenths.unsigned_abs()) * 100)).0;
+    let skew = NtpTimestamp(0)
+        .after(Duration::from_millis(
+            u64::from(skew_tenths.unsigned_abs()) * 100,
+        ))
+        .0;
     if skew_tenths < 0 {
         base.0.wrapping_sub(skew)
     } else {
@@ -149,6 +170,7 @@ fn bu_bytes(
     flags: BuFlags,
     key: &[u8; 16],
     replay: u64,
+    networks: &[(u16, u8)],
 ) -> Vec<u8> {
     let mut m = MobilityHeader::new(BindingUpdate {
         sequence,
@@ -156,6 +178,14 @@ fn bu_bytes(
         lifetime: FourSeconds(lifetime),
     });
     m.push_option(MhOption::AlternateCareOf(coa));
+    for &(word, len) in networks.iter().take(4) {
+        m.push_option(MhOption::MobileNetworkPrefix(
+            v6edge_wire::mh::MobileNetworkPrefix::new(
+                Ipv6Addr::new(0x2001, 0xdb8, word, 0, 0, 0, 0, 0),
+                len,
+            ),
+        ));
+    }
     m.push_option(MhOption::ReplayProtection(replay));
     m.push_option(MhOption::mn_ha_placeholder(SPI));
     let mut bytes = m.to_bytes();
@@ -178,8 +208,22 @@ impl Harness {
         let mut barrier_open = false;
         while let Some(out) = self.ha.poll_output() {
             match out {
-                HaOutput::DataPlane(BindingOp::Upsert { hoa: h, .. }) => {
-                    assert_eq!(h, hoa(), "only the configured home address is tunnelled")
+                HaOutput::DataPlane(BindingOp::Upsert {
+                    hoa: h, prefixes, ..
+                }) => {
+                    assert_eq!(h, hoa(), "only the configured home address is tunnelled");
+                    assert!(
+                        prefixes.iter().all(|p| permit().contains(p)),
+                        "a mobile network outside the permit: {prefixes:?}"
+                    );
+                }
+                HaOutput::Kernel(KernelOp::SetRoute(r)) => {
+                    assert!(
+                        r.dst == v6edge_prefix::Prefix::new(hoa(), 128).expect("host route")
+                            || permit().contains(&r.dst),
+                        "a route for {}",
+                        r.dst
+                    );
                 }
                 HaOutput::Kernel(KernelOp::SetProxyNeighbour(p)) => {
                     let served = match p.addr {
@@ -195,6 +239,12 @@ impl Harness {
                 HaOutput::Mh(t) => {
                     // HA-20: nothing the barrier guards leaves in the same
                     // drain as the barrier itself.
+                    if let Ok(m) = MobilityHeader::parse(&t.payload)
+                        && let v6edge_wire::mh::MhBody::BindingAck(ba) = &m.body
+                    {
+                        // RFC 3963 §6.2: R only on acceptance.
+                        assert!(!ba.flags.mobile_router || ba.status.is_accepted());
+                    }
                     if barrier_open
                         && let Ok(m) = MobilityHeader::parse(&t.payload)
                         && let v6edge_wire::mh::MhBody::BindingAck(ba) = &m.body
@@ -208,11 +258,17 @@ impl Harness {
                 HaOutput::Icmp6ToHomeAddress(t) => {
                     let bound = self.ha.bindings();
                     assert!(
-                        bound.iter().any(|b| b.home_address == t.home_address && b.care_of == t.care_of),
+                        bound
+                            .iter()
+                            .any(|b| b.home_address == t.home_address && b.care_of == t.care_of),
                         "an advertisement for no binding: {t:?}"
                     );
                     assert_eq!(t.src, ha_addr());
-                    assert!(v6edge_wire::nd::verify_checksum(t.src, t.home_address, &t.payload));
+                    assert!(v6edge_wire::nd::verify_checksum(
+                        t.src,
+                        t.home_address,
+                        &t.payload
+                    ));
                     assert!(matches!(
                         v6edge_wire::nd::MobilityIcmp::parse(&t.payload),
                         Ok(v6edge_wire::nd::MobilityIcmp::MobilePrefixAdvert(_))
@@ -266,12 +322,23 @@ fuzz_target!(|input: Input| {
                 skew,
                 flip,
                 with_hao,
+                mobile_router,
+                networks,
             } => {
                 let coa = care_of(c);
                 let mut flags = BuFlags::home_registration();
                 flags.home_registration = home_registration;
+                flags.mobile_router = mobile_router;
                 let key = if right_key { KEY } else { *b"not-the-key-0123" };
-                let mut bytes = bu_bytes(sequence, lifetime, coa, flags, &key, ntp_at(h.now, skew));
+                let mut bytes = bu_bytes(
+                    sequence,
+                    lifetime,
+                    coa,
+                    flags,
+                    &key,
+                    ntp_at(h.now, skew),
+                    &networks,
+                );
                 if let Some((at, x)) = flip
                     && !bytes.is_empty()
                 {
