@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 /// `uplink`, `delegations`, `lans`, `dns`, `server` and `ra` fields came
 /// before it and stay, with the same content, for the consumers that read
 /// them (scripts, the lab scenarios): new readers should use `roles`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Status {
     pub version: String,
     /// One entry per configured role, by role name; roles that are not
@@ -48,7 +48,7 @@ pub struct Status {
 }
 
 /// One lease as `v6edge leases --json` shows it (contract.md).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct LeaseView {
     pub duid: String,
     pub iaid: u32,
@@ -107,7 +107,7 @@ pub fn select_leases(
 }
 
 /// The server part of the status document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default, schemars::JsonSchema)]
 pub struct ServerStatusDoc {
     /// Leases by kind (`na`, `pd`), both always present.
     pub leases: BTreeMap<String, u64>,
@@ -126,7 +126,7 @@ pub struct ServerStatusDoc {
 
 /// The lease store's state in the status document: while `available` is
 /// false (a PostgreSQL store that lost its database) nothing is granted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default, schemars::JsonSchema)]
 pub struct StoreDoc {
     /// `sqlite`, `postgres` or `memory`.
     pub kind: String,
@@ -143,7 +143,7 @@ pub struct StoreDoc {
 
 /// One pool's usage (contract.md): `prefix` is the pool prefix for a prefix
 /// pool and the range `start-end` for an address pool.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 pub struct PoolDoc {
     pub link: String,
     #[serde(rename = "type")]
@@ -154,7 +154,7 @@ pub struct PoolDoc {
     pub total: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default, schemars::JsonSchema)]
 pub struct CountersDoc {
     pub received: BTreeMap<String, u64>,
     pub sent: BTreeMap<String, u64>,
@@ -172,7 +172,7 @@ pub struct CountersDoc {
 }
 
 /// The status of each configured role, keyed by role name.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Roles {
     /// `[uplink]`: the DHCPv6 client, its delegations and the LANs.
     #[serde(
@@ -211,7 +211,7 @@ pub struct Roles {
 }
 
 /// The Mobile IPv6 mobile node's document (its Binding Update List entry).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct MobileNodeStatus {
     /// False until the configured interfaces and the tunnel device exist.
     pub running: bool,
@@ -263,7 +263,7 @@ pub struct MobileNodeStatus {
 
 /// A home prefix a mobile node heard of, with its remaining lifetimes in
 /// seconds (`None`: infinite).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HomePrefixDoc {
     pub prefix: String,
     pub valid: Option<u64>,
@@ -298,7 +298,7 @@ impl Roles {
 
 /// The requesting router's document: the uplink's client, what it was
 /// delegated, the LANs it numbers and the DNS it learnt.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RequestingRouterStatus {
     pub uplink: Option<UplinkStatus>,
     pub delegations: Vec<DelegationStatus>,
@@ -319,7 +319,7 @@ impl RequestingRouterStatus {
 }
 
 /// The relay agent's document.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RelayStatus {
     /// The upstream and downstream interfaces, in file order (upstream first).
     pub links: Vec<RelayLinkStatus>,
@@ -334,7 +334,7 @@ pub struct RelayStatus {
     pub bindings: Vec<RelayBindingStatus>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RelayLinkStatus {
     pub interface: String,
     /// `upstream` or `downstream`.
@@ -347,7 +347,7 @@ pub struct RelayLinkStatus {
     pub link_address: Option<Ipv6Addr>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RelayCountersStatus {
     /// Client and relay messages relayed towards the servers.
     pub forwarded_up: u64,
@@ -364,7 +364,7 @@ pub struct RelayCountersStatus {
 }
 
 /// One snooped delegation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RelayBindingStatus {
     pub prefix: String,
     /// The requesting router's address on the downstream link (usually
@@ -378,7 +378,7 @@ pub struct RelayBindingStatus {
 }
 
 /// One `[[ra]]` interface.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct StaticRaStatus {
     pub interface: String,
     /// The configured prefixes, as advertised.
@@ -396,7 +396,7 @@ pub struct StaticRaStatus {
 }
 
 /// The Mobile IPv6 home agent's document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HomeAgentStatus {
     /// The home link.
     pub interface: String,
@@ -443,7 +443,7 @@ impl Default for HomeAgentStatus {
 }
 
 /// One binding cache entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct HomeAgentBindingStatus {
     pub home_address: Ipv6Addr,
     pub care_of: Ipv6Addr,
@@ -465,7 +465,7 @@ pub struct HomeAgentBindingStatus {
 }
 
 /// What the uplink client is doing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum UplinkState {
     Bound,
@@ -496,7 +496,7 @@ impl UplinkState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct UplinkStatus {
     pub interface: String,
     /// `None` while the interface does not exist.
@@ -511,14 +511,14 @@ pub struct UplinkStatus {
     pub addresses: Vec<AddressStatus>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct AddressStatus {
     pub address: Ipv6Addr,
     pub preferred: Option<u32>,
     pub valid: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DelegationStatus {
     pub iaid: u32,
     /// `ADDRESS/LENGTH`.
@@ -530,7 +530,7 @@ pub struct DelegationStatus {
     pub t2: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct LanStatus {
     pub interface: String,
     pub ifindex: Option<u32>,
@@ -544,13 +544,13 @@ pub struct LanStatus {
     pub ra: RaCounters,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DeprecatedPrefix {
     pub prefix: String,
     pub valid: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RaCounters {
     pub sent: u64,
     pub rs_received: u64,
@@ -559,7 +559,7 @@ pub struct RaCounters {
     pub router_lifetime: u32,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct DnsStatus {
     pub servers: Vec<Ipv6Addr>,
     pub domains: Vec<String>,
@@ -993,6 +993,25 @@ fn format_relay(out: &mut String, relay: &RelayStatus) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// docs/status.schema.json is the JSON Schema of the status document
+    /// (`v6edge status --json`, the control socket's `status`), generated
+    /// from these types: it cannot drift. `V6EDGE_BLESS=1` rewrites it.
+    #[test]
+    fn the_status_schema_is_documented() {
+        let schema = schemars::schema_for!(Status);
+        let text = serde_json::to_string_pretty(&schema).expect("a schema serialises") + "\n";
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/status.schema.json");
+        if std::env::var_os("V6EDGE_BLESS").is_some() {
+            std::fs::write(&path, &text).expect("write the schema");
+        }
+        let documented = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            documented == text,
+            "docs/status.schema.json is out of date: V6EDGE_BLESS=1 cargo test -p v6edge --lib the_status_schema_is_documented"
+        );
+    }
 
     /// The contract's example document, verbatim (minus the state alternatives).
     const CONTRACT_EXAMPLE: &str = r#"{

@@ -216,7 +216,7 @@ impl Drops {
 
 /// `status.io`: what the daemon dropped before or after the roles, and
 /// the state of its defences.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct IoStatus {
     /// protocol → reason → datagrams.
     pub dropped: BTreeMap<String, BTreeMap<String, u64>>,
