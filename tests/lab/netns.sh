@@ -419,7 +419,12 @@ lab_teardown() {
     if [ -s "$LAB_DIR/users.list" ]; then
         while read -r user; do userdel "$user" 2>/dev/null; done <"$LAB_DIR/users.list"
     fi
-    # 5. the watchdog
+    # 5. directories this run created on the host as mount points
+    #    (service-unit.sh), if still empty
+    if [ -s "$LAB_DIR/dirs.list" ]; then
+        tac "$LAB_DIR/dirs.list" | while read -r d; do rmdir "$d" 2>/dev/null; done
+    fi
+    # 6. the watchdog
     [ -n "$LAB_WATCHDOG" ] && kill "$LAB_WATCHDOG" 2>/dev/null
     if [ "$rc" -ne 0 ] || [ "$LAB_FAIL" -ne 0 ]; then
         local f

@@ -92,3 +92,30 @@ fn home_agent_as_user() {
 fn mobile_node_as_user() {
     as_user("mip6-mn.sh", &[], &["radvd", "ping"]);
 }
+
+/// The packaged systemd units: `systemd-analyze verify`, then the service
+/// started exactly as v6edge.service says (user, capabilities, directories,
+/// Type=notify, ExecStartPre, ExecReload, stop) with examples/cpe.toml as
+/// /etc/v6edge/v6edge.toml, where systemd itself cannot run.
+#[test]
+fn service_unit_as_systemd_would_run_it() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let label = "service-unit.sh";
+    let programs = [
+        "ip",
+        "bash",
+        "timeout",
+        "python3",
+        "setpriv",
+        "useradd",
+        "mknod",
+        "systemd-analyze",
+    ];
+    if let Some(reason) = skip_reason(true, &programs) {
+        report_skip(label, &reason);
+        return;
+    }
+    run_scenario_script(label, "service-unit.sh", &[]);
+}
