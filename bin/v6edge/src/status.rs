@@ -107,7 +107,9 @@ pub fn select_leases(
 }
 
 /// The server part of the status document.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default, schemars::JsonSchema,
+)]
 pub struct ServerStatusDoc {
     /// Leases by kind (`na`, `pd`), both always present.
     pub leases: BTreeMap<String, u64>,
@@ -126,7 +128,9 @@ pub struct ServerStatusDoc {
 
 /// The lease store's state in the status document: while `available` is
 /// false (a PostgreSQL store that lost its database) nothing is granted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default, schemars::JsonSchema,
+)]
 pub struct StoreDoc {
     /// `sqlite`, `postgres` or `memory`.
     pub kind: String,
@@ -154,7 +158,9 @@ pub struct PoolDoc {
     pub total: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, Default, schemars::JsonSchema,
+)]
 pub struct CountersDoc {
     pub received: BTreeMap<String, u64>,
     pub sent: BTreeMap<String, u64>,

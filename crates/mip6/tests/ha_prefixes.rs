@@ -273,3 +273,45 @@ fn ha18_prefix_changes_never_drop_the_home_agents_own_prefix() {
         "2001:db8:1::/64".parse().unwrap()
     );
 }
+
+/// HA-8/HA-18: a home prefix's lifetimes are those of the home agent's own
+/// address in it: the longest of several, infinite wins, tentative
+/// addresses do not count, and a prefix without one of ours is infinite.
+#[test]
+fn served_prefix_lifetimes_come_from_our_own_addresses() {
+    use v6edge_mip6::ha::OwnAddress;
+    let p1: v6edge_prefix::Prefix = "2001:db8:1::/64".parse().unwrap();
+    let p2: v6edge_prefix::Prefix = "2001:db8:2::/64".parse().unwrap();
+    let p3: v6edge_prefix::Prefix = "2001:db8:3::/64".parse().unwrap();
+    let own = |a: &str, valid: Option<u64>, preferred: Option<u64>, tentative: bool| OwnAddress {
+        addr: a.parse().unwrap(),
+        valid: valid.map(Duration::from_secs),
+        preferred: preferred.map(Duration::from_secs),
+        tentative,
+    };
+    let now = Instant::ZERO + Duration::from_secs(100);
+    let at = |s: u64| Some(now + Duration::from_secs(s));
+    let served = ServedPrefix::from_own_addresses(
+        &[p1, p2, p3],
+        &[
+            own("2001:db8:1::1", Some(600), Some(0), false),
+            own("2001:db8:1::2", Some(900), Some(300), false),
+            own("2001:db8:1::3", Some(5000), Some(5000), true),
+            own("2001:db8:2::1", Some(600), Some(300), false),
+            own("2001:db8:2::2", None, None, false),
+        ],
+        now,
+    );
+    assert_eq!(
+        served,
+        vec![
+            ServedPrefix {
+                prefix: p1,
+                valid_until: at(900),
+                preferred_until: at(300)
+            },
+            ServedPrefix::infinite(p2),
+            ServedPrefix::infinite(p3),
+        ]
+    );
+}

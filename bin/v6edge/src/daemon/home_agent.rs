@@ -589,35 +589,23 @@ fn rh2_packet(
 }
 
 /// The served prefixes with the lifetimes of our own addresses in them on
-/// the home link (the longest, if several; infinite when none is there,
-/// as for a prefix configured without an address of ours).
+/// the home link (`ServedPrefix::from_own_addresses` decides).
 fn served_prefixes(
     configured: &[v6edge_prefix::Prefix],
     home: &LinkFacts,
     now: Instant,
 ) -> Vec<ServedPrefix> {
-    let until = |d: Option<Duration>| d.map(|d| now + d);
-    configured
+    let own: Vec<v6edge_mip6::ha::OwnAddress> = home
+        .addresses
         .iter()
-        .map(|p| {
-            let ours = home
-                .addresses
-                .iter()
-                .filter(|a| !a.tentative && p.contains_addr(a.addr));
-            // `None` is infinite: it wins over any finite lifetime.
-            let longest = |f: fn(&super::link::AddressFact) -> Option<Duration>| {
-                ours.clone()
-                    .map(f)
-                    .reduce(|a, b| a.zip(b).map(|(a, b)| a.max(b)))
-                    .flatten()
-            };
-            ServedPrefix {
-                prefix: *p,
-                valid_until: until(longest(|a| a.valid)),
-                preferred_until: until(longest(|a| a.preferred)),
-            }
+        .map(|a| v6edge_mip6::ha::OwnAddress {
+            addr: a.addr,
+            valid: a.valid,
+            preferred: a.preferred,
+            tentative: a.tentative,
         })
-        .collect()
+        .collect();
+    ServedPrefix::from_own_addresses(configured, &own, now)
 }
 
 impl Role for HomeAgentRole {

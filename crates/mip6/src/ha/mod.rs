@@ -126,6 +126,50 @@ impl ServedPrefix {
             preferred_until: None,
         }
     }
+
+    /// The configured prefixes with the lifetimes of the home agent's own
+    /// addresses in them on the home link, as of `now` (HA-8, HA-18): a
+    /// deprecated or expiring home prefix shows in its own address first.
+    /// Of several addresses in one prefix the longest lifetime counts; a
+    /// prefix without one of ours (configured only) is infinite.
+    pub fn from_own_addresses(
+        configured: &[Prefix],
+        addresses: &[OwnAddress],
+        now: Instant,
+    ) -> Vec<ServedPrefix> {
+        let until = |d: Option<Duration>| d.map(|d| now + d);
+        configured
+            .iter()
+            .map(|p| {
+                let ours = addresses
+                    .iter()
+                    .filter(|a| !a.tentative && p.contains_addr(a.addr));
+                // `None` is infinite: it wins over any finite lifetime.
+                let longest = |f: fn(&OwnAddress) -> Option<Duration>| {
+                    ours.clone()
+                        .map(f)
+                        .reduce(|a, b| a.zip(b).map(|(a, b)| a.max(b)))
+                        .flatten()
+                };
+                ServedPrefix {
+                    prefix: *p,
+                    valid_until: until(longest(|a| a.valid)),
+                    preferred_until: until(longest(|a| a.preferred)),
+                }
+            })
+            .collect()
+    }
+}
+
+/// One of the home agent's addresses on the home link, as the kernel
+/// reports it: remaining lifetimes (`None`: infinite), and whether DAD is
+/// still running on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OwnAddress {
+    pub addr: Ipv6Addr,
+    pub valid: Option<Duration>,
+    pub preferred: Option<Duration>,
+    pub tentative: bool,
 }
 
 /// Another home agent on the home link, for DHAAD replies (HA-17).
