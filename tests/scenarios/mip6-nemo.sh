@@ -138,7 +138,14 @@ lab_stop mn
 # host on lan0 becomes a v6edge requesting router with a LAN of its own.
 # The correspondent reaches that LAN through the home agent's tunnel and
 # the mobile router's route toward the delegation.
-sed -e 's|"2001:db8:10::/64"\]  # makes|"2001:db8:10::/56"]  # makes|' "$MIP6_REPO_DIR/examples/mobile-router.toml" >"$LAB_DIR/mr-lan.toml"
+cat >"$LAB_DIR/hook.sh" <<EOH
+#!/bin/sh
+echo "\$V6EDGE_EVENT \$V6EDGE_MOBILE_NETWORKS" >>"$LAB_DIR/hook.log"
+EOH
+chmod 0755 "$LAB_DIR/hook.sh"
+sed -e 's|"2001:db8:10::/64"\]  # makes|"2001:db8:10::/56"]  # makes|' \
+    -e "/^mobile-network-prefixes/a hook = \"$LAB_DIR/hook.sh\"" \
+    "$MIP6_REPO_DIR/examples/mobile-router.toml" >"$LAB_DIR/mr-lan.toml"
 cat >>"$LAB_DIR/mr-lan.toml" <<'EOC'
 
 [server]
@@ -155,6 +162,8 @@ MIP6_MN_CONFIG=$LAB_DIR/mr-lan.toml
 MIP6_HOA=2001:db8:1::300
 mip6_start_mn
 lab_check "the mobile router registers 2001:db8:10::/56 at $COA2" lab_wait 15 bound_at "$COA2"
+lab_check "its hook is told: registered, with V6EDGE_MOBILE_NETWORKS=2001:db8:10::/56" \
+    lab_wait 5 grep -qx 'registered 2001:db8:10::/56' "$LAB_DIR/hook.log"
 lab_exec lfn ip link add lan1 type veth peer name lan1p
 lab_exec lfn ip link set lan1p up
 lab_exec lfn ip link set lan1 up

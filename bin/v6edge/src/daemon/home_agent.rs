@@ -133,7 +133,7 @@ pub struct HomeAgentRole {
     /// (f): ICMPv6 errors are rate-limited).
     icmp_errors: TokenBucket,
     /// Care-of address of each binding the hook was last told of.
-    hooked: std::collections::BTreeMap<Ipv6Addr, Ipv6Addr>,
+    hooked: std::collections::BTreeMap<Ipv6Addr, (Ipv6Addr, Vec<v6edge_prefix::Prefix>)>,
     /// The home link's `proxy_delay` before we set it to 0, restored at
     /// shutdown.
     saved_proxy_delay: Option<String>,
@@ -475,22 +475,31 @@ impl HomeAgentRole {
             .map(|b| (b.home_address, b))
             .collect();
         let mut runs = Vec::new();
-        for (hoa, coa) in &self.hooked {
+        for (hoa, (coa, networks)) in &self.hooked {
             if !now.contains_key(hoa) {
-                runs.push(("removed", *hoa, *coa, 0));
+                runs.push(("removed", *hoa, *coa, 0, networks.clone()));
             }
         }
         for (hoa, b) in &now {
             let event = match self.hooked.get(hoa) {
                 None => "registered",
-                Some(coa) if *coa != b.care_of => "moved",
+                Some((coa, _)) if *coa != b.care_of => "moved",
+                // A mobile router registered other mobile networks.
+                Some((_, networks)) if *networks != b.prefixes => "changed",
                 Some(_) => continue,
             };
-            runs.push((event, *hoa, b.care_of, b.lifetime.as_secs()));
+            runs.push((event, *hoa, b.care_of, b.lifetime.as_secs(), b.prefixes.clone()));
         }
-        self.hooked = now.iter().map(|(h, b)| (*h, b.care_of)).collect();
-        for (event, hoa, coa, lifetime) in runs {
+        self.hooked = now
+            .iter()
+            .map(|(h, b)| (*h, (b.care_of, b.prefixes.clone())))
+            .collect();
+        for (event, hoa, coa, lifetime, networks) in runs {
+            let networks: Vec<String> = networks.iter().map(|p| p.to_string()).collect();
             let env = vec![
+                // A mobile router's mobile networks (RFC 3963), space
+                // separated; empty for a mobile node.
+                ("V6EDGE_MOBILE_NETWORKS".to_owned(), networks.join(" ")),
                 ("V6EDGE_ROLE".to_owned(), "home-agent".to_owned()),
                 ("V6EDGE_EVENT".to_owned(), event.to_owned()),
                 ("V6EDGE_HOME_ADDRESS".to_owned(), hoa.to_string()),

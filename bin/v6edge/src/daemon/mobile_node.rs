@@ -121,6 +121,12 @@ impl MobileNodeRole {
             ("V6EDGE_CARE_OF".to_owned(), text(care_of)),
             ("V6EDGE_HOME_AGENT".to_owned(), text(home_agent)),
             ("V6EDGE_LIFETIME".to_owned(), lifetime.to_string()),
+            // A mobile router's mobile networks (RFC 3963), space
+            // separated; empty for a mobile node.
+            (
+                "V6EDGE_MOBILE_NETWORKS".to_owned(),
+                self.mobile_networks().join(" "),
+            ),
         ];
         self.effects.push_back(Effect::Hook { program, env });
     }
