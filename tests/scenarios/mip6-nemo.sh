@@ -1,5 +1,5 @@
 #!/bin/bash
-# mip6-nemo.sh - NEMO Basic Support (RFC 3963, issue 13, scenario MT-17):
+# mip6-nemo.sh - NEMO Basic Support (RFC 3963, issue 13, scenario MT-17, MR-1…MR-4):
 # v6edge as a mobile router whose LAN travels with it, and as its home
 # agent, on kernels without MIP6. Both ends are v6edge's userspace data
 # planes (TUN + IPv6-in-IPv6).

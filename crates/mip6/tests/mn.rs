@@ -1688,7 +1688,7 @@ fn ba_of(t: &v6edge_mip6::ha::MhTransmit) -> v6edge_wire::mh::BindingAck {
     }
 }
 
-/// MT-17, explicit mode (RFC 3963 §6.1.1): the BU carries R and a Mobile
+/// MT-17, MR-1, MR-3, explicit mode (RFC 3963 §6.1.1): the BU carries R and a Mobile
 /// Network Prefix option; the home agent routes the prefix into the
 /// tunnel, its data plane tunnels it, and answers with R; the mobile
 /// router sends everything from the mobile network into the tunnel.
@@ -1795,7 +1795,7 @@ fn mt17_explicit_mode_mobile_network_through_the_tunnel() {
     );
 }
 
-/// MT-17, implicit mode (RFC 3963 §6.1.2): no option; the home agent's
+/// MT-17, MR-1, implicit mode (RFC 3963 §6.1.2): no option; the home agent's
 /// configured prefixes are the mobile networks.
 #[test]
 fn mt17_implicit_mode_takes_the_configured_prefixes() {
@@ -1813,7 +1813,7 @@ fn mt17_implicit_mode_takes_the_configured_prefixes() {
     );
 }
 
-/// MT-17: 140 for a home address not configured as a mobile router, 141
+/// MT-17, MR-2: 140 for a home address not configured as a mobile router, 141
 /// for a prefix that cannot be a mobile network (the home link's), 142
 /// for one outside the permit, 143 for implicit mode without configured
 /// prefixes; the mobile router stops on each, nothing installed.
@@ -1865,7 +1865,7 @@ fn mt17_refusals_140_to_143() {
     }
 }
 
-/// RFC 3963 §5.3: a BA without R (a home agent without NEMO) stops the
+/// MR-2, RFC 3963 §5.3: a BA without R (a home agent without NEMO) stops the
 /// mobile router before anything is installed.
 #[test]
 fn mobile_router_stops_on_a_ba_without_r() {
@@ -1907,4 +1907,36 @@ fn packet_between(src: Ipv6Addr, dst: Ipv6Addr) -> Vec<u8> {
     p[8..24].copy_from_slice(&src.octets());
     p[24..40].copy_from_slice(&dst.octets());
     p
+}
+
+/// A restarted home agent puts a mobile router's binding back with its
+/// mobile networks' routes, unless its permit no longer covers them; a
+/// permit overlapping a home prefix is a configuration error.
+#[test]
+fn mobile_router_bindings_restore_within_their_permit() {
+    let mut ha = agent_with(nemo_ha_config(&["2001:db8:10::/48"]));
+    let mut mr = mobile_router(true, &["2001:db8:10::/64"]);
+    let out = attach(&mut mr, Instant::ZERO, WIFI, coa());
+    ha_outputs(&mut ha, Instant::ZERO, &one_bu(&out));
+    let records = ha.bindings();
+    assert_eq!(records.len(), 1);
+    assert!(records[0].mobile_router);
+    assert_eq!(records[0].prefixes, vec![mobile_network()]);
+
+    let mut again = agent_with(nemo_ha_config(&["2001:db8:10::/48"]));
+    assert_eq!(again.restore(records.clone(), secs(1.0)), 1);
+    let out: Vec<HaOutput> = std::iter::from_fn(|| again.poll_output()).collect();
+    assert!(out.iter().any(|o| matches!(o,
+        HaOutput::Kernel(KernelOp::SetRoute(r)) if r.dst == mobile_network())));
+
+    // The permit shrank to another prefix: not restored.
+    let mut narrower = agent_with(nemo_ha_config(&["2001:db8:11::/48"]));
+    assert_eq!(narrower.restore(records, secs(1.0)), 0);
+
+    let bad =
+        v6edge_mip6::ha::HomeAgent::new(nemo_ha_config(&["2001:db8:1::/64"]), 1, Instant::ZERO);
+    assert!(matches!(
+        bad,
+        Err(v6edge_mip6::ha::HaConfigError::MobileNetworkPrefix { .. })
+    ));
 }

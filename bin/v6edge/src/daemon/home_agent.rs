@@ -488,7 +488,13 @@ impl HomeAgentRole {
                 Some((_, networks)) if *networks != b.prefixes => "changed",
                 Some(_) => continue,
             };
-            runs.push((event, *hoa, b.care_of, b.lifetime.as_secs(), b.prefixes.clone()));
+            runs.push((
+                event,
+                *hoa,
+                b.care_of,
+                b.lifetime.as_secs(),
+                b.prefixes.clone(),
+            ));
         }
         self.hooked = now
             .iter()
