@@ -127,9 +127,8 @@ fn ha_config() -> HaConfig {
     }
 }
 
-/// Feeds the MN's BU to the home agent, carries out its kernel changes
-/// (barrier acknowledged) and returns the home agent's MH outputs.
-fn to_ha(ha: &mut HomeAgent, now: Instant, t: &MnTransmit) -> Vec<v6edge_mip6::ha::MhTransmit> {
+/// The home agent's outputs for the MN's BU, its barriers acknowledged.
+fn ha_outputs(ha: &mut HomeAgent, now: Instant, t: &MnTransmit) -> Vec<HaOutput> {
     ha.handle_mh(
         now,
         &MhReceived {
@@ -141,15 +140,29 @@ fn to_ha(ha: &mut HomeAgent, now: Instant, t: &MnTransmit) -> Vec<v6edge_mip6::h
             bytes: &t.payload,
         },
     );
-    let mut mh = Vec::new();
+    let mut all = Vec::new();
     while let Some(o) = ha.poll_output() {
-        match o {
-            HaOutput::Barrier(ticket) => ha.handle_applied(now, ticket, true),
-            HaOutput::Mh(t) => mh.push(t),
-            _ => {}
+        if let HaOutput::Barrier(ticket) = o {
+            ha.handle_applied(now, ticket, true);
         }
+        all.push(o);
     }
-    mh
+    all
+}
+
+fn ha_mh(out: &[HaOutput]) -> Vec<v6edge_mip6::ha::MhTransmit> {
+    out.iter()
+        .filter_map(|o| match o {
+            HaOutput::Mh(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Feeds the MN's BU to the home agent, carries out its kernel changes
+/// (barrier acknowledged) and returns the home agent's MH outputs.
+fn to_ha(ha: &mut HomeAgent, now: Instant, t: &MnTransmit) -> Vec<v6edge_mip6::ha::MhTransmit> {
+    ha_mh(&ha_outputs(ha, now, t))
 }
 
 /// Feeds the home agent's answers to the MN.
@@ -1647,38 +1660,6 @@ fn mobile_router(explicit: bool, prefixes: &[&str]) -> MobileNode {
         explicit,
     });
     node_with(cfg)
-}
-
-/// The home agent's outputs for the mobile router's BU, barriers applied.
-fn ha_outputs(ha: &mut HomeAgent, now: Instant, t: &MnTransmit) -> Vec<HaOutput> {
-    ha.handle_mh(
-        now,
-        &MhReceived {
-            ifindex: OUTSIDE_IF,
-            src: t.src,
-            dst: t.dst,
-            hao: t.hao,
-            rh2: None,
-            bytes: &t.payload,
-        },
-    );
-    let mut all = Vec::new();
-    while let Some(o) = ha.poll_output() {
-        if let HaOutput::Barrier(ticket) = o {
-            ha.handle_applied(now, ticket, true);
-        }
-        all.push(o);
-    }
-    all
-}
-
-fn ha_mh(out: &[HaOutput]) -> Vec<v6edge_mip6::ha::MhTransmit> {
-    out.iter()
-        .filter_map(|o| match o {
-            HaOutput::Mh(t) => Some(t.clone()),
-            _ => None,
-        })
-        .collect()
 }
 
 fn ba_of(t: &v6edge_mip6::ha::MhTransmit) -> v6edge_wire::mh::BindingAck {
