@@ -54,12 +54,15 @@ mip6_topology
 lab_ns_create lfn
 lab_link mn lan0 lfn eth0
 lab_exec mn ip -6 addr add 2001:db8:10::1/64 dev lan0 nodad
-# A router: forwarding on, and RAs still taken on its uplink (accept_ra=2).
-lab_sysctl mn net.ipv6.conf.all.forwarding=1 net.ipv6.conf.eth0.accept_ra=2
 lab_sysctl lfn net.ipv6.conf.eth0.accept_ra=1 net.ipv6.conf.eth0.autoconf=1
 mip6_start_ha
 lab_wait 15 coa_in 2001:db8:1: || lab_die "no SLAAC address in the home prefix on mn:eth0"
 mip6_start_mn
+# A router forwards (the operator's choice; v6edge warns while it is off);
+# v6edge has set accept_ra=2 on eth0, so RAs still count there.
+lab_check "the mobile router set accept_ra=2 on its uplink" \
+    test "$(lab_exec mn sysctl -n net.ipv6.conf.eth0.accept_ra)" = 2
+lab_sysctl mn net.ipv6.conf.all.forwarding=1
 
 lab_check "the host on lan0 configures an address in $MNP from the mobile router's RAs" \
     lab_wait 15 lab_has_addr lfn eth0 "^2001:db8:10:"

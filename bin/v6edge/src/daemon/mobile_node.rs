@@ -420,6 +420,15 @@ impl Role for MobileNodeRole {
                 },
             );
         }
+        // A mobile router forwards for its mobile networks (RFC 3963) and
+        // still learns its care-of addresses from the foreign links' RAs
+        // (accept_ra = 2); the loop warns when forwarding is off.
+        if self.config.mobile_router.is_some() {
+            needs.forwarding = true;
+            needs
+                .accept_ra
+                .extend(self.config.interfaces.iter().map(|n| n.to_string()));
+        }
         needs
             .interfaces
             .insert(TUN_NAME.to_owned(), Interest::default());
