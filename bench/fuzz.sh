@@ -18,7 +18,11 @@
 # starts a new one from zero; a crash fails it. A target whose campaign has
 # reached RUNS without a crash is not run again; the others run for what
 # is left. A run stopped early with SIGINT (`pkill -INT -f fuzz/target/`)
-# still counts: libFuzzer prints its executions on the way out.
+# still counts: libFuzzer prints its executions on the way out. Do not
+# pause the fuzzers with SIGSTOP (to free the machine for a benchmark, say):
+# libFuzzer's -timeout is wall-clock time, so the input that was running
+# is reported as a timeout on SIGCONT (replay it to tell: a real one hangs
+# again).
 #
 # Prints per target: executions of this run, wall time, executions per
 # second, corpus size, crashes (the failing input is in
