@@ -5,6 +5,8 @@
 //! - [`auth`]: RFC 4285 MN-HA authentication and replay protection.
 //! - [`seq`]: Binding Update sequence numbers modulo 2^16.
 //! - [`dataplane`]: what the machines ask of the tunnel back end.
+//! - [`dsmip`]: Dual-Stack MIPv6 (RFC 5555): IPv4 care-of addresses and
+//!   UDP encapsulation.
 //!
 //! Machines never read the clock, never touch a socket: the caller passes
 //! time and packets in and carries out what they return (style.md §3).
@@ -14,6 +16,7 @@
 
 pub mod auth;
 pub mod dataplane;
+pub mod dsmip;
 pub mod ha;
 pub mod mn;
 pub mod seq;
