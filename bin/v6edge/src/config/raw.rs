@@ -58,6 +58,11 @@ pub(super) struct RawHomeAgent {
     pub acl: Vec<Spanned<RawHomeAgentAcl>>,
     #[serde(default)]
     pub mobile_node: Vec<Spanned<RawHomeAgentMobileNode>>,
+    /// DSMIPv6 (RFC 5555): the IPv4 address of UDP port 4191.
+    pub ipv4_address: Option<Spanned<String>>,
+    pub nat_refresh: Option<Spanned<i64>>,
+    pub ipv4_home_pool: Option<Spanned<String>>,
+    pub ipv4_home_interface: Option<Spanned<String>>,
 }
 
 /// `[[home-agent.acl]]`: who may register (UMIP's BindingAclPolicy).

@@ -248,6 +248,9 @@ impl Daemon {
         // not started by systemd).
         notify_service_manager(sd_notify::NotifyState::Ready);
 
+        // DSMIPv6 signalling the home agent's data plane takes from UDP
+        // port 4191.
+        let mut udp_signalling = io.data_plane.as_ref().and_then(|dp| dp.take_signalling());
         let mut udp_buf = vec![0u8; 65536];
         let mut srv_buf = vec![0u8; 65536];
         let mut icmp_buf = vec![0u8; 65536];
@@ -290,6 +293,9 @@ impl Daemon {
                 }
                 r = io.icmp.recv(&mut icmp_buf) => self.datagram(Port::Icmp6, r, &icmp_buf),
                 r = recv_mh(io.mobility.as_ref(), &mut mh_buf) => self.datagram(Port::Mobility, r, &mh_buf),
+                Some((from, packet)) = recv_udp_signalling(&mut udp_signalling) => {
+                    self.driver.handle_udp_signalling(from, &packet, &self.metrics);
+                }
                 r = recv_capture(io.mobility.as_ref(), &mut capture_buf) => match r {
                     Ok(got) => self.captured(got, &capture_buf),
                     Err(e) => self.driver.dropped("mobility", "receive-error", &self.metrics, &e),
@@ -504,6 +510,12 @@ impl Daemon {
                 Effect::MnDataPlane(op) => {
                     if let Some(dp) = &io.mn_data_plane {
                         dp.apply_mobile_node(&op);
+                    }
+                    continue;
+                }
+                Effect::DataPlaneUdp { dst, packet } => {
+                    if let Some(dp) = &io.data_plane {
+                        dp.send_udp(dst, &packet);
                     }
                     continue;
                 }
@@ -896,6 +908,15 @@ const SERVER_SNDBUF: usize = 4 << 20;
 async fn recv_mh(m: Option<&MobilityIo>, buf: &mut [u8]) -> std::io::Result<RecvMeta> {
     match m {
         Some(m) => m.mh.recv(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn recv_udp_signalling(
+    rx: &mut Option<dataplane::SignallingReceiver>,
+) -> Option<(std::net::SocketAddrV4, Vec<u8>)> {
+    match rx {
+        Some(rx) => rx.recv().await,
         None => std::future::pending().await,
     }
 }
