@@ -171,9 +171,13 @@ impl Daemon {
         let mut sighup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
         let netlink = Netlink::connect().context("cannot open rtnetlink")?;
         let netlink_buffer = self.config.daemon.netlink_receive_buffer;
-        let mut events = Netlink::monitor_with_buffer(netlink_buffer)
-            .context("cannot subscribe to rtnetlink events")?;
         let needs = self.driver.needs();
+        // IPv4 address and default route events only for a role that
+        // asked (a DSMIPv6 mobile node): other routers' IPv4 churn is none
+        // of our business.
+        let ipv4_events = needs.interfaces.values().any(|i| i.addresses && i.ipv4);
+        let mut events = Netlink::monitor_ipv4(netlink_buffer, ipv4_events)
+            .context("cannot subscribe to rtnetlink events")?;
         let mut icmp_types: BTreeSet<u8> = role::ND_TYPES.into_iter().collect();
         icmp_types.extend(&needs.icmp6_types);
         let icmp_types: Vec<u8> = icmp_types.into_iter().collect();
@@ -329,7 +333,7 @@ impl Daemon {
                     Some(_) => {}
                     None => {
                         tracing::error!("rtnetlink event stream ended; resubscribing");
-                        events = Netlink::monitor_with_buffer(netlink_buffer)
+                        events = Netlink::monitor_ipv4(netlink_buffer, ipv4_events)
                             .context("cannot resubscribe to rtnetlink events")?;
                         self.resync(&mut io).await;
                     }
@@ -1006,6 +1010,30 @@ async fn link_facts(nl: &Netlink, name: &str, interest: Interest) -> driver::Lin
                     .and_then(|r| r.gateway);
             }
             Err(e) => tracing::debug!(interface = name, error = %e, "cannot read routes"),
+        }
+    }
+    if interest.addresses && interest.ipv4 {
+        match nl.addresses4(Some(index)).await {
+            Ok(addrs) => {
+                facts.addresses4 = addrs
+                    .iter()
+                    .filter(|a| a.ifindex == index)
+                    .map(|a| (a.addr, a.prefix_len))
+                    .collect()
+            }
+            Err(e) => tracing::debug!(interface = name, error = %e, "cannot read IPv4 addresses"),
+        }
+        match nl.routes4(None).await {
+            Ok(routes) => {
+                let mobile_node = v6edge_core::Owner::MobileNode.protocol();
+                facts.default_router4 = routes
+                    .iter()
+                    .filter(|r| r.dst.len() == 0 && r.table == 254)
+                    .filter(|r| r.oif == Some(index) && r.protocol != mobile_node)
+                    .min_by_key(|r| r.metric)
+                    .and_then(|r| r.gateway);
+            }
+            Err(e) => tracing::debug!(interface = name, error = %e, "cannot read IPv4 routes"),
         }
     }
     if interest.neighbours && facts.link_local.is_some() {

@@ -130,6 +130,9 @@ pub struct Interest {
     /// main table (a mobile node's movement detection, RFC 6275 §11.5.1);
     /// address events then resynchronise.
     pub addresses: bool,
+    /// With `addresses`: the IPv4 addresses and the IPv4 default router
+    /// too (a DSMIPv6 mobile node's IPv4 care-of address, RFC 5555).
+    pub ipv4: bool,
 }
 
 impl Interest {
@@ -137,6 +140,7 @@ impl Interest {
         self.global_address |= other.global_address;
         self.neighbours |= other.neighbours;
         self.addresses |= other.addresses;
+        self.ipv4 |= other.ipv4;
     }
 }
 
