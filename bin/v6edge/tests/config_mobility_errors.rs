@@ -353,7 +353,11 @@ fn mobile_router_keys() {
 #[test]
 fn dsmip_keys_and_their_errors() {
     let ha = Config::load(&examples().join("home-agent.toml")).unwrap_or_else(|e| panic!("{e}"));
-    let d = ha.home_agent.expect("[home-agent]").dsmip.expect("DSMIPv6 on");
+    let d = ha
+        .home_agent
+        .expect("[home-agent]")
+        .dsmip
+        .expect("DSMIPv6 on");
     assert_eq!(d.address, std::net::Ipv4Addr::new(169, 254, 255, 1));
     assert_eq!(d.nat_refresh, Duration::from_secs(110));
     let (pool, interface) = d.pool.expect("a pool");

@@ -136,14 +136,22 @@ impl DataPlane {
     ) -> anyhow::Result<DataPlane> {
         let tun = create_tun(netlink, need.owner, &need.tun).await?;
         let tunnel = TunnelSocket::unbound().context("cannot open the IPv6-in-IPv6 socket")?;
-        let plane = DataPlane::empty();
-        tokio::spawn(worker(
-            tun,
-            tunnel,
-            Udp::none(),
-            End::MobileNode,
-            plane.clone(),
-        ));
+        let mut plane = DataPlane::empty();
+        let mut udp = Udp::none();
+        if need.udp {
+            // Unbound: the kernel picks the IPv4 care-of address of the
+            // moment as the source; the port stays for the NAT's mapping.
+            let socket = v6edge_sys::dsmip_udp_socket(std::net::Ipv4Addr::UNSPECIFIED, 0)
+                .context("cannot open the DSMIPv6 UDP socket")?;
+            let (tx, rx) = tokio::sync::mpsc::channel(SIGNALLING_QUEUE);
+            plane.udp = Some(Arc::new(socket));
+            plane.signalling = Arc::new(Mutex::new(Some(rx)));
+            udp = Udp {
+                socket: plane.udp.clone(),
+                signalling: Some(tx),
+            };
+        }
+        tokio::spawn(worker(tun, tunnel, udp, End::MobileNode, plane.clone()));
         tracing::info!(device = %need.tun, "mobile node tunnel data plane started");
         Ok(plane)
     }

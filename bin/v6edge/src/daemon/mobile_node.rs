@@ -408,6 +408,7 @@ impl Role for MobileNodeRole {
             mobile_node_data_plane: Some(MnDataPlaneNeed {
                 owner: v6edge_core::Owner::MobileNode,
                 tun: TUN_NAME.to_owned(),
+                udp: false,
             }),
             ..Needs::default()
         };

@@ -255,6 +255,10 @@ impl Daemon {
         // DSMIPv6 signalling the home agent's data plane takes from UDP
         // port 4191.
         let mut udp_signalling = io.data_plane.as_ref().and_then(|dp| dp.take_signalling());
+        let mut mn_udp_signalling = io
+            .mn_data_plane
+            .as_ref()
+            .and_then(|dp| dp.take_signalling());
         let mut udp_buf = vec![0u8; 65536];
         let mut srv_buf = vec![0u8; 65536];
         let mut icmp_buf = vec![0u8; 65536];
@@ -298,6 +302,9 @@ impl Daemon {
                 r = io.icmp.recv(&mut icmp_buf) => self.datagram(Port::Icmp6, r, &icmp_buf),
                 r = recv_mh(io.mobility.as_ref(), &mut mh_buf) => self.datagram(Port::Mobility, r, &mh_buf),
                 Some((from, packet)) = recv_udp_signalling(&mut udp_signalling) => {
+                    self.driver.handle_udp_signalling(from, &packet, &self.metrics);
+                }
+                Some((from, packet)) = recv_udp_signalling(&mut mn_udp_signalling) => {
                     self.driver.handle_udp_signalling(from, &packet, &self.metrics);
                 }
                 r = recv_capture(io.mobility.as_ref(), &mut capture_buf) => match r {
@@ -519,6 +526,12 @@ impl Daemon {
                 }
                 Effect::DataPlaneUdp { dst, packet } => {
                     if let Some(dp) = &io.data_plane {
+                        dp.send_udp(dst, &packet);
+                    }
+                    continue;
+                }
+                Effect::MnDataPlaneUdp { dst, packet } => {
+                    if let Some(dp) = &io.mn_data_plane {
                         dp.send_udp(dst, &packet);
                     }
                     continue;

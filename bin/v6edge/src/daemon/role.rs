@@ -74,6 +74,13 @@ pub enum Effect {
         dst: std::net::SocketAddrV4,
         packet: Vec<u8>,
     },
+    /// The same from the mobile node's data plane
+    /// ([`MnDataPlaneNeed::udp`]): the kernel picks the source, the IPv4
+    /// care-of address of the moment.
+    MnDataPlaneUdp {
+        dst: std::net::SocketAddrV4,
+        packet: Vec<u8>,
+    },
     /// Once every effect before this one is carried out (kernel changes
     /// applied), tell `role` by [`Role::handle_applied`] with `ticket` and
     /// whether all of them succeeded.
@@ -198,6 +205,9 @@ pub struct Needs {
 pub struct MnDataPlaneNeed {
     pub owner: Owner,
     pub tun: String,
+    /// DSMIPv6 (RFC 5555): a UDP socket (ephemeral port) for signalling
+    /// and data from an IPv4 care-of address.
+    pub udp: bool,
 }
 
 /// What the data plane is made of (see [`Needs::data_plane`]).

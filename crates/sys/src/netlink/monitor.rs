@@ -185,7 +185,8 @@ fn translate(msg: NetlinkMessage<RouteNetlinkMessage>) -> Option<NetEvent> {
         RouteNetlinkMessage::NewRoute(r) | RouteNetlinkMessage::DelRoute(r)
             if r.header.address_family == AddressFamily::Inet =>
         {
-            (r.header.destination_prefix_length == 0 && r.header.table == RouteHeader::RT_TABLE_MAIN)
+            (r.header.destination_prefix_length == 0
+                && r.header.table == RouteHeader::RT_TABLE_MAIN)
                 .then_some(NetEvent::Ipv4Changed)
         }
         RouteNetlinkMessage::NewAddress(a) => {
