@@ -413,3 +413,37 @@ fn dsmip_keys_and_their_errors() {
         "mip6.toml:6: nat-refresh = 0: must be between 1 and 3600"
     );
 }
+
+/// DSMIPv6 at the mobile node: `home-agent-ipv4` with a configured home
+/// agent; the other keys need it; errors name the line.
+#[test]
+fn mobile_node_dsmip_keys_and_their_errors() {
+    let dir = Dir::new("mn-dsmip");
+    let err = |text: &str| dir.load(text).expect_err("rejected");
+    let mn = "[mobile-node]\ninterfaces = [\"eth0\"]\nhome-address = \"2001:db8:1::200\"\nspi = 1000\nkey-file = \"ha.key\"\n";
+    let c = dir
+        .load(&format!(
+            "{mn}home-agent = \"2001:db8:1::1\"\nhome-agent-ipv4 = \"169.254.255.1\"\nrequest-ipv4-home-address = true\n"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let d = c.mobile_node.expect("mn").dsmip.expect("dsmip");
+    assert_eq!(d.home_agent, std::net::Ipv4Addr::new(169, 254, 255, 1));
+    assert!(d.request_ipv4_home_address);
+    assert!(d.force_udp, "F by default (DS-10)");
+    assert_eq!(
+        err(&format!("{mn}home-agent-ipv4 = \"169.254.255.1\"\n")),
+        "mip6.toml:6: home-agent-ipv4 needs home-agent = \"<its IPv6 address>\": Dynamic Home Agent Address Discovery cannot run from an IPv4-only link"
+    );
+    assert_eq!(
+        err(&format!(
+            "{mn}home-agent = \"2001:db8:1::1\"\nforce-udp = false\n"
+        )),
+        "mip6.toml:7: force-udp needs home-agent-ipv4: Dual-Stack MIPv6 registers in UDP with the home agent's IPv4 address"
+    );
+    assert_eq!(
+        err(&format!(
+            "{mn}home-agent = \"2001:db8:1::1\"\nhome-agent-ipv4 = \"169.254.255\"\n"
+        )),
+        "mip6.toml:7: home-agent-ipv4: `169.254.255` is not an IPv4 address"
+    );
+}

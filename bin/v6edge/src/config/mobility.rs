@@ -29,7 +29,7 @@ use super::raw::{RawHomeAgent, RawHomeAgentMobileNode, RawMobileNode, RawSecurit
 use super::validate::Ctx;
 use super::{
     ConfigError, HomeAgentChoice, HomeAgentConfig, HomeAgentDsmip, InterfaceName, MobileNodeConfig,
-    MobilityKey, MobilitySa, MobilitySecurity,
+    MobileNodeDsmip, MobilityKey, MobilitySa, MobilitySecurity,
 };
 
 /// RFC 6275 §6.1.7: 16 bits of 4-second units.
@@ -458,7 +458,62 @@ pub(super) fn mobile_node(
             "mobile-network-mode without mobile-network-prefixes: a mobile router needs its mobile networks",
         ));
     }
+    let home_agent_is_dhaad = home_agent == HomeAgentChoice::Dhaad;
+    let dsmip = match &raw.home_agent_ipv4 {
+        Some(v) => {
+            let text = v.get_ref();
+            let home_agent: Ipv4Addr = text.parse().map_err(|_| {
+                ctx.err(
+                    v.span(),
+                    format!("home-agent-ipv4: `{text}` is not an IPv4 address"),
+                )
+            })?;
+            if home_agent.is_unspecified()
+                || home_agent.is_multicast()
+                || home_agent.is_broadcast()
+                || home_agent.is_loopback()
+            {
+                return Err(ctx.err(
+                    v.span(),
+                    format!("home-agent-ipv4 {home_agent} is not a unicast address"),
+                ));
+            }
+            // The inner packets of DSMIPv6 go to the home agent's IPv6
+            // address, which DHAAD cannot find from an IPv4-only link.
+            if home_agent_is_dhaad {
+                return Err(ctx.err(
+                    v.span(),
+                    "home-agent-ipv4 needs home-agent = \"<its IPv6 address>\": Dynamic Home Agent Address Discovery cannot run from an IPv4-only link",
+                ));
+            }
+            Some(MobileNodeDsmip {
+                home_agent,
+                request_ipv4_home_address: raw
+                    .request_ipv4_home_address
+                    .as_ref()
+                    .is_some_and(|v| *v.get_ref()),
+                force_udp: raw.force_udp.as_ref().is_none_or(|v| *v.get_ref()),
+            })
+        }
+        None => {
+            let stray = [
+                (
+                    "request-ipv4-home-address",
+                    raw.request_ipv4_home_address.as_ref().map(|v| v.span()),
+                ),
+                ("force-udp", raw.force_udp.as_ref().map(|v| v.span())),
+            ];
+            if let Some((key, Some(span))) = stray.into_iter().find(|(_, s)| s.is_some()) {
+                return Err(ctx.err(
+                    span,
+                    format!("{key} needs home-agent-ipv4: Dual-Stack MIPv6 registers in UDP with the home agent's IPv4 address"),
+                ));
+            }
+            None
+        }
+    };
     Ok(MobileNodeConfig {
+        dsmip,
         mobile_router: (!nets.is_empty()).then_some((nets, explicit)),
         interfaces: interfaces.into_iter().map(|(n, _)| n).collect(),
         home_address,

@@ -424,6 +424,21 @@ pub struct MobileNodeConfig {
     /// in its Binding Updates (explicit mode, `true`) or known to the home
     /// agent (implicit mode).
     pub mobile_router: Option<(Vec<Prefix>, bool)>,
+    /// Dual-Stack MIPv6 (RFC 5555): `home-agent-ipv4` and what goes with
+    /// it.
+    pub dsmip: Option<MobileNodeDsmip>,
+}
+
+/// DSMIPv6 at the mobile node (`home-agent-ipv4`,
+/// `request-ipv4-home-address`, `force-udp` in `[mobile-node]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MobileNodeDsmip {
+    /// The home agent's IPv4 address (UDP port 4191 there).
+    pub home_agent: std::net::Ipv4Addr,
+    /// Ask for an IPv4 home address.
+    pub request_ipv4_home_address: bool,
+    /// The F flag: UDP even without a NAT (RFC 5555 §3.1.3).
+    pub force_udp: bool,
 }
 
 /// How a mobile node knows its home agent.

@@ -108,6 +108,10 @@ pub(super) struct RawMobileNode {
     /// `explicit` (the default: the prefixes travel in the Binding
     /// Update) or `implicit` (the home agent knows them).
     pub mobile_network_mode: Option<Spanned<String>>,
+    /// DSMIPv6 (RFC 5555): the home agent's IPv4 address.
+    pub home_agent_ipv4: Option<Spanned<String>>,
+    pub request_ipv4_home_address: Option<Spanned<bool>>,
+    pub force_udp: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
