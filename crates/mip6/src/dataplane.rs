@@ -95,6 +95,10 @@ pub enum Verdict {
     Encapsulate(Ipv6Addr),
     /// Send in UDP to this address and port (DSMIPv6, RFC 5555 §4.1).
     EncapsulateUdp(SocketAddrV4),
+    /// An IPv4 packet: encapsulate in IPv6, next header 4, toward this
+    /// care-of address (an IPv4 home address over an IPv6 care-of
+    /// address, RFC 5555 §4.1, DS-8).
+    EncapsulateIpv4(Ipv6Addr),
     /// Too big for the tunnel: dropped (counted as [`DropCause::TooBig`])
     /// and owed a Packet Too Big with this MTU ([`packet_too_big`],
     /// RFC 2473 §7.1(b)).
@@ -243,13 +247,14 @@ impl Tunnels {
     /// A packet the kernel routed to the tunnel device (toward a home
     /// address, RFC 6275 §10.4.1): where to encapsulate it.
     pub fn outbound(&self, packet: &[u8]) -> Verdict {
-        // DS-7: IPv4 for an IPv4 home address, in UDP only (IPv4-in-IPv6
-        // over an IPv6 care-of address is not done here). The outer
-        // packet may be fragmented: no size check.
+        // DS-7, DS-8: IPv4 for an IPv4 home address, in UDP over an IPv4
+        // care-of address, in IPv6 (next header 4) over an IPv6 one. The
+        // outer packet may be fragmented: no size check.
         if let Some((_, dst)) = crate::dsmip::ipv4_addresses(packet) {
             return match self.ipv4_homes.get(&dst).and_then(|h| self.bindings.get(h)) {
                 Some(Tunnel { udp: Some(ep), .. }) => Verdict::EncapsulateUdp(*ep),
-                _ => Verdict::Drop(DropCause::NoBinding),
+                Some(t) => Verdict::EncapsulateIpv4(t.care_of),
+                None => Verdict::Drop(DropCause::NoBinding),
             };
         }
         let Some((_, dst)) = addresses(packet) else {
@@ -290,7 +295,15 @@ impl Tunnels {
     /// (reverse tunnelling, RFC 6275 §10.4.5): delivered only when its
     /// source is a home address bound to `outer_src` (HA-14), or inside a
     /// mobile network prefix of that binding (RFC 3963 §6.3).
+    /// An IPv4 inner packet (IPv4-in-IPv6, DS-8) is delivered only when
+    /// its source is the IPv4 home address of the binding at `outer_src`.
     pub fn inbound(&self, outer_src: Ipv6Addr, inner: &[u8]) -> Verdict {
+        if let Some((src, _)) = crate::dsmip::ipv4_addresses(inner) {
+            return match self.ipv4_homes.get(&src).and_then(|h| self.bindings.get(h)) {
+                Some(t) if t.care_of == outer_src && t.udp.is_none() => Verdict::Deliver,
+                _ => Verdict::Drop(DropCause::Spoofed),
+            };
+        }
         let Some((src, _)) = addresses(inner) else {
             return Verdict::Drop(DropCause::Malformed);
         };
@@ -713,8 +726,8 @@ mod tests {
             t.inbound(Ipv4Addr::new(169, 254, 2, 2).to_ipv6_mapped(), &from_lan),
             Verdict::Drop(DropCause::Spoofed)
         );
-        // The binding moves to an IPv6 care-of address: its IPv4 home
-        // address goes with the UDP endpoint.
+        // The binding moves to an IPv6 care-of address (DS-8): its IPv4
+        // home address travels in IPv6 now, not in UDP any more.
         let coa: Ipv6Addr = "2001:db8:f::b".parse().unwrap();
         t.apply(&BindingOp::Upsert {
             hoa,
@@ -722,15 +735,24 @@ mod tests {
             mtu: 1400,
             prefixes: Vec::new(),
             udp: None,
-            ipv4_home: None,
+            ipv4_home: Some(v4_home),
         });
         assert_eq!(t.outbound(&to_hoa), Verdict::Encapsulate(coa));
         assert_eq!(
             t.outbound(&v4([169, 254, 9, 1], [169, 254, 1, 2])),
-            Verdict::Drop(DropCause::NoBinding)
+            Verdict::EncapsulateIpv4(coa)
         );
         assert_eq!(
             t.inbound_udp(ep, &from_v4_home),
+            Verdict::Drop(DropCause::Spoofed)
+        );
+        assert_eq!(t.inbound(coa, &from_v4_home), Verdict::Deliver);
+        assert_eq!(
+            t.inbound("2001:db8:f::c".parse().unwrap(), &from_v4_home),
+            Verdict::Drop(DropCause::Spoofed)
+        );
+        assert_eq!(
+            t.inbound(coa, &v4([169, 254, 1, 3], [169, 254, 9, 1])),
             Verdict::Drop(DropCause::Spoofed)
         );
         t.apply(&BindingOp::Remove { hoa });

@@ -493,14 +493,15 @@ fn ha12_deregistration_in_udp_removes_everything() {
 }
 
 /// DS-8 (vertical handover, MT-21): from an IPv4 care-of address to an
-/// IPv6 one; the binding leaves UDP, and the IPv4 home address goes (it is
-/// only served in UDP here).
+/// IPv6 one; the binding leaves UDP and keeps its IPv4 home address, which
+/// now travels IPv4-in-IPv6: no kernel change for it.
 #[test]
-fn ds8_moving_to_an_ipv6_care_of_address_leaves_udp() {
+fn ds8_moving_to_an_ipv6_care_of_address_keeps_the_ipv4_home_address() {
     let mut ha = dsmip_agent();
     let mut bu = UdpBu::new(1, secs(0.0));
     bu.ipv4_home = Some(Ipv4Addr::UNSPECIFIED);
     register_udp(&mut ha, &bu, nat_side(), secs(0.0));
+    let first = Ipv4Addr::new(169, 254, 1, 2);
     let at = secs(10.0);
     let mut v6 = Bu::new(2, 100, at);
     v6.extra
@@ -511,25 +512,35 @@ fn ds8_moving_to_an_ipv6_care_of_address_leaves_udp() {
         }));
     let out = v6.feed(&mut ha, at);
     let ops = upserts(&out);
-    assert_eq!(upsert_udp(&ops[0]), (None, None));
+    assert_eq!(upsert_udp(&ops[0]), (None, Some(first)));
     match &ops[0] {
         BindingOp::Upsert { care_of, .. } => assert_eq!(*care_of, coa()),
         _ => unreachable!(),
     }
-    assert_eq!(
-        v4_kernel(&out).len(),
-        2,
-        "route and proxy removed: {out:#?}"
+    // Re-asserted with the move (add or replace), never removed.
+    assert!(
+        v4_kernel(&out).iter().all(|k| k.starts_with('+')),
+        "the /32 and proxy stay: {out:#?}"
     );
     ha.handle_applied(at, barrier(&out), true);
     let out = drain(&mut ha);
     let ba = ba(&out);
     assert_eq!(ba.status(), 0);
     assert_eq!(
-        dsmip::ipv4_address_ack(&ba.options).map(|a| a.status),
-        Some(129)
+        dsmip::ipv4_address_ack(&ba.options).map(|a| (a.status, a.address)),
+        Some((0, first))
     );
     assert!(udp_bas(&out).is_empty());
+    // And back to IPv4: into UDP again, same address.
+    let at = secs(20.0);
+    let mut back = UdpBu::new(3, at);
+    back.ipv4_home = Some(Ipv4Addr::UNSPECIFIED);
+    let out = back.feed(&mut ha, at, nat_side());
+    assert_eq!(
+        upsert_udp(&upserts(&out)[0]),
+        (Some(nat_side()), Some(first))
+    );
+    assert!(v4_kernel(&out).iter().all(|k| k.starts_with('+')));
 }
 
 /// Persistence: a UDP binding with its IPv4 home address comes back after

@@ -111,11 +111,20 @@ impl DataPlane {
         }
         let local = need.local;
         let worker_plane = plane.clone();
+        let dsmip = need.udp.is_some();
         tokio::spawn(async move {
             let tunnel = bind_tunnel(local).await;
+            // The address exists now (the IPv6-in-IPv6 socket is bound).
+            let ipv4_in_ipv6 = match dsmip {
+                true => TunnelSocket::bind_ipv4_in_ipv6(local)
+                    .inspect_err(|e| tracing::warn!(error = %e, "no IPv4-in-IPv6 socket: IPv4 home addresses only over IPv4 care-of addresses"))
+                    .ok(),
+                false => None,
+            };
             let udp = Udp {
                 socket: worker_plane.udp.clone(),
                 signalling: signal_tx,
+                ipv4_in_ipv6,
             };
             worker(tun, tunnel, udp, End::HomeAgent { local }, worker_plane).await;
         });
@@ -149,6 +158,10 @@ impl DataPlane {
             udp = Udp {
                 socket: plane.udp.clone(),
                 signalling: Some(tx),
+                ipv4_in_ipv6: Some(
+                    TunnelSocket::unbound_ipv4_in_ipv6()
+                        .context("cannot open the IPv4-in-IPv6 socket")?,
+                ),
             };
         }
         tokio::spawn(worker(tun, tunnel, udp, End::MobileNode, plane.clone()));
@@ -316,10 +329,13 @@ enum End {
     MobileNode,
 }
 
-/// The worker's DSMIPv6 UDP socket and where signalling goes.
+/// The worker's DSMIPv6 sockets: UDP (and where signalling goes), and
+/// IPv4-in-IPv6 for an IPv4 home address over an IPv6 care-of address
+/// (RFC 5555 §4.1, DS-8).
 struct Udp {
     socket: Option<Arc<tokio::net::UdpSocket>>,
     signalling: Option<tokio::sync::mpsc::Sender<(SocketAddrV4, Vec<u8>)>>,
+    ipv4_in_ipv6: Option<TunnelSocket>,
 }
 
 impl Udp {
@@ -327,6 +343,7 @@ impl Udp {
         Udp {
             socket: None,
             signalling: None,
+            ipv4_in_ipv6: None,
         }
     }
 }
@@ -339,6 +356,11 @@ enum Outbound {
     },
     /// DSMIPv6: in UDP to this address and port.
     Udp(SocketAddrV4),
+    /// DSMIPv6: an IPv4 packet in IPv6 (next header 4).
+    EncapsulateIpv4 {
+        src: Option<Ipv6Addr>,
+        dst: Ipv6Addr,
+    },
     /// Dropped; a Packet Too Big with `mtu` from `src` is owed (RFC 2473
     /// §7.1(b)).
     TooBig {
@@ -365,6 +387,10 @@ impl End {
                                 dst: coa,
                             },
                             Verdict::EncapsulateUdp(ep) => Outbound::Udp(ep),
+                            Verdict::EncapsulateIpv4(coa) => Outbound::EncapsulateIpv4 {
+                                src: None,
+                                dst: coa,
+                            },
                             Verdict::TooBig { mtu } => Outbound::TooBig { mtu, src: local },
                             Verdict::Drop(cause) => Outbound::Drop(cause.as_str()),
                             Verdict::Deliver => Outbound::Drop(DropCause::Malformed.as_str()),
@@ -452,6 +478,17 @@ impl End {
     }
 }
 
+/// A batch from the IPv4-in-IPv6 socket, if there is one.
+async fn recv_batch_opt(
+    socket: Option<&TunnelSocket>,
+    batch: &mut PacketBatch<Tunnelled>,
+) -> std::io::Result<usize> {
+    match socket {
+        Some(s) => s.recv_batch(batch).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// A datagram from the DSMIPv6 socket, if there is one.
 async fn recv_udp(
     socket: Option<&tokio::net::UdpSocket>,
@@ -485,6 +522,7 @@ async fn bind_tunnel(local: Ipv6Addr) -> TunnelSocket {
 async fn worker(tun: Tun, tunnel: TunnelSocket, udp: Udp, end: End, plane: DataPlane) {
     let mut from_tun: PacketBatch<()> = PacketBatch::new(DEFAULT_BATCH);
     let mut from_tunnel: PacketBatch<Tunnelled> = PacketBatch::new(DEFAULT_BATCH);
+    let mut from_tunnel4: PacketBatch<Tunnelled> = PacketBatch::new(DEFAULT_BATCH);
     let mut outbound = Vec::with_capacity(DEFAULT_BATCH);
     let mut inbound = Vec::with_capacity(DEFAULT_BATCH);
     let mut quoted = vec![0u8; 2048];
@@ -496,8 +534,14 @@ async fn worker(tun: Tun, tunnel: TunnelSocket, udp: Udp, end: End, plane: DataP
                 Ok(_) => {
                     end.outbound(&plane, &from_tun, &mut outbound);
                     let mut sends = Vec::with_capacity(outbound.len());
+                    let mut sends4 = Vec::new();
                     for (decision, ((), packet)) in outbound.iter().zip(from_tun.iter()) {
                         match *decision {
+                            Outbound::EncapsulateIpv4 { src, dst } => sends4.push(Outgoing {
+                                inner: packet,
+                                outer_src: src,
+                                outer_dst: dst,
+                            }),
                             Outbound::Encapsulate { src, dst } => sends.push(Outgoing {
                                 inner: packet,
                                 outer_src: src,
@@ -521,6 +565,12 @@ async fn worker(tun: Tun, tunnel: TunnelSocket, udp: Udp, end: End, plane: DataP
                     }
                     let sent = tunnel.send_batch(&sends);
                     plane.count_n("send-failed", sent.failed);
+                    if !sends4.is_empty() {
+                        match &udp.ipv4_in_ipv6 {
+                            Some(t) => plane.count_n("send-failed", t.send_batch(&sends4).failed),
+                            None => plane.count_n("no-ipv4-in-ipv6-socket", sends4.len()),
+                        }
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "tunnel device read failed");
@@ -540,6 +590,7 @@ async fn worker(tun: Tun, tunnel: TunnelSocket, udp: Udp, end: End, plane: DataP
                             Verdict::Drop(cause) => plane.count(cause.as_str()),
                             Verdict::Encapsulate(_)
                             | Verdict::EncapsulateUdp(_)
+                            | Verdict::EncapsulateIpv4(_)
                             | Verdict::TooBig { .. } => {}
                         }
                     }
@@ -549,6 +600,24 @@ async fn worker(tun: Tun, tunnel: TunnelSocket, udp: Udp, end: End, plane: DataP
                     tracing::debug!(error = %e, "tunnel socket receive failed");
                     plane.count("receive-error");
                 }
+            },
+            // DSMIPv6 (DS-8): IPv4 from an IPv4 home address over an IPv6
+            // care-of address, checked like IPv6-in-IPv6.
+            r = recv_batch_opt(udp.ipv4_in_ipv6.as_ref(), &mut from_tunnel4) => match r {
+                Ok(_) => {
+                    end.inbound(&plane, &from_tunnel4, &mut inbound);
+                    for (verdict, (_, inner)) in inbound.iter().zip(from_tunnel4.iter()) {
+                        match *verdict {
+                            Verdict::Deliver if tun.send(inner).await.is_err() => {
+                                plane.count("send-failed");
+                            }
+                            Verdict::Drop(cause) => plane.count(cause.as_str()),
+                            _ => {}
+                        }
+                    }
+                }
+                Err(e) if TunnelSocket::announces_error(&e) => {}
+                Err(_) => plane.count("receive-error"),
             },
             // DSMIPv6 (RFC 5555 §4.1): signalling to the loop, data
             // checked and delivered.

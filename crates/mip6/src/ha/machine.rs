@@ -822,8 +822,7 @@ impl HomeAgent {
         // acknowledgement's status, not the binding's.
         let ipv4_home = match dsmip::ipv4_home_request(&message.options) {
             Some(request) => {
-                let (granted, ack) =
-                    self.assign_ipv4_home(hoa, request, udp.is_some(), existing.as_ref());
+                let (granted, ack) = self.assign_ipv4_home(hoa, request, existing.as_ref());
                 reply.ipv4_ack = Some(ack);
                 granted
             }
@@ -1879,7 +1878,6 @@ impl HomeAgent {
         &self,
         hoa: Ipv6Addr,
         request: Ipv4HomeAddressRequest,
-        over_udp: bool,
         existing: Option<&Entry>,
     ) -> (Option<Ipv4Addr>, Ipv4AddressAck) {
         let prefix_len = self.ipv4_pool().map_or(32, |p| p.prefix.len());
@@ -1889,7 +1887,7 @@ impl HomeAgent {
             reserved: 0,
             address,
         };
-        let Some(pool) = self.ipv4_pool().filter(|_| over_udp) else {
+        let Some(pool) = self.ipv4_pool() else {
             return (
                 None,
                 ack(ack_status::ADMINISTRATIVELY_PROHIBITED, request.address),

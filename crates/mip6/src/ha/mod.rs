@@ -57,12 +57,11 @@
 //!   when the option differs from the outer source; the BA then carries NAT
 //!   Detection (DS-3). Data for such a binding travels in UDP too, both
 //!   ways, whatever the F flag says (DS-10: our mobile node sets F anyway).
-//! - IPv4 home addresses (DS-7) are given only to bindings registered in
-//!   UDP: IPv4-in-IPv6 over an IPv6 care-of address (DS-8) is not done
-//!   here yet, so a request over IPv6 gets status 129 and the IPv6 binding
-//!   goes on. An address request never refuses the binding itself: its
-//!   failure is the IPv4 Address Acknowledgement's status (RFC 5555
-//!   §4.3.2).
+//! - IPv4 home addresses (DS-7) go with the binding wherever it is: in
+//!   UDP over an IPv4 care-of address, IPv4-in-IPv6 (next header 4) over
+//!   an IPv6 one (DS-8), so a vertical handover keeps the address. An
+//!   address request never refuses the binding itself: its failure is the
+//!   IPv4 Address Acknowledgement's status (RFC 5555 §4.3.2).
 //! - Parameter Problem for a bad Payload Proto or Header Len (RFC 6275
 //!   §9.2) needs the invoking packet's IPv6 header, which the driver has:
 //!   the machine drops and counts those (`PayloadProto`, `HeaderLength`)

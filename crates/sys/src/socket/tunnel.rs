@@ -25,6 +25,8 @@ use tokio::io::unix::AsyncFd;
 
 /// IANA protocol number of IPv6 as a payload (RFC 2473 §3).
 const IPPROTO_IPV6_IN_IPV6: i32 = 41;
+/// IANA protocol number of IPv4 as a payload (RFC 2473 §3).
+const IPPROTO_IPV4_IN_IPV6: i32 = 4;
 
 /// One end of IPv6-in-IPv6 tunnels; see the module documentation.
 #[derive(Debug)]
@@ -39,19 +41,7 @@ impl TunnelSocket {
     /// sent (a home agent's address, a mobile node's care-of address).
     /// Needs CAP_NET_RAW.
     pub fn bind(local: Ipv6Addr) -> Result<TunnelSocket, SysError> {
-        let target = format!("ipv6-in-ipv6 from {local}");
-        let sock = base_socket(
-            Type::RAW,
-            Protocol::from(IPPROTO_IPV6_IN_IPV6),
-            None,
-            &target,
-        )?;
-        sock.bind(&SocketAddrV6::new(local, 0, 0, 0).into())
-            .map_err(sock_err("bind", &target))?;
-        enable_recverr(&sock).map_err(sock_err("setsockopt(IPV6_RECVERR)", &target))?;
-        enlarge_receive_buffer(&sock);
-        let fd = register(sock, &target)?;
-        Ok(TunnelSocket { fd, local, target })
+        TunnelSocket::open(Some(local), IPPROTO_IPV6_IN_IPV6, "ipv6-in-ipv6")
     }
 
     /// Opens the socket bound to no address: it receives the inner packet
@@ -62,19 +52,37 @@ impl TunnelSocket {
     /// which the new address's tunnel input finds no socket). Needs
     /// CAP_NET_RAW.
     pub fn unbound() -> Result<TunnelSocket, SysError> {
-        let target = "ipv6-in-ipv6 (any local address)".to_owned();
-        let sock = base_socket(
-            Type::RAW,
-            Protocol::from(IPPROTO_IPV6_IN_IPV6),
-            None,
-            &target,
-        )?;
+        TunnelSocket::open(None, IPPROTO_IPV6_IN_IPV6, "ipv6-in-ipv6")
+    }
+
+    /// [`TunnelSocket::bind`] for IPv4-in-IPv6 (next header 4, RFC 2473
+    /// §3): Dual-Stack MIPv6's IPv4 home address over an IPv6 care-of
+    /// address (RFC 5555 §4.1). Inner packets are IPv4.
+    pub fn bind_ipv4_in_ipv6(local: Ipv6Addr) -> Result<TunnelSocket, SysError> {
+        TunnelSocket::open(Some(local), IPPROTO_IPV4_IN_IPV6, "ipv4-in-ipv6")
+    }
+
+    /// [`TunnelSocket::unbound`] for IPv4-in-IPv6.
+    pub fn unbound_ipv4_in_ipv6() -> Result<TunnelSocket, SysError> {
+        TunnelSocket::open(None, IPPROTO_IPV4_IN_IPV6, "ipv4-in-ipv6")
+    }
+
+    fn open(local: Option<Ipv6Addr>, protocol: i32, what: &str) -> Result<TunnelSocket, SysError> {
+        let target = match local {
+            Some(a) => format!("{what} from {a}"),
+            None => format!("{what} (any local address)"),
+        };
+        let sock = base_socket(Type::RAW, Protocol::from(protocol), None, &target)?;
+        if let Some(a) = local {
+            sock.bind(&SocketAddrV6::new(a, 0, 0, 0).into())
+                .map_err(sock_err("bind", &target))?;
+        }
         enable_recverr(&sock).map_err(sock_err("setsockopt(IPV6_RECVERR)", &target))?;
         enlarge_receive_buffer(&sock);
         let fd = register(sock, &target)?;
         Ok(TunnelSocket {
             fd,
-            local: Ipv6Addr::UNSPECIFIED,
+            local: local.unwrap_or(Ipv6Addr::UNSPECIFIED),
             target,
         })
     }
