@@ -2,7 +2,7 @@
 # install-deps.sh - install what the tests need on Debian 12, idempotently.
 #
 # 1. Debian packages: the peers of the netns scenarios (Kea, ISC DHCP, WIDE
-#    DHCPv6, radvd), the tools the checks use (ip, ping, rdisc6, tcpdump, nft from nftables to lose a packet on purpose in tests/scenarios/mip6-move.sh, systemd-analyze from systemd to verify the units in tests/scenarios/service-unit.sh (systemd is not started),
+#    DHCPv6, radvd; BIRD 2 and FRR's ripngd for tests/scenarios/ripng-peers.sh), the tools the checks use (ip, ping, rdisc6, tcpdump, nft from nftables to lose a packet on purpose in tests/scenarios/mip6-move.sh, systemd-analyze from systemd to verify the units in tests/scenarios/service-unit.sh (systemd is not started),
 #    python3, python3-scapy for tests/lab/tools/dhcp6-probe.py, unshare from
 #    util-linux), tshark (optional: crates/wire/tests/mh_interop.rs and crates/ra/tests/foreign_decoders.rs decode our packets with it and skip without it) and prometheus (optional: its promtool checks a live scrape of the metrics endpoint in bin/v6edge/tests/config_cli.rs, skipped without it).  Each
 #    package is tested with `dpkg -s`; `apt-get update` and `apt-get install`
@@ -27,6 +27,7 @@ REQUIRED=(
     isc-dhcp-server isc-dhcp-client isc-dhcp-relay
     wide-dhcpv6-server wide-dhcpv6-client wide-dhcpv6-relay
     radvd ndisc6 tcpdump nftables systemd
+    bird2 frr
     postgresql
     libssl-dev pkg-config
 )

@@ -214,6 +214,60 @@ pub struct Roles {
         skip_serializing_if = "Option::is_none"
     )]
     pub mobile_node: Option<MobileNodeStatus>,
+    /// `[ripng]`: neighbours and the routing table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ripng: Option<RipngStatusDoc>,
+}
+
+/// The RIPng role's document (RFC 2080).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RipngStatusDoc {
+    /// False until every configured interface exists.
+    pub running: bool,
+    pub interfaces: Vec<String>,
+    /// The routing table: learned and originated routes.
+    pub routes: Vec<RipngRouteStatus>,
+    /// Routers heard from.
+    pub neighbours: Vec<RipngNeighbourStatus>,
+    pub requests_in: u64,
+    pub responses_in: u64,
+    pub responses_out: u64,
+    pub triggered_updates: u64,
+    /// Route entries ignored inside accepted Responses, by reason.
+    pub rtes_ignored: BTreeMap<String, u64>,
+}
+
+/// One RIPng route.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RipngRouteStatus {
+    pub prefix: String,
+    /// 1-16 (16: unreachable, being withdrawn).
+    pub metric: u8,
+    /// The gateway (link-local); absent for a route originated here.
+    pub next_hop: Option<Ipv6Addr>,
+    /// Where it was learned; absent for a route originated here.
+    pub interface: Option<String>,
+    pub tag: u16,
+    /// `active` or `garbage-collection`.
+    pub state: String,
+    /// Seconds since it was last heard (learned) or originated.
+    pub age: u64,
+    /// Seconds to the timeout (active) or the removal (garbage
+    /// collection); absent for an active originated route.
+    pub expires_in: Option<u64>,
+}
+
+/// One RIPng neighbour.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct RipngNeighbourStatus {
+    pub address: Ipv6Addr,
+    pub interface: String,
+    /// Seconds since it was last heard.
+    pub last_heard: u64,
+    /// Its datagrams dropped.
+    pub bad_packets: u64,
+    /// Its route entries ignored.
+    pub bad_routes: u64,
 }
 
 /// The Mobile IPv6 mobile node's document (its Binding Update List entry).
@@ -284,6 +338,7 @@ impl Roles {
             && self.ra.is_none()
             && self.home_agent.is_none()
             && self.mobile_node.is_none()
+            && self.ripng.is_none()
     }
 
     /// The roles a document without `roles` describes (a daemon that
@@ -298,6 +353,7 @@ impl Roles {
             ra: (!status.ra.is_empty()).then(|| status.ra.clone()),
             home_agent: None,
             mobile_node: None,
+            ripng: None,
         }
     }
 }
@@ -751,6 +807,45 @@ pub fn format_human(status: &Status) -> String {
         }
         if !mn.data_plane.is_empty() {
             let _ = writeln!(out, "  data plane: {}", mn.data_plane);
+        }
+    }
+    if let Some(r) = &roles.ripng {
+        let _ = writeln!(
+            out,
+            "ripng on {}: {}, {} route(s), {} neighbour(s)",
+            list_or_none(r.interfaces.clone()),
+            if r.running {
+                "running"
+            } else {
+                "waiting for its interfaces"
+            },
+            r.routes.len(),
+            r.neighbours.len()
+        );
+        for n in &r.neighbours {
+            let _ = writeln!(
+                out,
+                "  neighbour {} on {}: heard {} s ago, {} bad packet(s), {} bad route(s)",
+                n.address, n.interface, n.last_heard, n.bad_packets, n.bad_routes
+            );
+        }
+        for route in &r.routes {
+            let via = match (&route.next_hop, &route.interface) {
+                (Some(gw), Some(i)) => format!("via {gw} on {i}"),
+                _ => "originated here".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "  {} metric {} {}, tag {}, {}{}",
+                route.prefix,
+                route.metric,
+                via,
+                route.tag,
+                route.state,
+                route
+                    .expires_in
+                    .map_or(String::new(), |s| format!(", {s} s left"))
+            );
         }
     }
     // Drops outside the roles: only when there are some, one line each.

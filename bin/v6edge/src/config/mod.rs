@@ -31,6 +31,7 @@ mod mobility;
 mod ra;
 mod raw;
 mod relay;
+mod ripng;
 mod server;
 mod validate;
 
@@ -99,6 +100,48 @@ pub struct Config {
     pub home_agent: Option<HomeAgentConfig>,
     /// `[mobile-node]`: Mobile IPv6 mobile node.
     pub mobile_node: Option<MobileNodeConfig>,
+    /// `[ripng]`: RIPng (RFC 2080).
+    pub ripng: Option<RipngSettings>,
+}
+
+/// `[ripng]`: RIPng (RFC 2080) on some interfaces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RipngSettings {
+    pub interfaces: Vec<RipngInterface>,
+    /// Advertise the prefixes of the RIPng interfaces' global addresses.
+    pub redistribute_connected: bool,
+    /// Advertise the routes this daemon installs toward delegated
+    /// prefixes (delegating server, relay, a requesting router's own
+    /// delegations), as they come and go.
+    pub redistribute_delegated: bool,
+    /// Metric of the routes originated here (1-15).
+    pub metric: u8,
+    /// Route tag of the routes originated here.
+    pub tag: u16,
+    pub timers: v6edge_ripng::Timers,
+}
+
+/// One RIPng interface (`interfaces`, `[[ripng.interface]]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RipngInterface {
+    pub name: InterfaceName,
+    /// Added to the metric of routes learned here (1-15).
+    pub cost: u8,
+    /// Listen and answer requests, send no updates.
+    pub passive: bool,
+    pub split_horizon: v6edge_ripng::SplitHorizon,
+}
+
+impl RipngInterface {
+    /// Cost 1, active, split horizon with poisoned reverse.
+    pub fn new(name: InterfaceName) -> RipngInterface {
+        RipngInterface {
+            name,
+            cost: 1,
+            passive: false,
+            split_horizon: v6edge_ripng::SplitHorizon::PoisonedReverse,
+        }
+    }
 }
 
 /// `[daemon] log-format`.
@@ -816,6 +859,9 @@ impl Config {
         }
         if let Some(m) = &self.mobile_node {
             out.extend(m.interfaces.iter().map(|i| ("[mobile-node]", i.as_str())));
+        }
+        if let Some(r) = &self.ripng {
+            out.extend(r.interfaces.iter().map(|i| ("[ripng]", i.name.as_str())));
         }
         out
     }

@@ -37,6 +37,36 @@ pub(super) struct RawConfig {
     /// `[mobile-node]`: Mobile IPv6 mobile node (see `mobility.rs`).
     #[serde(default)]
     pub mobile_node: Option<Spanned<RawMobileNode>>,
+    /// `[ripng]`: RIPng (see `ripng.rs`).
+    #[serde(default)]
+    pub ripng: Option<Spanned<RawRipng>>,
+}
+
+/// `[ripng]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawRipng {
+    #[serde(default)]
+    pub interfaces: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub redistribute: Vec<Spanned<String>>,
+    pub metric: Option<Spanned<i64>>,
+    pub tag: Option<Spanned<i64>>,
+    pub update_interval: Option<Spanned<i64>>,
+    pub timeout: Option<Spanned<i64>>,
+    pub garbage_collection: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub interface: Vec<Spanned<RawRipngInterface>>,
+}
+
+/// `[[ripng.interface]]`: settings of one RIPng interface.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawRipngInterface {
+    pub name: Spanned<String>,
+    pub cost: Option<Spanned<i64>>,
+    pub passive: Option<bool>,
+    pub split_horizon: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

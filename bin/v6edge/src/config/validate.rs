@@ -259,8 +259,13 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         )?),
         None => None,
     };
+    let ripng = match &raw.ripng {
+        Some(r) => Some(super::ripng::ripng(&ctx, r)?),
+        None => None,
+    };
     // Every role is optional, but a configuration must have one.
     if uplink.is_none()
+        && ripng.is_none()
         && server.is_none()
         && relay.is_none()
         && raw.ra.is_empty()
@@ -383,6 +388,7 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         limits,
         home_agent,
         mobile_node,
+        ripng,
     })
 }
 

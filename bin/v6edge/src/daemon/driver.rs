@@ -11,6 +11,8 @@
 //!
 //! Panic contract: nothing here panics.
 
+use std::collections::BTreeSet;
+
 use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Received};
 
@@ -35,6 +37,8 @@ pub struct Driver {
     guard: Guard,
     /// Machine time zero, for the guard's clock.
     origin: TokioInstant,
+    /// The delegated routes last shared ([`Driver::share_delegated_routes`]).
+    shared_delegated: Option<BTreeSet<v6edge_prefix::Prefix>>,
 }
 
 impl Driver {
@@ -58,6 +62,7 @@ impl Driver {
             roles,
             guard: Guard::new(&config.limits),
             origin,
+            shared_delegated: None,
         })
     }
 
@@ -96,7 +101,10 @@ impl Driver {
             // Answers to our own transactions on the uplink, checked by
             // the client machine; Mobility Headers, checked (authenticated)
             // by the home agent machine before they cost anything.
-            Port::Dhcp6Client | Port::Mobility | Port::MobilityCapture => true,
+            // RIPng: authenticated by nothing but RFC 2080 §2.4.2's checks,
+            // which the machine makes (link-local source, port, hop
+            // limit 255).
+            Port::Dhcp6Client | Port::Mobility | Port::MobilityCapture | Port::Ripng => true,
         };
         if !admitted {
             return;
@@ -105,6 +113,54 @@ impl Driver {
             role.handle_datagram(port, rx, metrics);
         }
         self.route_messages(metrics);
+    }
+
+    /// A RIPng datagram (UDP 521) with its source port, for the roles that
+    /// take it.
+    pub fn handle_ripng(&mut self, rx: &Received<'_>, src_port: u16, metrics: &Metrics) {
+        for role in &mut self.roles {
+            role.handle_ripng(rx, src_port, metrics);
+        }
+        self.route_messages(metrics);
+    }
+
+    /// The routes the roles have installed toward delegated prefixes, to
+    /// the roles that redistribute them (RIPng), when they changed since
+    /// the last call. Cheap for the roles that want none: nothing is
+    /// collected then.
+    pub fn share_delegated_routes(&mut self, metrics: &Metrics) {
+        if !self.shares_delegated_routes() {
+            return;
+        }
+        let delegated: BTreeSet<v6edge_prefix::Prefix> = self
+            .roles
+            .iter()
+            .filter_map(|r| r.owned_routes())
+            .filter(|o| {
+                o.kind == v6edge_core::RouteType::Unicast
+                    && matches!(
+                        o.owner,
+                        v6edge_core::Owner::DelegatingServer
+                            | v6edge_core::Owner::Relay
+                            | v6edge_core::Owner::RequestingRouter
+                    )
+            })
+            .flat_map(|o| o.prefixes)
+            .collect();
+        if self.shared_delegated.as_ref() == Some(&delegated) {
+            return;
+        }
+        let message = RoleMessage::DelegatedRoutes(delegated.clone());
+        self.shared_delegated = Some(delegated);
+        for role in self.roles.iter_mut().filter(|r| r.wants_delegated_routes()) {
+            role.receive(&message, metrics);
+        }
+    }
+
+    /// Whether a role redistributes delegated routes (the loop then calls
+    /// [`Driver::share_delegated_routes`] every second).
+    pub fn shares_delegated_routes(&self) -> bool {
+        self.roles.iter().any(|r| r.wants_delegated_routes())
     }
 
     /// DSMIPv6 signalling from the data plane's UDP port 4191: every role
@@ -482,6 +538,7 @@ mod tests {
             roles,
             guard: Guard::new(&Default::default()),
             origin: TokioInstant::now(),
+            shared_delegated: None,
         }
     }
 

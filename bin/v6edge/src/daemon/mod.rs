@@ -25,6 +25,7 @@ mod mobile_node;
 mod mobility;
 pub mod persist;
 mod relay;
+mod ripng;
 pub mod role;
 mod roles;
 mod server;
@@ -59,6 +60,12 @@ use v6edge_sys::{
 /// How often links and routes are re-read even without netlink events (a
 /// safety net: events can be lost, see [`NetEvent::Overrun`]).
 const RESYNC_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+/// How often the routes toward delegated prefixes are looked at for a role
+/// that redistributes them (RIPng): a delegation reaches the neighbours
+/// within a second plus the triggered-update hold-down.
+const SHARE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+/// RIPng's All RIP Routers group (RFC 2080 §2.5).
+const ALL_RIP_ROUTERS: std::net::Ipv6Addr = std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 9);
 
 /// What `v6edge run` was asked to do.
 #[derive(Debug, Clone)]
@@ -228,6 +235,19 @@ impl Daemon {
                 tracing::warn!(error = %e, "cannot raise the multicast hop limit of UDP 547");
             }
         }
+        // RIPng (RFC 2080 §2.5): hop limit 255 on everything sent, the
+        // machine checks it on what arrives.
+        let ripng = match needs.port_521 {
+            true => {
+                let sock = Dhcp6Socket::bind(v6edge_ripng::RIPNG_PORT, None)
+                    .context("cannot bind the RIPng socket (UDP 521)")?;
+                if let Err(e) = sock.set_multicast_hops(255) {
+                    tracing::warn!(error = %e, "cannot set the RIPng multicast hop limit to 255");
+                }
+                Some(sock)
+            }
+            false => None,
+        };
         let (kernel, kernel_results) = spawn_netlink_worker()?;
         let mut kernel_results = kernel_results;
         let mut io = Io {
@@ -243,6 +263,8 @@ impl Daemon {
             silenced: BTreeSet::new(),
             data_plane,
             mn_data_plane,
+            ripng,
+            ripng_joined: BTreeSet::new(),
         };
         prepare_interfaces(&needs);
         self.resync(&mut io).await;
@@ -265,6 +287,8 @@ impl Daemon {
         let mut mh_buf = vec![0u8; 65536];
         let mut capture_buf = vec![0u8; 65536];
         let mut next_resync = Instant::now() + RESYNC_INTERVAL;
+        let mut next_share = Instant::now();
+        let mut ripng_buf = vec![0u8; 65536];
         // When the resync owed to lost netlink notifications is due.
         let mut overrun_resync: Option<Instant> = None;
         loop {
@@ -272,6 +296,10 @@ impl Daemon {
                 .driver
                 .next_deadline()
                 .map_or(next_resync, |d| d.min(next_resync));
+            let deadline = match self.driver.shares_delegated_routes() {
+                true => deadline.min(next_share),
+                false => deadline,
+            };
             let deadline = overrun_resync.map_or(deadline, |t| t.min(deadline));
             tokio::select! {
                 _ = sigterm.recv() => { tracing::info!("SIGTERM: stopping"); break; }
@@ -300,6 +328,14 @@ impl Daemon {
                     }
                 }
                 r = io.icmp.recv(&mut icmp_buf) => self.datagram(Port::Icmp6, r, &icmp_buf),
+                r = recv_server(io.ripng.as_ref(), &mut ripng_buf) => match r {
+                    Ok(meta) => self.driver.handle_ripng(
+                        &meta.received(&ripng_buf),
+                        meta.src.port(),
+                        &self.metrics,
+                    ),
+                    Err(e) => self.driver.dropped("ripng", "receive-error", &self.metrics, &e),
+                },
                 r = recv_mh(io.mobility.as_ref(), &mut mh_buf) => self.datagram(Port::Mobility, r, &mh_buf),
                 Some((from, packet)) = recv_udp_signalling(&mut udp_signalling) => {
                     self.driver.handle_udp_signalling(from, &packet, &self.metrics);
@@ -357,6 +393,10 @@ impl Daemon {
                     if Instant::now() >= next_resync {
                         next_resync = Instant::now() + RESYNC_INTERVAL;
                         self.resync(&mut io).await;
+                    }
+                    if Instant::now() >= next_share {
+                        next_share = Instant::now() + SHARE_INTERVAL;
+                        self.driver.share_delegated_routes(&self.metrics);
                     }
                     self.driver.handle_timeout(&self.metrics);
                 }
@@ -483,6 +523,10 @@ impl Daemon {
                         tracing::debug!("no uplink socket: DHCPv6 message not sent");
                         continue;
                     }
+                },
+                Effect::Ripng(t) => match &io.ripng {
+                    Some(sock) => ("ripng", sock.send(&t).map_err(|e| (e, t.dst))),
+                    None => continue,
                 },
                 Effect::Dhcp6Server(t) => match &io.server {
                     Some(sock) => ("dhcp6-server", sock.send(&t).map_err(|e| (e, t.dst))),
@@ -681,6 +725,9 @@ struct Io {
     silenced: BTreeSet<v6edge_sys::netfilter::Silence>,
     data_plane: Option<dataplane::DataPlane>,
     mn_data_plane: Option<dataplane::DataPlane>,
+    /// UDP 521 (RIPng), and the interfaces it joined ff02::9 on.
+    ripng: Option<Dhcp6Socket>,
+    ripng_joined: BTreeSet<IfIndex>,
 }
 
 /// The sockets of Mobile IPv6 on a kernel without MIP6.
@@ -743,6 +790,14 @@ impl Io {
                         index,
                     )
                 },
+            );
+        }
+        if let Some(sock) = &self.ripng {
+            join_where_needed(
+                &mut self.ripng_joined,
+                &needs.port_521_groups,
+                "ff02::9",
+                |index| sock.join_multicast(ALL_RIP_ROUTERS, index),
             );
         }
         let icmp = &self.icmp;

@@ -53,6 +53,8 @@ pub enum Effect {
     },
     /// Send on the ICMPv6 socket ([`Port::Icmp6`]: Router Advertisements).
     Icmp6(Transmit),
+    /// Send on UDP 521 ([`Needs::port_521`]: RIPng).
+    Ripng(Transmit),
     Kernel(KernelOp),
     /// Send on the raw Mobility Header socket ([`Port::Mobility`]).
     Mh(Transmit),
@@ -101,6 +103,9 @@ pub enum Port {
     Icmp6,
     /// The raw Mobility Header socket: MH without extension headers.
     Mobility,
+    /// UDP 521, RIPng (RFC 2080): [`Role::handle_ripng`] gets it with its
+    /// source port.
+    Ripng,
     /// Whole IPv6 packets with a Home Address option or a Type 2 Routing
     /// Header, captured before the kernel drops them; `Received::bytes`
     /// starts at the IPv6 header.
@@ -115,6 +120,7 @@ impl Port {
             Port::Dhcp6Server => "dhcp6-server",
             Port::Icmp6 => "nd",
             Port::Mobility | Port::MobilityCapture => "mobility",
+            Port::Ripng => "ripng",
         }
     }
 }
@@ -198,6 +204,10 @@ pub struct Needs {
     /// The mobile node's tunnel: a TUN device and IPv6-in-IPv6 from
     /// whatever its care-of address is.
     pub mobile_node_data_plane: Option<MnDataPlaneNeed>,
+    /// UDP 521 (RIPng); opened at start only.
+    pub port_521: bool,
+    /// Interfaces where UDP 521 joins All RIP Routers (ff02::9).
+    pub port_521_groups: BTreeSet<IfIndex>,
 }
 
 /// The mobile node's data plane (see [`Needs::mobile_node_data_plane`]).
@@ -234,6 +244,8 @@ impl Needs {
             self.dhcp6_client = other.dhcp6_client;
         }
         self.port_547 |= other.port_547;
+        self.port_521 |= other.port_521;
+        self.port_521_groups.extend(other.port_521_groups);
         self.port_547_groups.extend(other.port_547_groups);
         self.port_547_multicast_hops = self
             .port_547_multicast_hops
@@ -299,6 +311,11 @@ pub enum RoleMessage {
         contributor: Owner,
         content: Option<AdvertContent>,
     },
+    /// The routes the roles have installed toward delegated prefixes
+    /// (delegating server, relay, requesting router), all of them: the
+    /// driver sends it to roles that [`Role::wants_delegated_routes`]
+    /// whenever it changes (checked every second).
+    DelegatedRoutes(BTreeSet<Prefix>),
 }
 
 /// Routes a role owns, kept when the daemon reconciles the kernel's routes
@@ -338,6 +355,14 @@ pub trait Role: std::fmt::Debug {
 
     /// A datagram this role accepted (after the guard admitted it).
     fn handle_datagram(&mut self, port: Port, rx: &Received<'_>, metrics: &Metrics);
+
+    /// A datagram on UDP 521 ([`Port::Ripng`]), with its source port.
+    fn handle_ripng(&mut self, _rx: &Received<'_>, _src_port: u16, _metrics: &Metrics) {}
+
+    /// Whether this role takes [`RoleMessage::DelegatedRoutes`].
+    fn wants_delegated_routes(&self) -> bool {
+        false
+    }
 
     /// DSMIPv6 signalling (RFC 5555) the data plane took from UDP port
     /// 4191: an IPv6 packet carrying a Mobility Header, from `from`.

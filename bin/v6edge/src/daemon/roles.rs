@@ -9,6 +9,7 @@ use super::cpe::Cpe;
 use super::home_agent::HomeAgentRole;
 use super::mobile_node::MobileNodeRole;
 use super::relay::RelayUnit;
+use super::ripng::RipngRole;
 use super::role::{Registration, Role, random_seed};
 use super::server::ServerUnit;
 use super::static_ra::StaticRaUnit;
@@ -87,6 +88,15 @@ pub const ROLES: &[Registration] = &[
                 random_seed(),
             )?)),
             None => anyhow::bail!("no [mobile-node]"),
+        },
+    },
+    Registration {
+        name: "ripng",
+        section: "[ripng]",
+        configured: |c| c.ripng.is_some(),
+        build: |c, ctx| match &c.ripng {
+            Some(settings) => Ok(boxed(RipngRole::new(settings, ctx.origin, random_seed()))),
+            None => anyhow::bail!("no [ripng]"),
         },
     },
 ];

@@ -1035,7 +1035,7 @@ impl Role for ServerUnit {
     fn receive(&mut self, message: &RoleMessage, metrics: &Metrics) {
         match message {
             RoleMessage::DelegableSpace(space) => self.set_uplink_space(space.clone(), metrics),
-            RoleMessage::RaContribution { .. } => {}
+            RoleMessage::RaContribution { .. } | RoleMessage::DelegatedRoutes(_) => {}
         }
     }
 

@@ -1,0 +1,29 @@
+//! RIPng (RFC 2080, issue 10) against the routing daemons people run:
+//! `tests/scenarios/ripng-peers.sh`.
+
+mod common;
+
+use common::{SERIAL, report_skip, run_scenario_script, skip_reason};
+
+/// `tests/scenarios/ripng-peers.sh`: v6edge ⇄ BIRD 2 ⇄ FRR ripngd in a
+/// line: each end's LAN prefix reaches the other's kernel with metric 3,
+/// the LANs ping each other, off-link and hop-limit-64 Responses are
+/// dropped and counted, FRR's routes leave v6edge's kernel when it stops,
+/// and a clean stop removes v6edge's learned routes. About 40 s.
+#[test]
+fn ripng_with_bird_and_frr() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let label = "ripng-peers.sh";
+    let programs = ["ip", "bash", "timeout", "python3", "bird", "ping"];
+    if let Some(reason) = skip_reason(true, &programs) {
+        report_skip(label, &reason);
+        return;
+    }
+    if !std::path::Path::new("/usr/lib/frr/ripngd").exists() {
+        report_skip(label, "/usr/lib/frr/ripngd missing (frr)");
+        return;
+    }
+    run_scenario_script(label, "ripng-peers.sh", &[]);
+}

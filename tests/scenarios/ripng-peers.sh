@@ -1,0 +1,171 @@
+#!/bin/bash
+# ripng-peers.sh - v6edge's RIPng role (RFC 2080) in a line with BIRD 2 and
+# FRR's ripngd, the routing daemons it must interoperate with.
+#
+#   [r1] v6edge          eth0 ---- eth0 [r2] BIRD   eth1 ---- eth0 [r3] FRR ripngd
+#   lan0 2001:db8:a::1/64 (a veth)                                       lan0 2001:db8:c::1/64
+#   (connected, metric 1)                                       (connected)
+#
+# Timers shortened on every router (updates 5 s, timeout 30 s, garbage
+# collection 20 s) so the RFC's 180 s + 120 s fit a test.
+#
+# Checks (issue 10 done-when, first part):
+#  - r3 (FRR) learns 2001:db8:a::/64 through BIRD, metric 3 (v6edge's 1,
+#    +1 at each hop), and installs it; r1 (v6edge) learns 2001:db8:c::/64
+#    through BIRD with metric 3 and installs it as protocol 124 (ripng)
+#    via BIRD's link-local address; BIRD has both;
+#  - v6edge's status lists BIRD as a neighbour and both routes;
+#  - r3 pings r1's LAN address across the line (routes both ways);
+#  - a packet from an off-link source and one with hop limit 64 are
+#    dropped and counted (RFC 2080 §2.4.2);
+#  - FRR stops: v6edge's route to 2001:db8:c::/64 goes to metric 16 and
+#    leaves the kernel within the timers;
+#  - v6edge stops cleanly: its learned routes leave the kernel.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+LAB_TIMEOUT=${LAB_TIMEOUT:-200}
+. "$HERE/../lab/netns.sh"
+. "$HERE/../lab/peers.sh"
+
+command -v bird >/dev/null || lab_die "bird missing (bird2)"
+[ -x /usr/lib/frr/ripngd ] || lab_die "/usr/lib/frr/ripngd missing (frr)"
+
+lab_init ripng-peers
+for ns in r1 r2 r3; do lab_ns_create $ns; lab_router $ns; done
+lab_link r1 eth0 r2 eth0
+lab_link r2 eth1 r3 eth0
+lab_exec r1 ip link add lan0 type veth peer name lanpeer
+lab_exec r1 ip link set lanpeer up
+lab_exec r1 ip link set lan0 up
+lab_exec r1 ip -6 addr add 2001:db8:a::1/64 dev lan0 nodad
+lab_exec r3 ip link add lan0 type veth peer name lanpeer
+lab_exec r3 ip link set lanpeer up
+lab_exec r3 ip link set lan0 up
+lab_exec r3 ip -6 addr add 2001:db8:c::1/64 dev lan0 nodad
+lab_wait_dad r1 eth0 || lab_die "no link-local on r1"
+lab_wait_dad r2 eth0 eth1 || lab_die "no link-local on r2"
+lab_wait_dad r3 eth0 || lab_die "no link-local on r3"
+
+# r1: v6edge, RIPng on eth0 and lan0 (lan0 passive: nobody to talk to).
+cat >"$LAB_DIR/r1.toml" <<TOML
+[daemon]
+state-dir = "$LAB_DIR/r1.state"
+control-socket = "$LAB_DIR/r1.sock"
+
+[ripng]
+interfaces = ["eth0", "lan0"]
+redistribute = ["connected"]
+update-interval = 5
+timeout = 30
+garbage-collection = 20
+
+[[ripng.interface]]
+name = "lan0"
+passive = true
+TOML
+
+# r2: BIRD 2, RIPng on both links, the learned routes into the kernel.
+cat >"$LAB_DIR/bird.conf" <<'BIRD'
+router id 10.0.0.2;
+protocol device { scan time 2; }
+protocol kernel { ipv6 { import none; export all; }; }
+protocol rip ng ripng {
+    ipv6 { import all; export all; };
+    interface "eth*" { update time 5; timeout time 30; garbage time 20; };
+}
+BIRD
+
+# r3: FRR zebra + ripngd, its own paths for pid and sockets.
+# FRR's files where its own user can reach them ($LAB_DIR is root's only);
+# removed at teardown (dirs.list).
+FRR_DIR=$(mktemp -d /tmp/v6e-ripng-frr.XXXXXX)
+echo "$FRR_DIR" >>"$LAB_DIR/dirs.list"
+chmod 755 "$FRR_DIR"
+cat >"$FRR_DIR/ripngd.conf" <<'FRR'
+hostname r3
+router ripng
+ network eth0
+ network lan0
+ redistribute connected
+ timers basic 5 30 20
+FRR
+cat >"$FRR_DIR/zebra.conf" <<'FRR'
+hostname r3
+FRR
+
+start_v6edge r1 r1 "$LAB_DIR/r1.toml"
+v6edge_wait_ready r1 10 || lab_die "v6edge did not answer (log: $LAB_DIR/r1.log)"
+lab_daemon r2 bird bird -f -c "$LAB_DIR/bird.conf" -s "$LAB_DIR/bird.ctl" -P "$LAB_DIR/bird.pid"
+# FRR runs as its own user (its vty group is frrvty).
+chown -R frr:frr "$FRR_DIR"
+FRR_OPTS=(-u frr -g frr --vty_socket "$FRR_DIR")
+lab_daemon r3 zebra /usr/lib/frr/zebra "${FRR_OPTS[@]}" -i "$FRR_DIR/zebra.pid" \
+    -z "$FRR_DIR/zserv.api" -f "$FRR_DIR/zebra.conf"
+sleep 1
+lab_daemon r3 ripngd /usr/lib/frr/ripngd "${FRR_OPTS[@]}" -i "$FRR_DIR/ripngd.pid" \
+    -z "$FRR_DIR/zserv.api" -f "$FRR_DIR/ripngd.conf"
+
+route_of() { ip -n "$(lab_ns "$1")" -6 route show "$2"; }
+r1_has_c() { route_of r1 2001:db8:c::/64 | grep -q "proto 124"; }
+r3_has_a() { route_of r3 2001:db8:a::/64 | grep -q "proto ripng"; }
+lab_wait 40 r1_has_c || lab_log "r1 never learnt 2001:db8:c::/64"
+lab_wait 40 r3_has_a || lab_log "r3 never learnt 2001:db8:a::/64"
+echo "  r1: $(route_of r1 2001:db8:c::/64)"
+echo "  r2: $(route_of r2 2001:db8:a::/64) | $(route_of r2 2001:db8:c::/64)"
+echo "  r3: $(route_of r3 2001:db8:a::/64)"
+R2_LL=$(ip -n "$(lab_ns r2)" -6 addr show dev eth0 scope link | awk '/inet6/ { sub("/.*", "", $2); print $2; exit }')
+lab_check "v6edge installs 2001:db8:c::/64 (from FRR, through BIRD) as protocol 124 via BIRD's $R2_LL" \
+    eval 'route_of r1 2001:db8:c::/64 | grep -q "via $R2_LL dev eth0 proto 124"'
+lab_check "FRR learns v6edge's 2001:db8:a::/64 through BIRD" r3_has_a
+lab_check "BIRD has both" eval 'route_of r2 2001:db8:a::/64 | grep -q "proto bird" && route_of r2 2001:db8:c::/64 | grep -q "proto bird"'
+metric_at_r1() { v6edge_status_json r1 | lab_json '[r["metric"] for r in d["roles"]["ripng"]["routes"] if r["prefix"] == "2001:db8:c::/64"]'; }
+echo "  v6edge's metric for 2001:db8:c::/64: $(metric_at_r1)"
+lab_check "v6edge's table: 2001:db8:c::/64 with metric 3 (FRR 1, +1 at BIRD, +1 here)" test "$(metric_at_r1)" = 3
+lab_exec r3 vtysh --vty_socket "$FRR_DIR" -c "show ipv6 ripng" >"$LAB_DIR/frr-table.txt" 2>&1
+# FRR prints the next hop, interface and metric on the line after the prefix.
+METRIC3=$(awk '/2001:db8:a::\/64/ { getline; print $3; exit }' "$LAB_DIR/frr-table.txt")
+echo "  FRR's metric for 2001:db8:a::/64: ${METRIC3:-?}"
+lab_check "FRR's table: 2001:db8:a::/64 with metric 3" test "${METRIC3:-}" = 3
+neighbour() { v6edge_status_json r1 | lab_json '[n["address"] for n in d["roles"]["ripng"]["neighbours"]]'; }
+lab_check "v6edge's status lists BIRD as its neighbour" eval '[[ "$(neighbour)" == *"$R2_LL"* ]]'
+lab_check "r3 pings r1's LAN address across the line" lab_exec r3 ping -6 -c 2 -i 0.3 -W 2 -I 2001:db8:c::1 2001:db8:a::1
+
+# RFC 2080 §2.4.2: a Response from a global source, and one with hop
+# limit 64, are dropped and counted.
+R1_LL=$(ip -n "$(lab_ns r1)" -6 addr show dev eth0 scope link | awk '/inet6/ { sub("/.*", "", $2); print $2; exit }')
+lab_exec r2 ip -6 addr add 2001:db8:12::2/64 dev eth0 nodad
+lab_exec r1 ip -6 addr add 2001:db8:12::1/64 dev eth0 nodad
+sleep 0.5
+response='import socket,sys
+s=socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, int(sys.argv[3]))
+s.bind((sys.argv[1], 521, 0, socket.if_nametoindex("eth0") if sys.argv[1].startswith("fe80") else 0))
+rte = bytes(16) + bytes([0, 0, 64, 1])
+rte = socket.inet_pton(socket.AF_INET6, "2001:db8:66::") + bytes([0, 0, 64, 1])
+s.sendto(bytes([2, 1, 0, 0]) + rte, (sys.argv[2], 521, 0, socket.if_nametoindex("eth0") if sys.argv[2].startswith("fe80") else 0))'
+drops() { v6edge_ctl r1 metrics 2>/dev/null | awk -v r="reason=\"$1\"" '/^v6edge_packets_dropped_total\{/ && index($0, "protocol=\"ripng\"") && index($0, r) { n = $2 } END { print n + 0 }'; }
+lab_exec r2 "$LAB_PY" -c "$response" 2001:db8:12::2 2001:db8:12::1 255 || true
+lab_exec r2 "$LAB_PY" -c "$response" "$R2_LL" "$R1_LL" 64 || true
+lab_wait 5 eval '[ "$(drops not-link-local)" -ge 1 ] && [ "$(drops hop-limit)" -ge 1 ]'
+lab_check "RFC 2080 §2.4.2: a Response from a global source is dropped (not-link-local)" test "$(drops not-link-local)" -ge 1
+lab_check "... and one with hop limit 64 (hop-limit)" test "$(drops hop-limit)" -ge 1
+lab_check "... and neither taught v6edge 2001:db8:66::/64" eval '! route_of r1 2001:db8:66::/64 | grep -q .'
+
+# FRR stops: the route times out at v6edge (metric 16), then leaves.
+lab_stop ripngd
+T0=$(date +%s)
+lab_wait 70 eval '! r1_has_c'
+T1=$(date +%s)
+lab_check "FRR gone: v6edge's kernel route to 2001:db8:c::/64 is withdrawn ($((T1 - T0)) s; BIRD times out at 30 s, v6edge follows at once)" eval '! r1_has_c'
+
+# A clean stop removes v6edge's learned routes (BIRD's still advertise).
+lab_exec r3 ip -6 route flush proto ripng 2>/dev/null || true
+lab_stop r1
+lab_check "v6edge stopped: no protocol 124 route is left" eval '[ -z "$(ip -n "$(lab_ns r1)" -6 route show proto 124)" ]'
+
+lab_stop ripngd
+lab_stop zebra
+sleep 0.5
+rm -f "$FRR_DIR"/* 2>/dev/null
+lab_finish
