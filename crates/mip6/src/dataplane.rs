@@ -269,7 +269,7 @@ pub enum MnOutbound {
     },
     /// Encapsulate the IPv4 packet (from the IPv4 home address) in IPv6,
     /// next header 4, from the care-of address to the home agent (RFC 5555
-    /// §4.3, DS-8: an IPv4 home address over an IPv6 care-of address).
+    /// §4.1, DS-8: an IPv4 home address over an IPv6 care-of address).
     EncapsulateIpv4 {
         care_of: Ipv6Addr,
         home_agent: Ipv6Addr,
@@ -325,7 +325,7 @@ impl MobileNodeTunnel {
 
     /// Reverse tunnelling (MN-7): a packet the kernel routed into the
     /// tunnel device. IPv6 from the home address or a mobile network (RFC
-    /// 3963 §5.5); IPv4 from the IPv4 home address (RFC 5555 §4.3). Away
+    /// 3963 §5.5); IPv4 from the IPv4 home address (RFC 5555 §4.1). Away
     /// over IPv4 both go in UDP, else in IPv6.
     pub fn outbound(&self, packet: &[u8]) -> MnOutbound {
         let mtu = self.effective_mtu();

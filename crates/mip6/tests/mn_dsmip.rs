@@ -594,6 +594,17 @@ fn ds5_nat_detection_schedules_the_refresh_within_the_refresh_time() {
     let out = attach4(&mut mn, now, LTE, coa4());
     answer_udp(&mut mn, now, &out, &[nat(0)]);
     assert_eq!(mn.status(now).nat_refresh, Some(dsmip::NAT_KEEPALIVE));
+    // All ones: no NAT after all (the option only carried F).
+    let mut mn = node_with(dsmip_config(false));
+    let out = attach4(&mut mn, now, LTE, coa4());
+    let out = answer_udp(&mut mn, now, &out, &[nat(u32::MAX)]);
+    assert!(
+        !notices(&out)
+            .iter()
+            .any(|n| matches!(n, Notice::NatDetected { .. }))
+    );
+    assert_eq!(mn.status(now).nat_refresh, None);
+    assert!(mn.status(now).installed);
 }
 
 /// DS-7 at the mobile node: an IPv4 Address Acknowledgement 0 puts the
@@ -1253,4 +1264,37 @@ fn ipv6_care_of_bu_unchanged_without_ipv4_home_request() {
             .any(|o| *o == MhOption::AlternateCareOf(coa()))
     );
     assert_eq!(dsmip::ipv4_home_request(&message.options), None);
+}
+
+/// MR-1 over IPv4: a mobile router's BU in UDP carries R and its Mobile
+/// Network Prefixes, the authenticator still last.
+#[test]
+fn mobile_router_bu_over_udp_names_its_prefixes() {
+    let mnp: Prefix = "2001:db8:10::/64".parse().unwrap();
+    let mut config = dsmip_config(true);
+    config.mobile_router = Some(v6edge_mip6::mn::MobileRouterConfig {
+        prefixes: vec![mnp],
+        explicit: true,
+    });
+    let mut mn = node_with(config);
+    let out = attach4(&mut mn, secs(1.0), LTE, coa4());
+    let d = decode(&udp_bus(&out)[0]);
+    assert!(d.bu.flags.mobile_router && d.bu.flags.force_udp);
+    let options: Vec<&MhOption> = d
+        .message
+        .options
+        .iter()
+        .filter(|o| !o.is_padding())
+        .collect();
+    assert!(options.iter().any(|o| matches!(o,
+        MhOption::MobileNetworkPrefix(p) if p.prefix == mnp.addr() && p.prefix_len == 64)));
+    assert!(matches!(options.last(), Some(MhOption::Authentication(_))));
+    let input = mh_auth::mobility_message_auth_input(dsmip::mapped(coa4()), hoa(), &d.mh)
+        .unwrap()
+        .unwrap();
+    assert!(auth::verify(
+        &MnHaKey::new(KEY),
+        &input.data,
+        input.received(&d.mh)
+    ));
 }

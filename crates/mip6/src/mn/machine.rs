@@ -1303,10 +1303,14 @@ impl MobileNode {
             .unwrap_or(lifetime * REFRESH_PERCENT / 100);
         // DS-5, RFC 5555 §3.2.2: behind a NAT the re-registration is the
         // keepalive, at least every refresh time.
+        // RFC 5555 §3.2.2: a refresh time of 0 is to be ignored (we take
+        // NATKATIMEOUT); all ones says no NAT was seen (the option then
+        // only carries F).
         let nat = if sent.udp {
-            dsmip::nat_detection(&message.options).map(|n| match n.refresh_time {
-                0 => dsmip::NAT_KEEPALIVE,
-                s => Duration::from_secs(u64::from(s)),
+            dsmip::nat_detection(&message.options).and_then(|n| match n.refresh_time {
+                0 => Some(dsmip::NAT_KEEPALIVE),
+                u32::MAX => None,
+                s => Some(Duration::from_secs(u64::from(s))),
             })
         } else {
             None
@@ -1959,9 +1963,10 @@ impl MobileNode {
     }
 }
 
-/// RFC 5555 §4.1: an IPv4 address that may be a care-of or home address
-/// (169.254/16 included: behind a NAT any address is private, and the
-/// lab's links use it).
+/// An IPv4 address that may be a care-of or home address: not "this
+/// network", loopback, multicast, broadcast or class E (RFC 1122
+/// §3.2.1.3, RFC 1112 §4). 169.254/16 and private addresses are: behind a
+/// NAT any address is (RFC 5555 §4.2), and the lab's links use it.
 fn is_usable_v4(a: Ipv4Addr) -> bool {
     !(a.octets()[0] == 0
         || a.is_loopback()

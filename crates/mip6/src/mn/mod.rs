@@ -67,8 +67,8 @@
 //!   address and an IPv4 default router make the node
 //!   [`Location::AwayV4`]. Home is still the IPv6 home link. IPv4
 //!   addresses in 0.0.0.0/8, 127/8, multicast and broadcast are never
-//!   care-of addresses; 169.254/16 is (RFC 5555 §4.1 behind a NAT, and
-//!   the lab uses it).
+//!   care-of addresses; private ones and 169.254/16 are (behind a NAT
+//!   any address may be, RFC 5555 §4.2; the lab uses 169.254/16).
 //! - Away over IPv4 the Binding Update is an IPv6 packet (source the home
 //!   address, destination the home agent, no Home Address option) in UDP
 //!   from the IPv4 care-of address to the home agent's IPv4 address, port
@@ -92,8 +92,9 @@
 //!   port 4191 and only for a BU sent in UDP (and a BU sent natively is
 //!   answered only natively). A NAT Detection option (§3.2.2) means a NAT:
 //!   the binding is refreshed at least every refresh time (DS-5; the
-//!   re-registration BU is the keepalive; a refresh time of 0 means
-//!   [`crate::dsmip::NAT_KEEPALIVE`]).
+//!   re-registration BU is the keepalive; a refresh time of 0, which
+//!   §3.2.2 says to ignore, means [`crate::dsmip::NAT_KEEPALIVE`]; all
+//!   ones means no NAT was seen after all).
 //! - Kernel state while away over IPv4: the home address, the home table,
 //!   its rule and the main-table default through the tunnel as over IPv6,
 //!   but no care-of rule or table (that rule is IPv6; the UDP outer packets
@@ -108,6 +109,12 @@
 //! - Every move removes what the previous location installed and nothing
 //!   else (MT-21); deregistration and refusal remove the IPv4 home address
 //!   with the rest.
+//! - Over IPv4 there is no DHAAD (so DSMIPv6 needs a configured home
+//!   agent, [`MnConfigError::DsmipWithoutHomeAgent`]) and no Mobile Prefix
+//!   Solicitation (MN-9 works while away over IPv6 only). The node always
+//!   sends data in UDP over IPv4; without F and without a NAT a home agent
+//!   may answer in IP over IPv4, which the data plane accepts from the
+//!   home agent's address only (DS-10).
 //! - MN-5's fail-over: after [`FAILOVER_AFTER`] unanswered registration
 //!   BUs the next home agent of the DHAAD reply is tried (a configured
 //!   home agent has no alternative). At most [`MAX_UPDATE_RATE`] BUs leave
