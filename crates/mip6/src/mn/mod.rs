@@ -59,7 +59,11 @@
 //!   Header naming the home address. The prefixes are reported (status,
 //!   notice); forming a new home address from them is not done here.
 //! - Not here yet: route optimisation (MN-12, MN-14, MN-15), the NS from
-//!   `::` to resolve the home agent (MN-10).
+//!   `::` to resolve the home agent (MN-10), NEMO (MR-x).
+//! - MN-5's fail-over: after [`FAILOVER_AFTER`] unanswered registration
+//!   BUs the next home agent of the DHAAD reply is tried (a configured
+//!   home agent has no alternative). At most [`MAX_UPDATE_RATE`] BUs leave
+//!   per second; a BU over the limit is deferred, not dropped.
 //!
 //! ## Dual-Stack Mobile IPv6 (RFC 5555, DS-1…DS-10; with [`MnConfig::dsmip`])
 //! - IPv6 is preferred (DS-8): an IPv6 care-of address on any configured
@@ -115,10 +119,6 @@
 //!   sends data in UDP over IPv4; without F and without a NAT a home agent
 //!   may answer in IP over IPv4, which the data plane accepts from the
 //!   home agent's address only (DS-10).
-//! - MN-5's fail-over: after [`FAILOVER_AFTER`] unanswered registration
-//!   BUs the next home agent of the DHAAD reply is tried (a configured
-//!   home agent has no alternative). At most [`MAX_UPDATE_RATE`] BUs leave
-//!   per second; a BU over the limit is deferred, not dropped.
 //!
 //! Panic contract: no input, instant or configuration makes the machine
 //! panic; instant arithmetic saturates.
