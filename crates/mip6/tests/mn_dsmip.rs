@@ -1298,3 +1298,76 @@ fn mobile_router_bu_over_udp_names_its_prefixes() {
         input.received(&d.mh)
     ));
 }
+
+fn endpoint_choice() -> impl Strategy<Value = SocketAddrV4> {
+    prop_oneof![
+        Just(ha_endpoint()),
+        Just(SocketAddrV4::new(ha_v4(), 4192)),
+        (any::<u32>(), any::<u16>()).prop_map(|(a, p)| SocketAddrV4::new(Ipv4Addr::from(a), p)),
+    ]
+}
+
+fn udp_feed(
+    mn: &mut MobileNode,
+    from: SocketAddrV4,
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    bytes: &[u8],
+) -> Vec<MnOutput> {
+    mn.handle_mh_udp(
+        secs(1.0),
+        from,
+        &MnReceived {
+            src,
+            dst,
+            hao: None,
+            rh2: None,
+            bytes,
+        },
+    );
+    drain(mn)
+}
+
+fn touches_kernel(out: &[MnOutput]) -> bool {
+    out.iter()
+        .any(|o| matches!(o, MnOutput::Kernel(_) | MnOutput::DataPlane(_)))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Hostile UDP input: random bytes from any endpoint, or the genuine
+    /// BA with one octet changed or from another endpoint, never panics
+    /// and never installs anything; the genuine BA still works after.
+    #[test]
+    fn hostile_udp_input_never_installs(
+        bytes in proptest::collection::vec(any::<u8>(), 0..120),
+        from in endpoint_choice(),
+        flip in any::<(usize, u8)>(),
+    ) {
+        let mut mn = node_with(dsmip_config(true));
+        let out = attach4(&mut mn, secs(1.0), LTE, coa4());
+        let t = udp_bus(&out)[0].clone();
+        let d = decode(&t);
+        let genuine = ba_bytes(
+            &d.bu,
+            &d.message,
+            BaStatus::Accepted,
+            900,
+            &[nat(20), ack(0, hoa4())],
+            dsmip::mapped(coa4()),
+        );
+        prop_assert!(!touches_kernel(&udp_feed(&mut mn, from, ha_addr(), hoa(), &bytes)));
+        let mut mutated = genuine.clone();
+        let at = flip.0 % mutated.len();
+        mutated[at] ^= flip.1.max(1);
+        prop_assert!(!touches_kernel(&udp_feed(&mut mn, ha_endpoint(), ha_addr(), hoa(), &mutated)));
+        if from != ha_endpoint() {
+            prop_assert!(!touches_kernel(&udp_feed(&mut mn, from, ha_addr(), hoa(), &genuine)));
+        }
+        prop_assert!(!touches_kernel(&udp_feed(&mut mn, ha_endpoint(), coa(), hoa(), &genuine)));
+        let out = udp_feed(&mut mn, ha_endpoint(), ha_addr(), hoa(), &genuine);
+        prop_assert!(touches_kernel(&out));
+        prop_assert_eq!(mn.status(secs(1.0)).ipv4_home, Some(hoa4()));
+    }
+}
