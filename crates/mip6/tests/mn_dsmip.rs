@@ -1371,3 +1371,59 @@ proptest! {
         prop_assert_eq!(mn.status(secs(1.0)).ipv4_home, Some(hoa4()));
     }
 }
+
+/// A refusal sticks to the kind of path it came over: a home agent that
+/// serves IPv4 home addresses only over UDP answers 129 over IPv6; back
+/// over IPv4 the node asks again and gets its address back.
+#[test]
+fn ipv4_home_refused_over_ipv6_is_asked_again_over_ipv4() {
+    let mut mn = node_with(dsmip_config(true));
+    let mut model = Model::default();
+    let mut now = secs(1.0);
+    let out = attach4(&mut mn, now, LTE, coa4());
+    model.apply(&out);
+    model.apply(&answer_udp(&mut mn, now, &out, &[ack(0, hoa4())]));
+    assert_eq!(model.objects, expected_away(None, Some(hoa4())));
+    // To IPv6: asked, refused (129), removed.
+    now += Duration::from_secs(5);
+    mn.handle_link(now, LinkEvent::LinkDown { ifindex: LTE });
+    model.apply(&drain(&mut mn));
+    let out = attach6(&mut mn, now, WIFI, coa());
+    model.apply(&out);
+    let (_, message) = decode_native(&native_bus(&out)[0]);
+    assert!(dsmip::ipv4_home_request(&message.options).is_some());
+    let out = answer_native(
+        &mut mn,
+        now,
+        &out,
+        &[ack(
+            dsmip::ack_status::ADMINISTRATIVELY_PROHIBITED,
+            Ipv4Addr::UNSPECIFIED,
+        )],
+    );
+    model.apply(&out);
+    assert!(notices(&out).contains(&Notice::Ipv4HomeRefused { status: 129 }));
+    assert_eq!(model.objects, expected_away(Some((coa(), WIFI)), None));
+    assert_eq!(model.tunnel.as_ref().unwrap().ipv4_home, None);
+    // The refresh over IPv6 asks no more.
+    let BulState::Bound { refresh_at, .. } = mn.status(now).state else {
+        panic!()
+    };
+    mn.handle_timeout(refresh_at);
+    let out = drain(&mut mn);
+    let (_, message) = decode_native(&native_bus(&out)[0]);
+    assert_eq!(dsmip::ipv4_home_request(&message.options), None);
+    model.apply(&answer_native(&mut mn, refresh_at, &out, &[]));
+    // Back to IPv4: asked for again (0.0.0.0), assigned, installed.
+    now = refresh_at + Duration::from_secs(5);
+    mn.handle_link(now, LinkEvent::LinkDown { ifindex: WIFI });
+    model.apply(&drain(&mut mn));
+    let out = attach4(&mut mn, now, LTE, coa4());
+    model.apply(&out);
+    let d = decode(&udp_bus(&out)[0]);
+    let request = dsmip::ipv4_home_request(&d.message.options).expect("asked again");
+    assert_eq!(request.address, Ipv4Addr::UNSPECIFIED);
+    model.apply(&answer_udp(&mut mn, now, &out, &[ack(0, hoa4())]));
+    assert_eq!(model.objects, expected_away(None, Some(hoa4())));
+    assert_eq!(mn.status(now).ipv4_home, Some(hoa4()));
+}

@@ -191,9 +191,13 @@ pub struct MobileNode {
     /// RFC 5555 §3.2.1: the IPv4 home address (and prefix length) the
     /// home agent assigned.
     ipv4_home: Option<(Ipv4Addr, u8)>,
-    /// The status of the last IPv4 Address Acknowledgement; ≥ 128 stops
-    /// the requests.
+    /// The status of the last IPv4 Address Acknowledgement.
     ipv4_home_status: Option<u8>,
+    /// A refusal (≥ 128) came for a request in UDP / over IPv6: no more
+    /// requests that way until `register` (a home agent may serve IPv4
+    /// home addresses over one only).
+    ipv4_refused_udp: bool,
+    ipv4_refused_v6: bool,
     /// The IPv4 home address on the tunnel device, with its rule and
     /// route.
     ipv4_installed: Option<Ipv4Addr>,
@@ -272,6 +276,8 @@ impl MobileNode {
             nat_refresh: None,
             ipv4_home: None,
             ipv4_home_status: None,
+            ipv4_refused_udp: false,
+            ipv4_refused_v6: false,
             ipv4_installed: None,
             home_address_on: None,
             deregistration_attempts: 0,
@@ -468,9 +474,8 @@ impl MobileNode {
     pub fn register(&mut self, now: Instant) {
         self.enabled = true;
         self.stopped = None;
-        if self.ipv4_home_status.is_some_and(|s| s >= 128) {
-            self.ipv4_home_status = None;
-        }
+        self.ipv4_refused_udp = false;
+        self.ipv4_refused_v6 = false;
         let location = self.location;
         self.act_on_location(now, location, true);
     }
@@ -1105,11 +1110,14 @@ impl MobileNode {
             None => message.push_option(MhOption::AlternateCareOf(care_of)),
         }
         // RFC 5555 §3.1.1: one address (prefix length 32), 0.0.0.0 until
-        // one is assigned, then that one; not after a refusal, not in a
-        // deregistration.
-        let ipv4_requested = lifetime.0 > 0
-            && dsmip.as_ref().is_some_and(|d| d.request_ipv4_home)
-            && self.ipv4_home_status.is_none_or(|s| s < 128);
+        // one is assigned, then that one; not after a refusal on this
+        // kind of path, not in a deregistration.
+        let refused = match v4 {
+            Some(_) => self.ipv4_refused_udp,
+            None => self.ipv4_refused_v6,
+        };
+        let ipv4_requested =
+            lifetime.0 > 0 && dsmip.as_ref().is_some_and(|d| d.request_ipv4_home) && !refused;
         if ipv4_requested {
             let (address, prefix_len) = self.ipv4_home.unwrap_or((Ipv4Addr::UNSPECIFIED, 32));
             message.push_option(MhOption::Ipv4HomeAddressRequest(Ipv4HomeAddressRequest {
@@ -1323,7 +1331,7 @@ impl MobileNode {
         self.nat_refresh = nat;
         let refresh = nat.map_or(refresh, |n| refresh.min(n));
         if sent.ipv4_requested {
-            self.ipv4_acknowledged(&message.options);
+            self.ipv4_acknowledged(&message.options, sent.udp);
         }
         self.first_registration = false;
         self.lifetime = lifetime;
@@ -1351,8 +1359,9 @@ impl MobileNode {
     }
 
     /// RFC 5555 §3.2.1: the IPv4 Address Acknowledgement answering our
-    /// request (none: the home agent ignored it, nothing changes).
-    fn ipv4_acknowledged(&mut self, options: &v6edge_wire::mh::MhOptions) {
+    /// request sent in UDP (`udp`) or over IPv6 (none: the home agent
+    /// ignored it, nothing changes).
+    fn ipv4_acknowledged(&mut self, options: &v6edge_wire::mh::MhOptions, udp: bool) {
         let Some(ack) = dsmip::ipv4_address_ack(options) else {
             return;
         };
@@ -1375,14 +1384,19 @@ impl MobileNode {
                 ack.status
             };
             self.ipv4_home_status = Some(status);
-            info!(status, "mobile node: no IPv4 home address; IPv6 only");
+            if udp {
+                self.ipv4_refused_udp = true;
+            } else {
+                self.ipv4_refused_v6 = true;
+            }
+            info!(status, udp, "mobile node: no IPv4 home address; IPv6 only");
             self.ipv4_home = None;
             self.notice(Notice::Ipv4HomeRefused { status });
         }
     }
 
     /// The binding is gone: so are its NAT state and IPv4 home address
-    /// (a refusal of the IPv4 home address is remembered).
+    /// (refusals of the IPv4 home address are remembered).
     fn forget_binding_extras(&mut self) {
         self.nat_refresh = None;
         self.ipv4_home = None;

@@ -90,8 +90,12 @@
 //!   home agent assigned one, then names that address (so a refresh keeps
 //!   it). It rides on IPv6 care-of Binding Updates too (DS-8: an IPv4 home
 //!   address over an IPv6 care-of address). A refusal (IPv4 Address
-//!   Acknowledgement status ≥ 128, §3.2.1) is reported and the node carries
-//!   on with IPv6 only: no more requests until [`MobileNode::register`].
+//!   Acknowledgement status ≥ 128, §3.2.1) is reported, the IPv4 home
+//!   address (if any) removed, and the node carries on with IPv6 only; it
+//!   asks no more over that kind of path (UDP, or IPv6) until
+//!   [`MobileNode::register`], but does over the other: a home agent may
+//!   serve IPv4 home addresses over UDP only (ours, for now, answers 129
+//!   over IPv6), and moving back to IPv4 must get the address back.
 //! - The BA in UDP is accepted only from the home agent's IPv4 address and
 //!   port 4191 and only for a BU sent in UDP (and a BU sent natively is
 //!   answered only natively). A NAT Detection option (§3.2.2) means a NAT:
@@ -519,8 +523,9 @@ pub enum Notice {
         address: Ipv4Addr,
         prefix_len: u8,
     },
-    /// RFC 5555 §3.2.1: no IPv4 home address (status ≥ 128); IPv6 only
-    /// until [`MobileNode::register`].
+    /// RFC 5555 §3.2.1: no IPv4 home address (status ≥ 128); no more
+    /// requests over this kind of path (UDP or IPv6) until
+    /// [`MobileNode::register`].
     Ipv4HomeRefused {
         status: u8,
     },
