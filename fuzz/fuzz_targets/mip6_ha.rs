@@ -10,6 +10,9 @@
 //! failed). The home address is permitted as a mobile router (RFC 3963)
 //! for 2001:db8:10::/48; BUs may set R and carry Mobile Network Prefix
 //! options inside, outside or across it, with host bits or any length.
+//! DSMIPv6 (RFC 5555) is on: Binding Updates in UDP from IPv4 care-of
+//! addresses (through a "NAT" or not, any port, with or without an IPv4
+//! home address request from a pool of five), and arbitrary UDP payloads.
 //!
 //! Checked after every step, beyond "no panic":
 //! - only the one configured home address is ever bound, tunnelled or
@@ -23,14 +26,17 @@
 //! - the machine never asks to be woken at or before the instant it was
 //!   just called at;
 //! - every Mobile Prefix Advertisement goes to the home address's bound
-//!   care-of address, parses, and checksums over the home address.
+//!   care-of address, parses, and checksums over the home address;
+//! - IPv4 routes, proxy ARP entries and data-plane IPv4 home addresses
+//!   are single addresses of the pool, never its first, last or reserved
+//!   one; a BA in UDP goes only to an endpoint a UDP input came from.
 
 #![no_main]
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use std::collections::VecDeque;
-use std::net::Ipv6Addr;
+use std::collections::{BTreeSet, VecDeque};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4};
 use std::time::Duration;
 use v6edge_core::{Instant, KernelOp, Received};
 use v6edge_mip6::auth::{self, MnHaKey, NtpTimestamp, Principal, ReplayMode, SecurityAssociation};
@@ -98,6 +104,23 @@ enum Event {
     },
     /// Arbitrary ICMPv6 captured with a Home Address option.
     CapturedIcmp { bytes: Vec<u8>, care_of: u8 },
+    /// A Binding Update in UDP from an IPv4 care-of address (DSMIPv6).
+    UdpBu {
+        sequence: u16,
+        lifetime: u16,
+        /// 169.254.2.<x % 4>: the IPv4 Care-of Address option (none: None).
+        care_of: Option<u8>,
+        /// The outer source: the care-of address itself, or a "NAT".
+        behind_nat: bool,
+        port: u16,
+        right_key: bool,
+        skew: i16,
+        /// An IPv4 Home Address Request: 0.0.0.0 or 169.254.1.<x>.
+        ipv4_home: Option<Option<u8>>,
+        flip: Option<(u8, u8)>,
+    },
+    /// Arbitrary octets arriving in UDP.
+    UdpRaw { bytes: Vec<u8>, port: u16 },
     /// The home prefix's lifetimes now (seconds; `None`: infinite), and
     /// maybe a second prefix.
     Prefixes {
@@ -138,8 +161,79 @@ fn config() -> HaConfig {
             home_address: hoa(),
             prefixes: vec![permit()],
         }],
+        dsmip: Some(v6edge_mip6::ha::HaDsmip {
+            address: Ipv4Addr::new(169, 254, 255, 1),
+            nat_refresh: Duration::from_secs(110),
+            ipv4_home: Some(v6edge_mip6::ha::Ipv4HomePool {
+                prefix: pool(),
+                ifindex: HOME_IF,
+                reserved: vec![Ipv4Addr::new(169, 254, 1, 1)],
+            }),
+        }),
         ..HaConfig::default()
     }
+}
+
+/// 169.254.1.0/29: .2 to .6 may be handed out (.1 is reserved).
+fn pool() -> v6edge_core::Prefix4 {
+    v6edge_core::Prefix4::new(Ipv4Addr::new(169, 254, 1, 0), 29).expect("literal")
+}
+
+fn from_pool(a: Ipv4Addr) -> bool {
+    (2..=6).contains(&a.octets()[3]) && a.octets()[..3] == [169, 254, 1]
+}
+
+/// A DSMIPv6 Binding Update (RFC 5555 §4.2.1): IPv4 Care-of Address
+/// option, authenticated over its IPv4-mapped form, in an IPv6 packet.
+#[allow(clippy::too_many_arguments)]
+fn udp_bu_packet(
+    sequence: u16,
+    lifetime: u16,
+    care_of: Option<Ipv4Addr>,
+    key: &[u8; 16],
+    replay: u64,
+    ipv4_home: Option<Ipv4Addr>,
+    flip: Option<(u8, u8)>,
+) -> Vec<u8> {
+    let mut m = MobilityHeader::new(BindingUpdate {
+        sequence,
+        flags: BuFlags {
+            force_udp: true,
+            ..BuFlags::home_registration()
+        },
+        lifetime: FourSeconds(lifetime),
+    });
+    if let Some(a) = care_of {
+        m.push_option(MhOption::Ipv4CareOf {
+            reserved: 0,
+            address: a,
+        });
+    }
+    if let Some(a) = ipv4_home {
+        m.push_option(MhOption::Ipv4HomeAddressRequest(
+            v6edge_wire::mh::Ipv4HomeAddressRequest {
+                prefix_len: 0,
+                reserved: 0,
+                address: a,
+            },
+        ));
+    }
+    m.push_option(MhOption::ReplayProtection(replay));
+    m.push_option(MhOption::mn_ha_placeholder(SPI));
+    let mut bytes = m.to_bytes();
+    let coa = care_of.map_or(Ipv6Addr::UNSPECIFIED, |a| a.to_ipv6_mapped());
+    if let Ok(Some(input)) = mh_auth::mobility_message_auth_input(coa, hoa(), &bytes) {
+        let mac = auth::authenticator(&MnHaKey::new(*key), &input.data);
+        input.fill(&mut bytes, &mac);
+    }
+    fill_checksum(hoa(), ha_addr(), &mut bytes);
+    if let Some((at, x)) = flip
+        && !bytes.is_empty()
+    {
+        let i = usize::from(at) % bytes.len();
+        bytes[i] ^= x | 1;
+    }
+    v6edge_mip6::dsmip::signalling_packet(hoa(), ha_addr(), &bytes)
 }
 
 /// The mobile networks the home address may register (RFC 3963).
@@ -201,6 +295,8 @@ struct Harness {
     ha: HomeAgent,
     now: Instant,
     open_barriers: VecDeque<ApplyTicket>,
+    /// Every endpoint a UDP input came from.
+    endpoints: BTreeSet<SocketAddrV4>,
 }
 
 impl Harness {
@@ -209,8 +305,18 @@ impl Harness {
         while let Some(out) = self.ha.poll_output() {
             match out {
                 HaOutput::DataPlane(BindingOp::Upsert {
-                    hoa: h, prefixes, ..
+                    hoa: h,
+                    prefixes,
+                    udp,
+                    ipv4_home,
+                    ..
                 }) => {
+                    assert!(ipv4_home.is_none_or(from_pool), "{ipv4_home:?}");
+                    assert!(udp.is_none_or(|u| self.endpoints.contains(&u)));
+                    assert!(
+                        ipv4_home.is_none() || udp.is_some(),
+                        "IPv4 home only in UDP"
+                    );
                     assert_eq!(h, hoa(), "only the configured home address is tunnelled");
                     assert!(
                         prefixes.iter().all(|p| permit().contains(p)),
@@ -228,9 +334,28 @@ impl Harness {
                 HaOutput::Kernel(KernelOp::SetProxyNeighbour(p)) => {
                     let served = match p.addr {
                         std::net::IpAddr::V6(a) => a == hoa() || a.is_unicast_link_local(),
-                        std::net::IpAddr::V4(_) => false,
+                        std::net::IpAddr::V4(a) => from_pool(a),
                     };
                     assert!(served, "proxy entry for {}", p.addr);
+                }
+                HaOutput::Kernel(KernelOp::SetRoute4(r)) => {
+                    assert!(r.dst.len() == 32 && from_pool(r.dst.addr()), "{r:?}");
+                }
+                HaOutput::Udp(t) => {
+                    assert!(self.endpoints.contains(&t.dst), "a BA to {}", t.dst);
+                    let (src, dst, mh) =
+                        v6edge_mip6::dsmip::signalling(&t.packet).expect("our own packet");
+                    assert_eq!((src, dst), (ha_addr(), hoa()));
+                    assert!(v6edge_wire::mh::verify_checksum(src, dst, mh));
+                    if barrier_open
+                        && let Ok(m) = MobilityHeader::parse(mh)
+                        && let v6edge_wire::mh::MhBody::BindingAck(ba) = &m.body
+                    {
+                        assert!(
+                            !ba.status.is_accepted() || ba.lifetime.0 == 0,
+                            "a BA 0 left before its barrier was answered"
+                        );
+                    }
                 }
                 HaOutput::Barrier(t) => {
                     self.open_barriers.push_back(t);
@@ -310,6 +435,7 @@ fuzz_target!(|input: Input| {
         ha,
         now: Instant::ZERO,
         open_barriers: VecDeque::new(),
+        endpoints: BTreeSet::new(),
     };
     for event in input.events.into_iter().take(64) {
         match event {
@@ -436,6 +562,44 @@ fuzz_target!(|input: Input| {
                     bytes: &bytes,
                 },
             ),
+            Event::UdpBu {
+                sequence,
+                lifetime,
+                care_of: c,
+                behind_nat,
+                port,
+                right_key,
+                skew,
+                ipv4_home,
+                flip,
+            } => {
+                let coa = c.map(|x| Ipv4Addr::new(169, 254, 2, x % 4));
+                let outer = if behind_nat {
+                    Ipv4Addr::new(169, 254, 255, 9)
+                } else {
+                    coa.unwrap_or(Ipv4Addr::new(169, 254, 2, 0))
+                };
+                let from = SocketAddrV4::new(outer, port);
+                h.endpoints.insert(from);
+                let key = if right_key { KEY } else { *b"not-the-key-0123" };
+                let request = ipv4_home
+                    .map(|x| x.map_or(Ipv4Addr::UNSPECIFIED, |x| Ipv4Addr::new(169, 254, 1, x)));
+                let packet = udp_bu_packet(
+                    sequence,
+                    lifetime,
+                    coa,
+                    &key,
+                    ntp_at(h.now, skew),
+                    request,
+                    flip,
+                );
+                h.ha.handle_udp(h.now, from, &packet);
+            }
+            Event::UdpRaw { bytes, port } => {
+                let from = SocketAddrV4::new(Ipv4Addr::new(169, 254, 255, 9), port);
+                h.endpoints.insert(from);
+                h.ha.handle_udp(h.now, from, &bytes);
+            }
             Event::Prefixes {
                 valid,
                 preferred,

@@ -468,6 +468,17 @@ pub struct HomeAgentBindingStatus {
     /// Its mobile network prefixes, routed into the tunnel.
     #[serde(default)]
     pub mobile_networks: Vec<String>,
+    /// DSMIPv6 (RFC 5555): the IPv4 address and UDP port its packets go
+    /// to (`care_of` is then the IPv4-mapped form of its IPv4 care-of
+    /// address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp: Option<String>,
+    /// DSMIPv6: a NAT lies between (the BA carried NAT Detection).
+    #[serde(default)]
+    pub nat: bool,
+    /// DSMIPv6: its IPv4 home address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv4_home_address: Option<std::net::Ipv4Addr>,
 }
 
 /// What the uplink client is doing.
@@ -677,11 +688,21 @@ pub fn format_human(status: &Status) -> String {
             let _ = writeln!(out, "  data plane: {}", ha.data_plane);
         }
         for b in &ha.bindings {
+            // DSMIPv6: the UDP endpoint says more than the mapped address.
+            let via = match &b.udp {
+                Some(udp) => format!(
+                    "udp {udp}{}{}",
+                    if b.nat { " (NAT)" } else { "" },
+                    b.ipv4_home_address
+                        .map_or(String::new(), |a| format!(", IPv4 home address {a}"))
+                ),
+                None => b.care_of.to_string(),
+            };
             let _ = writeln!(
                 out,
                 "  {} via {}: {}, sequence {}, {} s of {} s left{}",
                 b.home_address,
-                b.care_of,
+                via,
                 b.state,
                 b.sequence,
                 b.remaining,
@@ -1533,6 +1554,9 @@ relay: relaying
                 spi: Some(1000),
                 mobile_router: false,
                 mobile_networks: Vec::new(),
+                udp: None,
+                nat: false,
+                ipv4_home_address: None,
             }],
             auth_failures: 2,
             ..HomeAgentStatus::default()

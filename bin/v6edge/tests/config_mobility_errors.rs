@@ -346,3 +346,104 @@ fn mobile_router_keys() {
         );
     }
 }
+
+/// DSMIPv6 (RFC 5555, issue 13): `ipv4-address` turns it on, with the NAT
+/// refresh time and an IPv4 home address pool; the example serves
+/// 169.254.1.0/24 on home0 from 169.254.255.1; errors name the line.
+#[test]
+fn dsmip_keys_and_their_errors() {
+    let ha = Config::load(&examples().join("home-agent.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let d = ha
+        .home_agent
+        .expect("[home-agent]")
+        .dsmip
+        .expect("DSMIPv6 on");
+    assert_eq!(d.address, std::net::Ipv4Addr::new(169, 254, 255, 1));
+    assert_eq!(d.nat_refresh, Duration::from_secs(110));
+    let (pool, interface) = d.pool.expect("a pool");
+    assert_eq!(
+        (pool.addr(), pool.len(), interface.as_str()),
+        (std::net::Ipv4Addr::new(169, 254, 1, 0), 24, "home0")
+    );
+
+    let dir = Dir::new("dsmip");
+    let err = |text: &str| dir.load(text).expect_err("rejected");
+    let c = dir
+        .load(&format!(
+            "{HA}ipv4-address = \"192.0.2.1\"\nnat-refresh = 30\nipv4-home-pool = \"10.1.0.0/16\"\nipv4-home-interface = \"v4home\"\n{MN_ENTRY}"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let d = c.home_agent.expect("ha").dsmip.expect("dsmip");
+    assert_eq!(d.nat_refresh, Duration::from_secs(30));
+    assert_eq!(d.pool.expect("pool").1.as_str(), "v4home");
+    assert_eq!(
+        err(&format!("{HA}nat-refresh = 30\n{MN_ENTRY}")),
+        "mip6.toml:5: nat-refresh needs ipv4-address: DSMIPv6 listens on UDP port 4191 of the home agent's IPv4 address"
+    );
+    assert_eq!(
+        err(&format!("{HA}ipv4-address = \"2001:db8::1\"\n{MN_ENTRY}")),
+        "mip6.toml:5: ipv4-address: `2001:db8::1` is not an IPv4 address"
+    );
+    assert_eq!(
+        err(&format!("{HA}ipv4-address = \"224.0.0.1\"\n{MN_ENTRY}")),
+        "mip6.toml:5: ipv4-address 224.0.0.1 is not a unicast address mobile nodes can send to"
+    );
+    assert_eq!(
+        err(&format!(
+            "{HA}ipv4-address = \"192.0.2.1\"\nipv4-home-pool = \"10.1.0.1/16\"\n{MN_ENTRY}"
+        )),
+        "mip6.toml:6: ipv4-home-pool: `10.1.0.1/16` is not an IPv4 prefix with no host bits set (like \"169.254.1.0/24\")"
+    );
+    assert_eq!(
+        err(&format!(
+            "{HA}ipv4-address = \"192.0.2.1\"\nipv4-home-pool = \"10.1.0.0/31\"\n{MN_ENTRY}"
+        )),
+        "mip6.toml:6: ipv4-home-pool 10.1.0.0/31: a /31 holds no address to give after its first and last"
+    );
+    assert_eq!(
+        err(&format!(
+            "{HA}ipv4-address = \"192.0.2.1\"\nipv4-home-interface = \"home0\"\n{MN_ENTRY}"
+        )),
+        "mip6.toml:6: ipv4-home-interface needs ipv4-home-pool"
+    );
+    assert_eq!(
+        err(&format!(
+            "{HA}ipv4-address = \"192.0.2.1\"\nnat-refresh = 0\n{MN_ENTRY}"
+        )),
+        "mip6.toml:6: nat-refresh = 0: must be between 1 and 3600"
+    );
+}
+
+/// DSMIPv6 at the mobile node: `home-agent-ipv4` with a configured home
+/// agent; the other keys need it; errors name the line.
+#[test]
+fn mobile_node_dsmip_keys_and_their_errors() {
+    let dir = Dir::new("mn-dsmip");
+    let err = |text: &str| dir.load(text).expect_err("rejected");
+    let mn = "[mobile-node]\ninterfaces = [\"eth0\"]\nhome-address = \"2001:db8:1::200\"\nspi = 1000\nkey-file = \"ha.key\"\n";
+    let c = dir
+        .load(&format!(
+            "{mn}home-agent = \"2001:db8:1::1\"\nhome-agent-ipv4 = \"169.254.255.1\"\nrequest-ipv4-home-address = true\n"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let d = c.mobile_node.expect("mn").dsmip.expect("dsmip");
+    assert_eq!(d.home_agent, std::net::Ipv4Addr::new(169, 254, 255, 1));
+    assert!(d.request_ipv4_home_address);
+    assert!(d.force_udp, "F by default (DS-10)");
+    assert_eq!(
+        err(&format!("{mn}home-agent-ipv4 = \"169.254.255.1\"\n")),
+        "mip6.toml:6: home-agent-ipv4 needs home-agent = \"<its IPv6 address>\": Dynamic Home Agent Address Discovery cannot run from an IPv4-only link"
+    );
+    assert_eq!(
+        err(&format!(
+            "{mn}home-agent = \"2001:db8:1::1\"\nforce-udp = false\n"
+        )),
+        "mip6.toml:7: force-udp needs home-agent-ipv4: Dual-Stack MIPv6 registers in UDP with the home agent's IPv4 address"
+    );
+    assert_eq!(
+        err(&format!(
+            "{mn}home-agent = \"2001:db8:1::1\"\nhome-agent-ipv4 = \"169.254.255\"\n"
+        )),
+        "mip6.toml:7: home-agent-ipv4: `169.254.255` is not an IPv4 address"
+    );
+}

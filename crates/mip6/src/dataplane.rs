@@ -3,7 +3,7 @@
 //! entry of RFC 6275 §10.4.1), or to stop. The daemon's `DataPlane` back
 //! end (TUN, seg6, ...) carries them out.
 
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4};
 use v6edge_core::Instant;
 use v6edge_prefix::Prefix;
 
@@ -34,11 +34,17 @@ pub enum BindingOp {
     /// (IPv6 in IPv6, RFC 2473), inner packets up to `mtu` octets;
     /// reverse-tunnelled packets are accepted only from `care_of` with an
     /// inner source `hoa` or inside `prefixes` (HA-14, RFC 3963 §6.3).
+    /// With `udp` (DSMIPv6, RFC 5555 §4.1) both directions travel in UDP
+    /// to and from that address and port instead, and `care_of` is the
+    /// IPv4-mapped form of the IPv4 care-of address; IPv4 packets for
+    /// `ipv4_home` go the same way (DS-7).
     Upsert {
         hoa: Ipv6Addr,
         care_of: Ipv6Addr,
         mtu: u32,
         prefixes: Vec<Prefix>,
+        udp: Option<SocketAddrV4>,
+        ipv4_home: Option<Ipv4Addr>,
     },
     /// Stop forwarding for `hoa`.
     Remove { hoa: Ipv6Addr },
@@ -54,6 +60,8 @@ pub struct Tunnels {
     /// Mobile network prefixes and the home address of the mobile router
     /// they travel with (RFC 3963).
     prefixes: std::collections::BTreeMap<Prefix, Ipv6Addr>,
+    /// IPv4 home addresses and the home address of their binding (DS-7).
+    ipv4_homes: std::collections::BTreeMap<Ipv4Addr, Ipv6Addr>,
 }
 
 /// One binding's tunnel.
@@ -65,6 +73,8 @@ pub struct Tunnel {
     /// The path MTU to `care_of`, once known (the kernel's route, or an
     /// outer Packet Too Big).
     pub path_mtu: Option<u32>,
+    /// DSMIPv6: the UDP endpoint packets go to and must come from.
+    pub udp: Option<SocketAddrV4>,
 }
 
 impl Tunnel {
@@ -83,6 +93,8 @@ impl Tunnel {
 pub enum Verdict {
     /// Encapsulate toward this care-of address.
     Encapsulate(Ipv6Addr),
+    /// Send in UDP to this address and port (DSMIPv6, RFC 5555 §4.1).
+    EncapsulateUdp(SocketAddrV4),
     /// Too big for the tunnel: dropped (counted as [`DropCause::TooBig`])
     /// and owed a Packet Too Big with this MTU ([`packet_too_big`],
     /// RFC 2473 §7.1(b)).
@@ -114,6 +126,8 @@ pub enum DropCause {
     /// Mobile node: read from the tunnel device with a source other than
     /// the home address (only the home address is reverse-tunnelled).
     NotFromHomeAddress,
+    /// DS-6: a UDP payload in the TLV format (or neither IPv4 nor IPv6).
+    TlvFormat,
 }
 
 impl DropCause {
@@ -126,6 +140,7 @@ impl DropCause {
             DropCause::Spoofed => "spoofed",
             DropCause::NotFromHomeAgent => "not-from-home-agent",
             DropCause::NotFromHomeAddress => "not-from-home-address",
+            DropCause::TlvFormat => "tlv-format",
         }
     }
 }
@@ -153,8 +168,10 @@ impl Tunnels {
                 care_of,
                 mtu,
                 prefixes,
+                udp,
+                ipv4_home,
             } => {
-                let (hoa, care_of, mtu) = (*hoa, *care_of, *mtu);
+                let (hoa, care_of, mtu, udp) = (*hoa, *care_of, *mtu, *udp);
                 // The path MTU belongs to the care-of address: kept while
                 // the binding stays there.
                 let path_mtu = self
@@ -168,16 +185,22 @@ impl Tunnels {
                         care_of,
                         mtu,
                         path_mtu,
+                        udp,
                     },
                 );
                 self.prefixes.retain(|_, owner| *owner != hoa);
                 for p in prefixes {
                     self.prefixes.insert(*p, hoa);
                 }
+                self.ipv4_homes.retain(|_, owner| *owner != hoa);
+                if let Some(a) = ipv4_home {
+                    self.ipv4_homes.insert(*a, hoa);
+                }
             }
             BindingOp::Remove { hoa } => {
                 self.bindings.remove(hoa);
                 self.prefixes.retain(|_, owner| owner != hoa);
+                self.ipv4_homes.retain(|_, owner| owner != hoa);
             }
         }
     }
@@ -220,6 +243,15 @@ impl Tunnels {
     /// A packet the kernel routed to the tunnel device (toward a home
     /// address, RFC 6275 §10.4.1): where to encapsulate it.
     pub fn outbound(&self, packet: &[u8]) -> Verdict {
+        // DS-7: IPv4 for an IPv4 home address, in UDP only (IPv4-in-IPv6
+        // over an IPv6 care-of address is not done here). The outer
+        // packet may be fragmented: no size check.
+        if let Some((_, dst)) = crate::dsmip::ipv4_addresses(packet) {
+            return match self.ipv4_homes.get(&dst).and_then(|h| self.bindings.get(h)) {
+                Some(Tunnel { udp: Some(ep), .. }) => Verdict::EncapsulateUdp(*ep),
+                _ => Verdict::Drop(DropCause::NoBinding),
+            };
+        }
         let Some((_, dst)) = addresses(packet) else {
             return Verdict::Drop(DropCause::Malformed);
         };
@@ -228,7 +260,29 @@ impl Tunnels {
             Some(t) if packet.len() > t.effective_mtu() as usize => Verdict::TooBig {
                 mtu: t.effective_mtu(),
             },
+            Some(Tunnel { udp: Some(ep), .. }) => Verdict::EncapsulateUdp(*ep),
             Some(t) => Verdict::Encapsulate(t.care_of),
+        }
+    }
+
+    /// A UDP payload that came to port 4191 from `from` and is not
+    /// signalling (DSMIPv6 reverse tunnelling, RFC 5555 §4.1, HA-14): an
+    /// IPv6 packet from a home address or mobile network, or an IPv4
+    /// packet from an IPv4 home address, delivered only when that binding
+    /// is registered from `from`.
+    pub fn inbound_udp(&self, from: SocketAddrV4, payload: &[u8]) -> Verdict {
+        let owner = match crate::dsmip::classify(payload) {
+            crate::dsmip::UdpPayload::Ipv6(p) => {
+                addresses(p).and_then(|(src, _)| self.owner_of(src))
+            }
+            crate::dsmip::UdpPayload::Ipv4(p) => crate::dsmip::ipv4_addresses(p)
+                .and_then(|(src, _)| self.ipv4_homes.get(&src).copied()),
+            crate::dsmip::UdpPayload::Tlv => return Verdict::Drop(DropCause::TlvFormat),
+            crate::dsmip::UdpPayload::Malformed => return Verdict::Drop(DropCause::Malformed),
+        };
+        match owner.and_then(|hoa| self.bindings.get(&hoa)) {
+            Some(t) if t.udp == Some(from) => Verdict::Deliver,
+            _ => Verdict::Drop(DropCause::Spoofed),
         }
     }
 
@@ -240,8 +294,10 @@ impl Tunnels {
         let Some((src, _)) = addresses(inner) else {
             return Verdict::Drop(DropCause::Malformed);
         };
+        // A binding in UDP takes nothing from IPv6-in-IPv6, even from its
+        // care-of address's IPv4-mapped form.
         match self.owner_of(src).and_then(|hoa| self.bindings.get(&hoa)) {
-            Some(t) if t.care_of == outer_src => Verdict::Deliver,
+            Some(t) if t.care_of == outer_src && t.udp.is_none() => Verdict::Deliver,
             _ => Verdict::Drop(DropCause::Spoofed),
         }
     }
@@ -657,6 +713,8 @@ mod tests {
             hoa,
             care_of: coa,
             mtu: 1400,
+            udp: None,
+            ipv4_home: None,
         });
         assert_eq!(t.outbound(&to_hoa), Verdict::Encapsulate(coa));
         let big = packet("2001:db8:c::1", "2001:db8:1::200", 1401);
@@ -682,6 +740,8 @@ mod tests {
             hoa,
             care_of: coa,
             mtu: 1400,
+            udp: None,
+            ipv4_home: None,
         });
         let from_hoa = packet("2001:db8:1::200", "2001:db8:c::1", 80);
         assert_eq!(t.inbound(coa, &from_hoa), Verdict::Deliver);
@@ -699,6 +759,98 @@ mod tests {
             t.inbound(coa, b"\x45not ipv6"),
             Verdict::Drop(DropCause::Malformed)
         );
+    }
+
+    /// DSMIPv6 (RFC 5555 §4.1, HA-13, HA-14, DS-6, DS-7): a binding in UDP
+    /// sends IPv6 and IPv4 packets to its endpoint, and takes them back
+    /// only from that endpoint and from its own addresses.
+    #[test]
+    fn udp_bindings_carry_ipv6_and_ipv4_both_ways_from_their_endpoint_only() {
+        let mut t = Tunnels::new();
+        let hoa: Ipv6Addr = "2001:db8:1::300".parse().unwrap();
+        let v4_home = Ipv4Addr::new(169, 254, 1, 2);
+        let ep: SocketAddrV4 = "169.254.255.9:40123".parse().unwrap();
+        t.apply(&BindingOp::Upsert {
+            hoa,
+            care_of: Ipv4Addr::new(169, 254, 2, 2).to_ipv6_mapped(),
+            mtu: 1400,
+            prefixes: vec!["2001:db8:10::/48".parse().unwrap()],
+            udp: Some(ep),
+            ipv4_home: Some(v4_home),
+        });
+        let v4 = |src: [u8; 4], dst: [u8; 4]| {
+            let mut p = vec![0u8; 60];
+            p[0] = 0x45;
+            p[12..16].copy_from_slice(&src);
+            p[16..20].copy_from_slice(&dst);
+            p
+        };
+        let to_hoa = packet("2001:db8:c::1", "2001:db8:1::300", 100);
+        let to_lan = packet("2001:db8:c::1", "2001:db8:10::5", 100);
+        assert_eq!(t.outbound(&to_hoa), Verdict::EncapsulateUdp(ep));
+        assert_eq!(t.outbound(&to_lan), Verdict::EncapsulateUdp(ep));
+        assert_eq!(
+            t.outbound(&packet("2001:db8:c::1", "2001:db8:1::300", 1401)),
+            Verdict::TooBig { mtu: 1400 }
+        );
+        assert_eq!(
+            t.outbound(&v4([169, 254, 9, 1], [169, 254, 1, 2])),
+            Verdict::EncapsulateUdp(ep)
+        );
+        assert_eq!(
+            t.outbound(&v4([169, 254, 9, 1], [169, 254, 1, 3])),
+            Verdict::Drop(DropCause::NoBinding)
+        );
+        // Reverse: the endpoint, with a source of this binding.
+        let from_lan = packet("2001:db8:10::5", "2001:db8:c::1", 80);
+        assert_eq!(t.inbound_udp(ep, &from_lan), Verdict::Deliver);
+        let from_v4_home = v4([169, 254, 1, 2], [169, 254, 9, 1]);
+        assert_eq!(t.inbound_udp(ep, &from_v4_home), Verdict::Deliver);
+        let elsewhere: SocketAddrV4 = "169.254.255.9:40124".parse().unwrap();
+        assert_eq!(
+            t.inbound_udp(elsewhere, &from_lan),
+            Verdict::Drop(DropCause::Spoofed)
+        );
+        assert_eq!(
+            t.inbound_udp(ep, &v4([169, 254, 1, 3], [169, 254, 9, 1])),
+            Verdict::Drop(DropCause::Spoofed)
+        );
+        assert_eq!(
+            t.inbound_udp(ep, &packet("2001:db8:1::301", "2001:db8:c::1", 80)),
+            Verdict::Drop(DropCause::Spoofed)
+        );
+        // DS-6: the TLV format is counted and dropped.
+        assert_eq!(
+            t.inbound_udp(ep, &[1, 0, 0, 40, 0x60]),
+            Verdict::Drop(DropCause::TlvFormat)
+        );
+        // IPv6-in-IPv6 from the IPv4-mapped care-of is nothing.
+        assert_eq!(
+            t.inbound(Ipv4Addr::new(169, 254, 2, 2).to_ipv6_mapped(), &from_lan),
+            Verdict::Drop(DropCause::Spoofed)
+        );
+        // The binding moves to an IPv6 care-of address: its IPv4 home
+        // address goes with the UDP endpoint.
+        let coa: Ipv6Addr = "2001:db8:f::b".parse().unwrap();
+        t.apply(&BindingOp::Upsert {
+            hoa,
+            care_of: coa,
+            mtu: 1400,
+            prefixes: Vec::new(),
+            udp: None,
+            ipv4_home: None,
+        });
+        assert_eq!(t.outbound(&to_hoa), Verdict::Encapsulate(coa));
+        assert_eq!(
+            t.outbound(&v4([169, 254, 9, 1], [169, 254, 1, 2])),
+            Verdict::Drop(DropCause::NoBinding)
+        );
+        assert_eq!(
+            t.inbound_udp(ep, &from_v4_home),
+            Verdict::Drop(DropCause::Spoofed)
+        );
+        t.apply(&BindingOp::Remove { hoa });
+        assert!(t.is_empty());
     }
 
     fn addr(s: &str) -> Ipv6Addr {
@@ -721,6 +873,8 @@ mod tests {
             hoa: addr("2001:db8:1::200"),
             care_of: coa,
             mtu: 1460,
+            udp: None,
+            ipv4_home: None,
         });
         let p1400 = packet("2001:db8:c::1", "2001:db8:1::200", 1400);
         assert_eq!(t.outbound(&p1400), Verdict::Encapsulate(coa));
@@ -735,6 +889,8 @@ mod tests {
             hoa: addr("2001:db8:1::200"),
             care_of: coa,
             mtu: 1460,
+            udp: None,
+            ipv4_home: None,
         });
         assert_eq!(t.outbound(&p1400), Verdict::TooBig { mtu: 1360 });
         t.apply(&BindingOp::Upsert {
@@ -742,6 +898,8 @@ mod tests {
             hoa: addr("2001:db8:1::200"),
             care_of: addr("2001:db8:e::b"),
             mtu: 1460,
+            udp: None,
+            ipv4_home: None,
         });
         assert_eq!(
             t.outbound(&p1400),

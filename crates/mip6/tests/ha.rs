@@ -170,7 +170,9 @@ fn ha3_alternate_care_of_address_wins_over_the_source() {
         prefixes: Vec::new(),
         hoa: hoa(),
         care_of: coa(),
-        mtu: 1460
+        mtu: 1460,
+        udp: None,
+        ipv4_home: None,
     })));
     ha.handle_applied(secs(1.0), barrier(&out), true);
     let seen = ba(&drain(&mut ha));
@@ -527,7 +529,9 @@ fn ha9_updates_during_dad_only_change_care_of_and_sequence() {
         prefixes: Vec::new(),
         hoa: hoa(),
         care_of: moved,
-        mtu: 1460
+        mtu: 1460,
+        udp: None,
+        ipv4_home: None,
     })));
     ha.handle_applied(secs(1.0), barrier(&out), true);
     let seen = ba(&drain(&mut ha));
@@ -563,7 +567,9 @@ fn ha10_outputs_in_order_proxy_route_dataplane_na_ba() {
             prefixes: Vec::new(),
             hoa: hoa(),
             care_of: coa(),
-            mtu: 1460
+            mtu: 1460,
+            udp: None,
+            ipv4_home: None,
         })
     );
     let HaOutput::Barrier(ticket) = out[3] else {
@@ -651,7 +657,9 @@ fn ha11_refresh_gets_a_ba_at_once() {
             prefixes: Vec::new(),
             hoa: hoa(),
             care_of: moved,
-            mtu: 1460
+            mtu: 1460,
+            udp: None,
+            ipv4_home: None,
         })
     );
     let ticket = barrier(&out);

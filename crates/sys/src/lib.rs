@@ -53,6 +53,6 @@ pub use netlink::{
 };
 pub use socket::{
     Captured, Dhcp6Socket, Icmp6Socket, MhSocket, MobilityCapture, RawIpv6Sender, RecvMeta,
-    TunnelSocket,
+    TunnelSocket, dsmip_udp_socket,
 };
 pub use sysctl::{Ipv6Conf, ethernet_address, ipv6_conf_path, set_ipv6_conf, set_sysctl};

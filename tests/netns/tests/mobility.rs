@@ -52,3 +52,26 @@ fn mip6_home_agent_against_scapy() {
     }
     run_scenario_script(label, "mip6-scapy.sh", &[]);
 }
+
+/// `tests/scenarios/mip6-dsmip.sh`: Dual-Stack MIPv6 (RFC 5555) at the
+/// home agent, `examples/home-agent.toml` verbatim: a mobile node on an
+/// IPv4-only link behind a masquerading router (`tests/lab/tools/
+/// dsmip-mn.py`, BUs laid out octet by octet, BAs decoded by Scapy)
+/// registers in UDP; the BA carries NAT Detection and an IPv4 home
+/// address; a correspondent reaches the home address and the IPv4 home
+/// address (proxy ARP) through the NAT both ways; a NAT rebinding is
+/// followed; TLV-format datagrams are dropped and counted; a
+/// deregistration removes everything (MT-18..MT-20). About 25 s.
+#[test]
+fn mip6_dsmip_through_a_nat() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let label = "mip6-dsmip.sh";
+    let programs = ["ip", "bash", "timeout", "python3", "nft", "ping"];
+    if let Some(reason) = skip_reason(true, &programs) {
+        report_skip(label, &reason);
+        return;
+    }
+    run_scenario_script(label, "mip6-dsmip.sh", &[]);
+}

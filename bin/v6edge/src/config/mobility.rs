@@ -16,19 +16,20 @@
 //!
 //! Panic contract: nothing here panics, whatever the input.
 
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::{Range, RangeInclusive};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use toml::Spanned;
+
 use v6edge_prefix::Prefix;
 
 use super::raw::{RawHomeAgent, RawHomeAgentMobileNode, RawMobileNode, RawSecurity};
 use super::validate::Ctx;
 use super::{
-    ConfigError, HomeAgentChoice, HomeAgentConfig, InterfaceName, MobileNodeConfig, MobilityKey,
-    MobilitySa, MobilitySecurity,
+    ConfigError, HomeAgentChoice, HomeAgentConfig, HomeAgentDsmip, InterfaceName, MobileNodeConfig,
+    MobileNodeDsmip, MobilityKey, MobilitySa, MobilitySecurity,
 };
 
 /// RFC 6275 §6.1.7: 16 bits of 4-second units.
@@ -186,6 +187,7 @@ pub(super) fn home_agent(
         }
         acl.push((p, action(&r.action, "action")?));
     }
+    let dsmip = home_agent_dsmip(ctx, raw, &interface)?;
     if security == MobilitySecurity::Rfc4285 && mobile_nodes.is_empty() {
         return Err(ctx.err(
             table,
@@ -209,7 +211,96 @@ pub(super) fn home_agent(
         },
         mobile_nodes: mobile_nodes.into_iter().map(|(sa, _)| sa).collect(),
         mobile_routers,
+        dsmip,
     })
+}
+
+/// DSMIPv6 (RFC 5555) keys of `[home-agent]`: on with `ipv4-address`.
+fn home_agent_dsmip(
+    ctx: &Ctx<'_>,
+    raw: &RawHomeAgent,
+    home: &InterfaceName,
+) -> Result<Option<HomeAgentDsmip>, ConfigError> {
+    let Some(v) = &raw.ipv4_address else {
+        for (key, span) in [
+            ("nat-refresh", raw.nat_refresh.as_ref().map(|v| v.span())),
+            (
+                "ipv4-home-pool",
+                raw.ipv4_home_pool.as_ref().map(|v| v.span()),
+            ),
+            (
+                "ipv4-home-interface",
+                raw.ipv4_home_interface.as_ref().map(|v| v.span()),
+            ),
+        ] {
+            if let Some(span) = span {
+                return Err(ctx.err(
+                    span,
+                    format!("{key} needs ipv4-address: DSMIPv6 listens on UDP port 4191 of the home agent's IPv4 address"),
+                ));
+            }
+        }
+        return Ok(None);
+    };
+    let text = v.get_ref();
+    let address: Ipv4Addr = text.parse().map_err(|_| {
+        ctx.err(
+            v.span(),
+            format!("ipv4-address: `{text}` is not an IPv4 address"),
+        )
+    })?;
+    if address.is_unspecified()
+        || address.is_multicast()
+        || address.is_broadcast()
+        || address.is_loopback()
+    {
+        return Err(ctx.err(
+            v.span(),
+            format!("ipv4-address {address} is not a unicast address mobile nodes can send to"),
+        ));
+    }
+    let nat_refresh = match &raw.nat_refresh {
+        Some(v) => Duration::from_secs(ctx.int_in(v, "nat-refresh", 1..=3600)? as u64),
+        None => v6edge_mip6::dsmip::NAT_KEEPALIVE,
+    };
+    let pool = match &raw.ipv4_home_pool {
+        None => {
+            if let Some(v) = &raw.ipv4_home_interface {
+                return Err(ctx.err(v.span(), "ipv4-home-interface needs ipv4-home-pool"));
+            }
+            None
+        }
+        Some(v) => {
+            let text = v.get_ref();
+            let prefix = text
+                .split_once('/')
+                .and_then(|(a, l)| {
+                    v6edge_core::Prefix4::new(a.parse().ok()?, l.parse().ok()?)
+                })
+                .ok_or_else(|| {
+                    ctx.err(
+                        v.span(),
+                        format!("ipv4-home-pool: `{text}` is not an IPv4 prefix with no host bits set (like \"169.254.1.0/24\")"),
+                    )
+                })?;
+            if prefix.len() > 30 {
+                return Err(ctx.err(
+                    v.span(),
+                    format!("ipv4-home-pool {text}: a /{} holds no address to give after its first and last", prefix.len()),
+                ));
+            }
+            let interface = match &raw.ipv4_home_interface {
+                Some(i) => ctx.interface(i, "ipv4-home-interface")?,
+                None => home.clone(),
+            };
+            Some((prefix, interface))
+        }
+    };
+    Ok(Some(HomeAgentDsmip {
+        address,
+        nat_refresh,
+        pool,
+    }))
 }
 
 /// `mobile-network-prefixes` (NEMO, RFC 3963): routable prefixes, none
@@ -367,7 +458,62 @@ pub(super) fn mobile_node(
             "mobile-network-mode without mobile-network-prefixes: a mobile router needs its mobile networks",
         ));
     }
+    let home_agent_is_dhaad = home_agent == HomeAgentChoice::Dhaad;
+    let dsmip = match &raw.home_agent_ipv4 {
+        Some(v) => {
+            let text = v.get_ref();
+            let home_agent: Ipv4Addr = text.parse().map_err(|_| {
+                ctx.err(
+                    v.span(),
+                    format!("home-agent-ipv4: `{text}` is not an IPv4 address"),
+                )
+            })?;
+            if home_agent.is_unspecified()
+                || home_agent.is_multicast()
+                || home_agent.is_broadcast()
+                || home_agent.is_loopback()
+            {
+                return Err(ctx.err(
+                    v.span(),
+                    format!("home-agent-ipv4 {home_agent} is not a unicast address"),
+                ));
+            }
+            // The inner packets of DSMIPv6 go to the home agent's IPv6
+            // address, which DHAAD cannot find from an IPv4-only link.
+            if home_agent_is_dhaad {
+                return Err(ctx.err(
+                    v.span(),
+                    "home-agent-ipv4 needs home-agent = \"<its IPv6 address>\": Dynamic Home Agent Address Discovery cannot run from an IPv4-only link",
+                ));
+            }
+            Some(MobileNodeDsmip {
+                home_agent,
+                request_ipv4_home_address: raw
+                    .request_ipv4_home_address
+                    .as_ref()
+                    .is_some_and(|v| *v.get_ref()),
+                force_udp: raw.force_udp.as_ref().is_none_or(|v| *v.get_ref()),
+            })
+        }
+        None => {
+            let stray = [
+                (
+                    "request-ipv4-home-address",
+                    raw.request_ipv4_home_address.as_ref().map(|v| v.span()),
+                ),
+                ("force-udp", raw.force_udp.as_ref().map(|v| v.span())),
+            ];
+            if let Some((key, Some(span))) = stray.into_iter().find(|(_, s)| s.is_some()) {
+                return Err(ctx.err(
+                    span,
+                    format!("{key} needs home-agent-ipv4: Dual-Stack MIPv6 registers in UDP with the home agent's IPv4 address"),
+                ));
+            }
+            None
+        }
+    };
     Ok(MobileNodeConfig {
+        dsmip,
         mobile_router: (!nets.is_empty()).then_some((nets, explicit)),
         interfaces: interfaces.into_iter().map(|(n, _)| n).collect(),
         home_address,

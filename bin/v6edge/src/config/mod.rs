@@ -387,6 +387,20 @@ pub struct HomeAgentConfig {
     /// routers, each with the prefixes its mobile networks must be in
     /// (`mobile-network-prefixes` of its `[[home-agent.mobile-node]]`).
     pub mobile_routers: Vec<(Ipv6Addr, Vec<Prefix>)>,
+    /// Dual-Stack MIPv6 (RFC 5555): `ipv4-address` and what goes with it.
+    pub dsmip: Option<HomeAgentDsmip>,
+}
+
+/// DSMIPv6 at the home agent (`ipv4-address`, `nat-refresh`,
+/// `ipv4-home-pool`, `ipv4-home-interface` in `[home-agent]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HomeAgentDsmip {
+    /// Where UDP port 4191 listens (`HomeAgentV4Address`).
+    pub address: std::net::Ipv4Addr,
+    /// The NAT Detection option's refresh time.
+    pub nat_refresh: Duration,
+    /// IPv4 home addresses, answered for by proxy ARP on the interface.
+    pub pool: Option<(v6edge_core::Prefix4, InterfaceName)>,
 }
 
 /// `[mobile-node]`: a Mobile IPv6 mobile node (RFC 6275 §11).
@@ -410,6 +424,21 @@ pub struct MobileNodeConfig {
     /// in its Binding Updates (explicit mode, `true`) or known to the home
     /// agent (implicit mode).
     pub mobile_router: Option<(Vec<Prefix>, bool)>,
+    /// Dual-Stack MIPv6 (RFC 5555): `home-agent-ipv4` and what goes with
+    /// it.
+    pub dsmip: Option<MobileNodeDsmip>,
+}
+
+/// DSMIPv6 at the mobile node (`home-agent-ipv4`,
+/// `request-ipv4-home-address`, `force-udp` in `[mobile-node]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MobileNodeDsmip {
+    /// The home agent's IPv4 address (UDP port 4191 there).
+    pub home_agent: std::net::Ipv4Addr,
+    /// Ask for an IPv4 home address.
+    pub request_ipv4_home_address: bool,
+    /// The F flag: UDP even without a NAT (RFC 5555 §3.1.3).
+    pub force_udp: bool,
 }
 
 /// How a mobile node knows its home agent.

@@ -58,6 +58,11 @@ pub(super) struct RawHomeAgent {
     pub acl: Vec<Spanned<RawHomeAgentAcl>>,
     #[serde(default)]
     pub mobile_node: Vec<Spanned<RawHomeAgentMobileNode>>,
+    /// DSMIPv6 (RFC 5555): the IPv4 address of UDP port 4191.
+    pub ipv4_address: Option<Spanned<String>>,
+    pub nat_refresh: Option<Spanned<i64>>,
+    pub ipv4_home_pool: Option<Spanned<String>>,
+    pub ipv4_home_interface: Option<Spanned<String>>,
 }
 
 /// `[[home-agent.acl]]`: who may register (UMIP's BindingAclPolicy).
@@ -103,6 +108,10 @@ pub(super) struct RawMobileNode {
     /// `explicit` (the default: the prefixes travel in the Binding
     /// Update) or `implicit` (the home agent knows them).
     pub mobile_network_mode: Option<Spanned<String>>,
+    /// DSMIPv6 (RFC 5555): the home agent's IPv4 address.
+    pub home_agent_ipv4: Option<Spanned<String>>,
+    pub request_ipv4_home_address: Option<Spanned<bool>>,
+    pub force_udp: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -12,10 +12,19 @@
 //! read with `recvmmsg`. One read and one write system call per packet,
 //! each after its own wake-up, was the limit of the first version.
 //!
+//! DSMIPv6 (RFC 5555 §4.1): with [`DataPlaneNeed::udp`] the worker also
+//! owns UDP port 4191 of the home agent's IPv4 address. Packets for a
+//! binding registered in UDP leave there; what arrives there is either
+//! signalling (an IPv6 packet carrying a Mobility Header), handed to the
+//! loop through [`DataPlane::take_signalling`] for the machine to judge, or
+//! reverse-tunnelled data, checked by `Tunnels::inbound_udp` like
+//! IPv6-in-IPv6 (HA-14). One datagram per system call here: batching it
+//! as the IPv6-in-IPv6 path does is still to come.
+//!
 //! Panic contract: nothing here panics (a poisoned lock is taken over).
 
 use std::collections::BTreeMap;
-use std::net::Ipv6Addr;
+use std::net::{Ipv6Addr, SocketAddr, SocketAddrV4};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -32,6 +41,14 @@ use v6edge_sys::tun::Tun;
 use v6edge_sys::{Netlink, TunnelSocket};
 
 use super::role::{DataPlaneNeed, MnDataPlaneNeed};
+
+/// DSMIPv6 signalling taken from UDP port 4191, for the loop: the sender's
+/// address and port, the IPv6 packet.
+pub type SignallingReceiver = tokio::sync::mpsc::Receiver<(SocketAddrV4, Vec<u8>)>;
+
+/// Signalling datagrams waiting for the loop; beyond, they are dropped and
+/// counted (a flood of Binding Updates must not grow memory).
+const SIGNALLING_QUEUE: usize = 256;
 
 /// How often the worker retries binding the tunnel socket while the local
 /// address does not exist yet (the operator adds it to the home link).
@@ -51,6 +68,11 @@ pub struct DataPlane {
     too_big_sent: Arc<Mutex<TooBigSent>>,
     /// The clock of the ICMPv6 rate limit.
     origin: tokio::time::Instant,
+    /// DSMIPv6: UDP port 4191 (home agent), shared with the loop, which
+    /// sends the signalling on it.
+    udp: Option<Arc<tokio::net::UdpSocket>>,
+    /// DSMIPv6: the loop's end of the signalling queue, until taken.
+    signalling: Arc<Mutex<Option<SignallingReceiver>>>,
 }
 
 /// Packet Too Big messages sent by the data plane.
@@ -71,12 +93,31 @@ impl DataPlane {
     /// starts the worker.
     pub async fn start(netlink: &Netlink, need: &DataPlaneNeed) -> anyhow::Result<DataPlane> {
         let tun = create_tun(netlink, need.owner, &need.tun).await?;
-        let plane = DataPlane::empty();
+        let mut plane = DataPlane::empty();
+        let mut signal_tx = None;
+        if let Some(addr) = need.udp {
+            let socket = v6edge_sys::dsmip_udp_socket(addr, v6edge_mip6::dsmip::DSMIP_PORT)
+                .with_context(|| {
+                    format!(
+                        "cannot bind UDP port {} of {addr} (DSMIPv6)",
+                        v6edge_mip6::dsmip::DSMIP_PORT
+                    )
+                })?;
+            let (tx, rx) = tokio::sync::mpsc::channel(SIGNALLING_QUEUE);
+            plane.udp = Some(Arc::new(socket));
+            plane.signalling = Arc::new(Mutex::new(Some(rx)));
+            signal_tx = Some(tx);
+            tracing::info!(%addr, port = v6edge_mip6::dsmip::DSMIP_PORT, "DSMIPv6 listening");
+        }
         let local = need.local;
         let worker_plane = plane.clone();
         tokio::spawn(async move {
             let tunnel = bind_tunnel(local).await;
-            worker(tun, tunnel, End::HomeAgent { local }, worker_plane).await;
+            let udp = Udp {
+                socket: worker_plane.udp.clone(),
+                signalling: signal_tx,
+            };
+            worker(tun, tunnel, udp, End::HomeAgent { local }, worker_plane).await;
         });
         tracing::info!(device = %need.tun, local = %need.local, "tunnel data plane started");
         Ok(plane)
@@ -95,8 +136,22 @@ impl DataPlane {
     ) -> anyhow::Result<DataPlane> {
         let tun = create_tun(netlink, need.owner, &need.tun).await?;
         let tunnel = TunnelSocket::unbound().context("cannot open the IPv6-in-IPv6 socket")?;
-        let plane = DataPlane::empty();
-        tokio::spawn(worker(tun, tunnel, End::MobileNode, plane.clone()));
+        let mut plane = DataPlane::empty();
+        let mut udp = Udp::none();
+        if need.udp {
+            // Unbound: the kernel picks the IPv4 care-of address of the
+            // moment as the source; the port stays for the NAT's mapping.
+            let socket = v6edge_sys::dsmip_udp_socket(std::net::Ipv4Addr::UNSPECIFIED, 0)
+                .context("cannot open the DSMIPv6 UDP socket")?;
+            let (tx, rx) = tokio::sync::mpsc::channel(SIGNALLING_QUEUE);
+            plane.udp = Some(Arc::new(socket));
+            plane.signalling = Arc::new(Mutex::new(Some(rx)));
+            udp = Udp {
+                socket: plane.udp.clone(),
+                signalling: Some(tx),
+            };
+        }
+        tokio::spawn(worker(tun, tunnel, udp, End::MobileNode, plane.clone()));
         tracing::info!(device = %need.tun, "mobile node tunnel data plane started");
         Ok(plane)
     }
@@ -108,6 +163,25 @@ impl DataPlane {
             drops: Arc::new(Mutex::new(BTreeMap::new())),
             too_big_sent: Arc::new(Mutex::new(TooBigSent::default())),
             origin: tokio::time::Instant::now(),
+            udp: None,
+            signalling: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// The loop's end of the DSMIPv6 signalling queue (once).
+    pub fn take_signalling(&self) -> Option<SignallingReceiver> {
+        lock(&self.signalling).take()
+    }
+
+    /// Sends DSMIPv6 signalling in UDP from port 4191; never waits (a full
+    /// send buffer drops it, counted: the mobile node retransmits).
+    pub fn send_udp(&self, dst: SocketAddrV4, packet: &[u8]) {
+        let Some(socket) = &self.udp else {
+            self.count("no-udp-socket");
+            return;
+        };
+        if socket.try_send_to(packet, SocketAddr::V4(dst)).is_err() {
+            self.count("send-failed");
         }
     }
 
@@ -242,12 +316,29 @@ enum End {
     MobileNode,
 }
 
+/// The worker's DSMIPv6 UDP socket and where signalling goes.
+struct Udp {
+    socket: Option<Arc<tokio::net::UdpSocket>>,
+    signalling: Option<tokio::sync::mpsc::Sender<(SocketAddrV4, Vec<u8>)>>,
+}
+
+impl Udp {
+    fn none() -> Udp {
+        Udp {
+            socket: None,
+            signalling: None,
+        }
+    }
+}
+
 /// What the worker does with a packet from the tunnel device.
 enum Outbound {
     Encapsulate {
         src: Option<Ipv6Addr>,
         dst: Ipv6Addr,
     },
+    /// DSMIPv6: in UDP to this address and port.
+    Udp(SocketAddrV4),
     /// Dropped; a Packet Too Big with `mtu` from `src` is owed (RFC 2473
     /// §7.1(b)).
     TooBig {
@@ -273,6 +364,7 @@ impl End {
                                 src: None,
                                 dst: coa,
                             },
+                            Verdict::EncapsulateUdp(ep) => Outbound::Udp(ep),
                             Verdict::TooBig { mtu } => Outbound::TooBig { mtu, src: local },
                             Verdict::Drop(cause) => Outbound::Drop(cause.as_str()),
                             Verdict::Deliver => Outbound::Drop(DropCause::Malformed.as_str()),
@@ -330,6 +422,15 @@ impl End {
         }
     }
 
+    /// A UDP payload that is not signalling (RFC 5555 §4.1).
+    fn inbound_udp(self, plane: &DataPlane, from: SocketAddrV4, payload: &[u8]) -> Verdict {
+        match self {
+            End::HomeAgent { .. } => lock(&plane.table).inbound_udp(from, payload),
+            // The mobile node's UDP end is not wired yet.
+            End::MobileNode => Verdict::Drop(DropCause::NotFromHomeAgent),
+        }
+    }
+
     /// An outer Packet Too Big from the path to `outer_dst` (RFC 2473
     /// §7.2): lowers the tunnel MTU; returns the source of the Packet Too
     /// Big owed to the lost inner packet's sender, or `None` when the error
@@ -357,6 +458,17 @@ impl End {
     }
 }
 
+/// A datagram from the DSMIPv6 socket, if there is one.
+async fn recv_udp(
+    socket: Option<&tokio::net::UdpSocket>,
+    buf: &mut [u8],
+) -> std::io::Result<(usize, SocketAddr)> {
+    match socket {
+        Some(s) => s.recv_from(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// The home agent's tunnel socket, bound to `local` once the address
 /// exists (the operator may add it to the home link after the start).
 async fn bind_tunnel(local: Ipv6Addr) -> TunnelSocket {
@@ -376,12 +488,13 @@ async fn bind_tunnel(local: Ipv6Addr) -> TunnelSocket {
 /// encapsulated (one `sendmmsg` per batch), what arrived encapsulated is
 /// checked and written into the device for the kernel to forward or
 /// deliver.
-async fn worker(tun: Tun, tunnel: TunnelSocket, end: End, plane: DataPlane) {
+async fn worker(tun: Tun, tunnel: TunnelSocket, udp: Udp, end: End, plane: DataPlane) {
     let mut from_tun: PacketBatch<()> = PacketBatch::new(DEFAULT_BATCH);
     let mut from_tunnel: PacketBatch<Tunnelled> = PacketBatch::new(DEFAULT_BATCH);
     let mut outbound = Vec::with_capacity(DEFAULT_BATCH);
     let mut inbound = Vec::with_capacity(DEFAULT_BATCH);
     let mut quoted = vec![0u8; 2048];
+    let mut datagram = vec![0u8; 65536];
     let mut limit = ErrorRateLimit::default();
     loop {
         tokio::select! {
@@ -401,6 +514,14 @@ async fn worker(tun: Tun, tunnel: TunnelSocket, end: End, plane: DataPlane) {
                                 let ptb = packet_too_big(packet, mtu, src);
                                 plane.send_too_big(&tun, &mut limit, ptb, false).await;
                             }
+                            Outbound::Udp(ep) => match &udp.socket {
+                                Some(s) => {
+                                    if s.try_send_to(packet, SocketAddr::V4(ep)).is_err() {
+                                        plane.count("send-failed");
+                                    }
+                                }
+                                None => plane.count("no-udp-socket"),
+                            },
                             Outbound::Drop(cause) => plane.count(cause),
                         }
                     }
@@ -423,7 +544,9 @@ async fn worker(tun: Tun, tunnel: TunnelSocket, end: End, plane: DataPlane) {
                                 }
                             }
                             Verdict::Drop(cause) => plane.count(cause.as_str()),
-                            Verdict::Encapsulate(_) | Verdict::TooBig { .. } => {}
+                            Verdict::Encapsulate(_)
+                            | Verdict::EncapsulateUdp(_)
+                            | Verdict::TooBig { .. } => {}
                         }
                     }
                 }
@@ -432,6 +555,32 @@ async fn worker(tun: Tun, tunnel: TunnelSocket, end: End, plane: DataPlane) {
                     tracing::debug!(error = %e, "tunnel socket receive failed");
                     plane.count("receive-error");
                 }
+            },
+            // DSMIPv6 (RFC 5555 §4.1): signalling to the loop, data
+            // checked and delivered.
+            r = recv_udp(udp.socket.as_deref(), &mut datagram) => match r {
+                Ok((len, SocketAddr::V4(from))) => {
+                    let payload = &datagram[..len];
+                    if v6edge_mip6::dsmip::signalling(payload).is_some() {
+                        let queued = udp
+                            .signalling
+                            .as_ref()
+                            .is_some_and(|tx| tx.try_send((from, payload.to_vec())).is_ok());
+                        if !queued {
+                            plane.count("signalling-queue-full");
+                        }
+                        continue;
+                    }
+                    match end.inbound_udp(&plane, from, payload) {
+                        Verdict::Deliver if tun.send(payload).await.is_err() => {
+                            plane.count("send-failed");
+                        }
+                        Verdict::Drop(cause) => plane.count(cause.as_str()),
+                        _ => {}
+                    }
+                }
+                Ok(_) => plane.count("malformed"),
+                Err(_) => plane.count("receive-error"),
             },
             // RFC 2473 §7.2: an outer Packet Too Big lowers the tunnel MTU
             // and, when the lost inner packet no longer fits, tells its

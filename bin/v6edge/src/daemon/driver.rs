@@ -107,6 +107,20 @@ impl Driver {
         self.route_messages(metrics);
     }
 
+    /// DSMIPv6 signalling from the data plane's UDP port 4191: every role
+    /// gets it (only the mobility roles look).
+    pub fn handle_udp_signalling(
+        &mut self,
+        from: std::net::SocketAddrV4,
+        packet: &[u8],
+        metrics: &Metrics,
+    ) {
+        for role in &mut self.roles {
+            role.handle_udp_signalling(from, packet, metrics);
+        }
+        self.route_messages(metrics);
+    }
+
     /// Hands every role's messages to the other roles until none is left
     /// (bounded by [`MESSAGE_ROUNDS`]).
     fn route_messages(&mut self, metrics: &Metrics) {

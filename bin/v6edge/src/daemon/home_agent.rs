@@ -109,6 +109,14 @@ struct BindingDoc {
     mobile_router: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     mobile_networks: Vec<String>,
+    /// DSMIPv6 (RFC 5555): the UDP endpoint of an IPv4 care-of address,
+    /// whether a NAT lies between, the IPv4 home address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    udp: Option<std::net::SocketAddrV4>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    nat: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ipv4_home: Option<std::net::Ipv4Addr>,
 }
 
 /// The home agent role; see the module documentation.
@@ -255,8 +263,31 @@ impl HomeAgentRole {
                 v6edge_mip6::ha::AclAction::Deny
             },
             tunnel_ifindex: Some(tun),
+            dsmip: self.dsmip_config(),
             ..HaConfig::default()
         }
+    }
+
+    /// DSMIPv6 (RFC 5555): the pool's link must exist; the addresses the
+    /// home agent itself holds there are never handed out.
+    fn dsmip_config(&self) -> Option<v6edge_mip6::ha::HaDsmip> {
+        let d = self.config.dsmip.as_ref()?;
+        let ipv4_home = d.pool.as_ref().and_then(|(prefix, interface)| {
+            let Ok(ifindex) = nix::net::if_::if_nametoindex(interface.as_str()) else {
+                tracing::warn!(%interface, "ipv4-home-interface not found: no IPv4 home addresses");
+                return None;
+            };
+            Some(v6edge_mip6::ha::Ipv4HomePool {
+                prefix: *prefix,
+                ifindex,
+                reserved: ipv4_addresses_of(interface.as_str()),
+            })
+        });
+        Some(v6edge_mip6::ha::HaDsmip {
+            address: d.address,
+            nat_refresh: d.nat_refresh,
+            ipv4_home,
+        })
     }
 
     fn start(&mut self, home: IfIndex, tun: IfIndex, metrics: &Metrics) {
@@ -271,6 +302,18 @@ impl HomeAgentRole {
         };
         machine.set_wall_clock(now, ntp_now());
         self.answer_proxied_solicitations_at_once();
+        // DS-7: the IPv4 home addresses are answered for by proxy ARP and
+        // forwarded into the tunnel, which IPv4 forwarding needs.
+        if machine
+            .config()
+            .dsmip
+            .as_ref()
+            .is_some_and(|d| d.ipv4_home.is_some())
+            && let Err(e) =
+                v6edge_sys::set_sysctl(std::path::Path::new("/proc/sys/net/ipv4/ip_forward"), "1")
+        {
+            tracing::warn!(error = %e, "cannot turn IPv4 forwarding on: IPv4 home addresses will not be reached");
+        }
         if self.config.persist_bindings {
             let records = self.load_bindings(home);
             let adopted = machine.restore(records, now);
@@ -328,6 +371,9 @@ impl HomeAgentRole {
                     .iter()
                     .filter_map(|p| p.parse().ok())
                     .collect(),
+                udp: d.udp,
+                nat: d.nat,
+                ipv4_home: d.ipv4_home,
             })
             .collect()
     }
@@ -352,6 +398,9 @@ impl HomeAgentRole {
                 last_replay: r.last_replay,
                 mobile_router: r.mobile_router,
                 mobile_networks: r.prefixes.iter().map(|p| p.to_string()).collect(),
+                udp: r.udp,
+                nat: r.nat,
+                ipv4_home: r.ipv4_home,
             })
             .collect();
         if docs == self.saved {
@@ -455,6 +504,10 @@ impl HomeAgentRole {
                 HaOutput::Barrier(ApplyTicket(ticket)) => self.effects.push_back(Effect::Barrier {
                     role: "home-agent",
                     ticket,
+                }),
+                HaOutput::Udp(t) => self.effects.push_back(Effect::DataPlaneUdp {
+                    dst: t.dst,
+                    packet: t.packet,
                 }),
             }
         }
@@ -644,6 +697,7 @@ impl Role for HomeAgentRole {
                 owner: v6edge_core::Owner::HomeAgent,
                 tun: TUN_NAME.to_owned(),
                 local: self.config.address,
+                udp: self.config.dsmip.as_ref().map(|d| d.address),
             }),
             ..Needs::default()
         };
@@ -696,6 +750,18 @@ impl Role for HomeAgentRole {
             },
             _ => false,
         }
+    }
+
+    fn handle_udp_signalling(
+        &mut self,
+        from: std::net::SocketAddrV4,
+        packet: &[u8],
+        metrics: &Metrics,
+    ) {
+        let now = self.now();
+        let Some(m) = &mut self.machine else { return };
+        m.handle_udp(now, from, packet);
+        self.pump(metrics);
     }
 
     fn handle_datagram(&mut self, port: Port, rx: &Received<'_>, metrics: &Metrics) {
@@ -854,6 +920,11 @@ impl Role for HomeAgentRole {
                             .chain(ll)
                             .map(move |a| (b.ifindex, std::net::IpAddr::V6(a)))
                     })
+                    // DSMIPv6: proxy ARP for the IPv4 home addresses.
+                    .chain(m.bindings().into_iter().filter_map(|b| {
+                        let pool = m.config().dsmip.as_ref()?.ipv4_home.as_ref()?;
+                        Some((pool.ifindex, std::net::IpAddr::V4(b.ipv4_home?)))
+                    }))
                     .collect()
             })
             .unwrap_or_default();
@@ -888,6 +959,9 @@ impl Role for HomeAgentRole {
                             spi: b.spi,
                             mobile_router: b.mobile_router,
                             mobile_networks: b.prefixes.iter().map(|p| p.to_string()).collect(),
+                            udp: b.udp.map(|u| u.to_string()),
+                            nat: b.nat,
+                            ipv4_home_address: b.ipv4_home,
                         })
                         .collect(),
                     received: s
@@ -995,6 +1069,18 @@ fn mh_type_name(t: u8) -> String {
         7 => "binding-error".to_owned(),
         other => other.to_string(),
     }
+}
+
+/// The IPv4 addresses an interface holds (the home agent's own on the
+/// IPv4 home link: never given to a mobile node).
+fn ipv4_addresses_of(interface: &str) -> Vec<std::net::Ipv4Addr> {
+    let Ok(addrs) = nix::ifaddrs::getifaddrs() else {
+        return Vec::new();
+    };
+    addrs
+        .filter(|a| a.interface_name == interface)
+        .filter_map(|a| a.address?.as_sockaddr_in().map(|s| s.ip()))
+        .collect()
 }
 
 #[cfg(test)]

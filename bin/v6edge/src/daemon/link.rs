@@ -1,7 +1,7 @@
 //! What the loop reads of one interface, shared by the roles that send on
 //! it.
 
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use v6edge_sys::LinkInfo;
 
@@ -24,6 +24,12 @@ pub struct LinkFacts {
     /// The default router of the main table through this interface (not
     /// one of ours), when a role asked for addresses.
     pub default_router: Option<Ipv6Addr>,
+    /// IPv4 addresses (address, prefix length), when a role asked for
+    /// them (`Interest::ipv4`).
+    pub addresses4: Vec<(Ipv4Addr, u8)>,
+    /// The IPv4 default router of the main table through this interface
+    /// (not one of ours), when a role asked for IPv4.
+    pub default_router4: Option<Ipv4Addr>,
 }
 
 /// One address of an interface and its flags.

@@ -414,6 +414,7 @@ impl Role for MobileNodeRole {
             mobile_node_data_plane: Some(MnDataPlaneNeed {
                 owner: v6edge_core::Owner::MobileNode,
                 tun: TUN_NAME.to_owned(),
+                udp: self.config.dsmip.is_some(),
             }),
             ..Needs::default()
         };
@@ -422,6 +423,8 @@ impl Role for MobileNodeRole {
                 name.to_string(),
                 Interest {
                     addresses: true,
+                    // DSMIPv6: IPv4 care-of addresses (RFC 5555).
+                    ipv4: self.config.dsmip.is_some(),
                     ..Interest::default()
                 },
             );

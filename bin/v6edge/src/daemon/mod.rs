@@ -171,9 +171,13 @@ impl Daemon {
         let mut sighup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
         let netlink = Netlink::connect().context("cannot open rtnetlink")?;
         let netlink_buffer = self.config.daemon.netlink_receive_buffer;
-        let mut events = Netlink::monitor_with_buffer(netlink_buffer)
-            .context("cannot subscribe to rtnetlink events")?;
         let needs = self.driver.needs();
+        // IPv4 address and default route events only for a role that
+        // asked (a DSMIPv6 mobile node): other routers' IPv4 churn is none
+        // of our business.
+        let ipv4_events = needs.interfaces.values().any(|i| i.addresses && i.ipv4);
+        let mut events = Netlink::monitor_ipv4(netlink_buffer, ipv4_events)
+            .context("cannot subscribe to rtnetlink events")?;
         let mut icmp_types: BTreeSet<u8> = role::ND_TYPES.into_iter().collect();
         icmp_types.extend(&needs.icmp6_types);
         let icmp_types: Vec<u8> = icmp_types.into_iter().collect();
@@ -248,6 +252,13 @@ impl Daemon {
         // not started by systemd).
         notify_service_manager(sd_notify::NotifyState::Ready);
 
+        // DSMIPv6 signalling the home agent's data plane takes from UDP
+        // port 4191.
+        let mut udp_signalling = io.data_plane.as_ref().and_then(|dp| dp.take_signalling());
+        let mut mn_udp_signalling = io
+            .mn_data_plane
+            .as_ref()
+            .and_then(|dp| dp.take_signalling());
         let mut udp_buf = vec![0u8; 65536];
         let mut srv_buf = vec![0u8; 65536];
         let mut icmp_buf = vec![0u8; 65536];
@@ -290,6 +301,12 @@ impl Daemon {
                 }
                 r = io.icmp.recv(&mut icmp_buf) => self.datagram(Port::Icmp6, r, &icmp_buf),
                 r = recv_mh(io.mobility.as_ref(), &mut mh_buf) => self.datagram(Port::Mobility, r, &mh_buf),
+                Some((from, packet)) = recv_udp_signalling(&mut udp_signalling) => {
+                    self.driver.handle_udp_signalling(from, &packet, &self.metrics);
+                }
+                Some((from, packet)) = recv_udp_signalling(&mut mn_udp_signalling) => {
+                    self.driver.handle_udp_signalling(from, &packet, &self.metrics);
+                }
                 r = recv_capture(io.mobility.as_ref(), &mut capture_buf) => match r {
                     Ok(got) => self.captured(got, &capture_buf),
                     Err(e) => self.driver.dropped("mobility", "receive-error", &self.metrics, &e),
@@ -323,7 +340,7 @@ impl Daemon {
                     Some(_) => {}
                     None => {
                         tracing::error!("rtnetlink event stream ended; resubscribing");
-                        events = Netlink::monitor_with_buffer(netlink_buffer)
+                        events = Netlink::monitor_ipv4(netlink_buffer, ipv4_events)
                             .context("cannot resubscribe to rtnetlink events")?;
                         self.resync(&mut io).await;
                     }
@@ -504,6 +521,18 @@ impl Daemon {
                 Effect::MnDataPlane(op) => {
                     if let Some(dp) = &io.mn_data_plane {
                         dp.apply_mobile_node(&op);
+                    }
+                    continue;
+                }
+                Effect::DataPlaneUdp { dst, packet } => {
+                    if let Some(dp) = &io.data_plane {
+                        dp.send_udp(dst, &packet);
+                    }
+                    continue;
+                }
+                Effect::MnDataPlaneUdp { dst, packet } => {
+                    if let Some(dp) = &io.mn_data_plane {
+                        dp.send_udp(dst, &packet);
                     }
                     continue;
                 }
@@ -900,6 +929,15 @@ async fn recv_mh(m: Option<&MobilityIo>, buf: &mut [u8]) -> std::io::Result<Recv
     }
 }
 
+async fn recv_udp_signalling(
+    rx: &mut Option<dataplane::SignallingReceiver>,
+) -> Option<(std::net::SocketAddrV4, Vec<u8>)> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn recv_capture(
     m: Option<&MobilityIo>,
     buf: &mut [u8],
@@ -985,6 +1023,30 @@ async fn link_facts(nl: &Netlink, name: &str, interest: Interest) -> driver::Lin
                     .and_then(|r| r.gateway);
             }
             Err(e) => tracing::debug!(interface = name, error = %e, "cannot read routes"),
+        }
+    }
+    if interest.addresses && interest.ipv4 {
+        match nl.addresses4(Some(index)).await {
+            Ok(addrs) => {
+                facts.addresses4 = addrs
+                    .iter()
+                    .filter(|a| a.ifindex == index)
+                    .map(|a| (a.addr, a.prefix_len))
+                    .collect()
+            }
+            Err(e) => tracing::debug!(interface = name, error = %e, "cannot read IPv4 addresses"),
+        }
+        match nl.routes4(None).await {
+            Ok(routes) => {
+                let mobile_node = v6edge_core::Owner::MobileNode.protocol();
+                facts.default_router4 = routes
+                    .iter()
+                    .filter(|r| r.dst.len() == 0 && r.table == 254)
+                    .filter(|r| r.oif == Some(index) && r.protocol != mobile_node)
+                    .min_by_key(|r| r.metric)
+                    .and_then(|r| r.gateway);
+            }
+            Err(e) => tracing::debug!(interface = name, error = %e, "cannot read IPv4 routes"),
         }
     }
     if interest.neighbours && facts.link_local.is_some() {

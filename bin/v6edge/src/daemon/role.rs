@@ -68,6 +68,19 @@ pub enum Effect {
     /// The mobile node's side of its tunnel
     /// ([`Needs::mobile_node_data_plane`]).
     MnDataPlane(v6edge_mip6::mn::TunnelOp),
+    /// DSMIPv6 signalling (RFC 5555): a whole IPv6 packet to send in UDP
+    /// from the data plane's port 4191 ([`DataPlaneNeed::udp`]).
+    DataPlaneUdp {
+        dst: std::net::SocketAddrV4,
+        packet: Vec<u8>,
+    },
+    /// The same from the mobile node's data plane
+    /// ([`MnDataPlaneNeed::udp`]): the kernel picks the source, the IPv4
+    /// care-of address of the moment.
+    MnDataPlaneUdp {
+        dst: std::net::SocketAddrV4,
+        packet: Vec<u8>,
+    },
     /// Once every effect before this one is carried out (kernel changes
     /// applied), tell `role` by [`Role::handle_applied`] with `ticket` and
     /// whether all of them succeeded.
@@ -124,6 +137,9 @@ pub struct Interest {
     /// main table (a mobile node's movement detection, RFC 6275 §11.5.1);
     /// address events then resynchronise.
     pub addresses: bool,
+    /// With `addresses`: the IPv4 addresses and the IPv4 default router
+    /// too (a DSMIPv6 mobile node's IPv4 care-of address, RFC 5555).
+    pub ipv4: bool,
 }
 
 impl Interest {
@@ -131,6 +147,7 @@ impl Interest {
         self.global_address |= other.global_address;
         self.neighbours |= other.neighbours;
         self.addresses |= other.addresses;
+        self.ipv4 |= other.ipv4;
     }
 }
 
@@ -188,6 +205,9 @@ pub struct Needs {
 pub struct MnDataPlaneNeed {
     pub owner: Owner,
     pub tun: String,
+    /// DSMIPv6 (RFC 5555): a UDP socket (ephemeral port) for signalling
+    /// and data from an IPv4 care-of address.
+    pub udp: bool,
 }
 
 /// What the data plane is made of (see [`Needs::data_plane`]).
@@ -197,6 +217,9 @@ pub struct DataPlaneNeed {
     pub owner: Owner,
     pub tun: String,
     pub local: std::net::Ipv6Addr,
+    /// DSMIPv6 (RFC 5555): the IPv4 address whose UDP port 4191 carries
+    /// signalling and data.
+    pub udp: Option<std::net::Ipv4Addr>,
 }
 
 impl Needs {
@@ -315,6 +338,16 @@ pub trait Role: std::fmt::Debug {
 
     /// A datagram this role accepted (after the guard admitted it).
     fn handle_datagram(&mut self, port: Port, rx: &Received<'_>, metrics: &Metrics);
+
+    /// DSMIPv6 signalling (RFC 5555) the data plane took from UDP port
+    /// 4191: an IPv6 packet carrying a Mobility Header, from `from`.
+    fn handle_udp_signalling(
+        &mut self,
+        _from: std::net::SocketAddrV4,
+        _packet: &[u8],
+        _metrics: &Metrics,
+    ) {
+    }
 
     /// Hosts the kernel knows on `ifindex`.
     fn note_neighbours(&mut self, _ifindex: IfIndex, _addrs: &[Ipv6Addr]) {}

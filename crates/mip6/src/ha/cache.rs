@@ -1,11 +1,12 @@
 //! The binding cache (RFC 6275 §9.1, §10.1): one entry per home address,
 //! by construction (a map keyed by it), with the state of mobility.md §3.2.
 
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4};
 use std::time::Duration;
 
 use v6edge_core::{IfIndex, Instant};
 use v6edge_prefix::Prefix;
+use v6edge_wire::mh::Ipv4AddressAck;
 
 use super::ApplyTicket;
 
@@ -44,6 +45,17 @@ pub(crate) struct Reply {
     /// A mobile router's registration: the BA says so with the R flag
     /// (RFC 3963 §6.2).
     pub mobile_router: bool,
+    /// DSMIPv6: the BU came in UDP from this address and port; the BA
+    /// goes back there (DS-2).
+    pub udp: Option<SocketAddrV4>,
+    /// DS-3: the IPv4 Care-of Address option differed from the outer
+    /// source: the BA carries NAT Detection.
+    pub nat: bool,
+    /// The BU's F flag (RFC 5555 §3.1.3), echoed in NAT Detection.
+    pub force_udp: bool,
+    /// DS-7: the IPv4 Address Acknowledgement owed to an IPv4 Home
+    /// Address Request.
+    pub ipv4_ack: Option<Ipv4AddressAck>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,6 +80,14 @@ pub(crate) struct Entry {
     /// the tunnel with the home address; empty for a mobile node.
     pub prefixes: Vec<Prefix>,
     pub mobile_router: bool,
+    /// DSMIPv6: where the binding's packets go in UDP (the BU's outer
+    /// source, DS-4); `None`: IPv6-in-IPv6 to `care_of`.
+    pub udp: Option<SocketAddrV4>,
+    /// DS-3: a NAT lies between.
+    pub nat: bool,
+    /// DS-7: the IPv4 home address, routed into the tunnel and answered
+    /// for by proxy ARP on the pool's link.
+    pub ipv4_home: Option<Ipv4Addr>,
 }
 
 impl Entry {
@@ -118,6 +138,12 @@ pub struct BindingStatus {
     pub mobile_router: bool,
     /// Mobile network prefixes (RFC 3963).
     pub prefixes: Vec<Prefix>,
+    /// DSMIPv6: the UDP endpoint the binding's packets go to.
+    pub udp: Option<SocketAddrV4>,
+    /// DSMIPv6: a NAT lies between (DS-3).
+    pub nat: bool,
+    /// DSMIPv6: the IPv4 home address (DS-7).
+    pub ipv4_home: Option<Ipv4Addr>,
 }
 
 /// A bound binding as persisted (`ha.persist_bindings`): plain data, its
@@ -140,6 +166,12 @@ pub struct BindingRecord {
     pub mobile_router: bool,
     /// Mobile network prefixes (RFC 3963).
     pub prefixes: Vec<Prefix>,
+    /// DSMIPv6: the UDP endpoint the binding's packets go to.
+    pub udp: Option<SocketAddrV4>,
+    /// DSMIPv6: a NAT lies between (DS-3).
+    pub nat: bool,
+    /// DSMIPv6: the IPv4 home address (DS-7).
+    pub ipv4_home: Option<Ipv4Addr>,
 }
 
 /// The link-local address with the interface identifier of `hoa` (L flag,

@@ -2,20 +2,20 @@
 //! method grammar, HA-20 and the decisions.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4};
 use std::time::Duration;
 
 use tracing::{debug, info};
 use v6edge_core::limit::TokenBucket;
 use v6edge_core::{
-    IfIndex, Instant, KernelOp, Owner, ProxyNeighbourSpec, Received, Rng, RouteSpec, RouteTable,
-    RouteType, Transmit, Transport,
+    IfIndex, Instant, KernelOp, Owner, Prefix4, ProxyNeighbourSpec, Received, Rng, Route4Spec,
+    RouteSpec, RouteTable, RouteType, Transmit, Transport,
 };
 use v6edge_prefix::Prefix;
 use v6edge_wire::mh::{
     AuthSubtype, BaFlags, BaStatus, BeStatus, BindingAck, BindingError, BindingUpdate, FourSeconds,
-    MhBody, MhErrorKind, MhOption, MnIdSubtype, MobilityHeader, auth as mh_auth, fill_checksum,
-    verify_checksum,
+    Ipv4AddressAck, Ipv4HomeAddressRequest, MhBody, MhErrorKind, MhOption, MnIdSubtype,
+    MobilityHeader, NatDetection, auth as mh_auth, fill_checksum, verify_checksum,
 };
 use v6edge_wire::nd::{
     HaadReply, HaadRequest, MobilePrefixSolicit, MobilityIcmp, NdMessage, NdOption, NeighborAdvert,
@@ -28,9 +28,11 @@ use super::prefix_adv::{self, AdvertState, Outstanding};
 use super::{
     AclAction, ApplyTicket, DropReason, HaConfig, HaConfigError, HaCounters, HaOutput, HaStatus,
     HomeLink, Icmp6ToHomeAddress, MAX_BINDING_LIFETIME, MhReceived, MhTransmit, ServedPrefix,
+    UdpTransmit,
 };
 use crate::auth::{self, NtpTimestamp, Principal, ReplayVerdict, SecurityAssociation};
 use crate::dataplane::BindingOp;
+use crate::dsmip::{self, ack_status};
 use crate::seq;
 
 /// An SA and the last replay protection value accepted on it.
@@ -68,6 +70,8 @@ struct Grant {
     lifetime: Duration,
     spi: Option<u32>,
     prefixes: Vec<Prefix>,
+    /// DS-7: the IPv4 home address, if one was asked for and given.
+    ipv4_home: Option<Ipv4Addr>,
 }
 
 enum Refusal {
@@ -200,7 +204,13 @@ impl HomeAgent {
             if r.expires_at <= now
                 || self.cache.contains_key(&r.home_address)
                 || r.care_of == r.home_address
-                || !self.is_valid_care_of(r.care_of, r.home_address)
+                || match r.udp {
+                    None => !self.is_valid_care_of(r.care_of, r.home_address),
+                    Some(_) => {
+                        self.config.dsmip.is_none()
+                            || !r.care_of.to_ipv4_mapped().is_some_and(is_usable_ipv4)
+                    }
+                }
             {
                 continue;
             }
@@ -269,6 +279,9 @@ impl HomeAgent {
                     Vec::new()
                 },
                 mobile_router: r.mobile_router,
+                udp: r.udp,
+                nat: r.nat,
+                ipv4_home: r.ipv4_home.filter(|a| self.ipv4_home_usable(*a)),
             };
             self.emit_install(&entry);
             self.schedule_periodic(now, entry.hoa, entry.ifindex);
@@ -322,6 +335,9 @@ impl HomeAgent {
                     }),
                     mobile_router: e.mobile_router,
                     prefixes: e.prefixes.clone(),
+                    udp: e.udp,
+                    nat: e.nat,
+                    ipv4_home: e.ipv4_home,
                 })
             })
             .collect()
@@ -353,6 +369,9 @@ impl HomeAgent {
                     state,
                     mobile_router: e.mobile_router,
                     prefixes: e.prefixes.clone(),
+                    udp: e.udp,
+                    nat: e.nat,
+                    ipv4_home: e.ipv4_home,
                 }
             })
             .collect();
@@ -393,6 +412,42 @@ impl HomeAgent {
 
     /// A Mobility Header message (HA-1 … HA-12).
     pub fn handle_mh(&mut self, now: Instant, m: &MhReceived<'_>) {
+        self.handle_mh_from(now, m, None);
+    }
+
+    /// DSMIPv6 signalling (DS-1, DS-2): `packet` came in UDP to our port
+    /// 4191 from `from`: an IPv6 header (source the home address,
+    /// destination our home agent address) and the Mobility Header right
+    /// after it. The answer goes back to `from` in UDP
+    /// ([`HaOutput::Udp`]).
+    pub fn handle_udp(&mut self, now: Instant, from: SocketAddrV4, packet: &[u8]) {
+        if self.config.dsmip.is_none() {
+            return self.drop(DropReason::DsmipOff);
+        }
+        let Some((src, dst, bytes)) = dsmip::signalling(packet) else {
+            return self.drop(DropReason::DsmipMalformed);
+        };
+        let Some(ifindex) = self
+            .config
+            .home_links
+            .iter()
+            .find(|l| l.address == dst)
+            .map(|l| l.ifindex)
+        else {
+            return self.drop(DropReason::NotOurAddress);
+        };
+        let m = MhReceived {
+            ifindex,
+            src,
+            dst,
+            hao: None,
+            rh2: None,
+            bytes,
+        };
+        self.handle_mh_from(now, &m, Some(from));
+    }
+
+    fn handle_mh_from(&mut self, now: Instant, m: &MhReceived<'_>, udp: Option<SocketAddrV4>) {
         if let Some(&t) = m.bytes.get(2) {
             *self.counters.received.entry(t).or_default() += 1;
         }
@@ -414,7 +469,10 @@ impl HomeAgent {
             }
         };
         match message.body {
-            MhBody::BindingUpdate(bu) => self.handle_bu(now, m, &message, bu),
+            MhBody::BindingUpdate(bu) => self.handle_bu(now, m, &message, bu, udp),
+            // Binding Errors go back over IPv6 only: a sender in UDP is
+            // not worth a reply before it authenticated.
+            MhBody::Unknown { .. } if udp.is_some() => self.drop(DropReason::NotForHomeAgent),
             // RFC 6275 §9.2: an unrecognised MH Type → Binding Error 2.
             MhBody::Unknown { .. } => {
                 self.binding_error(now, m, BeStatus::UnrecognizedMhType);
@@ -585,8 +643,9 @@ impl HomeAgent {
         m: &MhReceived<'_>,
         message: &MobilityHeader,
         bu: BindingUpdate,
+        udp: Option<SocketAddrV4>,
     ) {
-        match self.process_bu(now, m, message, bu) {
+        match self.process_bu(now, m, message, bu, udp) {
             Ok(()) => {}
             Err(Refusal::Drop(reason)) => self.drop(reason),
             Err(Refusal::Ba {
@@ -610,10 +669,16 @@ impl HomeAgent {
         m: &MhReceived<'_>,
         message: &MobilityHeader,
         bu: BindingUpdate,
+        udp: Option<SocketAddrV4>,
     ) -> Result<(), Refusal> {
         // RFC 6275 §6.1: only a BA may come with a Type 2 Routing Header.
         if m.rh2.is_some() {
             return Err(Refusal::Drop(DropReason::RoutingHeader));
+        }
+        // RFC 5555 §4.2.1: in UDP the inner source is the home address
+        // itself; a Home Address option has no place there.
+        if udp.is_some() && m.hao.is_some() {
+            return Err(Refusal::Drop(DropReason::DsmipMalformed));
         }
         let hoa = m.hao.unwrap_or(m.src);
         if !is_unicast(hoa) || !is_unicast(m.src) {
@@ -624,7 +689,15 @@ impl HomeAgent {
             return Err(Refusal::Drop(DropReason::AuthorizationData));
         }
         // HA-3: the Alternate Care-of Address option wins over the source.
-        let care_of = message.options.alternate_care_of().unwrap_or(m.src);
+        // DS-2: in UDP, the IPv4 Care-of Address option names it (its
+        // IPv4-mapped form stands for it as an IPv6 address); DS-3: a NAT
+        // lies between when it is not the source we saw.
+        let ipv4_care_of = udp.and_then(|_| dsmip::ipv4_care_of(&message.options));
+        let care_of = match (udp, ipv4_care_of) {
+            (None, _) => message.options.alternate_care_of().unwrap_or(m.src),
+            (Some(_), Some(v4)) => dsmip::mapped(v4),
+            (Some(_), None) => Ipv6Addr::UNSPECIFIED,
+        };
         let mut reply = Reply {
             ha_address: m.dst,
             reply_to: m.src,
@@ -635,6 +708,10 @@ impl HomeAgent {
             replay: None,
             prefix_limited: false,
             mobile_router: bu.flags.mobile_router,
+            udp,
+            nat: matches!((udp, ipv4_care_of), (Some(from), Some(v4)) if *from.ip() != v4),
+            force_udp: bu.flags.force_udp,
+            ipv4_ack: None,
         };
 
         // HA-2, AU-1, AU-2: before anything that looks at state.
@@ -694,6 +771,11 @@ impl HomeAgent {
                 sequence: Some(e.sequence),
             });
         }
+        // DS-2: a BU in UDP without an IPv4 care-of address, or with one
+        // no packet can be sent to.
+        if udp.is_some() && !ipv4_care_of.is_some_and(is_usable_ipv4) {
+            return refuse(BaStatus::InvalidCareOfAddress, &reply);
+        }
         // HA-12: deregistration.
         if bu.lifetime.0 == 0 || care_of == hoa {
             return self.deregister(now, existing, reply);
@@ -708,7 +790,7 @@ impl HomeAgent {
             Vec::new()
         };
         // HA-3: a usable care-of address.
-        if !self.is_valid_care_of(care_of, hoa) {
+        if udp.is_none() && !self.is_valid_care_of(care_of, hoa) {
             return refuse(BaStatus::InvalidCareOfAddress, &reply);
         }
         // HA-7: policy, then resources.
@@ -736,10 +818,22 @@ impl HomeAgent {
             return refuse(BaStatus::NotHomeSubnet, &reply);
         }
         let lifetime = units.as_duration();
+        // DS-7: an IPv4 home address, if asked for; its refusal is the
+        // acknowledgement's status, not the binding's.
+        let ipv4_home = match dsmip::ipv4_home_request(&message.options) {
+            Some(request) => {
+                let (granted, ack) =
+                    self.assign_ipv4_home(hoa, request, udp.is_some(), existing.as_ref());
+                reply.ipv4_ack = Some(ack);
+                granted
+            }
+            None => None,
+        };
         let grant = Grant {
             lifetime,
             spi,
             prefixes,
+            ipv4_home,
         };
         match existing {
             None => self.register(now, &link, bu, reply, grant),
@@ -847,6 +941,7 @@ impl HomeAgent {
             lifetime,
             spi,
             prefixes,
+            ipv4_home,
         } = grant;
         let hoa = reply.hoa;
         let mut entry = Entry {
@@ -862,6 +957,9 @@ impl HomeAgent {
             spi,
             state: EntryState::Dad { ba_at: now },
             mobile_router: reply.mobile_router,
+            udp: reply.udp,
+            nat: reply.nat,
+            ipv4_home,
             pending: Some(reply),
             installed: false,
             prefixes,
@@ -889,16 +987,24 @@ impl HomeAgent {
             lifetime,
             spi,
             prefixes,
+            ipv4_home,
         } = grant;
-        let moved = entry.care_of != reply.care_of;
-        let renumbered = entry.prefixes != prefixes || entry.mobile_router != reply.mobile_router;
+        // DS-4: a NAT's new mapping is a move too.
+        let moved = entry.care_of != reply.care_of || entry.udp != reply.udp;
+        let renumbered = entry.prefixes != prefixes
+            || entry.mobile_router != reply.mobile_router
+            || entry.ipv4_home != ipv4_home;
         if renumbered && entry.installed {
-            // The old mobile networks' routes go; emit_install below (or
-            // after DAD) puts the new ones.
+            // The old mobile networks' routes (and IPv4 home address) go;
+            // emit_install below (or after DAD) puts the new ones.
             for r in self.prefix_route_specs(&entry) {
                 self.out.push_back(HaOutput::Kernel(KernelOp::DelRoute(r)));
             }
+            self.emit_ipv4_home(&entry, false);
         }
+        entry.udp = reply.udp;
+        entry.nat = reply.nat;
+        entry.ipv4_home = ipv4_home;
         entry.prefixes = prefixes;
         entry.mobile_router = reply.mobile_router;
         entry.care_of = reply.care_of;
@@ -916,12 +1022,9 @@ impl HomeAgent {
                 for r in self.prefix_route_specs(&entry) {
                     self.out.push_back(HaOutput::Kernel(KernelOp::SetRoute(r)));
                 }
-                self.out.push_back(HaOutput::DataPlane(BindingOp::Upsert {
-                    hoa: entry.hoa,
-                    care_of: entry.care_of,
-                    mtu: self.config.tunnel_mtu,
-                    prefixes: entry.prefixes.clone(),
-                }));
+                self.emit_ipv4_home(&entry, true);
+                self.out
+                    .push_back(HaOutput::DataPlane(self.binding_op(&entry)));
                 let ticket = self.barrier();
                 entry.state = EntryState::Installing { ticket };
                 entry.pending = Some(reply);
@@ -1317,7 +1420,14 @@ impl HomeAgent {
         src: Ipv6Addr,
         ifindex: IfIndex,
     ) {
-        let Some(care_of) = self.cache.get(&hoa).map(|e| e.care_of) else {
+        // Not to an IPv4 care-of address: an ICMPv6 message in UDP is no
+        // Mobility Header, and RFC 5555 carries none.
+        let Some(care_of) = self
+            .cache
+            .get(&hoa)
+            .filter(|e| e.udp.is_none())
+            .map(|e| e.care_of)
+        else {
             return;
         };
         let Some(link) = self.config.home_links.iter().find(|l| l.ifindex == ifindex) else {
@@ -1490,12 +1600,57 @@ impl HomeAgent {
         for r in routes.collect::<Vec<_>>() {
             self.out.push_back(HaOutput::Kernel(KernelOp::SetRoute(r)));
         }
-        self.out.push_back(HaOutput::DataPlane(BindingOp::Upsert {
+        self.emit_ipv4_home(entry, true);
+        self.out
+            .push_back(HaOutput::DataPlane(self.binding_op(entry)));
+    }
+
+    /// The data-plane entry of a binding.
+    fn binding_op(&self, entry: &Entry) -> BindingOp {
+        BindingOp::Upsert {
             hoa: entry.hoa,
             care_of: entry.care_of,
             mtu: self.config.tunnel_mtu,
             prefixes: entry.prefixes.clone(),
-        }));
+            udp: entry.udp,
+            ipv4_home: entry.ipv4_home,
+        }
+    }
+
+    /// DS-7: the IPv4 home address's `/32` into the tunnel device and the
+    /// proxy ARP entry on its link (`install`), or their removal.
+    fn emit_ipv4_home(&mut self, entry: &Entry, install: bool) {
+        let Some(addr) = entry.ipv4_home else { return };
+        let Some(pool) = self.ipv4_pool() else { return };
+        let proxy = ProxyNeighbourSpec {
+            owner: Owner::HomeAgent,
+            ifindex: pool.ifindex,
+            addr: addr.into(),
+        };
+        let route = self.config.tunnel_ifindex.and_then(|tun| {
+            Some(Route4Spec {
+                owner: Owner::HomeAgent,
+                table: RouteTable::MAIN,
+                dst: Prefix4::new(addr, 32)?,
+                kind: RouteType::Unicast,
+                gateway: None,
+                ifindex: Some(tun),
+                metric: 0,
+            })
+        });
+        if install {
+            self.out
+                .push_back(HaOutput::Kernel(KernelOp::SetProxyNeighbour(proxy)));
+            if let Some(r) = route {
+                self.out.push_back(HaOutput::Kernel(KernelOp::SetRoute4(r)));
+            }
+        } else {
+            if let Some(r) = route {
+                self.out.push_back(HaOutput::Kernel(KernelOp::DelRoute4(r)));
+            }
+            self.out
+                .push_back(HaOutput::Kernel(KernelOp::DelProxyNeighbour(proxy)));
+        }
     }
 
     fn install_with_barrier(&mut self, entry: &Entry) -> ApplyTicket {
@@ -1517,6 +1672,7 @@ impl HomeAgent {
         for r in routes.collect::<Vec<_>>() {
             self.out.push_back(HaOutput::Kernel(KernelOp::DelRoute(r)));
         }
+        self.emit_ipv4_home(entry, false);
         self.out
             .push_back(HaOutput::DataPlane(BindingOp::Remove { hoa: entry.hoa }));
     }
@@ -1551,6 +1707,23 @@ impl HomeAgent {
                 u16::try_from(advice).unwrap_or(u16::MAX),
             )));
         }
+        // DS-3 (RFC 5555 §4.2.2): NAT Detection when a NAT lies between,
+        // with the refresh time the mobile node's keepalives must keep.
+        if reply.nat
+            && status.is_accepted()
+            && units.0 > 0
+            && let Some(d) = &self.config.dsmip
+        {
+            message.push_option(MhOption::NatDetection(NatDetection {
+                force_udp: reply.force_udp,
+                reserved: 0,
+                refresh_time: u32::try_from(d.nat_refresh.as_secs()).unwrap_or(u32::MAX),
+            }));
+        }
+        // DS-7: the answer to an IPv4 Home Address Request.
+        if let Some(ack) = reply.ipv4_ack.filter(|_| status.is_accepted()) {
+            message.push_option(MhOption::Ipv4AddressAck(ack));
+        }
         let sa = reply
             .spi
             .and_then(|spi| self.sas.iter().find(|s| s.sa.spi == spi))
@@ -1572,8 +1745,17 @@ impl HomeAgent {
         // RFC 6275 §6.1.1: the destination in the pseudo-header is the
         // final one: the home address, through the RH2 or directly.
         fill_checksum(reply.ha_address, reply.hoa, &mut bytes);
-        let rh2 = (reply.reply_to != reply.hoa).then_some(reply.hoa);
         *self.counters.ba_sent.entry(u8::from(status)).or_default() += 1;
+        // DS-2: back in UDP to where the BU came from, the IPv6 packet
+        // addressed to the home address itself (no Routing Header).
+        if let Some(dst) = reply.udp {
+            self.out.push_back(HaOutput::Udp(UdpTransmit {
+                dst,
+                packet: dsmip::signalling_packet(reply.ha_address, reply.hoa, &bytes),
+            }));
+            return;
+        }
+        let rh2 = (reply.reply_to != reply.hoa).then_some(reply.hoa);
         self.out.push_back(HaOutput::Mh(MhTransmit {
             src: reply.ha_address,
             dst: reply.reply_to,
@@ -1673,6 +1855,87 @@ impl HomeAgent {
     }
 
     /// HA-3: global unicast, not ours, not another binding's home address.
+    fn ipv4_pool(&self) -> Option<&super::Ipv4HomePool> {
+        self.config.dsmip.as_ref()?.ipv4_home.as_ref()
+    }
+
+    /// Whether the pool may hand out `addr`: inside it, neither its first
+    /// nor its last address (network and broadcast of the home link),
+    /// not reserved.
+    fn ipv4_home_usable(&self, addr: Ipv4Addr) -> bool {
+        let Some(pool) = self.ipv4_pool() else {
+            return false;
+        };
+        let (first, last) = ipv4_range(pool.prefix);
+        let a = u32::from(addr);
+        a > first && a < last && !pool.reserved.contains(&addr)
+    }
+
+    /// DS-7 (RFC 5555 §4.3.2): the IPv4 home address for `hoa`'s request,
+    /// and the acknowledgement to send. 0.0.0.0 asks for one: the one the
+    /// binding holds, else the lowest free; a specific address is given if
+    /// the pool may and nobody else holds it.
+    fn assign_ipv4_home(
+        &self,
+        hoa: Ipv6Addr,
+        request: Ipv4HomeAddressRequest,
+        over_udp: bool,
+        existing: Option<&Entry>,
+    ) -> (Option<Ipv4Addr>, Ipv4AddressAck) {
+        let prefix_len = self.ipv4_pool().map_or(32, |p| p.prefix.len());
+        let ack = |status: u8, address: Ipv4Addr| Ipv4AddressAck {
+            status,
+            prefix_len,
+            reserved: 0,
+            address,
+        };
+        let Some(pool) = self.ipv4_pool().filter(|_| over_udp) else {
+            return (
+                None,
+                ack(ack_status::ADMINISTRATIVELY_PROHIBITED, request.address),
+            );
+        };
+        let taken: std::collections::BTreeSet<Ipv4Addr> = self
+            .cache
+            .values()
+            .filter(|e| e.hoa != hoa)
+            .filter_map(|e| e.ipv4_home)
+            .collect();
+        if request.address.is_unspecified() {
+            if let Some(held) = existing.and_then(|e| e.ipv4_home) {
+                return (Some(held), ack(ack_status::SUCCESS, held));
+            }
+            let (first, last) = ipv4_range(pool.prefix);
+            // At most |taken| + |reserved| candidates are passed over.
+            let free = (first.saturating_add(1)..last)
+                .map(Ipv4Addr::from)
+                .find(|a| !taken.contains(a) && !pool.reserved.contains(a));
+            return match free {
+                Some(a) => (Some(a), ack(ack_status::SUCCESS, a)),
+                None => (
+                    None,
+                    ack(
+                        ack_status::DYNAMIC_IPV4_HOME_ADDRESS_NOT_AVAILABLE,
+                        Ipv4Addr::UNSPECIFIED,
+                    ),
+                ),
+            };
+        }
+        if !self.ipv4_home_usable(request.address) {
+            return (None, ack(ack_status::INVALID_IPV4_ADDRESS, request.address));
+        }
+        if taken.contains(&request.address) {
+            return (
+                None,
+                ack(ack_status::INCORRECT_IPV4_HOME_ADDRESS, request.address),
+            );
+        }
+        (
+            Some(request.address),
+            ack(ack_status::SUCCESS, request.address),
+        )
+    }
+
     fn is_valid_care_of(&self, care_of: Ipv6Addr, hoa: Ipv6Addr) -> bool {
         is_unicast(care_of)
             && !is_link_local(care_of)
@@ -1703,6 +1966,25 @@ pub(crate) fn is_mobile_network(p: &Prefix, home_links: &[HomeLink]) -> bool {
             .iter()
             .flat_map(|l| &l.prefixes)
             .any(|s| s.prefix.contains(p) || p.contains(&s.prefix))
+}
+
+/// The first and last address of an IPv4 prefix, as integers.
+fn ipv4_range(prefix: Prefix4) -> (u32, u32) {
+    let first = u32::from(prefix.addr());
+    let host_bits = 32 - u32::from(prefix.len().min(32));
+    let span = if host_bits == 32 {
+        u32::MAX
+    } else {
+        (1u32 << host_bits) - 1
+    };
+    (first, first | span)
+}
+
+/// DS-2: an IPv4 care-of address packets can be sent to (169.254/16 is
+/// allowed: links without DHCPv4 have nothing else).
+fn is_usable_ipv4(a: Ipv4Addr) -> bool {
+    !(a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_loopback())
+        && a.octets()[0] != 0
 }
 
 fn is_unicast(a: Ipv6Addr) -> bool {

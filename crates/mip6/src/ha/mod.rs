@@ -12,6 +12,7 @@
 //!   Advertisements that reveal a proxy DAD conflict),
 //!   [`HomeAgent::learn_home_agent`], [`HomeAgent::handle_applied`] (the
 //!   driver carried out the outputs before a [`HaOutput::Barrier`]),
+//!   [`HomeAgent::handle_udp`] (DSMIPv6 signalling from UDP port 4191),
 //!   [`HomeAgent::handle_captured_icmp6`] (Mobile Prefix Solicitations,
 //!   HA-18), [`HomeAgent::set_home_prefixes`] (the home link's prefixes
 //!   and lifetimes now), [`HomeAgent::handle_timeout`].
@@ -44,8 +45,24 @@
 //!   replay checks come before anything else, and a BU whose checks fail
 //!   changes nothing. Replies to input that did not authenticate (BA 146,
 //!   Binding Errors, DHAAD replies) share one token bucket.
-//! - Mobile routers (R flag, RFC 3963) are refused with 140: NEMO is not
-//!   implemented here yet.
+//! - Mobile routers (R flag, RFC 3963) are served only for the home
+//!   addresses and prefixes of [`HaConfig::mobile_routers`]; the others
+//!   get 140-143 (RFC 3963 §6.6).
+//! - DSMIPv6 (RFC 5555, [`HaConfig::dsmip`]): a Binding Update that came in
+//!   UDP ([`HomeAgent::handle_udp`]) must carry an IPv4 Care-of Address
+//!   option (else 128... see `process_bu`); its care-of address is the
+//!   IPv4-mapped form of that option ([`crate::dsmip`]), and its binding
+//!   is keyed on the outer address and port the BU came from, followed on
+//!   every authenticated BU (DS-4: a NAT may rebind). A NAT lies between
+//!   when the option differs from the outer source; the BA then carries NAT
+//!   Detection (DS-3). Data for such a binding travels in UDP too, both
+//!   ways, whatever the F flag says (DS-10: our mobile node sets F anyway).
+//! - IPv4 home addresses (DS-7) are given only to bindings registered in
+//!   UDP: IPv4-in-IPv6 over an IPv6 care-of address (DS-8) is not done
+//!   here yet, so a request over IPv6 gets status 129 and the IPv6 binding
+//!   goes on. An address request never refuses the binding itself: its
+//!   failure is the IPv4 Address Acknowledgement's status (RFC 5555
+//!   §4.3.2).
 //! - Parameter Problem for a bad Payload Proto or Header Len (RFC 6275
 //!   §9.2) needs the invoking packet's IPv6 header, which the driver has:
 //!   the machine drops and counts those (`PayloadProto`, `HeaderLength`)
@@ -60,7 +77,7 @@ mod machine;
 mod prefix_adv;
 
 use std::collections::BTreeMap;
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4};
 use std::time::Duration;
 
 use v6edge_core::limit::Rate;
@@ -262,6 +279,34 @@ pub struct HaConfig {
     pub mobile_prefix_advertisements: bool,
     /// The mobile routers served (RFC 3963); none: every R flag gets 140.
     pub mobile_routers: Vec<MobileRouterPermit>,
+    /// Dual-Stack MIPv6 (RFC 5555): Binding Updates from IPv4 care-of
+    /// addresses in UDP, and IPv4 home addresses. `None`: off.
+    pub dsmip: Option<HaDsmip>,
+}
+
+/// The home agent's DSMIPv6 settings (DS-1, DS-3, DS-7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HaDsmip {
+    /// `HomeAgentV4Address`: the IPv4 address whose UDP port 4191 the
+    /// driver listens on (DS-1).
+    pub address: Ipv4Addr,
+    /// The refresh time of the NAT Detection option (DS-3, RFC 5555
+    /// §3.2.2; NATKATIMEOUT, 110 s, by default).
+    pub nat_refresh: Duration,
+    /// Where IPv4 home addresses come from (DS-7); `None`: requests get
+    /// status 129.
+    pub ipv4_home: Option<Ipv4HomePool>,
+}
+
+/// IPv4 home addresses (RFC 5555 §3.2.1, DS-7): taken from `prefix` on the
+/// home link `ifindex`, where the home agent answers ARP for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ipv4HomePool {
+    pub prefix: v6edge_core::Prefix4,
+    pub ifindex: IfIndex,
+    /// Addresses never handed out (the home agent's own, routers, ...).
+    /// The prefix's first and last addresses are never handed out either.
+    pub reserved: Vec<Ipv4Addr>,
 }
 
 impl Default for HaConfig {
@@ -281,6 +326,7 @@ impl Default for HaConfig {
             reply_rate: Rate::new(10, 20),
             mobile_prefix_advertisements: false,
             mobile_routers: Vec::new(),
+            dsmip: None,
         }
     }
 }
@@ -371,6 +417,16 @@ pub enum HaOutput {
     /// [`HomeAgent::handle_applied`] with the ticket and whether all of
     /// them succeeded (HA-20).
     Barrier(ApplyTicket),
+    /// DSMIPv6 signalling (RFC 5555 §4.1): a whole IPv6 packet to send in
+    /// UDP from our IPv4 address's port 4191 to `dst`.
+    Udp(UdpTransmit),
+}
+
+/// An IPv6 packet to send in UDP over IPv4 (RFC 5555 non-TLV format).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UdpTransmit {
+    pub dst: SocketAddrV4,
+    pub packet: Vec<u8>,
 }
 
 /// Why an input was dropped, for counters and logs.
@@ -419,6 +475,11 @@ pub enum DropReason {
     /// HA-18: a Mobile Prefix Solicitation without a Home Address option,
     /// or whose home address has no binding from that care-of address.
     NoBinding,
+    /// DS-1: signalling in UDP while DSMIPv6 is not configured.
+    DsmipOff,
+    /// DS-2: a Home Address option inside UDP, or a packet in UDP that is
+    /// not a Mobility Header straight after an IPv6 header.
+    DsmipMalformed,
 }
 
 impl DropReason {
@@ -444,6 +505,8 @@ impl DropReason {
             DropReason::HopLimit => "hop-limit",
             DropReason::PrefixAdvertisementsOff => "prefix-advertisements-off",
             DropReason::NoBinding => "no-binding",
+            DropReason::DsmipOff => "dsmip-off",
+            DropReason::DsmipMalformed => "dsmip-malformed",
         }
     }
 }

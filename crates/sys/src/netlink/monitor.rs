@@ -53,6 +53,10 @@ pub enum NetEvent {
         /// proves nothing: anyone can send those from a made-up address.
         confirmed: bool,
     },
+    /// An IPv4 address changed, or an IPv4 default route of the main
+    /// table (only with [`Netlink::monitor_ipv4`]): a DSMIPv6 mobile node's
+    /// IPv4 care-of address may have come or gone.
+    Ipv4Changed,
     /// Notifications were lost (ENOBUFS): re-dump everything. Keep reading
     /// the stream too: until its backlog is read, the kernel treats the
     /// socket as congested and drops further notifications (each drop
@@ -86,12 +90,25 @@ impl Netlink {
     /// [`Netlink::monitor`] with an explicit socket receive buffer size
     /// (SO_RCVBUF, capped by the kernel at net.core.rmem_max).
     pub fn monitor_with_buffer(rcvbuf: usize) -> Result<NetEvents, SysError> {
-        let groups = [
+        Netlink::monitor_groups(rcvbuf, false)
+    }
+
+    /// [`Netlink::monitor_with_buffer`], and with `ipv4` IPv4 address and
+    /// default route changes too ([`NetEvent::Ipv4Changed`]).
+    pub fn monitor_ipv4(rcvbuf: usize, ipv4: bool) -> Result<NetEvents, SysError> {
+        Netlink::monitor_groups(rcvbuf, ipv4)
+    }
+
+    fn monitor_groups(rcvbuf: usize, ipv4: bool) -> Result<NetEvents, SysError> {
+        let mut groups = vec![
             MulticastGroup::Link,
             MulticastGroup::Ipv6Ifaddr,
             MulticastGroup::Ipv6Route,
             MulticastGroup::Neigh,
         ];
+        if ipv4 {
+            groups.extend([MulticastGroup::Ipv4Ifaddr, MulticastGroup::Ipv4Route]);
+        }
         let (mut conn, _handle, rx) =
             rtnetlink::new_multicast_connection(&groups).map_err(|source| SysError::Connect {
                 what: "monitor socket",
@@ -159,6 +176,18 @@ fn translate(msg: NetlinkMessage<RouteNetlinkMessage>) -> Option<NetEvent> {
         }
         RouteNetlinkMessage::DelLink(l) if l.header.interface_family == AddressFamily::Unspec => {
             Some(NetEvent::LinkRemoved(l.header.index))
+        }
+        RouteNetlinkMessage::NewAddress(a) | RouteNetlinkMessage::DelAddress(a)
+            if a.header.family == AddressFamily::Inet =>
+        {
+            Some(NetEvent::Ipv4Changed)
+        }
+        RouteNetlinkMessage::NewRoute(r) | RouteNetlinkMessage::DelRoute(r)
+            if r.header.address_family == AddressFamily::Inet =>
+        {
+            (r.header.destination_prefix_length == 0
+                && r.header.table == RouteHeader::RT_TABLE_MAIN)
+                .then_some(NetEvent::Ipv4Changed)
         }
         RouteNetlinkMessage::NewAddress(a) => {
             AddressInfo::from_message(&a).map(NetEvent::AddressAdded)

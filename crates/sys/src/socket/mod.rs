@@ -110,6 +110,18 @@ fn leave(
         })
 }
 
+/// The UDP socket of Dual-Stack Mobile IPv6 (RFC 5555 §4.1) at `addr` and
+/// `port`, non-blocking, for tokio. `IP_FREEBIND` lets it bind before the
+/// operator has put `addr` on an interface (the home agent starts first);
+/// port 0 takes an ephemeral port (a mobile node's).
+pub fn dsmip_udp_socket(addr: std::net::Ipv4Addr, port: u16) -> io::Result<tokio::net::UdpSocket> {
+    let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    socket.set_freebind_v4(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&std::net::SocketAddr::from((addr, port)).into())?;
+    tokio::net::UdpSocket::from_std(socket.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
