@@ -1427,3 +1427,182 @@ fn ipv4_home_refused_over_ipv6_is_asked_again_over_ipv4() {
     assert_eq!(model.objects, expected_away(None, Some(hoa4())));
     assert_eq!(mn.status(now).ipv4_home, Some(hoa4()));
 }
+
+// ------------------------------------------ against the real home agent --
+
+mod with_home_agent {
+    use super::*;
+    use v6edge_mip6::ha::{HaConfig, HaDsmip, HaOutput, HomeAgent, Ipv4HomePool, MhReceived};
+
+    fn nat_outside(port: u16) -> SocketAddrV4 {
+        SocketAddrV4::new(v4("169.254.255.9"), port)
+    }
+
+    fn home_agent() -> HomeAgent {
+        let mut cfg = HaConfig {
+            dad_delay: None,
+            ..config()
+        };
+        cfg.dsmip = Some(HaDsmip {
+            address: ha_v4(),
+            nat_refresh: Duration::from_secs(110),
+            ipv4_home: Some(Ipv4HomePool {
+                prefix: Prefix4::new(v4("169.254.1.0"), 24).unwrap(),
+                ifindex: 2,
+                reserved: vec![v4("169.254.1.1")],
+            }),
+        });
+        agent_with(cfg)
+    }
+
+    /// The node's BUs to the home agent (in UDP from `nat`, or from the
+    /// care-of address's port 5555 without one; natively otherwise), the
+    /// home agent's barriers acknowledged, its answers back to the node.
+    fn exchange(
+        mn: &mut MobileNode,
+        ha: &mut HomeAgent,
+        now: Instant,
+        out: &[MnOutput],
+        nat: Option<SocketAddrV4>,
+    ) -> Vec<MnOutput> {
+        for o in out {
+            match o {
+                MnOutput::Udp(t) => {
+                    assert_eq!(t.dst, ha_endpoint());
+                    let from = nat.unwrap_or(SocketAddrV4::new(t.src, 5555));
+                    ha.handle_udp(now, from, &t.payload);
+                }
+                MnOutput::Mh(t) => ha.handle_mh(
+                    now,
+                    &MhReceived {
+                        ifindex: OUTSIDE_IF,
+                        src: t.src,
+                        dst: t.dst,
+                        hao: t.hao,
+                        rh2: None,
+                        bytes: &t.payload,
+                    },
+                ),
+                _ => {}
+            }
+        }
+        let mut answers = 0;
+        while let Some(o) = ha.poll_output() {
+            match o {
+                HaOutput::Barrier(ticket) => ha.handle_applied(now, ticket, true),
+                HaOutput::Udp(u) => {
+                    answers += 1;
+                    let (src, dst, mh) = dsmip::signalling(&u.packet).expect("signalling");
+                    mn.handle_mh_udp(
+                        now,
+                        ha_endpoint(),
+                        &MnReceived {
+                            src,
+                            dst,
+                            hao: None,
+                            rh2: None,
+                            bytes: mh,
+                        },
+                    );
+                }
+                HaOutput::Mh(t) => {
+                    answers += 1;
+                    mn.handle_mh(
+                        now,
+                        &MnReceived {
+                            src: t.src,
+                            dst: t.dst,
+                            hao: None,
+                            rh2: t.rh2,
+                            bytes: &t.payload,
+                        },
+                    );
+                }
+                _ => {}
+            }
+        }
+        assert_eq!(answers, 1, "one BA");
+        drain(mn)
+    }
+
+    fn bound(mn: &MobileNode, now: Instant) -> Instant {
+        match mn.status(now).state {
+            BulState::Bound { refresh_at, .. } => refresh_at,
+            other => panic!("not bound: {other:?}"),
+        }
+    }
+
+    /// MT-19/MT-21 in the machines: behind a NAT over IPv4 (NAT Detection,
+    /// IPv4 home address, rebinding on refresh), then IPv6, IPv4 again and
+    /// home; the node's kernel state matches its location after each BA.
+    #[test]
+    fn registers_moves_and_returns_with_the_real_home_agent() {
+        let mut mn = node_with(dsmip_config(true));
+        let mut ha = home_agent();
+        let mut model = Model::default();
+        let now = secs(1.0);
+        let out = attach4(&mut mn, now, LTE, coa4());
+        model.apply(&out);
+        let out = exchange(&mut mn, &mut ha, now, &out, Some(nat_outside(40000)));
+        model.apply(&out);
+        let status = mn.status(now);
+        assert_eq!(status.nat_refresh, Some(Duration::from_secs(110)));
+        let assigned = status.ipv4_home.expect("an IPv4 home address");
+        assert_eq!(status.ipv4_home_status, Some(0));
+        assert_eq!(model.objects, expected_away(None, Some(assigned)));
+        // The NAT rebinds; the refresh (the keepalive) goes on.
+        let at = bound(&mn, now);
+        assert!(at <= now + Duration::from_secs(110));
+        mn.handle_timeout(at);
+        let out = drain(&mut mn);
+        model.apply(&out);
+        model.apply(&exchange(
+            &mut mn,
+            &mut ha,
+            at,
+            &out,
+            Some(nat_outside(40001)),
+        ));
+        let next = bound(&mn, at);
+        assert_eq!(mn.status(at).ipv4_home, Some(assigned));
+        assert_eq!(model.objects, expected_away(None, Some(assigned)));
+        // To IPv6.
+        let now = next;
+        mn.handle_link(now, LinkEvent::LinkDown { ifindex: LTE });
+        model.apply(&drain(&mut mn));
+        let out = attach6(&mut mn, now, WIFI, coa());
+        model.apply(&out);
+        model.apply(&exchange(&mut mn, &mut ha, now, &out, None));
+        bound(&mn, now);
+        let v4_over_v6 = mn.status(now).ipv4_home;
+        assert_eq!(
+            model.objects,
+            expected_away(Some((coa(), WIFI)), v4_over_v6)
+        );
+        assert_eq!(mn.status(now).nat_refresh, None);
+        // Back to IPv4: the IPv4 home address again.
+        let now = now + Duration::from_secs(5);
+        mn.handle_link(now, LinkEvent::LinkDown { ifindex: WIFI });
+        model.apply(&drain(&mut mn));
+        let out = attach4(&mut mn, now, LTE, coa4b());
+        model.apply(&out);
+        model.apply(&exchange(&mut mn, &mut ha, now, &out, None));
+        bound(&mn, now);
+        let again = mn
+            .status(now)
+            .ipv4_home
+            .expect("an IPv4 home address again");
+        assert_eq!(model.objects, expected_away(None, Some(again)));
+        // Home.
+        let now = now + Duration::from_secs(5);
+        mn.handle_link(now, LinkEvent::LinkDown { ifindex: LTE });
+        model.apply(&drain(&mut mn));
+        let out = go_home(&mut mn, now, WIFI);
+        model.apply(&out);
+        model.apply(&exchange(&mut mn, &mut ha, now, &out, None));
+        assert_eq!(mn.status(now).state, BulState::Idle);
+        assert_eq!(model.objects, expected_home(WIFI));
+        assert_eq!(model.tunnel, None);
+        assert_eq!(ha.status(now).bindings.len(), 0);
+    }
+}
