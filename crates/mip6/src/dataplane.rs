@@ -330,13 +330,36 @@ pub struct MobileNodeTunnel {
 /// device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MnOutbound {
-    /// Encapsulate from the care-of address to the home agent.
+    /// Encapsulate the IPv6 packet in IPv6 (next header 41) from the
+    /// care-of address to the home agent.
     Encapsulate {
         care_of: Ipv6Addr,
         home_agent: Ipv6Addr,
     },
+    /// Encapsulate the IPv4 packet (from the IPv4 home address) in IPv6,
+    /// next header 4, from the care-of address to the home agent (RFC 5555
+    /// §4.1, DS-8: an IPv4 home address over an IPv6 care-of address).
+    EncapsulateIpv4 {
+        care_of: Ipv6Addr,
+        home_agent: Ipv6Addr,
+    },
+    /// Away over IPv4 (RFC 5555 §4.1, non-TLV): the packet, IPv6 or IPv4
+    /// as it is, is the payload of a UDP datagram from `src` to `dst` (the
+    /// home agent's port 4191), sent from the socket the Binding Updates
+    /// use.
+    EncapsulateUdp {
+        src: std::net::Ipv4Addr,
+        dst: std::net::SocketAddrV4,
+    },
     /// Dropped, owed a Packet Too Big with this MTU (RFC 2473 §7.1(b)).
     TooBig {
+        mtu: u32,
+    },
+    /// An IPv4 packet with DF set larger than the tunnel MTU: dropped,
+    /// owed an ICMPv4 Destination Unreachable, Fragmentation Needed, with
+    /// this next-hop MTU (RFC 1191 §4). IPv4 packets without DF are
+    /// encapsulated whatever their size (the outer packet is fragmented).
+    FragmentationNeeded {
         mtu: u32,
     },
     Drop(DropCause),
@@ -350,44 +373,137 @@ impl MobileNodeTunnel {
         }
     }
 
-    /// Largest inner packet sent without a Packet Too Big.
+    /// Largest inner packet sent without a Packet Too Big: the configured
+    /// ceiling, lowered to what the path to the home agent carries once
+    /// the outer headers are added (IPv6: [`tunnel_mtu`]; UDP over IPv4:
+    /// [`crate::dsmip::UDP4_OVERHEAD`]), never below the IPv6 minimum (RFC
+    /// 2473 §7.1(a): the outer packet is fragmented instead, as IPv4
+    /// allows too).
     pub fn effective_mtu(&self) -> u32 {
+        let fits = |path: u32| match self.tunnel.udp {
+            Some(_) => path
+                .saturating_sub(crate::dsmip::UDP4_OVERHEAD)
+                .max(IPV6_MIN_MTU),
+            None => tunnel_mtu(path),
+        };
         match self.path_mtu {
-            Some(path) => self.tunnel.mtu.min(tunnel_mtu(path)),
+            Some(path) => self.tunnel.mtu.min(fits(path)),
             None => self.tunnel.mtu,
         }
     }
 
     /// Reverse tunnelling (MN-7): a packet the kernel routed into the
-    /// tunnel device.
+    /// tunnel device. IPv6 from the home address or a mobile network (RFC
+    /// 3963 §5.5); IPv4 from the IPv4 home address (RFC 5555 §4.1). Away
+    /// over IPv4 both go in UDP, else in IPv6.
     pub fn outbound(&self, packet: &[u8]) -> MnOutbound {
-        let Some((src, _)) = addresses(packet) else {
-            return MnOutbound::Drop(DropCause::Malformed);
-        };
-        // The home address, or a mobile router's mobile network (RFC 3963
-        // §5.5).
-        if !self.tunnel.is_ours(src) {
-            return MnOutbound::Drop(DropCause::NotFromHomeAddress);
-        }
-        if packet.len() > self.effective_mtu() as usize {
-            return MnOutbound::TooBig {
-                mtu: self.effective_mtu(),
-            };
-        }
-        MnOutbound::Encapsulate {
-            care_of: self.tunnel.care_of,
-            home_agent: self.tunnel.home_agent,
+        let mtu = self.effective_mtu();
+        match crate::dsmip::classify(packet) {
+            crate::dsmip::UdpPayload::Ipv6(p) => {
+                let Some((src, _)) = addresses(p) else {
+                    return MnOutbound::Drop(DropCause::Malformed);
+                };
+                if !self.tunnel.is_ours(src) {
+                    return MnOutbound::Drop(DropCause::NotFromHomeAddress);
+                }
+                if p.len() > mtu as usize {
+                    return MnOutbound::TooBig { mtu };
+                }
+                match self.tunnel.udp {
+                    Some(u) => MnOutbound::EncapsulateUdp {
+                        src: u.care_of,
+                        dst: u.home_agent,
+                    },
+                    None => MnOutbound::Encapsulate {
+                        care_of: self.tunnel.care_of,
+                        home_agent: self.tunnel.home_agent,
+                    },
+                }
+            }
+            crate::dsmip::UdpPayload::Ipv4(p) => {
+                let Some((src, _)) = crate::dsmip::ipv4_addresses(p) else {
+                    return MnOutbound::Drop(DropCause::Malformed);
+                };
+                if Some(src) != self.tunnel.ipv4_home {
+                    return MnOutbound::Drop(DropCause::NotFromHomeAddress);
+                }
+                // RFC 791: DF is bit 1 of the flags (octet 6, 0x40).
+                let dont_fragment = p[6] & 0x40 != 0;
+                if dont_fragment && p.len() > mtu as usize {
+                    return MnOutbound::FragmentationNeeded { mtu };
+                }
+                match self.tunnel.udp {
+                    Some(u) => MnOutbound::EncapsulateUdp {
+                        src: u.care_of,
+                        dst: u.home_agent,
+                    },
+                    None => MnOutbound::EncapsulateIpv4 {
+                        care_of: self.tunnel.care_of,
+                        home_agent: self.tunnel.home_agent,
+                    },
+                }
+            }
+            _ => MnOutbound::Drop(DropCause::Malformed),
         }
     }
 
-    /// MN-11: an inner packet that arrived encapsulated from `outer_src`
-    /// to `outer_dst` is delivered only from the home agent to the care-of
-    /// address, for the home address.
+    /// MN-11: an inner packet that arrived encapsulated in IPv6 from
+    /// `outer_src` to `outer_dst` is delivered only from the home agent to
+    /// the care-of address, for the home address (or a mobile network, or
+    /// the IPv4 home address: IPv4-in-IPv6, DS-8). Never while the tunnel
+    /// runs over UDP.
     pub fn inbound(&self, outer_src: Ipv6Addr, outer_dst: Ipv6Addr, inner: &[u8]) -> Verdict {
-        if addresses(inner).is_none() {
+        if matches!(
+            crate::dsmip::classify(inner),
+            crate::dsmip::UdpPayload::Tlv | crate::dsmip::UdpPayload::Malformed
+        ) {
             return Verdict::Drop(DropCause::Malformed);
         }
         if self.tunnel.inbound(outer_src, outer_dst, inner) {
+            Verdict::Deliver
+        } else {
+            Verdict::Drop(DropCause::NotFromHomeAgent)
+        }
+    }
+
+    /// MN-11 over UDP (RFC 5555 §4.1, DS-6): the payload of a UDP datagram
+    /// from `from` is delivered (written to the tunnel device as it is)
+    /// only when it came from the home agent's IPv4 address and port 4191
+    /// and is an IPv6 packet for the home address or a mobile network, or
+    /// an IPv4 packet for the IPv4 home address. The TLV format and short
+    /// payloads are [`DropCause::Malformed`]. Signalling (a Mobility Header
+    /// from the home agent, [`crate::dsmip::signalling`]) is the driver's
+    /// to take out first, for [`crate::mn::MobileNode::handle_mh_udp`].
+    pub fn inbound_udp(&self, from: std::net::SocketAddrV4, payload: &[u8]) -> Verdict {
+        if matches!(
+            crate::dsmip::classify(payload),
+            crate::dsmip::UdpPayload::Tlv | crate::dsmip::UdpPayload::Malformed
+        ) {
+            return Verdict::Drop(DropCause::Malformed);
+        }
+        if self.tunnel.inbound_udp(from, payload) {
+            Verdict::Deliver
+        } else {
+            Verdict::Drop(DropCause::NotFromHomeAgent)
+        }
+    }
+
+    /// MN-11 for IP in IPv4 (protocol 41 or 4), which a home agent may use
+    /// without F and without a NAT (RFC 5555 §4.1, DS-10): only from the
+    /// home agent's IPv4 address to the IPv4 care-of address.
+    pub fn inbound_ipv4(
+        &self,
+        outer_src: std::net::Ipv4Addr,
+        outer_dst: std::net::Ipv4Addr,
+        inner: &[u8],
+    ) -> Verdict {
+        if matches!(
+            crate::dsmip::classify(inner),
+            crate::dsmip::UdpPayload::Tlv | crate::dsmip::UdpPayload::Malformed
+        ) {
+            return Verdict::Drop(DropCause::Malformed);
+        }
+        if self.tunnel.inbound_ipv4(outer_src, outer_dst, inner) {
             Verdict::Deliver
         } else {
             Verdict::Drop(DropCause::NotFromHomeAgent)
@@ -884,6 +1000,8 @@ mod tests {
             home_agent: ha,
             mtu: 1460,
             mobile_networks: Vec::new(),
+            udp: None,
+            ipv4_home: None,
         });
         let out = packet("2001:db8:1::200", "2001:db8:c::1", 1400);
         assert_eq!(

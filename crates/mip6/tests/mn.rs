@@ -441,7 +441,9 @@ fn mn6_mn7_mn10_round_trip_register_refresh_move_and_return_home() {
         home_address: hoa(),
         care_of: coa(),
         home_agent: ha_addr(),
-        mtu: 1460
+        mtu: 1460,
+        udp: None,
+        ipv4_home: None,
     })));
     assert!(notices(&out).contains(&Notice::Registered {
         care_of: coa(),
@@ -487,7 +489,9 @@ fn mn6_mn7_mn10_round_trip_register_refresh_move_and_return_home() {
         home_address: hoa(),
         care_of: coa2(),
         home_agent: ha_addr(),
-        mtu: 1460
+        mtu: 1460,
+        udp: None,
+        ipv4_home: None,
     })));
     assert!(
         out.iter()
@@ -842,6 +846,8 @@ fn mn11_tunnel_input_only_from_the_home_agent_to_the_care_of_address() {
         care_of: coa(),
         home_agent: ha_addr(),
         mtu: 1460,
+        udp: None,
+        ipv4_home: None,
     };
     let t = MnTunnel::from_op(&op).unwrap();
     let mut inner = vec![0u8; 60];

@@ -414,6 +414,12 @@ impl End {
                             src: t.tunnel.care_of,
                         },
                         MnOutbound::Drop(cause) => Outbound::Drop(cause.as_str()),
+                        // DSMIPv6 (RFC 5555) is not wired into the daemon yet.
+                        MnOutbound::EncapsulateIpv4 { .. }
+                        | MnOutbound::EncapsulateUdp { .. }
+                        | MnOutbound::FragmentationNeeded { .. } => {
+                            Outbound::Drop(DropCause::Malformed.as_str())
+                        }
                     },
                 }));
             }

@@ -313,6 +313,11 @@ impl MobileNodeRole {
                     hop_limit: None,
                     payload: t.payload,
                 }),
+                // DSMIPv6 (RFC 5555) is not wired into the daemon yet.
+                MnOutput::Udp(t) => {
+                    tracing::debug!(dst = %t.dst, "mobile node: UDP Binding Update not sent (DSMIPv6 not wired)");
+                    continue;
+                }
                 MnOutput::Icmp6(t) => Effect::Icmp6(t),
                 MnOutput::Icmp6WithHomeAddress(t) => Effect::RawIpv6 {
                     packet: hao_packet(&t),
@@ -387,6 +392,7 @@ fn location_label(location: &Location) -> &'static str {
         Location::Detached => "detached",
         Location::Home { .. } => "home",
         Location::Away { .. } => "away",
+        Location::AwayV4 { .. } => "away-v4",
     }
 }
 

@@ -2,20 +2,21 @@
 //! method grammar and the decisions.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV4};
 use std::time::Duration;
 
 use tracing::{debug, info};
 use v6edge_core::limit::TokenBucket;
 use v6edge_core::{
-    AddressSpec, IfIndex, Instant, KernelOp, Owner, Received, Rng, RouteSpec, RouteTable,
-    RouteType, RuleSpec, Transmit, Transport,
+    Address4Spec, AddressSpec, IfIndex, Instant, KernelOp, Owner, Prefix4, Received, Rng,
+    Route4Spec, RouteSpec, RouteTable, RouteType, RuleSpec, Transmit, Transport,
 };
 use v6edge_prefix::Prefix;
 use v6edge_wire::Lifetime;
 use v6edge_wire::mh::{
-    AuthSubtype, BaStatus, BeStatus, BindingAck, BindingUpdate, BuFlags, FourSeconds, MhBody,
-    MhOption, MobileNetworkPrefix, MobilityHeader, auth as mh_auth, fill_checksum, verify_checksum,
+    AuthSubtype, BaStatus, BeStatus, BindingAck, BindingUpdate, BuFlags, FourSeconds,
+    Ipv4HomeAddressRequest, MhBody, MhOption, MobileNetworkPrefix, MobilityHeader, auth as mh_auth,
+    fill_checksum, verify_checksum,
 };
 use v6edge_wire::nd::{
     HaadRequest, MobilePrefixSolicit, MobilityIcmp, NdMessage, NdOption, NeighborAdvert,
@@ -27,9 +28,10 @@ use super::{
     MAX_BINDACK_TIMEOUT, MAX_HOME_AGENT_CANDIDATES, MAX_HOME_PREFIXES, MAX_UPDATE_RATE, MnConfig,
     MnConfigError, MnCounters, MnOutput, MnReceived, MnStatus, MnTransmit, Notice,
     PARAMETER_PROBLEM_GRACE, PREFIX_ACK_RATE, PREFIX_SOLICIT_ATTEMPTS, REFRESH_PERCENT, TunnelOp,
-    home_agents_anycast,
+    UdpTransmit, UdpTunnel, home_agents_anycast,
 };
 use crate::auth::{self, MIN_SPI, NtpTimestamp, ReplayMode};
+use crate::dsmip;
 
 /// One address of an interface.
 #[derive(Debug, Clone, Copy)]
@@ -45,11 +47,41 @@ struct Address {
     order: u64,
 }
 
+/// One IPv4 address of an interface (RFC 5555: a possible care-of
+/// address).
+#[derive(Debug, Clone, Copy)]
+struct Address4 {
+    addr: Ipv4Addr,
+    /// Arrival order, as for IPv6 (MN-2).
+    order: u64,
+}
+
 #[derive(Debug, Clone, Default)]
 struct Interface {
     addresses: Vec<Address>,
     router: Option<Ipv6Addr>,
     link_layer: Option<Vec<u8>>,
+    addresses4: Vec<Address4>,
+    router4: Option<Ipv4Addr>,
+}
+
+/// The care-of address a Binding Update names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CareOf {
+    V6(Ipv6Addr),
+    /// RFC 5555: the BU travels in UDP from it.
+    V4(Ipv4Addr),
+}
+
+impl CareOf {
+    /// The IPv6 form: the authenticator's and the binding's care-of
+    /// address (an IPv4 one mapped, see [`crate::dsmip`]).
+    fn as_v6(self) -> Ipv6Addr {
+        match self {
+            CareOf::V6(a) => a,
+            CareOf::V4(a) => dsmip::mapped(a),
+        }
+    }
 }
 
 /// Bounds on what link events can make us remember.
@@ -64,14 +96,22 @@ struct Sent {
     /// for a deregistration from home).
     care_of: Ipv6Addr,
     deregistration: bool,
+    /// Sent in UDP over IPv4: the answer must come the same way.
+    udp: bool,
+    /// It carried an IPv4 Home Address Request.
+    ipv4_requested: bool,
 }
 
 /// What is installed in the kernel and the data plane while away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Installed {
     ifindex: IfIndex,
+    /// The IPv4-mapped address away over IPv4.
     care_of: Ipv6Addr,
-    router: Ipv6Addr,
+    /// The access router of the care-of table (IPv6 care-of only).
+    router: Option<Ipv6Addr>,
+    /// Away over IPv4: the UDP path.
+    udp: Option<UdpTunnel>,
     home_agent: Ipv6Addr,
 }
 
@@ -145,6 +185,22 @@ pub struct MobileNode {
     /// The current binding's expiry, kept through refresh attempts.
     binding_expires_at: Option<Instant>,
     installed: Option<Installed>,
+    /// RFC 5555 §3.2.2: the refresh time of the last BA's NAT Detection
+    /// option (a NAT is between us and the home agent).
+    nat_refresh: Option<Duration>,
+    /// RFC 5555 §3.2.1: the IPv4 home address (and prefix length) the
+    /// home agent assigned.
+    ipv4_home: Option<(Ipv4Addr, u8)>,
+    /// The status of the last IPv4 Address Acknowledgement.
+    ipv4_home_status: Option<u8>,
+    /// A refusal (≥ 128) came for a request in UDP / over IPv6: no more
+    /// requests that way until `register` (a home agent may serve IPv4
+    /// home addresses over one only).
+    ipv4_refused_udp: bool,
+    ipv4_refused_v6: bool,
+    /// The IPv4 home address on the tunnel device, with its rule and
+    /// route.
+    ipv4_installed: Option<Ipv4Addr>,
     /// The home address is on the home interface (at home).
     home_address_on: Option<IfIndex>,
     deregistration_attempts: u32,
@@ -180,6 +236,14 @@ impl MobileNode {
         if config.max_lifetime < Duration::from_secs(4) {
             return Err(MnConfigError::Lifetime);
         }
+        if let Some(d) = &config.dsmip {
+            if config.home_agent.is_none() {
+                return Err(MnConfigError::DsmipWithoutHomeAgent);
+            }
+            if !is_usable_v4(d.home_agent_v4) {
+                return Err(MnConfigError::DsmipHomeAgentV4(d.home_agent_v4));
+            }
+        }
         let mut rng = Rng::seed(seed);
         // RFC 6275 §11.7.1 leaves the first value open; a random one
         // makes a restarted node unlikely to land in the old window.
@@ -209,6 +273,12 @@ impl MobileNode {
             lifetime: Duration::ZERO,
             binding_expires_at: None,
             installed: None,
+            nat_refresh: None,
+            ipv4_home: None,
+            ipv4_home_status: None,
+            ipv4_refused_udp: false,
+            ipv4_refused_v6: false,
+            ipv4_installed: None,
             home_address_on: None,
             deregistration_attempts: 0,
             recent_sends: VecDeque::new(),
@@ -241,7 +311,14 @@ impl MobileNode {
             location: self.location,
             home_address: self.config.home_address,
             care_of: self.care_of(),
+            care_of_v4: match self.location {
+                Location::AwayV4 { care_of, .. } => Some(care_of),
+                _ => None,
+            },
             home_agent: self.home_agent,
+            nat_refresh: self.nat_refresh,
+            ipv4_home: self.ipv4_home.map(|(a, _)| a),
+            ipv4_home_status: self.ipv4_home_status,
             sequence: self.sequence,
             lifetime: self.lifetime,
             remaining: self
@@ -351,6 +428,34 @@ impl MobileNode {
             LinkEvent::LinkDown { ifindex } => {
                 self.interfaces.remove(&ifindex);
             }
+            LinkEvent::Address4 {
+                ifindex,
+                addr,
+                prefix_len: _,
+            } => {
+                if !self.config.interfaces.contains(&ifindex) {
+                    return;
+                }
+                let order = self.next_order;
+                let iface = self.interfaces.entry(ifindex).or_default();
+                if !iface.addresses4.iter().any(|a| a.addr == addr)
+                    && iface.addresses4.len() < MAX_ADDRESSES_PER_INTERFACE
+                {
+                    self.next_order += 1;
+                    iface.addresses4.push(Address4 { addr, order });
+                }
+            }
+            LinkEvent::Address4Lost { ifindex, addr } => {
+                if let Some(iface) = self.interfaces.get_mut(&ifindex) {
+                    iface.addresses4.retain(|a| a.addr != addr);
+                }
+            }
+            LinkEvent::DefaultRouter4 { ifindex, router } => {
+                if !self.config.interfaces.contains(&ifindex) {
+                    return;
+                }
+                self.interfaces.entry(ifindex).or_default().router4 = router;
+            }
             LinkEvent::LinkLayerAddress { ifindex, address } => {
                 if !self.config.interfaces.contains(&ifindex) {
                     return;
@@ -369,6 +474,8 @@ impl MobileNode {
     pub fn register(&mut self, now: Instant) {
         self.enabled = true;
         self.stopped = None;
+        self.ipv4_refused_udp = false;
+        self.ipv4_refused_v6 = false;
         let location = self.location;
         self.act_on_location(now, location, true);
     }
@@ -415,7 +522,49 @@ impl MobileNode {
             return self.drop(DropReason::NotFromHomeAgent);
         }
         match message.body {
+            // RFC 5555 §4.2: a BU sent in UDP is answered in UDP.
+            MhBody::BindingAck(_) if self.sent.is_some_and(|s| s.udp) => {
+                self.drop(DropReason::NotAwaited)
+            }
             MhBody::BindingAck(ba) if is_ba => self.handle_ba(now, m, &message, ba),
+            MhBody::BindingError(be) => self.handle_be(now, be.status, be.home_address),
+            _ => self.drop(DropReason::Unexpected),
+        }
+    }
+
+    /// A Mobility Header message that came in UDP over IPv4 (RFC 5555
+    /// §4.2): `m` is the inner IPv6 packet's source, destination and
+    /// Mobility Header ([`crate::dsmip::signalling`]), `from` the UDP
+    /// packet's source. Accepted only from the home agent's IPv4 address
+    /// and port 4191, from the home agent's IPv6 address to the home
+    /// address, without Home Address option or routing header; a BA only
+    /// for a BU sent in UDP. Authenticated as over IPv6 (the care-of
+    /// address of the authenticator is the mapped IPv4 care-of address).
+    pub fn handle_mh_udp(&mut self, now: Instant, from: SocketAddrV4, m: &MnReceived<'_>) {
+        let hoa = self.config.home_address;
+        if self.config.dsmip.as_ref().map(|d| d.endpoint()) != Some(from) {
+            return self.drop(DropReason::NotFromHomeAgent);
+        }
+        if !verify_checksum(m.src, m.dst, m.bytes) {
+            return self.drop(DropReason::BadChecksum);
+        }
+        let Ok(message) = MobilityHeader::parse(m.bytes) else {
+            return self.drop(DropReason::Malformed);
+        };
+        if Some(m.src) != self.home_agent || m.dst != hoa || m.hao.is_some() || m.rh2.is_some() {
+            return self.drop(DropReason::NotFromHomeAgent);
+        }
+        match message.body {
+            MhBody::BindingAck(ba) => {
+                if !self.sent.is_some_and(|s| s.udp) {
+                    return self.drop(DropReason::NotAwaited);
+                }
+                let before: u64 = self.counters.ba_received.values().sum();
+                self.handle_ba(now, m, &message, ba);
+                if self.counters.ba_received.values().sum::<u64>() > before {
+                    self.counters.ba_received_udp += 1;
+                }
+            }
             MhBody::BindingError(be) => self.handle_be(now, be.status, be.home_address),
             _ => self.drop(DropReason::Unexpected),
         }
@@ -583,7 +732,78 @@ impl MobileNode {
                 };
             }
         }
+        // DS-8: IPv4 only when no interface offers IPv6.
+        if self.config.dsmip.is_some() {
+            let current = match self.location {
+                Location::AwayV4 { care_of, .. } => Some(care_of),
+                _ => None,
+            };
+            for &ifindex in &self.config.interfaces {
+                let Some(iface) = self.interfaces.get(&ifindex) else {
+                    continue;
+                };
+                let Some(router) = iface.router4 else {
+                    continue;
+                };
+                let usable = iface.addresses4.iter().filter(|a| is_usable_v4(a.addr));
+                let care_of = usable
+                    .clone()
+                    .find(|a| Some(a.addr) == current)
+                    .or_else(|| usable.max_by_key(|a| a.order))
+                    .map(|a| a.addr);
+                if let Some(care_of) = care_of {
+                    return Location::AwayV4 {
+                        ifindex,
+                        care_of,
+                        router,
+                    };
+                }
+            }
+        }
         Location::Detached
+    }
+
+    /// The care-of address of the current location (away only).
+    fn current_care_of(&self) -> Option<(IfIndex, CareOf)> {
+        match self.location {
+            Location::Away {
+                ifindex, care_of, ..
+            } => Some((ifindex, CareOf::V6(care_of))),
+            Location::AwayV4 {
+                ifindex, care_of, ..
+            } => Some((ifindex, CareOf::V4(care_of))),
+            _ => None,
+        }
+    }
+
+    /// What the current location needs installed with `home_agent`.
+    fn wanted(&self, home_agent: Ipv6Addr) -> Option<Installed> {
+        match self.location {
+            Location::Away {
+                ifindex,
+                care_of,
+                router,
+            } => Some(Installed {
+                ifindex,
+                care_of,
+                router: Some(router),
+                udp: None,
+                home_agent,
+            }),
+            Location::AwayV4 {
+                ifindex, care_of, ..
+            } => Some(Installed {
+                ifindex,
+                care_of: dsmip::mapped(care_of),
+                router: None,
+                udp: Some(UdpTunnel {
+                    care_of,
+                    home_agent: self.config.dsmip.as_ref()?.endpoint(),
+                }),
+                home_agent,
+            }),
+            _ => None,
+        }
     }
 
     fn valid_until(&self, ifindex: IfIndex, addr: Ipv6Addr) -> Option<Instant> {
@@ -647,7 +867,7 @@ impl MobileNode {
                     self.sent = None;
                 }
             }
-            Location::Away { .. } => {
+            Location::Away { .. } | Location::AwayV4 { .. } => {
                 self.place_home_address(None);
                 if !self.enabled || (self.stopped.is_some() && !admin) {
                     return;
@@ -663,18 +883,9 @@ impl MobileNode {
                 // The outer packets must leave from the new care-of
                 // address at once: the old one is gone (MN-7).
                 if let Some(installed) = self.installed
-                    && let Location::Away {
-                        ifindex,
-                        care_of,
-                        router,
-                    } = location
+                    && let Some(new) = self.wanted(installed.home_agent)
                 {
-                    self.update_care_of(Installed {
-                        ifindex,
-                        care_of,
-                        router,
-                        ..installed
-                    });
+                    self.update_care_of(new);
                 }
                 if self.home_agent.is_none() {
                     if self.dhaad.is_none() {
@@ -763,19 +974,15 @@ impl MobileNode {
             retransmit_at: now + backoff,
             backoff,
         };
-        let (
-            Location::Away {
-                ifindex, care_of, ..
-            },
-            Some(ha),
-        ) = (self.location, self.home_agent)
-        else {
+        let (Some((ifindex, care_of)), Some(ha)) = (self.current_care_of(), self.home_agent) else {
             return;
         };
         // MN-4: no longer than the care-of address stays valid (and at
         // least one unit: 0 would deregister).
         let mut wanted = self.config.max_lifetime;
-        if let Some(until) = self.valid_until(ifindex, care_of) {
+        if let CareOf::V6(addr) = care_of
+            && let Some(until) = self.valid_until(ifindex, addr)
+        {
             wanted = wanted.min(until.saturating_duration_since(now));
         }
         let units = FourSeconds::from_secs(u32::try_from(wanted.as_secs()).unwrap_or(u32::MAX));
@@ -829,15 +1036,11 @@ impl MobileNode {
         let Some(ha) = self.home_agent else {
             return;
         };
-        match self.location {
-            Location::Home { ifindex } => {
-                let hoa = self.config.home_address;
-                self.send_bu(now, ifindex, hoa, ha, FourSeconds(0), false);
-            }
-            Location::Away {
-                ifindex, care_of, ..
-            } => self.send_bu(now, ifindex, care_of, ha, FourSeconds(0), true),
-            Location::Detached => {}
+        if let Location::Home { ifindex } = self.location {
+            let hoa = self.config.home_address;
+            self.send_bu(now, ifindex, CareOf::V6(hoa), ha, FourSeconds(0), false);
+        } else if let Some((ifindex, care_of)) = self.current_care_of() {
+            self.send_bu(now, ifindex, care_of, ha, FourSeconds(0), true);
         }
     }
 
@@ -861,16 +1064,25 @@ impl MobileNode {
     }
 
     /// Builds, authenticates and queues one BU (AU-1: Alternate Care-of
-    /// Address, Replay Protection, MN-HA authentication last).
+    /// Address, Replay Protection, MN-HA authentication last). With an
+    /// IPv4 care-of address: in UDP, IPv4 Care-of Address option instead
+    /// of the Alternate Care-of Address, F if configured (RFC 5555
+    /// §4.2.1); `with_hao` is then moot.
     fn send_bu(
         &mut self,
         now: Instant,
         ifindex: IfIndex,
-        care_of: Ipv6Addr,
+        care_of_addr: CareOf,
         ha: Ipv6Addr,
         lifetime: FourSeconds,
         with_hao: bool,
     ) {
+        let care_of = care_of_addr.as_v6();
+        let v4 = match care_of_addr {
+            CareOf::V4(a) => Some(a),
+            CareOf::V6(_) => None,
+        };
+        let dsmip = self.config.dsmip.clone();
         let Some(replay) = self.next_replay(now) else {
             self.notice(Notice::NoWallClock);
             return;
@@ -883,11 +1095,37 @@ impl MobileNode {
             flags: BuFlags {
                 // RFC 3963 §5.1: R on every BU of a mobile router.
                 mobile_router: router.is_some(),
+                // RFC 5555 §3.1.3: UDP even without a NAT.
+                force_udp: v4.is_some() && dsmip.as_ref().is_some_and(|d| d.force_udp),
                 ..BuFlags::home_registration()
             },
             lifetime,
         });
-        message.push_option(MhOption::AlternateCareOf(care_of));
+        match v4 {
+            // RFC 5555 §3.1.2, §4.2.1.
+            Some(address) => message.push_option(MhOption::Ipv4CareOf {
+                reserved: 0,
+                address,
+            }),
+            None => message.push_option(MhOption::AlternateCareOf(care_of)),
+        }
+        // RFC 5555 §3.1.1: one address (prefix length 32), 0.0.0.0 until
+        // one is assigned, then that one; not after a refusal on this
+        // kind of path, not in a deregistration.
+        let refused = match v4 {
+            Some(_) => self.ipv4_refused_udp,
+            None => self.ipv4_refused_v6,
+        };
+        let ipv4_requested =
+            lifetime.0 > 0 && dsmip.as_ref().is_some_and(|d| d.request_ipv4_home) && !refused;
+        if ipv4_requested {
+            let (address, prefix_len) = self.ipv4_home.unwrap_or((Ipv4Addr::UNSPECIFIED, 32));
+            message.push_option(MhOption::Ipv4HomeAddressRequest(Ipv4HomeAddressRequest {
+                prefix_len,
+                reserved: 0,
+                address,
+            }));
+        }
         // RFC 3963 §6.1.1 explicit mode; the authentication option stays
         // last (RFC 4285 §5).
         if lifetime.0 > 0
@@ -914,11 +1152,23 @@ impl MobileNode {
             replay,
             care_of,
             deregistration: lifetime.0 == 0,
+            udp: v4.is_some(),
+            ipv4_requested,
         });
         self.counters.bu_sent += 1;
         self.recent_sends.push_back(now);
         self.deferred = false;
         debug!(seq = self.sequence, coa = %care_of, lifetime = lifetime.0, "mobile node: BU sent");
+        if let (Some(src), Some(d)) = (v4, dsmip) {
+            self.counters.bu_sent_udp += 1;
+            self.out.push_back(MnOutput::Udp(UdpTransmit {
+                ifindex,
+                src,
+                dst: d.endpoint(),
+                payload: dsmip::signalling_packet(hoa, ha, &bytes),
+            }));
+            return;
+        }
         let src = if with_hao { care_of } else { hoa };
         self.out.push_back(MnOutput::Mh(MnTransmit {
             ifindex,
@@ -1034,18 +1284,14 @@ impl MobileNode {
         if sent.deregistration || ba.lifetime.0 == 0 {
             return self.finish_deregistration(true);
         }
-        let Location::Away {
-            ifindex,
-            care_of,
-            router,
-        } = self.location
-        else {
-            return;
-        };
         let Some(home_agent) = self.home_agent else {
             return;
         };
-        if care_of != sent.care_of {
+        let Some(wanted) = self.wanted(home_agent) else {
+            return;
+        };
+        let care_of = wanted.care_of;
+        if care_of != sent.care_of || wanted.udp.is_some() != sent.udp {
             // We moved since: the newer BU is what counts.
             return;
         }
@@ -1063,6 +1309,30 @@ impl MobileNode {
             .map(|r| r.as_duration())
             .filter(|r| !r.is_zero() && *r <= lifetime)
             .unwrap_or(lifetime * REFRESH_PERCENT / 100);
+        // DS-5, RFC 5555 §3.2.2: behind a NAT the re-registration is the
+        // keepalive, at least every refresh time.
+        // RFC 5555 §3.2.2: a refresh time of 0 is to be ignored (we take
+        // NATKATIMEOUT); all ones says no NAT was seen (the option then
+        // only carries F).
+        let nat = if sent.udp {
+            dsmip::nat_detection(&message.options).and_then(|n| match n.refresh_time {
+                0 => Some(dsmip::NAT_KEEPALIVE),
+                u32::MAX => None,
+                s => Some(Duration::from_secs(u64::from(s))),
+            })
+        } else {
+            None
+        };
+        if nat.is_some() && nat != self.nat_refresh {
+            let refresh = nat.unwrap_or_default();
+            info!(?refresh, "mobile node: NAT detected by the home agent");
+            self.notice(Notice::NatDetected { refresh });
+        }
+        self.nat_refresh = nat;
+        let refresh = nat.map_or(refresh, |n| refresh.min(n));
+        if sent.ipv4_requested {
+            self.ipv4_acknowledged(&message.options, sent.udp);
+        }
         self.first_registration = false;
         self.lifetime = lifetime;
         self.binding_expires_at = Some(now + lifetime);
@@ -1070,16 +1340,15 @@ impl MobileNode {
             refresh_at: now + refresh,
             expires_at: now + lifetime,
         };
-        let wanted = Installed {
-            ifindex,
-            care_of,
-            router,
-            home_agent,
-        };
         match self.installed {
             None => self.install(wanted),
             Some(old) if old != wanted => self.update_care_of(wanted),
             Some(_) => {}
+        }
+        if self.sync_ipv4_home()
+            && let Some(i) = self.installed
+        {
+            self.tunnel_up(i);
         }
         info!(coa = %care_of, ?lifetime, "mobile node: registered");
         self.notice(Notice::Registered { care_of, lifetime });
@@ -1089,12 +1358,60 @@ impl MobileNode {
         }
     }
 
+    /// RFC 5555 §3.2.1: the IPv4 Address Acknowledgement answering our
+    /// request sent in UDP (`udp`) or over IPv6 (none: the home agent
+    /// ignored it, nothing changes).
+    fn ipv4_acknowledged(&mut self, options: &v6edge_wire::mh::MhOptions, udp: bool) {
+        let Some(ack) = dsmip::ipv4_address_ack(options) else {
+            return;
+        };
+        self.ipv4_home_status = Some(ack.status);
+        if ack.status < 128 && is_usable_v4(ack.address) && (1..=32).contains(&ack.prefix_len) {
+            let assigned = (ack.address, ack.prefix_len);
+            if self.ipv4_home != Some(assigned) {
+                info!(address = %ack.address, "mobile node: IPv4 home address assigned");
+                self.notice(Notice::Ipv4HomeAddress {
+                    address: ack.address,
+                    prefix_len: ack.prefix_len,
+                });
+            }
+            self.ipv4_home = Some(assigned);
+        } else {
+            let status = if ack.status < 128 {
+                // "Success" with no usable address: as good as a refusal.
+                dsmip::ack_status::INVALID_IPV4_ADDRESS
+            } else {
+                ack.status
+            };
+            self.ipv4_home_status = Some(status);
+            if udp {
+                self.ipv4_refused_udp = true;
+            } else {
+                self.ipv4_refused_v6 = true;
+            }
+            info!(status, udp, "mobile node: no IPv4 home address; IPv6 only");
+            self.ipv4_home = None;
+            self.notice(Notice::Ipv4HomeRefused { status });
+        }
+    }
+
+    /// The binding is gone: so are its NAT state and IPv4 home address
+    /// (refusals of the IPv4 home address are remembered).
+    fn forget_binding_extras(&mut self) {
+        self.nat_refresh = None;
+        self.ipv4_home = None;
+        if self.ipv4_home_status.is_some_and(|s| s < 128) {
+            self.ipv4_home_status = None;
+        }
+    }
+
     fn finish_deregistration(&mut self, acknowledged: bool) {
         self.sent = None;
         self.state = BulState::Idle;
         self.binding_expires_at = None;
         self.lifetime = Duration::ZERO;
         self.uninstall();
+        self.forget_binding_extras();
         info!(acknowledged, "mobile node: deregistered");
         self.notice(Notice::Deregistered { acknowledged });
         if let Location::Home { ifindex } = self.location {
@@ -1139,6 +1456,7 @@ impl MobileNode {
         self.state = BulState::Idle;
         self.binding_expires_at = None;
         self.uninstall();
+        self.forget_binding_extras();
         self.notice(Notice::Refused {
             status: u8::from(status),
         });
@@ -1471,11 +1789,69 @@ impl MobileNode {
             .unwrap_or_default()
     }
 
-    fn care_of_ops(&self, i: Installed) -> (RuleSpec, RouteSpec) {
-        (
+    /// The care-of address's own path (MN-7): IPv6 only; the UDP outer
+    /// packets of an IPv4 care-of address follow the main IPv4 table.
+    fn care_of_ops(&self, i: Installed) -> Option<(RuleSpec, RouteSpec)> {
+        let router = i.router?;
+        Some((
             self.rule(i.care_of, self.config.care_of_table),
-            self.route(self.config.care_of_table, 1024, Some(i.router), i.ifindex),
+            self.route(self.config.care_of_table, 1024, Some(router), i.ifindex),
+        ))
+    }
+
+    /// The IPv4 home address's objects: the /32 on the tunnel device, the
+    /// home table's IPv4 default through the tunnel, and the rule sending
+    /// packets from it there.
+    fn ipv4_home_ops(&self, addr: Ipv4Addr) -> (Address4Spec, Route4Spec, RuleSpec) {
+        let tun = self.config.tunnel_ifindex;
+        (
+            Address4Spec {
+                owner: Owner::MobileNode,
+                ifindex: tun,
+                addr,
+                prefix_len: 32,
+            },
+            Route4Spec {
+                owner: Owner::MobileNode,
+                table: self.config.home_table,
+                dst: Prefix4::new(Ipv4Addr::UNSPECIFIED, 0).expect("the default prefix"),
+                kind: RouteType::Unicast,
+                gateway: None,
+                ifindex: Some(tun),
+                metric: 0,
+            },
+            RuleSpec {
+                owner: Owner::MobileNode,
+                family_v6: false,
+                from: Some((IpAddr::V4(addr), 32)),
+                to: None,
+                table: self.config.home_table,
+                priority: self.config.rule_priority,
+            },
         )
+    }
+
+    /// Brings the kernel's IPv4 home address in line with the assignment
+    /// (only while a binding is installed); true when it changed.
+    fn sync_ipv4_home(&mut self) -> bool {
+        let wanted = self.installed.and(self.ipv4_home).map(|(addr, _)| addr);
+        if wanted == self.ipv4_installed {
+            return false;
+        }
+        if let Some(old) = self.ipv4_installed.take() {
+            let (address, route, rule) = self.ipv4_home_ops(old);
+            self.kernel(KernelOp::DelRule(rule));
+            self.kernel(KernelOp::DelRoute4(route));
+            self.kernel(KernelOp::DelAddress4(address));
+        }
+        if let Some(new) = wanted {
+            let (address, route, rule) = self.ipv4_home_ops(new);
+            self.kernel(KernelOp::SetAddress4(address));
+            self.kernel(KernelOp::SetRoute4(route));
+            self.kernel(KernelOp::SetRule(rule));
+            self.ipv4_installed = Some(new);
+        }
+        true
     }
 
     /// MN-7, in order: the home address on the tunnel, reverse tunnelling
@@ -1499,13 +1875,15 @@ impl MobileNode {
         for rule in self.home_rules() {
             self.kernel(KernelOp::SetRule(rule));
         }
-        let (rule, route) = self.care_of_ops(i);
-        self.kernel(KernelOp::SetRoute(route));
-        self.kernel(KernelOp::SetRule(rule));
+        if let Some((rule, route)) = self.care_of_ops(i) {
+            self.kernel(KernelOp::SetRoute(route));
+            self.kernel(KernelOp::SetRule(rule));
+        }
+        self.installed = Some(i);
+        self.sync_ipv4_home();
         self.tunnel_up(i);
         let main = self.route(RouteTable::MAIN, self.config.tunnel_route_metric, None, tun);
         self.kernel(KernelOp::SetRoute(main));
-        self.installed = Some(i);
         self.home_rule_lifted = false;
     }
 
@@ -1517,12 +1895,18 @@ impl MobileNode {
         if new == old {
             return;
         }
-        let (old_rule, old_route) = self.care_of_ops(old);
-        self.kernel(KernelOp::DelRule(old_rule));
-        self.kernel(KernelOp::DelRoute(old_route));
-        let (rule, route) = self.care_of_ops(new);
-        self.kernel(KernelOp::SetRoute(route));
-        self.kernel(KernelOp::SetRule(rule));
+        let old_ops = self.care_of_ops(old);
+        let new_ops = self.care_of_ops(new);
+        if old_ops != new_ops {
+            if let Some((rule, route)) = old_ops {
+                self.kernel(KernelOp::DelRule(rule));
+                self.kernel(KernelOp::DelRoute(route));
+            }
+            if let Some((rule, route)) = new_ops {
+                self.kernel(KernelOp::SetRoute(route));
+                self.kernel(KernelOp::SetRule(rule));
+            }
+        }
         self.tunnel_up(new);
         self.installed = Some(new);
     }
@@ -1534,6 +1918,8 @@ impl MobileNode {
             home_agent: i.home_agent,
             mtu: self.config.tunnel_mtu,
             mobile_networks: self.mobile_networks(),
+            udp: i.udp,
+            ipv4_home: self.ipv4_installed,
         }));
     }
 
@@ -1548,9 +1934,11 @@ impl MobileNode {
         self.kernel(KernelOp::DelRoute(main));
         self.out
             .push_back(MnOutput::DataPlane(TunnelOp::Down { home_address: hoa }));
-        let (rule, route) = self.care_of_ops(i);
-        self.kernel(KernelOp::DelRule(rule));
-        self.kernel(KernelOp::DelRoute(route));
+        self.sync_ipv4_home();
+        if let Some((rule, route)) = self.care_of_ops(i) {
+            self.kernel(KernelOp::DelRule(rule));
+            self.kernel(KernelOp::DelRoute(route));
+        }
         if !std::mem::take(&mut self.home_rule_lifted) {
             for rule in self.home_rules() {
                 self.kernel(KernelOp::DelRule(rule));
@@ -1587,6 +1975,18 @@ impl MobileNode {
         debug!(reason = reason.label(), "mobile node: input dropped");
         *self.counters.dropped.entry(reason).or_default() += 1;
     }
+}
+
+/// An IPv4 address that may be a care-of or home address: not "this
+/// network", loopback, multicast, broadcast or class E (RFC 1122
+/// §3.2.1.3, RFC 1112 §4). 169.254/16 and private addresses are: behind a
+/// NAT any address is (RFC 5555 §4.2), and the lab's links use it.
+fn is_usable_v4(a: Ipv4Addr) -> bool {
+    !(a.octets()[0] == 0
+        || a.is_loopback()
+        || a.is_multicast()
+        || a.is_broadcast()
+        || a.octets()[0] >= 240)
 }
 
 fn is_global_unicast(a: Ipv6Addr) -> bool {

@@ -9,6 +9,8 @@
 //!   the configured interfaces: movement detection and care-of address
 //!   choice, MN-1…MN-3), [`MobileNode::handle_mh`] (Binding
 //!   Acknowledgements and Binding Errors, MN-6, MN-13),
+//!   [`MobileNode::handle_mh_udp`] (the same, carried in UDP/IPv4 from the
+//!   home agent's IPv4 endpoint, RFC 5555 §4.2),
 //!   [`MobileNode::handle_icmp6`] (DHAAD replies, MN-8; Parameter Problems
 //!   quoting our Binding Update, MN-13), [`MobileNode::register`] and
 //!   [`MobileNode::deregister`] (admin), [`MobileNode::handle_timeout`].
@@ -63,13 +65,72 @@
 //!   home agent has no alternative). At most [`MAX_UPDATE_RATE`] BUs leave
 //!   per second; a BU over the limit is deferred, not dropped.
 //!
+//! ## Dual-Stack Mobile IPv6 (RFC 5555, DS-1…DS-10; with [`MnConfig::dsmip`])
+//! - IPv6 is preferred (DS-8): an IPv6 care-of address on any configured
+//!   interface wins; only when none has one does an interface with an IPv4
+//!   address and an IPv4 default router make the node
+//!   [`Location::AwayV4`]. Home is still the IPv6 home link. IPv4
+//!   addresses in 0.0.0.0/8, 127/8, multicast and broadcast are never
+//!   care-of addresses; private ones and 169.254/16 are (behind a NAT
+//!   any address may be, RFC 5555 §4.2; the lab uses 169.254/16).
+//! - Away over IPv4 the Binding Update is an IPv6 packet (source the home
+//!   address, destination the home agent, no Home Address option) in UDP
+//!   from the IPv4 care-of address to the home agent's IPv4 address, port
+//!   4191 ([`MnOutput::Udp`], RFC 5555 §4.2.1). Its flags are A, H (+R for a
+//!   mobile router) and F when [`MnDsmipConfig::force_udp`] (RFC 5555
+//!   §3.1.3: so the home agent encapsulates in UDP even without a NAT; we
+//!   send only UDP, DS-10); its options the IPv4 Care-of Address (§3.1.2)
+//!   instead of the Alternate Care-of Address, the IPv4 Home Address
+//!   Request (§3.1.1, when configured), Mobile Network Prefixes, Replay
+//!   Protection and the MN-HA authenticator last (AU-1), computed over the
+//!   IPv4-mapped care-of address ([`crate::dsmip::mapped`], the documented
+//!   interop decision of [`crate::dsmip`]).
+//! - The IPv4 Home Address Request asks for 0.0.0.0/32 (one address,
+//!   RFC 5555 §3.1.1: prefix length 32 for a single address) until the
+//!   home agent assigned one, then names that address (so a refresh keeps
+//!   it). It rides on IPv6 care-of Binding Updates too (DS-8: an IPv4 home
+//!   address over an IPv6 care-of address). A refusal (IPv4 Address
+//!   Acknowledgement status ≥ 128, §3.2.1) is reported, the IPv4 home
+//!   address (if any) removed, and the node carries on with IPv6 only; it
+//!   asks no more over that kind of path (UDP, or IPv6) until
+//!   [`MobileNode::register`], but does over the other: a home agent may
+//!   serve IPv4 home addresses over UDP only (ours, for now, answers 129
+//!   over IPv6), and moving back to IPv4 must get the address back.
+//! - The BA in UDP is accepted only from the home agent's IPv4 address and
+//!   port 4191 and only for a BU sent in UDP (and a BU sent natively is
+//!   answered only natively). A NAT Detection option (§3.2.2) means a NAT:
+//!   the binding is refreshed at least every refresh time (DS-5; the
+//!   re-registration BU is the keepalive; a refresh time of 0, which
+//!   §3.2.2 says to ignore, means [`crate::dsmip::NAT_KEEPALIVE`]; all
+//!   ones means no NAT was seen after all).
+//! - Kernel state while away over IPv4: the home address, the home table,
+//!   its rule and the main-table default through the tunnel as over IPv6,
+//!   but no care-of rule or table (that rule is IPv6; the UDP outer packets
+//!   are IPv4 and follow the main IPv4 table to the access router). An
+//!   assigned IPv4 home address goes on the tunnel device as a /32, with
+//!   an IPv4 rule `from <IPv4 home address>` to the home table and an IPv4
+//!   default through the tunnel there: only traffic from the IPv4 home
+//!   address enters the tunnel, so nothing can route the outer packets to
+//!   the home agent's IPv4 address into the tunnel itself (no IPv4 default
+//!   through the tunnel in the main table; applications use the IPv4 home
+//!   address by binding to it).
+//! - Every move removes what the previous location installed and nothing
+//!   else (MT-21); deregistration and refusal remove the IPv4 home address
+//!   with the rest.
+//! - Over IPv4 there is no DHAAD (so DSMIPv6 needs a configured home
+//!   agent, [`MnConfigError::DsmipWithoutHomeAgent`]) and no Mobile Prefix
+//!   Solicitation (MN-9 works while away over IPv6 only). The node always
+//!   sends data in UDP over IPv4; without F and without a NAT a home agent
+//!   may answer in IP over IPv4, which the data plane accepts from the
+//!   home agent's address only (DS-10).
+//!
 //! Panic contract: no input, instant or configuration makes the machine
 //! panic; instant arithmetic saturates.
 
 mod machine;
 
 use std::collections::BTreeMap;
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddrV4};
 use std::time::Duration;
 
 use v6edge_core::{IfIndex, Instant, KernelOp, RouteTable, Transmit};
@@ -169,6 +230,40 @@ pub struct MnConfig {
     /// A mobile router (NEMO Basic Support, RFC 3963): its mobile networks
     /// travel through the tunnel with it.
     pub mobile_router: Option<MobileRouterConfig>,
+    /// Dual-Stack Mobile IPv6 (RFC 5555): IPv4 care-of addresses and an
+    /// IPv4 home address. `None`: IPv6 only.
+    pub dsmip: Option<MnDsmipConfig>,
+}
+
+/// What makes the mobile node dual-stack (RFC 5555, mobility.md §3.5
+/// `mn.dsmip6`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MnDsmipConfig {
+    /// The home agent's IPv4 address (`HomeAgentV4Address`): Binding
+    /// Updates from an IPv4 care-of address go to it, UDP port 4191.
+    pub home_agent_v4: Ipv4Addr,
+    /// Ask for an IPv4 home address (RFC 5555 §3.1.1, 0.0.0.0: the home
+    /// agent assigns one).
+    pub request_ipv4_home: bool,
+    /// Set F in Binding Updates sent over IPv4 (RFC 5555 §3.1.3): UDP
+    /// encapsulation even without a NAT.
+    pub force_udp: bool,
+}
+
+impl MnDsmipConfig {
+    /// No IPv4 home address requested, F set (mobility.md §3.5 default).
+    pub fn new(home_agent_v4: Ipv4Addr) -> MnDsmipConfig {
+        MnDsmipConfig {
+            home_agent_v4,
+            request_ipv4_home: false,
+            force_udp: true,
+        }
+    }
+
+    /// Where Binding Updates and data go over IPv4.
+    pub fn endpoint(&self) -> SocketAddrV4 {
+        SocketAddrV4::new(self.home_agent_v4, crate::dsmip::DSMIP_PORT)
+    }
 }
 
 /// What makes a mobile node a mobile router (RFC 3963 §5).
@@ -208,6 +303,7 @@ impl MnConfig {
             rule_priority: 1000,
             tunnel_route_metric: 512,
             mobile_router: None,
+            dsmip: None,
         }
     }
 }
@@ -226,6 +322,12 @@ pub enum MnConfigError {
     TunnelMtu(u32),
     #[error("maximum lifetime below 4 s (one unit of the Binding Update)")]
     Lifetime,
+    /// DHAAD needs an IPv6 care-of address; over IPv4 the home agent must
+    /// be known.
+    #[error("Dual-Stack Mobile IPv6 needs a configured home agent (no DHAAD over IPv4)")]
+    DsmipWithoutHomeAgent,
+    #[error("home agent IPv4 address {0} is not a unicast address")]
+    DsmipHomeAgentV4(Ipv4Addr),
 }
 
 /// Facts about the configured interfaces, as netlink reports them (MN-1,
@@ -261,6 +363,21 @@ pub enum LinkEvent {
     /// The interface's link-layer address: the Target Link-Layer Address
     /// of the unsolicited Neighbor Advertisement back home (MN-10).
     LinkLayerAddress { ifindex: IfIndex, address: Vec<u8> },
+    /// An IPv4 address appeared (RFC 5555: a possible IPv4 care-of
+    /// address; used only with [`MnConfig::dsmip`]).
+    Address4 {
+        ifindex: IfIndex,
+        addr: Ipv4Addr,
+        prefix_len: u8,
+    },
+    /// The IPv4 address is gone.
+    Address4Lost { ifindex: IfIndex, addr: Ipv4Addr },
+    /// The interface's IPv4 default router; `None`: no more (the link
+    /// cannot carry an IPv4 care-of address).
+    DefaultRouter4 {
+        ifindex: IfIndex,
+        router: Option<Ipv4Addr>,
+    },
 }
 
 /// A Mobility Header message as the driver received it, from the Payload
@@ -291,6 +408,15 @@ pub enum TunnelOp {
         /// A mobile router's mobile networks (RFC 3963): their packets
         /// are tunnelled as the home address's are.
         mobile_networks: Vec<Prefix>,
+        /// Away over IPv4 (RFC 5555 §4.1): packets travel in UDP from
+        /// this endpoint pair instead, and `care_of` is the IPv4-mapped
+        /// form of [`UdpTunnel::care_of`].
+        udp: Option<UdpTunnel>,
+        /// The IPv4 home address the home agent assigned (RFC 5555
+        /// §3.2.1): IPv4 packets from it are tunnelled (in UDP over an
+        /// IPv4 care-of address, IPv4-in-IPv6 over an IPv6 one, DS-8) and
+        /// IPv4 packets to it accepted from the tunnel.
+        ipv4_home: Option<Ipv4Addr>,
     },
     Down {
         home_address: Ipv6Addr,
@@ -310,6 +436,29 @@ pub struct MnTransmit {
     pub payload: Vec<u8>,
 }
 
+/// The UDP path of a tunnel over an IPv4 care-of address (RFC 5555
+/// §4.1): from `care_of` (any source port the driver's one socket has:
+/// signalling and data must share it, so a NAT maps both alike) to the
+/// home agent's IPv4 address and port 4191.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UdpTunnel {
+    pub care_of: Ipv4Addr,
+    pub home_agent: SocketAddrV4,
+}
+
+/// A Binding Update (or deregistration) to send in UDP over IPv4 (RFC 5555
+/// §4.2.1): `payload` is a whole IPv6 packet (from the home address to the
+/// home agent, Mobility Header checksum filled in), sent from `src` on
+/// `ifindex` to `dst`, the home agent's port 4191, from the socket that
+/// carries the data too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UdpTransmit {
+    pub ifindex: IfIndex,
+    pub src: Ipv4Addr,
+    pub dst: SocketAddrV4,
+    pub payload: Vec<u8>,
+}
+
 /// State changes, for logs, metrics and hooks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -326,7 +475,8 @@ pub enum Notice {
     },
     /// DHAAD_RETRIES requests unanswered (MN-8).
     DiscoveryFailed,
-    /// A BA 0/1 accepted our binding.
+    /// A BA 0/1 accepted our binding (an IPv4 care-of address appears in
+    /// its IPv4-mapped form).
     Registered {
         care_of: Ipv6Addr,
         lifetime: Duration,
@@ -362,12 +512,31 @@ pub enum Notice {
     BindingExpired,
     /// RFC 4285 timestamps without `set_wall_clock`: no BU can be sent.
     NoWallClock,
+    /// RFC 5555 §3.2.2: the home agent saw a NAT between us; the binding
+    /// is refreshed at least this often (DS-5).
+    NatDetected {
+        refresh: Duration,
+    },
+    /// RFC 5555 §3.2.1: the home agent assigned (or confirmed) this IPv4
+    /// home address.
+    Ipv4HomeAddress {
+        address: Ipv4Addr,
+        prefix_len: u8,
+    },
+    /// RFC 5555 §3.2.1: no IPv4 home address (status ≥ 128); no more
+    /// requests over this kind of path (UDP or IPv6) until
+    /// [`MobileNode::register`].
+    Ipv4HomeRefused {
+        status: u8,
+    },
 }
 
 /// What the mobile node asks of its driver, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MnOutput {
     Mh(MnTransmit),
+    /// A Binding Update in UDP over IPv4 (RFC 5555 §4.2.1).
+    Udp(UdpTransmit),
     /// ICMPv6: DHAAD requests.
     Icmp6(Transmit),
     /// ICMPv6 with a Home Address option (`hao` always set): Mobile Prefix
@@ -393,6 +562,14 @@ pub enum Location {
         ifindex: IfIndex,
         care_of: Ipv6Addr,
         router: Ipv6Addr,
+    },
+    /// No IPv6 care-of address anywhere, but an IPv4 address and an IPv4
+    /// default router on this interface (RFC 5555, only with
+    /// [`MnConfig::dsmip`]).
+    AwayV4 {
+        ifindex: IfIndex,
+        care_of: Ipv4Addr,
+        router: Ipv4Addr,
     },
 }
 
@@ -473,6 +650,10 @@ pub struct MnCounters {
     /// Unsolicited advertisements accepted but not acknowledged: over
     /// [`PREFIX_ACK_RATE`].
     pub prefix_acks_suppressed: u64,
+    /// Of `bu_sent`, those sent in UDP over IPv4 (RFC 5555).
+    pub bu_sent_udp: u64,
+    /// Authenticated BAs that came in UDP over IPv4.
+    pub ba_received_udp: u64,
 }
 
 /// A home link prefix as the last Mobile Prefix Advertisement told it
@@ -490,8 +671,18 @@ pub struct MnStatus {
     pub state: BulState,
     pub location: Location,
     pub home_address: Ipv6Addr,
+    /// The IPv6 care-of address (`None` away over IPv4).
     pub care_of: Option<Ipv6Addr>,
+    /// The IPv4 care-of address while [`Location::AwayV4`].
+    pub care_of_v4: Option<Ipv4Addr>,
     pub home_agent: Option<Ipv6Addr>,
+    /// Whether the last BA in UDP had a NAT Detection option, and the
+    /// refresh time it gave (RFC 5555 §3.2.2).
+    pub nat_refresh: Option<Duration>,
+    /// The IPv4 home address assigned by the home agent.
+    pub ipv4_home: Option<Ipv4Addr>,
+    /// The status of the last IPv4 Address Acknowledgement (0: assigned).
+    pub ipv4_home_status: Option<u8>,
     /// The sequence number of the last BU sent.
     pub sequence: u16,
     /// The lifetime granted by the last BA 0/1.
@@ -519,6 +710,11 @@ pub struct MnTunnel {
     pub mtu: u32,
     /// A mobile router's mobile networks (RFC 3963 §5.5, §6.3).
     pub mobile_networks: Vec<Prefix>,
+    /// Away over IPv4: the UDP path (RFC 5555 §4.1); `care_of` is then its
+    /// IPv4-mapped form and no IPv6-encapsulated input is accepted.
+    pub udp: Option<UdpTunnel>,
+    /// The assigned IPv4 home address (RFC 5555 §3.2.1).
+    pub ipv4_home: Option<Ipv4Addr>,
 }
 
 impl MnTunnel {
@@ -531,28 +727,61 @@ impl MnTunnel {
                 home_agent,
                 mtu,
                 mobile_networks,
+                udp,
+                ipv4_home,
             } => Some(MnTunnel {
                 home_address: *home_address,
                 care_of: *care_of,
                 home_agent: *home_agent,
                 mtu: *mtu,
                 mobile_networks: mobile_networks.clone(),
+                udp: *udp,
+                ipv4_home: *ipv4_home,
             }),
             TunnelOp::Down { .. } => None,
         }
     }
 
-    /// MN-11: whether an inner packet that arrived encapsulated from
-    /// `outer_src` to `outer_dst` may be delivered.
+    /// MN-11: whether an inner packet that arrived encapsulated in IPv6
+    /// from `outer_src` to `outer_dst` may be delivered: an IPv6 packet for
+    /// the home address (or a mobile network), or an IPv4 packet for the
+    /// IPv4 home address (IPv4-in-IPv6, DS-8). Never while away over IPv4
+    /// (the tunnel is UDP then, [`MnTunnel::inbound_udp`]).
     pub fn inbound(&self, outer_src: Ipv6Addr, outer_dst: Ipv6Addr, inner: &[u8]) -> bool {
-        if outer_src != self.home_agent || outer_dst != self.care_of {
+        if self.udp.is_some() || outer_src != self.home_agent || outer_dst != self.care_of {
             return false;
         }
-        if inner.len() < 40 || inner[0] >> 4 != 6 {
-            return false;
+        self.inner_is_ours(inner)
+    }
+
+    /// MN-11 for the UDP tunnel (RFC 5555 §4.1): whether a UDP payload
+    /// from `from` holds a packet to deliver. Only from the home agent's
+    /// endpoint; an IPv6 packet for the home address or a mobile network,
+    /// or an IPv4 packet for the IPv4 home address (non-TLV format, DS-6).
+    pub fn inbound_udp(&self, from: SocketAddrV4, payload: &[u8]) -> bool {
+        self.udp.is_some_and(|u| u.home_agent == from) && self.inner_is_ours(payload)
+    }
+
+    /// Without F and without a NAT the home agent may tunnel in IP over
+    /// IPv4 (protocol 41 or 4, RFC 5555 §4.1, DS-10): accepted from the
+    /// home agent's IPv4 address to the IPv4 care-of address only.
+    pub fn inbound_ipv4(&self, outer_src: Ipv4Addr, outer_dst: Ipv4Addr, inner: &[u8]) -> bool {
+        self.udp
+            .is_some_and(|u| *u.home_agent.ip() == outer_src && u.care_of == outer_dst)
+            && self.inner_is_ours(inner)
+    }
+
+    fn inner_is_ours(&self, inner: &[u8]) -> bool {
+        match crate::dsmip::classify(inner) {
+            crate::dsmip::UdpPayload::Ipv6(p) => {
+                let dst: Option<[u8; 16]> = p.get(24..40).and_then(|b| b.try_into().ok());
+                dst.map(Ipv6Addr::from).is_some_and(|d| self.is_ours(d))
+            }
+            crate::dsmip::UdpPayload::Ipv4(p) => {
+                crate::dsmip::ipv4_addresses(p).is_some_and(|(_, dst)| Some(dst) == self.ipv4_home)
+            }
+            _ => false,
         }
-        let dst: Option<[u8; 16]> = inner.get(24..40).and_then(|b| b.try_into().ok());
-        dst.map(Ipv6Addr::from).is_some_and(|d| self.is_ours(d))
     }
 
     /// The home address, or an address of a mobile network.
@@ -560,11 +789,16 @@ impl MnTunnel {
         addr == self.home_address || self.mobile_networks.iter().any(|p| p.contains_addr(addr))
     }
 
-    /// Reverse tunnelling: where a packet read from the tunnel device is
-    /// encapsulated to (outer source, outer destination), if its source is
-    /// the home address and it fits the MTU.
+    /// Reverse tunnelling over IPv6: where an IPv6 packet read from the
+    /// tunnel device is encapsulated to (outer source, outer destination),
+    /// if its source is the home address and it fits the MTU. `None` away
+    /// over IPv4 (see [`crate::dataplane::MobileNodeTunnel::outbound`]).
     pub fn outbound(&self, packet: &[u8]) -> Option<(Ipv6Addr, Ipv6Addr)> {
-        if packet.len() < 40 || packet[0] >> 4 != 6 || packet.len() > self.mtu as usize {
+        if self.udp.is_some()
+            || packet.len() < 40
+            || packet[0] >> 4 != 6
+            || packet.len() > self.mtu as usize
+        {
             return None;
         }
         let src: [u8; 16] = packet.get(8..24)?.try_into().ok()?;
