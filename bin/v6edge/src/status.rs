@@ -319,6 +319,20 @@ pub struct MobileNodeStatus {
     /// The tunnel data plane in use (`tun`; mobility.md §2.2).
     #[serde(default)]
     pub data_plane: String,
+    /// DSMIPv6 (RFC 5555): the IPv4 care-of address while away over IPv4
+    /// (`care_of` is then absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub care_of_v4: Option<std::net::Ipv4Addr>,
+    /// DSMIPv6: seconds between refreshes the home agent asked for, when
+    /// it saw a NAT between.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nat_refresh: Option<u64>,
+    /// DSMIPv6: the IPv4 home address the home agent assigned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ipv4_home_address: Option<std::net::Ipv4Addr>,
+    /// DSMIPv6: Binding Updates sent in UDP over IPv4.
+    #[serde(default)]
+    pub bu_sent_udp: u64,
 }
 
 /// A home prefix a mobile node heard of, with its remaining lifetimes in

@@ -1113,3 +1113,75 @@ fn ha7_restore_skips_bindings_the_acl_refuses() {
     assert_eq!(restarted.restore(kept, at), 0);
     assert!(drain(&mut restarted).is_empty());
 }
+
+/// RFC 3963 §5.7: a mobile router that deregisters from its home link
+/// keeps its mobile networks reachable there: routed via its home address
+/// on the home link instead of into the tunnel, until it registers away
+/// again (the tunnel route replaces it) or the home agent stops.
+#[test]
+fn a_mobile_router_back_home_is_routed_on_the_home_link() {
+    let mut cfg = config();
+    cfg.mobile_routers = vec![v6edge_mip6::ha::MobileRouterPermit {
+        home_address: hoa(),
+        prefixes: vec!["2001:db8:10::/48".parse().unwrap()],
+    }];
+    let mut ha = agent_with(cfg);
+    let mnp: v6edge_prefix::Prefix = "2001:db8:10::/64".parse().unwrap();
+    let mr_bu = |sequence: u16, at: Instant| {
+        let mut bu = Bu::new(sequence, 150, at);
+        bu.flags.mobile_router = true;
+        bu.extra.push(MhOption::MobileNetworkPrefix(
+            v6edge_wire::mh::MobileNetworkPrefix::new(ip("2001:db8:10::"), 64),
+        ));
+        bu
+    };
+    let routes = |out: &[HaOutput], set: bool| -> Vec<(Option<Ipv6Addr>, Option<u32>)> {
+        out.iter()
+            .filter_map(|o| match o {
+                HaOutput::Kernel(KernelOp::SetRoute(r)) if set && r.dst == mnp => {
+                    Some((r.gateway, r.ifindex))
+                }
+                HaOutput::Kernel(KernelOp::DelRoute(r)) if !set && r.dst == mnp => {
+                    Some((r.gateway, r.ifindex))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    let (_, at) = register(&mut ha, &mr_bu(1, Instant::ZERO), Instant::ZERO);
+    // Back home: from the home address, care-of = home address.
+    let mut home = mr_bu(2, at);
+    home.src = hoa();
+    home.hao = None;
+    home.alt_coa = Some(hoa());
+    let out = home.feed(&mut ha, at);
+    assert_eq!(routes(&out, false), vec![(None, Some(TUN_IF))], "{out:#?}");
+    assert_eq!(routes(&out, true), vec![(Some(hoa()), Some(HOME_IF))]);
+    ha.handle_applied(at, barrier(&out), true);
+    assert_eq!(ba(&drain(&mut ha)).status(), 0);
+    // Away again: the tunnel route replaces it; nothing deletes it.
+    let at = at + Duration::from_secs(10);
+    let (_, at) = {
+        let bu = mr_bu(3, at);
+        let out = bu.feed(&mut ha, at);
+        assert!(routes(&out, true).is_empty(), "nothing before DAD ends");
+        let at = at + Duration::from_secs(1);
+        ha.handle_timeout(at);
+        let out = drain(&mut ha);
+        assert_eq!(routes(&out, true), vec![(None, Some(TUN_IF))]);
+        assert!(routes(&out, false).is_empty(), "{out:#?}");
+        ha.handle_applied(at, barrier(&out), true);
+        (ba(&drain(&mut ha)), at)
+    };
+    // Home again, then the home agent stops: the home-link route goes.
+    let mut home = mr_bu(4, at);
+    home.src = hoa();
+    home.hao = None;
+    home.alt_coa = Some(hoa());
+    let out = home.feed(&mut ha, at);
+    ha.handle_applied(at, barrier(&out), true);
+    drain(&mut ha);
+    ha.withdraw();
+    let out = drain(&mut ha);
+    assert_eq!(routes(&out, false), vec![(Some(hoa()), Some(HOME_IF))]);
+}

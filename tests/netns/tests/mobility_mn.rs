@@ -72,3 +72,23 @@ fn mip6_nemo_mobile_router() {
     }
     run_scenario_script(label, "mip6-nemo.sh", &[]);
 }
+
+/// Dual-Stack MIPv6 (RFC 5555, MT-19, MT-21) with NEMO: the mobile router
+/// of examples/mobile-router.toml moves IPv6 link -> IPv4-only link behind
+/// a masquerading router -> home, against examples/home-agent.toml; its
+/// LAN's host keeps a TCP stream with a correspondent intact across all
+/// three, the correspondent reaches the IPv4 home address, and coming home
+/// leaves no IPv4 state behind.
+#[test]
+fn mip6_dsmip_mobile_router_through_a_nat() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let label = "mip6-dsmip-mr.sh";
+    let programs = ["ip", "bash", "timeout", "python3", "ping", "radvd", "nft"];
+    if let Some(reason) = skip_reason(true, &programs) {
+        report_skip(label, &reason);
+        return;
+    }
+    run_scenario_script(label, "mip6-dsmip-mr.sh", &[]);
+}

@@ -409,16 +409,30 @@ impl End {
                             src: Some(care_of),
                             dst: home_agent,
                         },
+                        // Over UDP the care-of address is IPv4 (mapped
+                        // here): the Packet Too Big comes from the home
+                        // address instead.
                         MnOutbound::TooBig { mtu } => Outbound::TooBig {
                             mtu,
-                            src: t.tunnel.care_of,
+                            src: match t.tunnel.udp {
+                                Some(_) => t.tunnel.home_address,
+                                None => t.tunnel.care_of,
+                            },
                         },
                         MnOutbound::Drop(cause) => Outbound::Drop(cause.as_str()),
-                        // DSMIPv6 (RFC 5555) is not wired into the daemon yet.
-                        MnOutbound::EncapsulateIpv4 { .. }
-                        | MnOutbound::EncapsulateUdp { .. }
-                        | MnOutbound::FragmentationNeeded { .. } => {
-                            Outbound::Drop(DropCause::Malformed.as_str())
+                        // DSMIPv6 (RFC 5555 §4.1).
+                        MnOutbound::EncapsulateIpv4 {
+                            care_of,
+                            home_agent,
+                        } => Outbound::EncapsulateIpv4 {
+                            src: Some(care_of),
+                            dst: home_agent,
+                        },
+                        MnOutbound::EncapsulateUdp { dst, .. } => Outbound::Udp(dst),
+                        // No ICMPv4 Fragmentation Needed is generated yet:
+                        // counted with the oversized IPv6 ones.
+                        MnOutbound::FragmentationNeeded { .. } => {
+                            Outbound::Drop(DropCause::TooBig.as_str())
                         }
                     },
                 }));
@@ -452,8 +466,10 @@ impl End {
     fn inbound_udp(self, plane: &DataPlane, from: SocketAddrV4, payload: &[u8]) -> Verdict {
         match self {
             End::HomeAgent { .. } => lock(&plane.table).inbound_udp(from, payload),
-            // The mobile node's UDP end is not wired yet.
-            End::MobileNode => Verdict::Drop(DropCause::NotFromHomeAgent),
+            End::MobileNode => match lock(&plane.mobile_node).as_ref() {
+                Some(t) => t.inbound_udp(from, payload),
+                None => Verdict::Drop(DropCause::NotFromHomeAgent),
+            },
         }
     }
 

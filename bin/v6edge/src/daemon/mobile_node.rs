@@ -55,6 +55,10 @@ struct Told {
     /// but is no reason to tell again: it shrinks at every read).
     addresses: BTreeMap<Ipv6Addr, (u8, bool, bool, bool)>,
     router: Option<Ipv6Addr>,
+    /// DSMIPv6: IPv4 addresses (with their prefix length) and the IPv4
+    /// default router.
+    addresses4: BTreeMap<std::net::Ipv4Addr, u8>,
+    router4: Option<std::net::Ipv4Addr>,
     mac: Option<[u8; 6]>,
 }
 
@@ -200,6 +204,12 @@ impl MobileNodeRole {
             security,
         );
         config.max_lifetime = self.config.binding_lifetime;
+        // DSMIPv6 (RFC 5555): IPv4 care-of addresses.
+        config.dsmip = self.config.dsmip.map(|d| v6edge_mip6::mn::MnDsmipConfig {
+            home_agent_v4: d.home_agent,
+            request_ipv4_home: d.request_ipv4_home_address,
+            force_udp: d.force_udp,
+        });
         config.mobile_router = self
             .config
             .mobile_router
@@ -290,6 +300,50 @@ impl MobileNodeRole {
                     },
                 );
             }
+            // DSMIPv6: the IPv4 side of the interface (read only when
+            // configured, so empty otherwise).
+            let current4: BTreeMap<std::net::Ipv4Addr, u8> = link
+                .addresses4
+                .iter()
+                .filter(|(a, _)| !a.is_loopback())
+                .copied()
+                .collect();
+            for addr in told.addresses4.keys().copied().collect::<Vec<_>>() {
+                if !current4.contains_key(&addr) {
+                    told.addresses4.remove(&addr);
+                    machine.handle_link(
+                        now,
+                        LinkEvent::Address4Lost {
+                            ifindex: index,
+                            addr,
+                        },
+                    );
+                }
+            }
+            for (&addr, &prefix_len) in &current4 {
+                if told.addresses4.get(&addr) == Some(&prefix_len) {
+                    continue;
+                }
+                told.addresses4.insert(addr, prefix_len);
+                machine.handle_link(
+                    now,
+                    LinkEvent::Address4 {
+                        ifindex: index,
+                        addr,
+                        prefix_len,
+                    },
+                );
+            }
+            if told.router4 != link.default_router4 {
+                told.router4 = link.default_router4;
+                machine.handle_link(
+                    now,
+                    LinkEvent::DefaultRouter4 {
+                        ifindex: index,
+                        router: link.default_router4,
+                    },
+                );
+            }
         }
     }
 
@@ -313,11 +367,13 @@ impl MobileNodeRole {
                     hop_limit: None,
                     payload: t.payload,
                 }),
-                // DSMIPv6 (RFC 5555) is not wired into the daemon yet.
-                MnOutput::Udp(t) => {
-                    tracing::debug!(dst = %t.dst, "mobile node: UDP Binding Update not sent (DSMIPv6 not wired)");
-                    continue;
-                }
+                // DSMIPv6 (RFC 5555 §4.2.1): from the data plane's UDP
+                // socket, which the data shares (one NAT mapping for both);
+                // the kernel picks the IPv4 care-of address as source.
+                MnOutput::Udp(t) => Effect::MnDataPlaneUdp {
+                    dst: t.dst,
+                    packet: t.payload,
+                },
                 MnOutput::Icmp6(t) => Effect::Icmp6(t),
                 MnOutput::Icmp6WithHomeAddress(t) => Effect::RawIpv6 {
                     packet: hao_packet(&t),
@@ -497,6 +553,33 @@ impl Role for MobileNodeRole {
         }
     }
 
+    /// DSMIPv6 (RFC 5555 §4.2.1): a Binding Acknowledgement that came in
+    /// UDP, taken out by the data plane.
+    fn handle_udp_signalling(
+        &mut self,
+        from: std::net::SocketAddrV4,
+        packet: &[u8],
+        _metrics: &Metrics,
+    ) {
+        let now = self.now();
+        let Some(m) = &mut self.machine else { return };
+        let Some((src, dst, bytes)) = v6edge_mip6::dsmip::signalling(packet) else {
+            return;
+        };
+        m.handle_mh_udp(
+            now,
+            from,
+            &MnReceived {
+                src,
+                dst,
+                hao: None,
+                rh2: None,
+                bytes,
+            },
+        );
+        self.pump();
+    }
+
     fn handle_datagram(&mut self, port: Port, rx: &Received<'_>, _metrics: &Metrics) {
         let now = self.now();
         let Some(m) = &mut self.machine else { return };
@@ -627,6 +710,10 @@ impl Role for MobileNodeRole {
                     prefix_acks_suppressed: s.counters.prefix_acks_suppressed,
                     mobile_networks: self.mobile_networks(),
                     mobile_network_mode: self.mobile_network_mode(),
+                    care_of_v4: s.care_of_v4,
+                    nat_refresh: s.nat_refresh.map(|d| d.as_secs()),
+                    ipv4_home_address: s.ipv4_home,
+                    bu_sent_udp: s.counters.bu_sent_udp,
                     // The one back end so far (mobility.md §2.2 default).
                     data_plane: DataPlaneKind::Tun.as_str().to_owned(),
                 }

@@ -96,6 +96,10 @@ pub struct HomeAgent {
     cache: BTreeMap<Ipv6Addr, Entry>,
     /// Deregistration BAs waiting for their removal to be applied (HA-20).
     held: BTreeMap<ApplyTicket, Reply>,
+    /// Mobile routers back home (RFC 3963 §5.7): their mobile networks
+    /// routed on the home link via their home address until they register
+    /// away again.
+    at_home: BTreeMap<Ipv6Addr, (IfIndex, Vec<Prefix>)>,
     learned: BTreeMap<(IfIndex, Ipv6Addr), Learned>,
     /// HA-18: the Mobile Prefix Advertisement schedule of each bound home
     /// address (only with `mobile_prefix_advertisements`).
@@ -173,6 +177,7 @@ impl HomeAgent {
             sas,
             cache: BTreeMap::new(),
             held: BTreeMap::new(),
+            at_home: BTreeMap::new(),
             learned: BTreeMap::new(),
             adverts: BTreeMap::new(),
             out: VecDeque::new(),
@@ -305,6 +310,12 @@ impl HomeAgent {
             .collect();
         for entry in &installed {
             self.emit_uninstall(entry);
+        }
+        let at_home = std::mem::take(&mut self.at_home);
+        for (hoa, (ifindex, prefixes)) in at_home {
+            for r in self.home_route_specs(hoa, ifindex, &prefixes) {
+                self.out.push_back(HaOutput::Kernel(KernelOp::DelRoute(r)));
+            }
         }
     }
 
@@ -1063,6 +1074,15 @@ impl HomeAgent {
         info!(hoa = %entry.hoa, "home agent: binding deregistered");
         if entry.installed {
             self.emit_uninstall(&entry);
+            // RFC 3963 §5.7: a mobile router back on its home link still
+            // has its mobile networks behind it.
+            if entry.mobile_router && reply.care_of == reply.hoa && !entry.prefixes.is_empty() {
+                for r in self.home_route_specs(entry.hoa, entry.ifindex, &entry.prefixes) {
+                    self.out.push_back(HaOutput::Kernel(KernelOp::SetRoute(r)));
+                }
+                self.at_home
+                    .insert(entry.hoa, (entry.ifindex, entry.prefixes.clone()));
+            }
             let ticket = self.barrier();
             self.held.insert(ticket, reply);
         } else {
@@ -1584,10 +1604,49 @@ impl HomeAgent {
             .collect()
     }
 
+    /// RFC 3963 §5.7: a mobile router at home: its mobile networks via
+    /// its home address on the home link.
+    fn home_route_specs(
+        &self,
+        hoa: Ipv6Addr,
+        ifindex: IfIndex,
+        prefixes: &[Prefix],
+    ) -> Vec<RouteSpec> {
+        prefixes
+            .iter()
+            .map(|p| RouteSpec {
+                owner: Owner::HomeAgent,
+                table: RouteTable::MAIN,
+                dst: *p,
+                kind: RouteType::Unicast,
+                gateway: Some(hoa),
+                ifindex: Some(ifindex),
+                metric: 1024,
+                expires: None,
+            })
+            .collect()
+    }
+
+    /// The routes of a mobile router that was at home and registers away
+    /// again: those its new registration does not replace go.
+    fn leave_home(&mut self, entry: &Entry) {
+        let Some((ifindex, prefixes)) = self.at_home.remove(&entry.hoa) else {
+            return;
+        };
+        let stale: Vec<Prefix> = prefixes
+            .into_iter()
+            .filter(|p| self.config.tunnel_ifindex.is_none() || !entry.prefixes.contains(p))
+            .collect();
+        for r in self.home_route_specs(entry.hoa, ifindex, &stale) {
+            self.out.push_back(HaOutput::Kernel(KernelOp::DelRoute(r)));
+        }
+    }
+
     /// HA-10's kernel and data-plane part, in order: proxy entries, the
     /// routes to the tunnel (home address, mobile networks), the
     /// data-plane binding.
     fn emit_install(&mut self, entry: &Entry) {
+        self.leave_home(entry);
         for p in self.proxy_specs(entry) {
             self.out
                 .push_back(HaOutput::Kernel(KernelOp::SetProxyNeighbour(p)));
