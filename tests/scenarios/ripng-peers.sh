@@ -2,6 +2,7 @@
 # ripng-peers.sh - v6edge's RIPng role (RFC 2080) in a line with BIRD 2 and
 # FRR's ripngd, the routing daemons it must interoperate with.
 #
+#   [cpe] v6edge requesting router: eth0 ---- cust0 of r1, its LAN lan0
 #   [r1] v6edge          eth0 ---- eth0 [r2] BIRD   eth1 ---- eth0 [r3] FRR ripngd
 #   lan0 2001:db8:a::1/64 (a veth)                                       lan0 2001:db8:c::1/64
 #   (connected, metric 1)                                       (connected)
@@ -15,6 +16,10 @@
 #    through BIRD with metric 3 and installs it as protocol 124 (ripng)
 #    via BIRD's link-local address; BIRD has both;
 #  - v6edge's status lists BIRD as a neighbour and both routes;
+#  - r1 is also a delegating server ([server] on cust0): the /56 it
+#    delegates to the requesting router reaches FRR two hops away through
+#    RIPng ("delegated"), r3 pings the requesting router's LAN address, and
+#    the Release withdraws the /56 at FRR;
 #  - r3 pings r1's LAN address across the line (routes both ways);
 #  - a packet from an off-link source and one with hop limit 64 are
 #    dropped and counted (RFC 2080 §2.4.2);
@@ -45,6 +50,14 @@ lab_exec r3 ip -6 addr add 2001:db8:c::1/64 dev lan0 nodad
 lab_wait_dad r1 eth0 || lab_die "no link-local on r1"
 lab_wait_dad r2 eth0 eth1 || lab_die "no link-local on r2"
 lab_wait_dad r3 eth0 || lab_die "no link-local on r3"
+# The customer: a v6edge requesting router behind r1's cust0.
+lab_ns_create cpe
+lab_link r1 cust0 cpe eth0
+lab_router cpe eth0
+lab_exec cpe ip link add lan0 type veth peer name lanpeer
+lab_exec cpe ip link set lanpeer up
+lab_exec cpe ip link set lan0 up
+lab_wait_dad cpe eth0 || lab_die "no link-local on cpe"
 
 # r1: v6edge, RIPng on eth0 and lan0 (lan0 passive: nobody to talk to).
 cat >"$LAB_DIR/r1.toml" <<TOML
@@ -52,9 +65,18 @@ cat >"$LAB_DIR/r1.toml" <<TOML
 state-dir = "$LAB_DIR/r1.state"
 control-socket = "$LAB_DIR/r1.sock"
 
+[server]
+[[server.link]]
+interface = "cust0"
+[[server.link.prefix-pool]]
+prefix = "2001:db8:100::/48"
+delegated-length = 56
+preferred-lifetime = 1800
+valid-lifetime = 3600
+
 [ripng]
 interfaces = ["eth0", "lan0"]
-redistribute = ["connected"]
+redistribute = ["connected", "delegated"]
 update-interval = 5
 timeout = 30
 garbage-collection = 20
@@ -129,6 +151,37 @@ lab_check "FRR's table: 2001:db8:a::/64 with metric 3" test "${METRIC3:-}" = 3
 neighbour() { v6edge_status_json r1 | lab_json '[n["address"] for n in d["roles"]["ripng"]["neighbours"]]'; }
 lab_check "v6edge's status lists BIRD as its neighbour" eval '[[ "$(neighbour)" == *"$R2_LL"* ]]'
 lab_check "r3 pings r1's LAN address across the line" lab_exec r3 ping -6 -c 2 -i 0.3 -W 2 -I 2001:db8:c::1 2001:db8:a::1
+
+# The requesting router gets a /56 from r1; RIPng carries it to FRR.
+cat >"$LAB_DIR/cpe.toml" <<TOML
+[daemon]
+state-dir = "$LAB_DIR/cpe.state"
+control-socket = "$LAB_DIR/cpe.sock"
+[uplink]
+interface = "eth0"
+[[lan]]
+interface = "lan0"
+TOML
+# Its way back: the ISP side sends no RAs on cust0 here.
+R1_CUST=$(ip -n "$(lab_ns r1)" -6 addr show dev cust0 scope link | awk '/inet6/ { sub("/.*", "", $2); print $2; exit }')
+lab_exec cpe ip -6 route add default via "$R1_CUST" dev eth0
+start_v6edge cpe cpe "$LAB_DIR/cpe.toml"
+v6edge_wait_ready cpe 10 || lab_die "the requesting router did not start (log: $LAB_DIR/cpe.log)"
+delegated() { v6edge_status_json cpe | lab_json "[x['prefix'] for x in d['delegations']]" | grep -q '2001:db8:100:'; }
+lab_wait 20 delegated || lab_log "no delegation at the requesting router"
+PD=$(v6edge_status_json cpe | lab_json "d['delegations'][0]['prefix']")
+echo "  delegated: $PD"
+r3_has_pd() { route_of r3 "$PD" | grep -q "proto ripng"; }
+lab_check "the delegated $PD reaches FRR two hops away through RIPng (redistribute delegated)" lab_wait 20 r3_has_pd
+CPE_LAN=$(lab_exec cpe ip -6 -o addr show dev lan0 scope global | awk '{ print $4 }' | cut -d/ -f1 | head -1)
+echo "  requesting router's LAN address: ${CPE_LAN:-none}"
+lab_check "r3 pings the requesting router's LAN address ${CPE_LAN:-?}" \
+    lab_wait 10 lab_exec r3 ping -6 -c 2 -i 0.3 -W 1 -I 2001:db8:c::1 "${CPE_LAN:-::1}"
+v6edge_ctl cpe release >/dev/null 2>&1
+T0=$(date +%s)
+lab_wait 30 eval '! r3_has_pd'
+lab_check "the Release withdraws $PD at FRR too ($(( $(date +%s) - T0 )) s)" eval '! r3_has_pd'
+lab_stop cpe
 
 # RFC 2080 §2.4.2: a Response from a global source, and one with hop
 # limit 64, are dropped and counted.

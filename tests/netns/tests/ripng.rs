@@ -7,9 +7,10 @@ use common::{SERIAL, report_skip, run_scenario_script, skip_reason};
 
 /// `tests/scenarios/ripng-peers.sh`: v6edge ⇄ BIRD 2 ⇄ FRR ripngd in a
 /// line: each end's LAN prefix reaches the other's kernel with metric 3,
-/// the LANs ping each other, off-link and hop-limit-64 Responses are
-/// dropped and counted, FRR's routes leave v6edge's kernel when it stops,
-/// and a clean stop removes v6edge's learned routes. About 40 s.
+/// the LANs ping each other, the /56 v6edge's server delegates to a
+/// requesting router reaches FRR and is withdrawn on Release, off-link and
+/// hop-limit-64 Responses are dropped and counted, FRR's routes leave v6edge's kernel when it stops,
+/// and a clean stop removes v6edge's learned routes. About 45 s.
 #[test]
 fn ripng_with_bird_and_frr() {
     let _serial = SERIAL
