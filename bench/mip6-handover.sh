@@ -35,6 +35,13 @@
 #   fast     MinRtrAdvInterval 0.03 s, MaxRtrAdvInterval 0.07 s,
 #            MinDelayBetweenRAs 0.03 s, Advertisement Interval option on: the
 #            lowest RFC 6275 §7.5 allows.
+#   dsmip    vertical handovers (RFC 5555, issue 13): the mobile node
+#            (examples/mobile-node.toml with home-agent-ipv4) moves between
+#            foreign link 1 (IPv6, fast RAs) and the IPv4-only link behind
+#            a NAT (tests/lab/mip6.sh mip6_ipv4_link), where the bench gives
+#            eth0 its IPv4 address and default route right after link-up
+#            as a DHCPv4 client would (its own delay not counted); there the
+#            tunnel is UDP over IPv4. Not in the default BENCH_MODES.
 # DAD is off in the test bed's namespaces (the lab's default): with it, the
 # new care-of address would wait ~1 s of DAD unless optimistic DAD is on.
 #
@@ -50,7 +57,7 @@ if [ "${1:-}" = --one ]; then
     MODE=$2 MOVES=$3
     case $MODE in
         default) export MIP6_RA_MIN=default ;;
-        fast) export MIP6_RA_MIN=0.03 MIP6_RA_MAX=0.07 MIP6_RA_MIN_DELAY=0.03 MIP6_RA_INTERVAL_OPT=on ;;
+        fast | dsmip) export MIP6_RA_MIN=0.03 MIP6_RA_MAX=0.07 MIP6_RA_MIN_DELAY=0.03 MIP6_RA_INTERVAL_OPT=on ;;
         *) echo "unknown mode $MODE" >&2; exit 2 ;;
     esac
     export V6EDGE_LOG=${V6EDGE_LOG:-info}
@@ -60,6 +67,12 @@ if [ "${1:-}" = --one ]; then
     . "$LAB/mip6.sh"
     lab_init "bench-handover-$MODE"
     mip6_topology
+    if [ "$MODE" = dsmip ]; then
+        mip6_ipv4_link
+        cp "$MIP6_REPO_DIR/examples/mip6-demo.key" "$LAB_DIR/"
+        { cat "$MIP6_MN_CONFIG"; echo 'home-agent-ipv4 = "169.254.255.1"'; } >"$LAB_DIR/mn-dsmip.toml"
+        MIP6_MN_CONFIG=$LAB_DIR/mn-dsmip.toml
+    fi
     mip6_start_ha
     lab_wait 15 coa_in 2001:db8:1: || lab_die "no home address prefix on mn:eth0"
     mip6_start_mn
@@ -77,7 +90,15 @@ if [ "${1:-}" = --one ]; then
         sed -n 's/^\[\([0-9.]*\)\] .* bytes from .*/\1/p' "$PING_LOG" | awk -v t="$1" '$1 < t { r = $1 } END { print r }'
     }
     for i in $(seq 1 "$MOVES"); do
-        if [ $((i % 2)) = 1 ]; then mip6_move ar2 br2; else mip6_move ar1 br1; fi
+        if [ "$MODE" = dsmip ]; then
+            if [ $((i % 2)) = 1 ]; then
+                mip6_move ar3 br3
+                mip6_ipv4_attach
+            else
+                mip6_ipv4_detach
+                mip6_move ar1 br1
+            fi
+        elif [ $((i % 2)) = 1 ]; then mip6_move ar2 br2; else mip6_move ar1 br1; fi
         read -r t_down t_up _ < <(tail -1 "$LAB_DIR/moves.log")
         reply=
         for _ in $(seq 1 600); do

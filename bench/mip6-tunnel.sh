@@ -22,15 +22,28 @@
 # packets were dropped: the TUN devices' TX queues toward the daemons
 # (txqueuelen) and the IPv6-in-IPv6 raw sockets' receive buffers.
 #
-# Usage (root): bench/mip6-tunnel.sh [SECONDS]     (default 10)
+# With --dsmip the mobile node sits on the IPv4-only link behind a NAT
+# (tests/lab/mip6.sh mip6_ipv4_link) and registers by DSMIPv6 (RFC 5555):
+# the tunnel is UDP over IPv4 at both ends; the direct path is IPv4 between
+# the mobile node's address and the correspondent's, through the same NAT
+# (iperf3 -c from the mobile node, so the NAT lets it in).
+#
+# Usage (root): bench/mip6-tunnel.sh [SECONDS] [--dsmip]     (default 10)
 # Environment:  V6EDGE_BIN (default target/debug/v6edge; measure a release
 #               build: cargo build --release -p v6edge, then
 #               V6EDGE_BIN=target/release/v6edge).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB=$HERE/../tests/lab
-SECONDS_PER_RUN=${1:-10}
-[[ $SECONDS_PER_RUN =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 [SECONDS]" >&2; exit 2; }
+SECONDS_PER_RUN=10
+DSMIP=0
+for arg in "$@"; do
+    case $arg in
+        --dsmip) DSMIP=1 ;;
+        *) SECONDS_PER_RUN=$arg ;;
+    esac
+done
+[[ $SECONDS_PER_RUN =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 [SECONDS] [--dsmip]" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "must run as root (network namespaces)" >&2; exit 2; }
 command -v iperf3 >/dev/null || { echo "iperf3 missing (apt-get install -y iperf3)" >&2; exit 2; }
 export PATH=$PATH:/usr/local/sbin:/usr/sbin:/sbin
@@ -42,13 +55,29 @@ LAB_TIMEOUT=$(( SECONDS_PER_RUN * 8 + 120 ))
 
 lab_init bench-mip6-tunnel
 mip6_topology
+if [ "$DSMIP" = 1 ]; then
+    mip6_ipv4_link
+    # examples/mobile-node.toml with DSMIPv6 (the key file beside it).
+    cp "$MIP6_REPO_DIR/examples/mip6-demo.key" "$LAB_DIR/"
+    { cat "$MIP6_MN_CONFIG"; echo 'home-agent-ipv4 = "169.254.255.1"'; } >"$LAB_DIR/mn-dsmip.toml"
+    MIP6_MN_CONFIG=$LAB_DIR/mn-dsmip.toml
+fi
 mip6_start_ha
 lab_wait 15 coa_in 2001:db8:1: || lab_die "no home address prefix on mn:eth0"
 mip6_start_mn
-mip6_move ar1 br1
-lab_wait 30 coa_in 2001:db8:a: || lab_die "no care-of address on link 1"
-COA=$(lab_global mn eth0)
-lab_wait 30 bound_at "$COA" || lab_die "no registration on link 1"
+if [ "$DSMIP" = 1 ]; then
+    mip6_move ar3 br3
+    mip6_ipv4_attach
+    COA=169.254.2.2
+    away_v4() { [ "$(mn_field location)/$(mn_field state)" = away-v4/bound ]; }
+    lab_wait 30 away_v4 || lab_die "no DSMIPv6 registration on the IPv4 link"
+    lab_daemon cn iperf3-server-cn iperf3 -s -p 5201
+else
+    mip6_move ar1 br1
+    lab_wait 30 coa_in 2001:db8:a: || lab_die "no care-of address on link 1"
+    COA=$(lab_global mn eth0)
+    lab_wait 30 bound_at "$COA" || lab_die "no registration on link 1"
+fi
 lab_daemon mn iperf3-server iperf3 -s -p 5201
 lab_wait 5 lab_exec mn sh -c "ss -ltn | grep -q ':5201 '" || lab_die "iperf3 -s did not start"
 
@@ -68,7 +97,10 @@ tun_drops() {
 raw_drops() {
     local n sum=0 d
     for n in ha mn; do
+        # Protocol 41 raw sockets; with --dsmip the UDP socket on 4191 (or
+        # the mobile node's ephemeral one) drops in /proc/net/udp.
         d=$(lab_exec "$n" awk '$2 ~ /:0029$/ { s += $NF } END { print s + 0 }' /proc/net/raw6)
+        [ "$DSMIP" = 1 ] && d=$((d + $(lab_exec "$n" awk 'NR > 1 { s += $NF } END { print s + 0 }' /proc/net/udp)))
         sum=$((sum + d))
     done
     echo "$sum"
@@ -76,13 +108,16 @@ raw_drops() {
 # busy: the machine's CPU time outside idle and nice (a background job at
 # nice 19 only takes what is left), as "busy total" ticks.
 busy() { awk '/^cpu / { print $2 + $4 + $6 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8 }' /proc/stat; }
-# run LABEL DEST [-R]: one iperf3 run, one line of results.
+# run LABEL DEST [-R]: one iperf3 run from the correspondent, one line of
+# results. CLIENT=mn runs it from the mobile node instead (IPv4 through the
+# NAT), FAMILY=-4 in IPv4.
 run() {
     local label=$1 dest=$2; shift 2
+    local client=${CLIENT:-cn} family=${FAMILY:--6}
     local ha0 mn0 ha1 mn1 t0 t1 json td0 td1 rd0 rd1 b0 b1
     ha0=$(cpu_ticks ha); mn0=$(cpu_ticks mn); t0=$(date +%s.%N)
     td0=$(tun_drops); rd0=$(raw_drops); b0=$(busy)
-    json=$(lab_exec cn iperf3 -6 -c "$dest" -p 5201 -t "$SECONDS_PER_RUN" -O 1 -J "$@" 2>&1)
+    json=$(lab_exec "$client" iperf3 "$family" -c "$dest" -p 5201 -t "$SECONDS_PER_RUN" -O 1 -J "$@" 2>&1)
     t1=$(date +%s.%N); ha1=$(cpu_ticks ha); mn1=$(cpu_ticks mn)
     td1=$(tun_drops); rd1=$(raw_drops); b1=$(busy)
     echo "$json" >"$LAB_DIR/iperf-${label// /_}.json"
@@ -109,13 +144,23 @@ except Exception as exc:
 }
 
 echo "Mobile IPv6 tunnel throughput, one TCP flow, ${SECONDS_PER_RUN} s per run (iperf3 3, first second omitted)"
-echo "v6edge: $V6EDGE_BIN; care-of address $COA; tunnel MTU $(ip -n "$(lab_ns ha)" link show v6e-ha0 | sed -n 's/.* mtu \([0-9]*\).*/\1/p')"
-out=$(
-    run "tunnel cn->mn (home addr)" "$MIP6_HOA"
-    run "tunnel mn->cn (home addr)" "$MIP6_HOA" -R
-    run "direct cn->mn (care-of)" "$COA"
-    run "direct mn->cn (care-of)" "$COA" -R
-)
+echo "v6edge: $V6EDGE_BIN; care-of address $COA$([ "$DSMIP" = 1 ] && echo " (DSMIPv6: UDP over IPv4 through a NAT)"); tunnel MTU $(ip -n "$(lab_ns ha)" link show v6e-ha0 | sed -n 's/.* mtu \([0-9]*\).*/\1/p')"
+if [ "$DSMIP" = 1 ]; then
+    out=$(
+        run "tunnel cn->mn (home addr)" "$MIP6_HOA"
+        run "tunnel mn->cn (home addr)" "$MIP6_HOA" -R
+        # From the mobile node through the NAT: -R is cn -> mn.
+        CLIENT=mn FAMILY=-4 run "direct cn->mn (IPv4, NAT)" 169.254.9.99 -R
+        CLIENT=mn FAMILY=-4 run "direct mn->cn (IPv4, NAT)" 169.254.9.99
+    )
+else
+    out=$(
+        run "tunnel cn->mn (home addr)" "$MIP6_HOA"
+        run "tunnel mn->cn (home addr)" "$MIP6_HOA" -R
+        run "direct cn->mn (care-of)" "$COA"
+        run "direct mn->cn (care-of)" "$COA" -R
+    )
+fi
 echo "$out" | grep -v '^RATE'
 echo "$out" | awk '$1 == "RATE" { r[$2 " " $3] = $NF }
     END {

@@ -145,3 +145,48 @@ bound_at() { [ "$(mn_field state)" = bound ] && [ "$(mn_field care_of)" = "$1" ]
 at_home() { [ "$(mn_field location)/$(mn_field state)/$(mn_field installed)" = home/idle/False ] && [ -z "$(ha_care_of)" ]; }
 # coa_in PREFIX_START: mn:eth0 has a global address starting so.
 coa_in() { lab_has_addr mn eth0 "^$1"; }
+
+# mip6_ipv4_link: the IPv4-only foreign link of the DSMIPv6 scenarios
+# (RFC 5555): ar3's bridge br3 carries 169.254.2.0/24, masqueraded onto
+# ar3's core0 (169.254.255.9), which faces the home agent's core3
+# (169.254.255.1, examples/home-agent.toml's ipv4-address). The home link
+# gets 169.254.1.1/24 (the IPv4 home address pool's link) and the
+# correspondent 169.254.9.99 via the home agent's cn0 (169.254.9.1).
+# Needs nft (nftables).
+mip6_ipv4_link() {
+    lab_require nft
+    lab_ns_create ar3
+    lab_link ha core3 ar3 core0
+    lab_bridge ar3 br3
+    lab_exec ar3 ip link set br3 address 02:00:00:00:0c:01
+    lab_exec ar3 ip link add br3x type veth peer name br3y
+    lab_exec ar3 ip link set br3y up
+    lab_exec ar3 ip link set br3x up master br3
+    lab_exec ar3 sysctl -qw net.ipv4.ip_forward=1
+    lab_exec ar3 ip addr add 169.254.255.9/24 dev core0
+    lab_exec ar3 ip addr add 169.254.2.1/24 dev br3
+    lab_exec ar3 nft -f - <<'NFT'
+table ip nat {
+    chain post {
+        type nat hook postrouting priority 100;
+        oifname "core0" ip saddr 169.254.2.0/24 masquerade
+    }
+}
+NFT
+    lab_exec ha ip addr add 169.254.255.1/24 dev core3
+    lab_exec ha ip addr add 169.254.1.1/24 dev home0
+    lab_exec ha ip addr add 169.254.9.1/24 dev cn0
+    lab_exec cn ip addr add 169.254.9.99/24 dev eth0
+    lab_exec cn ip route add default via 169.254.9.1
+}
+
+# mip6_ipv4_attach / mip6_ipv4_detach: what a DHCPv4 client does on the
+# IPv4 link (an address and a default route on mn:eth0), and undoes.
+mip6_ipv4_attach() {
+    lab_exec mn ip addr add 169.254.2.2/24 dev eth0
+    lab_exec mn ip route add default via 169.254.2.1 dev eth0
+}
+mip6_ipv4_detach() {
+    lab_exec mn ip route del default via 169.254.2.1 dev eth0
+    lab_exec mn ip addr del 169.254.2.2/24 dev eth0
+}

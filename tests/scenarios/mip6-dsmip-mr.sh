@@ -44,38 +44,13 @@ LAB_TIMEOUT=${LAB_TIMEOUT:-180}
 MIP6_HOA=2001:db8:1::300
 MIP6_MN_CONFIG=$MIP6_REPO_DIR/examples/mobile-router.toml
 MNP=2001:db8:10::/64
-HA4=169.254.255.1
 NAT4=169.254.255.9
 MR4=169.254.2.2
 HOME4=169.254.1.2
 
 lab_init mip6-dsmip-mr
-command -v nft >/dev/null || lab_die "nft missing (nftables)"
 mip6_topology
-# The IPv4-only foreign link behind a NAT.
-lab_ns_create ar3
-lab_link ha core3 ar3 core0
-lab_bridge ar3 br3
-lab_exec ar3 ip link set br3 address 02:00:00:00:0c:01
-lab_exec ar3 ip link add br3x type veth peer name br3y
-lab_exec ar3 ip link set br3y up
-lab_exec ar3 ip link set br3x up master br3
-lab_exec ar3 sysctl -qw net.ipv4.ip_forward=1
-lab_exec ar3 ip addr add "$NAT4/24" dev core0
-lab_exec ar3 ip addr add 169.254.2.1/24 dev br3
-lab_exec ar3 nft -f - <<'NFT'
-table ip nat {
-    chain post {
-        type nat hook postrouting priority 100;
-        oifname "core0" ip saddr 169.254.2.0/24 masquerade
-    }
-}
-NFT
-lab_exec ha ip addr add "$HA4/24" dev core3
-lab_exec ha ip addr add 169.254.1.1/24 dev home0
-lab_exec ha ip addr add 169.254.9.1/24 dev cn0
-lab_exec cn ip addr add 169.254.9.99/24 dev eth0
-lab_exec cn ip route add default via 169.254.9.1
+mip6_ipv4_link
 # The mobile network.
 lab_ns_create lfn
 lab_link mn lan0 lfn eth0
@@ -105,8 +80,7 @@ sleep 2
 
 # 2. The IPv4-only link behind the NAT: what a DHCPv4 client would set.
 mip6_move ar3 br3
-lab_exec mn ip addr add "$MR4/24" dev eth0
-lab_exec mn ip route add default via 169.254.2.1 dev eth0
+mip6_ipv4_attach
 ha_udp() { v6edge_status_json ha | lab_json "' '.join('%s %s %s' % (b.get('udp'), b['nat'], b.get('ipv4_home_address')) for b in d['roles']['home-agent']['bindings'] if b['home_address'] == '$MIP6_HOA' and b['state'] == 'bound')"; }
 away_v4() { [ "$(mn_field location)/$(mn_field state)/$(mn_field care_of_v4)" = "away-v4/bound/$MR4" ] && [[ "$(ha_udp)" == "$NAT4:"* ]]; }
 lab_check "the IPv4 link: registered in UDP through the NAT (both statuses agree)" lab_wait 20 away_v4
@@ -127,8 +101,7 @@ lab_check "correspondent -> the IPv4 home address $HOME4 (proxy ARP at home, UDP
 sleep 2
 
 # 3. Home. The DHCPv4 lease goes with the link.
-lab_exec mn ip route del default via 169.254.2.1 dev eth0
-lab_exec mn ip addr del "$MR4/24" dev eth0
+mip6_ipv4_detach
 mip6_move ha home0
 lab_check "home: deregistered in both daemons" lab_wait 20 at_home
 lab_check "... the IPv4 home address is off the tunnel device, its rule gone" \
