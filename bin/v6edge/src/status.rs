@@ -235,6 +235,10 @@ pub struct RipngStatusDoc {
     pub triggered_updates: u64,
     /// Route entries ignored inside accepted Responses, by reason.
     pub rtes_ignored: BTreeMap<String, u64>,
+    /// Aggregates in use ("prefix metric N"): advertised instead of the
+    /// routes inside, with an unreachable route in the kernel.
+    #[serde(default)]
+    pub aggregates: Vec<String>,
 }
 
 /// One RIPng route.

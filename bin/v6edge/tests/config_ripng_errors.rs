@@ -93,3 +93,40 @@ fn errors_name_the_line() {
         "ripng.toml:6: cost = 0: must be between 1 and 15"
     );
 }
+
+/// route6d's options as keys: aggregates (-A), accept (-L), advertise
+/// (-O), default-only (-T); a bad prefix is named with its line.
+#[test]
+fn policy_keys() {
+    let c = load(
+        "policy",
+        "[ripng]\ninterfaces = [\"eth0\", \"eth1\"]\naggregates = [\"2001:db8:100::/40\"]\n\n[[ripng.interface]]\nname = \"eth0\"\naccept = [\"::/0\"]\nadvertise = [\"2001:db8::/32\"]\n\n[[ripng.interface]]\nname = \"eth1\"\ndefault-only = true\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let r = c.ripng.expect("[ripng]");
+    assert_eq!(r.aggregates, vec!["2001:db8:100::/40".parse().unwrap()]);
+    assert_eq!(r.interfaces[0].accept, vec!["::/0".parse().unwrap()]);
+    assert_eq!(
+        r.interfaces[0].advertise,
+        vec!["2001:db8::/32".parse().unwrap()]
+    );
+    assert!(!r.interfaces[0].default_only && r.interfaces[1].default_only);
+    let err = load(
+        "policy-err",
+        "[ripng]\ninterfaces = [\"eth0\"]\n\n[[ripng.interface]]\nname = \"eth0\"\naccept = [\"2001:db8::1/32\"]\n",
+    )
+    .expect_err("host bits");
+    assert!(
+        err.starts_with("ripng.toml:6: accept: `2001:db8::1/32`: "),
+        "{err}"
+    );
+    let err = load(
+        "agg-err",
+        "[ripng]\ninterfaces = [\"eth0\"]\naggregates = [\"nope\"]\n",
+    )
+    .expect_err("not a prefix");
+    assert!(
+        err.starts_with("ripng.toml:3: aggregates: `nope`: "),
+        "{err}"
+    );
+}

@@ -44,8 +44,21 @@
 //! prefix originated here is never learned, so the machine never asks for
 //! a route over one of its own.
 //!
-//! Not here (the later parts): policy (filters, default-only,
-//! aggregation), redistribution itself (the daemon passes the routes in
+//! Policy, route6d's options as configuration:
+//! - per interface, an inbound filter ([`InterfaceConfig::accept`]: routes
+//!   learned there are kept only inside one of these prefixes; route6d
+//!   `-L`), an outbound one ([`InterfaceConfig::advertise`]; `-O`); in
+//!   both, `::/0` stands for the default route alone, as in route6d; and
+//!   default-only ([`InterfaceConfig::default_only`]: the interface hears
+//!   only `::/0` from us, metric 1; `-T`);
+//! - aggregates ([`RipngConfig::aggregates`], `-A`): while some route lies
+//!   inside one, the aggregate is advertised instead of them (with the
+//!   smallest metric among them) and an unreachable route for it goes to
+//!   the kernel, so its unrouted parts are dropped here rather than looped;
+//!   when the last one goes, the aggregate is advertised with metric 16
+//!   and its route removed.
+//!
+//! Not here: redistribution itself (the daemon passes the routes in
 //! [`Ripng::set_originated`]), the RFC 2453 §3.9.2 heuristic of switching
 //! to an equal-cost route when the current one is half-way to timing out.
 //!
@@ -126,7 +139,7 @@ pub enum SplitHorizon {
 }
 
 /// One interface RIPng runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InterfaceConfig {
     pub ifindex: IfIndex,
     /// Added to the metric of every route learned here (1–15; 0 is taken
@@ -135,6 +148,12 @@ pub struct InterfaceConfig {
     /// Listen and answer requests, send no updates.
     pub passive: bool,
     pub split_horizon: SplitHorizon,
+    /// Routes learned here are kept only inside one of these; empty: all.
+    pub accept: Vec<Prefix>,
+    /// Only routes inside one of these are advertised here; empty: all.
+    pub advertise: Vec<Prefix>,
+    /// Advertise nothing but a default route (`::/0`, metric 1) here.
+    pub default_only: bool,
 }
 
 impl InterfaceConfig {
@@ -145,6 +164,9 @@ impl InterfaceConfig {
             cost: 1,
             passive: false,
             split_horizon: SplitHorizon::PoisonedReverse,
+            accept: Vec::new(),
+            advertise: Vec::new(),
+            default_only: false,
         }
     }
 }
@@ -157,6 +179,8 @@ pub struct RipngConfig {
     pub table: RouteTable,
     /// The kernel metric (priority) of learned routes.
     pub kernel_metric: u32,
+    /// Aggregates (route6d `-A`): see the crate documentation.
+    pub aggregates: Vec<Prefix>,
 }
 
 impl RipngConfig {
@@ -167,6 +191,7 @@ impl RipngConfig {
             timers: Timers::default(),
             table: RouteTable::MAIN,
             kernel_metric: 1024,
+            aggregates: Vec::new(),
         }
     }
 }
@@ -231,6 +256,8 @@ pub enum RteIgnored {
     /// A next-hop RTE whose address is neither `::` nor link-local,
     /// taken as the sender (§2.1.1).
     NextHopNotLinkLocal,
+    /// Outside the interface's inbound filter.
+    Filtered,
 }
 
 /// What the machine counted.
@@ -292,4 +319,7 @@ pub struct RipngStatus {
     pub neighbours: Vec<NeighbourStatus>,
     pub counters: Counters,
     pub next_regular_update: Option<Instant>,
+    /// Aggregates in use (a route inside): advertised with this metric,
+    /// an unreachable route in the kernel.
+    pub aggregates: Vec<(Prefix, u8)>,
 }

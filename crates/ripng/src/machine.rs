@@ -81,6 +81,18 @@ pub struct Ripng {
     trigger_hold: Option<Instant>,
     counters: Counters,
     output: VecDeque<RipngOutput>,
+    /// The aggregates with a route inside (their metric), and those that
+    /// just lost their last one (`None`, advertised once with 16).
+    aggregates: BTreeMap<Prefix, Aggregate>,
+}
+
+/// An aggregate's advertisement state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Aggregate {
+    /// The smallest metric inside; `None`: withdrawn (metric 16).
+    metric: Option<u8>,
+    /// To go out in the next triggered update.
+    changed: bool,
 }
 
 impl Ripng {
@@ -94,7 +106,7 @@ impl Ripng {
                 (
                     c.ifindex,
                     Interface {
-                        config: *c,
+                        config: c.clone(),
                         link: None,
                     },
                 )
@@ -110,6 +122,7 @@ impl Ripng {
             trigger_hold: None,
             counters: Counters::default(),
             output: VecDeque::new(),
+            aggregates: BTreeMap::new(),
         };
         ripng.next_update = ripng.jittered_update(now);
         ripng
@@ -175,6 +188,11 @@ impl Ripng {
             neighbours,
             counters: self.counters.clone(),
             next_regular_update: Some(self.next_update),
+            aggregates: self
+                .aggregates
+                .iter()
+                .filter_map(|(p, a)| Some((*p, a.metric?)))
+                .collect(),
         }
     }
 
@@ -407,6 +425,11 @@ impl Ripng {
             .interfaces
             .get(&ifindex)
             .map_or(1, |i| i.config.cost.clamp(1, 15));
+        let accept = self
+            .interfaces
+            .get(&ifindex)
+            .map(|i| i.config.accept.clone())
+            .unwrap_or_default();
         if self.neighbours.len() < MAX_NEIGHBOURS
             || self.neighbours.contains_key(&(ifindex, sender))
         {
@@ -434,6 +457,17 @@ impl Ripng {
                 RteKind::Invalid if rte.prefix_len > 128 => Err(RteIgnored::BadPrefixLength),
                 RteKind::Invalid => Err(RteIgnored::BadMetric),
                 RteKind::Route => valid_prefix(rte).and_then(|prefix| {
+                    if !accepted(&accept, &prefix) {
+                        return Err(RteIgnored::Filtered);
+                    }
+                    // An aggregate of ours in use is our own prefix.
+                    if self
+                        .aggregates
+                        .get(&prefix)
+                        .is_some_and(|a| a.metric.is_some())
+                    {
+                        return Err(RteIgnored::OwnPrefix);
+                    }
                     let metric = rte.metric.saturating_add(cost).min(METRIC_INFINITY);
                     self.update(now, prefix, metric, rte.route_tag, gateway, ifindex)
                 }),
@@ -543,12 +577,40 @@ impl Ripng {
     /// What goes out of `out_ifindex`: every entry, or only the changed
     /// ones, split horizon applied.
     fn adverts(&self, out_ifindex: IfIndex, changed_only: bool) -> Vec<Advert> {
-        let horizon = self
-            .interfaces
-            .get(&out_ifindex)
-            .map_or(SplitHorizon::PoisonedReverse, |i| i.config.split_horizon);
-        self.table
+        let Some(iface) = self.interfaces.get(&out_ifindex) else {
+            return Vec::new();
+        };
+        // route6d -T: the interface hears of us as its default router only.
+        if iface.config.default_only {
+            if changed_only {
+                return Vec::new();
+            }
+            return vec![Advert {
+                next_hop: None,
+                rte: Rte::route(Ipv6Addr::UNSPECIFIED, 0, 0, 1),
+            }];
+        }
+        let horizon = iface.config.split_horizon;
+        let advertise = &iface.config.advertise;
+        let in_use = |p: &Prefix| {
+            self.aggregates
+                .iter()
+                .any(|(a, s)| s.metric.is_some() && a != p && a.contains(p))
+        };
+        let aggregates = self
+            .aggregates
             .iter()
+            .filter(|(_, s)| s.changed || !changed_only)
+            .filter(|(_, s)| s.metric.is_some() || s.changed)
+            .filter(|(a, _)| accepted(advertise, a))
+            .map(|(a, s)| Advert {
+                next_hop: None,
+                rte: Rte::route(a.addr(), a.len(), 0, s.metric.unwrap_or(METRIC_INFINITY)),
+            });
+        let routes = self
+            .table
+            .iter()
+            .filter(|(p, _)| !in_use(p) && accepted(advertise, p))
             .filter(|(_, e)| e.changed || !changed_only)
             .filter_map(|(prefix, e)| {
                 let route = |metric| Rte::route(prefix.addr(), prefix.len(), e.tag, metric);
@@ -571,8 +633,55 @@ impl Ripng {
                     }
                 }
                 Some(advert)
-            })
-            .collect()
+            });
+        aggregates.chain(routes).collect()
+    }
+
+    /// Follows the table into the aggregates' state: an aggregate with a
+    /// route inside is advertised (its smallest metric) and has an
+    /// unreachable route in the kernel; one that lost its last route is
+    /// announced once with 16 and its route removed.
+    fn refresh_aggregates(&mut self) {
+        for aggregate in self.config.aggregates.clone() {
+            let metric = self
+                .table
+                .iter()
+                .filter(|(p, e)| {
+                    **p != aggregate && aggregate.contains(p) && e.state == RouteState::Active
+                })
+                .map(|(_, e)| e.metric)
+                .min();
+            let before = self.aggregates.get(&aggregate).and_then(|a| a.metric);
+            if metric == before {
+                continue;
+            }
+            let route = RouteSpec {
+                owner: Owner::Ripng,
+                table: self.config.table,
+                dst: aggregate,
+                kind: RouteType::Unreachable,
+                gateway: None,
+                ifindex: None,
+                metric: self.config.kernel_metric,
+                expires: None,
+            };
+            match (before, metric) {
+                (None, Some(_)) => self
+                    .output
+                    .push_back(RipngOutput::Kernel(KernelOp::SetRoute(route))),
+                (Some(_), None) => self
+                    .output
+                    .push_back(RipngOutput::Kernel(KernelOp::DelRoute(route))),
+                _ => {}
+            }
+            self.aggregates.insert(
+                aggregate,
+                Aggregate {
+                    metric,
+                    changed: true,
+                },
+            );
+        }
     }
 
     /// Multicasts `adverts(.., changed_only)` on every active interface
@@ -597,6 +706,11 @@ impl Ripng {
         for entry in self.table.values_mut() {
             entry.changed = false;
         }
+        // Withdrawn aggregates were announced (or had no one to hear).
+        self.aggregates.retain(|_, a| a.metric.is_some());
+        for a in self.aggregates.values_mut() {
+            a.changed = false;
+        }
     }
 
     fn regular_update(&mut self) {
@@ -607,7 +721,8 @@ impl Ripng {
     /// which case `handle_timeout` sends them when it ends; a regular
     /// update due by then carries them instead.
     fn flush_triggered(&mut self, now: Instant) {
-        if !self.table.values().any(|e| e.changed) {
+        self.refresh_aggregates();
+        if !self.table.values().any(|e| e.changed) && !self.aggregates.values().any(|a| a.changed) {
             return;
         }
         if self.trigger_hold.is_some_and(|hold| now < hold) {
@@ -633,6 +748,21 @@ impl Ripng {
             .duration_between(lo, hi)
             .max(std::time::Duration::from_millis(1))
     }
+}
+
+/// Whether `prefix` passes a filter: inside one of `filter`'s prefixes,
+/// or the filter is empty. `::/0` in a filter is the default route only,
+/// not every route (as route6d's `-L` and `-O` take it: "accept only the
+/// default route" must be sayable; an empty filter already takes all).
+fn accepted(filter: &[Prefix], prefix: &Prefix) -> bool {
+    filter.is_empty()
+        || filter.iter().any(|f| {
+            if f.len() == 0 {
+                prefix.len() == 0
+            } else {
+                f.contains(prefix)
+            }
+        })
 }
 
 /// §2.4.2 deletion process: metric 16, out of the kernel, garbage

@@ -41,6 +41,15 @@ fn pfx(s: &str) -> Prefix {
 impl Net {
     /// `links[i]` lists the (node, ifindex) ports of link i.
     fn new(nodes: usize, links: &[&[(usize, IfIndex)]]) -> Net {
+        Net::with(nodes, links, |_, _| {})
+    }
+
+    /// [`Net::new`], each node's configuration changed by `configure`.
+    fn with(
+        nodes: usize,
+        links: &[&[(usize, IfIndex)]],
+        configure: impl Fn(usize, &mut RipngConfig),
+    ) -> Net {
         let mut ports: Vec<BTreeMap<IfIndex, usize>> = vec![BTreeMap::new(); nodes];
         for (id, link) in links.iter().enumerate() {
             for &(n, i) in link.iter() {
@@ -55,6 +64,7 @@ impl Net {
                 .map(|(n, ports)| {
                     let mut config = RipngConfig::new();
                     config.interfaces = ports.keys().map(|&i| InterfaceConfig::new(i)).collect();
+                    configure(n, &mut config);
                     Node {
                         machine: Ripng::new(config, n as u64 + 1, now),
                         ports,
@@ -307,4 +317,127 @@ fn a_broken_link_in_a_triangle_converges_to_the_other_path() {
     assert_eq!(net.metric(2, P), Some(3));
     assert_eq!(net.gateway(2, P), Some(link_local(1, 2)));
     assert_eq!(net.metric(1, P), Some(2));
+}
+
+fn iface(config: &mut RipngConfig, ifindex: IfIndex) -> &mut InterfaceConfig {
+    config
+        .interfaces
+        .iter_mut()
+        .find(|i| i.ifindex == ifindex)
+        .expect("interface")
+}
+
+/// KAME's hierarchical aggregation (route6d -A): R1 aggregates R0's /64s
+/// into a /48: R2 hears only the /48 (the /64s' best metric, +1), R1 puts
+/// an unreachable route for it in the kernel; another /64 below changes
+/// nothing upstream; when the last /64 goes, R2 hears 16 and R1's route
+/// goes.
+#[test]
+fn aggregation_hides_the_more_specifics_and_discards_the_rest() {
+    let mut net = Net::with(3, &[&[(0, 2), (1, 1)], &[(1, 2), (2, 1)]], |n, c| {
+        if n == 1 {
+            c.aggregates = vec![pfx(P)];
+        }
+    });
+    net.originate(0, &["2001:db8:a:1::/64", "2001:db8:a:2::/64"]);
+    let t = net.secs(10);
+    net.run_until(t);
+    assert_eq!(net.metric(1, "2001:db8:a:1::/64"), Some(2));
+    assert_eq!(net.metric(2, P), Some(3));
+    assert_eq!(
+        net.metric(2, "2001:db8:a:1::/64"),
+        None,
+        "hidden by the aggregate"
+    );
+    let discard = &net.nodes[1].kernel[&pfx(P)];
+    assert_eq!(discard.kind, v6edge_core::RouteType::Unreachable);
+    // A new /64 below: nothing new upstream.
+    let seen = net.wire.len();
+    net.originate(
+        0,
+        &[
+            "2001:db8:a:1::/64",
+            "2001:db8:a:2::/64",
+            "2001:db8:a:3::/64",
+        ],
+    );
+    let t = net.secs(10);
+    net.run_until(t);
+    assert_eq!(net.metric(2, P), Some(3));
+    assert!(
+        net.wire[seen..]
+            .iter()
+            .filter(|(n, i, _)| (*n, *i) == (1, 2))
+            .flat_map(|(_, _, m)| m.entries().to_vec())
+            .all(|r| r.prefix_len != 64),
+        "no /64 leaves R1 upstream"
+    );
+    // All gone: the aggregate is withdrawn, its discard route removed.
+    net.originate(0, &[]);
+    let t = net.secs(10);
+    net.run_until(t);
+    assert_eq!(net.metric(2, P), Some(16), "withdrawn with 16");
+    assert!(!net.nodes[1].kernel.contains_key(&pfx(P)));
+    let t = net.secs(300);
+    net.run_until(t);
+    assert_eq!(net.metric(2, P), None);
+}
+
+/// KAME's filtering (route6d -L, -O, -T): R1 advertises only 2001:db8::/48
+/// toward R2; R2 accepts only the default route from R1... and R3 on a
+/// default-only interface of R1 hears nothing but ::/0, metric 1.
+#[test]
+fn filters_and_default_only_interfaces() {
+    // R0 -(0)- R1 -(1)- R2, and R1 -(2)- R3 on R1's ifindex 3.
+    let links: &[&[(usize, IfIndex)]] = &[&[(0, 2), (1, 1)], &[(1, 2), (2, 1)], &[(1, 3), (3, 1)]];
+    let mut net = Net::with(4, links, |n, c| match n {
+        1 => {
+            iface(c, 2).advertise = vec![pfx("2001:db8::/48"), pfx("::/0")];
+            iface(c, 3).default_only = true;
+        }
+        2 => iface(c, 1).accept = vec![pfx("::/0")],
+        _ => {}
+    });
+    net.originate(0, &["::/0", "2001:db8::/48", "2001:db8:b::/48"]);
+    let t = net.secs(10);
+    net.run_until(t);
+    // R1 learns everything.
+    assert_eq!(net.metric(1, "2001:db8:b::/48"), Some(2));
+    // Towards R2 only 2001:db8::/48 and the default leave R1, and R2 keeps
+    // only the default.
+    let to_r2: Vec<u8> = net
+        .wire
+        .iter()
+        .filter(|(n, i, _)| (*n, *i) == (1, 2))
+        .flat_map(|(_, _, m)| m.entries().to_vec())
+        .filter(|r| r.metric != 0xff)
+        .map(|r| r.prefix_len)
+        .collect();
+    assert!(to_r2.iter().all(|l| *l == 48 || *l == 0), "{to_r2:?}");
+    assert!(
+        !net.wire
+            .iter()
+            .filter(|(n, i, _)| (*n, *i) == (1, 2))
+            .flat_map(|(_, _, m)| m.entries().to_vec())
+            .any(|r| r.prefix == "2001:db8:b::".parse::<Ipv6Addr>().unwrap())
+    );
+    assert_eq!(net.metric(2, "::/0"), Some(3));
+    assert_eq!(
+        net.metric(2, "2001:db8::/48"),
+        None,
+        "filtered on the way in"
+    );
+    assert!(
+        net.nodes[2]
+            .machine
+            .counters()
+            .rtes_ignored
+            .values()
+            .sum::<u64>()
+            > 0
+    );
+    // R3 hears R1 as its default router only, metric 1 (+1 here).
+    assert_eq!(net.metric(3, "::/0"), Some(2));
+    assert_eq!(net.gateway(3, "::/0"), Some(link_local(1, 3)));
+    assert_eq!(net.metric(3, "2001:db8::/48"), None);
 }

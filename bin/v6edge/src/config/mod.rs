@@ -119,6 +119,9 @@ pub struct RipngSettings {
     /// Route tag of the routes originated here.
     pub tag: u16,
     pub timers: v6edge_ripng::Timers,
+    /// Advertised instead of the routes inside them, with an unreachable
+    /// route (route6d `-A`).
+    pub aggregates: Vec<Prefix>,
 }
 
 /// One RIPng interface (`interfaces`, `[[ripng.interface]]`).
@@ -130,6 +133,13 @@ pub struct RipngInterface {
     /// Listen and answer requests, send no updates.
     pub passive: bool,
     pub split_horizon: v6edge_ripng::SplitHorizon,
+    /// Inbound filter: only routes inside these (`::/0`: the default
+    /// route) are learned here; empty: all.
+    pub accept: Vec<Prefix>,
+    /// Outbound filter, the same way.
+    pub advertise: Vec<Prefix>,
+    /// Advertise only a default route here.
+    pub default_only: bool,
 }
 
 impl RipngInterface {
@@ -140,6 +150,9 @@ impl RipngInterface {
             cost: 1,
             passive: false,
             split_horizon: v6edge_ripng::SplitHorizon::PoisonedReverse,
+            accept: Vec::new(),
+            advertise: Vec::new(),
+            default_only: false,
         }
     }
 }

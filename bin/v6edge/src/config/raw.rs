@@ -56,6 +56,8 @@ pub(super) struct RawRipng {
     pub timeout: Option<Spanned<i64>>,
     pub garbage_collection: Option<Spanned<i64>>,
     #[serde(default)]
+    pub aggregates: Vec<Spanned<String>>,
+    #[serde(default)]
     pub interface: Vec<Spanned<RawRipngInterface>>,
 }
 
@@ -67,6 +69,11 @@ pub(super) struct RawRipngInterface {
     pub cost: Option<Spanned<i64>>,
     pub passive: Option<bool>,
     pub split_horizon: Option<Spanned<String>>,
+    #[serde(default)]
+    pub accept: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub advertise: Vec<Spanned<String>>,
+    pub default_only: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

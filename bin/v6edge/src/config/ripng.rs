@@ -59,6 +59,11 @@ pub(super) fn ripng(ctx: &Ctx<'_>, raw: &Spanned<RawRipng>) -> Result<RipngSetti
         if let Some(v) = e.passive {
             iface.passive = v;
         }
+        iface.accept = prefixes(ctx, &e.accept, "accept")?;
+        iface.advertise = prefixes(ctx, &e.advertise, "advertise")?;
+        if let Some(v) = e.default_only {
+            iface.default_only = v;
+        }
         if let Some(v) = &e.split_horizon {
             iface.split_horizon = match v.get_ref().as_str() {
                 "poisoned-reverse" => SplitHorizon::PoisonedReverse,
@@ -140,5 +145,22 @@ pub(super) fn ripng(ctx: &Ctx<'_>, raw: &Spanned<RawRipng>) -> Result<RipngSetti
             None => 0,
         },
         timers,
+        aggregates: prefixes(ctx, &raw.aggregates, "aggregates")?,
     })
+}
+
+/// A list of IPv6 prefixes under `key`.
+fn prefixes(
+    ctx: &Ctx<'_>,
+    items: &[Spanned<String>],
+    key: &str,
+) -> Result<Vec<v6edge_prefix::Prefix>, ConfigError> {
+    items
+        .iter()
+        .map(|item| {
+            let text = item.get_ref();
+            text.parse()
+                .map_err(|e| ctx.err(item.span(), format!("{key}: `{text}`: {e}")))
+        })
+        .collect()
 }

@@ -83,6 +83,7 @@ impl RipngRole {
     fn machine_config(&self, indices: &BTreeMap<String, IfIndex>) -> RipngConfig {
         let mut config = RipngConfig::new();
         config.timers = self.settings.timers;
+        config.aggregates = self.settings.aggregates.clone();
         config.interfaces = self
             .settings
             .interfaces
@@ -94,6 +95,9 @@ impl RipngRole {
                     cost: i.cost,
                     passive: i.passive,
                     split_horizon: i.split_horizon,
+                    accept: i.accept.clone(),
+                    advertise: i.advertise.clone(),
+                    default_only: i.default_only,
                 })
             })
             .collect();
@@ -144,7 +148,22 @@ impl RipngRole {
         let Some(m) = &self.machine else { return };
         let table = m.config().table;
         let metric = m.config().kernel_metric;
-        for r in m.status(self.now()).routes {
+        let status = m.status(self.now());
+        // The aggregates' unreachable routes.
+        for (prefix, _) in &status.aggregates {
+            self.effects
+                .push_back(Effect::Kernel(KernelOp::DelRoute(v6edge_core::RouteSpec {
+                    owner: Owner::Ripng,
+                    table,
+                    dst: *prefix,
+                    kind: RouteType::Unreachable,
+                    gateway: None,
+                    ifindex: None,
+                    metric,
+                    expires: None,
+                })));
+        }
+        for r in status.routes {
             let (Some(gateway), Some(ifindex)) = (r.next_hop, r.ifindex) else {
                 continue;
             };
@@ -372,6 +391,11 @@ impl Role for RipngRole {
                         .iter()
                         .map(|(r, n)| (rte_label(*r).to_owned(), *n))
                         .collect(),
+                    aggregates: s
+                        .aggregates
+                        .iter()
+                        .map(|(p, m)| format!("{p} metric {m}"))
+                        .collect(),
                 }
             }
         };
@@ -433,6 +457,7 @@ fn rte_label(r: v6edge_ripng::RteIgnored) -> &'static str {
         R::NotUnicastPrefix => "not-unicast-prefix",
         R::OwnPrefix => "own-prefix",
         R::NextHopNotLinkLocal => "next-hop-not-link-local",
+        R::Filtered => "filtered",
     }
 }
 
