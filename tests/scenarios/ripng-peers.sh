@@ -31,9 +31,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 LAB_TIMEOUT=${LAB_TIMEOUT:-200}
 . "$HERE/../lab/netns.sh"
 . "$HERE/../lab/peers.sh"
-
-command -v bird >/dev/null || lab_die "bird missing (bird2)"
-[ -x /usr/lib/frr/ripngd ] || lab_die "/usr/lib/frr/ripngd missing (frr)"
+. "$HERE/../lab/routing.sh"
 
 lab_init ripng-peers
 for ns in r1 r2 r3; do lab_ns_create $ns; lab_router $ns; done
@@ -59,11 +57,15 @@ lab_exec cpe ip link set lanpeer up
 lab_exec cpe ip link set lan0 up
 lab_wait_dad cpe eth0 || lab_die "no link-local on cpe"
 
-# r1: v6edge, RIPng on eth0 and lan0 (lan0 passive: nobody to talk to).
-cat >"$LAB_DIR/r1.toml" <<TOML
-[daemon]
-state-dir = "$LAB_DIR/r1.state"
-control-socket = "$LAB_DIR/r1.sock"
+# r1: v6edge, RIPng on eth0 and lan0 (lan0 passive: nobody to talk to),
+# and a delegating server on cust0 whose delegations it redistributes.
+ripng_toml "$LAB_DIR/r1.toml" eth0 lan0
+sed -i 's/^redistribute = .*/redistribute = ["connected", "delegated"]/' "$LAB_DIR/r1.toml"
+cat >>"$LAB_DIR/r1.toml" <<TOML
+
+[[ripng.interface]]
+name = "lan0"
+passive = true
 
 [server]
 [[server.link]]
@@ -73,59 +75,13 @@ prefix = "2001:db8:100::/48"
 delegated-length = 56
 preferred-lifetime = 1800
 valid-lifetime = 3600
-
-[ripng]
-interfaces = ["eth0", "lan0"]
-redistribute = ["connected", "delegated"]
-update-interval = 5
-timeout = 30
-garbage-collection = 20
-
-[[ripng.interface]]
-name = "lan0"
-passive = true
 TOML
-
-# r2: BIRD 2, RIPng on both links, the learned routes into the kernel.
-cat >"$LAB_DIR/bird.conf" <<'BIRD'
-router id 10.0.0.2;
-protocol device { scan time 2; }
-protocol kernel { ipv6 { import none; export all; }; }
-protocol rip ng ripng {
-    ipv6 { import all; export all; };
-    interface "eth*" { update time 5; timeout time 30; garbage time 20; };
-}
-BIRD
-
-# r3: FRR zebra + ripngd, its own paths for pid and sockets.
-# FRR's files where its own user can reach them ($LAB_DIR is root's only);
-# removed at teardown (dirs.list).
-FRR_DIR=$(mktemp -d /tmp/v6e-ripng-frr.XXXXXX)
-echo "$FRR_DIR" >>"$LAB_DIR/dirs.list"
-chmod 755 "$FRR_DIR"
-cat >"$FRR_DIR/ripngd.conf" <<'FRR'
-hostname r3
-router ripng
- network eth0
- network lan0
- redistribute connected
- timers basic 5 30 20
-FRR
-cat >"$FRR_DIR/zebra.conf" <<'FRR'
-hostname r3
-FRR
 
 start_v6edge r1 r1 "$LAB_DIR/r1.toml"
 v6edge_wait_ready r1 10 || lab_die "v6edge did not answer (log: $LAB_DIR/r1.log)"
-lab_daemon r2 bird bird -f -c "$LAB_DIR/bird.conf" -s "$LAB_DIR/bird.ctl" -P "$LAB_DIR/bird.pid"
-# FRR runs as its own user (its vty group is frrvty).
-chown -R frr:frr "$FRR_DIR"
-FRR_OPTS=(-u frr -g frr --vty_socket "$FRR_DIR")
-lab_daemon r3 zebra /usr/lib/frr/zebra "${FRR_OPTS[@]}" -i "$FRR_DIR/zebra.pid" \
-    -z "$FRR_DIR/zserv.api" -f "$FRR_DIR/zebra.conf"
-sleep 1
-lab_daemon r3 ripngd /usr/lib/frr/ripngd "${FRR_OPTS[@]}" -i "$FRR_DIR/ripngd.pid" \
-    -z "$FRR_DIR/zserv.api" -f "$FRR_DIR/ripngd.conf"
+start_bird_ripng r2 bird
+FRR_NS=r3
+start_frr_ripng r3 frr eth0 lan0
 
 route_of() { ip -n "$(lab_ns "$1")" -6 route show "$2"; }
 r1_has_c() { route_of r1 2001:db8:c::/64 | grep -q "proto 124"; }
@@ -143,7 +99,7 @@ lab_check "BIRD has both" eval 'route_of r2 2001:db8:a::/64 | grep -q "proto bir
 metric_at_r1() { v6edge_status_json r1 | lab_json '[r["metric"] for r in d["roles"]["ripng"]["routes"] if r["prefix"] == "2001:db8:c::/64"]'; }
 echo "  v6edge's metric for 2001:db8:c::/64: $(metric_at_r1)"
 lab_check "v6edge's table: 2001:db8:c::/64 with metric 3 (FRR 1, +1 at BIRD, +1 here)" test "$(metric_at_r1)" = 3
-lab_exec r3 vtysh --vty_socket "$FRR_DIR" -c "show ipv6 ripng" >"$LAB_DIR/frr-table.txt" 2>&1
+frr_vtysh frr "show ipv6 ripng" >"$LAB_DIR/frr-table.txt" 2>&1
 # FRR prints the next hop, interface and metric on the line after the prefix.
 METRIC3=$(awk '/2001:db8:a::\/64/ { getline; print $3; exit }' "$LAB_DIR/frr-table.txt")
 echo "  FRR's metric for 2001:db8:a::/64: ${METRIC3:-?}"
@@ -206,7 +162,7 @@ lab_check "... and one with hop limit 64 (hop-limit)" test "$(drops hop-limit)" 
 lab_check "... and neither taught v6edge 2001:db8:66::/64" eval '! route_of r1 2001:db8:66::/64 | grep -q .'
 
 # FRR stops: the route times out at v6edge (metric 16), then leaves.
-lab_stop ripngd
+lab_stop frr-ripngd
 T0=$(date +%s)
 lab_wait 70 eval '! r1_has_c'
 T1=$(date +%s)
@@ -217,8 +173,5 @@ lab_exec r3 ip -6 route flush proto ripng 2>/dev/null || true
 lab_stop r1
 lab_check "v6edge stopped: no protocol 124 route is left" eval '[ -z "$(ip -n "$(lab_ns r1)" -6 route show proto 124)" ]'
 
-lab_stop ripngd
-lab_stop zebra
-sleep 0.5
-rm -f "$FRR_DIR"/* 2>/dev/null
+stop_frr_ripng frr
 lab_finish
