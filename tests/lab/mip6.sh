@@ -165,6 +165,9 @@ mip6_ipv4_link() {
     lab_exec ar3 sysctl -qw net.ipv4.ip_forward=1
     lab_exec ar3 ip addr add 169.254.255.9/24 dev core0
     lab_exec ar3 ip addr add 169.254.2.1/24 dev br3
+    # Beyond the home agent (the correspondent's 169.254.9.0/24): the way
+    # out of the NATed network is through it, as the Internet would be.
+    lab_exec ar3 ip route add default via 169.254.255.1
     lab_exec ar3 nft -f - <<'NFT'
 table ip nat {
     chain post {

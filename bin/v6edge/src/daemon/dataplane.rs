@@ -186,6 +186,33 @@ impl DataPlane {
         lock(&self.signalling).take()
     }
 
+    /// One datagram from the DSMIPv6 socket (RFC 5555 §4.1): signalling to
+    /// the loop's queue, data checked and written into the tunnel device.
+    async fn udp_datagram(
+        &self,
+        end: &End,
+        udp: &Udp,
+        tun: &Tun,
+        from: SocketAddrV4,
+        payload: &[u8],
+    ) {
+        if v6edge_mip6::dsmip::signalling(payload).is_some() {
+            let queued = udp
+                .signalling
+                .as_ref()
+                .is_some_and(|tx| tx.try_send((from, payload.to_vec())).is_ok());
+            if !queued {
+                self.count("signalling-queue-full");
+            }
+            return;
+        }
+        match end.inbound_udp(self, from, payload) {
+            Verdict::Deliver if tun.send(payload).await.is_err() => self.count("send-failed"),
+            Verdict::Drop(cause) => self.count(cause.as_str()),
+            _ => {}
+        }
+    }
+
     /// Sends DSMIPv6 signalling in UDP from port 4191; never waits (a full
     /// send buffer drops it, counted: the mobile node retransmits).
     pub fn send_udp(&self, dst: SocketAddrV4, packet: &[u8]) {
@@ -643,30 +670,23 @@ async fn worker(tun: Tun, tunnel: TunnelSocket, udp: Udp, end: End, plane: DataP
             },
             // DSMIPv6 (RFC 5555 §4.1): signalling to the loop, data
             // checked and delivered.
-            r = recv_udp(udp.socket.as_deref(), &mut datagram) => match r {
-                Ok((len, SocketAddr::V4(from))) => {
-                    let payload = &datagram[..len];
-                    if v6edge_mip6::dsmip::signalling(payload).is_some() {
-                        let queued = udp
-                            .signalling
-                            .as_ref()
-                            .is_some_and(|tx| tx.try_send((from, payload.to_vec())).is_ok());
-                        if !queued {
-                            plane.count("signalling-queue-full");
+            r = recv_udp(udp.socket.as_deref(), &mut datagram) => {
+                // What is queued behind the first datagram too (bounded),
+                // one wake-up for a burst.
+                let mut next = Some(r);
+                for _ in 0..DEFAULT_BATCH {
+                    let Some(r) = next.take() else { break };
+                    match r {
+                        Ok((len, SocketAddr::V4(from))) => {
+                            plane.udp_datagram(&end, &udp, &tun, from, &datagram[..len]).await;
                         }
-                        continue;
+                        Ok(_) => plane.count("malformed"),
+                        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                        Err(_) => plane.count("receive-error"),
                     }
-                    match end.inbound_udp(&plane, from, payload) {
-                        Verdict::Deliver if tun.send(payload).await.is_err() => {
-                            plane.count("send-failed");
-                        }
-                        Verdict::Drop(cause) => plane.count(cause.as_str()),
-                        _ => {}
-                    }
+                    next = udp.socket.as_deref().map(|s| s.try_recv_from(&mut datagram));
                 }
-                Ok(_) => plane.count("malformed"),
-                Err(_) => plane.count("receive-error"),
-            },
+            }
             // RFC 2473 §7.2: an outer Packet Too Big lowers the tunnel MTU
             // and, when the lost inner packet no longer fits, tells its
             // source.

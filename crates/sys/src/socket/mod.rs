@@ -118,6 +118,8 @@ pub fn dsmip_udp_socket(addr: std::net::Ipv4Addr, port: u16) -> io::Result<tokio
     let socket = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     socket.set_freebind_v4(true)?;
     socket.set_nonblocking(true)?;
+    // A tunnel's worth of data arrives here, not only signalling.
+    tunnel::enlarge_receive_buffer(&socket);
     socket.bind(&std::net::SocketAddr::from((addr, port)).into())?;
     tokio::net::UdpSocket::from_std(socket.into())
 }

@@ -418,7 +418,7 @@ const TUNNEL_RECEIVE_BUFFER: usize = 4 << 20;
 /// CAP_NET_ADMIN), else as far as allowed. A raw socket whose buffer is
 /// full does not count as a receiver: the kernel then answers the packet
 /// with a Parameter Problem "unknown next header" besides dropping it.
-fn enlarge_receive_buffer(sock: &Socket) {
+pub(super) fn enlarge_receive_buffer(sock: &Socket) {
     if nix::sys::socket::setsockopt(
         sock,
         nix::sys::socket::sockopt::RcvBufForce,
