@@ -424,6 +424,13 @@ lab_teardown() {
     if [ -s "$LAB_DIR/dirs.list" ]; then
         tac "$LAB_DIR/dirs.list" | while read -r d; do rmdir "$d" 2>/dev/null; done
     fi
+    # 5b. scratch directories this run created with mktemp under /tmp
+    #    (tests/lab/routing.sh: FRR's files), with what is in them
+    if [ -s "$LAB_DIR/scratch.list" ]; then
+        while read -r d; do
+            case $d in /tmp/v6e-*) rm -rf -- "$d" ;; esac
+        done <"$LAB_DIR/scratch.list"
+    fi
     # 6. the watchdog
     [ -n "$LAB_WATCHDOG" ] && kill "$LAB_WATCHDOG" 2>/dev/null
     if [ "$rc" -ne 0 ] || [ "$LAB_FAIL" -ne 0 ]; then

@@ -31,13 +31,13 @@ BIRD
 # start_frr_ripng NS NAME IFACE...: FRR zebra + ripngd as the frr user (its
 # vty group is frrvty), RIPng on the interfaces given, connected routes
 # redistributed; files in a directory of its own under /tmp ($LAB_DIR is
-# root's only), its path in FRR_DIR_<NAME>, removed by stop_frr_ripng (and
-# rmdir'd at teardown). Daemons: NAME-zebra, NAME-ripngd.
+# root's only), its path in FRR_DIR_<NAME>, removed at teardown
+# (scratch.list) however the run ends. Daemons: NAME-zebra, NAME-ripngd.
 start_frr_ripng() {
     local ns=$1 name=$2 dir i; shift 2
     [ -x /usr/lib/frr/ripngd ] || lab_die "/usr/lib/frr/ripngd missing (frr)"
     dir=$(mktemp -d /tmp/v6e-frr.XXXXXX)
-    echo "$dir" >>"$LAB_DIR/dirs.list"
+    echo "$dir" >>"$LAB_DIR/scratch.list"
     chmod 755 "$dir"
     printf -v "FRR_DIR_${name//-/_}" '%s' "$dir"
     {
@@ -63,13 +63,11 @@ frr_vtysh() {
     lab_exec "${FRR_NS:-r3}" vtysh --vty_socket "${!var}" -c "$2"
 }
 
-# stop_frr_ripng NAME: stops both daemons and empties their directory.
+# stop_frr_ripng NAME: stops both daemons (their directory goes at
+# teardown).
 stop_frr_ripng() {
-    local var="FRR_DIR_${1//-/_}"
     lab_stop "$1-ripngd"
     lab_stop "$1-zebra"
-    sleep 0.3
-    rm -f "${!var:?}"/* 2>/dev/null
 }
 
 # ripng_toml FILE IFACE...: a v6edge configuration with [ripng] on the
