@@ -10,9 +10,9 @@ RIPNG_UPDATE=${RIPNG_UPDATE:-5}
 RIPNG_TIMEOUT=${RIPNG_TIMEOUT:-30}
 RIPNG_GC=${RIPNG_GC:-20}
 
-# start_bird_ripng NS NAME: BIRD with RIPng on every eth* interface, learned
-# routes exported to the kernel (protocol bird); control socket
-# $LAB_DIR/NAME.ctl.
+# start_bird_ripng NS NAME: BIRD with RIPng on every eth* interface, the
+# prefixes of its lan* interfaces originated, learned routes exported to
+# the kernel (protocol bird); control socket $LAB_DIR/NAME.ctl.
 start_bird_ripng() {
     local ns=$1 name=$2
     command -v bird >/dev/null || lab_die "bird missing (bird2)"
@@ -20,6 +20,8 @@ start_bird_ripng() {
 router id 10.0.0.$((RANDOM % 250 + 2));
 protocol device { scan time 2; }
 protocol kernel { ipv6 { import none; export all; }; }
+# Its LANs' prefixes into RIPng, as the others' "connected".
+protocol direct { ipv6; interface "lan*"; }
 protocol rip ng ripng {
     ipv6 { import all; export all; };
     interface "eth*" { update time $RIPNG_UPDATE; timeout time $RIPNG_TIMEOUT; garbage time $RIPNG_GC; };
