@@ -50,7 +50,7 @@
 //!   get 140-143 (RFC 3963 §6.6).
 //! - DSMIPv6 (RFC 5555, [`HaConfig::dsmip`]): a Binding Update that came in
 //!   UDP ([`HomeAgent::handle_udp`]) must carry an IPv4 Care-of Address
-//!   option (else 128... see `process_bu`); its care-of address is the
+//!   option (else BA 174, Invalid Care-of Address); its care-of address is the
 //!   IPv4-mapped form of that option ([`crate::dsmip`]), and its binding
 //!   is keyed on the outer address and port the BU came from, followed on
 //!   every authenticated BU (DS-4: a NAT may rebind). A NAT lies between
