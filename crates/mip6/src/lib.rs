@@ -7,6 +7,7 @@
 //! - [`dataplane`]: what the machines ask of the tunnel back end.
 //! - [`dsmip`]: Dual-Stack MIPv6 (RFC 5555): IPv4 care-of addresses and
 //!   UDP encapsulation.
+//! - [`pd`]: DHCPv6 prefix delegation to a mobile router (RFC 6276).
 //!
 //! Machines never read the clock, never touch a socket: the caller passes
 //! time and packets in and carries out what they return (style.md §3).
@@ -19,4 +20,5 @@ pub mod dataplane;
 pub mod dsmip;
 pub mod ha;
 pub mod mn;
+pub mod pd;
 pub mod seq;

@@ -1927,3 +1927,125 @@ fn mobile_router_bindings_restore_within_their_permit() {
         Err(v6edge_mip6::ha::HaConfigError::MobileNetworkPrefix { .. })
     ));
 }
+
+// ------------------------------------- prefix delegation (RFC 6276) --
+
+/// RFC 6276: a mobile router whose mobile networks come from DHCPv6. It
+/// registers with R before it has any; the path for its DHCPv6 messages
+/// opens once the tunnel is in place; a delegated prefix joins the mobile
+/// networks at once (rule, tunnel, an explicit-mode BU) and the home agent
+/// routes it into the tunnel, at a metric below a delegating server's;
+/// at home the path is the home link; a prefix that goes is withdrawn.
+#[test]
+fn rfc6276_delegated_prefixes_become_mobile_networks() {
+    let delegated: v6edge_prefix::Prefix = "2001:db8:10:100::/56".parse().unwrap();
+    let mut ha = agent_with(nemo_ha_config(&["2001:db8:10::/48"]));
+    let mut mr = mobile_router(true, &[]);
+    assert_eq!(mr.home_link_path(), None, "not attached");
+    let t0 = Instant::ZERO;
+    let out = attach(&mut mr, t0, WIFI, coa());
+    assert_eq!(mr.home_link_path(), None, "not registered yet");
+    let bu = one_bu(&out);
+    let (b, m) = parsed(&bu);
+    assert!(b.flags.mobile_router, "R before any prefix (MR-1)");
+    assert_eq!(m.options.mobile_network_prefixes().count(), 0);
+    let out = exchange(&mut mr, &mut ha, t0, &out);
+    assert!(matches!(mr.status(t0).state, BulState::Bound { .. }));
+    let path = mr.home_link_path().expect("the tunnel is the path");
+    assert_eq!(
+        (path.home_address, path.home_agent, path.at_home),
+        (hoa(), ha_addr(), false)
+    );
+    assert!(
+        !out.iter().any(|o| matches!(o, MnOutput::Kernel(KernelOp::SetRule(r))
+            if r.from.is_some_and(|(a, _)| a != IpAddr::V6(hoa())) && r.from != Some((IpAddr::V6(coa()), 128)))),
+        "no mobile network rule before a delegation"
+    );
+
+    // The delegation arrives (the requesting router's Reply).
+    let t1 = secs(5.0);
+    mr.set_delegated_prefixes(t1, &[delegated]);
+    let out = mn_drain(&mut mr);
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, MnOutput::Kernel(KernelOp::SetRule(r))
+        if r.from == Some((IpAddr::V6(ip("2001:db8:10:100::")), 56))))
+    );
+    let up = out
+        .iter()
+        .find_map(|o| match o {
+            MnOutput::DataPlane(op @ TunnelOp::Up { .. }) => MnTunnel::from_op(op),
+            _ => None,
+        })
+        .expect("the tunnel now carries the prefix");
+    assert_eq!(up.mobile_networks, vec![delegated]);
+    let bu = one_bu(&out);
+    let (_, m) = parsed(&bu);
+    let mnp: Vec<_> = m.options.mobile_network_prefixes().collect();
+    assert_eq!(
+        mnp.iter()
+            .map(|p| (p.prefix, p.prefix_len))
+            .collect::<Vec<_>>(),
+        vec![(ip("2001:db8:10:100::"), 56)]
+    );
+    assert_eq!(mr.status(t1).mobile_networks, vec![delegated]);
+    let ha_out = ha_outputs(&mut ha, t1, &bu);
+    assert!(ha_out.iter().any(|o| matches!(o,
+        HaOutput::Kernel(KernelOp::SetRoute(r))
+            if r.dst == delegated && r.ifindex == Some(TUN_IF) && r.metric < 1024)));
+    assert_eq!(ha.status(t1).bindings[0].prefixes, vec![delegated]);
+    // The same prefixes again change nothing.
+    let answers = ha_mh(&ha_out);
+    to_mn(&mut mr, t1, &answers);
+    mr.set_delegated_prefixes(t1, &[delegated, delegated]);
+    assert!(mn_drain(&mut mr).is_empty());
+
+    // Home: once the deregistration is acknowledged, the home link.
+    let t2 = secs(60.0);
+    mr.handle_link(
+        t2,
+        LinkEvent::LinkLayerAddress {
+            ifindex: WIFI,
+            address: vec![2, 0, 0, 0, 0x0a, 0x77],
+        },
+    );
+    let out = attach(&mut mr, t2, WIFI, ip("2001:db8:1::77"));
+    assert_eq!(mr.home_link_path(), None, "deregistering");
+    exchange(&mut mr, &mut ha, t2, &out);
+    let path = mr.home_link_path().expect("the home link");
+    assert!(path.at_home);
+    assert!(ha.status(t2).bindings.is_empty());
+
+    // Away again, then the lease goes: the rule and the option go too.
+    let t3 = secs(120.0);
+    mr.handle_link(t3, LinkEvent::LinkDown { ifindex: WIFI });
+    let out = attach(&mut mr, t3, LTE, coa2());
+    let out = exchange(&mut mr, &mut ha, t3, &out);
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, MnOutput::Kernel(KernelOp::SetRule(r))
+        if r.from == Some((IpAddr::V6(ip("2001:db8:10:100::")), 56))))
+    );
+    let t4 = secs(130.0);
+    mr.set_delegated_prefixes(t4, &[]);
+    let out = mn_drain(&mut mr);
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, MnOutput::Kernel(KernelOp::DelRule(r))
+        if r.from == Some((IpAddr::V6(ip("2001:db8:10:100::")), 56))))
+    );
+    let (_, m) = parsed(&one_bu(&out));
+    assert_eq!(m.options.mobile_network_prefixes().count(), 0);
+}
+
+/// RFC 6276 concerns mobile routers: a mobile node ignores delegations.
+#[test]
+fn rfc6276_a_mobile_node_ignores_delegated_prefixes() {
+    let mut mn = node();
+    let out = attach(&mut mn, Instant::ZERO, WIFI, coa());
+    let mut ha = agent_with(ha_config());
+    exchange(&mut mn, &mut ha, Instant::ZERO, &out);
+    mn.set_delegated_prefixes(secs(1.0), &["2001:db8:10::/56".parse().unwrap()]);
+    assert!(mn_drain(&mut mn).is_empty());
+    assert!(mn.status(secs(1.0)).mobile_networks.is_empty());
+}

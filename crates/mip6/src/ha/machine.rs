@@ -42,6 +42,13 @@ struct SaState {
     last_replay: Option<u64>,
 }
 
+/// The metric of the routes to mobile networks (RFC 3963 §6.2), below the
+/// 1024 that a delegating server gives its routes to delegated prefixes:
+/// where the server on this node delegated a mobile router's prefix (RFC
+/// 6276), its route via the home address and the binding's route coexist,
+/// and the binding's wins, the tunnel while away, the home link at home.
+const MOBILE_NETWORK_METRIC: u32 = 512;
+
 /// Bounds on what home link RAs can make us remember.
 const MAX_LEARNED_HOME_AGENTS: usize = 256;
 const MAX_ADDRESSES_PER_HOME_AGENT: usize = 4;
@@ -1598,7 +1605,7 @@ impl HomeAgent {
                 kind: RouteType::Unicast,
                 gateway: None,
                 ifindex: Some(ifindex),
-                metric: 1024,
+                metric: MOBILE_NETWORK_METRIC,
                 expires: None,
             })
             .collect()
@@ -1621,7 +1628,7 @@ impl HomeAgent {
                 kind: RouteType::Unicast,
                 gateway: Some(hoa),
                 ifindex: Some(ifindex),
-                metric: 1024,
+                metric: MOBILE_NETWORK_METRIC,
                 expires: None,
             })
             .collect()

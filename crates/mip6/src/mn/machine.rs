@@ -32,6 +32,7 @@ use super::{
 };
 use crate::auth::{self, MIN_SPI, NtpTimestamp, ReplayMode};
 use crate::dsmip;
+use crate::pd::HomeLinkPath;
 
 /// One address of an interface.
 #[derive(Debug, Clone, Copy)]
@@ -163,6 +164,9 @@ pub struct MobileNode {
     /// this instant unless an acknowledgement came (the number of BAs
     /// accepted when it arrived) ([`PARAMETER_PROBLEM_GRACE`]).
     suspect: Option<(Instant, u64)>,
+    /// RFC 6276: mobile network prefixes delegated by DHCPv6, besides the
+    /// configured ones (sorted, none of them configured).
+    delegated: Vec<Prefix>,
     /// The rule sending the home address into the tunnel is lifted while
     /// the deregistration from home is in flight (RFC 6275 §11.5.4: that
     /// BU leaves directly on the home link).
@@ -261,6 +265,7 @@ impl MobileNode {
             solicit: None,
             prefix_acks: TokenBucket::new(PREFIX_ACK_RATE, now),
             suspect: None,
+            delegated: Vec::new(),
             home_rule_lifted: false,
             home_prefixes: Vec::new(),
             prefix_deprecates_at: None,
@@ -336,6 +341,7 @@ impl MobileNode {
                     preferred: p.preferred_until.map(|t| t.saturating_duration_since(now)),
                 })
                 .collect(),
+            mobile_networks: self.mobile_networks(),
             counters: self.counters.clone(),
         }
     }
@@ -490,6 +496,81 @@ impl MobileNode {
         } else {
             self.state = BulState::Idle;
             self.sent = None;
+        }
+    }
+
+    /// RFC 6276: the prefixes DHCPv6 delegated to this mobile router now
+    /// (the requesting router's leases). They are mobile networks like the
+    /// configured ones: reverse tunnelled, accepted from the tunnel, named
+    /// in explicit-mode Binding Updates. A change under a binding updates
+    /// the rules and the data plane at once, and in explicit mode
+    /// registers again at once, so that the home agent routes a new prefix
+    /// without waiting for the refresh. Ignored by a mobile node that is
+    /// not a mobile router.
+    pub fn set_delegated_prefixes(&mut self, now: Instant, prefixes: &[Prefix]) {
+        let Some(router) = &self.config.mobile_router else {
+            return;
+        };
+        let mut delegated: Vec<Prefix> = prefixes
+            .iter()
+            .filter(|p| !router.prefixes.contains(p))
+            .copied()
+            .collect();
+        delegated.sort();
+        delegated.dedup();
+        if delegated == self.delegated {
+            return;
+        }
+        let explicit = router.explicit;
+        debug!(old = ?self.delegated, new = ?delegated, "mobile router: delegated mobile networks");
+        let rules_in_place = self.installed.is_some() && !self.home_rule_lifted;
+        let before = if rules_in_place {
+            self.home_rules()
+        } else {
+            Vec::new()
+        };
+        self.delegated = delegated;
+        if rules_in_place {
+            let after = self.home_rules();
+            for rule in before.iter().filter(|r| !after.contains(r)) {
+                self.kernel(KernelOp::DelRule(rule.clone()));
+            }
+            for rule in after.iter().filter(|r| !before.contains(r)) {
+                self.kernel(KernelOp::SetRule(rule.clone()));
+            }
+        }
+        if let Some(installed) = self.installed {
+            self.tunnel_up(installed);
+        }
+        if explicit && self.enabled && matches!(self.state, BulState::Bound { .. }) {
+            self.send_registration(now, INITIAL_BINDACK_TIMEOUT);
+        }
+    }
+
+    /// RFC 6276 §3: how the requesting router's DHCPv6 messages reach the
+    /// home network now, if they can: at home from the home address on
+    /// the home link, away through the tunnel once it is in place (the
+    /// home address is then on the tunnel device). `None` while detached,
+    /// between links, unregistered or deregistering from home.
+    pub fn home_link_path(&self) -> Option<HomeLinkPath> {
+        let home_agent = self.home_agent?;
+        let home_address = self.config.home_address;
+        match self.location {
+            Location::Home { .. } => (self.home_address_on.is_some()
+                && !matches!(self.state, BulState::Deregistering { .. }))
+            .then_some(HomeLinkPath {
+                home_address,
+                home_agent,
+                at_home: true,
+            }),
+            Location::Away { .. } | Location::AwayV4 { .. } => {
+                (self.installed.is_some() && !self.home_rule_lifted).then_some(HomeLinkPath {
+                    home_address,
+                    home_agent,
+                    at_home: false,
+                })
+            }
+            Location::Detached => None,
         }
     }
 
@@ -1128,10 +1209,8 @@ impl MobileNode {
         }
         // RFC 3963 §6.1.1 explicit mode; the authentication option stays
         // last (RFC 4285 §5).
-        if lifetime.0 > 0
-            && let Some(r) = router.filter(|r| r.explicit)
-        {
-            for p in &r.prefixes {
+        if lifetime.0 > 0 && router.is_some_and(|r| r.explicit) {
+            for p in &self.mobile_networks() {
                 message.push_option(MhOption::MobileNetworkPrefix(MobileNetworkPrefix::new(
                     p.addr(),
                     p.len(),
@@ -1781,12 +1860,14 @@ impl MobileNode {
         rules
     }
 
+    /// The configured mobile networks, then the delegated ones (RFC 6276).
     fn mobile_networks(&self) -> Vec<Prefix> {
-        self.config
-            .mobile_router
-            .as_ref()
-            .map(|r| r.prefixes.clone())
-            .unwrap_or_default()
+        let Some(router) = &self.config.mobile_router else {
+            return Vec::new();
+        };
+        let mut nets = router.prefixes.clone();
+        nets.extend(self.delegated.iter().copied());
+        nets
     }
 
     /// The care-of address's own path (MN-7): IPv6 only; the UDP outer

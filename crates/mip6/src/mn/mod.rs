@@ -696,6 +696,9 @@ pub struct MnStatus {
     pub stopped: Option<u8>,
     /// The home link's prefixes from Mobile Prefix Advertisements.
     pub home_prefixes: Vec<HomePrefixStatus>,
+    /// A mobile router's mobile networks: the configured ones, then those
+    /// delegated by DHCPv6 (RFC 6276).
+    pub mobile_networks: Vec<Prefix>,
     pub counters: MnCounters,
 }
 
