@@ -73,6 +73,25 @@ fn mip6_nemo_mobile_router() {
     run_scenario_script(label, "mip6-nemo.sh", &[]);
 }
 
+/// Prefix delegation to a mobile router (RFC 6276): the alternatives
+/// commented in examples/mobile-router.toml and examples/home-agent.toml;
+/// the mobile network is delegated through the tunnel, a host on it
+/// configures itself while the router is away, and the prefix survives a
+/// move and the return home.
+#[test]
+fn mip6_prefix_delegation_to_a_mobile_router() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let label = "mip6-nemo-pd.sh";
+    let programs = ["ip", "bash", "timeout", "python3", "ping", "radvd"];
+    if let Some(reason) = skip_reason(true, &programs) {
+        report_skip(label, &reason);
+        return;
+    }
+    run_scenario_script(label, "mip6-nemo-pd.sh", &[]);
+}
+
 /// Dual-Stack MIPv6 (RFC 5555, MT-19, MT-21) with NEMO: the mobile router
 /// of examples/mobile-router.toml moves IPv6 link -> IPv4-only link behind
 /// a masquerading router -> home, against examples/home-agent.toml; its

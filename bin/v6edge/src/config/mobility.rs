@@ -358,6 +358,7 @@ pub(super) fn mobile_node(
     let table = raw.span();
     let raw = raw.get_ref();
     let mut interfaces: Vec<(InterfaceName, Range<usize>)> = Vec::new();
+    let mut delegated = false;
     for item in &raw.interfaces {
         let name = ctx.interface(item, "interfaces")?;
         if let Some((_, span)) = interfaces.iter().find(|(n, _)| *n == name) {
@@ -369,12 +370,9 @@ pub(super) fn mobile_node(
                 ),
             ));
         }
-        if uplink == Some(&name) {
-            return Err(ctx.err(
-                item.span(),
-                format!("interfaces: `{name}` is the [uplink] interface, where this node is a fixed router"),
-            ));
-        }
+        // RFC 6276: the [uplink] on a mobile node's interface obtains the
+        // mobile networks by prefix delegation from the home network.
+        delegated |= uplink == Some(&name);
         interfaces.push((name, item.span()));
     }
     if interfaces.is_empty() {
@@ -451,11 +449,12 @@ pub(super) fn mobile_node(
         }
     };
     if nets.is_empty()
+        && !delegated
         && let Some(v) = &raw.mobile_network_mode
     {
         return Err(ctx.err(
             v.span(),
-            "mobile-network-mode without mobile-network-prefixes: a mobile router needs its mobile networks",
+            "mobile-network-mode without mobile-network-prefixes or an [uplink] on one of the interfaces: a mobile router needs its mobile networks",
         ));
     }
     let home_agent_is_dhaad = home_agent == HomeAgentChoice::Dhaad;
@@ -514,7 +513,7 @@ pub(super) fn mobile_node(
     };
     Ok(MobileNodeConfig {
         dsmip,
-        mobile_router: (!nets.is_empty()).then_some((nets, explicit)),
+        mobile_router: (!nets.is_empty() || delegated).then_some((nets, explicit)),
         interfaces: interfaces.into_iter().map(|(n, _)| n).collect(),
         home_address,
         home_prefix,

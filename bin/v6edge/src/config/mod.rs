@@ -263,6 +263,11 @@ pub struct UplinkConfig {
     /// `hook`: a program run on this role's events (docs/config.md
     /// "Hooks"), in order, one at a time.
     pub hook: Option<PathBuf>,
+    /// The interface is one of the `[mobile-node]`'s: the router is a
+    /// mobile router that obtains its mobile networks from the home
+    /// network (RFC 6276), its DHCPv6 messages relayed to the home agent
+    /// from the home address. Derived, not a key.
+    pub via_home_agent: bool,
 }
 
 /// One IA_PD the client asks for.

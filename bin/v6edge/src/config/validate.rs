@@ -259,6 +259,12 @@ pub(super) fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         )?),
         None => None,
     };
+    // RFC 6276: an [uplink] on a mobile node's interface asks the home
+    // network for the mobile networks.
+    let mut uplink = uplink;
+    if let (Some(u), Some(m)) = (uplink.as_mut(), mobile_node.as_ref()) {
+        u.via_home_agent = m.interfaces.contains(&u.interface);
+    }
     let ripng = match &raw.ripng {
         Some(r) => Some(super::ripng::ripng(&ctx, r)?),
         None => None,
@@ -579,6 +585,7 @@ fn uplink(ctx: &Ctx<'_>, raw: RawUplink) -> Result<UplinkConfig, ConfigError> {
             Some(v) => Some(ctx.absolute_path(v, "hook")?),
             None => None,
         },
+        via_home_agent: false,
     })
 }
 

@@ -26,15 +26,16 @@ use std::time::SystemTime;
 
 use serde_json::json;
 use tokio::time::Instant as TokioInstant;
-use v6edge_core::{IfIndex, Instant, Received};
+use v6edge_core::{DHCP6_SERVER_PORT, IfIndex, Instant, Received, Transmit, Transport};
 use v6edge_dhcp6::client::{
     ClientConfig, ClientStateKind, IaNaConfig, IaPdConfig, Leases, StoredBinding,
 };
+use v6edge_mip6::pd::HomeLinkPath;
 use v6edge_node::{LeasesChange, Node, NodeLan, NodeOutput, UplinkBlock};
 use v6edge_ra::AdvertiserConfig;
 use v6edge_router::{LanSpec, Persisted};
 use v6edge_sys::LinkInfo;
-use v6edge_wire::dhcp6::{Duid, OptionCode};
+use v6edge_wire::dhcp6::{Duid, MessageType, OptionCode};
 use v6edge_wire::nd::RouterPreference as NdPreference;
 
 use super::persist::{BINDING_DOC, BindingDoc, HINTS_DOC, HintsDoc, LANS_DOC, LansDoc, WallClock};
@@ -76,6 +77,13 @@ pub struct Cpe {
     /// The delegable space last told to the other roles
     /// ([`RoleMessage::DelegableSpace`]); `None` before the first time.
     space_told: Option<Vec<UplinkBlock>>,
+    /// RFC 6276, `Some` when the uplink is a mobile node's interface: the
+    /// way to the home network the mobile node last told
+    /// ([`RoleMessage::HomeLinkPath`]); inside, `None` while there is none.
+    home_link: Option<Option<HomeLinkPath>>,
+    /// The delegated prefixes last told to the other roles
+    /// ([`RoleMessage::UplinkDelegations`]).
+    delegations_told: Option<Vec<v6edge_prefix::Prefix>>,
 }
 
 impl Cpe {
@@ -150,6 +158,8 @@ impl Cpe {
             node,
             effects: VecDeque::new(),
             space_told: None,
+            home_link: uplink.via_home_agent.then_some(None),
+            delegations_told: None,
         })
     }
 
@@ -231,9 +241,15 @@ impl Cpe {
             self.node.attach_client(now, config);
         }
         // DHCPv6 messages are sent from a usable link-local address (RFC
-        // 8415 §13.1).
-        let ready =
-            uplink.info.as_ref().is_some_and(|i| i.up && i.running) && uplink.link_local.is_some();
+        // 8415 §13.1); a mobile router's from its home address, once the
+        // mobile node has a way to the home network (RFC 6276).
+        let ready = match &self.home_link {
+            Some(path) => uplink.info.is_some() && path.is_some(),
+            None => {
+                uplink.info.as_ref().is_some_and(|i| i.up && i.running)
+                    && uplink.link_local.is_some()
+            }
+        };
         self.node.set_uplink_ready(now, ready);
 
         for i in 0..self.lans.len() {
@@ -317,6 +333,78 @@ impl Cpe {
         self.drain(now, metrics);
     }
 
+    /// RFC 6276: the mobile node's way to the home network changed. None:
+    /// the client waits (its leases run on). Another way (home ⇄ away): a
+    /// move to another link for the client, which rebinds (RFC 8415
+    /// §18.2.12) so that the server routes the prefixes the new way.
+    fn set_home_link(&mut self, path: Option<HomeLinkPath>, metrics: &Metrics) {
+        let Some(old) = self.home_link else {
+            return;
+        };
+        if old == path {
+            return;
+        }
+        tracing::info!(
+            ?path,
+            "requesting router: the way to the home network (RFC 6276)"
+        );
+        self.home_link = Some(path);
+        let now = self.now();
+        let present = self.uplink.is_some();
+        if old.is_some() && path.is_some() {
+            self.node.set_uplink_ready(now, false);
+        }
+        self.node.set_uplink_ready(now, present && path.is_some());
+        self.drain(now, metrics);
+    }
+
+    /// A DHCPv6 message of the client for the uplink, or for the home
+    /// agent in a Relay-forward from the home address (RFC 6276), through
+    /// the UDP 547 socket, which the kernel routes like any packet from
+    /// the home address: into the tunnel while away.
+    fn dhcp6_effect(&self, t: Transmit) -> Option<Effect> {
+        let Some(home_link) = self.home_link else {
+            return Some(Effect::Dhcp6(t));
+        };
+        let path = home_link?;
+        let payload = v6edge_mip6::pd::relay_forward(&t.payload, path.home_address)?;
+        Some(Effect::Dhcp6Server(Transmit {
+            ifindex: 0,
+            src: Some(path.home_address),
+            dst: path.home_agent,
+            transport: Transport::Udp {
+                src_port: DHCP6_SERVER_PORT,
+                dst_port: DHCP6_SERVER_PORT,
+            },
+            hop_limit: None,
+            payload,
+        }))
+    }
+
+    /// RFC 6276: a Relay-reply to the home address; its client message
+    /// goes to the client as if heard on the uplink.
+    fn handle_relay_reply(&mut self, rx: &Received<'_>, metrics: &Metrics) {
+        let (Some(Some(path)), Some(uplink)) = (self.home_link, &self.uplink) else {
+            return;
+        };
+        match v6edge_mip6::pd::relay_reply_message(rx.bytes, path.home_address) {
+            Ok(inner) => {
+                let ifindex = uplink.index;
+                self.handle_dhcp6(
+                    &Received {
+                        ifindex,
+                        src: rx.src,
+                        dst: rx.dst,
+                        hop_limit: rx.hop_limit,
+                        bytes: &inner,
+                    },
+                    metrics,
+                );
+            }
+            Err(reason) => metrics.dropped("dhcp6-relay-reply", reason.label()),
+        }
+    }
+
     /// Turns what the node asks for into effects, persisting and counting
     /// on the way.
     fn drain(&mut self, now: Instant, metrics: &Metrics) {
@@ -326,7 +414,10 @@ impl Cpe {
                     if let Some(b) = t.payload.first() {
                         metrics.dhcp6_sent(self.uplink_cfg.interface.as_str(), message_name(*b));
                     }
-                    self.effects.push_back(Effect::Dhcp6(t));
+                    match self.dhcp6_effect(t) {
+                        Some(e) => self.effects.push_back(e),
+                        None => metrics.dropped("dhcp6", "no-way-home"),
+                    }
                 }
                 NodeOutput::Icmp6 { lan, transmit } => {
                     if let Some(l) = lan.and_then(|i| self.lans.get(i)) {
@@ -822,6 +913,9 @@ impl Role for Cpe {
             dhcp6_client: self.uplink_link().map(|(i, n)| (i, n.to_owned())),
             all_routers: self.lan_ifindices(),
             forwarding: true,
+            // RFC 6276: Relay-forwards to the home agent and its
+            // Relay-replies.
+            port_547: self.home_link.is_some(),
             ..Needs::default()
         };
         needs
@@ -848,6 +942,11 @@ impl Role for Cpe {
     fn accepts(&self, port: Port, rx: &Received<'_>) -> bool {
         match port {
             Port::Dhcp6Client => true,
+            // RFC 6276: Relay-replies to the home address.
+            Port::Dhcp6Server => {
+                matches!(self.home_link, Some(Some(p)) if p.home_address == rx.dst)
+                    && rx.bytes.first() == Some(&u8::from(MessageType::RelayRepl))
+            }
             Port::Icmp6 => {
                 matches!(rx.bytes.first(), Some(133 | 134))
                     && self.node.lan_on(rx.ifindex).is_some()
@@ -859,6 +958,7 @@ impl Role for Cpe {
     fn handle_datagram(&mut self, port: Port, rx: &Received<'_>, metrics: &Metrics) {
         match port {
             Port::Dhcp6Client => self.handle_dhcp6(rx, metrics),
+            Port::Dhcp6Server => self.handle_relay_reply(rx, metrics),
             Port::Icmp6 => self.handle_icmp6(rx, metrics),
             _ => {}
         }
@@ -869,21 +969,40 @@ impl Role for Cpe {
     }
 
     /// Another role's RA content for one of the LANs joins the LAN's RAs.
+    /// Another role's RA content for one of the LANs joins the LAN's RAs;
+    /// a mobile node's way home carries a mobile router's DHCPv6 (RFC
+    /// 6276).
     fn receive(&mut self, message: &RoleMessage, metrics: &Metrics) {
-        if let RoleMessage::RaContribution {
-            interface,
-            contributor,
-            content,
-        } = message
-        {
-            let now = self.now();
-            self.node
-                .set_lan_contribution(now, interface, *contributor, content.clone());
-            self.drain(now, metrics);
+        match message {
+            RoleMessage::RaContribution {
+                interface,
+                contributor,
+                content,
+            } => {
+                let now = self.now();
+                self.node
+                    .set_lan_contribution(now, interface, *contributor, content.clone());
+                self.drain(now, metrics);
+            }
+            RoleMessage::HomeLinkPath { interfaces, path }
+                if interfaces.iter().any(|n| n == self.uplink_name()) =>
+            {
+                self.set_home_link(*path, metrics);
+            }
+            _ => {}
         }
     }
 
     fn next_message(&mut self) -> Option<RoleMessage> {
+        let delegated: Vec<v6edge_prefix::Prefix> =
+            self.node.wanted_unreachable_routes().into_iter().collect();
+        if self.delegations_told.as_ref() != Some(&delegated) {
+            self.delegations_told = Some(delegated.clone());
+            return Some(RoleMessage::UplinkDelegations {
+                interface: self.uplink_name().to_owned(),
+                prefixes: delegated,
+            });
+        }
         let space = self.delegable_space();
         if self.space_told.as_ref() == Some(&space) {
             return None;

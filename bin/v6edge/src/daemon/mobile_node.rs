@@ -33,10 +33,11 @@ use v6edge_mip6::dataplane::DataPlaneKind;
 use v6edge_mip6::mn::{
     BulState, LinkEvent, Location, MnConfig, MnOutput, MnReceived, MnSecurity, MobileNode, Notice,
 };
+use v6edge_mip6::pd::HomeLinkPath;
 
 use super::link::AddressFact;
 use super::mobility::{NH_ICMPV6, captured_icmp6, captured_mh, ntp_now};
-use super::role::{Effect, Facts, Interest, MnDataPlaneNeed, Needs, Port, Role};
+use super::role::{Effect, Facts, Interest, MnDataPlaneNeed, Needs, Port, Role, RoleMessage};
 use crate::config::{Config, HomeAgentChoice, MobileNodeConfig};
 use crate::metrics::Metrics;
 use crate::status::{MobileNodeStatus, Status};
@@ -84,6 +85,12 @@ pub struct MobileNodeRole {
     held_sends: VecDeque<(u64, Effect)>,
     /// The care-of address the hook was last told the node registered.
     hooked_care_of: Option<Ipv6Addr>,
+    /// RFC 6276: what the requesting router on our interface was last
+    /// delegated (kept for a machine built later).
+    delegated: Vec<v6edge_prefix::Prefix>,
+    /// The DHCPv6 path last told to the other roles; `None` before the
+    /// first time.
+    path_told: Option<Option<HomeLinkPath>>,
 }
 
 impl std::fmt::Debug for MobileNodeRole {
@@ -160,6 +167,8 @@ impl MobileNodeRole {
             next_ticket: 0,
             held_sends: VecDeque::new(),
             hooked_care_of: None,
+            delegated: Vec::new(),
+            path_told: None,
         })
     }
 
@@ -167,12 +176,22 @@ impl MobileNodeRole {
         super::persist::machine_now(self.origin)
     }
 
+    /// The configured mobile networks, then the delegated ones (RFC 6276).
     fn mobile_networks(&self) -> Vec<String> {
-        self.config
-            .mobile_router
-            .iter()
-            .flat_map(|(p, _)| p.iter().map(|p| p.to_string()))
-            .collect()
+        match &self.machine {
+            Some(m) => m
+                .status(self.now())
+                .mobile_networks
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
+            None => self
+                .config
+                .mobile_router
+                .iter()
+                .flat_map(|(p, _)| p.iter().map(|p| p.to_string()))
+                .collect(),
+        }
     }
 
     fn mobile_network_mode(&self) -> Option<String> {
@@ -517,6 +536,7 @@ impl Role for MobileNodeRole {
                 match MobileNode::new(config, self.seed, now) {
                     Ok(mut m) => {
                         m.set_wall_clock(now, ntp_now());
+                        m.set_delegated_prefixes(now, &self.delegated);
                         tracing::info!(home_address = %self.config.home_address, "mobile node started");
                         self.machine = Some(m);
                         self.ifindices = indices;
@@ -628,6 +648,51 @@ impl Role for MobileNodeRole {
             _ => return,
         }
         self.pump();
+    }
+
+    /// RFC 6276: the prefixes delegated to the requesting router on our
+    /// interface are our mobile networks.
+    fn receive(&mut self, message: &RoleMessage, _metrics: &Metrics) {
+        let RoleMessage::UplinkDelegations {
+            interface,
+            prefixes,
+        } = message
+        else {
+            return;
+        };
+        if !self
+            .config
+            .interfaces
+            .iter()
+            .any(|n| n.as_str() == interface)
+        {
+            return;
+        }
+        self.delegated = prefixes.clone();
+        let now = self.now();
+        if let Some(m) = &mut self.machine {
+            m.set_delegated_prefixes(now, prefixes);
+        }
+        self.pump();
+    }
+
+    /// RFC 6276: the way to the home network, for the requesting router
+    /// on our interface, whenever it changes.
+    fn next_message(&mut self) -> Option<RoleMessage> {
+        let path = self.machine.as_ref().and_then(|m| m.home_link_path());
+        if self.path_told == Some(path) {
+            return None;
+        }
+        self.path_told = Some(path);
+        Some(RoleMessage::HomeLinkPath {
+            interfaces: self
+                .config
+                .interfaces
+                .iter()
+                .map(|n| n.to_string())
+                .collect(),
+            path,
+        })
     }
 
     fn handle_timeout(&mut self, _metrics: &Metrics) {

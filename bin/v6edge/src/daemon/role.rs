@@ -316,6 +316,21 @@ pub enum RoleMessage {
     /// driver sends it to roles that [`Role::wants_delegated_routes`]
     /// whenever it changes (checked every second).
     DelegatedRoutes(BTreeSet<Prefix>),
+    /// RFC 6276: the way a mobile node's DHCPv6 messages reach its home
+    /// network now (`None`: none until it attaches or registers), for the
+    /// requesting router whose uplink is one of `interfaces`. Sent by the
+    /// mobile node role whenever it changes.
+    HomeLinkPath {
+        interfaces: Vec<String>,
+        path: Option<v6edge_mip6::pd::HomeLinkPath>,
+    },
+    /// RFC 6276: the prefixes delegated to the requesting router of
+    /// `interface`, which a mobile router on that interface takes as its
+    /// mobile networks. Sent whenever they change.
+    UplinkDelegations {
+        interface: String,
+        prefixes: Vec<Prefix>,
+    },
 }
 
 /// Routes a role owns, kept when the daemon reconciles the kernel's routes

@@ -1022,10 +1022,12 @@ impl Role for ServerUnit {
         ServerUnit::sync(self, &indices, metrics);
     }
 
-    /// Everything on UDP 547 (validation refuses a relay beside a server);
-    /// the machine judges the interface.
-    fn accepts(&self, port: Port, _rx: &Received<'_>) -> bool {
-        port == Port::Dhcp6Server
+    /// Everything on UDP 547 (validation refuses a relay beside a server)
+    /// but Relay-replies, which a server never takes (RFC 8415 §16) and
+    /// which come for a mobile router's requesting router (RFC 6276); the
+    /// machine judges the interface.
+    fn accepts(&self, port: Port, rx: &Received<'_>) -> bool {
+        port == Port::Dhcp6Server && rx.bytes.first() != Some(&u8::from(MessageType::RelayRepl))
     }
 
     fn handle_datagram(&mut self, _port: Port, rx: &Received<'_>, metrics: &Metrics) {
@@ -1035,7 +1037,10 @@ impl Role for ServerUnit {
     fn receive(&mut self, message: &RoleMessage, metrics: &Metrics) {
         match message {
             RoleMessage::DelegableSpace(space) => self.set_uplink_space(space.clone(), metrics),
-            RoleMessage::RaContribution { .. } | RoleMessage::DelegatedRoutes(_) => {}
+            RoleMessage::RaContribution { .. }
+            | RoleMessage::DelegatedRoutes(_)
+            | RoleMessage::HomeLinkPath { .. }
+            | RoleMessage::UplinkDelegations { .. } => {}
         }
     }
 

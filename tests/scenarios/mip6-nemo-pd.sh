@@ -1,0 +1,128 @@
+#!/bin/bash
+# mip6-nemo-pd.sh - DHCPv6 prefix delegation to a mobile router (RFC 6276,
+# issue 13): the mobile router obtains its mobile network from the home
+# network, through the tunnel, with v6edge's own requesting router on it
+# and v6edge's delegating server beside the home agent.
+#
+#   [cn] eth0 ---- cn0 [ha] home0 (bridge, radvd: 2001:db8:1::/64)
+#   2001:db8:c::99      |  core1 ---- core0 [ar1] br1 (radvd: 2001:db8:a::/64)
+#                       |  core2 ---- core0 [ar2] br2 (radvd: 2001:db8:b::/64)
+#   [mn] eth0 ---- mnp (moves between the bridges)
+#   mobile router, home address 2001:db8:1::300
+#   lan0 ---- eth0 [lfn] a host on the mobile network (SLAAC only)
+#
+#   ha: examples/home-agent.toml with its commented [server] block
+#   uncommented (relay-link 2001:db8:1::/64, /56s from 2001:db8:10::/48);
+#   mn: examples/mobile-router.toml with its commented alternative taken
+#   (no mobile-network-prefixes, no [[ra]]; [uplink] eth0, [[lan]] lan0).
+#   Both blocks are taken out of the examples, so the examples are what
+#   runs.
+#
+# Checks (real outcomes only):
+#  - started away (foreign link 1, no lease yet), the mobile router
+#    registers, then obtains a /56 inside 2001:db8:10::/48 through the
+#    tunnel;
+#  - the home agent's server holds the lease via the home address on the
+#    tunnel device, the binding names the prefix (explicit mode) and the
+#    home agent routes it into the tunnel at metric 512, below the
+#    server's route via the home address (1024);
+#  - the mobile router sends what comes from the prefix into the tunnel;
+#  - the host on lan0 configures an address from the delegated prefix
+#    while the router is away, and talks with the correspondent both ways;
+#  - foreign link 2: registered again, the same prefix, the host's address
+#    unchanged, the correspondent still reaches it;
+#  - home: the requesting router rebinds on the home link, the server's
+#    route follows (via the home address on home0), the prefix is the same,
+#    and the correspondent still reaches the host.
+# About 40 s.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+LAB_TIMEOUT=${LAB_TIMEOUT:-150}
+. "$HERE/../lab/netns.sh"
+. "$HERE/../lab/peers.sh"
+. "$HERE/../lab/mip6.sh"
+
+MIP6_HOA=2001:db8:1::300
+PERMIT=2001:db8:10::/48
+
+lab_init mip6-nemo-pd
+cp "$MIP6_REPO_DIR/examples/mip6-demo.key" "$LAB_DIR/"
+# The examples' commented blocks, uncommented.
+{
+    cat "$MIP6_REPO_DIR/examples/home-agent.toml"
+    sed -n '/^# \[server\]$/,$p' "$MIP6_REPO_DIR/examples/home-agent.toml" | sed 's/^# *//'
+} >"$LAB_DIR/ha.toml"
+grep -q '^relay-link = "2001:db8:1::/64"' "$LAB_DIR/ha.toml" || lab_die "could not take the [server] block of examples/home-agent.toml"
+{
+    awk '/^mobile-network-prefixes/ { next } /^\[\[ra\]\]$/ { skip = 3 } skip > 0 { skip--; next } { print }' \
+        "$MIP6_REPO_DIR/examples/mobile-router.toml"
+    sed -n '/^# \[uplink\]$/,$p' "$MIP6_REPO_DIR/examples/mobile-router.toml" | sed 's/^# *//'
+} >"$LAB_DIR/mr.toml"
+grep -q '^\[uplink\]' "$LAB_DIR/mr.toml" && ! grep -q '^mobile-network-prefixes\|^\[\[ra\]\]' "$LAB_DIR/mr.toml" ||
+    lab_die "could not take the prefix delegation alternative of examples/mobile-router.toml"
+MIP6_HA_CONFIG=$LAB_DIR/ha.toml
+MIP6_MN_CONFIG=$LAB_DIR/mr.toml
+
+mip6_topology
+lab_ns_create lfn
+lab_link mn lan0 lfn eth0
+lab_sysctl lfn net.ipv6.conf.eth0.accept_ra=1 net.ipv6.conf.eth0.autoconf=1
+mip6_start_ha
+
+# 1. Away from the start, nothing delegated yet.
+mip6_move ar1 br1
+mip6_start_mn
+# A router forwards; v6edge set accept_ra=2 on eth0, so RAs still count.
+lab_sysctl mn net.ipv6.conf.all.forwarding=1
+lab_wait 15 coa_in 2001:db8:a: || lab_die "no SLAAC care-of address on link 1"
+COA1=$(lab_global mn eth0)
+lab_check "link 1: the mobile router registers $COA1" lab_wait 15 bound_at "$COA1"
+delegation() { v6edge_status_json mn | lab_json "' '.join(x['prefix'] for x in d['delegations'])"; }
+in_permit() { case "$(delegation)" in 2001:db8:10:*/56) true ;; *) false ;; esac; }
+lab_check "through the tunnel, the mobile router obtains a /56 inside $PERMIT" lab_wait 20 in_permit
+P=$(delegation)
+echo "  delegated: $P"
+names_p() { [ "$(v6edge_status_json ha | lab_json "[' '.join(b['mobile_networks']) for b in d['roles']['home-agent']['bindings'] if b['home_address'] == '$MIP6_HOA']")" = "$P" ]; }
+lab_check "the home agent's binding has $P as its mobile network" lab_wait 10 names_p
+ha_routes() { ip -n "$(lab_ns ha)" -6 route show "$P"; }
+ha_routes | sed 's/^/  | /'
+lab_check "the server routes $P via the home address on the tunnel device (proto 118, metric 1024)" \
+    sh -c "ip -n '$(lab_ns ha)' -6 route show '$P' | grep -q 'via $MIP6_HOA dev v6e-ha0 proto 118 metric 1024'"
+lab_check "the home agent routes $P into the tunnel at metric 512 (proto 121)" \
+    sh -c "ip -n '$(lab_ns ha)' -6 route show '$P' | grep -q 'dev v6e-ha0 proto 121 metric 512'"
+lab_check "the mobile router sends what comes from $P into the tunnel (rule to table 222)" \
+    sh -c "ip -n '$(lab_ns mn)' -6 rule show | grep -q 'from $P lookup 222'"
+lab_check "mobile router status: mobile network $P" test "$(mn_field mobile_networks)" = "$P"
+LAN_PREFIX=${P%%::/56}
+lab_check "the host on lan0 configures an address in $P from the mobile router's RAs, away" \
+    lab_wait 15 lab_has_addr lfn eth0 "^$LAN_PREFIX"
+LFN=$(lab_exec lfn ip -6 -o addr show dev eth0 scope global | awk '{ print $4 }' | cut -d/ -f1 | grep "^$LAN_PREFIX" | head -1)
+echo "  host on the mobile network: $LFN"
+lab_check "the correspondent pings the host through the tunnel" \
+    lab_wait 5 lab_exec cn ping -6 -n -c 3 -i 0.3 -W 2 "$LFN"
+lab_check "the host pings the correspondent (reverse tunnel)" \
+    lab_exec lfn ping -6 -n -c 3 -i 0.3 -W 2 "$MIP6_CN"
+
+# 2. Foreign link 2: the prefix travels.
+mip6_move ar2 br2
+lab_wait 15 coa_in 2001:db8:b: || lab_die "no SLAAC care-of address on link 2"
+COA2=$(lab_global mn eth0)
+lab_check "link 2: the mobile router registers $COA2" lab_wait 15 bound_at "$COA2"
+lab_check "link 2: the same delegated prefix $P" test "$(delegation)" = "$P"
+lab_check "link 2: the host keeps $LFN" lab_has_addr lfn eth0 "^$LFN/"
+lab_check "link 2: the correspondent still reaches the host" \
+    lab_wait 5 lab_exec cn ping -6 -n -c 3 -i 0.3 -W 2 "$LFN"
+
+# 3. Home: the requesting router rebinds on the home link.
+mip6_move ha home0
+lab_check "home: the mobile router deregisters" lab_wait 15 at_home
+server_route_home() { ip -n "$(lab_ns ha)" -6 route show "$P" | grep -q "via $MIP6_HOA dev home0 proto 118"; }
+lab_check "home: the server's route to $P follows the rebind (via the home address on home0)" \
+    lab_wait 15 server_route_home
+ha_routes | sed 's/^/  | /'
+lab_check "home: the same delegated prefix $P" test "$(delegation)" = "$P"
+lab_check "home: the correspondent still reaches the host" \
+    lab_wait 5 lab_exec cn ping -6 -n -c 3 -i 0.3 -W 2 "$LFN"
+lab_stop mn
+
+lab_finish
