@@ -31,6 +31,10 @@
 #    while the router is away, and talks with the correspondent both ways;
 #  - foreign link 2: registered again, the same prefix, the host's address
 #    unchanged, the correspondent still reaches it;
+#  - renumbering (the server's pool moved, `reload`): its Reconfigure
+#    reaches the router through the tunnel in a Relay-reply, the router
+#    renews and holds a prefix in the new pool only, the binding names it,
+#    the host configures an address in it and is reached there;
 #  - home: the requesting router rebinds on the home link, the server's
 #    route follows (via the home address on home0), the prefix is the same,
 #    and the correspondent still reaches the host.
@@ -113,7 +117,31 @@ lab_check "link 2: the host keeps $LFN" lab_has_addr lfn eth0 "^$LFN/"
 lab_check "link 2: the correspondent still reaches the host" \
     lab_wait 5 lab_exec cn ping -6 -n -c 3 -i 0.3 -W 2 "$LFN"
 
-# 3. Home: the requesting router rebinds on the home link.
+# 3. Renumbering through the tunnel: the home network's server moves its
+# pool; its Reconfigure reaches the router in a Relay-reply, the router
+# renews, and the new prefix becomes the mobile network.
+POOL2=2001:db8:10:8000::/49
+sed -i "s|^prefix = \"$PERMIT\"|prefix = \"$POOL2\"|" "$LAB_DIR/ha.toml"
+grep -q "^prefix = \"$POOL2\"" "$LAB_DIR/ha.toml" || lab_die "could not change the pool"
+v6edge_ctl ha reload >"$LAB_DIR/reload.log" 2>&1 || { cat "$LAB_DIR/reload.log"; lab_log "reload failed"; }
+renumbered() { case "$(delegation)" in 2001:db8:10:8*/56 | 2001:db8:10:9*/56 | 2001:db8:10:a*/56 | 2001:db8:10:b*/56 | 2001:db8:10:c*/56 | 2001:db8:10:d*/56 | 2001:db8:10:e*/56 | 2001:db8:10:f*/56) true ;; *) false ;; esac; }
+lab_check "renumbered: within 10 s the router holds a /56 inside $POOL2 only" lab_wait 10 renumbered
+OLD_P=$P
+P=$(delegation)
+echo "  delegated now: $P"
+lab_check "renumbered: the binding names $P" lab_wait 10 names_p
+lab_check "renumbered: the home agent routes $P into the tunnel" \
+    sh -c "ip -n '$(lab_ns ha)' -6 route show '$P' | grep -q 'dev v6e-ha0 proto 121 metric 512'"
+lab_check "renumbered: the home agent no longer routes $OLD_P to the binding, the mobile router no longer tunnels from it" \
+    sh -c "! ip -n '$(lab_ns ha)' -6 route show '$OLD_P' | grep -q 'proto 121' && ! ip -n '$(lab_ns mn)' -6 rule show | grep -q 'from $OLD_P '"
+LAN_PREFIX=${P%%::/56}
+lab_check "renumbered: the host configures an address in $P" lab_wait 15 lab_has_addr lfn eth0 "^$LAN_PREFIX"
+LFN=$(lab_exec lfn ip -6 -o addr show dev eth0 scope global | awk '{ print $4 }' | cut -d/ -f1 | grep "^$LAN_PREFIX" | head -1)
+echo "  host: $LFN"
+lab_check "renumbered: the correspondent reaches the host at $LFN" \
+    lab_wait 10 lab_exec cn ping -6 -n -c 3 -i 0.3 -W 2 "$LFN"
+
+# 4. Home: the requesting router rebinds on the home link.
 mip6_move ha home0
 lab_check "home: the mobile router deregisters" lab_wait 15 at_home
 server_route_home() { ip -n "$(lab_ns ha)" -6 route show "$P" | grep -q "via $MIP6_HOA dev home0 proto 118"; }
