@@ -26,7 +26,7 @@ REQUIRED=(
     kea-dhcp6-server kea-admin
     isc-dhcp-server isc-dhcp-client isc-dhcp-relay
     wide-dhcpv6-server wide-dhcpv6-client wide-dhcpv6-relay
-    radvd ndisc6 tcpdump nftables systemd
+    radvd ndisc6 tcpdump nftables conntrack systemd
     bird2 frr
     postgresql
     libssl-dev pkg-config

@@ -75,3 +75,32 @@ fn mip6_dsmip_through_a_nat() {
     }
     run_scenario_script(label, "mip6-dsmip.sh", &[]);
 }
+
+/// Dual-Stack MIPv6 with v6edge at both ends on an IPv4-only link: routed
+/// (MT-18: UDP without NAT Detection, the correspondent and both home
+/// addresses reach each other), then masqueraded with 30 s UDP mappings
+/// (MT-20: the keepalives hold the mapping through 45 s without data;
+/// after the NAT's table is flushed the home agent follows the next
+/// keepalive's new port within one refresh period). About 70 s.
+#[test]
+fn mip6_dsmip_nat_keepalive_and_rebinding() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let label = "mip6-dsmip-nat.sh";
+    let programs = [
+        "ip",
+        "bash",
+        "timeout",
+        "python3",
+        "nft",
+        "ping",
+        "radvd",
+        "conntrack",
+    ];
+    if let Some(reason) = skip_reason(true, &programs) {
+        report_skip(label, &reason);
+        return;
+    }
+    run_scenario_script(label, "mip6-dsmip-nat.sh", &[]);
+}
