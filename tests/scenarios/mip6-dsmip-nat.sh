@@ -28,7 +28,11 @@
 #    keepalives held it) and the correspondent reaches the node at once;
 #    after the NAT's table is flushed, the next keepalive arrives from
 #    another port, the home agent follows it, and the correspondent
-#    reaches the node again within one refresh period.
+#    reaches the node again within one refresh period;
+#  - an IPv6 foreign link (MT-21's vertical handover): the IPv4 home
+#    address stays, carried IPv4-in-IPv6; over a 1300-octet core an IPv4
+#    packet with DF too large for the tunnel gets an ICMPv4 Fragmentation
+#    Needed (next-hop MTU 1280) and the node's stack learns the path MTU.
 # About 90 s (the idle period is the point).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -127,6 +131,27 @@ lab_check "MT-20: the correspondent reaches the node again (within $REFRESH s of
     lab_wait 5 reached
 lab_check "MT-20: ... and the IPv4 home address too" \
     lab_exec cn ping -4 -n -c 2 -i 0.3 -W 2 "$HOME4"
+
+# 3. An IPv6 foreign link whose way to the home agent carries 1300 octets:
+# the IPv4 home address stays (IPv4-in-IPv6, DS-8), and an IPv4 packet with
+# DF too large for the tunnel gets an ICMPv4 Fragmentation Needed from the
+# data plane (RFC 1191), which the node's stack takes as the path MTU.
+mip6_ipv4_detach
+lab_exec ha ip link set core1 mtu 1300
+lab_exec ar1 ip link set core0 mtu 1300
+mip6_move ar1 br1
+lab_wait 15 coa_in 2001:db8:a: || lab_die "no SLAAC care-of address on the IPv6 link"
+COA=$(lab_global mn eth0)
+lab_check "IPv6 link: registered at $COA, the IPv4 home address $HOME4 kept (IPv4-in-IPv6)" \
+    lab_wait 15 eval 'bound_at "$COA" && [ "$(mn_field ipv4_home_address)" = "$HOME4" ]'
+lab_check "IPv6 link: the correspondent reaches the IPv4 home address" \
+    lab_wait 5 lab_exec cn ping -4 -n -c 2 -i 0.3 -W 2 "$HOME4"
+PING_BIG=$(lab_exec mn ping -4 -n -c 4 -i 0.3 -W 1 -M do -s 1380 -I "$HOME4" 169.254.9.99 2>&1)
+echo "$PING_BIG" | sed 's/^/  | /' | head -6
+lab_check "a 1408-octet IPv4 packet with DF, lost to the core's 1300 octets, gets Fragmentation Needed (next-hop MTU 1280), the path MTU is learnt" \
+    eval 'echo "$PING_BIG" | grep -Eq "mtu ?= ?1280" && lab_exec mn ip -4 route get 169.254.9.99 from "$HOME4" | grep -q " mtu 1280"'
+lab_check "... and a packet that fits goes through" \
+    lab_exec mn ping -4 -n -c 2 -i 0.3 -W 2 -M do -s 1200 -I "$HOME4" 169.254.9.99
 lab_stop mn
 
 lab_finish

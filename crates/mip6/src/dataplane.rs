@@ -1002,6 +1002,7 @@ mod tests {
             mobile_networks: Vec::new(),
             udp: None,
             ipv4_home: None,
+            home_agent_v4: None,
         });
         let out = packet("2001:db8:1::200", "2001:db8:c::1", 1400);
         assert_eq!(

@@ -158,6 +158,95 @@ pub fn nat_detection(options: &Options) -> Option<NatDetection> {
     })
 }
 
+/// The ICMPv4 Destination Unreachable, Fragmentation Needed (type 3 code
+/// 4, RFC 792, with the next-hop MTU of RFC 1191 §4) owed for `invoking`,
+/// an IPv4 packet with DF set too large for the tunnel, sent from `src` to
+/// its source. It quotes the invoking header and as much of the data as a
+/// 576-octet datagram holds (RFC 1812 §4.3.2.3). `None` where no error may
+/// be sent (RFC 1122 §3.2.2, RFC 1812 §4.3.2.7): the invoking packet is an
+/// ICMP error, a later fragment, or from an address that is not one host's.
+pub fn fragmentation_needed(invoking: &[u8], mtu: u32, src: Ipv4Addr) -> Option<Vec<u8>> {
+    let (to, dst) = ipv4_addresses(invoking)?;
+    let header_len = usize::from(invoking[0] & 0x0f) * 4;
+    if header_len < 20 || invoking.len() < header_len {
+        return None;
+    }
+    if to.is_unspecified()
+        || to.is_broadcast()
+        || to.is_multicast()
+        || to.is_loopback()
+        || dst.is_multicast()
+        || dst.is_broadcast()
+    {
+        return None;
+    }
+    // Fragment offset (the low 13 bits of octets 6-7): only the first.
+    if u16::from_be_bytes([invoking[6], invoking[7]]) & 0x1fff != 0 {
+        return None;
+    }
+    // ICMP errors (3 unreachable, 4 source quench, 5 redirect, 11 time
+    // exceeded, 12 parameter problem) never cause another.
+    if invoking[9] == 1 && matches!(invoking.get(header_len), Some(3 | 4 | 5 | 11 | 12)) {
+        return None;
+    }
+    const MAX_DATAGRAM: usize = 576;
+    let quoted = invoking.len().min(MAX_DATAGRAM - 20 - 8);
+    let total = 20 + 8 + quoted;
+    let mut p = Vec::with_capacity(total);
+    p.extend_from_slice(&[0x45, 0]);
+    p.extend_from_slice(&(total as u16).to_be_bytes());
+    p.extend_from_slice(&[0, 0, 0, 0, 64, 1, 0, 0]); // id, flags, TTL 64, ICMP
+    p.extend_from_slice(&src.octets());
+    p.extend_from_slice(&to.octets());
+    let sum = internet_checksum(&p);
+    p[10..12].copy_from_slice(&sum.to_be_bytes());
+    let next_hop_mtu = u16::try_from(mtu).unwrap_or(u16::MAX);
+    p.extend_from_slice(&[3, 4, 0, 0, 0, 0]);
+    p.extend_from_slice(&next_hop_mtu.to_be_bytes());
+    p.extend_from_slice(&invoking[..quoted]);
+    let sum = internet_checksum(&p[20..]);
+    p[22..24].copy_from_slice(&sum.to_be_bytes());
+    Some(p)
+}
+
+/// An outer Packet Too Big came back for an IPv4-in-IPv6 packet (DS-8,
+/// RFC 2473 §7.2 applied to an IPv4 inner packet): `quoted` is the inner
+/// packet as far as the error quoted it, `outer_mtu` the MTU it reported.
+/// Returns the new tunnel MTU and, when the lost inner packet had DF set
+/// and does not fit it, the Fragmentation Needed to send from `src` to its
+/// source; a packet without DF goes through next time in a fragmented
+/// outer packet, so its source is told nothing.
+pub fn relay_fragmentation_needed(
+    quoted: &[u8],
+    outer_mtu: u32,
+    src: Ipv4Addr,
+) -> (u32, Option<Vec<u8>>) {
+    let mtu = crate::dataplane::tunnel_mtu(outer_mtu);
+    if ipv4_addresses(quoted).is_none() {
+        return (mtu, None);
+    }
+    let total_len = u32::from(u16::from_be_bytes([quoted[2], quoted[3]]));
+    let dont_fragment = quoted[6] & 0x40 != 0;
+    if !dont_fragment || total_len <= mtu {
+        return (mtu, None);
+    }
+    (mtu, fragmentation_needed(quoted, mtu, src))
+}
+
+/// The RFC 1071 checksum of `bytes` (whose checksum field is zero). The
+/// wire crate's is for IPv6 pseudo-headers and stays private to it; the
+/// IPv4 header and ICMPv4 need this plain one only here.
+fn internet_checksum(bytes: &[u8]) -> u16 {
+    let mut sum: u32 = bytes
+        .chunks(2)
+        .map(|c| u32::from(u16::from_be_bytes([c[0], c.get(1).copied().unwrap_or(0)])))
+        .sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
 /// Where an IPv4 binding's packets go: the address and port the home agent
 /// observed as the BU's outer source (behind a NAT: the NAT's mapping,
 /// DS-4).
@@ -207,5 +296,96 @@ mod tests {
             Some((Ipv4Addr::new(169, 254, 1, 2), Ipv4Addr::new(169, 254, 9, 9)))
         );
         assert_eq!(ipv4_addresses(&v4[..19]), None);
+    }
+
+    /// A UDP datagram with DF from `src` to `dst`, `len` octets in all.
+    fn udp4(src: [u8; 4], dst: [u8; 4], len: usize) -> Vec<u8> {
+        let mut p = vec![0u8; len];
+        p[0] = 0x45;
+        p[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+        p[6] = 0x40; // DF
+        p[8] = 64;
+        p[9] = 17;
+        p[12..16].copy_from_slice(&src);
+        p[16..20].copy_from_slice(&dst);
+        p
+    }
+
+    #[test]
+    fn fragmentation_needed_quotes_the_packet_with_the_mtu() {
+        let invoking = udp4([169, 254, 1, 2], [169, 254, 9, 99], 1400);
+        let src = Ipv4Addr::new(169, 254, 1, 2);
+        let p = fragmentation_needed(&invoking, 1252, src).unwrap();
+        assert_eq!(p.len(), 576);
+        assert_eq!(u16::from_be_bytes([p[2], p[3]]), 576);
+        assert_eq!((p[8], p[9]), (64, 1));
+        assert_eq!(&p[12..16], &[169, 254, 1, 2]);
+        assert_eq!(&p[16..20], &[169, 254, 1, 2], "to the invoking source");
+        assert_eq!(internet_checksum(&p[..20]), 0, "header checksum");
+        assert_eq!((p[20], p[21]), (3, 4));
+        assert_eq!(u16::from_be_bytes([p[26], p[27]]), 1252);
+        assert_eq!(&p[28..], &invoking[..548]);
+        assert_eq!(internet_checksum(&p[20..]), 0, "ICMP checksum");
+        // A small invoking packet is quoted whole.
+        let small = udp4([169, 254, 1, 2], [169, 254, 9, 99], 60);
+        let p = fragmentation_needed(&small, 1252, src).unwrap();
+        assert_eq!(&p[28..], &small[..]);
+        assert_eq!(internet_checksum(&p[20..]), 0);
+    }
+
+    #[test]
+    fn no_fragmentation_needed_where_rfc_1122_forbids_an_error() {
+        let src = Ipv4Addr::new(169, 254, 1, 2);
+        let mut icmp_error = udp4([169, 254, 1, 2], [169, 254, 9, 99], 100);
+        icmp_error[9] = 1;
+        icmp_error[20] = 11; // time exceeded
+        assert_eq!(fragmentation_needed(&icmp_error, 1252, src), None);
+        let mut echo = icmp_error.clone();
+        echo[20] = 8;
+        assert!(fragmentation_needed(&echo, 1252, src).is_some());
+        let mut later = udp4([169, 254, 1, 2], [169, 254, 9, 99], 100);
+        later[7] = 0x10; // offset 16
+        assert_eq!(fragmentation_needed(&later, 1252, src), None);
+        let multicast = udp4([169, 254, 1, 2], [224, 0, 0, 1], 100);
+        assert_eq!(fragmentation_needed(&multicast, 1252, src), None);
+        let unspecified = udp4([0, 0, 0, 0], [169, 254, 9, 99], 100);
+        assert_eq!(fragmentation_needed(&unspecified, 1252, src), None);
+        assert_eq!(fragmentation_needed(&[0x45, 0, 0], 1252, src), None);
+        let mut options = udp4([169, 254, 1, 2], [169, 254, 9, 99], 22);
+        options[0] = 0x46; // a 24-octet header in 22 octets
+        assert_eq!(fragmentation_needed(&options, 1252, src), None);
+    }
+
+    #[test]
+    fn an_outer_packet_too_big_is_relayed_for_df_packets_that_no_longer_fit() {
+        let ha = Ipv4Addr::new(169, 254, 255, 1);
+        let big = udp4([169, 254, 1, 2], [169, 254, 9, 99], 1408);
+        // Path 1300: tunnel MTU 1280 (RFC 2473 §7.1(a) floor).
+        let (mtu, icmp) = relay_fragmentation_needed(&big[..200], 1300, ha);
+        assert_eq!(mtu, 1280);
+        let icmp = icmp.expect("owed");
+        assert_eq!(&icmp[12..16], &[169, 254, 255, 1]);
+        assert_eq!(&icmp[16..20], &[169, 254, 1, 2]);
+        assert_eq!(u16::from_be_bytes([icmp[26], icmp[27]]), 1280);
+        // One that fits, or without DF: nothing to tell.
+        let (_, none) = relay_fragmentation_needed(&big[..200], 1500, ha);
+        assert_eq!(none, None);
+        let mut no_df = big.clone();
+        no_df[6] = 0;
+        assert_eq!(relay_fragmentation_needed(&no_df, 1300, ha), (1280, None));
+        assert_eq!(
+            relay_fragmentation_needed(&[0x60; 48], 1300, ha),
+            (1280, None)
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fragmentation_needed_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..700), mtu in proptest::prelude::any::<u32>()) {
+            if let Some(p) = fragmentation_needed(&bytes, mtu, Ipv4Addr::new(10, 0, 0, 1)) {
+                proptest::prop_assert!(p.len() <= 576);
+                proptest::prop_assert_eq!(internet_checksum(&p[20..]), 0);
+            }
+        }
     }
 }

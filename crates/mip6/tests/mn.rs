@@ -444,6 +444,7 @@ fn mn6_mn7_mn10_round_trip_register_refresh_move_and_return_home() {
         mtu: 1460,
         udp: None,
         ipv4_home: None,
+        home_agent_v4: None,
     })));
     assert!(notices(&out).contains(&Notice::Registered {
         care_of: coa(),
@@ -492,6 +493,7 @@ fn mn6_mn7_mn10_round_trip_register_refresh_move_and_return_home() {
         mtu: 1460,
         udp: None,
         ipv4_home: None,
+        home_agent_v4: None,
     })));
     assert!(
         out.iter()
@@ -848,6 +850,7 @@ fn mn11_tunnel_input_only_from_the_home_agent_to_the_care_of_address() {
         mtu: 1460,
         udp: None,
         ipv4_home: None,
+        home_agent_v4: None,
     };
     let t = MnTunnel::from_op(&op).unwrap();
     let mut inner = vec![0u8; 60];

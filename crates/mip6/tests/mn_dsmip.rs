@@ -954,6 +954,7 @@ fn udp_tunnel(mobile_networks: Vec<Prefix>) -> MobileNodeTunnel {
             home_agent: ha_endpoint(),
         }),
         ipv4_home: Some(hoa4()),
+        home_agent_v4: None,
     })
 }
 
@@ -1071,6 +1072,7 @@ fn ipv4_home_over_ipv6_care_of_is_ipv4_in_ipv6() {
         mobile_networks: Vec::new(),
         udp: None,
         ipv4_home: Some(hoa4()),
+        home_agent_v4: None,
     });
     let cn4 = v4("198.51.100.7");
     assert_eq!(

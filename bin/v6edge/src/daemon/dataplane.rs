@@ -394,6 +394,12 @@ enum Outbound {
         mtu: u32,
         src: Ipv6Addr,
     },
+    /// An IPv4 packet with DF, dropped; an ICMPv4 Fragmentation Needed
+    /// with `mtu` from `src` is owed (RFC 1191 §4).
+    FragmentationNeeded {
+        mtu: u32,
+        src: std::net::Ipv4Addr,
+    },
     Drop(&'static str),
 }
 
@@ -456,11 +462,12 @@ impl End {
                             dst: home_agent,
                         },
                         MnOutbound::EncapsulateUdp { dst, .. } => Outbound::Udp(dst),
-                        // No ICMPv4 Fragmentation Needed is generated yet:
-                        // counted with the oversized IPv6 ones.
-                        MnOutbound::FragmentationNeeded { .. } => {
-                            Outbound::Drop(DropCause::TooBig.as_str())
-                        }
+                        // From the home agent's IPv4 address: the stack
+                        // drops IPv4 from its own addresses as martian.
+                        MnOutbound::FragmentationNeeded { mtu } => match t.tunnel.home_agent_v4 {
+                            Some(src) => Outbound::FragmentationNeeded { mtu, src },
+                            None => Outbound::Drop(DropCause::TooBig.as_str()),
+                        },
                     },
                 }));
             }
@@ -525,6 +532,20 @@ impl End {
             }
         }
     }
+
+    /// The IPv4 source of the ICMPv4 errors this end sends into its tunnel
+    /// device: the home agent's IPv4 address (its UDP socket's), or, at
+    /// the mobile node, the home agent's (the stack drops IPv4 from its
+    /// own addresses as martian).
+    fn ipv4_source(self, plane: &DataPlane, udp: &Udp) -> Option<std::net::Ipv4Addr> {
+        match self {
+            End::HomeAgent { .. } => match udp.socket.as_ref()?.local_addr().ok()? {
+                SocketAddr::V4(a) if !a.ip().is_unspecified() => Some(*a.ip()),
+                _ => None,
+            },
+            End::MobileNode => lock(&plane.mobile_node).as_ref()?.tunnel.home_agent_v4,
+        }
+    }
 }
 
 /// A batch from the IPv4-in-IPv6 socket, if there is one.
@@ -534,6 +555,17 @@ async fn recv_batch_opt(
 ) -> std::io::Result<usize> {
     match socket {
         Some(s) => s.recv_batch(batch).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The next error of the IPv4-in-IPv6 socket, if there is one.
+async fn recv_error_opt(
+    socket: Option<&TunnelSocket>,
+    buf: &mut [u8],
+) -> std::io::Result<TunnelError> {
+    match socket {
+        Some(s) => s.recv_error(buf).await,
         None => std::future::pending().await,
     }
 }
@@ -575,6 +607,7 @@ async fn worker(tun: Tun, tunnel: TunnelSocket, udp: Udp, end: End, plane: DataP
     let mut outbound = Vec::with_capacity(DEFAULT_BATCH);
     let mut inbound = Vec::with_capacity(DEFAULT_BATCH);
     let mut quoted = vec![0u8; 2048];
+    let mut quoted4 = vec![0u8; 2048];
     let mut datagram = vec![0u8; 65536];
     let mut limit = ErrorRateLimit::default();
     loop {
@@ -600,6 +633,11 @@ async fn worker(tun: Tun, tunnel: TunnelSocket, udp: Udp, end: End, plane: DataP
                                 plane.count(DropCause::TooBig.as_str());
                                 let ptb = packet_too_big(packet, mtu, src);
                                 plane.send_too_big(&tun, &mut limit, ptb, false).await;
+                            }
+                            Outbound::FragmentationNeeded { mtu, src } => {
+                                plane.count(DropCause::TooBig.as_str());
+                                let icmp = v6edge_mip6::dsmip::fragmentation_needed(packet, mtu, src);
+                                plane.send_too_big(&tun, &mut limit, icmp, false).await;
                             }
                             Outbound::Udp(ep) => match &udp.socket {
                                 Some(s) => {
@@ -698,6 +736,22 @@ async fn worker(tun: Tun, tunnel: TunnelSocket, udp: Udp, end: End, plane: DataP
                     let (mtu, ptb) = relay_too_big(&quoted[..len], outer_mtu, src);
                     tracing::debug!(%outer_dst, outer_mtu, tunnel_mtu = mtu, "outer Packet Too Big");
                     plane.send_too_big(&tun, &mut limit, ptb, true).await;
+                }
+                Ok(_) => {}
+                Err(_) => plane.count("receive-error"),
+            },
+            // The same for IPv4-in-IPv6 (DS-8): the lost inner packet is
+            // IPv4, owed a Fragmentation Needed from an IPv4 address of
+            // the tunnel's far end (mobile node) or of ours (home agent).
+            r = recv_error_opt(udp.ipv4_in_ipv6.as_ref(), &mut quoted4) => match r {
+                Ok(TunnelError { len, outer_dst, mtu: Some(outer_mtu), .. }) => {
+                    if end.outer_too_big(&plane, outer_dst, outer_mtu).is_none() {
+                        continue;
+                    }
+                    let Some(src) = end.ipv4_source(&plane, &udp) else { continue };
+                    let (mtu, icmp) = v6edge_mip6::dsmip::relay_fragmentation_needed(&quoted4[..len], outer_mtu, src);
+                    tracing::debug!(%outer_dst, outer_mtu, tunnel_mtu = mtu, "outer Packet Too Big (IPv4-in-IPv6)");
+                    plane.send_too_big(&tun, &mut limit, icmp, true).await;
                 }
                 Ok(_) => {}
                 Err(_) => plane.count("receive-error"),

@@ -2001,6 +2001,7 @@ impl MobileNode {
             mobile_networks: self.mobile_networks(),
             udp: i.udp,
             ipv4_home: self.ipv4_installed,
+            home_agent_v4: self.config.dsmip.as_ref().map(|d| d.home_agent_v4),
         }));
     }
 

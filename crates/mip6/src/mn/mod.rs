@@ -417,6 +417,9 @@ pub enum TunnelOp {
         /// IPv4 care-of address, IPv4-in-IPv6 over an IPv6 one, DS-8) and
         /// IPv4 packets to it accepted from the tunnel.
         ipv4_home: Option<Ipv4Addr>,
+        /// The home agent's IPv4 address (RFC 5555), the source of the
+        /// ICMPv4 errors the tunnel entry owes IPv4 senders.
+        home_agent_v4: Option<Ipv4Addr>,
     },
     Down {
         home_address: Ipv6Addr,
@@ -718,6 +721,9 @@ pub struct MnTunnel {
     pub udp: Option<UdpTunnel>,
     /// The assigned IPv4 home address (RFC 5555 §3.2.1).
     pub ipv4_home: Option<Ipv4Addr>,
+    /// The home agent's IPv4 address, whence an ICMPv4 Fragmentation
+    /// Needed comes (the stack drops IPv4 from its own addresses).
+    pub home_agent_v4: Option<Ipv4Addr>,
 }
 
 impl MnTunnel {
@@ -732,6 +738,7 @@ impl MnTunnel {
                 mobile_networks,
                 udp,
                 ipv4_home,
+                home_agent_v4,
             } => Some(MnTunnel {
                 home_address: *home_address,
                 care_of: *care_of,
@@ -740,6 +747,7 @@ impl MnTunnel {
                 mobile_networks: mobile_networks.clone(),
                 udp: *udp,
                 ipv4_home: *ipv4_home,
+                home_agent_v4: *home_agent_v4,
             }),
             TunnelOp::Down { .. } => None,
         }
