@@ -32,7 +32,9 @@
 #  - refusals (MT-17): the same router asking for 2001:db8:20::/64, outside
 #    what the home agent permits, gets 142 and stops; the mobile node of
 #    examples/mobile-node.toml posing as a mobile router gets 140; nothing
-#    is bound for either;
+#    is bound for either; implicit mode (no option): the home agent's
+#    permit 2001:db8:10::/48 becomes the mobile network, routed into the
+#    tunnel, the host reached;
 #  - the moving LAN delegates: with a /56 mobile network and a DHCPv6
 #    server on lan0, a v6edge requesting router on the LAN gets a /64, the
 #    mobile router routes it, and the correspondent reaches that router's
@@ -133,6 +135,20 @@ MIP6_MN_CONFIG=$LAB_DIR/mn-as-router.toml
 MIP6_HOA=2001:db8:1::200
 mip6_start_mn
 lab_check "a home address not permitted as a mobile router gets 140; nothing bound" lab_wait 15 stopped_with 140
+lab_stop mn
+
+# 3b. Implicit mode (RFC 3963 §6.1.2, MT-17): no Mobile Network Prefix
+# option; the home agent's permit (2001:db8:10::/48) is the mobile network.
+sed 's|^# mobile-network-mode = "explicit" |mobile-network-mode = "implicit" |' "$MIP6_REPO_DIR/examples/mobile-router.toml" >"$LAB_DIR/mr-implicit.toml"
+grep -q '^mobile-network-mode = "implicit"' "$LAB_DIR/mr-implicit.toml" || lab_die "could not derive mr-implicit.toml"
+MIP6_MN_CONFIG=$LAB_DIR/mr-implicit.toml
+MIP6_HOA=2001:db8:1::300
+mip6_start_mn
+lab_check "implicit mode: registered at $COA2" lab_wait 15 bound_at "$COA2"
+lab_check "implicit mode: the binding's mobile network is the home agent's permit, 2001:db8:10::/48" \
+    test "$(ha_binding)" = "True 2001:db8:10::/48"
+lab_check "implicit mode: routed into the tunnel; the correspondent reaches the host on the mobile network" \
+    eval "ip -n '$(lab_ns ha)' -6 route show 2001:db8:10::/48 | grep -q 'dev v6e-ha0 proto 121' && lab_exec cn ping -6 -n -c 3 -i 0.3 -W 2 '$LFN'"
 lab_stop mn
 
 # 4. The moving LAN delegates (issue 13: the mobile router's LANs are
