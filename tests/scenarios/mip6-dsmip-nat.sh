@@ -32,8 +32,12 @@
 #  - an IPv6 foreign link (MT-21's vertical handover): the IPv4 home
 #    address stays, carried IPv4-in-IPv6; over a 1300-octet core an IPv4
 #    packet with DF too large for the tunnel gets an ICMPv4 Fragmentation
-#    Needed (next-hop MTU 1280) and the node's stack learns the path MTU.
-# About 90 s (the idle period is the point).
+#    Needed (next-hop MTU 1280) and the node's stack learns the path MTU;
+#  - MT-21 with force-udp = false: IPv6 link -> routed IPv4 link -> IPv6
+#    link -> IPv4 link, registered each time (UDP over IPv4, IPv4-in-IPv6
+#    over IPv6, IPv6 preferred), both home addresses reached, and the
+#    node's rules, routes and tunnel addresses the same at each return.
+# About 110 s (the idle period is the point).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB_TIMEOUT=${LAB_TIMEOUT:-200}
@@ -152,6 +156,46 @@ lab_check "a 1408-octet IPv4 packet with DF, lost to the core's 1300 octets, get
     eval 'echo "$PING_BIG" | grep -Eq "mtu ?= ?1280" && lab_exec mn ip -4 route get 169.254.9.99 from "$HOME4" | grep -q " mtu 1280"'
 lab_check "... and a packet that fits goes through" \
     lab_exec mn ping -4 -n -c 2 -i 0.3 -W 2 -M do -s 1200 -I "$HOME4" 169.254.9.99
+lab_stop mn
+
+# 4. MT-21 with force-udp = false (F clear): vertical handovers IPv6 link
+# -> routed IPv4 link -> IPv6 link -> IPv4 link, the mobile node's own
+# rules and routes compared at each return (no stale state).
+{ cat "$LAB_DIR/mn.toml"; echo 'force-udp = false'; } >"$LAB_DIR/mn-no-f.toml"
+MIP6_MN_CONFIG=$LAB_DIR/mn-no-f.toml
+lab_exec ar3 nft flush table ip nat
+lab_exec ar3 conntrack -F >/dev/null 2>&1
+lab_exec ha ip route add 169.254.2.0/24 via "$NAT4"
+mn_state() {
+    { lab_exec mn ip -6 rule show; lab_exec mn ip -4 rule show
+      lab_exec mn ip -6 route show table all proto 122; lab_exec mn ip -4 route show table all proto 122
+      lab_exec mn ip -4 addr show dev v6e-mn0; } 2>/dev/null | sed 's/ expires [0-9]*sec//'
+}
+mip6_start_mn
+v6_bound() { bound_at "$COA" && [ "$(mn_field ipv4_home_address)" = "$HOME4" ]; }
+lab_check "F clear, IPv6 link: registered, the IPv4 home address over IPv6" lab_wait 15 v6_bound
+V6_STATE=$(mn_state)
+lab_check "... its state holds the home address's rule and the IPv4 home address on the tunnel device" \
+    eval 'grep -q "from $MIP6_HOA lookup" <<<"$V6_STATE" && grep -q "inet $HOME4/32" <<<"$V6_STATE"'
+mip6_move ar3 br3
+mip6_ipv4_attach
+lab_check "F clear, routed IPv4 link: registered in UDP from $MN4, no NAT" \
+    lab_wait 20 eval 'away_v4_from "$MN4" && [[ "$(ha_udp)" == "$MN4:"*" False $HOME4" ]]'
+lab_check "F clear, IPv4 link: correspondent -> home address and -> IPv4 home address" \
+    eval 'lab_wait 5 lab_exec cn ping -6 -n -c 2 -i 0.3 -W 2 "$MIP6_HOA" && lab_exec cn ping -4 -n -c 2 -i 0.3 -W 2 "$HOME4"'
+V4_STATE=$(mn_state)
+mip6_ipv4_detach
+mip6_move ar1 br1
+lab_check "F clear, back on the IPv6 link: registered, IPv6 preferred" lab_wait 15 v6_bound
+lab_check "... the mobile node's rules, routes and tunnel addresses are as on the first visit" \
+    eval '[ "$(mn_state)" = "$V6_STATE" ]'
+lab_check "... the correspondent reaches both home addresses" \
+    eval 'lab_wait 5 lab_exec cn ping -6 -n -c 2 -i 0.3 -W 2 "$MIP6_HOA" && lab_exec cn ping -4 -n -c 2 -i 0.3 -W 2 "$HOME4"'
+mip6_move ar3 br3
+mip6_ipv4_attach
+lab_check "F clear, the IPv4 link again: registered in UDP" lab_wait 20 away_v4_from "$MN4"
+lab_check "... the mobile node's rules, routes and tunnel addresses are as on the first visit" \
+    eval '[ "$(mn_state)" = "$V4_STATE" ]'
 lab_stop mn
 
 lab_finish
