@@ -53,8 +53,16 @@ REFRESH=20
 lab_init mip6-dsmip-nat
 lab_require conntrack
 cp "$MIP6_REPO_DIR/examples/mip6-demo.key" "$LAB_DIR/"
-sed "s|^# nat-refresh = 110 |nat-refresh = $REFRESH |" "$MIP6_REPO_DIR/examples/home-agent.toml" >"$LAB_DIR/ha.toml"
+cat >"$LAB_DIR/ha-hook.sh" <<EOH
+#!/bin/sh
+echo "\$V6EDGE_EVENT \$V6EDGE_UDP_ENDPOINT \$V6EDGE_NAT \$V6EDGE_IPV4_HOME_ADDRESS" >>"$LAB_DIR/ha-hook.log"
+EOH
+chmod 0755 "$LAB_DIR/ha-hook.sh"
+sed -e "s|^# nat-refresh = 110 |nat-refresh = $REFRESH |" \
+    -e "/^\[home-agent\]/a hook = \"$LAB_DIR/ha-hook.sh\"" \
+    "$MIP6_REPO_DIR/examples/home-agent.toml" >"$LAB_DIR/ha.toml"
 grep -q "^nat-refresh = $REFRESH " "$LAB_DIR/ha.toml" || lab_die "could not set nat-refresh"
+grep -q "^hook = " "$LAB_DIR/ha.toml" || lab_die "could not set the hook"
 {
     cat "$MIP6_REPO_DIR/examples/mobile-node.toml"
     echo 'home-agent-ipv4 = "169.254.255.1"'
@@ -86,6 +94,11 @@ lab_check "MT-18: the home agent sees no NAT and assigned an IPv4 home address (
     eval '[[ "$B" == "$MN4:"*" False 169.254.1."* ]]'
 no_refresh() { [ "$(v6edge_status_json mn | lab_json "d['roles']['mobile-node'].get('care_of_v4') == '$MN4' and d['roles']['mobile-node'].get('nat_refresh') is None")" = True ]; }
 lab_check "MT-18: the BA had no NAT Detection option (no refresh time at the node)" no_refresh
+metric() { v6edge_ctl ha metrics 2>/dev/null | grep -q "^v6edge_mobility_$1\$"; }
+lab_check "MT-18: metrics: one UDP binding of a mobile node, one IPv4 home address" \
+    eval 'metric "bindings_by_kind{kind=\"mobile-node\",transport=\"udp\"} 1" && metric "bindings_by_kind{kind=\"mobile-node\",transport=\"ipv6\"} 0" && metric "ipv4_home_addresses 1"'
+lab_check "MT-18: the home agent's hook is told: registered, the UDP endpoint, no NAT, the IPv4 home address" \
+    lab_wait 5 grep -qx "registered $MN4:[0-9]* 0 $HOME4" "$LAB_DIR/ha-hook.log"
 lab_check "MT-18: the correspondent pings the home address (IPv6 in UDP)" \
     lab_wait 10 lab_exec cn ping -6 -n -c 3 -i 0.3 -W 2 "$MIP6_HOA"
 lab_check "MT-18: the node pings the correspondent from its home address" \
@@ -135,6 +148,11 @@ lab_check "MT-20: the correspondent reaches the node again (within $REFRESH s of
     lab_wait 5 reached
 lab_check "MT-20: ... and the IPv4 home address too" \
     lab_exec cn ping -4 -n -c 2 -i 0.3 -W 2 "$HOME4"
+lab_check "MT-20: the hook is told of the new mapping: moved, the NAT's new port, NAT 1" \
+    lab_wait 5 grep -qx "moved $(ha_udp | cut -d' ' -f1) 1 $HOME4" "$LAB_DIR/ha-hook.log"
+lab_check "MT-20: metrics: the binding is behind a NAT now" \
+    eval 'metric "bindings_by_kind{kind=\"mobile-node\",transport=\"udp-nat\"} 1" && metric "bindings_by_kind{kind=\"mobile-node\",transport=\"udp\"} 0"'
+sed 's/^/  hook | /' "$LAB_DIR/ha-hook.log"
 
 # 3. An IPv6 foreign link whose way to the home agent carries 1300 octets:
 # the IPv4 home address stays (IPv4-in-IPv6, DS-8), and an IPv4 packet with

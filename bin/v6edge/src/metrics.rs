@@ -60,6 +60,21 @@ pub struct HookLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct BindingKindLabels {
+    /// `mobile-node` or `mobile-router` (RFC 3963).
+    pub kind: String,
+    /// `ipv6` (IPv6-in-IPv6), `udp` (DSMIPv6 over IPv4, RFC 5555) or
+    /// `udp-nat` (the same behind a NAT).
+    pub transport: String,
+}
+
+/// The label values [`Metrics::sync_mobility`] always exports, zeros
+/// included, so that a kind that goes away reads 0 instead of its last
+/// value.
+pub const BINDING_KINDS: [&str; 2] = ["mobile-node", "mobile-router"];
+pub const BINDING_TRANSPORTS: [&str; 3] = ["ipv6", "udp", "udp-nat"];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct MobilityMessageLabels {
     /// `binding-update`, `binding-ack`, ... or the MH Type number.
     pub message_type: String,
@@ -102,6 +117,8 @@ pub struct Metrics {
     binding_acks_sent: Family<StatusLabels, Counter>,
     mobility_auth_failures: Counter,
     bindings: Gauge,
+    bindings_by_kind: Family<BindingKindLabels, Gauge>,
+    ipv4_home_addresses: Gauge,
     mn_binding_updates: Counter,
     mn_retransmissions: Counter,
     mn_acks_received: Family<StatusLabels, Counter>,
@@ -138,6 +155,8 @@ impl Metrics {
             binding_acks_sent: Family::default(),
             mobility_auth_failures: Counter::default(),
             bindings: Gauge::default(),
+            bindings_by_kind: Family::default(),
+            ipv4_home_addresses: Gauge::default(),
             mn_binding_updates: Counter::default(),
             mn_retransmissions: Counter::default(),
             mn_acks_received: Family::default(),
@@ -235,6 +254,16 @@ impl Metrics {
             m.bindings.clone(),
         );
         registry.register(
+            "mobility_bindings_by_kind",
+            "Home agent bindings by kind (mobile-node, mobile-router) and transport (ipv6, udp, udp-nat)",
+            m.bindings_by_kind.clone(),
+        );
+        registry.register(
+            "mobility_ipv4_home_addresses",
+            "IPv4 home addresses the home agent has assigned (RFC 5555)",
+            m.ipv4_home_addresses.clone(),
+        );
+        registry.register(
             "mobile_node_binding_updates_sent",
             "Binding Updates the mobile node sent, retransmissions included",
             m.mn_binding_updates.clone(),
@@ -269,7 +298,8 @@ impl Metrics {
         received: &[(String, u64)],
         acks: &[(String, u64)],
         auth_failures: u64,
-        bindings: usize,
+        bindings: &[(&str, &str)],
+        ipv4_home_addresses: usize,
     ) {
         fn sync(counter: &Counter, total: u64) {
             let now = counter.get();
@@ -290,8 +320,22 @@ impl Metrics {
             sync(&self.binding_acks_sent.get_or_create(&labels), *n);
         }
         sync(&self.mobility_auth_failures, auth_failures);
-        self.bindings
-            .set(i64::try_from(bindings).unwrap_or(i64::MAX));
+        let gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.bindings.set(gauge(bindings.len()));
+        for kind in BINDING_KINDS {
+            for transport in BINDING_TRANSPORTS {
+                let n = bindings
+                    .iter()
+                    .filter(|(k, t)| *k == kind && *t == transport)
+                    .count();
+                let labels = BindingKindLabels {
+                    kind: kind.to_owned(),
+                    transport: transport.to_owned(),
+                };
+                self.bindings_by_kind.get_or_create(&labels).set(gauge(n));
+            }
+        }
+        self.ipv4_home_addresses.set(gauge(ipv4_home_addresses));
     }
 
     /// Brings the mobile node's counters up to its machine's totals (at

@@ -140,8 +140,8 @@ pub struct HomeAgentRole {
     /// Budget for the Parameter Problems this role sends (RFC 4443 §2.4
     /// (f): ICMPv6 errors are rate-limited).
     icmp_errors: TokenBucket,
-    /// Care-of address of each binding the hook was last told of.
-    hooked: std::collections::BTreeMap<Ipv6Addr, (Ipv6Addr, Vec<v6edge_prefix::Prefix>)>,
+    /// What the hook was last told of each binding.
+    hooked: std::collections::BTreeMap<Ipv6Addr, Hooked>,
     /// The home link's `proxy_delay` before we set it to 0, restored at
     /// shutdown.
     saved_proxy_delay: Option<String>,
@@ -528,37 +528,66 @@ impl HomeAgentRole {
             .map(|b| (b.home_address, b))
             .collect();
         let mut runs = Vec::new();
-        for (hoa, (coa, networks)) in &self.hooked {
-            if !now.contains_key(hoa) {
-                runs.push(("removed", *hoa, *coa, 0, networks.clone()));
+        let hooked_of = |b: &BindingRecord| Hooked {
+            care_of: b.care_of,
+            networks: b.prefixes.clone(),
+            udp: b.udp,
+            nat: b.nat,
+            ipv4_home: b.ipv4_home,
+        };
+        // A binding being re-installed (a new care-of address or NAT
+        // mapping waits for its kernel and data-plane changes) is still
+        // there: the hook hears of it once it is bound again, as moved.
+        let in_cache: std::collections::BTreeSet<Ipv6Addr> = m
+            .status(self.now())
+            .bindings
+            .iter()
+            .map(|b| b.home_address)
+            .collect();
+        let mut kept = std::collections::BTreeMap::new();
+        for (hoa, h) in &self.hooked {
+            if !in_cache.contains(hoa) {
+                runs.push(("removed", *hoa, 0, h.clone()));
+            } else if !now.contains_key(hoa) {
+                kept.insert(*hoa, h.clone());
             }
         }
         for (hoa, b) in &now {
+            let h = hooked_of(b);
             let event = match self.hooked.get(hoa) {
                 None => "registered",
-                Some((coa, _)) if *coa != b.care_of => "moved",
-                // A mobile router registered other mobile networks.
-                Some((_, networks)) if *networks != b.prefixes => "changed",
+                // A new care-of address, or (DSMIPv6) a NAT that mapped
+                // the same one to another address or port (DS-4).
+                Some(old) if old.care_of != h.care_of || old.udp != h.udp => "moved",
+                // Other mobile networks, or an IPv4 home address given
+                // or taken.
+                Some(old) if *old != h => "changed",
                 Some(_) => continue,
             };
-            runs.push((
-                event,
-                *hoa,
-                b.care_of,
-                b.lifetime.as_secs(),
-                b.prefixes.clone(),
-            ));
+            runs.push((event, *hoa, b.lifetime.as_secs(), h));
         }
-        self.hooked = now
-            .iter()
-            .map(|(h, b)| (*h, (b.care_of, b.prefixes.clone())))
-            .collect();
-        for (event, hoa, coa, lifetime, networks) in runs {
-            let networks: Vec<String> = networks.iter().map(|p| p.to_string()).collect();
+        self.hooked = now.iter().map(|(hoa, b)| (*hoa, hooked_of(b))).collect();
+        self.hooked.extend(kept);
+        for (event, hoa, lifetime, h) in runs {
+            let networks: Vec<String> = h.networks.iter().map(|p| p.to_string()).collect();
+            let text = |v: Option<String>| v.unwrap_or_default();
+            let coa = h.care_of;
             let env = vec![
                 // A mobile router's mobile networks (RFC 3963), space
                 // separated; empty for a mobile node.
                 ("V6EDGE_MOBILE_NETWORKS".to_owned(), networks.join(" ")),
+                // DSMIPv6 (RFC 5555): where its UDP goes (behind a NAT,
+                // the NAT's mapping), whether a NAT is between, and its
+                // IPv4 home address; empty for an IPv6 binding.
+                (
+                    "V6EDGE_UDP_ENDPOINT".to_owned(),
+                    text(h.udp.map(|u| u.to_string())),
+                ),
+                ("V6EDGE_NAT".to_owned(), u8::from(h.nat).to_string()),
+                (
+                    "V6EDGE_IPV4_HOME_ADDRESS".to_owned(),
+                    text(h.ipv4_home.map(|a| a.to_string())),
+                ),
                 ("V6EDGE_ROLE".to_owned(), "home-agent".to_owned()),
                 ("V6EDGE_EVENT".to_owned(), event.to_owned()),
                 ("V6EDGE_HOME_ADDRESS".to_owned(), hoa.to_string()),
@@ -575,6 +604,16 @@ impl HomeAgentRole {
             });
         }
     }
+}
+
+/// A binding as the hook was told of it: a change of any of these runs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Hooked {
+    care_of: Ipv6Addr,
+    networks: Vec<v6edge_prefix::Prefix>,
+    udp: Option<std::net::SocketAddrV4>,
+    nat: bool,
+    ipv4_home: Option<std::net::Ipv4Addr>,
 }
 
 /// Why a captured packet to one of our addresses (`ours`) goes no further
@@ -998,7 +1037,25 @@ impl Role for HomeAgentRole {
             .map(|(t, n)| (mh_type_name(*t), *n))
             .collect();
         let acks: Vec<(String, u64)> = c.ba_sent.iter().map(|(s, n)| (s.to_string(), *n)).collect();
-        metrics.sync_mobility(&received, &acks, c.auth_failures, m.bindings().len());
+        let bindings = m.bindings();
+        let kinds: Vec<(&str, &str)> = bindings
+            .iter()
+            .map(|b| {
+                let kind = if b.mobile_router {
+                    "mobile-router"
+                } else {
+                    "mobile-node"
+                };
+                let transport = match (b.udp, b.nat) {
+                    (None, _) => "ipv6",
+                    (Some(_), false) => "udp",
+                    (Some(_), true) => "udp-nat",
+                };
+                (kind, transport)
+            })
+            .collect();
+        let ipv4_homes = bindings.iter().filter(|b| b.ipv4_home.is_some()).count();
+        metrics.sync_mobility(&received, &acks, c.auth_failures, &kinds, ipv4_homes);
     }
 
     fn dropped_counts(&self) -> Vec<(&'static str, String, u64)> {

@@ -120,8 +120,21 @@ impl MobileNodeRole {
             _ => return,
         };
         let now = self.now();
-        let home_agent = self.machine.as_ref().and_then(|m| m.status(now).home_agent);
+        let status = self.machine.as_ref().map(|m| m.status(now));
+        let home_agent = status.as_ref().and_then(|s| s.home_agent);
         let text = |a: Option<Ipv6Addr>| a.map(|a| a.to_string()).unwrap_or_default();
+        let text4 = |a: Option<std::net::Ipv4Addr>| a.map(|a| a.to_string()).unwrap_or_default();
+        let registered = event == "registered";
+        // DSMIPv6 (RFC 5555): the IPv4 care-of address (V6EDGE_CARE_OF is
+        // then its IPv4-mapped form) and the IPv4 home address.
+        let care_of_v4 = status
+            .as_ref()
+            .and_then(|s| s.care_of_v4)
+            .filter(|_| registered);
+        let ipv4_home = status
+            .as_ref()
+            .and_then(|s| s.ipv4_home)
+            .filter(|_| registered);
         let env = vec![
             ("V6EDGE_ROLE".to_owned(), "mobile-node".to_owned()),
             ("V6EDGE_EVENT".to_owned(), event.to_owned()),
@@ -132,6 +145,8 @@ impl MobileNodeRole {
             ("V6EDGE_CARE_OF".to_owned(), text(care_of)),
             ("V6EDGE_HOME_AGENT".to_owned(), text(home_agent)),
             ("V6EDGE_LIFETIME".to_owned(), lifetime.to_string()),
+            ("V6EDGE_CARE_OF_V4".to_owned(), text4(care_of_v4)),
+            ("V6EDGE_IPV4_HOME_ADDRESS".to_owned(), text4(ipv4_home)),
             // A mobile router's mobile networks (RFC 3963), space
             // separated; empty for a mobile node.
             (
