@@ -1,5 +1,5 @@
 //! RIPng (RFC 2080, issue 10) against the routing daemons people run:
-//! `tests/scenarios/ripng-peers.sh`.
+//! `tests/scenarios/ripng-peers.sh` (a line) and `ripng-triangle.sh`.
 
 mod common;
 
@@ -27,4 +27,31 @@ fn ripng_with_bird_and_frr() {
         return;
     }
     run_scenario_script(label, "ripng-peers.sh", &[]);
+}
+
+/// `tests/scenarios/ripng-triangle.sh`: v6edge, BIRD 2 and FRR ripngd in
+/// a triangle: every LAN routed over the direct link (metric 2 at
+/// v6edge); v6edge's Responses captured and decoded by Scapy show split
+/// horizon with poisoned reverse (the neighbour's LAN with metric 16) and
+/// hop limit 255; each of v6edge's two links fails and the triangle
+/// converges through the third router, then back; BIRD stops and its LAN
+/// leaves the others' tables within the timers. About 70 s.
+#[test]
+fn ripng_triangle_with_bird_and_frr() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let label = "ripng-triangle.sh";
+    let programs = [
+        "ip", "bash", "timeout", "python3", "bird", "ping", "tcpdump",
+    ];
+    if let Some(reason) = skip_reason(true, &programs) {
+        report_skip(label, &reason);
+        return;
+    }
+    if !std::path::Path::new("/usr/lib/frr/ripngd").exists() {
+        report_skip(label, "/usr/lib/frr/ripngd missing (frr)");
+        return;
+    }
+    run_scenario_script(label, "ripng-triangle.sh", &[]);
 }
