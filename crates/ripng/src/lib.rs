@@ -256,6 +256,10 @@ pub enum RteIgnored {
     /// A next-hop RTE whose address is neither `::` nor link-local,
     /// taken as the sender (§2.1.1).
     NextHopNotLinkLocal,
+    /// A next-hop RTE named our own address on the link: the sender's
+    /// route goes through us (a neighbour without split horizon, §2.1.1
+    /// naming its gateway), and believing it would route to ourselves.
+    ThroughUs,
     /// Outside the interface's inbound filter.
     Filtered,
 }

@@ -439,6 +439,11 @@ impl Ripng {
                 .last_heard = now;
         }
         let mut gateway = sender;
+        let ours = self
+            .interfaces
+            .get(&ifindex)
+            .and_then(|i| i.link)
+            .map(|l| l.link_local);
         for rte in rtes {
             let verdict = match rte.kind() {
                 RteKind::NextHop => {
@@ -457,6 +462,9 @@ impl Ripng {
                 RteKind::Invalid if rte.prefix_len > 128 => Err(RteIgnored::BadPrefixLength),
                 RteKind::Invalid => Err(RteIgnored::BadMetric),
                 RteKind::Route => valid_prefix(rte).and_then(|prefix| {
+                    if Some(gateway) == ours {
+                        return Err(RteIgnored::ThroughUs);
+                    }
                     if !accepted(&accept, &prefix) {
                         return Err(RteIgnored::Filtered);
                     }

@@ -1,8 +1,11 @@
-//! Several RIPng machines on simulated links (no loss, no delay): the
-//! RFC 2080 behaviour end to end: a route travels with its metric,
-//! poisoned reverse shows on the wire, a withdrawal reaches the far end as
-//! metric 16 within the triggered-update delays, a silent router's routes
-//! time out, and a broken link in a triangle converges to the other path.
+//! Several RIPng machines on simulated links (no delay; a message may be
+//! lost on purpose): the RFC 2080 behaviour end to end: a route travels
+//! with its metric, poisoned reverse shows on the wire, a withdrawal
+//! reaches the far end as metric 16 within the triggered-update delays, a
+//! silent router's routes time out, and a broken link in a triangle
+//! converges to the other path; then the KAME book's route6d scenarios
+//! (leaf network, simple loop, three-level aggregation, filtering, count
+//! to infinity).
 
 use std::collections::BTreeMap;
 use std::net::Ipv6Addr;
@@ -10,8 +13,10 @@ use std::time::Duration;
 
 use v6edge_core::{IfIndex, Instant, KernelOp, Received, RouteSpec, Transmit, Transport};
 use v6edge_prefix::Prefix;
-use v6edge_ripng::{InterfaceConfig, OriginatedRoute, Ripng, RipngConfig, RipngOutput};
-use v6edge_wire::ripng::RipngMessage;
+use v6edge_ripng::{
+    InterfaceConfig, OriginatedRoute, Ripng, RipngConfig, RipngOutput, SplitHorizon,
+};
+use v6edge_wire::ripng::{Command, RipngBody, RipngMessage};
 
 struct Node {
     machine: Ripng,
@@ -28,6 +33,12 @@ struct Net {
     cut: Vec<usize>,
     /// Every update seen: (node, ifindex, message).
     wire: Vec<(usize, IfIndex, RipngMessage)>,
+    /// The next Response from (node, ifindex) that carries the prefix
+    /// with this metric is lost on the link.
+    lose: Option<(usize, IfIndex, Prefix, u8)>,
+    /// Nodes whose next-hop RTEs never reach the others, as from a router
+    /// that sends none (KAME's route6d).
+    no_next_hops: Vec<usize>,
 }
 
 fn link_local(node: usize, ifindex: IfIndex) -> Ipv6Addr {
@@ -76,6 +87,8 @@ impl Net {
             now,
             cut: Vec::new(),
             wire: Vec::new(),
+            lose: None,
+            no_next_hops: Vec::new(),
         };
         for n in 0..nodes {
             let ifs: Vec<IfIndex> = net.nodes[n].ports.keys().copied().collect();
@@ -118,9 +131,25 @@ impl Net {
         panic!("no quiescence");
     }
 
-    fn deliver(&mut self, from: usize, t: Transmit) {
+    fn deliver(&mut self, from: usize, mut t: Transmit) {
         let link = self.nodes[from].ports[&t.ifindex];
-        if let Ok(m) = RipngMessage::parse(&t.payload) {
+        if let Ok(mut m) = RipngMessage::parse(&t.payload) {
+            if let Some((n, i, p, metric)) = self.lose
+                && (n, i) == (from, t.ifindex)
+                && m.entries()
+                    .iter()
+                    .any(|r| r.prefix == p.addr() && r.prefix_len == p.len() && r.metric == metric)
+            {
+                self.lose = None;
+                self.wire.push((from, t.ifindex, m));
+                return;
+            }
+            if self.no_next_hops.contains(&from)
+                && let RipngBody::Entries(entries) = &mut m.body
+            {
+                entries.retain(|r| r.metric != 0xff);
+                t.payload = m.to_bytes();
+            }
             self.wire.push((from, t.ifindex, m));
         }
         if self.cut.contains(&link) {
@@ -440,4 +469,289 @@ fn filters_and_default_only_interfaces() {
     assert_eq!(net.metric(3, "::/0"), Some(2));
     assert_eq!(net.gateway(3, "::/0"), Some(link_local(1, 3)));
     assert_eq!(net.metric(3, "2001:db8::/48"), None);
+}
+
+// ------------------------------- the KAME book's route6d scenarios --
+//
+// The scenarios the KAME project ran route6d through, on simulated links:
+// leaf network, simple loop, hierarchical aggregation (three levels),
+// filtering (with an ignored interface and a tag), count to infinity.
+// The timers scenario is `a_silent_router_times_out_after_180_s` above
+// and, in tests/rfc2080.rs, the triggered-update and request tests.
+
+/// The metrics `node` advertised for `prefix` on `ifindex`, in order.
+fn advertised(net: &Net, node: usize, ifindex: IfIndex, prefix: &str) -> Vec<u8> {
+    let p = pfx(prefix);
+    net.wire
+        .iter()
+        .filter(|(n, i, m)| (*n, *i) == (node, ifindex) && m.command == Command::Response)
+        .flat_map(|(_, _, m)| m.entries().to_vec())
+        .filter(|r| r.metric != 0xff && r.prefix == p.addr() && r.prefix_len == p.len())
+        .map(|r| r.metric)
+        .collect()
+}
+
+/// Leaf network: R1, with one LAN, learns the default route and two /64s
+/// from its upstream neighbour R0 and advertises its LAN /64 upstream with
+/// metric 1.
+#[test]
+fn kame_leaf_network() {
+    // R0 -(link 0)- R1 (ifindex 1 upstream).
+    let mut net = Net::new(2, &[&[(0, 1), (1, 1)]]);
+    net.originate(0, &["::/0", "2001:db8:1::/64", "2001:db8:2::/64"]);
+    net.originate(1, &["2001:db8:10::/64"]);
+    let t = net.secs(10);
+    net.run_until(t);
+    for p in ["::/0", "2001:db8:1::/64", "2001:db8:2::/64"] {
+        assert_eq!(net.metric(1, p), Some(2), "{p}");
+        assert_eq!(net.gateway(1, p), Some(link_local(0, 1)), "{p}");
+    }
+    let up = advertised(&net, 1, 1, "2001:db8:10::/64");
+    assert!(!up.is_empty() && up.iter().all(|&m| m == 1), "{up:?}");
+    assert_eq!(net.metric(0, "2001:db8:10::/64"), Some(2));
+    // Nothing R0 taught it goes back up but as unreachable.
+    assert!(advertised(&net, 1, 1, "::/0").iter().all(|&m| m == 16));
+}
+
+/// Simple loop: R1 and R2 share two links and R1 has the upstream R0. The
+/// link R2 uses breaks: R2 takes the other one, and no metric above the
+/// real one is ever advertised (no loop).
+#[test]
+fn kame_simple_loop() {
+    // R0 -(0)- R1; R1 -(1)- R2 on ifindex 2/1; R1 -(2)- R2 on ifindex 3/2.
+    let mut net = Net::new(
+        3,
+        &[&[(0, 1), (1, 1)], &[(1, 2), (2, 1)], &[(1, 3), (2, 2)]],
+    );
+    net.originate(0, &[P]);
+    let t = net.secs(60);
+    net.run_until(t);
+    assert_eq!(net.metric(2, P), Some(3));
+    let gw = net.gateway(2, P).expect("a route");
+    let (used_link, used_if, other_gw) = if gw == link_local(1, 2) {
+        (1, 1, link_local(1, 3))
+    } else {
+        (2, 2, link_local(1, 2))
+    };
+    net.wire.clear();
+    net.cut.push(used_link);
+    let now = net.now;
+    net.nodes[2].machine.handle_interface_down(now, used_if);
+    net.nodes[1]
+        .machine
+        .handle_interface_down(now, if used_link == 1 { 2 } else { 3 });
+    net.settle();
+    let t = net.secs(60);
+    net.run_until(t);
+    assert_eq!(net.metric(2, P), Some(3));
+    assert_eq!(net.gateway(2, P), Some(other_gw));
+    for (_, _, m) in &net.wire {
+        for r in m.entries().iter().filter(|r| r.prefix_len == 48) {
+            assert!(r.metric <= 3 || r.metric == 16, "{r:?}");
+        }
+    }
+}
+
+/// Hierarchical aggregation, three levels: the leaves' /64s become /56s at
+/// the middle routers and one /52 at the top; the upstream hears only the
+/// /52, and a new /64 below changes nothing upstream.
+#[test]
+fn kame_hierarchical_aggregation() {
+    // L1 (0) -(0)- M1 (1) -(1)- T (2) -(4)- U (5)
+    // L2 (3) -(2)- M2 (4) -(3)- T
+    let links: &[&[(usize, IfIndex)]] = &[
+        &[(0, 1), (1, 1)],
+        &[(1, 2), (2, 1)],
+        &[(3, 1), (4, 1)],
+        &[(4, 2), (2, 2)],
+        &[(2, 3), (5, 1)],
+    ];
+    let mut net = Net::with(6, links, |n, c| match n {
+        1 => c.aggregates = vec![pfx("2001:db8:a:100::/56")],
+        4 => c.aggregates = vec![pfx("2001:db8:a:200::/56")],
+        2 => c.aggregates = vec![pfx("2001:db8:a::/52")],
+        _ => {}
+    });
+    net.originate(0, &["2001:db8:a:100::/64", "2001:db8:a:101::/64"]);
+    net.originate(3, &["2001:db8:a:200::/64"]);
+    let t = net.secs(30);
+    net.run_until(t);
+    // The middle: /56s; the top: both /56s, sending the /52 up.
+    assert_eq!(net.metric(2, "2001:db8:a:100::/56"), Some(3));
+    assert_eq!(net.metric(2, "2001:db8:a:200::/56"), Some(3));
+    assert_eq!(net.metric(2, "2001:db8:a:100::/64"), None);
+    assert_eq!(net.metric(5, "2001:db8:a::/52"), Some(4));
+    let upstream: Vec<u8> = net
+        .wire
+        .iter()
+        .filter(|(n, i, m)| (*n, *i) == (2, 3) && m.command == Command::Response)
+        .flat_map(|(_, _, m)| m.entries().to_vec())
+        .filter(|r| r.metric != 0xff)
+        .map(|r| r.prefix_len)
+        .collect();
+    assert!(
+        !upstream.is_empty() && upstream.iter().all(|&l| l == 52),
+        "{upstream:?}"
+    );
+    // A new /64 below: the upstream's view and what goes up are unchanged.
+    let seen = net.wire.len();
+    net.originate(
+        0,
+        &[
+            "2001:db8:a:100::/64",
+            "2001:db8:a:101::/64",
+            "2001:db8:a:102::/64",
+        ],
+    );
+    let t = net.secs(30);
+    net.run_until(t);
+    assert_eq!(net.metric(5, "2001:db8:a::/52"), Some(4));
+    assert!(
+        net.wire[seen..]
+            .iter()
+            .filter(|(n, i, m)| (*n, *i) == (2, 3) && m.command == Command::Response)
+            .flat_map(|(_, _, m)| m.entries().to_vec())
+            .filter(|r| r.metric != 0xff)
+            .all(|r| r.prefix_len == 52 && r.metric == 3),
+        "only the /52, as before"
+    );
+    assert_eq!(net.nodes[5].kernel.len(), 1);
+}
+
+/// Filtering, the rest of it: an interface left out of the configuration
+/// (route6d -N) neither hears nor speaks, and a route's tag travels with
+/// it (route6d -t).
+#[test]
+fn kame_ignored_interface_and_tag() {
+    // R0 -(0)- R1 -(1)- R2; R1 -(2)- R3 on R1's ifindex 3, left out.
+    let links: &[&[(usize, IfIndex)]] = &[&[(0, 2), (1, 1)], &[(1, 2), (2, 1)], &[(1, 3), (3, 1)]];
+    let mut net = Net::with(4, links, |n, c| {
+        if n == 1 {
+            c.interfaces.retain(|i| i.ifindex != 3);
+        }
+    });
+    let routes = [OriginatedRoute {
+        prefix: pfx(P),
+        tag: 0x1234,
+        metric: 1,
+    }];
+    let now = net.now;
+    net.nodes[0].machine.set_originated(now, &routes);
+    net.originate(3, &["2001:db8:3::/64"]);
+    let t = net.secs(60);
+    net.run_until(t);
+    let at_r2 = net.nodes[2].machine.status(net.now);
+    let r = at_r2
+        .routes
+        .iter()
+        .find(|r| r.prefix == pfx(P))
+        .expect("learnt");
+    assert_eq!((r.metric, r.tag), (3, 0x1234), "the tag travels");
+    assert!(
+        net.wire.iter().all(|(n, i, _)| (*n, *i) != (1, 3)),
+        "R1 says nothing on it"
+    );
+    assert_eq!(
+        net.metric(1, "2001:db8:3::/64"),
+        None,
+        "nor believes what it hears"
+    );
+    assert_eq!(net.metric(3, P), None);
+}
+
+/// Count to infinity on a line R0 - R1 - R2: R0 falls silent, and R1's
+/// triggered withdrawal toward R2 is lost, so R2 still offers the dead
+/// route back when R1 has timed it out. `route6d_peer`: R2 sends no
+/// next-hop RTEs. Returns whether a metric between the real ones and 16
+/// was ever advertised, and R1's count of routes ignored as through
+/// itself. Whatever happens, the route ends at 16 and leaves the kernels.
+fn count_to_infinity(mode: SplitHorizon, route6d_peer: bool) -> (bool, u64) {
+    let mut net = Net::with(3, &[&[(0, 2), (1, 1)], &[(1, 2), (2, 1)]], |_, c| {
+        for i in &mut c.interfaces {
+            i.split_horizon = mode;
+        }
+    });
+    if route6d_peer {
+        net.no_next_hops.push(2);
+    }
+    net.originate(0, &[P]);
+    let t = net.secs(60);
+    net.run_until(t);
+    assert_eq!(net.metric(2, P), Some(3));
+    net.wire.clear();
+    net.lose = Some((1, 2, pfx(P), 16));
+    net.nodes[0].alive = false;
+    let t = net.secs(600);
+    net.run_until(t);
+    let climbed = net
+        .wire
+        .iter()
+        .flat_map(|(_, _, m)| m.entries().to_vec())
+        .filter(|r| r.prefix_len == 48)
+        .any(|r| (4..16).contains(&r.metric));
+    assert!(net.lose.is_none(), "a withdrawal was lost");
+    assert!(
+        net.nodes[1].kernel.is_empty() && net.nodes[2].kernel.is_empty(),
+        "{mode:?}: the dead route left the kernels"
+    );
+    assert_eq!(
+        (net.metric(1, P), net.metric(2, P)),
+        (None, None),
+        "{mode:?}"
+    );
+    let through_us = net.nodes[1]
+        .machine
+        .counters()
+        .rtes_ignored
+        .get(&v6edge_ripng::RteIgnored::ThroughUs)
+        .copied()
+        .unwrap_or(0);
+    (climbed, through_us)
+}
+
+/// Without split horizon, against a neighbour that names no next hop
+/// (route6d), the metric climbs to 16 (RFC 2080 §2.6's count to
+/// infinity); with poisoned reverse it never does.
+#[test]
+fn kame_count_to_infinity_on_a_line() {
+    let (climbed, _) = count_to_infinity(SplitHorizon::Off, true);
+    assert!(climbed, "counted up without split horizon");
+    let (climbed, _) = count_to_infinity(SplitHorizon::PoisonedReverse, true);
+    assert!(!climbed, "no counting with poisoned reverse");
+}
+
+/// Without split horizon between v6edge routers, the next-hop RTE names
+/// the gateway (§2.1.1): R1 sees that R2's route goes through itself and
+/// ignores it, so the loop never forms even when the withdrawal is lost.
+#[test]
+fn a_route_through_ourselves_is_never_believed() {
+    let (climbed, through_us) = count_to_infinity(SplitHorizon::Off, false);
+    assert!(!climbed, "no counting: the route through us is refused");
+    assert!(through_us > 0, "counted as through-us");
+}
+
+/// The triangle, the known limit of split horizon (RFC 2080 §2.6): when
+/// the origin dies, the two others can still teach each other the route
+/// around the loop; it ends at 16 all the same, and leaves the kernels.
+#[test]
+fn kame_count_to_infinity_triangle_ends_at_16() {
+    // R0 hangs off R1 (link 0); R1, R2, R3 in a triangle.
+    let links: &[&[(usize, IfIndex)]] = &[
+        &[(0, 1), (1, 1)],
+        &[(1, 2), (2, 1)],
+        &[(2, 2), (3, 1)],
+        &[(3, 2), (1, 3)],
+    ];
+    let mut net = Net::new(4, links);
+    net.originate(0, &[P]);
+    let t = net.secs(60);
+    net.run_until(t);
+    assert_eq!((net.metric(2, P), net.metric(3, P)), (Some(3), Some(3)));
+    net.nodes[0].alive = false;
+    let t = net.secs(600);
+    net.run_until(t);
+    for n in 1..4 {
+        assert!(net.nodes[n].kernel.is_empty(), "R{n} still routes it");
+        assert_eq!(net.metric(n, P), None, "R{n}");
+    }
 }

@@ -457,6 +457,7 @@ fn rte_label(r: v6edge_ripng::RteIgnored) -> &'static str {
         R::NotUnicastPrefix => "not-unicast-prefix",
         R::OwnPrefix => "own-prefix",
         R::NextHopNotLinkLocal => "next-hop-not-link-local",
+        R::ThroughUs => "through-us",
         R::Filtered => "filtered",
     }
 }
