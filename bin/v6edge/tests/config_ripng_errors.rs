@@ -92,6 +92,12 @@ fn errors_name_the_line() {
         err("[ripng]\ninterfaces = [\"eth0\"]\n\n[[ripng.interface]]\nname = \"eth0\"\ncost = 0\n"),
         "ripng.toml:6: cost = 0: must be between 1 and 15"
     );
+    assert_eq!(
+        err("[ripng]\ninterfaces = [\"eth0\"]\nmax-routes = 0\n"),
+        "ripng.toml:3: max-routes = 0: must be between 1 and 10000000"
+    );
+    let ok = load("ok", "[ripng]\ninterfaces = [\"eth0\"]\nmax-routes = 500\n").expect("valid");
+    assert_eq!(ok.ripng.expect("ripng").max_routes, 500);
 }
 
 /// route6d's options as keys: aggregates (-A), accept (-L), advertise

@@ -181,6 +181,11 @@ pub struct RipngConfig {
     pub kernel_metric: u32,
     /// Aggregates (route6d `-A`): see the crate documentation.
     pub aggregates: Vec<Prefix>,
+    /// At most this many routes in the table: a neighbour announcing more
+    /// (a flood of made-up prefixes) costs bounded memory and kernel
+    /// routes; the routes beyond are ignored and counted
+    /// ([`RteIgnored::TableFull`]) until room is made.
+    pub max_routes: usize,
 }
 
 impl RipngConfig {
@@ -192,9 +197,15 @@ impl RipngConfig {
             table: RouteTable::MAIN,
             kernel_metric: 1024,
             aggregates: Vec::new(),
+            max_routes: DEFAULT_MAX_ROUTES,
         }
     }
 }
+
+/// [`RipngConfig::max_routes`] by default: far above what RIPng networks
+/// carry (RFC 2080 §1.1: "intended ... for moderate-size networks"), far
+/// below what exhausts a router.
+pub const DEFAULT_MAX_ROUTES: usize = 100_000;
 
 impl Default for RipngConfig {
     fn default() -> RipngConfig {
@@ -260,6 +271,8 @@ pub enum RteIgnored {
     /// route goes through us (a neighbour without split horizon, §2.1.1
     /// naming its gateway), and believing it would route to ourselves.
     ThroughUs,
+    /// A new route while the table holds [`RipngConfig::max_routes`].
+    TableFull,
     /// Outside the interface's inbound filter.
     Filtered,
 }

@@ -511,7 +511,11 @@ impl Ripng {
             installed: None,
             last_heard: now,
         };
+        let full = self.table.len() >= self.config.max_routes;
         let Some(entry) = self.table.get_mut(&prefix) else {
+            if metric < METRIC_INFINITY && full {
+                return Err(RteIgnored::TableFull);
+            }
             if metric < METRIC_INFINITY {
                 let mut entry = fresh(metric);
                 self.install(prefix, &mut entry);

@@ -661,3 +661,48 @@ fn status_lists_neighbours_routes_and_the_next_update() {
     assert!(next >= secs(15) && next <= secs(45));
     let _: Instant = next;
 }
+
+/// Hostile input: a neighbour announcing more routes than `max_routes`
+/// fills the table and the kernel no further; the rest is ignored and
+/// counted, updates to known routes still count, and room made by a
+/// withdrawal takes a new route again.
+#[test]
+fn the_table_is_bounded_and_a_flood_beyond_it_is_counted() {
+    let t0 = secs(0);
+    let mut c = config();
+    c.max_routes = 3;
+    let mut r = router_with(c, t0);
+    let flood: Vec<Rte> = (1..=5)
+        .map(|i| route(&format!("2001:db8:{i}::/48"), 1))
+        .collect();
+    let out = hear(&mut r, t0, ETH0, B, flood);
+    assert_eq!(out.set_routes().len(), 3);
+    assert_eq!(r.status(t0).routes.len(), 3);
+    assert_eq!(
+        r.counters().rtes_ignored.get(&RteIgnored::TableFull),
+        Some(&2)
+    );
+    // A known route still changes.
+    hear(&mut r, secs(1), ETH0, B, vec![route("2001:db8:1::/48", 4)]);
+    let m = |r: &v6edge_ripng::Ripng, p: &str| {
+        r.status(secs(1))
+            .routes
+            .iter()
+            .find(|x| x.prefix == pfx(p))
+            .map(|x| x.metric)
+    };
+    assert_eq!(m(&r, "2001:db8:1::/48"), Some(5));
+    // Withdrawn and collected: room for another.
+    hear(&mut r, secs(2), ETH0, B, vec![route("2001:db8:1::/48", 16)]);
+    r.handle_timeout(secs(200));
+    drain(&mut r);
+    assert_eq!(r.status(secs(200)).routes.len(), 2);
+    let out = hear(
+        &mut r,
+        secs(201),
+        ETH0,
+        B,
+        vec![route("2001:db8:9::/48", 1)],
+    );
+    assert_eq!(out.set_routes().len(), 1);
+}

@@ -122,6 +122,8 @@ pub struct RipngSettings {
     /// Advertised instead of the routes inside them, with an unreachable
     /// route (route6d `-A`).
     pub aggregates: Vec<Prefix>,
+    /// `max-routes`: the most routes the table holds.
+    pub max_routes: usize,
 }
 
 /// One RIPng interface (`interfaces`, `[[ripng.interface]]`).

@@ -146,6 +146,10 @@ pub(super) fn ripng(ctx: &Ctx<'_>, raw: &Spanned<RawRipng>) -> Result<RipngSetti
         },
         timers,
         aggregates: prefixes(ctx, &raw.aggregates, "aggregates")?,
+        max_routes: match &raw.max_routes {
+            Some(v) => ctx.int_in(v, "max-routes", 1..=10_000_000)? as usize,
+            None => v6edge_ripng::DEFAULT_MAX_ROUTES,
+        },
     })
 }
 

@@ -84,6 +84,7 @@ impl RipngRole {
         let mut config = RipngConfig::new();
         config.timers = self.settings.timers;
         config.aggregates = self.settings.aggregates.clone();
+        config.max_routes = self.settings.max_routes;
         config.interfaces = self
             .settings
             .interfaces
@@ -406,10 +407,17 @@ impl Role for RipngRole {
         let Some(m) = &self.machine else {
             return Vec::new();
         };
-        m.counters()
-            .dropped
+        let c = m.counters();
+        c.dropped
             .iter()
             .map(|(r, n)| (Port::Ripng.protocol(), drop_label(*r).to_owned(), *n))
+            // Routes, not packets, but what an operator alerts on: a
+            // neighbour flooding the table.
+            .chain(
+                c.rtes_ignored
+                    .get(&v6edge_ripng::RteIgnored::TableFull)
+                    .map(|n| (Port::Ripng.protocol(), "table-full".to_owned(), *n)),
+            )
             .collect()
     }
 
@@ -458,6 +466,7 @@ fn rte_label(r: v6edge_ripng::RteIgnored) -> &'static str {
         R::OwnPrefix => "own-prefix",
         R::NextHopNotLinkLocal => "next-hop-not-link-local",
         R::ThroughUs => "through-us",
+        R::TableFull => "table-full",
         R::Filtered => "filtered",
     }
 }
