@@ -21,8 +21,10 @@
 #    RIPng ("delegated"), r3 pings the requesting router's LAN address, and
 #    the Release withdraws the /56 at FRR;
 #  - r3 pings r1's LAN address across the line (routes both ways);
-#  - a packet from an off-link source and one with hop limit 64 are
-#    dropped and counted (RFC 2080 §2.4.2);
+#  - a packet from an off-link source, one with hop limit 64, one of
+#    version 2 and one from port 520 are dropped and counted (RFC 2080
+#    §2.4.2); route entries with host bits set, a multicast prefix or
+#    length 129 are ignored and counted, and teach nothing;
 #  - FRR stops: v6edge's route to 2001:db8:c::/64 goes to metric 16 and
 #    leaves the kernel within the timers;
 #  - v6edge stops cleanly: its learned routes leave the kernel.
@@ -129,6 +131,7 @@ PD=$(v6edge_status_json cpe | lab_json "d['delegations'][0]['prefix']")
 echo "  delegated: $PD"
 r3_has_pd() { route_of r3 "$PD" | grep -q "proto ripng"; }
 lab_check "the delegated $PD reaches FRR two hops away through RIPng (redistribute delegated)" lab_wait 20 r3_has_pd
+lab_check "... through BIRD, which has it too" eval 'route_of r2 "$PD" | grep -q "proto bird"'
 CPE_LAN=$(lab_exec cpe ip -6 -o addr show dev lan0 scope global | awk '{ print $4 }' | cut -d/ -f1 | head -1)
 echo "  requesting router's LAN address: ${CPE_LAN:-none}"
 lab_check "r3 pings the requesting router's LAN address ${CPE_LAN:-?}" \
@@ -137,6 +140,7 @@ v6edge_ctl cpe release >/dev/null 2>&1
 T0=$(date +%s)
 lab_wait 30 eval '! r3_has_pd'
 lab_check "the Release withdraws $PD at FRR too ($(( $(date +%s) - T0 )) s)" eval '! r3_has_pd'
+lab_check "... and at BIRD" eval '! route_of r2 "$PD" | grep -q "proto bird"'
 lab_stop cpe
 
 # RFC 2080 §2.4.2: a Response from a global source, and one with hop
@@ -160,6 +164,32 @@ lab_wait 5 eval '[ "$(drops not-link-local)" -ge 1 ] && [ "$(drops hop-limit)" -
 lab_check "RFC 2080 §2.4.2: a Response from a global source is dropped (not-link-local)" test "$(drops not-link-local)" -ge 1
 lab_check "... and one with hop limit 64 (hop-limit)" test "$(drops hop-limit)" -ge 1
 lab_check "... and neither taught v6edge 2001:db8:66::/64" eval '! route_of r1 2001:db8:66::/64 | grep -q .'
+# The rest of RFC 2080 §2.4.2 and §2.1, from BIRD's link-local address:
+# version 2, source port 520, and route entries with host bits set, a
+# multicast prefix and a prefix length of 129.
+crafted='import socket,struct,sys
+src, dst, version, sport = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+s=socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 255)
+idx = socket.if_nametoindex("eth0")
+s.bind((src, sport, 0, idx))
+rtes = b""
+for p in sys.argv[5:]:
+    a, l = p.split("/")
+    rtes += socket.inet_pton(socket.AF_INET6, a) + struct.pack("!HBB", 0, int(l), 1)
+s.sendto(bytes([2, version, 0, 0]) + rtes, (dst, 521, 0, idx))'
+ignored() { v6edge_status_json r1 | lab_json "d['roles']['ripng']['rtes_ignored'].get('$1', 0)"; }
+lab_exec r2 "$LAB_PY" -c "$crafted" "$R2_LL" "$R1_LL" 2 521 2001:db8:67::/64 || true
+lab_exec r2 "$LAB_PY" -c "$crafted" "$R2_LL" "$R1_LL" 1 520 2001:db8:67::/64 || true
+lab_exec r2 "$LAB_PY" -c "$crafted" "$R2_LL" "$R1_LL" 1 521 2001:db8:68::1/48 ff05::/16 2001:db8:69::/129 || true
+lab_wait 5 eval '[ "$(drops bad-version)" -ge 1 ] && [ "$(drops not-from-port-521)" -ge 1 ] && [ "$(ignored bad-prefix-length)" -ge 1 ]'
+lab_check "... a version 2 Response is dropped (bad-version)" test "$(drops bad-version)" -ge 1
+lab_check "... a Response from port 520 is dropped (not-from-port-521)" test "$(drops not-from-port-521)" -ge 1
+lab_check "... route entries with host bits set, a multicast prefix or length 129 are ignored and counted" \
+    eval '[ "$(ignored host-bits-set)" -ge 1 ] && [ "$(ignored not-unicast-prefix)" -ge 1 ] && [ "$(ignored bad-prefix-length)" -ge 1 ]'
+lab_check "... and none of them taught v6edge a route" \
+    eval '! route_of r1 2001:db8:67::/64 | grep -q . && ! route_of r1 2001:db8:68::/48 | grep -q .'
 
 # FRR stops: the route times out at v6edge (metric 16), then leaves.
 lab_stop frr-ripngd
