@@ -12,7 +12,8 @@ RIPNG_GC=${RIPNG_GC:-20}
 
 # start_bird_ripng NS NAME: BIRD with RIPng on every eth* interface, the
 # prefixes of its lan* interfaces originated, learned routes exported to
-# the kernel (protocol bird); control socket $LAB_DIR/NAME.ctl.
+# the kernel (protocol bird); control socket $LAB_DIR/NAME.ctl. BIRD_EXTRA
+# is appended to its configuration (a static protocol, say).
 start_bird_ripng() {
     local ns=$1 name=$2
     command -v bird >/dev/null || lab_die "bird missing (bird2)"
@@ -26,6 +27,7 @@ protocol rip ng ripng {
     ipv6 { import all; export all; };
     interface "eth*" { update time $RIPNG_UPDATE; timeout time $RIPNG_TIMEOUT; garbage time $RIPNG_GC; };
 }
+${BIRD_EXTRA:-}
 BIRD
     lab_daemon "$ns" "$name" bird -f -c "$LAB_DIR/$name.conf" -s "$LAB_DIR/$name.ctl" -P "$LAB_DIR/$name.pidfile"
 }

@@ -1,5 +1,6 @@
 //! RIPng (RFC 2080, issue 10) against the routing daemons people run:
-//! `tests/scenarios/ripng-peers.sh` (a line) and `ripng-triangle.sh`.
+//! `tests/scenarios/ripng-peers.sh` (a line), `ripng-triangle.sh` and
+//! `ripng-kame.sh` (route6d's scenarios).
 
 mod common;
 
@@ -54,4 +55,31 @@ fn ripng_triangle_with_bird_and_frr() {
         return;
     }
     run_scenario_script(label, "ripng-triangle.sh", &[]);
+}
+
+/// `tests/scenarios/ripng-kame.sh`: the KAME book's route6d scenarios
+/// with v6edge between BIRD (upstream) and FRR (below): leaf network (the
+/// default route and two /64s learnt, the LAN advertised with metric 1 and
+/// its tag), filtering after a reload (accept only ::/0, advertise only
+/// inside 2001:db8::/48, a default-only interface), hierarchical
+/// aggregation (FRR's /64s upstream as one /60 with a discard route; a new
+/// /64 changes nothing at BIRD), a specific request answered, and a
+/// frozen neighbour's routes to 16 after the timeout and gone after
+/// garbage collection. About 95 s.
+#[test]
+fn ripng_kame_scenarios_with_bird_and_frr() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let label = "ripng-kame.sh";
+    let programs = ["ip", "bash", "timeout", "python3", "bird", "birdc"];
+    if let Some(reason) = skip_reason(true, &programs) {
+        report_skip(label, &reason);
+        return;
+    }
+    if !std::path::Path::new("/usr/lib/frr/ripngd").exists() {
+        report_skip(label, "/usr/lib/frr/ripngd missing (frr)");
+        return;
+    }
+    run_scenario_script(label, "ripng-kame.sh", &[]);
 }
