@@ -12,6 +12,8 @@
 #  - leaf network: v6edge learns the default route and BIRD's two /64s
 #    (metric 2, protocol 124 via BIRD) and advertises its LAN upstream with
 #    metric 1 and its tag: BIRD holds it with metric 2 and tag 7;
+#  - redistribute static: a route added with `ip route` reaches BIRD with
+#    metric 2 and leaves it when deleted;
 #  - filtering, after a reload (route6d -L, -O, -T): toward BIRD accept
 #    only ::/0 and advertise only inside 2001:db8::/48; toward FRR only the
 #    default (default-only): BIRD's /64s leave v6edge's kernel (counted as
@@ -54,7 +56,7 @@ for ns in r1 r2 r3; do lab_wait_dad "$ns" eth0 || lab_die "no link-local on $ns"
 lab_wait_dad r1 eth1 || lab_die "no link-local on r1 eth1"
 
 ripng_toml "$LAB_DIR/r1.toml" eth0 eth1 lan0 lan1
-sed -i 's/^redistribute = .*/&\ntag = 7/' "$LAB_DIR/r1.toml"
+sed -i 's/^redistribute = .*/redistribute = ["connected", "static"]\ntag = 7/' "$LAB_DIR/r1.toml"
 cat >>"$LAB_DIR/r1.toml" <<'TOML'
 
 [[ripng.interface]]
@@ -92,6 +94,13 @@ bird_has() { birdc_route "$1" | grep -q "RIP.metric: $2"; }
 lab_check "leaf: BIRD holds v6edge's LAN with metric 2 (advertised with 1)" lab_wait 15 bird_has 2001:db8:0:a::/64 2
 birdc_route 2001:db8:0:a::/64 | sed 's/^/  bird | /' | head -8
 lab_check "leaf: ... and its tag, 7" eval 'birdc_route 2001:db8:0:a::/64 | grep -Eq "RIP.tag: (0x)?0*7$"'
+# redistribute static: a route the administrator adds is announced, and
+# withdrawn when it goes.
+R3_LL=$(ip -n "$(lab_ns r3)" -6 addr show dev eth0 scope link | awk '/inet6/ { sub("/.*", "", $2); print $2; exit }')
+lab_exec r1 ip -6 route add 2001:db8:0:50::/64 via "$R3_LL" dev eth1
+lab_check "static: a route added with ip route reaches BIRD with metric 2" lab_wait 15 bird_has 2001:db8:0:50::/64 2
+lab_exec r1 ip -6 route del 2001:db8:0:50::/64
+lab_check "static: ... and leaves it once deleted" lab_wait 15 eval '! birdc_route 2001:db8:0:50::/64 | grep -q "RIP.metric: [0-9]$"'
 
 # 2. Filtering and aggregation, by reload.
 cat >>"$LAB_DIR/r1.toml" <<'TOML'

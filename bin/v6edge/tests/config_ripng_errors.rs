@@ -68,7 +68,7 @@ fn errors_name_the_line() {
     );
     assert_eq!(
         err("[ripng]\ninterfaces = [\"eth0\"]\nredistribute = [\"bgp\"]\n"),
-        "ripng.toml:3: redistribute `bgp`: expected \"connected\" (the prefixes of the RIPng interfaces' addresses) or \"delegated\" (the routes this daemon installs toward delegated prefixes)"
+        "ripng.toml:3: redistribute `bgp`: expected \"connected\" (the prefixes of the RIPng interfaces' addresses), \"static\" (the routes an administrator added to the main table) or \"delegated\" (the routes this daemon installs toward delegated prefixes)"
     );
     assert_eq!(
         err("[ripng]\ninterfaces = [\"eth0\"]\nupdate-interval = 30\ntimeout = 30\n"),

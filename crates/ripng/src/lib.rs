@@ -75,6 +75,7 @@
 
 mod machine;
 mod output;
+pub mod redistribute;
 
 pub use machine::Ripng;
 

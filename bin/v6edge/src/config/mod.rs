@@ -110,6 +110,9 @@ pub struct RipngSettings {
     pub interfaces: Vec<RipngInterface>,
     /// Advertise the prefixes of the RIPng interfaces' global addresses.
     pub redistribute_connected: bool,
+    /// Advertise the main table's routes an administrator added (protocol
+    /// `boot` or `static`), but the default route.
+    pub redistribute_static: bool,
     /// Advertise the routes this daemon installs toward delegated
     /// prefixes (delegating server, relay, a requesting router's own
     /// delegations), as they come and go.

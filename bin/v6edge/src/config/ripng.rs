@@ -79,15 +79,17 @@ pub(super) fn ripng(ctx: &Ctx<'_>, raw: &Spanned<RawRipng>) -> Result<RipngSetti
         }
     }
     let mut redistribute_connected = false;
+    let mut redistribute_static = false;
     let mut redistribute_delegated = false;
     for item in &raw.redistribute {
         match item.get_ref().as_str() {
             "connected" => redistribute_connected = true,
+            "static" => redistribute_static = true,
             "delegated" => redistribute_delegated = true,
             other => {
                 return Err(ctx.err(
                     item.span(),
-                    format!("redistribute `{other}`: expected \"connected\" (the prefixes of the RIPng interfaces' addresses) or \"delegated\" (the routes this daemon installs toward delegated prefixes)"),
+                    format!("redistribute `{other}`: expected \"connected\" (the prefixes of the RIPng interfaces' addresses), \"static\" (the routes an administrator added to the main table) or \"delegated\" (the routes this daemon installs toward delegated prefixes)"),
                 ));
             }
         }
@@ -135,6 +137,7 @@ pub(super) fn ripng(ctx: &Ctx<'_>, raw: &Spanned<RawRipng>) -> Result<RipngSetti
     Ok(RipngSettings {
         interfaces: interfaces.into_iter().map(|(i, _)| i).collect(),
         redistribute_connected,
+        redistribute_static,
         redistribute_delegated,
         metric: match &raw.metric {
             Some(v) => ctx.int_in(v, "metric", 1..=15)? as u8,

@@ -372,7 +372,9 @@ impl Daemon {
                         }
                         overrun_resync.get_or_insert(Instant::now() + OVERRUN_RESYNC_DELAY);
                     }
-                    Some(ev) if relevant(&ev, address_events) => self.resync(&mut io).await,
+                    Some(ev) if relevant(&ev, address_events, self.driver.needs().static_routes) => {
+                        self.resync(&mut io).await
+                    }
                     Some(_) => {}
                     None => {
                         tracing::error!("rtnetlink event stream ended; resubscribing");
@@ -432,6 +434,19 @@ impl Daemon {
             facts
                 .links
                 .insert(name.clone(), link_facts(nl, name, *interest).await);
+        }
+        if needs.static_routes {
+            match nl.routes(None).await {
+                Ok(routes) => {
+                    facts.static_routes = routes
+                        .iter()
+                        .filter(|r| r.table == v6edge_core::RouteTable::MAIN.0)
+                        .filter(|r| role::ADMIN_ROUTE_PROTOCOLS.contains(&r.protocol))
+                        .map(|r| r.dst)
+                        .collect()
+                }
+                Err(e) => tracing::debug!(error = %e, "cannot read the static routes"),
+            }
         }
         if needs.default_routes {
             match nl.default_routes().await {
@@ -1022,10 +1037,13 @@ async fn recv_dhcp6(
 
 /// Events that can change what the driver is told: links, addresses of
 /// interest (link-local readiness; every address when a role asked for
-/// them with `Interest::addresses`), default routes.
-fn relevant(ev: &NetEvent, all_addresses: bool) -> bool {
+/// them with `Interest::addresses`), default routes, and static routes
+/// when a role reads them.
+fn relevant(ev: &NetEvent, all_addresses: bool, static_routes: bool) -> bool {
     match ev {
-        NetEvent::RouteAdded(r) | NetEvent::RouteRemoved(r) => r.dst.len() == 0,
+        NetEvent::RouteAdded(r) | NetEvent::RouteRemoved(r) => {
+            r.dst.len() == 0 || (static_routes && role::ADMIN_ROUTE_PROTOCOLS.contains(&r.protocol))
+        }
         NetEvent::AddressAdded(a) | NetEvent::AddressRemoved(a) => {
             all_addresses || a.is_link_local()
         }

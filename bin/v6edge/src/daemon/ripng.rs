@@ -6,6 +6,8 @@
 //! and MTUs from the loop's facts, and the routes it originates:
 //!
 //! - `connected`: the prefix of every global address on a RIPng interface;
+//! - `static`: the main table's routes an administrator added (protocol
+//!   `boot` or `static`), the default route excepted;
 //! - `delegated`: the routes the other roles installed toward delegated
 //!   prefixes (the delegating server's, the relay's, a requesting router's
 //!   for its own sub-delegations), which the driver shares every second
@@ -24,7 +26,6 @@
 //! Panic contract: nothing here panics.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::net::Ipv6Addr;
 
 use tokio::time::Instant as TokioInstant;
 use v6edge_core::{IfIndex, Instant, KernelOp, Owner, Received, RouteType};
@@ -48,6 +49,8 @@ pub struct RipngRole {
     built_for: BTreeMap<String, IfIndex>,
     /// Global prefixes of the RIPng interfaces (`connected`).
     connected: BTreeSet<Prefix>,
+    /// The main table's routes an administrator added (`static`).
+    static_routes: BTreeSet<Prefix>,
     /// The other roles' delegated routes (`delegated`).
     delegated: BTreeSet<Prefix>,
     effects: VecDeque<Effect>,
@@ -71,6 +74,7 @@ impl RipngRole {
             machine: None,
             built_for: BTreeMap::new(),
             connected: BTreeSet::new(),
+            static_routes: BTreeSet::new(),
             delegated: BTreeSet::new(),
             effects: VecDeque::new(),
         }
@@ -105,23 +109,17 @@ impl RipngRole {
         config
     }
 
-    /// What this router originates now.
+    /// What this router originates now (the choice is
+    /// [`v6edge_ripng::redistribute`]'s).
     fn originated(&self) -> Vec<OriginatedRoute> {
-        let mut prefixes: BTreeSet<Prefix> = BTreeSet::new();
-        if self.settings.redistribute_connected {
-            prefixes.extend(&self.connected);
-        }
-        if self.settings.redistribute_delegated {
-            prefixes.extend(&self.delegated);
-        }
-        prefixes
-            .into_iter()
-            .map(|prefix| OriginatedRoute {
-                prefix,
-                tag: self.settings.tag,
-                metric: self.settings.metric,
-            })
-            .collect()
+        let choice = v6edge_ripng::redistribute::Redistribution {
+            connected: self.settings.redistribute_connected,
+            static_routes: self.settings.redistribute_static,
+            delegated: self.settings.redistribute_delegated,
+            metric: self.settings.metric,
+            tag: self.settings.tag,
+        };
+        choice.originated(&self.connected, &self.static_routes, &self.delegated)
     }
 
     fn reoriginate(&mut self) {
@@ -196,6 +194,7 @@ impl Role for RipngRole {
             port_521: true,
             port_521_groups: self.built_for.values().copied().collect(),
             forwarding: true,
+            static_routes: self.settings.redistribute_static,
             ..Needs::default()
         };
         for i in &self.settings.interfaces {
@@ -241,12 +240,9 @@ impl Role for RipngRole {
             let Some(&ifindex) = self.built_for.get(i.name.as_str()) else {
                 continue;
             };
-            connected.extend(
-                link.addresses
-                    .iter()
-                    .filter(|a| is_global(a.addr) && !a.tentative)
-                    .filter_map(|a| Prefix::new(mask(a.addr, a.prefix_len), a.prefix_len).ok()),
-            );
+            connected.extend(link.addresses.iter().filter_map(|a| {
+                v6edge_ripng::redistribute::connected_prefix(a.addr, a.prefix_len, a.tentative)
+            }));
             let Some(m) = &mut self.machine else { continue };
             match link.usable() {
                 Some((info, link_local)) => {
@@ -257,6 +253,7 @@ impl Role for RipngRole {
             }
         }
         self.connected = connected;
+        self.static_routes = facts.static_routes.clone();
         self.reoriginate();
     }
 
@@ -469,19 +466,4 @@ fn rte_label(r: v6edge_ripng::RteIgnored) -> &'static str {
         R::TableFull => "table-full",
         R::Filtered => "filtered",
     }
-}
-
-fn is_global(a: Ipv6Addr) -> bool {
-    !(a.is_unspecified() || a.is_loopback() || a.is_multicast() || a.is_unicast_link_local())
-}
-
-fn mask(a: Ipv6Addr, len: u8) -> Ipv6Addr {
-    let bits = u128::from(a);
-    let len = u32::from(len.min(128));
-    let mask = if len == 0 {
-        0
-    } else {
-        u128::MAX << (128 - len)
-    };
-    Ipv6Addr::from(bits & mask)
 }

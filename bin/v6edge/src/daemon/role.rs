@@ -165,6 +165,10 @@ pub struct Needs {
     pub interfaces: BTreeMap<String, Interest>,
     /// Read which interfaces have a default route ([`Facts::default_routes`]).
     pub default_routes: bool,
+    /// Read the main table's static routes ([`Facts::static_routes`]);
+    /// they are dumped at every resynchronisation, and their changes
+    /// trigger one.
+    pub static_routes: bool,
     /// The DHCPv6 client socket, bound to this interface.
     pub dhcp6_client: Option<(IfIndex, String)>,
     /// UDP 547 (server, relay); opened at start only.
@@ -239,6 +243,7 @@ impl Needs {
             self.interfaces.entry(name).or_default().merge(interest);
         }
         self.default_routes |= other.default_routes;
+        self.static_routes |= other.static_routes;
         // Validation allows one uplink per node: the first claim stands.
         if self.dhcp6_client.is_none() {
             self.dhcp6_client = other.dhcp6_client;
@@ -276,7 +281,17 @@ pub struct Facts {
     pub links: BTreeMap<String, LinkFacts>,
     /// Interfaces with a unicast default route (RFC 7084 G-4).
     pub default_routes: BTreeSet<IfIndex>,
+    /// The destinations of the main table's routes an administrator added
+    /// ([`ADMIN_ROUTE_PROTOCOLS`]), read when a role asks
+    /// ([`Needs::static_routes`]).
+    pub static_routes: BTreeSet<Prefix>,
 }
+
+/// rtm_protocol of the routes an administrator added: `boot` (`ip route
+/// add` without a protocol, and most distributions' network configuration)
+/// and `static` (`ip route add ... proto static`, systemd-networkd's
+/// `[Route]` sections).
+pub const ADMIN_ROUTE_PROTOCOLS: [u8; 2] = [3, 4];
 
 impl Facts {
     /// The facts of `name` (all empty when it was not read).
