@@ -43,6 +43,11 @@ lab_exec r1 ip link add lan0 type veth peer name lanpeer
 lab_exec r1 ip link set lanpeer up
 lab_exec r1 ip link set lan0 up
 lab_exec r1 ip -6 addr add 2001:db8:a::1/64 dev lan0 nodad
+# BIRD's own LAN, for its pings (originated by its direct protocol).
+lab_exec r2 ip link add lan0 type veth peer name lanpeer
+lab_exec r2 ip link set lanpeer up
+lab_exec r2 ip link set lan0 up
+lab_exec r2 ip -6 addr add 2001:db8:b::1/64 dev lan0 nodad
 lab_exec r3 ip link add lan0 type veth peer name lanpeer
 lab_exec r3 ip link set lanpeer up
 lab_exec r3 ip link set lan0 up
@@ -136,6 +141,8 @@ CPE_LAN=$(lab_exec cpe ip -6 -o addr show dev lan0 scope global | awk '{ print $
 echo "  requesting router's LAN address: ${CPE_LAN:-none}"
 lab_check "r3 pings the requesting router's LAN address ${CPE_LAN:-?}" \
     lab_wait 10 lab_exec r3 ping -6 -c 2 -i 0.3 -W 1 -I 2001:db8:c::1 "${CPE_LAN:-::1}"
+lab_check "so does BIRD's router, two hops from the requesting router" \
+    lab_wait 10 lab_exec r2 ping -6 -c 2 -i 0.3 -W 1 -I 2001:db8:b::1 "${CPE_LAN:-::1}"
 v6edge_ctl cpe release >/dev/null 2>&1
 T0=$(date +%s)
 lab_wait 30 eval '! r3_has_pd'
