@@ -113,6 +113,11 @@ echo "  FRR's metric for 2001:db8:a::/64: ${METRIC3:-?}"
 lab_check "FRR's table: 2001:db8:a::/64 with metric 3" test "${METRIC3:-}" = 3
 neighbour() { v6edge_status_json r1 | lab_json '[n["address"] for n in d["roles"]["ripng"]["neighbours"]]'; }
 lab_check "v6edge's status lists BIRD as its neighbour" eval '[[ "$(neighbour)" == *"$R2_LL"* ]]'
+v6edge_ctl r1 metrics >"$LAB_DIR/r1-metrics.txt" 2>&1
+metric_value() { awk -v m="$1" '$1 == m { print $2 }' "$LAB_DIR/r1-metrics.txt"; }
+lab_check "metrics: one neighbour, routes reachable, updates in and out" \
+    eval '[ "$(metric_value v6edge_ripng_neighbours)" = 1 ] && [ "$(metric_value v6edge_ripng_routes)" -ge 3 ] && [ "$(metric_value v6edge_ripng_responses_received_total)" -ge 1 ] && [ "$(metric_value v6edge_ripng_responses_sent_total)" -ge 1 ]'
+grep '^v6edge_ripng' "$LAB_DIR/r1-metrics.txt" | sed 's/^/  | /'
 lab_check "r3 pings r1's LAN address across the line" lab_exec r3 ping -6 -c 2 -i 0.3 -W 2 -I 2001:db8:c::1 2001:db8:a::1
 
 # The requesting router gets a /56 from r1; RIPng carries it to FRR.

@@ -124,6 +124,12 @@ pub struct Metrics {
     mn_acks_received: Family<StatusLabels, Counter>,
     mn_movements: Counter,
     mn_bound: Gauge,
+    ripng_requests_in: Counter,
+    ripng_responses_in: Counter,
+    ripng_responses_out: Counter,
+    ripng_triggered: Counter,
+    ripng_routes: Gauge,
+    ripng_neighbours: Gauge,
     store_losses: Counter,
     store_reconnects: Counter,
     hooks: Family<HookLabels, Counter>,
@@ -162,6 +168,12 @@ impl Metrics {
             mn_acks_received: Family::default(),
             mn_movements: Counter::default(),
             mn_bound: Gauge::default(),
+            ripng_requests_in: Counter::default(),
+            ripng_responses_in: Counter::default(),
+            ripng_responses_out: Counter::default(),
+            ripng_triggered: Counter::default(),
+            ripng_routes: Gauge::default(),
+            ripng_neighbours: Gauge::default(),
             store_losses: Counter::default(),
             store_reconnects: Counter::default(),
             hooks: Family::default(),
@@ -288,6 +300,36 @@ impl Metrics {
             "1 while the mobile node's home agent holds a binding for it",
             m.mn_bound.clone(),
         );
+        registry.register(
+            "ripng_requests_received",
+            "RIPng Requests received (RFC 2080 §2.4.1)",
+            m.ripng_requests_in.clone(),
+        );
+        registry.register(
+            "ripng_responses_received",
+            "RIPng Responses accepted (updates from neighbours); the dropped ones are in packets_dropped{protocol=\"ripng\"}",
+            m.ripng_responses_in.clone(),
+        );
+        registry.register(
+            "ripng_responses_sent",
+            "RIPng Response datagrams sent: regular, triggered and replies",
+            m.ripng_responses_out.clone(),
+        );
+        registry.register(
+            "ripng_triggered_updates",
+            "RIPng triggered updates sent (RFC 2080 §2.5.1)",
+            m.ripng_triggered.clone(),
+        );
+        registry.register(
+            "ripng_routes",
+            "Routes in the RIPng table that are reachable (metric below 16), learned and originated",
+            m.ripng_routes.clone(),
+        );
+        registry.register(
+            "ripng_neighbours",
+            "RIPng neighbours heard from",
+            m.ripng_neighbours.clone(),
+        );
         Metrics { registry, ..m }
     }
 
@@ -364,6 +406,32 @@ impl Metrics {
         }
         sync(&self.mn_movements, movements);
         self.mn_bound.set(i64::from(bound));
+    }
+
+    /// Brings the RIPng counters up to its machine's totals (at each
+    /// scrape) and sets the gauges.
+    pub fn sync_ripng(
+        &self,
+        requests_in: u64,
+        responses_in: u64,
+        responses_out: u64,
+        triggered: u64,
+        routes: usize,
+        neighbours: usize,
+    ) {
+        fn sync(counter: &Counter, total: u64) {
+            let now = counter.get();
+            if total > now {
+                counter.inc_by(total - now);
+            }
+        }
+        sync(&self.ripng_requests_in, requests_in);
+        sync(&self.ripng_responses_in, responses_in);
+        sync(&self.ripng_responses_out, responses_out);
+        sync(&self.ripng_triggered, triggered);
+        let gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.ripng_routes.set(gauge(routes));
+        self.ripng_neighbours.set(gauge(neighbours));
     }
 
     /// The lease store's state: whether it takes writes, and how many

@@ -400,6 +400,21 @@ impl Role for RipngRole {
         status.roles.ripng = Some(doc);
     }
 
+    fn export_metrics(&self, metrics: &Metrics) {
+        let Some(m) = &self.machine else { return };
+        let s = m.status(self.now());
+        let c = m.counters();
+        let reachable = s.routes.iter().filter(|r| r.metric < 16).count();
+        metrics.sync_ripng(
+            c.requests_in,
+            c.responses_in,
+            c.responses_out,
+            c.triggered_updates,
+            reachable,
+            s.neighbours.len(),
+        );
+    }
+
     fn dropped_counts(&self) -> Vec<(&'static str, String, u64)> {
         let Some(m) = &self.machine else {
             return Vec::new();
