@@ -92,6 +92,23 @@ fn mip6_prefix_delegation_to_a_mobile_router() {
     run_scenario_script(label, "mip6-nemo-pd.sh", &[]);
 }
 
+/// The same with the delegating server elsewhere: the home agent relays
+/// (downstream its tunnel device and the home link); no Rebind on a move
+/// between foreign links; renumbering crosses both relays.
+#[test]
+fn mip6_prefix_delegation_through_the_home_agents_relay() {
+    let _serial = SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let label = "mip6-nemo-pd-relay.sh";
+    let programs = ["ip", "bash", "timeout", "python3", "ping", "radvd"];
+    if let Some(reason) = skip_reason(true, &programs) {
+        report_skip(label, &reason);
+        return;
+    }
+    run_scenario_script(label, "mip6-nemo-pd-relay.sh", &[]);
+}
+
 /// Dual-Stack MIPv6 (RFC 5555, MT-19, MT-21) with NEMO: the mobile router
 /// of examples/mobile-router.toml moves IPv6 link -> IPv4-only link behind
 /// a masquerading router -> home, against examples/home-agent.toml; its

@@ -81,6 +81,9 @@ pub struct Cpe {
     /// way to the home network the mobile node last told
     /// ([`RoleMessage::HomeLinkPath`]); inside, `None` while there is none.
     home_link: Option<Option<HomeLinkPath>>,
+    /// The last way there was: a detachment in between (a move between
+    /// foreign links) is no move for the client; another way is.
+    last_path: Option<HomeLinkPath>,
     /// The delegated prefixes last told to the other roles
     /// ([`RoleMessage::UplinkDelegations`]).
     delegations_told: Option<Vec<v6edge_prefix::Prefix>>,
@@ -159,6 +162,7 @@ impl Cpe {
             effects: VecDeque::new(),
             space_told: None,
             home_link: uplink.via_home_agent.then_some(None),
+            last_path: None,
             delegations_told: None,
         })
     }
@@ -244,7 +248,7 @@ impl Cpe {
         // 8415 §13.1); a mobile router's from its home address, once the
         // mobile node has a way to the home network (RFC 6276).
         let ready = match &self.home_link {
-            Some(path) => uplink.info.is_some() && path.is_some(),
+            Some(_) => uplink.info.is_some() && self.last_path.is_some(),
             None => {
                 uplink.info.as_ref().is_some_and(|i| i.up && i.running)
                     && uplink.link_local.is_some()
@@ -333,15 +337,17 @@ impl Cpe {
         self.drain(now, metrics);
     }
 
-    /// RFC 6276: the mobile node's way to the home network changed. None:
-    /// the client waits (its leases run on). Another way (home ⇄ away): a
-    /// move to another link for the client, which rebinds (RFC 8415
-    /// §18.2.12) so that the server routes the prefixes the new way.
+    /// RFC 6276: the mobile node's way to the home network changed.
+    /// Before the first one the client waits. None for a while (between
+    /// foreign links, re-registering): what the client sends is dropped
+    /// and it retransmits; the same way back is no move. Another way (home
+    /// ⇄ away): a move to another link for the client, which rebinds (RFC
+    /// 8415 §18.2.12) so that the server routes the prefixes the new way.
     fn set_home_link(&mut self, path: Option<HomeLinkPath>, metrics: &Metrics) {
-        let Some(old) = self.home_link else {
+        let Some(current) = self.home_link else {
             return;
         };
-        if old == path {
+        if current == path {
             return;
         }
         tracing::info!(
@@ -349,12 +355,15 @@ impl Cpe {
             "requesting router: the way to the home network (RFC 6276)"
         );
         self.home_link = Some(path);
+        let Some(new) = path else {
+            return;
+        };
         let now = self.now();
         let present = self.uplink.is_some();
-        if old.is_some() && path.is_some() {
+        if self.last_path.replace(new).is_some_and(|old| old != new) {
             self.node.set_uplink_ready(now, false);
         }
-        self.node.set_uplink_ready(now, present && path.is_some());
+        self.node.set_uplink_ready(now, present);
         self.drain(now, metrics);
     }
 
