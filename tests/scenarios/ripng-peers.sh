@@ -84,6 +84,10 @@ preferred-lifetime = 1800
 valid-lifetime = 3600
 TOML
 
+# An administrator's static route to BIRD's LAN, there before RIPng
+# learns the same prefix: it must stay as it is.
+R2_LL=$(ip -n "$(lab_ns r2)" -6 addr show dev eth0 scope link | awk '/inet6/ { sub("/.*", "", $2); print $2; exit }')
+lab_exec r1 ip -6 route add 2001:db8:b::/64 via "$R2_LL" dev eth0
 start_v6edge r1 r1 "$LAB_DIR/r1.toml"
 v6edge_wait_ready r1 10 || lab_die "v6edge did not answer (log: $LAB_DIR/r1.log)"
 start_bird_ripng r2 bird
@@ -98,10 +102,13 @@ lab_wait 40 r3_has_a || lab_log "r3 never learnt 2001:db8:a::/64"
 echo "  r1: $(route_of r1 2001:db8:c::/64)"
 echo "  r2: $(route_of r2 2001:db8:a::/64) | $(route_of r2 2001:db8:c::/64)"
 echo "  r3: $(route_of r3 2001:db8:a::/64)"
-R2_LL=$(ip -n "$(lab_ns r2)" -6 addr show dev eth0 scope link | awk '/inet6/ { sub("/.*", "", $2); print $2; exit }')
 lab_check "v6edge installs 2001:db8:c::/64 (from FRR, through BIRD) as protocol 124 via BIRD's $R2_LL" \
     eval 'route_of r1 2001:db8:c::/64 | grep -q "via $R2_LL dev eth0 proto 124"'
 lab_check "FRR learns v6edge's 2001:db8:a::/64 through BIRD" r3_has_a
+# (ip prints no protocol for boot, the default of ip route add.)
+both_b() { route_of r1 2001:db8:b::/64 | grep -v proto | grep -q "dev eth0 metric 1024" && route_of r1 2001:db8:b::/64 | grep -q "proto 124 metric 1100"; }
+lab_check "the static route to BIRD's LAN stays beside the learned one (metric 1100): RIPng overwrites no one's route" lab_wait 15 both_b
+route_of r1 2001:db8:b::/64 | sed 's/^/  | /'
 lab_check "BIRD has both" eval 'route_of r2 2001:db8:a::/64 | grep -q "proto bird" && route_of r2 2001:db8:c::/64 | grep -q "proto bird"'
 metric_at_r1() { v6edge_status_json r1 | lab_json '[r["metric"] for r in d["roles"]["ripng"]["routes"] if r["prefix"] == "2001:db8:c::/64"]'; }
 echo "  v6edge's metric for 2001:db8:c::/64: $(metric_at_r1)"

@@ -97,7 +97,18 @@ fn errors_name_the_line() {
         "ripng.toml:3: max-routes = 0: must be between 1 and 10000000"
     );
     let ok = load("ok", "[ripng]\ninterfaces = [\"eth0\"]\nmax-routes = 500\n").expect("valid");
-    assert_eq!(ok.ripng.expect("ripng").max_routes, 500);
+    let ok = ok.ripng.expect("ripng");
+    assert_eq!((ok.max_routes, ok.route_metric), (500, 1100));
+    let low = load(
+        "low",
+        "[ripng]\ninterfaces = [\"eth0\"]\nroute-metric = 20\n",
+    )
+    .expect("valid");
+    assert_eq!(low.ripng.expect("ripng").route_metric, 20);
+    assert_eq!(
+        err("[ripng]\ninterfaces = [\"eth0\"]\nroute-metric = -1\n"),
+        "ripng.toml:3: route-metric = -1: must be between 0 and 4294967295"
+    );
 }
 
 /// route6d's options as keys: aggregates (-A), accept (-L), advertise

@@ -190,18 +190,28 @@ pub struct RipngConfig {
 }
 
 impl RipngConfig {
-    /// No interfaces, RFC timers, the main table, kernel metric 1024.
+    /// No interfaces, RFC timers, the main table, kernel metric
+    /// [`DEFAULT_KERNEL_METRIC`].
     pub fn new() -> RipngConfig {
         RipngConfig {
             interfaces: Vec::new(),
             timers: Timers::default(),
             table: RouteTable::MAIN,
-            kernel_metric: 1024,
+            kernel_metric: DEFAULT_KERNEL_METRIC,
             aggregates: Vec::new(),
             max_routes: DEFAULT_MAX_ROUTES,
         }
     }
 }
+
+/// The kernel metric of learned routes by default: above 1024, the metric
+/// of routes added without one (an administrator's static routes, and
+/// v6edge's own server, relay and requesting-router routes). The kernel
+/// replaces a route of the same destination and metric whatever its
+/// protocol, so at 1024 a learned route would overwrite those; above it,
+/// both stay and the local one is used (as a static route beats RIP in
+/// BIRD and FRR), RIPng's taking over if it goes.
+pub const DEFAULT_KERNEL_METRIC: u32 = 1100;
 
 /// [`RipngConfig::max_routes`] by default: far above what RIPng networks
 /// carry (RFC 2080 §1.1: "intended ... for moderate-size networks"), far

@@ -127,6 +127,8 @@ pub struct RipngSettings {
     pub aggregates: Vec<Prefix>,
     /// `max-routes`: the most routes the table holds.
     pub max_routes: usize,
+    /// `route-metric`: the kernel metric of learned routes.
+    pub route_metric: u32,
 }
 
 /// One RIPng interface (`interfaces`, `[[ripng.interface]]`).

@@ -56,6 +56,7 @@ pub(super) struct RawRipng {
     pub timeout: Option<Spanned<i64>>,
     pub garbage_collection: Option<Spanned<i64>>,
     pub max_routes: Option<Spanned<i64>>,
+    pub route_metric: Option<Spanned<i64>>,
     #[serde(default)]
     pub aggregates: Vec<Spanned<String>>,
     #[serde(default)]

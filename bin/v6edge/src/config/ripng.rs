@@ -149,6 +149,10 @@ pub(super) fn ripng(ctx: &Ctx<'_>, raw: &Spanned<RawRipng>) -> Result<RipngSetti
         },
         timers,
         aggregates: prefixes(ctx, &raw.aggregates, "aggregates")?,
+        route_metric: match &raw.route_metric {
+            Some(v) => ctx.int_in(v, "route-metric", 0..=i64::from(u32::MAX))? as u32,
+            None => v6edge_ripng::DEFAULT_KERNEL_METRIC,
+        },
         max_routes: match &raw.max_routes {
             Some(v) => ctx.int_in(v, "max-routes", 1..=10_000_000)? as usize,
             None => v6edge_ripng::DEFAULT_MAX_ROUTES,

@@ -89,6 +89,7 @@ impl RipngRole {
         config.timers = self.settings.timers;
         config.aggregates = self.settings.aggregates.clone();
         config.max_routes = self.settings.max_routes;
+        config.kernel_metric = self.settings.route_metric;
         config.interfaces = self
             .settings
             .interfaces
