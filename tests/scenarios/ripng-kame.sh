@@ -3,6 +3,7 @@
 # real peers (issue 10): BIRD 2 upstream, FRR's ripngd below.
 #
 #   [r2] BIRD eth0 ---- eth0 [r1] v6edge eth1 ---- eth0 [r3] FRR
+#                                        eth2 ---- eth1 (a second link)
 #   originates ::/0 (static),  lan0 2001:db8:0:a::1/64   lan0 2001:db8:0:c1::1/64
 #   2001:db8:1::/64 (lan0),    lan1 2001:db8:99::1/64    lan1 2001:db8:0:c2::1/64
 #   2001:db8:2::/64 (lan1)     (connected, tag 7)         (connected)
@@ -12,6 +13,8 @@
 #  - leaf network: v6edge learns the default route and BIRD's two /64s
 #    (metric 2, protocol 124 via BIRD) and advertises its LAN upstream with
 #    metric 1 and its tag: BIRD holds it with metric 2 and tag 7;
+#  - simple loop: v6edge and FRR share two links; the one in use breaks
+#    and both converge to the other with the same metric (no counting);
 #  - redistribute static: a route added with `ip route` reaches BIRD with
 #    metric 2 and leaves it when deleted;
 #  - filtering, after a reload (route6d -L, -O, -T): toward BIRD accept
@@ -40,6 +43,8 @@ lab_init ripng-kame
 for ns in r1 r2 r3; do lab_ns_create $ns; lab_router $ns; done
 lab_link r2 eth0 r1 eth0
 lab_link r1 eth1 r3 eth0
+# A second link between v6edge and FRR: the simple loop.
+lab_link r1 eth2 r3 eth1
 lan() { # NS IF ADDRESS/LEN
     lab_exec "$1" ip link add "$2" type veth peer name "$2p"
     lab_exec "$1" ip link set "$2p" up
@@ -53,9 +58,10 @@ lan r1 lan1 2001:db8:99::1/64
 lan r3 lan0 2001:db8:0:c1::1/64
 lan r3 lan1 2001:db8:0:c2::1/64
 for ns in r1 r2 r3; do lab_wait_dad "$ns" eth0 || lab_die "no link-local on $ns"; done
-lab_wait_dad r1 eth1 || lab_die "no link-local on r1 eth1"
+lab_wait_dad r1 eth1 eth2 || lab_die "no link-local on r1 eth1/eth2"
+lab_wait_dad r3 eth1 || lab_die "no link-local on r3 eth1"
 
-ripng_toml "$LAB_DIR/r1.toml" eth0 eth1 lan0 lan1
+ripng_toml "$LAB_DIR/r1.toml" eth0 eth1 eth2 lan0 lan1
 sed -i 's/^redistribute = .*/redistribute = ["connected", "static"]\ntag = 7/' "$LAB_DIR/r1.toml"
 cat >>"$LAB_DIR/r1.toml" <<'TOML'
 
@@ -73,7 +79,7 @@ v6edge_wait_ready r1 10 || lab_die "v6edge did not answer (log: $LAB_DIR/r1.log)
 BIRD_EXTRA='protocol static { ipv6; route ::/0 via "lan0"; }'
 start_bird_ripng r2 bird
 FRR_NS=r3
-start_frr_ripng r3 frr eth0 lan0 lan1
+start_frr_ripng r3 frr eth0 eth1 lan0 lan1
 
 route_of() { ip -n "$(lab_ns "$1")" -6 route show "$2"; }
 R2_LL=$(ip -n "$(lab_ns r2)" -6 addr show dev eth0 scope link | awk '/inet6/ { sub("/.*", "", $2); print $2; exit }')
@@ -102,6 +108,26 @@ lab_check "static: a route added with ip route reaches BIRD with metric 2" lab_w
 lab_exec r1 ip -6 route del 2001:db8:0:50::/64
 lab_check "static: ... and leaves it once deleted" lab_wait 15 eval '! birdc_route 2001:db8:0:50::/64 | grep -q "RIP.metric: [0-9]$"'
 
+# 1b. The simple loop: v6edge and FRR share two links. The link each uses
+# to reach the other's LAN breaks: both take the other link, and no
+# metric climbs (a loop would count up).
+via_dev() { route_of "$1" "$2" | grep "proto $3" | grep -o "dev [a-z0-9]*" | head -1 | cut -d' ' -f2; }
+both_links() { [ -n "$(via_dev r1 2001:db8:0:c1::/64 124)" ] && [ -n "$(via_dev r3 2001:db8:0:a::/64 ripng)" ]; }
+lab_wait 30 both_links || lab_log "v6edge and FRR do not route each other's LANs yet"
+R1_DEV=$(via_dev r1 2001:db8:0:c1::/64 124)
+R3_DEV=$(via_dev r3 2001:db8:0:a::/64 ripng)
+echo "  v6edge reaches FRR's LAN on $R1_DEV, FRR reaches v6edge's on $R3_DEV"
+# Cut the link v6edge uses (both ends down).
+if [ "$R1_DEV" = eth1 ]; then CUT=(r1 eth1 r3 eth0); OTHER_R1=eth2; OTHER_R3=eth1; else CUT=(r1 eth2 r3 eth1); OTHER_R1=eth1; OTHER_R3=eth0; fi
+lab_exec "${CUT[0]}" ip link set "${CUT[1]}" down
+lab_exec "${CUT[2]}" ip link set "${CUT[3]}" down
+other_link() { [ "$(via_dev r1 2001:db8:0:c1::/64 124)" = "$OTHER_R1" ] && [ "$(via_dev r3 2001:db8:0:a::/64 ripng)" = "$OTHER_R3" ]; }
+lab_check "simple loop: the link in use breaks; v6edge and FRR route each other's LANs over the other link" lab_wait 30 other_link
+lab_check "... with the same metric as before (2 at v6edge): nothing counted up" test "$(metric_at_r1 2001:db8:0:c1::/64)" = 2
+lab_exec "${CUT[0]}" ip link set "${CUT[1]}" up
+lab_exec "${CUT[2]}" ip link set "${CUT[3]}" up
+lab_wait_dad r1 "${CUT[1]}" || true
+
 # 2. Filtering and aggregation, by reload.
 cat >>"$LAB_DIR/r1.toml" <<'TOML'
 
@@ -112,6 +138,10 @@ advertise = ["2001:db8::/48"]
 
 [[ripng.interface]]
 name = "eth1"
+default-only = true
+
+[[ripng.interface]]
+name = "eth2"
 default-only = true
 TOML
 sed -i 's/^redistribute = .*/&\naggregates = ["2001:db8:0:c0::\/60"]/' "$LAB_DIR/r1.toml"

@@ -60,12 +60,13 @@ fn ripng_triangle_with_bird_and_frr() {
 /// `tests/scenarios/ripng-kame.sh`: the KAME book's route6d scenarios
 /// with v6edge between BIRD (upstream) and FRR (below): leaf network (the
 /// default route and two /64s learnt, the LAN advertised with metric 1 and
-/// its tag), filtering after a reload (accept only ::/0, advertise only
+/// its tag), a simple loop (two links to FRR, the one in use breaks),
+/// a static route redistributed, filtering after a reload (accept only ::/0, advertise only
 /// inside 2001:db8::/48, a default-only interface), hierarchical
 /// aggregation (FRR's /64s upstream as one /60 with a discard route; a new
 /// /64 changes nothing at BIRD), a specific request answered, and a
 /// frozen neighbour's routes to 16 after the timeout and gone after
-/// garbage collection. About 95 s.
+/// garbage collection. About 105 s.
 #[test]
 fn ripng_kame_scenarios_with_bird_and_frr() {
     let _serial = SERIAL
