@@ -100,13 +100,13 @@ fn mip6_prefix_delegation_through_the_home_agents_relay() {
     let _serial = SERIAL
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let label = "mip6-nemo-pd-relay.sh";
+    let label = "mip6-nemo-pd.sh relay";
     let programs = ["ip", "bash", "timeout", "python3", "ping", "radvd"];
     if let Some(reason) = skip_reason(true, &programs) {
         report_skip(label, &reason);
         return;
     }
-    run_scenario_script(label, "mip6-nemo-pd-relay.sh", &[]);
+    run_scenario_script(label, "mip6-nemo-pd.sh", &[("PD_VIA", "relay".to_owned())]);
 }
 
 /// Dual-Stack MIPv6 (RFC 5555, MT-19, MT-21) with NEMO: the mobile router
