@@ -22,7 +22,8 @@
 #   perfdhcp gets leases again, and a fresh client (dhcp6c) gets a prefix;
 # - no prefix is in Replies to two different clients, and every (prefix,
 #   client) a Reply granted is the database's row for that prefix;
-# - the loss and the recovery are logged once each (not once per packet),
+# - the loss and the recovery are logged once each (not once per packet;
+#   a later flap on a loaded machine is one more of each),
 #   and the metrics show the store available, the reconnection and the
 #   packets dropped while it was away.
 # Knobs: PG_RATE (perfdhcp exchanges per second, default 200), PG_BEFORE
@@ -191,8 +192,14 @@ lab_check "a fresh client got a prefix after the outage (${WIDE_PD:-none})" \
     lab_within "${WIDE_PD:-::/128}" "$SRV_PD_POOL" "$SRV_PD_LEN"
 lab_check "no prefix was granted to two different clients" test -z "$DOUBLE"
 lab_check "every granted (prefix, client) is the database's row for that prefix" test -z "$MISSING"
-lab_check "one loss and one reconnection (${LOSSES:-?}, ${RECONNECTS:-?})" test "${LOSSES:-0}" = 1 -a "${RECONNECTS:-0}" = 1
-lab_check "the loss and the recovery are logged once each ($LOSS_LINES, $BACK_LINES)" test "$LOSS_LINES" = 1 -a "$BACK_LINES" = 1
+# The outage is one loss and one reconnection. A loaded machine may add a
+# flap after it (an operation that got no answer within 5 s marks the
+# database away until it answers again, on the same connection): counted
+# and logged like any loss, once each.
+[ "${LOSSES:-0}" -gt 1 ] && echo "  note: $((LOSSES - 1)) more loss(es) after the outage (an operation unanswered for 5 s)"
+lab_check "at least one loss and exactly one reconnection (${LOSSES:-?}, ${RECONNECTS:-?})" test "${LOSSES:-0}" -ge 1 -a "${RECONNECTS:-0}" = 1
+lab_check "each loss and each recovery logged once, not once per packet ($LOSS_LINES, $BACK_LINES for ${LOSSES:-?} losses)" \
+    test "$LOSS_LINES" = "${LOSSES:-x}" -a "$BACK_LINES" = "${LOSSES:-x}"
 lab_check "metrics: store available, one reconnection, packets dropped while away" \
     test "${M_AVAILABLE:-0}" = 1 -a "${M_RECONNECTS:-0}" = 1 -a "${M_DROPPED:-0}" -gt 0
 lab_finish
